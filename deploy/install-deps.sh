@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package cafmcp's build, tests and benchmarks need.
+# Idempotent: packages already present are left alone. Needs root (or sudo).
+set -euo pipefail
+
+packages=(
+  # toolchain
+  g++ cmake ninja-build pkg-config
+  # libraries (see docs/ARCHITECTURE.md, "Dependencies")
+  libcaf-dev            # CAF 0.17: caf_core, caf_io, caf_openssl
+  nlohmann-json3-dev    # JSON
+  doctest-dev           # unit tests
+  libboost-dev          # Beast/Asio (HTTP), header-only
+  libcli11-dev          # command line
+  libedit-dev           # admin shell line editing
+  libssl-dev            # SHA-256, HMAC, AES-GCM
+  libbenchmark-dev      # Google Benchmark
+  # test tools
+  procps                # pgrep/ps for process tests
+)
+
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ "${#missing[@]}" -eq 0 ]; then
+  echo "install-deps: all ${#packages[@]} packages already installed"
+  exit 0
+fi
+
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+echo "install-deps: done"

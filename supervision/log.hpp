@@ -1,0 +1,35 @@
+#pragma once
+
+// The process-wide log sink. Every part logs through it so that a line names
+// the node and the actor path it is about. It writes synchronously under a
+// mutex: a log line never waits on an actor (tier 1 must not wait on tier 3).
+
+#include <string>
+#include <string_view>
+
+namespace cafmcp::log {
+
+enum class level { debug, info, warning, error };
+enum class format { text, json };
+
+/// Parses "debug", "info", "warning" or "error".
+bool parse_level(std::string_view name, level& out);
+/// Parses "text" or "json".
+bool parse_format(std::string_view name, format& out);
+std::string_view to_string(level x);
+
+/// Sets the minimum level, the line format and the node name for all lines.
+void configure(level min, format fmt, std::string node_name);
+
+/// True when lines at `x` are written (cheap; check before building text).
+bool enabled(level x);
+
+/// Writes one line to stderr: `path` names the actor (e.g. /root/core_sup).
+void write(level x, std::string_view path, std::string_view message);
+
+inline void debug(std::string_view path, std::string_view msg) { write(level::debug, path, msg); }
+inline void info(std::string_view path, std::string_view msg) { write(level::info, path, msg); }
+inline void warning(std::string_view path, std::string_view msg) { write(level::warning, path, msg); }
+inline void error(std::string_view path, std::string_view msg) { write(level::error, path, msg); }
+
+} // namespace cafmcp::log
