@@ -87,10 +87,14 @@ void check_value(const field& f, const nlohmann::json& v, const std::string& key
       auto d = v.get<double>();
       if (f.type == value_type::integer && !(v.is_number_integer() || v.is_number_unsigned()))
         wrong();
+      auto bound = [&](double b) {
+        return f.type == value_type::integer ? std::to_string(static_cast<long long>(b))
+                                             : nlohmann::json(b).dump();
+      };
       if (f.min && d < *f.min)
-        throw config_error(key, "must be at least " + nlohmann::json(*f.min).dump() + ", got " + v.dump());
+        throw config_error(key, "must be at least " + bound(*f.min) + ", got " + v.dump());
       if (f.max && d > *f.max)
-        throw config_error(key, "must be at most " + nlohmann::json(*f.max).dump() + ", got " + v.dump());
+        throw config_error(key, "must be at most " + bound(*f.max) + ", got " + v.dump());
       return;
     }
     case value_type::boolean:

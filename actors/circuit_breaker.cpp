@@ -1,0 +1,53 @@
+#include "actors/circuit_breaker.hpp"
+
+namespace cafmcp::actors {
+
+std::string_view to_string(breaker_state x) {
+  switch (x) {
+    case breaker_state::closed: return "closed";
+    case breaker_state::open: return "open";
+    case breaker_state::half_open: return "half_open";
+  }
+  return "?";
+}
+
+breaker_state circuit_breaker::state(time_point now) const {
+  if (state_ == breaker_state::open && now >= opened_at_ + cfg_.open_timeout)
+    return breaker_state::half_open;
+  return state_;
+}
+
+bool circuit_breaker::allow(time_point now) {
+  if (state_ == breaker_state::open) {
+    if (now < opened_at_ + cfg_.open_timeout)
+      return false;
+    state_ = breaker_state::half_open;
+    trials_ = 0;
+  }
+  if (state_ == breaker_state::half_open) {
+    if (trials_ >= cfg_.half_open_max_calls)
+      return false;
+    ++trials_;
+  }
+  return true;
+}
+
+void circuit_breaker::record_success(time_point) {
+  state_ = breaker_state::closed;
+  failures_ = 0;
+  trials_ = 0;
+}
+
+void circuit_breaker::record_failure(time_point now) {
+  ++failures_;
+  if (state_ == breaker_state::half_open || failures_ >= cfg_.failure_threshold)
+    open(now);
+}
+
+void circuit_breaker::open(time_point now) {
+  state_ = breaker_state::open;
+  opened_at_ = now;
+  trials_ = 0;
+}
+
+} // namespace cafmcp::actors

@@ -1,0 +1,42 @@
+#pragma once
+
+// Tier 1: core_sup (one_for_all) with the registry, session manager,
+// circuit breakers and rate limiter. Each core actor is registered in the
+// name table under its id, so other parts find the current incarnation.
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "actors/circuit_breaker.hpp"
+#include "actors/name_table.hpp"
+#include "actors/session_manager.hpp"
+#include "actors/token_bucket.hpp"
+#include "supervision/child_spec.hpp"
+#include "supervision/config_schema.hpp"
+
+namespace cafmcp::actors {
+
+struct core_config {
+  session_config sessions;
+  breaker_config breaker;
+  bucket_config bucket;
+  supervision::supervisor_flags flags{supervision::strategy::one_for_all, 5,
+                                      std::chrono::milliseconds{60000}};
+};
+
+/// The config keys this tier owns: "sessions", "circuit_breaker", "rate_limiter".
+std::vector<config::field> core_config_schema();
+
+/// Reads those keys from a validated config (defaults filled in).
+core_config core_config_from(const nlohmann::json& validated);
+
+/// Names of the core actors, as registered in the name table.
+const std::vector<std::string>& core_actor_names();
+
+/// Child spec for core_sup.
+supervision::child_spec core_supervisor(const core_config& cfg, std::shared_ptr<name_table> names);
+
+} // namespace cafmcp::actors

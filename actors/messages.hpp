@@ -1,0 +1,94 @@
+#pragma once
+
+// Messages of the tier-1 core actors: registry, session manager, circuit
+// breakers and rate limiter. All are serializable for use from other nodes.
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <caf/atom.hpp>
+#include <caf/fwd.hpp>
+#include <caf/meta/type_name.hpp>
+
+namespace cafmcp::actors {
+
+// -- registry ----------------------------------------------------------------
+// (register_atom, name, actor) -> ok | already_registered
+// (unregister_atom, name)      -> ok | not_found
+// (whereis_atom, name)         -> actor | not_found
+// (registered_atom)            -> vector<string>
+using register_atom = caf::atom_constant<caf::atom("reg_put")>;
+using unregister_atom = caf::atom_constant<caf::atom("reg_del")>;
+using whereis_atom = caf::atom_constant<caf::atom("reg_where")>;
+using registered_atom = caf::atom_constant<caf::atom("reg_list")>;
+
+// -- session manager ---------------------------------------------------------
+// (session_create_atom, ttl_ms)  -> session_record   (ttl_ms 0: the default)
+// (session_get_atom, id)         -> session_record | not_found
+// (session_touch_atom, id)       -> ok | not_found   (renews the TTL)
+// (session_delete_atom, id)      -> ok | not_found
+// (session_list_atom)            -> vector<session_record>
+using session_create_atom = caf::atom_constant<caf::atom("ses_new")>;
+using session_get_atom = caf::atom_constant<caf::atom("ses_get")>;
+using session_touch_atom = caf::atom_constant<caf::atom("ses_touch")>;
+using session_delete_atom = caf::atom_constant<caf::atom("ses_del")>;
+using session_list_atom = caf::atom_constant<caf::atom("ses_list")>;
+
+struct session_record {
+  std::string id;
+  int64_t created_ms = 0;     // Unix time
+  int64_t last_active_ms = 0; // Unix time
+  int64_t ttl_ms = 0;
+  std::map<std::string, std::string> data;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, session_record& x) {
+  return f(caf::meta::type_name("session_record"), x.id, x.created_ms, x.last_active_ms, x.ttl_ms,
+           x.data);
+}
+
+// -- circuit breakers ----------------------------------------------------------
+// (breaker_allow_atom, key)   -> bool     (may a call go through now?)
+// (breaker_success_atom, key)             (fire and forget)
+// (breaker_failure_atom, key)             (fire and forget)
+// (breaker_state_atom, key)   -> breaker_status
+// (breaker_list_atom)         -> vector<breaker_status>
+using breaker_allow_atom = caf::atom_constant<caf::atom("cb_allow")>;
+using breaker_success_atom = caf::atom_constant<caf::atom("cb_ok")>;
+using breaker_failure_atom = caf::atom_constant<caf::atom("cb_fail")>;
+using breaker_state_atom = caf::atom_constant<caf::atom("cb_state")>;
+using breaker_list_atom = caf::atom_constant<caf::atom("cb_list")>;
+
+struct breaker_status {
+  std::string key;
+  std::string state; // closed | open | half_open
+  uint32_t failures = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, breaker_status& x) {
+  return f(caf::meta::type_name("breaker_status"), x.key, x.state, x.failures);
+}
+
+// -- rate limiter --------------------------------------------------------------
+// (rate_take_atom, key, tokens) -> rate_decision
+using rate_take_atom = caf::atom_constant<caf::atom("rl_take")>;
+
+struct rate_decision {
+  bool allowed = false;
+  int64_t retry_after_ms = 0; // when refused: wait this long
+  double remaining = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, rate_decision& x) {
+  return f(caf::meta::type_name("rate_decision"), x.allowed, x.retry_after_ms, x.remaining);
+}
+
+/// Registers these types and the core error category. Call on every node.
+void register_types(caf::actor_system_config& cfg);
+
+} // namespace cafmcp::actors

@@ -1,0 +1,86 @@
+#include "actors/registry.hpp"
+
+#include <caf/all.hpp>
+
+#include "actors/errors.hpp"
+#include "actors/messages.hpp"
+
+namespace cafmcp::actors {
+
+namespace {
+
+caf::behavior registry_actor(caf::event_based_actor*, std::shared_ptr<name_table> table) {
+  return {
+    [table](register_atom, const std::string& name, const caf::actor& who) -> caf::result<caf::ok_atom> {
+      if (name.empty() || !who)
+        return make_error(errc::invalid_argument, "register needs a name and a live actor");
+      if (!table->put(name, who))
+        return make_error(errc::already_registered, name);
+      return caf::ok_atom::value;
+    },
+    [table](unregister_atom, const std::string& name) -> caf::result<caf::ok_atom> {
+      if (!table->erase(name))
+        return make_error(errc::not_found, name);
+      return caf::ok_atom::value;
+    },
+    [table](whereis_atom, const std::string& name) -> caf::result<caf::actor> {
+      auto h = table->lookup(name);
+      if (!h)
+        return make_error(errc::not_found, name);
+      return h;
+    },
+    [table](registered_atom) {
+      std::vector<std::string> names;
+      for (auto& [name, h] : table->list())
+        names.push_back(name);
+      std::sort(names.begin(), names.end());
+      return names;
+    },
+  };
+}
+
+} // namespace
+
+supervision::child_spec registry_spec(std::shared_ptr<name_table> table) {
+  supervision::child_spec spec;
+  spec.id = "registry";
+  spec.start = [table](const supervision::start_context& ctx) -> caf::expected<caf::actor> {
+    return ctx.system.spawn(registry_actor, table);
+  };
+  return spec;
+}
+
+std::string to_string(errc x) {
+  switch (x) {
+    case errc::not_found: return "not_found";
+    case errc::already_registered: return "already_registered";
+    case errc::invalid_argument: return "invalid_argument";
+  }
+  return "unknown";
+}
+
+caf::error make_error(errc x, std::string context) {
+  if (context.empty())
+    return caf::error{static_cast<uint8_t>(x), error_category};
+  return caf::error{static_cast<uint8_t>(x), error_category, caf::make_message(std::move(context))};
+}
+
+bool is(const caf::error& e, errc x) {
+  return e.category() == error_category && e.code() == static_cast<uint8_t>(x);
+}
+
+void register_types(caf::actor_system_config& cfg) {
+  cfg.add_message_type<session_record>("cafmcp.session_record");
+  cfg.add_message_type<std::vector<session_record>>("cafmcp.session_record_list");
+  cfg.add_message_type<breaker_status>("cafmcp.breaker_status");
+  cfg.add_message_type<std::vector<breaker_status>>("cafmcp.breaker_status_list");
+  cfg.add_message_type<rate_decision>("cafmcp.rate_decision");
+  cfg.add_error_category(error_category, [](uint8_t code, caf::atom_value, const caf::message& ctx) {
+    auto out = "core:" + to_string(static_cast<errc>(code));
+    if (ctx.match_elements<std::string>())
+      out += " (" + ctx.get_as<std::string>(0) + ")";
+    return out;
+  });
+}
+
+} // namespace cafmcp::actors
