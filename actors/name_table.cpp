@@ -1,5 +1,6 @@
 #include "actors/name_table.hpp"
 
+#include <algorithm>
 #include <functional>
 #include <mutex>
 
@@ -30,7 +31,7 @@ bool name_table::put(const std::string& name, const caf::actor& handle) {
     if (!s.entries.emplace(name, handle).second)
       return false;
   }
-  forget_on_exit(name, handle);
+  watch(name, handle);
   return true;
 }
 
@@ -38,35 +39,83 @@ void name_table::assign(const std::string& name, const caf::actor& handle) {
   if (!handle)
     return;
   auto& s = shard_for(name);
+  caf::actor_id previous = 0;
   {
     std::unique_lock<std::shared_mutex> guard{s.mtx};
-    s.entries[name] = handle;
+    auto& slot = s.entries[name];
+    if (slot)
+      previous = slot.id();
+    slot = handle;
   }
-  forget_on_exit(name, handle);
-}
-
-void name_table::forget_on_exit(const std::string& name, const caf::actor& handle) {
-  // Runs when the actor terminates, or at once if it already has.
-  std::weak_ptr<name_table> weak = shared_from_this();
-  auto aid = handle.id();
-  caf::actor_cast<caf::abstract_actor*>(handle)->attach_functor([weak, name, aid](const caf::error&) {
-    if (auto table = weak.lock())
-      table->erase_if_owner(name, aid);
-  });
+  if (previous != 0)
+    unwatch(name, previous);
+  watch(name, handle);
 }
 
 bool name_table::erase(const std::string& name) {
   auto& s = shard_for(name);
-  std::unique_lock<std::shared_mutex> guard{s.mtx};
-  return s.entries.erase(name) > 0;
+  caf::actor_id owner = 0;
+  {
+    std::unique_lock<std::shared_mutex> guard{s.mtx};
+    auto i = s.entries.find(name);
+    if (i == s.entries.end())
+      return false;
+    owner = i->second.id();
+    s.entries.erase(i);
+  }
+  unwatch(name, owner);
+  return true;
 }
 
-void name_table::erase_if_owner(const std::string& name, caf::actor_id aid) {
-  auto& s = shard_for(name);
-  std::unique_lock<std::shared_mutex> guard{s.mtx};
-  auto i = s.entries.find(name);
-  if (i != s.entries.end() && i->second.id() == aid)
-    s.entries.erase(i);
+void name_table::watch(const std::string& name, const caf::actor& handle) {
+  auto aid = handle.id();
+  bool first = false;
+  {
+    std::lock_guard<std::mutex> guard{watch_mtx_};
+    auto [entry, inserted] = names_of_.try_emplace(aid);
+    first = inserted;
+    entry->second.push_back(name);
+  }
+  if (!first)
+    return; // its cleanup is attached already
+  // Runs when the actor terminates, or at once if it already has.
+  std::weak_ptr<name_table> weak = shared_from_this();
+  caf::actor_cast<caf::abstract_actor*>(handle)->attach_functor([weak, aid](const caf::error&) {
+    if (auto table = weak.lock())
+      table->on_actor_exit(aid);
+  });
+}
+
+void name_table::unwatch(const std::string& name, caf::actor_id aid) {
+  std::lock_guard<std::mutex> guard{watch_mtx_};
+  auto i = names_of_.find(aid);
+  if (i == names_of_.end())
+    return;
+  auto& names = i->second;
+  auto j = std::find(names.begin(), names.end(), name);
+  if (j != names.end())
+    names.erase(j);
+  // An empty list stays: the actor's cleanup is still attached and will
+  // remove it; dropping it here would attach a second cleanup on re-register.
+}
+
+void name_table::on_actor_exit(caf::actor_id aid) {
+  std::vector<std::string> names;
+  {
+    std::lock_guard<std::mutex> guard{watch_mtx_};
+    auto i = names_of_.find(aid);
+    if (i == names_of_.end())
+      return;
+    names = std::move(i->second);
+    names_of_.erase(i);
+  }
+  for (auto& name : names) {
+    auto& s = shard_for(name);
+    std::unique_lock<std::shared_mutex> guard{s.mtx};
+    auto i = s.entries.find(name);
+    if (i != s.entries.end() && i->second.id() == aid)
+      s.entries.erase(i);
+  }
 }
 
 caf::actor name_table::lookup(const std::string& name) const {

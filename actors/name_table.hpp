@@ -6,6 +6,7 @@
 
 #include <array>
 #include <memory>
+#include <mutex>
 #include <shared_mutex>
 #include <string>
 #include <unordered_map>
@@ -47,11 +48,16 @@ private:
 
   shard& shard_for(const std::string& name);
   const shard& shard_for(const std::string& name) const;
-  void forget_on_exit(const std::string& name, const caf::actor& handle);
-  /// Removes `name` only while it still maps to actor `aid`.
-  void erase_if_owner(const std::string& name, caf::actor_id aid);
+  /// Remembers that `handle` holds `name`; the first name of an actor
+  /// attaches one cleanup to it (one per actor, however often it registers).
+  void watch(const std::string& name, const caf::actor& handle);
+  void unwatch(const std::string& name, caf::actor_id aid);
+  /// Runs when actor `aid` terminates: drops every name it still holds.
+  void on_actor_exit(caf::actor_id aid);
 
   std::array<shard, 64> shards_;
+  std::mutex watch_mtx_;
+  std::unordered_map<caf::actor_id, std::vector<std::string>> names_of_;
 };
 
 } // namespace cafmcp::actors

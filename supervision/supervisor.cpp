@@ -757,11 +757,13 @@ private:
   }
 
   void check_shutdown_complete() {
-    if (!shutting_down_ || !stop_sequence_done_ || !stopping_.empty() || !starting_.empty())
+    if (!shutting_down_ || quitting_ || !stop_sequence_done_ || !stopping_.empty()
+        || !starting_.empty())
       return;
     for (auto& [key, c] : children_)
       if (c.handle)
         return;
+    quitting_ = true;
     log::info(path_, "stopped");
     quit(exit_reason_);
   }
@@ -784,6 +786,7 @@ private:
   bool started_ = false;
   bool shutting_down_ = false;
   bool stop_sequence_done_ = false;
+  bool quitting_ = false;
   caf::error exit_reason_;
   std::vector<caf::response_promise> ready_waiters_;
 };
@@ -803,6 +806,18 @@ child_spec supervisor_child(std::string id, supervisor_flags flags,
   spec.restart = restart;
   spec.start = [flags, children](const start_context& ctx) -> caf::expected<caf::actor> {
     return ctx.system.spawn<supervisor_actor>(ctx.path, flags, children);
+  };
+  return spec;
+}
+
+child_spec dynamic_child_template(std::string id, restart_type restart) {
+  child_spec spec;
+  spec.id = std::move(id);
+  spec.restart = restart;
+  spec.start = [](const start_context& ctx) -> caf::expected<caf::actor> {
+    if (ctx.args.size() == 0 || !ctx.args.match_element<std::string>(0))
+      return make_error(errc::bad_spec, "start_child needs the actor type name as first argument");
+    return ctx.system.spawn<caf::actor>(ctx.args.get_as<std::string>(0), ctx.args.drop(1));
   };
   return spec;
 }

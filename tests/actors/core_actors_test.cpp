@@ -217,3 +217,19 @@ TEST_CASE_FIXTURE(core_fixture, "core_sup registers its actors and restarts all 
   caf::anon_send_exit(root, caf::exit_reason::user_shutdown);
   CHECK(wait_down(root) == caf::exit_reason::user_shutdown);
 }
+
+TEST_CASE_FIXTURE(core_fixture, "registering one actor again and again attaches one cleanup and still forgets it on exit") {
+  auto table = name_table::make();
+  auto a = sys.spawn(idle);
+  for (int i = 0; i < 1000; ++i) {
+    REQUIRE(table->put("x", a));
+    REQUIRE(table->erase("x"));
+  }
+  REQUIRE(table->put("x", a));
+  REQUIRE(table->put("y", a));
+  caf::anon_send_exit(a, caf::exit_reason::kill);
+  wait_down(a);
+  for (int i = 0; i < 100 && table->size() > 0; ++i)
+    std::this_thread::sleep_for(10ms);
+  CHECK(table->size() == 0);
+}

@@ -49,10 +49,15 @@ supervision::child_spec worker_spec(std::string id, caf::actor observer,
 }
 
 fixture::~fixture() {
-  for (auto& a : cleanup)
+  // Kill what the test left running and keep the handles until each is
+  // down: CAF 0.17 handles an exit request by touching its sender's address.
+  caf::scoped_actor watcher{sys};
+  for (auto& a : cleanup) {
+    watcher->monitor(a);
     caf::anon_send_exit(a, caf::exit_reason::kill);
-  // Children linked to a killed supervisor die with it; a stubborn one is
-  // killed explicitly by the test that made it.
+  }
+  for (size_t i = 0; i < cleanup.size(); ++i)
+    watcher->receive([](caf::down_msg&) {}, caf::after(wait_limit) >> [] {});
 }
 
 caf::actor fixture::start_sup(supervision::supervisor_flags flags,

@@ -1,0 +1,49 @@
+// cafmcp: the one binary operators use (docs/ARCHITECTURE.md, "Command line").
+
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+
+#include "cli/node_command.hpp"
+
+int main(int argc, char** argv) {
+  CLI::App app{"cafmcp: an MCP server runtime on the C++ Actor Framework, supervised like Erlang/OTP"};
+  app.set_version_flag("--version", "cafmcp " CAFMCP_VERSION);
+  app.require_subcommand(1);
+
+  cafmcp::cli::node_options node;
+  std::string name, config_file, log_level, log_format;
+  auto* node_cmd = app.add_subcommand("node", "run one node until SIGINT/SIGTERM");
+  node_cmd->add_option("--name", name, "node name (overrides the config file)");
+  node_cmd->add_option("--config", config_file, "JSON config file")->check(CLI::ExistingFile);
+  node_cmd->add_option("--log-level", log_level, "debug, info, warning or error");
+  node_cmd->add_option("--log-format", log_format, "text or json");
+  node_cmd->add_flag("--print-config", node.print_config,
+                     "print the effective config (defaults filled in) and exit");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e); // prints the message
+    return 2;    // bad usage
+  }
+
+  if (node_cmd->parsed()) {
+    if (!config_file.empty())
+      node.config_file = config_file;
+    if (!name.empty())
+      node.overrides.name = name;
+    if (!log_level.empty())
+      node.overrides.log_level = log_level;
+    if (!log_format.empty())
+      node.overrides.log_format = log_format;
+    return cafmcp::cli::run_node(node);
+  }
+  return 2;
+}

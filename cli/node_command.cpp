@@ -1,0 +1,104 @@
+#include "cli/node_command.hpp"
+
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+#include <thread>
+
+#include <unistd.h>
+
+#include <caf/all.hpp>
+
+#include "cli/node_tree.hpp"
+#include "supervision/log.hpp"
+#include "supervision/supervisor.hpp"
+#include "supervision/tree.hpp"
+
+namespace cafmcp::cli {
+
+namespace {
+
+constexpr auto start_timeout = std::chrono::seconds(30);
+
+sigset_t stop_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  return set;
+}
+
+const char* signal_name(int sig) {
+  return sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "signal";
+}
+
+} // namespace
+
+int run_node(const node_options& opts) {
+  node_config cfg;
+  try {
+    cfg = load_node_config(opts.config_file, opts.overrides);
+  } catch (const config::config_error& e) {
+    std::cerr << "cafmcp node: bad config: " << e.what() << '\n';
+    return 2;
+  }
+  if (opts.print_config) {
+    std::cout << cfg.effective.dump(2) << '\n';
+    return 0;
+  }
+  log::configure(cfg.log_level, cfg.log_format, cfg.name);
+
+  // Signals are taken by sigwait on this thread only; every thread the actor
+  // system starts inherits the mask.
+  auto signals = stop_signals();
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  caf::actor_system_config sys_cfg;
+  configure_actor_system(sys_cfg, cfg);
+  caf::actor_system sys{sys_cfg};
+  log::info("/", "starting node " + cfg.name + " (cafmcp " CAFMCP_VERSION ", pid "
+                   + std::to_string(getpid()) + ")");
+
+  auto names = actors::name_table::make();
+  auto root = supervision::spawn_supervisor(sys, "/root", [&] {
+    auto f = cfg.tier_flags;
+    f.how = supervision::strategy::one_for_one;
+    return f;
+  }(), node_tree(cfg, names));
+  if (auto err = supervision::await_started(sys, root, start_timeout)) {
+    log::error("/", "node failed to start: " + sys.render(err));
+    caf::anon_send_exit(root, caf::exit_reason::kill);
+    return 1;
+  }
+  if (auto tree = supervision::collect_tree(sys, root, "root", "/root", std::chrono::seconds(5)))
+    log::info("/", "supervision tree:\n" + supervision::draw_tree(*tree));
+  log::info("/", "node " + cfg.name + " ready");
+
+  int sig = 0;
+  sigwait(&signals, &sig);
+  log::info("/", std::string{"received "} + signal_name(sig) + "; stopping");
+  // A second signal, or an orderly stop that overruns the grace period,
+  // ends the process at once.
+  std::thread([signals]() mutable {
+    int again = 0;
+    sigwait(&signals, &again);
+    log::warning("/", std::string{"received "} + signal_name(again) + " again; exiting now");
+    std::_Exit(1);
+  }).detach();
+
+  caf::scoped_actor self{sys};
+  self->monitor(root);
+  caf::anon_send_exit(root, caf::exit_reason::user_shutdown);
+  bool stopped = false;
+  self->receive([&](caf::down_msg&) { stopped = true; },
+                caf::after(cfg.shutdown_grace) >> [] {});
+  if (!stopped) {
+    log::error("/", "the tree did not stop within " + std::to_string(cfg.shutdown_grace.count())
+                      + " ms; exiting anyway");
+    std::_Exit(1);
+  }
+  log::info("/", "node " + cfg.name + " stopped");
+  return 0;
+}
+
+} // namespace cafmcp::cli

@@ -1,0 +1,22 @@
+#pragma once
+
+// `cafmcp node`: runs one node until SIGINT or SIGTERM, then stops the tree
+// in reverse order within the shutdown timeouts.
+
+#include <optional>
+#include <string>
+
+#include "cli/node_config.hpp"
+
+namespace cafmcp::cli {
+
+struct node_options {
+  std::optional<std::string> config_file;
+  node_overrides overrides;
+  bool print_config = false; // print the effective config and exit
+};
+
+/// Returns the process exit code: 0 clean stop, 1 failure, 2 bad config.
+int run_node(const node_options& opts);
+
+} // namespace cafmcp::cli

@@ -1,0 +1,102 @@
+#include "cli/node_config.hpp"
+
+#include <fstream>
+#include <sstream>
+
+#include <unistd.h>
+
+namespace cafmcp::cli {
+
+using config::config_error;
+using config::field;
+using config::value_type;
+
+std::vector<field> node_config_schema() {
+  std::vector<field> out{
+    {"name", value_type::string, "", "node name (default: the host name)", {}, {}, {}, {}},
+    {"log", value_type::object, {}, "logging", {}, {}, {}, {
+      {"level", value_type::string, "info", "minimum level", {}, {}, {"debug", "info", "warning", "error"}, {}},
+      {"format", value_type::string, "text", "line format", {}, {}, {"text", "json"}, {}},
+    }},
+    {"scheduler", value_type::object, {}, "CAF scheduler", {}, {}, {}, {
+      {"policy", value_type::string, "sharing", "sharing wakes idle workers at once; stealing polls",
+       {}, {}, {"sharing", "stealing"}, {}},
+      {"max_threads", value_type::integer, 2, "scheduler worker threads", 1, 256, {}, {}},
+    }},
+    {"supervision", value_type::object, {}, "restart limits of the tier supervisors", {}, {}, {}, {
+      {"intensity", value_type::integer, 5, "restarts allowed within period_ms (erlmcp: 5 in 60 s)", 0, {}, {}, {}},
+      {"period_ms", value_type::integer, 60000, "the restart intensity window", 1, {}, {}, {}},
+      {"shutdown_grace_ms", value_type::integer, 30000,
+       "longest an orderly stop may take before the process exits anyway", 100, {}, {}, {}},
+    }},
+    {"health", value_type::object, {}, "health checker (tier 3)", {}, {}, {}, {
+      {"interval_ms", value_type::integer, 1000, "how often health is checked", 10, {}, {}, {}},
+    }},
+  };
+  for (auto& f : actors::core_config_schema())
+    out.push_back(f);
+  return out;
+}
+
+namespace {
+
+nlohmann::json read_file(const std::string& path) {
+  std::ifstream in{path};
+  if (!in)
+    throw config_error("", "cannot read config file " + path);
+  std::stringstream buf;
+  buf << in.rdbuf();
+  try {
+    return nlohmann::json::parse(buf.str());
+  } catch (const nlohmann::json::parse_error& e) {
+    // e.what() carries "[json.exception.parse_error.101] parse error at line L, column C: ..."
+    std::string msg = e.what();
+    auto pos = msg.find("] ");
+    throw config_error("", "config file " + path + " is not valid JSON: "
+                             + (pos == std::string::npos ? msg : msg.substr(pos + 2)));
+  }
+}
+
+std::string host_name() {
+  char buf[256] = {0};
+  if (gethostname(buf, sizeof(buf) - 1) != 0 || buf[0] == '\0')
+    return "cafmcp";
+  return buf;
+}
+
+} // namespace
+
+node_config load_node_config(const std::optional<std::string>& file, const node_overrides& overrides) {
+  auto raw = file ? read_file(*file) : nlohmann::json::object();
+  if (!raw.is_object())
+    throw config_error("", "config file " + *file + " must hold a JSON object");
+  if (overrides.name)
+    raw["name"] = *overrides.name;
+  if (overrides.log_level)
+    raw["log"]["level"] = *overrides.log_level;
+  if (overrides.log_format)
+    raw["log"]["format"] = *overrides.log_format;
+  auto v = config::validate(raw, node_config_schema());
+  node_config out;
+  out.name = v["name"].get<std::string>();
+  if (out.name.empty())
+    out.name = host_name();
+  v["name"] = out.name;
+  log::parse_level(v["log"]["level"].get<std::string>(), out.log_level);
+  log::parse_format(v["log"]["format"].get<std::string>(), out.log_format);
+  out.scheduler_policy = v["scheduler"]["policy"].get<std::string>();
+  out.scheduler_max_threads = v["scheduler"]["max_threads"].get<int>();
+  auto& sv = v["supervision"];
+  out.tier_flags.intensity = sv["intensity"].get<int>();
+  out.tier_flags.period = std::chrono::milliseconds{sv["period_ms"].get<int64_t>()};
+  out.shutdown_grace = std::chrono::milliseconds{sv["shutdown_grace_ms"].get<int64_t>()};
+  out.core = actors::core_config_from(v);
+  out.core.flags.intensity = out.tier_flags.intensity;
+  out.core.flags.period = out.tier_flags.period;
+  out.health.interval = std::chrono::milliseconds{v["health"]["interval_ms"].get<int64_t>()};
+  out.health.required_actors = actors::core_actor_names();
+  out.effective = std::move(v);
+  return out;
+}
+
+} // namespace cafmcp::cli

@@ -1,0 +1,49 @@
+#pragma once
+
+// The node's configuration: one JSON file, validated against the schemas of
+// every part at start (unknown keys and wrong types are errors naming the
+// key). Command-line flags override the file; the file overrides defaults.
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "actors/core_sup.hpp"
+#include "observability/health.hpp"
+#include "supervision/child_spec.hpp"
+#include "supervision/config_schema.hpp"
+#include "supervision/log.hpp"
+
+namespace cafmcp::cli {
+
+struct node_config {
+  std::string name;
+  log::level log_level = log::level::info;
+  log::format log_format = log::format::text;
+  std::string scheduler_policy = "sharing";
+  int scheduler_max_threads = 2;
+  supervision::supervisor_flags tier_flags; // root, core, protocol, cluster
+  std::chrono::milliseconds shutdown_grace{30000};
+  actors::core_config core;
+  observability::health_config health;
+  nlohmann::json effective; // the validated JSON, defaults filled in
+};
+
+/// Every key a node config may have.
+std::vector<config::field> node_config_schema();
+
+/// Overrides from the command line (unset: keep the file's value).
+struct node_overrides {
+  std::optional<std::string> name;
+  std::optional<std::string> log_level;
+  std::optional<std::string> log_format;
+};
+
+/// Reads and validates the config file (none: defaults only) and applies the
+/// overrides. Throws config::config_error with a message for the operator.
+node_config load_node_config(const std::optional<std::string>& file, const node_overrides& overrides);
+
+} // namespace cafmcp::cli

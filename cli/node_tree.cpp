@@ -1,0 +1,47 @@
+#include "cli/node_tree.hpp"
+
+#include <caf/actor_system_config.hpp>
+#include <caf/atom.hpp>
+
+#include "actors/messages.hpp"
+#include "observability/health.hpp"
+#include "supervision/messages.hpp"
+#include "supervision/supervisor.hpp"
+
+namespace cafmcp::cli {
+
+using namespace supervision;
+
+std::vector<child_spec> node_tree(const node_config& cfg, std::shared_ptr<actors::name_table> names) {
+  auto tier = [&](strategy how) {
+    auto f = cfg.tier_flags;
+    f.how = how;
+    return f;
+  };
+  auto protocol = supervisor_child(
+    "protocol_sup", tier(strategy::one_for_one),
+    {
+      supervisor_child("server_sup", tier(strategy::simple_one_for_one),
+                       {dynamic_child_template("session")}),
+      supervisor_child("transport_sup", tier(strategy::simple_one_for_one),
+                       {dynamic_child_template("connection")}),
+    });
+  auto cluster = supervisor_child("cluster_sup", tier(strategy::rest_for_one), {});
+  return {
+    actors::core_supervisor(cfg.core, names),
+    protocol,
+    cluster,
+    observability::observability_supervisor(cfg.health, names),
+  };
+}
+
+void configure_actor_system(caf::actor_system_config& sys_cfg, const node_config& cfg) {
+  supervision::register_types(sys_cfg);
+  actors::register_types(sys_cfg);
+  observability::register_types(sys_cfg);
+  sys_cfg.set("scheduler.policy",
+              cfg.scheduler_policy == "sharing" ? caf::atom("sharing") : caf::atom("stealing"));
+  sys_cfg.set("scheduler.max-threads", cfg.scheduler_max_threads);
+}
+
+} // namespace cafmcp::cli

@@ -1,0 +1,28 @@
+#pragma once
+
+// The node's three-tier supervision tree (docs/ARCHITECTURE.md):
+//
+//   root (one_for_one)
+//   ├── core_sup           tier 1, one_for_all: registry, session_manager,
+//   │                      circuit_breakers, rate_limiter
+//   ├── protocol_sup       tier 2: server_sup, transport_sup (simple_one_for_one)
+//   ├── cluster_sup        rest_for_one (membership, replication … as they land)
+//   └── observability_sup  tier 3, one_for_one, isolated: health
+
+#include <memory>
+#include <vector>
+
+#include "actors/name_table.hpp"
+#include "cli/node_config.hpp"
+#include "supervision/child_spec.hpp"
+
+namespace cafmcp::cli {
+
+/// The root's children, in start order.
+std::vector<supervision::child_spec> node_tree(const node_config& cfg,
+                                               std::shared_ptr<actors::name_table> names);
+
+/// Fills a CAF config for a node: message types of every part, scheduler.
+void configure_actor_system(caf::actor_system_config& sys_cfg, const node_config& cfg);
+
+} // namespace cafmcp::cli
