@@ -50,7 +50,9 @@ std::string suggestion(const std::string& key, const std::vector<field>& schema)
   std::string best;
   size_t best_d = 3; // only close matches
   for (auto& f : schema) {
-    auto d = edit_distance(key, f.key);
+    // A prefix ("ttl" for "ttl_ms") is as likely a slip as a typo.
+    auto prefix = f.key.rfind(key, 0) == 0 || key.rfind(f.key, 0) == 0;
+    auto d = prefix ? 1 : edit_distance(key, f.key);
     if (d < best_d) {
       best_d = d;
       best = f.key;

@@ -1,0 +1,143 @@
+#include "tests/support/process.hpp"
+
+#include <csignal>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+#include <fcntl.h>
+#include <ftw.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char** environ;
+
+namespace cafmcp::test {
+
+namespace {
+
+std::string slurp(const std::string& path) {
+  std::ifstream in{path};
+  std::stringstream buf;
+  buf << in.rdbuf();
+  return buf.str();
+}
+
+int remove_entry(const char* path, const struct stat*, int, struct FTW*) {
+  return ::remove(path);
+}
+
+} // namespace
+
+temp_dir::temp_dir() {
+  const char* base = std::getenv("TMPDIR");
+  std::string tmpl = std::string{base ? base : "/tmp"} + "/cafmcp-test-XXXXXX";
+  std::vector<char> buf(tmpl.begin(), tmpl.end());
+  buf.push_back('\0');
+  if (!mkdtemp(buf.data()))
+    throw std::runtime_error(std::string{"mkdtemp: "} + std::strerror(errno));
+  path_ = buf.data();
+}
+
+temp_dir::~temp_dir() {
+  nftw(path_.c_str(), remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+std::string temp_dir::write(const std::string& name, const std::string& content) const {
+  auto full = path_ + "/" + name;
+  std::ofstream out{full};
+  out << content;
+  return full;
+}
+
+process::process(std::vector<std::string> argv, const std::string& dir) {
+  static int counter = 0;
+  auto tag = std::to_string(getpid()) + "-" + std::to_string(++counter);
+  out_path_ = dir + "/stdout-" + tag + ".log";
+  err_path_ = dir + "/stderr-" + tag + ".log";
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 1, out_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_addopen(&actions, 2, err_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  std::vector<char*> args;
+  for (auto& a : argv)
+    args.push_back(a.data());
+  args.push_back(nullptr);
+  auto rc = posix_spawn(&pid_, args[0], &actions, nullptr, args.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (rc != 0)
+    throw std::runtime_error("posix_spawn " + argv[0] + ": " + std::strerror(rc));
+}
+
+process::~process() {
+  if (running()) {
+    ::kill(pid_, SIGKILL);
+    wait_exit(std::chrono::seconds(10));
+  }
+}
+
+bool process::running() {
+  if (exit_code_)
+    return false;
+  return !wait_exit(std::chrono::milliseconds(0));
+}
+
+void process::signal(int sig) {
+  if (!exit_code_)
+    ::kill(pid_, sig);
+}
+
+std::optional<int> process::wait_exit(std::chrono::milliseconds timeout) {
+  if (exit_code_)
+    return exit_code_;
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    int status = 0;
+    auto r = waitpid(pid_, &status, WNOHANG);
+    if (r == pid_) {
+      exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
+      return exit_code_;
+    }
+    if (std::chrono::steady_clock::now() >= deadline)
+      return std::nullopt;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
+
+bool process::wait_for_stderr(const std::string& needle, std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (err().find(needle) != std::string::npos)
+      return true;
+    if (!running())
+      return err().find(needle) != std::string::npos;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return false;
+}
+
+std::string process::out() const {
+  return slurp(out_path_);
+}
+
+std::string process::err() const {
+  return slurp(err_path_);
+}
+
+run_result run(std::vector<std::string> argv, std::chrono::milliseconds timeout) {
+  temp_dir dir;
+  process p{std::move(argv), dir.path()};
+  run_result r;
+  auto code = p.wait_exit(timeout);
+  r.code = code ? *code : -1000;
+  r.out = p.out();
+  r.err = p.err();
+  return r;
+}
+
+} // namespace cafmcp::test

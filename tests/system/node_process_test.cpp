@@ -1,0 +1,138 @@
+// Black-box tests of `cafmcp node`: the real binary, real signals.
+
+#include <csignal>
+
+#include <doctest/doctest.h>
+#include <nlohmann/json.hpp>
+
+#include "tests/support/process.hpp"
+
+using namespace cafmcp::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+const std::string binary = CAFMCP_BINARY;
+
+std::vector<std::string> node_args(std::vector<std::string> extra) {
+  std::vector<std::string> out{binary, "node"};
+  out.insert(out.end(), extra.begin(), extra.end());
+  return out;
+}
+
+} // namespace
+
+TEST_CASE("cafmcp node logs its tree and stops cleanly on SIGTERM with exit code 0") {
+  temp_dir dir;
+  process node{node_args({"--name", "t1"}), dir.path()};
+  REQUIRE(node.wait_for_stderr("node t1 ready", 20s));
+  auto log = node.err();
+  CHECK(log.find("supervision tree:") != std::string::npos);
+  CHECK(log.find("core_sup (one_for_all)") != std::string::npos);
+  CHECK(log.find("/root/core_sup: started registry") != std::string::npos);
+  CHECK(log.find("observability_sup (one_for_one)") != std::string::npos);
+  node.signal(SIGTERM);
+  auto code = node.wait_exit(20s);
+  REQUIRE(code);
+  CHECK(*code == 0);
+  log = node.err();
+  CHECK(log.find("received SIGTERM; stopping") != std::string::npos);
+  // Reverse start order: tier 3 first, core last.
+  auto obs = log.find("/root: stopped observability_sup");
+  auto protocol = log.find("/root: stopped protocol_sup");
+  auto core = log.find("/root: stopped core_sup");
+  REQUIRE(obs != std::string::npos);
+  REQUIRE(protocol != std::string::npos);
+  REQUIRE(core != std::string::npos);
+  CHECK(obs < protocol);
+  CHECK(protocol < core);
+  CHECK(log.find("node t1 stopped") != std::string::npos);
+}
+
+TEST_CASE("cafmcp node stops cleanly on SIGINT") {
+  temp_dir dir;
+  process node{node_args({"--name", "t2"}), dir.path()};
+  REQUIRE(node.wait_for_stderr("node t2 ready", 20s));
+  node.signal(SIGINT);
+  auto code = node.wait_exit(20s);
+  REQUIRE(code);
+  CHECK(*code == 0);
+}
+
+TEST_CASE("a config file sets the node's name and log format") {
+  temp_dir dir;
+  auto cfg = dir.write("node.json", R"({"name": "from-file", "log": {"format": "json"}})");
+  process node{node_args({"--config", cfg}), dir.path()};
+  REQUIRE(node.wait_for_stderr("node from-file ready", 20s));
+  node.signal(SIGTERM);
+  REQUIRE(node.wait_exit(20s) == 0);
+  // Every line is a JSON object with the documented fields.
+  std::istringstream lines{node.err()};
+  std::string line;
+  int count = 0;
+  while (std::getline(lines, line)) {
+    if (line.empty())
+      continue;
+    auto j = nlohmann::json::parse(line, nullptr, false);
+    REQUIRE_MESSAGE(!j.is_discarded(), line);
+    CHECK(j["node"] == "from-file");
+    CHECK(j.contains("ts"));
+    CHECK(j.contains("level"));
+    CHECK(j.contains("path"));
+    CHECK(j.contains("msg"));
+    ++count;
+  }
+  CHECK(count > 10);
+}
+
+TEST_CASE("flags override the config file") {
+  temp_dir dir;
+  auto cfg = dir.write("node.json", R"({"name": "from-file"})");
+  auto r = run(node_args({"--config", cfg, "--name", "from-flag", "--print-config"}));
+  CHECK(r.code == 0);
+  auto j = nlohmann::json::parse(r.out);
+  CHECK(j["name"] == "from-flag");
+  CHECK(j["sessions"]["ttl_ms"] == 1800000); // defaults are filled in
+}
+
+TEST_CASE("a config file with an unknown key is refused with exit code 2 naming the key") {
+  temp_dir dir;
+  auto cfg = dir.write("node.json", R"({"sessions": {"ttl": 5}})");
+  auto r = run(node_args({"--config", cfg}));
+  CHECK(r.code == 2);
+  CHECK(r.err.find(R"("sessions.ttl": unknown key (did you mean "ttl_ms"?))") != std::string::npos);
+}
+
+TEST_CASE("a config value of the wrong type is refused with exit code 2 naming the key") {
+  temp_dir dir;
+  auto cfg = dir.write("node.json", R"({"circuit_breaker": {"failure_threshold": "five"}})");
+  auto r = run(node_args({"--config", cfg}));
+  CHECK(r.code == 2);
+  CHECK(r.err.find(R"("circuit_breaker.failure_threshold": must be an integer)") != std::string::npos);
+}
+
+TEST_CASE("a config file that is not JSON is refused with exit code 2 and the position") {
+  temp_dir dir;
+  auto cfg = dir.write("node.json", "{\n  \"name\": \"x\",\n}\n");
+  auto r = run(node_args({"--config", cfg}));
+  CHECK(r.code == 2);
+  CHECK(r.err.find("is not valid JSON") != std::string::npos);
+  CHECK(r.err.find("line 3") != std::string::npos);
+}
+
+TEST_CASE("a missing config file, a bad flag value or an unknown option is bad usage: exit code 2") {
+  CHECK(run(node_args({"--config", "/nonexistent/node.json"})).code == 2);
+  CHECK(run(node_args({"--log-level", "loud"})).code == 2);
+  CHECK(run(node_args({"--no-such-option"})).code == 2);
+  CHECK(run({binary}).code == 2);
+  CHECK(run({binary, "frobnicate"}).code == 2);
+}
+
+TEST_CASE("cafmcp --version and --help exit 0") {
+  auto v = run({binary, "--version"});
+  CHECK(v.code == 0);
+  CHECK(v.out.find("cafmcp ") != std::string::npos);
+  auto h = run({binary, "node", "--help"});
+  CHECK(h.code == 0);
+  CHECK(h.out.find("--config") != std::string::npos);
+}
