@@ -20,6 +20,8 @@ int main(int argc, char** argv) {
   node_cmd->add_option("--log-format", log_format, "text or json");
   node_cmd->add_flag("--print-config", node.print_config,
                      "print the effective config (defaults filled in) and exit");
+  node_cmd->add_flag("--describe-config", node.describe_config,
+                     "print every config key with its type, default and meaning (Markdown) and exit");
 
   try {
     app.parse(argc, argv);

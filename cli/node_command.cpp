@@ -35,6 +35,10 @@ const char* signal_name(int sig) {
 } // namespace
 
 int run_node(const node_options& opts) {
+  if (opts.describe_config) {
+    std::cout << config::describe(node_config_schema());
+    return 0;
+  }
   node_config cfg;
   try {
     cfg = load_node_config(opts.config_file, opts.overrides);

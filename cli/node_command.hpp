@@ -13,7 +13,8 @@ namespace cafmcp::cli {
 struct node_options {
   std::optional<std::string> config_file;
   node_overrides overrides;
-  bool print_config = false; // print the effective config and exit
+  bool print_config = false;   // print the effective config and exit
+  bool describe_config = false; // print the config reference (Markdown) and exit
 };
 
 /// Returns the process exit code: 0 clean stop, 1 failure, 2 bad config.

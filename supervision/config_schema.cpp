@@ -66,6 +66,12 @@ std::string suggestion(const std::string& key, const std::vector<field>& schema)
   return " (known keys: " + known + ")";
 }
 
+/// A bound as the operator wrote it: "1" for integers, "0.5" for numbers.
+std::string format_bound(const field& f, double b) {
+  return f.type == value_type::integer ? std::to_string(static_cast<long long>(b))
+                                       : nlohmann::json(b).dump();
+}
+
 void check_value(const field& f, const nlohmann::json& v, const std::string& key) {
   auto wrong = [&] {
     throw config_error(key, "must be " + type_name(f.type) + ", got " + json_type(v) + " " + v.dump());
@@ -89,14 +95,10 @@ void check_value(const field& f, const nlohmann::json& v, const std::string& key
       auto d = v.get<double>();
       if (f.type == value_type::integer && !(v.is_number_integer() || v.is_number_unsigned()))
         wrong();
-      auto bound = [&](double b) {
-        return f.type == value_type::integer ? std::to_string(static_cast<long long>(b))
-                                             : nlohmann::json(b).dump();
-      };
       if (f.min && d < *f.min)
-        throw config_error(key, "must be at least " + bound(*f.min) + ", got " + v.dump());
+        throw config_error(key, "must be at least " + format_bound(f, *f.min) + ", got " + v.dump());
       if (f.max && d > *f.max)
-        throw config_error(key, "must be at most " + bound(*f.max) + ", got " + v.dump());
+        throw config_error(key, "must be at most " + format_bound(f, *f.max) + ", got " + v.dump());
       return;
     }
     case value_type::boolean:
@@ -171,11 +173,11 @@ void describe_rows(const std::vector<field>& schema, const std::string& prefix, 
     if (f.min || f.max) {
       type += " (";
       if (f.min)
-        type += "≥ " + nlohmann::json(*f.min).dump();
+        type += "≥ " + format_bound(f, *f.min);
       if (f.min && f.max)
         type += ", ";
       if (f.max)
-        type += "≤ " + nlohmann::json(*f.max).dump();
+        type += "≤ " + format_bound(f, *f.max);
       type += ")";
     }
     out += "| `" + key + "` | " + type + " | `" + f.default_value.dump() + "` | " + f.description

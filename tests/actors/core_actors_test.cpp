@@ -44,7 +44,9 @@ struct core_fixture : fixture {
   }
 };
 
-caf::behavior idle(caf::event_based_actor*) {
+// Takes an argument: CAF 0.17's spawn of a function actor without
+// arguments trips UBSan inside CAF's own header (see docs/SUPERVISION.md).
+caf::behavior idle(caf::event_based_actor*, int) {
   return {[](int) {}};
 }
 
@@ -52,8 +54,8 @@ caf::behavior idle(caf::event_based_actor*) {
 
 TEST_CASE_FIXTURE(core_fixture, "the name table keeps names unique and forgets actors that die") {
   auto table = name_table::make();
-  auto a = sys.spawn(idle);
-  auto b = sys.spawn(idle);
+  auto a = sys.spawn(idle, 0);
+  auto b = sys.spawn(idle, 0);
   CHECK(table->put("a", a));
   CHECK_FALSE(table->put("a", b));
   CHECK(table->lookup("a") == a);
@@ -70,8 +72,8 @@ TEST_CASE_FIXTURE(core_fixture, "the name table keeps names unique and forgets a
 
 TEST_CASE_FIXTURE(core_fixture, "assign hands a name to a new incarnation and the old one's death does not remove it") {
   auto table = name_table::make();
-  auto old_one = sys.spawn(idle);
-  auto new_one = sys.spawn(idle);
+  auto old_one = sys.spawn(idle, 0);
+  auto new_one = sys.spawn(idle, 0);
   table->assign("svc", old_one);
   table->assign("svc", new_one);
   caf::anon_send_exit(old_one, caf::exit_reason::kill);
@@ -86,7 +88,7 @@ TEST_CASE_FIXTURE(core_fixture, "name table lookups from several threads see eve
   auto table = name_table::make();
   std::vector<caf::actor> actors_;
   for (int i = 0; i < 50; ++i) {
-    actors_.push_back(sys.spawn(idle));
+    actors_.push_back(sys.spawn(idle, 0));
     REQUIRE(table->put("n" + std::to_string(i), actors_.back()));
   }
   std::atomic<int> misses{0};
@@ -109,7 +111,7 @@ TEST_CASE_FIXTURE(core_fixture, "name table lookups from several threads see eve
 TEST_CASE_FIXTURE(core_fixture, "the registry registers, finds, lists and unregisters names") {
   auto table = name_table::make();
   auto reg = spawn_child(registry_spec(table));
-  auto worker = sys.spawn(idle);
+  auto worker = sys.spawn(idle, 0);
   CHECK(ask<caf::ok_atom>(reg, register_atom::value, std::string{"w"}, worker));
   auto dup = ask<caf::ok_atom>(reg, register_atom::value, std::string{"w"}, worker);
   CHECK(is(dup.error(), errc::already_registered));
@@ -220,7 +222,7 @@ TEST_CASE_FIXTURE(core_fixture, "core_sup registers its actors and restarts all 
 
 TEST_CASE_FIXTURE(core_fixture, "registering one actor again and again attaches one cleanup and still forgets it on exit") {
   auto table = name_table::make();
-  auto a = sys.spawn(idle);
+  auto a = sys.spawn(idle, 0);
   for (int i = 0; i < 1000; ++i) {
     REQUIRE(table->put("x", a));
     REQUIRE(table->erase("x"));

@@ -345,7 +345,7 @@ TEST_CASE_FIXTURE(fixture, "start_child from a serializable spec spawns a regist
   // A separate system: actor types are registered in its config.
   struct cfg_t : test_config {
     cfg_t() {
-      add_actor_type("echo", [](caf::event_based_actor*) -> caf::behavior {
+      add_actor_type("echo", [](caf::event_based_actor*) -> caf::behavior { // spawned by name: no UB path
         return {[](const std::string& s) { return s; }};
       });
     }

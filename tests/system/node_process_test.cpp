@@ -1,6 +1,8 @@
 // Black-box tests of `cafmcp node`: the real binary, real signals.
 
 #include <csignal>
+#include <fstream>
+#include <sstream>
 
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
@@ -135,4 +137,14 @@ TEST_CASE("cafmcp --version and --help exit 0") {
   auto h = run({binary, "node", "--help"});
   CHECK(h.code == 0);
   CHECK(h.out.find("--config") != std::string::npos);
+}
+
+TEST_CASE("docs/CONFIG.md lists exactly the keys the binary validates") {
+  auto r = run({binary, "node", "--describe-config"});
+  REQUIRE(r.code == 0);
+  std::ifstream in{CAFMCP_SOURCE_DIR "/docs/CONFIG.md"};
+  std::stringstream doc;
+  doc << in.rdbuf();
+  CHECK_MESSAGE(doc.str().find(r.out) != std::string::npos,
+                "docs/CONFIG.md is out of date; regenerate its table with: cafmcp node --describe-config");
 }
