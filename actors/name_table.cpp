@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <thread>
 #include <mutex>
 
 #include <caf/abstract_actor.hpp>
@@ -14,21 +15,88 @@ std::shared_ptr<name_table> name_table::make() {
   return std::shared_ptr<name_table>(new name_table());
 }
 
-name_table::shard& name_table::shard_for(const std::string& name) {
-  return shards_[std::hash<std::string>{}(name) % shards_.size()];
+// -- the big-reader lock --------------------------------------------------------
+// A reader announces itself in its slot, then checks the writer flag; a
+// writer raises the flag, then waits for every slot to be empty. With
+// sequentially consistent operations on both sides, either the reader sees
+// the flag (and backs off) or the writer sees the reader (and waits).
+
+namespace {
+
+// Slot indices are handed out per thread and returned when the thread ends,
+// so threads alive at the same time get distinct slots (while there are at
+// most reader_slots of them; beyond that, threads share, which stays correct).
+template <size_t N>
+class slot_allocator {
+public:
+  size_t acquire() {
+    for (size_t i = 0; i < N; ++i) {
+      bool expected = false;
+      if (used_[i].compare_exchange_strong(expected, true))
+        return i;
+    }
+    return overflow_.fetch_add(1, std::memory_order_relaxed) % N;
+  }
+  void release(size_t i) { used_[i].store(false); }
+
+private:
+  std::array<std::atomic<bool>, N> used_{};
+  std::atomic<size_t> overflow_{0};
+};
+
+template <size_t N>
+slot_allocator<N>& slots() {
+  static slot_allocator<N> instance;
+  return instance;
 }
 
-const name_table::shard& name_table::shard_for(const std::string& name) const {
-  return shards_[std::hash<std::string>{}(name) % shards_.size()];
+template <size_t N>
+struct thread_slot {
+  size_t index = slots<N>().acquire();
+  ~thread_slot() { slots<N>().release(index); }
+};
+
+} // namespace
+
+name_table::reader_slot& name_table::my_slot() const {
+  thread_local thread_slot<reader_slots> slot;
+  return readers_[slot.index];
+}
+
+name_table::read_guard::read_guard(const name_table& t) : slot_(t.my_slot()) {
+  for (;;) {
+    slot_.active.fetch_add(1, std::memory_order_seq_cst);
+    if (!t.writing_.load(std::memory_order_seq_cst))
+      return;
+    slot_.active.fetch_sub(1, std::memory_order_seq_cst);
+    while (t.writing_.load(std::memory_order_seq_cst))
+      std::this_thread::yield();
+  }
+}
+
+name_table::read_guard::~read_guard() {
+  slot_.active.fetch_sub(1, std::memory_order_release);
+}
+
+name_table::write_guard::write_guard(name_table& t) : t_(t) {
+  t_.write_mtx_.lock();
+  t_.writing_.store(true, std::memory_order_seq_cst);
+  for (auto& slot : t_.readers_)
+    while (slot.active.load(std::memory_order_seq_cst) != 0)
+      std::this_thread::yield();
+}
+
+name_table::write_guard::~write_guard() {
+  t_.writing_.store(false, std::memory_order_seq_cst);
+  t_.write_mtx_.unlock();
 }
 
 bool name_table::put(const std::string& name, const caf::actor& handle) {
   if (!handle)
     return false;
-  auto& s = shard_for(name);
   {
-    std::unique_lock<std::shared_mutex> guard{s.mtx};
-    if (!s.entries.emplace(name, handle).second)
+    write_guard guard{*this};
+    if (!entries_.emplace(name, handle).second)
       return false;
   }
   watch(name, handle);
@@ -38,11 +106,10 @@ bool name_table::put(const std::string& name, const caf::actor& handle) {
 void name_table::assign(const std::string& name, const caf::actor& handle) {
   if (!handle)
     return;
-  auto& s = shard_for(name);
   caf::actor_id previous = 0;
   {
-    std::unique_lock<std::shared_mutex> guard{s.mtx};
-    auto& slot = s.entries[name];
+    write_guard guard{*this};
+    auto& slot = entries_[name];
     if (slot)
       previous = slot.id();
     slot = handle;
@@ -53,15 +120,14 @@ void name_table::assign(const std::string& name, const caf::actor& handle) {
 }
 
 bool name_table::erase(const std::string& name) {
-  auto& s = shard_for(name);
   caf::actor_id owner = 0;
   {
-    std::unique_lock<std::shared_mutex> guard{s.mtx};
-    auto i = s.entries.find(name);
-    if (i == s.entries.end())
+    write_guard guard{*this};
+    auto i = entries_.find(name);
+    if (i == entries_.end())
       return false;
     owner = i->second.id();
-    s.entries.erase(i);
+    entries_.erase(i);
   }
   unwatch(name, owner);
   return true;
@@ -109,39 +175,28 @@ void name_table::on_actor_exit(caf::actor_id aid) {
     names = std::move(i->second);
     names_of_.erase(i);
   }
+  write_guard guard{*this};
   for (auto& name : names) {
-    auto& s = shard_for(name);
-    std::unique_lock<std::shared_mutex> guard{s.mtx};
-    auto i = s.entries.find(name);
-    if (i != s.entries.end() && i->second.id() == aid)
-      s.entries.erase(i);
+    auto i = entries_.find(name);
+    if (i != entries_.end() && i->second.id() == aid)
+      entries_.erase(i);
   }
 }
 
 caf::actor name_table::lookup(const std::string& name) const {
-  auto& s = shard_for(name);
-  std::shared_lock<std::shared_mutex> guard{s.mtx};
-  auto i = s.entries.find(name);
-  return i == s.entries.end() ? caf::actor{} : i->second;
-}
-
-std::vector<std::pair<std::string, caf::actor>> name_table::list() const {
-  std::vector<std::pair<std::string, caf::actor>> out;
-  for (auto& s : shards_) {
-    std::shared_lock<std::shared_mutex> guard{s.mtx};
-    for (auto& kv : s.entries)
-      out.emplace_back(kv.first, kv.second);
-  }
+  caf::actor out;
+  visit(name, [&](const caf::actor& h) { out = h; });
   return out;
 }
 
+std::vector<std::pair<std::string, caf::actor>> name_table::list() const {
+  read_guard guard{*this};
+  return {entries_.begin(), entries_.end()};
+}
+
 size_t name_table::size() const {
-  size_t n = 0;
-  for (auto& s : shards_) {
-    std::shared_lock<std::shared_mutex> guard{s.mtx};
-    n += s.entries.size();
-  }
-  return n;
+  read_guard guard{*this};
+  return entries_.size();
 }
 
 } // namespace cafmcp::actors

@@ -12,16 +12,18 @@ using done_atom = caf::atom_constant<caf::atom("done")>;
 using go_atom = caf::atom_constant<caf::atom("go")>;
 
 struct bench_config : caf::actor_system_config {
-  bench_config() {
-    set("scheduler.policy", caf::atom("sharing"));
+  explicit bench_config(caf::atom_value policy) {
+    set("scheduler.policy", policy);
     set("scheduler.max-threads", 2);
   }
 };
 
-caf::actor_system& system() {
-  static bench_config cfg;
-  static caf::actor_system sys{cfg};
-  return sys;
+// One system per scheduler policy, built and destroyed in main (an actor
+// system must not be torn down by static destructors).
+caf::actor_system* systems[2] = {nullptr, nullptr};
+
+caf::actor_system& system(int policy = 0) {
+  return *systems[policy];
 }
 
 struct counter_state {
@@ -97,7 +99,7 @@ struct pinger_state {
 
 /// Request/response with `window` requests outstanding.
 void request_response(benchmark::State& state) {
-  auto& sys = system();
+  auto& sys = system(static_cast<int>(state.range(1)));
   const int64_t n = 200'000;
   const int window = static_cast<int>(state.range(0));
   auto server = sys.spawn([](caf::event_based_actor*) -> caf::behavior {
@@ -127,8 +129,32 @@ void request_response(benchmark::State& state) {
   caf::anon_send_exit(server, caf::exit_reason::kill);
   state.SetItemsProcessed(state.iterations() * n);
 }
-BENCHMARK(request_response)->Name("messaging/request_response")->Arg(1)->Arg(16)->Unit(benchmark::kMillisecond)->UseRealTime();
+// Args: {requests outstanding, scheduler policy 0 = sharing, 1 = stealing}.
+BENCHMARK(request_response)
+  ->Name("messaging/request_response")
+  ->ArgNames({"window", "stealing"})
+  ->Args({1, 0})
+  ->Args({1, 1})
+  ->Args({16, 0})
+  ->Args({16, 1})
+  ->Unit(benchmark::kMillisecond)
+  ->UseRealTime();
 
 } // namespace
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv))
+    return 1;
+  {
+    bench_config sharing_cfg{caf::atom("sharing")};
+    bench_config stealing_cfg{caf::atom("stealing")};
+    caf::actor_system sharing{sharing_cfg};
+    caf::actor_system stealing{stealing_cfg};
+    systems[0] = &sharing;
+    systems[1] = &stealing;
+    benchmark::RunSpecifiedBenchmarks();
+  }
+  benchmark::Shutdown();
+  return 0;
+}
