@@ -6,6 +6,7 @@
 
 #include "actors/messages.hpp"
 #include "supervision/log.hpp"
+#include "supervision/worker.hpp"
 
 namespace cafmcp::actors {
 
@@ -62,12 +63,7 @@ caf::behavior breakers_actor(caf::stateful_actor<breakers_state>* self, breaker_
 } // namespace
 
 supervision::child_spec circuit_breakers_spec(breaker_config cfg) {
-  supervision::child_spec spec;
-  spec.id = "circuit_breakers";
-  spec.start = [cfg](const supervision::start_context& ctx) -> caf::expected<caf::actor> {
-    return ctx.system.spawn(breakers_actor, cfg, ctx.path);
-  };
-  return spec;
+  return supervision::worker_child("circuit_breakers", breakers_actor, cfg);
 }
 
 } // namespace cafmcp::actors

@@ -6,6 +6,7 @@
 
 #include "actors/errors.hpp"
 #include "actors/messages.hpp"
+#include "supervision/worker.hpp"
 
 namespace cafmcp::actors {
 
@@ -18,7 +19,8 @@ struct limiter_state {
   std::unordered_map<std::string, token_bucket> buckets;
 };
 
-caf::behavior rate_limiter_actor(caf::stateful_actor<limiter_state>* self, bucket_config cfg) {
+caf::behavior rate_limiter_actor(caf::stateful_actor<limiter_state>* self, bucket_config cfg,
+                                 const std::string& /* path */) {
   self->delayed_send(self, prune_interval, prune_atom::value);
   auto& buckets = self->state.buckets;
   return {
@@ -50,12 +52,7 @@ caf::behavior rate_limiter_actor(caf::stateful_actor<limiter_state>* self, bucke
 } // namespace
 
 supervision::child_spec rate_limiter_spec(bucket_config cfg) {
-  supervision::child_spec spec;
-  spec.id = "rate_limiter";
-  spec.start = [cfg](const supervision::start_context& ctx) -> caf::expected<caf::actor> {
-    return ctx.system.spawn(rate_limiter_actor, cfg);
-  };
-  return spec;
+  return supervision::worker_child("rate_limiter", rate_limiter_actor, cfg);
 }
 
 } // namespace cafmcp::actors

@@ -4,12 +4,14 @@
 
 #include "actors/errors.hpp"
 #include "actors/messages.hpp"
+#include "supervision/worker.hpp"
 
 namespace cafmcp::actors {
 
 namespace {
 
-caf::behavior registry_actor(caf::event_based_actor*, std::shared_ptr<name_table> table) {
+caf::behavior registry_actor(caf::event_based_actor*, std::shared_ptr<name_table> table,
+                             const std::string& /* path */) {
   return {
     [table](register_atom, const std::string& name, const caf::actor& who) -> caf::result<caf::ok_atom> {
       if (name.empty() || !who)
@@ -42,12 +44,7 @@ caf::behavior registry_actor(caf::event_based_actor*, std::shared_ptr<name_table
 } // namespace
 
 supervision::child_spec registry_spec(std::shared_ptr<name_table> table) {
-  supervision::child_spec spec;
-  spec.id = "registry";
-  spec.start = [table](const supervision::start_context& ctx) -> caf::expected<caf::actor> {
-    return ctx.system.spawn(registry_actor, table);
-  };
-  return spec;
+  return supervision::worker_child("registry", registry_actor, table);
 }
 
 std::string to_string(errc x) {

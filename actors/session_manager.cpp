@@ -8,6 +8,7 @@
 #include "actors/errors.hpp"
 #include "actors/messages.hpp"
 #include "supervision/log.hpp"
+#include "supervision/worker.hpp"
 
 namespace cafmcp::actors {
 
@@ -99,12 +100,7 @@ std::string make_session_id() {
 }
 
 supervision::child_spec session_manager_spec(session_config cfg) {
-  supervision::child_spec spec;
-  spec.id = "session_manager";
-  spec.start = [cfg](const supervision::start_context& ctx) -> caf::expected<caf::actor> {
-    return ctx.system.spawn(session_manager_actor, cfg, ctx.path);
-  };
-  return spec;
+  return supervision::worker_child("session_manager", session_manager_actor, cfg);
 }
 
 } // namespace cafmcp::actors

@@ -4,6 +4,7 @@
 
 #include "supervision/log.hpp"
 #include "supervision/supervisor.hpp"
+#include "supervision/worker.hpp"
 
 namespace cafmcp::observability {
 
@@ -62,12 +63,7 @@ caf::behavior health_actor(caf::stateful_actor<health_state>* self, health_confi
 } // namespace
 
 supervision::child_spec health_spec(health_config cfg, std::shared_ptr<actors::name_table> names) {
-  supervision::child_spec spec;
-  spec.id = "health";
-  spec.start = [cfg, names](const supervision::start_context& ctx) -> caf::expected<caf::actor> {
-    return ctx.system.spawn(health_actor, cfg, names, ctx.path);
-  };
-  return spec;
+  return supervision::worker_child("health", health_actor, cfg, names);
 }
 
 supervision::child_spec observability_supervisor(health_config cfg,

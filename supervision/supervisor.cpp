@@ -888,32 +888,35 @@ std::string_view to_string(child_type x) {
   return x == child_type::worker ? "worker" : "supervisor";
 }
 
-bool parse(std::string_view name, strategy& out) {
-  for (auto s : {strategy::one_for_one, strategy::one_for_all, strategy::rest_for_one,
-                 strategy::simple_one_for_one})
-    if (to_string(s) == name) {
-      out = s;
+namespace {
+
+/// Finds the value among `all` whose name is `name`.
+template <class E>
+bool parse_enum(std::string_view name, std::initializer_list<E> all, E& out) {
+  for (auto x : all)
+    if (to_string(x) == name) {
+      out = x;
       return true;
     }
   return false;
+}
+
+} // namespace
+
+bool parse(std::string_view name, strategy& out) {
+  return parse_enum(name,
+                    {strategy::one_for_one, strategy::one_for_all, strategy::rest_for_one,
+                     strategy::simple_one_for_one},
+                    out);
 }
 
 bool parse(std::string_view name, restart_type& out) {
-  for (auto r : {restart_type::permanent, restart_type::transient, restart_type::temporary})
-    if (to_string(r) == name) {
-      out = r;
-      return true;
-    }
-  return false;
+  return parse_enum(name, {restart_type::permanent, restart_type::transient, restart_type::temporary},
+                    out);
 }
 
 bool parse(std::string_view name, child_type& out) {
-  for (auto t : {child_type::worker, child_type::supervisor})
-    if (to_string(t) == name) {
-      out = t;
-      return true;
-    }
-  return false;
+  return parse_enum(name, {child_type::worker, child_type::supervisor}, out);
 }
 
 std::string to_string(errc x) {
