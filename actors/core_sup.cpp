@@ -14,7 +14,8 @@ namespace {
 using config::field;
 using config::value_type;
 
-/// Wraps a spec so that each started incarnation takes over its name.
+} // namespace
+
 supervision::child_spec registered(supervision::child_spec spec, std::shared_ptr<name_table> names) {
   auto start = spec.start;
   auto name = spec.id;
@@ -26,8 +27,6 @@ supervision::child_spec registered(supervision::child_spec spec, std::shared_ptr
   };
   return spec;
 }
-
-} // namespace
 
 std::vector<field> core_config_schema() {
   return {

@@ -36,6 +36,10 @@ core_config core_config_from(const nlohmann::json& validated);
 /// Names of the core actors, as registered in the name table.
 const std::vector<std::string>& core_actor_names();
 
+/// Wraps a spec so that each started incarnation takes over the spec's id
+/// as its name in `names` (how other parts find the current incarnation).
+supervision::child_spec registered(supervision::child_spec spec, std::shared_ptr<name_table> names);
+
 /// Child spec for core_sup.
 supervision::child_spec core_supervisor(const core_config& cfg, std::shared_ptr<name_table> names);
 

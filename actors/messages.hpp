@@ -26,15 +26,19 @@ using registered_atom = caf::atom_constant<caf::atom("reg_list")>;
 
 // -- session manager ---------------------------------------------------------
 // (session_create_atom, ttl_ms)  -> session_record   (ttl_ms 0: the default)
+// (session_create_atom, ttl_ms, id) -> session_record (an id the caller minted
+//                                    with make_session_id; refused if taken)
 // (session_get_atom, id)         -> session_record | not_found
 // (session_touch_atom, id)       -> ok | not_found   (renews the TTL)
 // (session_delete_atom, id)      -> ok | not_found
 // (session_list_atom)            -> vector<session_record>
+// (session_put_atom, id, key, value) -> ok | not_found   (also renews the TTL)
 using session_create_atom = caf::atom_constant<caf::atom("ses_new")>;
 using session_get_atom = caf::atom_constant<caf::atom("ses_get")>;
 using session_touch_atom = caf::atom_constant<caf::atom("ses_touch")>;
 using session_delete_atom = caf::atom_constant<caf::atom("ses_del")>;
 using session_list_atom = caf::atom_constant<caf::atom("ses_list")>;
+using session_put_atom = caf::atom_constant<caf::atom("ses_put")>;
 
 struct session_record {
   std::string id;

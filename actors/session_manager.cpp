@@ -21,6 +21,21 @@ int64_t now_ms() {
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
 }
 
+caf::result<session_record> create(std::unordered_map<std::string, session_record>& sessions,
+                                   const session_config& cfg, int64_t ttl_ms, std::string id) {
+  if (ttl_ms < 0)
+    return make_error(errc::invalid_argument, "ttl_ms must be 0 (default) or positive");
+  if (id.empty())
+    return make_error(errc::invalid_argument, "a session id must not be empty");
+  session_record rec;
+  rec.id = std::move(id);
+  rec.created_ms = rec.last_active_ms = now_ms();
+  rec.ttl_ms = ttl_ms > 0 ? ttl_ms : cfg.ttl.count();
+  if (!sessions.emplace(rec.id, rec).second)
+    return make_error(errc::invalid_argument, "session id " + rec.id + " is taken");
+  return rec;
+}
+
 struct session_state {
   std::unordered_map<std::string, session_record> sessions;
 };
@@ -31,14 +46,11 @@ caf::behavior session_manager_actor(caf::stateful_actor<session_state>* self, se
   auto& sessions = self->state.sessions;
   return {
     [=, &sessions](session_create_atom, int64_t ttl_ms) -> caf::result<session_record> {
-      if (ttl_ms < 0)
-        return make_error(errc::invalid_argument, "ttl_ms must be 0 (default) or positive");
-      session_record rec;
-      rec.id = make_session_id();
-      rec.created_ms = rec.last_active_ms = now_ms();
-      rec.ttl_ms = ttl_ms > 0 ? ttl_ms : cfg.ttl.count();
-      sessions.emplace(rec.id, rec);
-      return rec;
+      return create(sessions, cfg, ttl_ms, make_session_id());
+    },
+    [=, &sessions](session_create_atom, int64_t ttl_ms,
+                   std::string& id) -> caf::result<session_record> {
+      return create(sessions, cfg, ttl_ms, std::move(id));
     },
     [&sessions](session_get_atom, const std::string& id) -> caf::result<session_record> {
       auto i = sessions.find(id);
@@ -56,6 +68,15 @@ caf::behavior session_manager_actor(caf::stateful_actor<session_state>* self, se
     [&sessions](session_delete_atom, const std::string& id) -> caf::result<caf::ok_atom> {
       if (sessions.erase(id) == 0)
         return make_error(errc::not_found, id);
+      return caf::ok_atom::value;
+    },
+    [&sessions](session_put_atom, const std::string& id, const std::string& key,
+                std::string& value) -> caf::result<caf::ok_atom> {
+      auto i = sessions.find(id);
+      if (i == sessions.end())
+        return make_error(errc::not_found, id);
+      i->second.data[key] = std::move(value);
+      i->second.last_active_ms = now_ms();
       return caf::ok_atom::value;
     },
     [&sessions](session_list_atom) {

@@ -5,6 +5,7 @@
 
 #include "actors/messages.hpp"
 #include "observability/health.hpp"
+#include "protocol/protocol_sup.hpp"
 #include "supervision/messages.hpp"
 #include "supervision/supervisor.hpp"
 
@@ -18,14 +19,7 @@ std::vector<child_spec> node_tree(const node_config& cfg, std::shared_ptr<actors
     f.how = how;
     return f;
   };
-  auto protocol = supervisor_child(
-    "protocol_sup", tier(strategy::one_for_one),
-    {
-      supervisor_child("server_sup", tier(strategy::simple_one_for_one),
-                       {dynamic_child_template("session")}),
-      supervisor_child("transport_sup", tier(strategy::simple_one_for_one),
-                       {dynamic_child_template("connection")}),
-    });
+  auto protocol = protocol::protocol_supervisor(cfg.tier_flags, names);
   auto cluster = supervisor_child("cluster_sup", tier(strategy::rest_for_one), {});
   return {
     actors::core_supervisor(cfg.core, names),

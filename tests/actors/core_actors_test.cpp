@@ -140,6 +140,11 @@ TEST_CASE_FIXTURE(core_fixture, "the session manager creates, gets, touches, lis
   CHECK(ask<caf::ok_atom>(sm, session_touch_atom::value, s1->id));
   CHECK(ask<session_record>(sm, session_get_atom::value, s1->id)->last_active_ms > s1->last_active_ms);
   CHECK(ask<std::vector<session_record>>(sm, session_list_atom::value)->size() == 2);
+  CHECK(ask<caf::ok_atom>(sm, session_put_atom::value, s2->id, std::string{"k"}, std::string{"v"}));
+  CHECK(ask<session_record>(sm, session_get_atom::value, s2->id)->data.at("k") == "v");
+  CHECK(is(ask<caf::ok_atom>(sm, session_put_atom::value, std::string{"nope"}, std::string{"k"},
+                             std::string{"v"}).error(),
+           errc::not_found));
   CHECK(ask<caf::ok_atom>(sm, session_delete_atom::value, s1->id));
   CHECK(is(ask<session_record>(sm, session_get_atom::value, s1->id).error(), errc::not_found));
   CHECK(is(ask<caf::ok_atom>(sm, session_touch_atom::value, s1->id).error(), errc::not_found));

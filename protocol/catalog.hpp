@@ -1,0 +1,172 @@
+#pragma once
+
+// What an MCP server offers: tools, resources, resource templates and
+// prompts, registered by the server author (the C++ API of cafmcp) before
+// the node starts, then read concurrently by every connection.
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <caf/fwd.hpp>
+#include <nlohmann/json.hpp>
+
+namespace cafmcp::protocol {
+
+// -- tool results -------------------------------------------------------------
+
+struct tool_result {
+  nlohmann::json content = nlohmann::json::array(); // content blocks
+  nlohmann::json structured;                        // structuredContent (null: none)
+  bool is_error = false;
+
+  static tool_result text(std::string s);
+  static tool_result error(std::string s);
+  nlohmann::json to_json() const;
+};
+
+// -- tool calls -----------------------------------------------------------------
+
+/// One tools/call in progress, handed to the tool's handler. The handler
+/// runs in its own supervised actor (`self`) and must call reply() exactly
+/// once, now or later (e.g. from a request's continuation). If the actor
+/// dies first, the caller gets a -32603 error.
+class tool_call {
+public:
+  virtual ~tool_call() = default;
+  virtual caf::event_based_actor* self() = 0;
+  /// The request's _meta object (null when absent).
+  virtual const nlohmann::json& meta() const = 0;
+  /// The legacy session's implicit state handle ("" for stateless calls).
+  virtual const std::string& session_handle() const = 0;
+  /// The node's session manager (state handles live there).
+  virtual caf::actor session_manager() const = 0;
+  /// Sends notifications/progress if the client asked for it (progressToken).
+  virtual void progress(double done, std::optional<double> total, std::string message) = 0;
+  /// True once the client cancelled the call.
+  virtual bool cancelled() const = 0;
+  /// Answers the call (once; later calls are ignored) and ends its actor.
+  virtual void reply(tool_result result) = 0;
+  /// Runs `fn` in this call's actor after `delay` (skipped once cancelled).
+  virtual void after(std::chrono::milliseconds delay, std::function<void()> fn) = 0;
+};
+
+using tool_handler = std::function<void(const nlohmann::json& arguments, std::shared_ptr<tool_call> call)>;
+
+/// Adapts a plain function (arguments -> result) into a tool handler.
+tool_handler sync_tool(std::function<tool_result(const nlohmann::json&)> fn);
+
+struct tool_def {
+  std::string name;
+  std::string title;
+  std::string description;
+  nlohmann::json input_schema = nlohmann::json{{"type", "object"}};
+  nlohmann::json output_schema; // null: none
+  nlohmann::json annotations;   // null: none
+  tool_handler handler;
+  bool idempotent = false; // safe to re-run after a failover
+};
+
+// -- resources ------------------------------------------------------------------
+
+struct resource_contents {
+  std::string uri;
+  std::string mime_type;
+  std::optional<std::string> text;
+  std::optional<std::string> blob_base64;
+  nlohmann::json to_json() const;
+};
+
+struct resource_def {
+  std::string uri;
+  std::string name;
+  std::string title;
+  std::string description;
+  std::string mime_type;
+  std::function<std::vector<resource_contents>()> read;
+};
+
+/// A URI template (RFC 6570 level 1: "{name}" placeholders).
+struct resource_template_def {
+  std::string uri_template;
+  std::string name;
+  std::string title;
+  std::string description;
+  std::string mime_type;
+  /// Returns the contents for a URI that matched, or nullopt: not found.
+  std::function<std::optional<std::vector<resource_contents>>(const std::string& uri,
+                                                               const std::map<std::string, std::string>& vars)>
+    read;
+};
+
+// -- prompts --------------------------------------------------------------------
+
+struct prompt_argument {
+  std::string name;
+  std::string description;
+  bool required = false;
+  std::vector<std::string> completions; // values offered by completion/complete
+};
+
+struct prompt_def {
+  std::string name;
+  std::string title;
+  std::string description;
+  std::vector<prompt_argument> arguments;
+  /// Returns the prompt's messages for the (validated) arguments.
+  std::function<nlohmann::json(const std::map<std::string, std::string>& args)> get;
+};
+
+struct server_identity {
+  std::string name = "cafmcp";
+  std::string title = "cafmcp";
+  std::string version;
+  std::string instructions;
+};
+
+/// The registry. Filled before serving starts; read-only afterwards, so
+/// every connection may read it without locking.
+class catalog {
+public:
+  explicit catalog(server_identity id);
+
+  /// Each add_* throws std::invalid_argument for a malformed definition
+  /// (duplicate name, missing handler, non-object input schema ...).
+  void add_tool(tool_def t);
+  void add_resource(resource_def r);
+  void add_resource_template(resource_template_def t);
+  void add_prompt(prompt_def p);
+
+  const server_identity& identity() const { return id_; }
+  const std::vector<tool_def>& tools() const { return tools_; }
+  const std::vector<resource_def>& resources() const { return resources_; }
+  const std::vector<resource_template_def>& resource_templates() const { return templates_; }
+  const std::vector<prompt_def>& prompts() const { return prompts_; }
+
+  const tool_def* find_tool(const std::string& name) const;
+  const prompt_def* find_prompt(const std::string& name) const;
+  const resource_def* find_resource(const std::string& uri) const;
+  /// The template matching `uri` and the values of its placeholders.
+  const resource_template_def* match_template(const std::string& uri,
+                                              std::map<std::string, std::string>& vars) const;
+
+  /// Items per page of a list result.
+  size_t page_size = 50;
+
+private:
+  server_identity id_;
+  std::vector<tool_def> tools_;
+  std::vector<resource_def> resources_;
+  std::vector<resource_template_def> templates_;
+  std::vector<prompt_def> prompts_;
+};
+
+/// Matches `uri` against an RFC 6570 level-1 template; fills `vars`.
+bool match_uri_template(const std::string& tmpl, const std::string& uri,
+                        std::map<std::string, std::string>& vars);
+
+} // namespace cafmcp::protocol

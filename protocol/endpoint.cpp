@@ -1,0 +1,567 @@
+#include "protocol/endpoint.hpp"
+
+#include <caf/all.hpp>
+
+#include "actors/messages.hpp"
+#include "actors/session_manager.hpp"
+#include "protocol/json_schema.hpp"
+#include "protocol/tool_runner.hpp"
+#include "protocol/versions.hpp"
+#include "supervision/messages.hpp"
+
+namespace cafmcp::protocol {
+
+namespace {
+
+using nlohmann::json;
+
+[[noreturn]] void fail(int code, std::string message, json data = nullptr) {
+  throw protocol_error{rpc_error{code, std::move(message), std::move(data)}};
+}
+
+const json& params_object(const rpc_message& msg) {
+  static const json empty = json::object();
+  return msg.params.is_object() ? msg.params : empty;
+}
+
+std::string required_string(const json& params, const char* key) {
+  auto i = params.find(key);
+  if (i == params.end())
+    fail(rpc_code::invalid_params, std::string{"missing required parameter \""} + key + "\"");
+  if (!i->is_string())
+    fail(rpc_code::invalid_params, std::string{"parameter \""} + key + "\" must be a string");
+  return i->get<std::string>();
+}
+
+// -- pagination: the cursor is the offset of the next page, hex-encoded with
+// a tag so that a cursor from another list or a made-up one is refused.
+
+std::string encode_cursor(const std::string& list, size_t offset) {
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string raw = list + ":" + std::to_string(offset), out;
+  for (unsigned char c : raw) {
+    out += hex[c >> 4];
+    out += hex[c & 0x0f];
+  }
+  return out;
+}
+
+size_t decode_cursor(const std::string& list, const json& params) {
+  auto i = params.find("cursor");
+  if (i == params.end() || i->is_null())
+    return 0;
+  if (!i->is_string())
+    fail(rpc_code::invalid_params, "Invalid cursor");
+  auto& c = i->get_ref<const std::string&>();
+  std::string raw;
+  if (c.size() % 2 != 0)
+    fail(rpc_code::invalid_params, "Invalid cursor");
+  for (size_t k = 0; k < c.size(); k += 2) {
+    auto nib = [&](char x) -> int {
+      if (x >= '0' && x <= '9') return x - '0';
+      if (x >= 'a' && x <= 'f') return x - 'a' + 10;
+      fail(rpc_code::invalid_params, "Invalid cursor");
+    };
+    raw += static_cast<char>(nib(c[k]) * 16 + nib(c[k + 1]));
+  }
+  auto prefix = list + ":";
+  if (raw.rfind(prefix, 0) != 0)
+    fail(rpc_code::invalid_params, "Invalid cursor");
+  auto digits = raw.substr(prefix.size());
+  if (digits.empty() || digits.find_first_not_of("0123456789") != std::string::npos
+      || digits.size() > 9)
+    fail(rpc_code::invalid_params, "Invalid cursor");
+  return std::stoul(digits);
+}
+
+template <class T, class F>
+json page(const std::vector<T>& items, const std::string& list, const json& params, size_t page_size,
+          F to_json) {
+  auto offset = decode_cursor(list, params);
+  if (offset > items.size())
+    fail(rpc_code::invalid_params, "Invalid cursor");
+  json out{{list, json::array()}};
+  auto end = std::min(items.size(), offset + page_size);
+  for (auto i = offset; i < end; ++i)
+    out[list].push_back(to_json(items[i]));
+  if (end < items.size())
+    out["nextCursor"] = encode_cursor(list, end);
+  return out;
+}
+
+void put_if(json& j, const char* key, const std::string& value) {
+  if (!value.empty())
+    j[key] = value;
+}
+
+json server_info(const server_identity& id) {
+  json out{{"name", id.name}, {"version", id.version}};
+  put_if(out, "title", id.title);
+  return out;
+}
+
+bool valid_log_level(const std::string& l) {
+  for (auto x : {"debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"})
+    if (l == x)
+      return true;
+  return false;
+}
+
+std::string id_key(const json& id) {
+  return id.dump();
+}
+
+} // namespace
+
+endpoint::endpoint(endpoint_env env) : env_(std::move(env)) {
+}
+
+std::optional<legacy_session> endpoint::session() const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return session_;
+}
+
+void endpoint::adopt(legacy_session s) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  session_ = std::move(s);
+}
+
+void endpoint::cancel_all() {
+  std::lock_guard<std::mutex> guard{mtx_};
+  for (auto& [id, flag] : running_)
+    flag->store(true);
+  running_.clear();
+}
+
+// -- entry points ---------------------------------------------------------------
+
+namespace {
+
+/// Collects the responses of a batch and sends them as one array.
+class batch_sink : public request_sink {
+public:
+  batch_sink(sink_ptr out, size_t expected) : out_(std::move(out)), expected_(expected) {}
+
+  void notify(const json& n) override { out_->notify(n); }
+
+  void respond(const json& r) override {
+    std::unique_lock<std::mutex> guard{mtx_};
+    responses_.push_back(r);
+    if (responses_.size() == expected_) {
+      auto all = std::move(responses_);
+      guard.unlock();
+      out_->respond(all);
+    }
+  }
+
+private:
+  sink_ptr out_;
+  size_t expected_;
+  std::mutex mtx_;
+  json responses_ = json::array();
+};
+
+} // namespace
+
+void endpoint::handle_text(std::string_view text, const sink_ptr& out) {
+  auto s = session();
+  bool allow_batch = s && allows_batch(s->protocol_version);
+  auto d = decode(text, allow_batch);
+  if (!d.batch) {
+    auto& item = d.items.front();
+    if (item.error)
+      out->respond(make_error(item.error_id, *item.error));
+    else
+      handle(*item.message, out);
+    return;
+  }
+  // A batch: one array with a response per request (none for notifications).
+  size_t expected = 0;
+  for (auto& item : d.items)
+    if (item.error || item.message->kind == message_kind::request)
+      ++expected;
+  if (expected == 0) {
+    for (auto& item : d.items)
+      handle(*item.message, out);
+    return;
+  }
+  auto collector = std::make_shared<batch_sink>(out, expected);
+  for (auto& item : d.items) {
+    if (item.error)
+      collector->respond(make_error(item.error_id, *item.error));
+    else if (item.message->kind == message_kind::request && item.message->method == "initialize")
+      collector->respond(make_error(item.message->id,
+                                    rpc_error{rpc_code::invalid_request,
+                                              "initialize must not be part of a batch", nullptr}));
+    else
+      handle(*item.message, collector);
+  }
+}
+
+void endpoint::handle(const rpc_message& msg, const sink_ptr& out) {
+  if (msg.kind == message_kind::response)
+    return; // cafmcp sends no requests to clients yet; stray responses are dropped
+  if (msg.kind == message_kind::notification) {
+    handle_notification(msg);
+    return;
+  }
+  try {
+    auto& params = params_object(msg);
+    auto meta = params.find("_meta");
+    if (meta != params.end() && meta->is_object() && meta->contains(meta_key::protocol_version))
+      handle_modern(msg, *meta, out);
+    else
+      handle_legacy(msg, out);
+  } catch (const protocol_error& e) {
+    out->respond(make_error(msg.id, e.err));
+  } catch (const std::exception& e) {
+    out->respond(make_error(msg.id, rpc_error{rpc_code::internal_error, e.what(), nullptr}));
+  }
+}
+
+void endpoint::handle_notification(const rpc_message& msg) {
+  auto& params = params_object(msg);
+  if (msg.method == "notifications/initialized") {
+    std::lock_guard<std::mutex> guard{mtx_};
+    if (session_)
+      session_->initialized = true;
+  } else if (msg.method == "notifications/cancelled") {
+    auto id = params.find("requestId");
+    if (id == params.end())
+      return; // invalid cancellations are ignored
+    std::lock_guard<std::mutex> guard{mtx_};
+    if (auto i = running_.find(id_key(*id)); i != running_.end()) {
+      i->second->store(true);
+      running_.erase(i);
+    }
+  }
+  // Other notifications (roots/list_changed, progress …) need no action.
+}
+
+// -- modern (2026-07-28) --------------------------------------------------------
+
+json endpoint::modern_result(json result, bool cacheable) const {
+  result["resultType"] = "complete";
+  result["_meta"][meta_key::server_info] = server_info(env_.cat->identity());
+  if (cacheable) {
+    result["ttlMs"] = env_.list_ttl.count();
+    result["cacheScope"] = "public";
+  }
+  return result;
+}
+
+void endpoint::handle_modern(const rpc_message& msg, const json& meta, const sink_ptr& out) {
+  auto& version = meta[meta_key::protocol_version];
+  if (!version.is_string())
+    fail(rpc_code::invalid_params,
+         std::string{"params._meta[\""} + meta_key::protocol_version + "\"] must be a string");
+  if (!is_modern(version.get<std::string>()))
+    fail(mcp_code::unsupported_protocol_version, "Unsupported protocol version",
+         json{{"supported", all_versions()}, {"requested", version}});
+  auto caps = meta.find(meta_key::client_capabilities);
+  if (caps == meta.end() || !caps->is_object())
+    fail(rpc_code::invalid_params, std::string{"missing required params._meta[\""}
+                                     + meta_key::client_capabilities + "\"] (an object)");
+  if (env_.refusal)
+    if (auto why = env_.refusal())
+      fail(mcp_code::node_fenced, *why);
+  auto& m = msg.method;
+  if (m == "server/discover") {
+    auto& id = env_.cat->identity();
+    json result{{"supportedVersions", all_versions()},
+                {"capabilities",
+                 {{"tools", json::object()},
+                  {"resources", json::object()},
+                  {"prompts", json::object()},
+                  {"completions", json::object()}}}};
+    put_if(result, "instructions", id.instructions);
+    out->respond(make_result(msg.id, modern_result(std::move(result), true)));
+    return;
+  }
+  if (!handle_common(msg, true, out))
+    fail(rpc_code::method_not_found, "Method not found: " + m, json{{"method", m}});
+}
+
+// -- legacy (2024-11-05 … 2025-11-25) ----------------------------------------------
+
+void endpoint::initialize(const rpc_message& msg, const sink_ptr& out) {
+  auto& params = params_object(msg);
+  auto requested = params.find("protocolVersion");
+  if (requested == params.end() || !requested->is_string())
+    fail(rpc_code::invalid_params, "initialize needs \"protocolVersion\" (a string)");
+  // Negotiation: the client's version if we serve it, else our newest.
+  auto version = is_legacy(requested->get<std::string>()) ? requested->get<std::string>()
+                                                          : legacy_versions().front();
+  legacy_session s;
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    if (session_)
+      fail(rpc_code::invalid_request, "this session is initialized already");
+  }
+  s.id = actors::make_session_id();
+  s.protocol_version = version;
+  s.client_info = params.value("clientInfo", json::object());
+  s.client_capabilities = params.value("capabilities", json::object());
+  // The session's record (its implicit state handle) lives in the session
+  // manager; created without waiting: its mailbox keeps the order.
+  if (auto sm = env_.session_manager ? env_.session_manager() : caf::actor{})
+    caf::anon_send(sm, actors::session_create_atom::value, int64_t{0}, s.id);
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    session_ = s;
+  }
+  auto& id = env_.cat->identity();
+  json caps{{"tools", {{"listChanged", false}}},
+            {"resources", {{"subscribe", true}, {"listChanged", false}}},
+            {"prompts", {{"listChanged", false}}},
+            {"logging", json::object()}};
+  if (version != "2024-11-05")
+    caps["completions"] = json::object();
+  json result{{"protocolVersion", version}, {"capabilities", caps}, {"serverInfo", server_info(id)}};
+  if (version == "2024-11-05" || version == "2025-03-26")
+    result["serverInfo"].erase("title"); // not in those schemas
+  put_if(result, "instructions", id.instructions);
+  out->respond(make_result(msg.id, std::move(result)));
+}
+
+void endpoint::handle_legacy(const rpc_message& msg, const sink_ptr& out) {
+  auto& m = msg.method;
+  if (m == "initialize")
+    return initialize(msg, out);
+  if (m == "ping") {
+    out->respond(make_result(msg.id, json::object()));
+    return;
+  }
+  if (!session()) {
+    fail(rpc_code::invalid_params,
+         "no session: send initialize first, or (MCP 2026-07-28) give every request "
+         "params._meta[\"" + std::string{meta_key::protocol_version} + "\"] and [\""
+           + meta_key::client_capabilities + "\"]");
+  }
+  if (env_.refusal)
+    if (auto why = env_.refusal())
+      fail(mcp_code::node_fenced, *why);
+  auto& params = params_object(msg);
+  if (m == "logging/setLevel") {
+    auto level = required_string(params, "level");
+    if (!valid_log_level(level))
+      fail(rpc_code::invalid_params, "unknown log level " + level);
+    std::lock_guard<std::mutex> guard{mtx_};
+    session_->log_level = level;
+    out->respond(make_result(msg.id, json::object()));
+    return;
+  }
+  if (m == "resources/subscribe" || m == "resources/unsubscribe") {
+    auto uri = required_string(params, "uri");
+    std::map<std::string, std::string> vars;
+    if (!env_.cat->find_resource(uri) && !env_.cat->match_template(uri, vars))
+      fail(mcp_code::resource_not_found_legacy, "Resource not found", json{{"uri", uri}});
+    std::lock_guard<std::mutex> guard{mtx_};
+    if (m == "resources/subscribe")
+      session_->subscriptions.insert(uri);
+    else
+      session_->subscriptions.erase(uri);
+    out->respond(make_result(msg.id, json::object()));
+    return;
+  }
+  if (!handle_common(msg, false, out))
+    fail(rpc_code::method_not_found, "Method not found: " + m, json{{"method", m}});
+}
+
+// -- both eras ----------------------------------------------------------------
+
+json endpoint::list_tools(const json& params) const {
+  return page(env_.cat->tools(), "tools", params, env_.cat->page_size, [](const tool_def& t) {
+    json j{{"name", t.name}, {"inputSchema", t.input_schema}};
+    put_if(j, "title", t.title);
+    put_if(j, "description", t.description);
+    if (!t.output_schema.is_null())
+      j["outputSchema"] = t.output_schema;
+    if (!t.annotations.is_null())
+      j["annotations"] = t.annotations;
+    return j;
+  });
+}
+
+json endpoint::list_resources(const json& params) const {
+  return page(env_.cat->resources(), "resources", params, env_.cat->page_size,
+              [](const resource_def& r) {
+                json j{{"uri", r.uri}, {"name", r.name}};
+                put_if(j, "title", r.title);
+                put_if(j, "description", r.description);
+                put_if(j, "mimeType", r.mime_type);
+                return j;
+              });
+}
+
+json endpoint::list_templates(const json& params) const {
+  return page(env_.cat->resource_templates(), "resourceTemplates", params, env_.cat->page_size,
+              [](const resource_template_def& t) {
+                json j{{"uriTemplate", t.uri_template}, {"name", t.name}};
+                put_if(j, "title", t.title);
+                put_if(j, "description", t.description);
+                put_if(j, "mimeType", t.mime_type);
+                return j;
+              });
+}
+
+json endpoint::list_prompts(const json& params) const {
+  return page(env_.cat->prompts(), "prompts", params, env_.cat->page_size, [](const prompt_def& p) {
+    json j{{"name", p.name}};
+    put_if(j, "title", p.title);
+    put_if(j, "description", p.description);
+    j["arguments"] = json::array();
+    for (auto& a : p.arguments) {
+      json arg{{"name", a.name}, {"required", a.required}};
+      put_if(arg, "description", a.description);
+      j["arguments"].push_back(arg);
+    }
+    return j;
+  });
+}
+
+bool endpoint::handle_common(const rpc_message& msg, bool modern, const sink_ptr& out) {
+  auto& m = msg.method;
+  auto& params = params_object(msg);
+  auto reply = [&](json result, bool cacheable) {
+    out->respond(make_result(msg.id, modern ? modern_result(std::move(result), cacheable) : std::move(result)));
+  };
+  if (m == "tools/list") {
+    reply(list_tools(params), true);
+  } else if (m == "resources/list") {
+    reply(list_resources(params), true);
+  } else if (m == "resources/templates/list") {
+    reply(list_templates(params), true);
+  } else if (m == "prompts/list") {
+    reply(list_prompts(params), true);
+  } else if (m == "resources/read") {
+    auto uri = required_string(params, "uri");
+    std::vector<resource_contents> contents;
+    std::map<std::string, std::string> vars;
+    if (auto* r = env_.cat->find_resource(uri)) {
+      contents = r->read();
+    } else if (auto* t = env_.cat->match_template(uri, vars)) {
+      auto found = t->read(uri, vars);
+      if (!found)
+        fail(modern ? rpc_code::invalid_params : mcp_code::resource_not_found_legacy,
+             "Resource not found", json{{"uri", uri}});
+      contents = std::move(*found);
+    } else {
+      fail(modern ? rpc_code::invalid_params : mcp_code::resource_not_found_legacy,
+           "Resource not found", json{{"uri", uri}});
+    }
+    json result{{"contents", json::array()}};
+    for (auto& c : contents)
+      result["contents"].push_back(c.to_json());
+    reply(std::move(result), true);
+  } else if (m == "prompts/get") {
+    auto name = required_string(params, "name");
+    auto* p = env_.cat->find_prompt(name);
+    if (!p)
+      fail(rpc_code::invalid_params, "Unknown prompt: " + name);
+    std::map<std::string, std::string> args;
+    if (auto a = params.find("arguments"); a != params.end() && !a->is_null()) {
+      if (!a->is_object())
+        fail(rpc_code::invalid_params, "\"arguments\" must be an object of strings");
+      for (auto& [k, v] : a->items()) {
+        if (!v.is_string())
+          fail(rpc_code::invalid_params, "prompt argument \"" + k + "\" must be a string");
+        args[k] = v.get<std::string>();
+      }
+    }
+    for (auto& a : p->arguments)
+      if (a.required && !args.count(a.name))
+        fail(rpc_code::invalid_params, "missing required prompt argument \"" + a.name + "\"");
+    json result{{"messages", p->get(args)}};
+    put_if(result, "description", p->description);
+    reply(std::move(result), false);
+  } else if (m == "completion/complete") {
+    auto ref = params.find("ref");
+    auto arg = params.find("argument");
+    if (ref == params.end() || !ref->is_object() || arg == params.end() || !arg->is_object())
+      fail(rpc_code::invalid_params, "completion/complete needs \"ref\" and \"argument\" objects");
+    auto arg_name = required_string(*arg, "name");
+    auto value = required_string(*arg, "value");
+    auto type = required_string(*ref, "type");
+    std::vector<std::string> values;
+    if (type == "ref/prompt") {
+      auto name = required_string(*ref, "name");
+      auto* p = env_.cat->find_prompt(name);
+      if (!p)
+        fail(rpc_code::invalid_params, "Unknown prompt: " + name);
+      for (auto& a : p->arguments)
+        if (a.name == arg_name)
+          for (auto& c : a.completions)
+            if (c.rfind(value, 0) == 0)
+              values.push_back(c);
+    } else if (type == "ref/resource") {
+      required_string(*ref, "uri"); // templates offer no completions yet
+    } else {
+      fail(rpc_code::invalid_params, "unknown ref type " + type);
+    }
+    auto total = values.size();
+    if (values.size() > 100)
+      values.resize(100);
+    reply(json{{"completion", {{"values", values}, {"total", total}, {"hasMore", total > 100}}}}, false);
+  } else if (m == "tools/call") {
+    call_tool(msg, modern, out);
+  } else {
+    return false;
+  }
+  return true;
+}
+
+void endpoint::call_tool(const rpc_message& msg, bool modern, const sink_ptr& out) {
+  auto& params = params_object(msg);
+  auto name = required_string(params, "name");
+  auto* tool = env_.cat->find_tool(name);
+  if (!tool)
+    fail(rpc_code::invalid_params, "Unknown tool: " + name);
+  json args = json::object();
+  if (auto a = params.find("arguments"); a != params.end() && !a->is_null()) {
+    if (!a->is_object())
+      fail(rpc_code::invalid_params, "\"arguments\" must be an object");
+    args = *a;
+  }
+  auto decorate = [this, modern](json r) { return modern ? modern_result(std::move(r), false) : r; };
+  // Invalid arguments are a tool execution error the model can correct.
+  if (auto violations = validate_schema(tool->input_schema, args); !violations.empty()) {
+    std::string text = "Invalid arguments for tool " + name + ":";
+    for (auto& v : violations)
+      text += " " + v.to_string() + ";";
+    text.pop_back();
+    out->respond(make_result(msg.id, decorate(tool_result::error(text).to_json())));
+    return;
+  }
+  auto sup = env_.tool_sup ? env_.tool_sup() : caf::actor{};
+  if (!sup)
+    fail(rpc_code::internal_error, "the node is not running tools (shutting down?)");
+  auto job = std::make_shared<call_job>();
+  job->tool = tool;
+  job->id = msg.id;
+  job->arguments = std::move(args);
+  job->meta = params.value("_meta", json::object());
+  job->sink = out;
+  job->session_manager = env_.session_manager;
+  job->decorate = decorate;
+  if (!modern)
+    if (auto s = session())
+      job->session_handle = s->id;
+  auto key = id_key(msg.id);
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    running_[key] = job->cancelled;
+  }
+  std::weak_ptr<endpoint> weak = weak_from_this();
+  auto flag = job->cancelled;
+  job->on_finish = [weak, key, flag] {
+    if (auto self = weak.lock()) {
+      std::lock_guard<std::mutex> guard{self->mtx_};
+      if (auto i = self->running_.find(key); i != self->running_.end() && i->second == flag)
+        self->running_.erase(i);
+    }
+  };
+  caf::anon_send(sup, supervision::start_child_atom::value, caf::make_message(std::move(job)));
+}
+
+} // namespace cafmcp::protocol

@@ -1,0 +1,112 @@
+#pragma once
+
+// One MCP connection: decodes JSON texts, serves both protocol eras, and
+// sends what each request produces to a sink. Modern (2026-07-28) requests
+// are served statelessly; `initialize` starts a legacy session on this
+// endpoint. Thread-safe: transports call handle_text from their I/O thread;
+// tool results arrive from actors.
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+
+#include <caf/actor.hpp>
+#include <caf/fwd.hpp>
+#include <nlohmann/json.hpp>
+
+#include "protocol/catalog.hpp"
+#include "protocol/json_rpc.hpp"
+
+namespace cafmcp::protocol {
+
+/// Receives what one request produces: notifications that belong to it
+/// (progress) and, last, its response. Called from any thread.
+class request_sink {
+public:
+  virtual ~request_sink() = default;
+  virtual void notify(const nlohmann::json& notification) = 0;
+  virtual void respond(const nlohmann::json& response) = 0;
+};
+
+using sink_ptr = std::shared_ptr<request_sink>;
+
+/// What all connections of a node share.
+struct endpoint_env {
+  std::shared_ptr<const catalog> cat;
+  std::function<caf::actor()> tool_sup;        // the current incarnation
+  std::function<caf::actor()> session_manager; // the current incarnation
+  std::chrono::milliseconds list_ttl{60000};   // ttlMs of cacheable lists
+  /// Set when the node may not serve writes (e.g. fenced); the message
+  /// names why. Checked per request.
+  std::function<std::optional<std::string>()> refusal;
+};
+
+/// A legacy (session-based) session on this endpoint.
+struct legacy_session {
+  std::string id; // its record in the session manager (= Mcp-Session-Id)
+  std::string protocol_version;
+  nlohmann::json client_info;
+  nlohmann::json client_capabilities;
+  bool initialized = false; // notifications/initialized arrived
+  std::string log_level;    // from logging/setLevel ("": none)
+  std::set<std::string> subscriptions;
+};
+
+class endpoint : public std::enable_shared_from_this<endpoint> {
+public:
+  explicit endpoint(endpoint_env env);
+
+  /// Handles one JSON text (a message or, where allowed, a batch). Every
+  /// response goes to `out`: one per request, a batch's as one array.
+  void handle_text(std::string_view text, const sink_ptr& out);
+
+  /// Handles one decoded message.
+  void handle(const rpc_message& msg, const sink_ptr& out);
+
+  /// The legacy session, if `initialize` was served here.
+  std::optional<legacy_session> session() const;
+
+  /// Adopts an existing legacy session (HTTP: found by Mcp-Session-Id).
+  void adopt(legacy_session s);
+
+  /// Cancels every call still running (the connection is gone).
+  void cancel_all();
+
+private:
+  struct inflight;
+
+  void handle_modern(const rpc_message& msg, const nlohmann::json& meta, const sink_ptr& out);
+  void handle_legacy(const rpc_message& msg, const sink_ptr& out);
+  void handle_notification(const rpc_message& msg);
+  /// Methods both eras share; false when `method` is none of them.
+  bool handle_common(const rpc_message& msg, bool modern, const sink_ptr& out);
+  void initialize(const rpc_message& msg, const sink_ptr& out);
+  void call_tool(const rpc_message& msg, bool modern, const sink_ptr& out);
+
+  nlohmann::json list_tools(const nlohmann::json& params) const;
+  nlohmann::json list_resources(const nlohmann::json& params) const;
+  nlohmann::json list_templates(const nlohmann::json& params) const;
+  nlohmann::json list_prompts(const nlohmann::json& params) const;
+
+  /// Adds resultType, serverInfo and (for cacheable results) ttlMs/cacheScope.
+  nlohmann::json modern_result(nlohmann::json result, bool cacheable) const;
+
+  endpoint_env env_;
+  mutable std::mutex mtx_;
+  std::optional<legacy_session> session_;
+  std::map<std::string, std::shared_ptr<std::atomic<bool>>> running_; // request id -> cancel flag
+};
+
+/// A request-level protocol error, thrown inside the dispatch and answered
+/// as a JSON-RPC error.
+struct protocol_error {
+  rpc_error err;
+};
+
+} // namespace cafmcp::protocol

@@ -1,0 +1,32 @@
+#include "protocol/protocol_sup.hpp"
+
+#include <caf/actor_system_config.hpp>
+
+#include "actors/core_sup.hpp"
+#include "protocol/tool_runner.hpp"
+#include "supervision/supervisor.hpp"
+
+namespace cafmcp::protocol {
+
+using namespace supervision;
+
+child_spec protocol_supervisor(supervisor_flags flags, std::shared_ptr<actors::name_table> names) {
+  auto sofo = flags;
+  sofo.how = strategy::simple_one_for_one;
+  auto top = flags;
+  top.how = strategy::one_for_one;
+  return supervisor_child(
+    "protocol_sup", top,
+    {
+      supervisor_child("server_sup", sofo, {dynamic_child_template("session")}),
+      supervisor_child("transport_sup", sofo, {dynamic_child_template("connection")}),
+      actors::registered(supervisor_child("tool_sup", sofo, {tool_call_template()}), names),
+    });
+}
+
+void register_types(caf::actor_system_config&) {
+  // call_job_ptr and deferred steps never leave the process (allowed unsafe
+  // types); nothing to register for the wire yet.
+}
+
+} // namespace cafmcp::protocol

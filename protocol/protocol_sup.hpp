@@ -1,0 +1,22 @@
+#pragma once
+
+// Tier 2: protocol_sup (one_for_one) with
+//   server_sup     simple_one_for_one: one actor per MCP session
+//   transport_sup  simple_one_for_one: listeners and connections
+//   tool_sup       simple_one_for_one: one temporary actor per tools/call
+// tool_sup is registered in the name table as "tool_sup".
+
+#include <memory>
+
+#include "actors/name_table.hpp"
+#include "supervision/child_spec.hpp"
+
+namespace cafmcp::protocol {
+
+supervision::child_spec protocol_supervisor(supervision::supervisor_flags flags,
+                                            std::shared_ptr<actors::name_table> names);
+
+/// Registers the protocol layer's message types.
+void register_types(caf::actor_system_config& cfg);
+
+} // namespace cafmcp::protocol

@@ -1,0 +1,347 @@
+// The MCP endpoint in both eras, in-process with the real core and
+// protocol supervisors (tools run as actors under tool_sup).
+
+#include <condition_variable>
+#include <deque>
+
+#include <doctest/doctest.h>
+
+#include "actors/core_sup.hpp"
+#include "actors/messages.hpp"
+#include "protocol/builtin.hpp"
+#include "protocol/endpoint.hpp"
+#include "protocol/protocol_sup.hpp"
+#include "protocol/versions.hpp"
+#include "supervision/supervisor.hpp"
+#include "tests/support/actor_fixture.hpp"
+
+using namespace cafmcp;
+using namespace cafmcp::protocol;
+using namespace cafmcp::test;
+using namespace std::chrono_literals;
+using nlohmann::json;
+
+namespace {
+
+/// Collects everything sent to it; tests wait (bounded) for messages.
+class test_sink : public request_sink {
+public:
+  void notify(const json& n) override { push(n); }
+  void respond(const json& r) override { push(r); }
+
+  json next(std::chrono::milliseconds timeout = 5s) {
+    std::unique_lock<std::mutex> guard{mtx_};
+    if (!cv_.wait_for(guard, timeout, [this] { return !items_.empty(); }))
+      return json{{"timeout", true}};
+    auto out = items_.front();
+    items_.pop_front();
+    return out;
+  }
+
+  bool quiet_for(std::chrono::milliseconds d) {
+    std::unique_lock<std::mutex> guard{mtx_};
+    return !cv_.wait_for(guard, d, [this] { return !items_.empty(); });
+  }
+
+private:
+  void push(const json& x) {
+    std::lock_guard<std::mutex> guard{mtx_};
+    items_.push_back(x);
+    cv_.notify_all();
+  }
+  std::mutex mtx_;
+  std::condition_variable cv_;
+  std::deque<json> items_;
+};
+
+json modern_meta() {
+  return json{{"io.modelcontextprotocol/protocolVersion", "2026-07-28"},
+              {"io.modelcontextprotocol/clientCapabilities", json::object()},
+              {"io.modelcontextprotocol/clientInfo", {{"name", "test"}, {"version", "1"}}}};
+}
+
+struct endpoint_fixture : fixture {
+  std::shared_ptr<actors::name_table> names = actors::name_table::make();
+  std::shared_ptr<catalog> cat;
+  std::shared_ptr<endpoint> ep;
+  caf::actor root;
+  int next_id = 1;
+
+  endpoint_fixture() {
+    actors::register_types(cfg);
+    cat = std::make_shared<catalog>(server_identity{"cafmcp-test", "cafmcp test", "9.9.9", "Be nice."});
+    add_builtins(*cat);
+    cat->add_tool(tool_def{"boom", "", "throws", json{{"type", "object"}}, nullptr, nullptr,
+                           [](const json&, std::shared_ptr<tool_call>) -> void {
+                             throw std::runtime_error("kaboom");
+                           },
+                           false});
+    cat->add_tool(tool_def{"silent", "", "never replies", json{{"type", "object"}}, nullptr, nullptr,
+                           [](const json&, std::shared_ptr<tool_call> call) { call->self()->quit(); },
+                           false});
+    cat->page_size = 3;
+    supervision::supervisor_flags flags{supervision::strategy::one_for_one, 5, 60000ms};
+    root = start_sup(flags,
+                     {actors::core_supervisor(actors::core_config{}, names),
+                      protocol_supervisor(flags, names)},
+                     "/root");
+    REQUIRE(supervision::await_started(sys, root, 5s) == caf::none);
+    endpoint_env env;
+    env.cat = cat;
+    env.tool_sup = [n = names] { return n->lookup("tool_sup"); };
+    env.session_manager = [n = names] { return n->lookup("session_manager"); };
+    ep = std::make_shared<endpoint>(env);
+  }
+
+  /// Sends one request; returns the first message that comes back.
+  json call(const std::string& method, json params, std::shared_ptr<test_sink> sink = nullptr) {
+    if (!sink)
+      sink = std::make_shared<test_sink>();
+    json msg{{"jsonrpc", "2.0"}, {"id", next_id++}, {"method", method}};
+    if (!params.is_null())
+      msg["params"] = std::move(params);
+    ep->handle_text(msg.dump(), sink);
+    return sink->next();
+  }
+
+  json modern(const std::string& method, json params = json::object()) {
+    params["_meta"] = modern_meta();
+    return call(method, std::move(params));
+  }
+
+  json legacy_init(const std::string& version = "2025-11-25") {
+    return call("initialize", json{{"protocolVersion", version},
+                                   {"capabilities", json::object()},
+                                   {"clientInfo", {{"name", "t"}, {"version", "1"}}}});
+  }
+};
+
+} // namespace
+
+TEST_CASE_FIXTURE(endpoint_fixture, "server/discover lists every version served, capabilities and serverInfo") {
+  auto r = modern("server/discover")["result"];
+  CHECK(r["resultType"] == "complete");
+  CHECK(r["supportedVersions"] == json(all_versions()));
+  CHECK(r["capabilities"].contains("tools"));
+  CHECK(r["instructions"] == "Be nice.");
+  CHECK(r["ttlMs"].is_number());
+  CHECK(r["cacheScope"] == "public");
+  CHECK(r["_meta"]["io.modelcontextprotocol/serverInfo"]["name"] == "cafmcp-test");
+  CHECK(r["_meta"]["io.modelcontextprotocol/serverInfo"]["version"] == "9.9.9");
+}
+
+TEST_CASE_FIXTURE(endpoint_fixture, "a modern request is checked for its required _meta and version") {
+  auto no_caps = call("tools/list", json{{"_meta", {{"io.modelcontextprotocol/protocolVersion", "2026-07-28"}}}});
+  CHECK(no_caps["error"]["code"] == -32602);
+  CHECK(no_caps["error"]["message"].get<std::string>().find("clientCapabilities") != std::string::npos);
+  auto meta = modern_meta();
+  meta["io.modelcontextprotocol/protocolVersion"] = "2099-01-01";
+  auto bad_version = call("tools/list", json{{"_meta", meta}});
+  CHECK(bad_version["error"]["code"] == -32022);
+  CHECK(bad_version["error"]["data"]["requested"] == "2099-01-01");
+  CHECK(bad_version["error"]["data"]["supported"] == json(all_versions()));
+  auto unknown = modern("no/such/method");
+  CHECK(unknown["error"]["code"] == -32601);
+  CHECK(modern("ping")["error"]["code"] == -32601); // removed in 2026-07-28
+  CHECK(modern("logging/setLevel", json{{"level", "info"}})["error"]["code"] == -32601);
+}
+
+TEST_CASE_FIXTURE(endpoint_fixture, "legacy initialize negotiates the client's version or offers the newest") {
+  auto r = legacy_init("2025-06-18")["result"];
+  CHECK(r["protocolVersion"] == "2025-06-18");
+  CHECK(r["serverInfo"]["name"] == "cafmcp-test");
+  CHECK(r["capabilities"]["tools"].is_object());
+  CHECK(r["capabilities"]["resources"]["subscribe"] == true);
+  CHECK_FALSE(r.contains("resultType"));
+  CHECK(ep->session()->protocol_version == "2025-06-18");
+  CHECK(legacy_init()["error"]["code"] == -32600); // once per session
+}
+
+TEST_CASE_FIXTURE(endpoint_fixture, "an unknown legacy version is answered with the newest legacy version") {
+  CHECK(legacy_init("1999-01-01")["result"]["protocolVersion"] == legacy_versions().front());
+}
+
+TEST_CASE_FIXTURE(endpoint_fixture, "legacy requests before initialize are refused, ping is not") {
+  auto r = call("tools/list", nullptr);
+  CHECK(r["error"]["code"] == -32602);
+  CHECK(r["error"]["message"].get<std::string>().find("initialize") != std::string::npos);
+  CHECK(call("ping", nullptr)["result"] == json::object());
+}
+
+TEST_CASE_FIXTURE(endpoint_fixture, "lists are paged with nextCursor and a bad cursor is -32602") {
+  // 8 tools, 3 per page.
+  std::vector<std::string> names_seen;
+  json cursor;
+  for (int page = 0; page < 10; ++page) {
+    json params = json::object();
+    if (!cursor.is_null())
+      params["cursor"] = cursor;
+    auto r = modern("tools/list", params)["result"];
+    for (auto& t : r["tools"])
+      names_seen.push_back(t["name"]);
+    CHECK(r["resultType"] == "complete");
+    if (!r.contains("nextCursor"))
+      break;
+    cursor = r["nextCursor"];
+  }
+  CHECK(names_seen.size() == cat->tools().size());
+  CHECK(modern("tools/list", json{{"cursor", "zz"}})["error"]["code"] == -32602);
+  CHECK(modern("tools/list", json{{"cursor", 5}})["error"]["code"] == -32602);
+  // A cursor of another list is refused too.
+  auto tools_cursor = modern("tools/list")["result"]["nextCursor"];
+  CHECK(modern("prompts/list", json{{"cursor", tools_cursor}})["error"]["code"] == -32602);
+}
+
+TEST_CASE_FIXTURE(endpoint_fixture, "tools/call runs echo and add in both eras") {
+  auto r = modern("tools/call", json{{"name", "echo"}, {"arguments", {{"text", "hello"}}}})["result"];
+  CHECK(r["content"][0]["text"] == "hello");
+  CHECK(r["resultType"] == "complete");
+  CHECK(r["_meta"]["io.modelcontextprotocol/serverInfo"]["name"] == "cafmcp-test");
+  legacy_init();
+  auto sum = call("tools/call", json{{"name", "add"}, {"arguments", {{"a", 2}, {"b", 40}}}})["result"];
+  CHECK(sum["structuredContent"]["sum"] == 42);
+  CHECK_FALSE(sum.contains("resultType"));
+}
+
+TEST_CASE_FIXTURE(endpoint_fixture, "an unknown tool is -32602 and invalid arguments are a tool error naming the field") {
+  CHECK(modern("tools/call", json{{"name", "nope"}})["error"]["code"] == -32602);
+  auto r = modern("tools/call", json{{"name", "echo"}, {"arguments", {{"text", 5}, {"extra", 1}}}})["result"];
+  CHECK(r["isError"] == true);
+  auto text = r["content"][0]["text"].get<std::string>();
+  CHECK(text.find("text: must be a string, got an integer") != std::string::npos);
+  CHECK(text.find("extra: is not an allowed property") != std::string::npos);
+  CHECK(modern("tools/call", json{{"name", "echo"}, {"arguments", "x"}})["error"]["code"] == -32602);
+}
+
+TEST_CASE_FIXTURE(endpoint_fixture, "a tool handler that throws fails that call only with -32603") {
+  auto r = modern("tools/call", json{{"name", "boom"}});
+  CHECK(r["error"]["code"] == -32603);
+  CHECK(r["error"]["message"].get<std::string>().find("kaboom") != std::string::npos);
+  auto silent = modern("tools/call", json{{"name", "silent"}});
+  CHECK(silent["error"]["code"] == -32603);
+  CHECK(modern("tools/call", json{{"name", "echo"}, {"arguments", {{"text", "still here"}}}})["result"]["content"][0]["text"]
+        == "still here");
+}
+
+TEST_CASE_FIXTURE(endpoint_fixture, "sleep reports progress, and a cancelled call is never answered") {
+  auto sink = std::make_shared<test_sink>();
+  auto meta = modern_meta();
+  meta["progressToken"] = "p1";
+  ep->handle_text(json{{"jsonrpc", "2.0"}, {"id", 100}, {"method", "tools/call"},
+                       {"params", {{"name", "sleep"}, {"arguments", {{"ms", 250}}}, {"_meta", meta}}}}
+                    .dump(),
+                  sink);
+  std::vector<double> progress;
+  json final;
+  for (int i = 0; i < 10; ++i) {
+    auto m = sink->next();
+    if (m.contains("method")) {
+      CHECK(m["method"] == "notifications/progress");
+      CHECK(m["params"]["progressToken"] == "p1");
+      CHECK(m["params"]["total"] == 250);
+      progress.push_back(m["params"]["progress"]);
+    } else {
+      final = m;
+      break;
+    }
+  }
+  CHECK(progress == std::vector<double>{100, 200, 250});
+  CHECK(final["result"]["structuredContent"]["slept_ms"] == 250);
+
+  auto sink2 = std::make_shared<test_sink>();
+  ep->handle_text(json{{"jsonrpc", "2.0"}, {"id", 101}, {"method", "tools/call"},
+                       {"params", {{"name", "sleep"}, {"arguments", {{"ms", 5000}}}, {"_meta", modern_meta()}}}}
+                    .dump(),
+                  sink2);
+  ep->handle_text(R"({"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":101}})", sink2);
+  CHECK(sink2->quiet_for(400ms));
+}
+
+TEST_CASE_FIXTURE(endpoint_fixture, "state handles carry values across stateless calls") {
+  auto opened = modern("tools/call", json{{"name", "session_open"}})["result"];
+  auto handle = opened["structuredContent"]["handle"].get<std::string>();
+  CHECK(handle.size() == 32);
+  CHECK(modern("tools/call", json{{"name", "session_set"},
+                                  {"arguments", {{"handle", handle}, {"key", "k"}, {"value", "v1"}}}})["result"]["content"][0]["text"]
+        == "ok");
+  auto got = modern("tools/call", json{{"name", "session_get"}, {"arguments", {{"handle", handle}, {"key", "k"}}}})["result"];
+  CHECK(got["structuredContent"]["value"] == "v1");
+  auto missing = modern("tools/call", json{{"name", "session_get"}, {"arguments", {{"handle", "nope"}, {"key", "k"}}}})["result"];
+  CHECK(missing["isError"] == true);
+  CHECK(missing["content"][0]["text"].get<std::string>().find("unknown or expired handle") != std::string::npos);
+  // Stateless calls have no implicit handle.
+  auto none = modern("tools/call", json{{"name", "session_get"}, {"arguments", {{"key", "k"}}}})["result"];
+  CHECK(none["isError"] == true);
+}
+
+TEST_CASE_FIXTURE(endpoint_fixture, "a legacy session has its own implicit state handle") {
+  legacy_init();
+  CHECK(call("tools/call", json{{"name", "session_set"}, {"arguments", {{"key", "a"}, {"value", "1"}}}})["result"]["content"][0]["text"]
+        == "ok");
+  CHECK(call("tools/call", json{{"name", "session_get"}, {"arguments", {{"key", "a"}}}})["result"]["content"][0]["text"]
+        == "1");
+}
+
+TEST_CASE_FIXTURE(endpoint_fixture, "resources are read by uri or template; not found differs by era") {
+  auto info = modern("resources/read", json{{"uri", "cafmcp://server/info"}})["result"];
+  CHECK(info["contents"][0]["mimeType"] == "application/json");
+  CHECK(json::parse(info["contents"][0]["text"].get<std::string>())["name"] == "cafmcp-test");
+  CHECK(info["ttlMs"].is_number());
+  auto echo = modern("resources/read", json{{"uri", "cafmcp://echo/hi"}})["result"];
+  CHECK(echo["contents"][0]["text"] == "hi");
+  auto missing = modern("resources/read", json{{"uri", "cafmcp://nope"}});
+  CHECK(missing["error"]["code"] == -32602);
+  CHECK(missing["error"]["data"]["uri"] == "cafmcp://nope");
+  CHECK(modern("resources/templates/list")["result"]["resourceTemplates"][0]["uriTemplate"] == "cafmcp://echo/{text}");
+  legacy_init();
+  CHECK(call("resources/read", json{{"uri", "cafmcp://nope"}})["error"]["code"] == -32002);
+  CHECK(call("resources/subscribe", json{{"uri", "cafmcp://server/info"}})["result"] == json::object());
+  CHECK(call("resources/subscribe", json{{"uri", "cafmcp://nope"}})["error"]["code"] == -32002);
+  CHECK(ep->session()->subscriptions.count("cafmcp://server/info") == 1);
+}
+
+TEST_CASE_FIXTURE(endpoint_fixture, "prompts/get checks its arguments and completion offers matching values") {
+  auto r = modern("prompts/get", json{{"name", "greeting"}, {"arguments", {{"name", "Ann"}}}})["result"];
+  CHECK(r["messages"][0]["content"]["text"] == "Greet Ann in a casual way.");
+  auto missing = modern("prompts/get", json{{"name", "greeting"}});
+  CHECK(missing["error"]["code"] == -32602);
+  CHECK(missing["error"]["message"].get<std::string>().find("\"name\"") != std::string::npos);
+  CHECK(modern("prompts/get", json{{"name", "nope"}})["error"]["code"] == -32602);
+  auto c = modern("completion/complete", json{{"ref", {{"type", "ref/prompt"}, {"name", "greeting"}}},
+                                              {"argument", {{"name", "name"}, {"value", "Ca"}}}})["result"];
+  CHECK(c["completion"]["values"] == json::array({"Carol"}));
+  CHECK(modern("completion/complete", json{{"ref", {{"type", "ref/other"}}}, {"argument", {{"name", "n"}, {"value", ""}}}})["error"]["code"]
+        == -32602);
+}
+
+TEST_CASE_FIXTURE(endpoint_fixture, "logging/setLevel validates the level") {
+  legacy_init();
+  CHECK(call("logging/setLevel", json{{"level", "warning"}})["result"] == json::object());
+  CHECK(ep->session()->log_level == "warning");
+  CHECK(call("logging/setLevel", json{{"level", "loud"}})["error"]["code"] == -32602);
+}
+
+TEST_CASE_FIXTURE(endpoint_fixture, "a batch is answered as one array under 2025-03-26 and refused otherwise") {
+  auto sink = std::make_shared<test_sink>();
+  ep->handle_text(R"([{"jsonrpc":"2.0","id":1,"method":"ping"}])", sink);
+  CHECK(sink->next()["error"]["code"] == -32600);
+  legacy_init("2025-03-26");
+  ep->handle_text(R"([{"jsonrpc":"2.0","id":1,"method":"ping"},{"jsonrpc":"2.0","method":"notifications/initialized"},
+                      {"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"echo","arguments":{"text":"b"}}},
+                      {"nope":1}])",
+                  sink);
+  auto all = sink->next();
+  REQUIRE(all.is_array());
+  CHECK(all.size() == 3);
+}
+
+TEST_CASE_FIXTURE(endpoint_fixture, "malformed input gets -32700 or -32600 and the endpoint keeps serving") {
+  auto sink = std::make_shared<test_sink>();
+  ep->handle_text("{not json", sink);
+  auto r = sink->next();
+  CHECK(r["error"]["code"] == -32700);
+  CHECK(r["id"].is_null());
+  ep->handle_text(R"({"jsonrpc":"2.0","id":9})", sink);
+  CHECK(sink->next()["error"]["code"] == -32600);
+  CHECK(modern("tools/call", json{{"name", "echo"}, {"arguments", {{"text", "ok"}}}})["result"]["content"][0]["text"] == "ok");
+}
