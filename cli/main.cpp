@@ -18,6 +18,8 @@ int main(int argc, char** argv) {
   node_cmd->add_option("--config", config_file, "JSON config file")->check(CLI::ExistingFile);
   node_cmd->add_option("--log-level", log_level, "debug, info, warning or error");
   node_cmd->add_option("--log-format", log_format, "text or json");
+  node_cmd->add_flag("--stdio", node.stdio,
+                     "serve MCP on stdin/stdout (newline-delimited JSON-RPC; logs stay on stderr)");
   node_cmd->add_flag("--print-config", node.print_config,
                      "print the effective config (defaults filled in) and exit");
   node_cmd->add_flag("--describe-config", node.describe_config,

@@ -10,6 +10,9 @@
 #include <caf/all.hpp>
 
 #include "cli/node_tree.hpp"
+#include "protocol/builtin.hpp"
+#include "protocol/endpoint.hpp"
+#include "protocol/stdio_transport.hpp"
 #include "supervision/log.hpp"
 #include "supervision/supervisor.hpp"
 #include "supervision/tree.hpp"
@@ -56,6 +59,7 @@ int run_node(const node_options& opts) {
   // system starts inherits the mask.
   auto signals = stop_signals();
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  signal(SIGPIPE, SIG_IGN); // a client that goes away is a write error, not a crash
 
   caf::actor_system_config sys_cfg;
   configure_actor_system(sys_cfg, cfg);
@@ -77,6 +81,27 @@ int run_node(const node_options& opts) {
   if (auto tree = supervision::collect_tree(sys, root, "root", "/root", std::chrono::seconds(5)))
     log::info("/", "supervision tree:\n" + supervision::draw_tree(*tree));
   log::info("/", "node " + cfg.name + " ready");
+
+  auto cat = std::make_shared<protocol::catalog>(
+    protocol::server_identity{"cafmcp", "cafmcp", CAFMCP_VERSION, cfg.instructions});
+  protocol::add_builtins(*cat);
+  cat->page_size = cfg.page_size;
+  protocol::endpoint_env env;
+  env.cat = cat;
+  env.tool_sup = [names] { return names->lookup("tool_sup"); };
+  env.session_manager = [names] { return names->lookup("session_manager"); };
+  env.list_ttl = cfg.list_ttl;
+  std::thread stdio_thread;
+  if (opts.stdio) {
+    // stdin/stdout belong to the MCP client; the node stops when stdin closes.
+    stdio_thread = std::thread([env, max = cfg.max_message_bytes] {
+      auto ep = std::make_shared<protocol::endpoint>(env);
+      protocol::serve_stdio(ep, STDIN_FILENO, STDOUT_FILENO, max);
+      log::info("/", "stdin closed; stopping");
+      kill(getpid(), SIGTERM);
+    });
+    log::info("/", "serving MCP on stdio");
+  }
 
   int sig = 0;
   sigwait(&signals, &sig);
@@ -102,6 +127,8 @@ int run_node(const node_options& opts) {
     std::_Exit(1);
   }
   log::info("/", "node " + cfg.name + " stopped");
+  if (stdio_thread.joinable())
+    stdio_thread.detach(); // may still block in read() if stopped by a signal
   return 0;
 }
 

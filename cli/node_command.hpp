@@ -15,6 +15,7 @@ struct node_options {
   node_overrides overrides;
   bool print_config = false;   // print the effective config and exit
   bool describe_config = false; // print the config reference (Markdown) and exit
+  bool stdio = false;           // serve MCP on stdin/stdout
 };
 
 /// Returns the process exit code: 0 clean stop, 1 failure, 2 bad config.

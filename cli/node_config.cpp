@@ -29,6 +29,15 @@ std::vector<field> node_config_schema() {
       {"shutdown_grace_ms", value_type::integer, 30000,
        "longest an orderly stop may take before the process exits anyway", 100, {}, {}, {}},
     }},
+    {"mcp", value_type::object, {}, "the MCP protocol layer", {}, {}, {}, {
+      {"max_message_bytes", value_type::integer, 4194304,
+       "largest JSON-RPC message accepted; larger ones are refused without being buffered", 1024, {}, {}, {}},
+      {"page_size", value_type::integer, 50, "items per page of tools/list, resources/list …", 1, 10000, {}, {}},
+      {"list_ttl_ms", value_type::integer, 60000, "ttlMs of cacheable results (MCP 2026-07-28)", 0, {}, {}, {}},
+      {"instructions", value_type::string,
+       "cafmcp node: call echo, add or sleep; session_open returns a handle for session_set/session_get.",
+       "instructions returned by initialize and server/discover", {}, {}, {}, {}},
+    }},
     {"health", value_type::object, {}, "health checker (tier 3)", {}, {}, {}, {
       {"interval_ms", value_type::integer, 1000, "how often health is checked", 10, {}, {}, {}},
     }},
@@ -94,6 +103,11 @@ node_config load_node_config(const std::optional<std::string>& file, const node_
   out.core.flags.intensity = out.tier_flags.intensity;
   out.core.flags.period = out.tier_flags.period;
   out.health.interval = std::chrono::milliseconds{v["health"]["interval_ms"].get<int64_t>()};
+  auto& mcp = v["mcp"];
+  out.max_message_bytes = mcp["max_message_bytes"].get<size_t>();
+  out.page_size = mcp["page_size"].get<size_t>();
+  out.list_ttl = std::chrono::milliseconds{mcp["list_ttl_ms"].get<int64_t>()};
+  out.instructions = mcp["instructions"].get<std::string>();
   out.health.required_actors = actors::core_actor_names();
   out.effective = std::move(v);
   return out;

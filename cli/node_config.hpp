@@ -29,6 +29,10 @@ struct node_config {
   std::chrono::milliseconds shutdown_grace{30000};
   actors::core_config core;
   observability::health_config health;
+  size_t max_message_bytes = 4 * 1024 * 1024;
+  size_t page_size = 50;
+  std::chrono::milliseconds list_ttl{60000};
+  std::string instructions;
   nlohmann::json effective; // the validated JSON, defaults filled in
 };
 

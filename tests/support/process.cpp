@@ -1,5 +1,6 @@
 #include "tests/support/process.hpp"
 
+#include <algorithm>
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
@@ -54,14 +55,21 @@ std::string temp_dir::write(const std::string& name, const std::string& content)
   return full;
 }
 
-process::process(std::vector<std::string> argv, const std::string& dir) {
+process::process(std::vector<std::string> argv, const std::string& dir, bool pipe_stdin) {
   static int counter = 0;
   auto tag = std::to_string(getpid()) + "-" + std::to_string(++counter);
   out_path_ = dir + "/stdout-" + tag + ".log";
   err_path_ = dir + "/stderr-" + tag + ".log";
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  int in_pipe[2] = {-1, -1};
+  if (pipe_stdin) {
+    if (pipe2(in_pipe, O_CLOEXEC) != 0)
+      throw std::runtime_error(std::string{"pipe: "} + std::strerror(errno));
+    posix_spawn_file_actions_adddup2(&actions, in_pipe[0], 0);
+  } else {
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  }
   posix_spawn_file_actions_addopen(&actions, 1, out_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   posix_spawn_file_actions_addopen(&actions, 2, err_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   std::vector<char*> args;
@@ -70,11 +78,16 @@ process::process(std::vector<std::string> argv, const std::string& dir) {
   args.push_back(nullptr);
   auto rc = posix_spawn(&pid_, args[0], &actions, nullptr, args.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
+  if (pipe_stdin) {
+    ::close(in_pipe[0]);
+    stdin_fd_ = in_pipe[1];
+  }
   if (rc != 0)
     throw std::runtime_error("posix_spawn " + argv[0] + ": " + std::strerror(rc));
 }
 
 process::~process() {
+  close_stdin();
   if (running()) {
     ::kill(pid_, SIGKILL);
     wait_exit(std::chrono::seconds(10));
@@ -119,6 +132,40 @@ bool process::wait_for_stderr(const std::string& needle, std::chrono::millisecon
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   return false;
+}
+
+bool process::wait_for_stdout_lines(size_t count, std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    auto text = out();
+    if (static_cast<size_t>(std::count(text.begin(), text.end(), '\n')) >= count)
+      return true;
+    if (std::chrono::steady_clock::now() >= deadline || !running())
+      return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
+void process::write_stdin(const std::string& data) {
+  const char* p = data.data();
+  size_t left = data.size();
+  while (left > 0 && stdin_fd_ >= 0) {
+    auto n = ::write(stdin_fd_, p, left);
+    if (n < 0) {
+      if (errno == EINTR)
+        continue;
+      return;
+    }
+    p += n;
+    left -= static_cast<size_t>(n);
+  }
+}
+
+void process::close_stdin() {
+  if (stdin_fd_ >= 0) {
+    ::close(stdin_fd_);
+    stdin_fd_ = -1;
+  }
 }
 
 std::string process::out() const {

@@ -31,8 +31,9 @@ private:
 
 class process {
 public:
-  /// Starts argv[0] with argv; output goes to files in `dir`.
-  process(std::vector<std::string> argv, const std::string& dir);
+  /// Starts argv[0] with argv; output goes to files in `dir`. With
+  /// `pipe_stdin`, the test writes the child's stdin (write_stdin).
+  process(std::vector<std::string> argv, const std::string& dir, bool pipe_stdin = false);
   ~process();
   process(const process&) = delete;
   process& operator=(const process&) = delete;
@@ -46,12 +47,18 @@ public:
 
   /// Waits until stderr contains `needle`.
   bool wait_for_stderr(const std::string& needle, std::chrono::milliseconds timeout);
+  /// Waits until stdout has at least `count` complete lines.
+  bool wait_for_stdout_lines(size_t count, std::chrono::milliseconds timeout);
+
+  void write_stdin(const std::string& data);
+  void close_stdin();
 
   std::string out() const;
   std::string err() const;
 
 private:
   pid_t pid_ = -1;
+  int stdin_fd_ = -1;
   std::optional<int> exit_code_;
   std::string out_path_;
   std::string err_path_;
