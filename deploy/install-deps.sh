@@ -19,6 +19,12 @@ packages=(
   procps                # pgrep/ps for process tests
 )
 
+# The interop tests run the official MCP TypeScript SDKs (Node >= 20). Machines
+# of this kind ship Node 20 with npm; install Debian's only where none is.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  packages+=(nodejs npm)
+fi
+
 sudo=""
 if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
 

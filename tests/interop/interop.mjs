@@ -1,0 +1,150 @@
+// Drives a real cafmcp node with an official MCP TypeScript SDK.
+//   node interop.mjs --sdk v1|v2 --binary path/to/cafmcp [--transport stdio]
+// v1 (@modelcontextprotocol/sdk 1.x) speaks session-based MCP (initialize);
+// v2 (@modelcontextprotocol/client 2.x) is pinned to MCP 2026-07-28.
+// Prints one line per check and "N passed, M failed"; exits 1 on a failure.
+
+import { parseArgs } from "node:util";
+
+const { values: opts } = parseArgs({
+  options: {
+    sdk: { type: "string", default: "v1" },
+    binary: { type: "string" },
+    transport: { type: "string", default: "stdio" },
+  },
+});
+if (!opts.binary) {
+  console.error("usage: node interop.mjs --sdk v1|v2 --binary PATH [--transport stdio]");
+  process.exit(2);
+}
+
+let passed = 0;
+let failed = 0;
+function check(name, ok, detail = "") {
+  if (ok) {
+    passed++;
+    console.log(`ok    ${name}`);
+  } else {
+    failed++;
+    console.log(`FAIL  ${name} ${detail}`);
+  }
+}
+async function expectReject(name, promise, predicate) {
+  try {
+    await promise;
+    check(name, false, "(no error)");
+  } catch (e) {
+    check(name, predicate(e), `(${e?.code} ${e?.message})`);
+  }
+}
+
+async function makeClient(name) {
+  const serverParams = { command: opts.binary, args: ["node", "--stdio", "--log-level", "warning"], stderr: "inherit" };
+  if (opts.sdk === "v1") {
+    const { Client } = await import("@modelcontextprotocol/sdk/client/index.js");
+    const { StdioClientTransport } = await import("@modelcontextprotocol/sdk/client/stdio.js");
+    const client = new Client({ name, version: "1.0.0" });
+    await client.connect(new StdioClientTransport(serverParams));
+    return client;
+  }
+  const { Client } = await import("@modelcontextprotocol/client");
+  const { StdioClientTransport } = await import("@modelcontextprotocol/client/stdio");
+  const client = new Client({ name, version: "2.0.0" }, { versionNegotiation: { mode: { pin: "2026-07-28" } } });
+  await client.connect(new StdioClientTransport(serverParams));
+  return client;
+}
+
+const text = (result) => result?.content?.[0]?.text;
+
+// v1: callTool(params, resultSchema, options); v2: callTool(params, options).
+const callWith = (client, params, options) =>
+  opts.sdk === "v1" ? client.callTool(params, undefined, options) : client.callTool(params, options);
+
+async function scenario() {
+  const client = await makeClient(`cafmcp-interop-${opts.sdk}`);
+  check("connect (initialize or server/discover)", true);
+  const version = client.getServerVersion?.();
+  check("server identifies as cafmcp", version?.name === "cafmcp", JSON.stringify(version));
+
+  const tools = await client.listTools();
+  const names = tools.tools.map((t) => t.name);
+  for (const t of ["echo", "add", "sleep", "session_open", "session_set", "session_get"])
+    check(`tools/list offers ${t}`, names.includes(t), JSON.stringify(names));
+
+  check("tools/call echo", text(await client.callTool({ name: "echo", arguments: { text: "hello" } })) === "hello");
+  const sum = await client.callTool({ name: "add", arguments: { a: 2, b: 40 } });
+  check("tools/call add (structuredContent)", sum.structuredContent?.sum === 42, JSON.stringify(sum));
+
+  const bad = await client.callTool({ name: "echo", arguments: { text: 5 } });
+  check("invalid arguments are a tool error naming the field", bad.isError === true && /text: must be a string/.test(text(bad)), JSON.stringify(bad));
+  await expectReject("an unknown tool is -32602", client.callTool({ name: "nope", arguments: {} }), (e) => e.code === -32602);
+
+  const progress = [];
+  const slept = await callWith(client, { name: "sleep", arguments: { ms: 300 } }, {
+    onprogress: (p) => progress.push(p.progress),
+  });
+  // The server sends 100, 200, 300 before the result; the v2 client may
+  // resolve the call before it delivers the last notification.
+  const increasing = progress.every((p, i) => i === 0 || p > progress[i - 1]);
+  check("sleep reports increasing progress", progress.length >= 2 && increasing && progress[0] === 100, JSON.stringify(progress));
+  check("sleep returns its result", slept.structuredContent?.slept_ms === 300, JSON.stringify(slept));
+
+  const abort = new AbortController();
+  const cancelled = callWith(client, { name: "sleep", arguments: { ms: 5000 } }, { signal: abort.signal });
+  setTimeout(() => abort.abort("test cancels"), 200);
+  await expectReject("a cancelled call rejects on the client", cancelled, () => true);
+  check("the server keeps serving after a cancel", text(await client.callTool({ name: "echo", arguments: { text: "after" } })) === "after");
+
+  const opened = await client.callTool({ name: "session_open", arguments: {} });
+  const handle = opened.structuredContent?.handle;
+  check("session_open returns a handle", typeof handle === "string" && handle.length === 32, JSON.stringify(opened));
+  await client.callTool({ name: "session_set", arguments: { handle, key: "colour", value: "green" } });
+  const got = await client.callTool({ name: "session_get", arguments: { handle, key: "colour" } });
+  check("a handle keeps state across calls", text(got) === "green", JSON.stringify(got));
+
+  const resources = await client.listResources();
+  check("resources/list", resources.resources.some((r) => r.uri === "cafmcp://server/info"));
+  const info = await client.readResource({ uri: "cafmcp://server/info" });
+  check("resources/read", JSON.parse(info.contents[0].text).name === "cafmcp");
+  const templates = await client.listResourceTemplates();
+  check("resources/templates/list", templates.resourceTemplates.some((t) => t.uriTemplate === "cafmcp://echo/{text}"));
+  const echoed = await client.readResource({ uri: "cafmcp://echo/abc" });
+  check("resources/read through a template", echoed.contents[0].text === "abc");
+  const notFoundCode = opts.sdk === "v1" ? -32002 : -32602;
+  await expectReject(`a missing resource is ${notFoundCode}`, client.readResource({ uri: "cafmcp://missing" }), (e) => e.code === notFoundCode);
+
+  const prompts = await client.listPrompts();
+  check("prompts/list", prompts.prompts.some((p) => p.name === "greeting"));
+  const prompt = await client.getPrompt({ name: "greeting", arguments: { name: "Ann", style: "formal" } });
+  check("prompts/get", prompt.messages[0].content.text === "Greet Ann in a formal way.", JSON.stringify(prompt));
+  const completion = await client.complete({ ref: { type: "ref/prompt", name: "greeting" }, argument: { name: "name", value: "B" } });
+  check("completion/complete", JSON.stringify(completion.completion.values) === JSON.stringify(["Bob"]), JSON.stringify(completion));
+
+  if (opts.sdk === "v1") {
+    await client.ping();
+    check("ping", true);
+    await client.setLoggingLevel("warning");
+    check("logging/setLevel", true);
+    // A legacy session has an implicit handle: no handle argument needed.
+    await client.callTool({ name: "session_set", arguments: { key: "k", value: "implicit" } });
+    check("the session's implicit handle", text(await client.callTool({ name: "session_get", arguments: { key: "k" } })) === "implicit");
+  }
+
+  // A second client is a separate session / sees no implicit state.
+  const second = await makeClient(`cafmcp-interop-${opts.sdk}-2`);
+  check("a second client connects", text(await second.callTool({ name: "echo", arguments: { text: "two" } })) === "two");
+  // Over stdio each client runs its own node: the first node's handle is unknown here.
+  const foreign = await second.callTool({ name: "session_get", arguments: { handle, key: "colour" } });
+  check("another node does not know the handle", foreign.isError === true && /unknown or expired handle/.test(text(foreign)), JSON.stringify(foreign));
+  await second.close();
+  await client.close();
+}
+
+try {
+  await scenario();
+} catch (e) {
+  failed++;
+  console.log(`FAIL  scenario threw: ${e?.stack ?? e}`);
+}
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed === 0 ? 0 : 1);
