@@ -18,6 +18,11 @@ int main(int argc, char** argv) {
   node_cmd->add_option("--config", config_file, "JSON config file")->check(CLI::ExistingFile);
   node_cmd->add_option("--log-level", log_level, "debug, info, warning or error");
   node_cmd->add_option("--log-format", log_format, "text or json");
+  std::string host;
+  int http_port = -1;
+  node_cmd->add_option("--host", host, "address of the MCP HTTP endpoint (default 127.0.0.1)");
+  node_cmd->add_option("--http-port", http_port, "port of the MCP HTTP endpoint (default 8080; 0: any free port)")
+    ->check(CLI::Range(0, 65535));
   node_cmd->add_flag("--stdio", node.stdio,
                      "serve MCP on stdin/stdout (newline-delimited JSON-RPC; logs stay on stderr)");
   node_cmd->add_flag("--print-config", node.print_config,
@@ -47,6 +52,10 @@ int main(int argc, char** argv) {
       node.overrides.log_level = log_level;
     if (!log_format.empty())
       node.overrides.log_format = log_format;
+    if (!host.empty())
+      node.overrides.host = host;
+    if (http_port >= 0)
+      node.overrides.http_port = http_port;
     return cafmcp::cli::run_node(node);
   }
   return 2;

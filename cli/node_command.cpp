@@ -12,7 +12,9 @@
 #include "cli/node_tree.hpp"
 #include "protocol/builtin.hpp"
 #include "protocol/endpoint.hpp"
+#include "protocol/http_transport.hpp"
 #include "protocol/stdio_transport.hpp"
+#include "supervision/messages.hpp"
 #include "supervision/log.hpp"
 #include "supervision/supervisor.hpp"
 #include "supervision/tree.hpp"
@@ -91,6 +93,28 @@ int run_node(const node_options& opts) {
   env.tool_sup = [names] { return names->lookup("tool_sup"); };
   env.session_manager = [names] { return names->lookup("session_manager"); };
   env.list_ttl = cfg.list_ttl;
+  if (cfg.http_enabled) {
+    protocol::http_config http;
+    http.host = cfg.http_host;
+    http.port = cfg.http_port;
+    http.path = cfg.http_path;
+    http.max_message = cfg.max_message_bytes;
+    http.allowed_origins = cfg.http_allowed_origins;
+    http.threads = cfg.http_threads;
+    http.session_ttl = cfg.core.sessions.ttl;
+    caf::scoped_actor self{sys};
+    caf::error err;
+    self->request(names->lookup("transport_sup"), start_timeout, supervision::start_child_atom::value,
+                  caf::make_message(protocol::http_listener(http, env)))
+      .receive([](caf::actor&) {}, [&](caf::error& e) { err = std::move(e); });
+    if (err) {
+      log::error("/", "node failed to start: " + sys.render(err));
+      self->monitor(root);
+      caf::anon_send_exit(root, caf::exit_reason::user_shutdown);
+      self->receive([](caf::down_msg&) {}, caf::after(cfg.shutdown_grace) >> [] {});
+      return 1;
+    }
+  }
   std::thread stdio_thread;
   if (opts.stdio) {
     // stdin/stdout belong to the MCP client; the node stops when stdin closes.

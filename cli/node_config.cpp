@@ -38,6 +38,15 @@ std::vector<field> node_config_schema() {
        "cafmcp node: call echo, add or sleep; session_open returns a handle for session_set/session_get.",
        "instructions returned by initialize and server/discover", {}, {}, {}, {}},
     }},
+    {"http", value_type::object, {}, "MCP over Streamable HTTP", {}, {}, {}, {
+      {"enabled", value_type::boolean, true, "serve MCP over HTTP", {}, {}, {}, {}},
+      {"host", value_type::string, "127.0.0.1", "address to listen on (loopback unless you mean it)", {}, {}, {}, {}},
+      {"port", value_type::integer, 8080, "TCP port of the MCP endpoint (0: any free port, logged)", 0, 65535, {}, {}},
+      {"path", value_type::string, "/mcp", "the MCP endpoint's path", {}, {}, {}, {}},
+      {"allowed_origins", value_type::string_list, nlohmann::json::array(),
+       "Origin values allowed besides localhost, 127.0.0.1 and [::1] (other origins get 403)", {}, {}, {}, {}},
+      {"threads", value_type::integer, 1, "I/O threads (1 is fastest on 2 cores)", 1, 64, {}, {}},
+    }},
     {"health", value_type::object, {}, "health checker (tier 3)", {}, {}, {}, {
       {"interval_ms", value_type::integer, 1000, "how often health is checked", 10, {}, {}, {}},
     }},
@@ -85,6 +94,10 @@ node_config load_node_config(const std::optional<std::string>& file, const node_
     raw["log"]["level"] = *overrides.log_level;
   if (overrides.log_format)
     raw["log"]["format"] = *overrides.log_format;
+  if (overrides.host)
+    raw["http"]["host"] = *overrides.host;
+  if (overrides.http_port)
+    raw["http"]["port"] = *overrides.http_port;
   auto v = config::validate(raw, node_config_schema());
   node_config out;
   out.name = v["name"].get<std::string>();
@@ -108,6 +121,15 @@ node_config load_node_config(const std::optional<std::string>& file, const node_
   out.page_size = mcp["page_size"].get<size_t>();
   out.list_ttl = std::chrono::milliseconds{mcp["list_ttl_ms"].get<int64_t>()};
   out.instructions = mcp["instructions"].get<std::string>();
+  auto& h = v["http"];
+  out.http_enabled = h["enabled"].get<bool>();
+  out.http_host = h["host"].get<std::string>();
+  out.http_port = h["port"].get<uint16_t>();
+  out.http_path = h["path"].get<std::string>();
+  if (out.http_path.empty() || out.http_path[0] != '/')
+    throw config_error("http.path", "must start with /, got \"" + out.http_path + "\"");
+  out.http_allowed_origins = h["allowed_origins"].get<std::vector<std::string>>();
+  out.http_threads = h["threads"].get<int>();
   out.health.required_actors = actors::core_actor_names();
   out.effective = std::move(v);
   return out;

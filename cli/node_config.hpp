@@ -33,6 +33,12 @@ struct node_config {
   size_t page_size = 50;
   std::chrono::milliseconds list_ttl{60000};
   std::string instructions;
+  bool http_enabled = true;
+  std::string http_host = "127.0.0.1";
+  uint16_t http_port = 8080;
+  std::string http_path = "/mcp";
+  std::vector<std::string> http_allowed_origins;
+  int http_threads = 1;
   nlohmann::json effective; // the validated JSON, defaults filled in
 };
 
@@ -44,6 +50,8 @@ struct node_overrides {
   std::optional<std::string> name;
   std::optional<std::string> log_level;
   std::optional<std::string> log_format;
+  std::optional<std::string> host;
+  std::optional<int> http_port;
 };
 
 /// Reads and validates the config file (none: defaults only) and applies the

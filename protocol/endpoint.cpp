@@ -126,6 +126,14 @@ void endpoint::adopt(legacy_session s) {
   session_ = std::move(s);
 }
 
+void endpoint::cancel(const json& id) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  if (auto i = running_.find(id_key(id)); i != running_.end()) {
+    i->second->store(true);
+    running_.erase(i);
+  }
+}
+
 void endpoint::cancel_all() {
   std::lock_guard<std::mutex> guard{mtx_};
   for (auto& [id, flag] : running_)
@@ -163,17 +171,44 @@ private:
 
 } // namespace
 
-void endpoint::handle_text(std::string_view text, const sink_ptr& out) {
+size_t endpoint::handle_text(std::string_view text, const sink_ptr& out) {
+  nlohmann::json v;
+  try {
+    v = nlohmann::json::parse(text.begin(), text.end());
+  } catch (const nlohmann::json::parse_error&) {
+    auto d = decode(text, false); // gives the precise -32700 item
+    out->respond(make_error(nullptr, *d.items.front().error));
+    return 1;
+  }
+  return handle_value(v, out);
+}
+
+size_t endpoint::handle_value(const nlohmann::json& v, const sink_ptr& out) {
   auto s = session();
   bool allow_batch = s && allows_batch(s->protocol_version);
-  auto d = decode(text, allow_batch);
+  decoded d;
+  if (v.is_array() && allow_batch && !v.empty()) {
+    d.batch = true;
+    for (auto& element : v)
+      d.items.push_back(decode_value(element));
+  } else if (v.is_array()) {
+    decoded_item item;
+    item.error_id = nullptr;
+    item.error = rpc_error{rpc_code::invalid_request,
+                           v.empty() ? "an empty batch" : "batches are not supported in this protocol version",
+                           nullptr};
+    d.items.push_back(std::move(item));
+  } else {
+    d.items.push_back(decode_value(v));
+  }
   if (!d.batch) {
     auto& item = d.items.front();
-    if (item.error)
+    if (item.error) {
       out->respond(make_error(item.error_id, *item.error));
-    else
-      handle(*item.message, out);
-    return;
+      return 1;
+    }
+    handle(*item.message, out);
+    return item.message->kind == message_kind::request ? 1 : 0;
   }
   // A batch: one array with a response per request (none for notifications).
   size_t expected = 0;
@@ -183,7 +218,7 @@ void endpoint::handle_text(std::string_view text, const sink_ptr& out) {
   if (expected == 0) {
     for (auto& item : d.items)
       handle(*item.message, out);
-    return;
+    return 0;
   }
   auto collector = std::make_shared<batch_sink>(out, expected);
   for (auto& item : d.items) {
@@ -196,6 +231,7 @@ void endpoint::handle_text(std::string_view text, const sink_ptr& out) {
     else
       handle(*item.message, collector);
   }
+  return 1; // one array
 }
 
 void endpoint::handle(const rpc_message& msg, const sink_ptr& out) {

@@ -64,7 +64,12 @@ public:
 
   /// Handles one JSON text (a message or, where allowed, a batch). Every
   /// response goes to `out`: one per request, a batch's as one array.
-  void handle_text(std::string_view text, const sink_ptr& out);
+  /// Returns how many responses will be sent (0: notifications only).
+  size_t handle_text(std::string_view text, const sink_ptr& out);
+
+  /// The same for an already parsed value (HTTP parses the body itself to
+  /// check its headers against it).
+  size_t handle_value(const nlohmann::json& value, const sink_ptr& out);
 
   /// Handles one decoded message.
   void handle(const rpc_message& msg, const sink_ptr& out);
@@ -77,6 +82,9 @@ public:
 
   /// Cancels every call still running (the connection is gone).
   void cancel_all();
+
+  /// Cancels the call with request id `id` (its client went away).
+  void cancel(const nlohmann::json& id);
 
 private:
   struct inflight;

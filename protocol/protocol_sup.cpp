@@ -19,7 +19,8 @@ child_spec protocol_supervisor(supervisor_flags flags, std::shared_ptr<actors::n
     "protocol_sup", top,
     {
       supervisor_child("server_sup", sofo, {dynamic_child_template("session")}),
-      supervisor_child("transport_sup", sofo, {dynamic_child_template("connection")}),
+      actors::registered(supervisor_child("transport_sup", sofo, {function_child_template("listener")}),
+                         names),
       actors::registered(supervisor_child("tool_sup", sofo, {tool_call_template()}), names),
     });
 }

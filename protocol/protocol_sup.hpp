@@ -2,9 +2,9 @@
 
 // Tier 2: protocol_sup (one_for_one) with
 //   server_sup     simple_one_for_one: one actor per MCP session
-//   transport_sup  simple_one_for_one: listeners and connections
+//   transport_sup  simple_one_for_one: listeners (start_child with their start function)
 //   tool_sup       simple_one_for_one: one temporary actor per tools/call
-// tool_sup is registered in the name table as "tool_sup".
+// tool_sup and transport_sup are registered in the name table.
 
 #include <memory>
 

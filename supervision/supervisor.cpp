@@ -822,6 +822,19 @@ child_spec dynamic_child_template(std::string id, restart_type restart) {
   return spec;
 }
 
+child_spec function_child_template(std::string id, restart_type restart) {
+  child_spec spec;
+  spec.id = std::move(id);
+  spec.restart = restart;
+  spec.start = [](const start_context& ctx) -> caf::expected<caf::actor> {
+    if (!ctx.args.match_elements<start_function>())
+      return make_error(errc::bad_spec, "start_child needs a start function as its argument");
+    auto fn = ctx.args.get_as<start_function>(0);
+    return fn(start_context{ctx.system, ctx.path, caf::message{}});
+  };
+  return spec;
+}
+
 caf::expected<child_spec> from_desc(const child_spec_desc& desc) {
   child_spec spec;
   if (desc.id.empty())

@@ -39,6 +39,12 @@ child_spec supervisor_child(std::string id, supervisor_flags flags,
 /// (actor_system_config::add_actor_type), the rest are its arguments.
 child_spec dynamic_child_template(std::string id, restart_type restart = restart_type::temporary);
 
+/// A simple_one_for_one template whose children are started by the
+/// start_function passed as start_child's argument (local use only: a
+/// function does not cross the wire). For children that differ in kind,
+/// such as the listeners and connections under transport_sup.
+child_spec function_child_template(std::string id, restart_type restart = restart_type::permanent);
+
 /// A child spec from its serializable description: the child is spawned by
 /// its registered actor type name.
 caf::expected<child_spec> from_desc(const struct child_spec_desc& desc);
@@ -52,3 +58,4 @@ caf::error await_started(caf::actor_system& sys, const caf::actor& sup,
 
 // Local start_child requests carry a full spec, start function included.
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cafmcp::supervision::child_spec)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cafmcp::supervision::start_function)

@@ -39,7 +39,7 @@ async function expectReject(name, promise, predicate) {
 }
 
 async function makeClient(name) {
-  const serverParams = { command: opts.binary, args: ["node", "--stdio", "--log-level", "warning"], stderr: "inherit" };
+  const serverParams = { command: opts.binary, args: ["node", "--stdio", "--http-port", "0", "--log-level", "warning"], stderr: "inherit" };
   if (opts.sdk === "v1") {
     const { Client } = await import("@modelcontextprotocol/sdk/client/index.js");
     const { StdioClientTransport } = await import("@modelcontextprotocol/sdk/client/stdio.js");

@@ -17,7 +17,7 @@ namespace {
 const std::string binary = CAFMCP_BINARY;
 
 std::vector<std::string> node_args(std::vector<std::string> extra) {
-  std::vector<std::string> out{binary, "node"};
+  std::vector<std::string> out{binary, "node", "--http-port", "0"}; // never collide on 8080
   out.insert(out.end(), extra.begin(), extra.end());
   return out;
 }
@@ -146,5 +146,5 @@ TEST_CASE("docs/CONFIG.md lists exactly the keys the binary validates") {
   std::stringstream doc;
   doc << in.rdbuf();
   CHECK_MESSAGE(doc.str().find(r.out) != std::string::npos,
-                "docs/CONFIG.md is out of date; regenerate its table with: cafmcp node --describe-config");
+                "docs/CONFIG.md is out of date: run docs/update-config-reference.sh");
 }

@@ -1,0 +1,701 @@
+// Streamable HTTP on Boost.Beast. Kept apart from CAF-heavy code: a TU with
+// Beast, Asio, nlohmann and CAF together takes ~30 s to compile (field guide §10).
+
+#include <utility> // Boost 1.74's Asio misses it under C++20
+
+#include "protocol/http_transport.hpp"
+
+#include <atomic>
+#include <deque>
+#include <mutex>
+#include <stdexcept>
+#include <thread>
+#include <unordered_map>
+
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include "protocol/versions.hpp"
+#include "supervision/log.hpp"
+
+namespace cafmcp::protocol {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = net::ip::tcp;
+using nlohmann::json;
+
+namespace {
+
+constexpr const char* log_path = "/root/protocol_sup/transport_sup/http";
+
+std::string lower(std::string s) {
+  for (auto& c : s)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+/// Decodes an `=?base64?...?=` header value (MCP 2026-07-28); other values
+/// are returned as they are. Returns false for a malformed encoding.
+bool decode_header_value(const std::string& in, std::string& out) {
+  static const std::string prefix = "=?base64?", suffix = "?=";
+  if (in.size() < prefix.size() + suffix.size() || in.compare(0, prefix.size(), prefix) != 0
+      || in.compare(in.size() - suffix.size(), suffix.size(), suffix) != 0) {
+    out = in;
+    return true;
+  }
+  auto body = in.substr(prefix.size(), in.size() - prefix.size() - suffix.size());
+  static const std::string alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  out.clear();
+  int val = 0, bits = -8;
+  for (char c : body) {
+    if (c == '=')
+      break;
+    auto pos = alphabet.find(c);
+    if (pos == std::string::npos)
+      return false;
+    val = (val << 6) + static_cast<int>(pos);
+    bits += 6;
+    if (bits >= 0) {
+      out += static_cast<char>((val >> bits) & 0xFF);
+      bits -= 8;
+    }
+  }
+  return true;
+}
+
+bool origin_allowed(const std::string& origin, const std::vector<std::string>& extra) {
+  for (auto& o : extra)
+    if (o == origin)
+      return true;
+  for (auto scheme : {"http://", "https://"})
+    for (auto host : {"localhost", "127.0.0.1", "[::1]"}) {
+      auto base = std::string{scheme} + host;
+      if (origin == base || origin.rfind(base + ":", 0) == 0)
+        return true;
+    }
+  return false;
+}
+
+/// The HTTP status for a JSON-RPC error response (200 otherwise).
+http::status status_for(const json& response, bool modern) {
+  if (!response.is_object() || !response.contains("error"))
+    return http::status::ok;
+  auto code = response["error"].value("code", 0);
+  if (code == rpc_code::parse_error || code == rpc_code::invalid_request)
+    return http::status::bad_request;
+  if (!modern)
+    return http::status::ok; // legacy clients read JSON-RPC errors from a 200
+  if (code == rpc_code::method_not_found)
+    return http::status::not_found;
+  if (code == mcp_code::header_mismatch || code == mcp_code::missing_client_capability
+      || code == mcp_code::unsupported_protocol_version || code == rpc_code::invalid_params)
+    return http::status::bad_request;
+  return http::status::ok;
+}
+
+} // namespace
+
+class connection;
+
+/// A legacy session served over HTTP.
+struct http_session {
+  std::shared_ptr<endpoint> ep;
+  std::chrono::steady_clock::time_point last_used = std::chrono::steady_clock::now();
+  std::vector<std::weak_ptr<connection>> streams; // open GET streams
+};
+
+class http_server : public std::enable_shared_from_this<http_server> {
+public:
+  http_server(http_config cfg, endpoint_env env)
+    : cfg_(std::move(cfg)),
+      env_(std::move(env)),
+      stateless_(std::make_shared<endpoint>(env_)),
+      acceptor_(io_),
+      sweep_timer_(io_) {
+  }
+
+  void start() {
+    beast::error_code ec;
+    auto addr = net::ip::make_address(cfg_.host, ec);
+    if (ec)
+      throw std::runtime_error("http: invalid host " + cfg_.host + ": " + ec.message());
+    tcp::endpoint ep{addr, cfg_.port};
+    acceptor_.open(ep.protocol(), ec);
+    if (!ec)
+      acceptor_.set_option(net::socket_base::reuse_address(true), ec);
+    if (!ec)
+      acceptor_.bind(ep, ec);
+    if (!ec)
+      acceptor_.listen(net::socket_base::max_listen_connections, ec);
+    if (ec)
+      throw std::runtime_error("http: cannot listen on " + cfg_.host + ":" + std::to_string(cfg_.port)
+                               + ": " + ec.message());
+    port_ = acceptor_.local_endpoint().port();
+    accept();
+    sweep();
+    for (int i = 0; i < std::max(1, cfg_.threads); ++i)
+      threads_.emplace_back([this] { io_.run(); });
+  }
+
+  void stop() {
+    if (stopped_.exchange(true))
+      return;
+    net::post(io_, [this] {
+      beast::error_code ec;
+      acceptor_.close(ec);
+      sweep_timer_.cancel();
+      std::lock_guard<std::mutex> guard{mtx_};
+      for (auto& [id, s] : sessions_)
+        s->ep->cancel_all();
+      sessions_.clear();
+    });
+    work_guard_.reset();
+    // Give open connections a moment to flush, then stop the loop.
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    io_.stop();
+    for (auto& t : threads_)
+      if (t.joinable())
+        t.join();
+    stateless_->cancel_all();
+  }
+
+  uint16_t port() const { return port_; }
+  const http_config& config() const { return cfg_; }
+  const endpoint_env& env() const { return env_; }
+  const std::shared_ptr<endpoint>& stateless() const { return stateless_; }
+
+  std::shared_ptr<http_session> find_session(const std::string& id) {
+    std::lock_guard<std::mutex> guard{mtx_};
+    auto i = sessions_.find(id);
+    if (i == sessions_.end())
+      return nullptr;
+    i->second->last_used = std::chrono::steady_clock::now();
+    return i->second;
+  }
+
+  void add_session(const std::string& id, std::shared_ptr<http_session> s) {
+    std::lock_guard<std::mutex> guard{mtx_};
+    sessions_[id] = std::move(s);
+  }
+
+  std::shared_ptr<http_session> remove_session(const std::string& id) {
+    std::lock_guard<std::mutex> guard{mtx_};
+    auto i = sessions_.find(id);
+    if (i == sessions_.end())
+      return nullptr;
+    auto s = i->second;
+    sessions_.erase(i);
+    return s;
+  }
+
+  void end_streams(const std::shared_ptr<http_session>& s);
+
+private:
+  void accept();
+
+  // Idle legacy sessions end after the session TTL.
+  void sweep() {
+    sweep_timer_.expires_after(std::chrono::seconds(1));
+    sweep_timer_.async_wait([this](beast::error_code ec) {
+      if (ec)
+        return;
+      std::vector<std::shared_ptr<http_session>> expired;
+      {
+        std::lock_guard<std::mutex> guard{mtx_};
+        auto now = std::chrono::steady_clock::now();
+        for (auto i = sessions_.begin(); i != sessions_.end();) {
+          if (now - i->second->last_used >= cfg_.session_ttl) {
+            expired.push_back(i->second);
+            i = sessions_.erase(i);
+          } else {
+            ++i;
+          }
+        }
+      }
+      for (auto& s : expired) {
+        s->ep->cancel_all();
+        end_streams(s);
+      }
+      sweep();
+    });
+  }
+
+  http_config cfg_;
+  endpoint_env env_;
+  std::shared_ptr<endpoint> stateless_;
+  net::io_context io_{1};
+  std::optional<net::executor_work_guard<net::io_context::executor_type>> work_guard_{io_.get_executor()};
+  tcp::acceptor acceptor_;
+  net::steady_timer sweep_timer_;
+  std::vector<std::thread> threads_;
+  std::atomic<bool> stopped_{false};
+  uint16_t port_ = 0;
+  std::mutex mtx_;
+  std::unordered_map<std::string, std::shared_ptr<http_session>> sessions_;
+};
+
+/// One TCP connection: reads requests one after the other (keep-alive) and
+/// writes each response as one JSON body or as a chunked SSE stream.
+class connection : public std::enable_shared_from_this<connection> {
+public:
+  connection(tcp::socket sock, std::shared_ptr<http_server> srv) : sock_(std::move(sock)), srv_(std::move(srv)) {}
+
+  void start() { read(); }
+
+  // -- called by sinks, from any thread: hop onto the connection's thread --
+
+  void post_event(json msg, bool final, bool modern) {
+    net::post(sock_.get_executor(), [self = shared_from_this(), msg = std::move(msg), final, modern] {
+      self->on_event(msg, final, modern);
+    });
+  }
+
+  void close_stream() {
+    net::post(sock_.get_executor(), [self = shared_from_this()] {
+      if (self->streaming_)
+        self->queue_write("0\r\n\r\n", true);
+    });
+  }
+
+private:
+  void read() {
+    parser_.emplace();
+    parser_->body_limit(srv_->config().max_message);
+    parser_->header_limit(64 * 1024);
+    http::async_read(sock_, buf_, *parser_, [self = shared_from_this()](beast::error_code ec, size_t) {
+      self->on_read(ec);
+    });
+  }
+
+  void on_read(beast::error_code ec) {
+    if (ec == http::error::end_of_stream || ec == net::error::eof || ec == net::error::operation_aborted) {
+      close();
+      return;
+    }
+    if (ec == http::error::body_limit) {
+      reply_error(http::status::payload_too_large, rpc_code::invalid_request,
+                  "message exceeds the limit of " + std::to_string(srv_->config().max_message) + " bytes",
+                  false);
+      return;
+    }
+    if (ec) {
+      close();
+      return;
+    }
+    req_ = parser_->release();
+    keep_alive_ = req_.keep_alive();
+    handle();
+  }
+
+  void handle() {
+    auto& cfg = srv_->config();
+    auto target = std::string{req_.target()};
+    if (auto q = target.find('?'); q != std::string::npos)
+      target.resize(q);
+    if (target != cfg.path)
+      return reply_plain(http::status::not_found, "not found: the MCP endpoint is " + cfg.path + "\n");
+    if (auto origin = req_.find(http::field::origin); origin != req_.end()) {
+      if (!origin_allowed(std::string{origin->value()}, cfg.allowed_origins))
+        return reply_error(http::status::forbidden, rpc_code::invalid_request,
+                           "Origin " + std::string{origin->value()} + " is not allowed", false);
+    }
+    switch (req_.method()) {
+      case http::verb::post: return on_post();
+      case http::verb::get: return on_get();
+      case http::verb::delete_: return on_delete();
+      default: {
+        http::response<http::string_body> res{http::status::method_not_allowed, req_.version()};
+        res.set(http::field::allow, "POST, GET, DELETE");
+        res.prepare_payload();
+        return send(std::move(res));
+      }
+    }
+  }
+
+  std::string header(http::field f) const {
+    auto i = req_.find(f);
+    return i == req_.end() ? std::string{} : std::string{i->value()};
+  }
+
+  std::string header(const char* name) const {
+    auto i = req_.find(name);
+    return i == req_.end() ? std::string{} : std::string{i->value()};
+  }
+
+  void on_post() {
+    auto accept = lower(header(http::field::accept));
+    if (accept.find("application/json") == std::string::npos
+        || accept.find("text/event-stream") == std::string::npos)
+      return reply_error(http::status::not_acceptable, rpc_code::invalid_request,
+                         "Accept must list application/json and text/event-stream", false);
+    auto content_type = lower(header(http::field::content_type));
+    if (content_type.rfind("application/json", 0) != 0)
+      return reply_error(http::status::unsupported_media_type, rpc_code::invalid_request,
+                         "Content-Type must be application/json", false);
+    json body;
+    try {
+      body = json::parse(req_.body());
+    } catch (const json::parse_error& e) {
+      std::string what = e.what();
+      auto pos = what.find("] ");
+      return reply_error(http::status::bad_request, rpc_code::parse_error,
+                         "Parse error: " + (pos == std::string::npos ? what : what.substr(pos + 2)), false);
+    }
+    if (is_modern_body(body))
+      return post_modern(body);
+    post_legacy(body);
+  }
+
+  static bool is_modern_body(const json& body) {
+    if (!body.is_object())
+      return false;
+    auto p = body.find("params");
+    if (p == body.end() || !p->is_object())
+      return false;
+    auto m = p->find("_meta");
+    return m != p->end() && m->is_object() && m->contains(meta_key::protocol_version);
+  }
+
+  /// Checks the 2026-07-28 headers against the body; "" when they agree.
+  std::string header_mismatch(const json& body) const {
+    auto version = header("mcp-protocol-version");
+    auto body_version = body["params"]["_meta"][meta_key::protocol_version];
+    if (version.empty())
+      return "missing MCP-Protocol-Version header";
+    if (!body_version.is_string() || version != body_version.get<std::string>())
+      return "MCP-Protocol-Version header value '" + version + "' does not match body value "
+             + dump(body_version);
+    if (!body.contains("method"))
+      return "";
+    auto method = body["method"].is_string() ? body["method"].get<std::string>() : std::string{};
+    auto raw_method = header("mcp-method");
+    std::string header_method;
+    if (raw_method.empty())
+      return "missing Mcp-Method header";
+    if (!decode_header_value(raw_method, header_method) || header_method != method)
+      return "Mcp-Method header value '" + raw_method + "' does not match body value '" + method + "'";
+    const char* name_key = method == "tools/call" || method == "prompts/get" ? "name"
+                           : method == "resources/read"                       ? "uri"
+                                                                              : nullptr;
+    if (!name_key)
+      return "";
+    auto raw_name = header("mcp-name");
+    if (raw_name.empty())
+      return "missing Mcp-Name header";
+    auto& params = body["params"];
+    auto body_name = params.contains(name_key) && params[name_key].is_string()
+                       ? params[name_key].get<std::string>()
+                       : std::string{};
+    std::string header_name;
+    if (!decode_header_value(raw_name, header_name) || header_name != body_name)
+      return "Mcp-Name header value '" + raw_name + "' does not match body value '" + body_name + "'";
+    return "";
+  }
+
+  void post_modern(const json& body) {
+    if (auto problem = header_mismatch(body); !problem.empty())
+      return reply_error(http::status::bad_request, mcp_code::header_mismatch, "Header mismatch: " + problem,
+                         true, body.value("id", json{}));
+    dispatch(srv_->stateless(), body, true);
+  }
+
+  void post_legacy(const json& body) {
+    auto version = header("mcp-protocol-version");
+    if (!version.empty() && !is_legacy(version))
+      return reply_error(http::status::bad_request, rpc_code::invalid_request,
+                         "Unsupported MCP-Protocol-Version: " + version, false);
+    bool is_init = body.is_object() && body.value("method", "") == "initialize";
+    auto session_id = header("mcp-session-id");
+    if (is_init) {
+      if (!session_id.empty())
+        return reply_error(http::status::bad_request, rpc_code::invalid_request,
+                           "initialize must not carry Mcp-Session-Id", false, body.value("id", json{}));
+      return initialize(body);
+    }
+    if (session_id.empty())
+      return reply_error(http::status::bad_request, rpc_code::invalid_request,
+                         "Bad Request: Mcp-Session-Id header is required (send initialize first, or use "
+                         "MCP 2026-07-28 with params._meta)",
+                         false, body.is_object() ? body.value("id", json{}) : json{});
+    auto session = srv_->find_session(session_id);
+    if (!session)
+      return reply_error(http::status::not_found, rpc_code::invalid_request,
+                         "Session not found: " + session_id + " (initialize a new one)", false,
+                         body.is_object() ? body.value("id", json{}) : json{});
+    dispatch(session->ep, body, false);
+  }
+
+  void initialize(const json& body) {
+    auto ep = std::make_shared<endpoint>(srv_->env());
+    // initialize is answered synchronously: capture it to add the header.
+    struct capture : request_sink {
+      json response;
+      void notify(const json&) override {}
+      void respond(const json& r) override { response = r; }
+    };
+    auto sink = std::make_shared<capture>();
+    ep->handle_value(body, sink);
+    http::response<http::string_body> res{status_for(sink->response, false), req_.version()};
+    res.set(http::field::content_type, "application/json");
+    if (auto s = ep->session(); s && sink->response.contains("result")) {
+      auto entry = std::make_shared<http_session>();
+      entry->ep = ep;
+      srv_->add_session(s->id, entry);
+      res.set("Mcp-Session-Id", s->id);
+      log::debug(log_path, "legacy session " + s->id + " (" + s->protocol_version + ")");
+    }
+    res.body() = dump(sink->response);
+    res.prepare_payload();
+    send(std::move(res));
+  }
+
+  void dispatch(const std::shared_ptr<endpoint>& ep, const json& body, bool modern);
+
+  void on_get() {
+    auto session_id = header("mcp-session-id");
+    if (session_id.empty()) {
+      // Stateless (2026-07-28) clients have no GET stream.
+      http::response<http::string_body> res{http::status::method_not_allowed, req_.version()};
+      res.set(http::field::allow, "POST");
+      res.prepare_payload();
+      return send(std::move(res));
+    }
+    auto accept = lower(header(http::field::accept));
+    if (accept.find("text/event-stream") == std::string::npos)
+      return reply_error(http::status::not_acceptable, rpc_code::invalid_request,
+                         "Accept must list text/event-stream", false);
+    auto session = srv_->find_session(session_id);
+    if (!session)
+      return reply_error(http::status::not_found, rpc_code::invalid_request, "Session not found: " + session_id,
+                         false);
+    {
+      // The stream stays open for server-initiated messages of the session.
+      session->streams.push_back(weak_from_this());
+    }
+    start_stream();
+    queue_write(chunk(": stream open\n\n"), false);
+  }
+
+  void on_delete() {
+    auto session_id = header("mcp-session-id");
+    if (session_id.empty())
+      return reply_error(http::status::bad_request, rpc_code::invalid_request,
+                         "Mcp-Session-Id header is required", false);
+    auto session = srv_->remove_session(session_id);
+    if (!session)
+      return reply_error(http::status::not_found, rpc_code::invalid_request, "Session not found: " + session_id,
+                         false);
+    session->ep->cancel_all();
+    srv_->end_streams(session);
+    log::debug(log_path, "legacy session " + session_id + " ended by the client");
+    http::response<http::string_body> res{http::status::no_content, req_.version()};
+    res.keep_alive(keep_alive_);
+    send(std::move(res));
+  }
+
+  // -- writing --------------------------------------------------------------------
+
+  void on_event(const json& msg, bool final, bool modern) {
+    if (closed_)
+      return;
+    if (!streaming_ && final) {
+      // The whole answer at once: a plain JSON response.
+      http::response<http::string_body> res{status_for(msg, modern), req_.version()};
+      res.set(http::field::content_type, "application/json");
+      res.body() = dump(msg);
+      res.prepare_payload();
+      res.keep_alive(keep_alive_);
+      send(std::move(res));
+      return;
+    }
+    if (!streaming_)
+      start_stream();
+    queue_write(chunk("data: " + dump(msg) + "\n\n"), false);
+    if (final)
+      queue_write("0\r\n\r\n", true);
+  }
+
+  static std::string chunk(const std::string& data) {
+    char size[32];
+    std::snprintf(size, sizeof(size), "%zx\r\n", data.size());
+    return size + data + "\r\n";
+  }
+
+  void start_stream() {
+    streaming_ = true;
+    std::string head = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
+                       "X-Accel-Buffering: no\r\nTransfer-Encoding: chunked\r\n";
+    head += keep_alive_ ? "Connection: keep-alive\r\n\r\n" : "Connection: close\r\n\r\n";
+    queue_write(std::move(head), false);
+  }
+
+  /// Writes in order; `ends_response` marks the last bytes of a response.
+  void queue_write(std::string data, bool ends_response) {
+    out_.push_back({std::move(data), ends_response});
+    if (!writing_)
+      write_next();
+  }
+
+  void write_next() {
+    if (out_.empty()) {
+      writing_ = false;
+      return;
+    }
+    writing_ = true;
+    net::async_write(sock_, net::buffer(out_.front().data),
+                     [self = shared_from_this()](beast::error_code ec, size_t) {
+                       auto ends = self->out_.front().ends_response;
+                       self->out_.pop_front();
+                       if (ec) {
+                         self->client_gone();
+                         return;
+                       }
+                       if (ends)
+                         self->response_done();
+                       self->write_next();
+                     });
+  }
+
+  template <class Body>
+  void send(http::response<Body> res) {
+    res.keep_alive(keep_alive_);
+    auto sp = std::make_shared<http::response<Body>>(std::move(res));
+    http::async_write(sock_, *sp, [self = shared_from_this(), sp](beast::error_code ec, size_t) {
+      if (ec)
+        return self->client_gone();
+      self->response_done();
+    });
+  }
+
+  void response_done() {
+    streaming_ = false;
+    if (on_gone_)
+      on_gone_ = nullptr; // answered: a later disconnect cancels nothing
+    if (keep_alive_)
+      read();
+    else
+      close();
+  }
+
+  void client_gone() {
+    closed_ = true;
+    if (on_gone_) {
+      auto f = std::move(on_gone_);
+      on_gone_ = nullptr;
+      f(); // MCP 2026-07-28: a closed response stream cancels the request
+    }
+    close();
+  }
+
+  void close() {
+    closed_ = true;
+    beast::error_code ec;
+    sock_.shutdown(tcp::socket::shutdown_both, ec);
+    sock_.close(ec);
+  }
+
+  void reply_plain(http::status status, std::string text) {
+    http::response<http::string_body> res{status, req_.version()};
+    res.set(http::field::content_type, "text/plain");
+    res.body() = std::move(text);
+    res.prepare_payload();
+    send(std::move(res));
+  }
+
+  void reply_error(http::status status, int code, std::string message, bool, json id = nullptr) {
+    http::response<http::string_body> res{status, req_.version()};
+    res.set(http::field::content_type, "application/json");
+    res.body() = dump(make_error(id, rpc_error{code, std::move(message), nullptr}));
+    res.prepare_payload();
+    if (status == http::status::payload_too_large)
+      keep_alive_ = false; // the rest of the body was never read
+    send(std::move(res));
+  }
+
+  struct pending_write {
+    std::string data;
+    bool ends_response;
+  };
+
+  tcp::socket sock_;
+  std::shared_ptr<http_server> srv_;
+  beast::flat_buffer buf_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  http::request<http::string_body> req_;
+  bool keep_alive_ = true;
+  bool streaming_ = false;
+  bool writing_ = false;
+  bool closed_ = false;
+  std::deque<pending_write> out_;
+  std::function<void()> on_gone_;
+
+  friend class http_exchange;
+};
+
+/// The sink of one POST: the first notification turns the response into an
+/// SSE stream; the response ends it.
+class http_exchange : public request_sink {
+public:
+  http_exchange(std::shared_ptr<connection> conn, bool modern) : conn_(std::move(conn)), modern_(modern) {}
+  void notify(const json& n) override { conn_->post_event(n, false, modern_); }
+  void respond(const json& r) override { conn_->post_event(r, true, modern_); }
+
+private:
+  std::shared_ptr<connection> conn_;
+  bool modern_;
+};
+
+void connection::dispatch(const std::shared_ptr<endpoint>& ep, const json& body, bool modern) {
+  if (modern && body.is_object() && body.contains("id")) {
+    std::weak_ptr<endpoint> weak = ep;
+    auto id = body["id"];
+    on_gone_ = [weak, id] {
+      if (auto e = weak.lock())
+        e->cancel(id);
+    };
+  }
+  auto sink = std::make_shared<http_exchange>(shared_from_this(), modern);
+  if (ep->handle_value(body, sink) == 0) {
+    // Notifications and responses only: accepted, no body.
+    on_gone_ = nullptr;
+    http::response<http::string_body> res{http::status::accepted, req_.version()};
+    res.prepare_payload();
+    send(std::move(res));
+  }
+}
+
+void http_server::end_streams(const std::shared_ptr<http_session>& s) {
+  for (auto& w : s->streams)
+    if (auto c = w.lock())
+      c->close_stream();
+  s->streams.clear();
+}
+
+void http_server::accept() {
+  acceptor_.async_accept(net::make_strand(io_), [self = shared_from_this()](beast::error_code ec, tcp::socket sock) {
+    if (ec)
+      return; // closed on stop
+    sock.set_option(tcp::no_delay(true), ec);
+    std::make_shared<connection>(std::move(sock), self)->start();
+    self->accept();
+  });
+}
+
+std::shared_ptr<http_server> start_http_server(const http_config& cfg, endpoint_env env) {
+  auto srv = std::make_shared<http_server>(cfg, std::move(env));
+  srv->start();
+  return srv;
+}
+
+uint16_t bound_port(const http_server& srv) {
+  return srv.port();
+}
+
+void stop_http_server(http_server& srv) {
+  srv.stop();
+}
+
+} // namespace cafmcp::protocol

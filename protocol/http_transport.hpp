@@ -1,0 +1,51 @@
+#pragma once
+
+// MCP over Streamable HTTP (Boost.Beast on its own I/O threads): one
+// endpoint path answering POST (JSON or an SSE stream when the call
+// streams), GET (legacy session stream) and DELETE (end a legacy session).
+//
+// - Modern requests (MCP 2026-07-28) are served statelessly; their headers
+//   MCP-Protocol-Version, Mcp-Method and Mcp-Name are checked against the
+//   body (400 with -32020 on a mismatch), an unknown method is 404.
+// - `initialize` starts a legacy session: its id comes back in
+//   Mcp-Session-Id; later requests carry it (missing: 400, unknown or
+//   ended: 404).
+// - Origin is checked (403); bodies over the limit are refused (413)
+//   without being buffered whole; malformed JSON is 400 with -32700.
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "protocol/endpoint.hpp"
+#include "supervision/child_spec.hpp"
+
+namespace cafmcp::protocol {
+
+struct http_config {
+  std::string host = "127.0.0.1";
+  uint16_t port = 8080;   // 0: any free port (the bound port is logged)
+  std::string path = "/mcp";
+  size_t max_message = 4 * 1024 * 1024;
+  /// Origins allowed besides http(s)://localhost, 127.0.0.1 and [::1] (any port).
+  std::vector<std::string> allowed_origins;
+  int threads = 1;
+  std::chrono::milliseconds session_ttl{30 * 60 * 1000}; // idle legacy sessions end
+};
+
+class http_server;
+
+/// Binds and starts serving; throws std::runtime_error naming the address
+/// when it cannot bind.
+std::shared_ptr<http_server> start_http_server(const http_config& cfg, endpoint_env env);
+uint16_t bound_port(const http_server& srv);
+/// Stops accepting, closes every connection and joins the I/O threads.
+void stop_http_server(http_server& srv);
+
+/// A start function for transport_sup: a listener actor that owns an HTTP
+/// server (bound in the start function, so a port in use is a failed start).
+supervision::start_function http_listener(http_config cfg, endpoint_env env);
+
+} // namespace cafmcp::protocol
