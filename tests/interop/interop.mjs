@@ -4,6 +4,7 @@
 // v2 (@modelcontextprotocol/client 2.x) is pinned to MCP 2026-07-28.
 // Prints one line per check and "N passed, M failed"; exits 1 on a failure.
 
+import { spawn } from "node:child_process";
 import { parseArgs } from "node:util";
 
 const { values: opts } = parseArgs({
@@ -38,19 +39,48 @@ async function expectReject(name, promise, predicate) {
   }
 }
 
+// Over HTTP, one node serves every client of the run.
+let httpNode = null;
+let httpUrl = null;
+async function startHttpNode() {
+  httpNode = spawn(opts.binary, ["node", "--http-port", "0", "--log-level", "info"], { stdio: ["ignore", "ignore", "pipe"] });
+  httpUrl = await new Promise((resolve, reject) => {
+    let log = "";
+    const timer = setTimeout(() => reject(new Error(`node did not start:\n${log}`)), 20000);
+    httpNode.stderr.on("data", (d) => {
+      log += d;
+      const m = log.match(/MCP endpoint (http:\/\/\S+)/);
+      if (m && /ready/.test(log)) {
+        clearTimeout(timer);
+        resolve(m[1]);
+      }
+    });
+    httpNode.on("exit", (code) => reject(new Error(`node exited with ${code}:\n${log}`)));
+  });
+}
+
 async function makeClient(name) {
   const serverParams = { command: opts.binary, args: ["node", "--stdio", "--http-port", "0", "--log-level", "warning"], stderr: "inherit" };
   if (opts.sdk === "v1") {
     const { Client } = await import("@modelcontextprotocol/sdk/client/index.js");
-    const { StdioClientTransport } = await import("@modelcontextprotocol/sdk/client/stdio.js");
     const client = new Client({ name, version: "1.0.0" });
-    await client.connect(new StdioClientTransport(serverParams));
+    if (opts.transport === "http") {
+      const { StreamableHTTPClientTransport } = await import("@modelcontextprotocol/sdk/client/streamableHttp.js");
+      await client.connect(new StreamableHTTPClientTransport(new URL(httpUrl)));
+    } else {
+      const { StdioClientTransport } = await import("@modelcontextprotocol/sdk/client/stdio.js");
+      await client.connect(new StdioClientTransport(serverParams));
+    }
     return client;
   }
-  const { Client } = await import("@modelcontextprotocol/client");
-  const { StdioClientTransport } = await import("@modelcontextprotocol/client/stdio");
-  const client = new Client({ name, version: "2.0.0" }, { versionNegotiation: { mode: { pin: "2026-07-28" } } });
-  await client.connect(new StdioClientTransport(serverParams));
+  const sdk = await import("@modelcontextprotocol/client");
+  const client = new sdk.Client({ name, version: "2.0.0" }, { versionNegotiation: { mode: { pin: "2026-07-28" } } });
+  if (opts.transport === "http") {
+    await client.connect(new sdk.StreamableHTTPClientTransport(new URL(httpUrl)));
+  } else {
+    const { StdioClientTransport } = await import("@modelcontextprotocol/client/stdio");
+    await client.connect(new StdioClientTransport(serverParams));
+  }
   return client;
 }
 
@@ -133,18 +163,34 @@ async function scenario() {
   // A second client is a separate session / sees no implicit state.
   const second = await makeClient(`cafmcp-interop-${opts.sdk}-2`);
   check("a second client connects", text(await second.callTool({ name: "echo", arguments: { text: "two" } })) === "two");
-  // Over stdio each client runs its own node: the first node's handle is unknown here.
-  const foreign = await second.callTool({ name: "session_get", arguments: { handle, key: "colour" } });
-  check("another node does not know the handle", foreign.isError === true && /unknown or expired handle/.test(text(foreign)), JSON.stringify(foreign));
+  const other = await second.callTool({ name: "session_get", arguments: { handle, key: "colour" } });
+  if (opts.transport === "http") {
+    // One node serves both clients: the handle is the node's, not the client's.
+    check("a second client uses the first client's handle", text(other) === "green", JSON.stringify(other));
+  } else {
+    // Over stdio each client runs its own node: the first node's handle is unknown there.
+    check("another node does not know the handle", other.isError === true && /unknown or expired handle/.test(text(other)), JSON.stringify(other));
+  }
+  if (opts.sdk === "v1" && opts.transport === "http") {
+    await second.transport.terminateSession();
+    check("DELETE ends the second client's session", true);
+  }
   await second.close();
   await client.close();
 }
 
 try {
+  if (opts.transport === "http")
+    await startHttpNode();
   await scenario();
 } catch (e) {
   failed++;
   console.log(`FAIL  scenario threw: ${e?.stack ?? e}`);
+}
+if (httpNode) {
+  httpNode.kill("SIGTERM");
+  const code = await new Promise((resolve) => httpNode.on("exit", resolve));
+  check("the node stops cleanly on SIGTERM", code === 0, `(exit ${code})`);
 }
 console.log(`${passed} passed, ${failed} failed`);
 process.exit(failed === 0 ? 0 : 1);
