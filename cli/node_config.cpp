@@ -66,7 +66,7 @@ nlohmann::json read_file(const std::string& path) {
   buf << in.rdbuf();
   try {
     return nlohmann::json::parse(buf.str());
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) { // parse_error, or out_of_range for 1E999
     // e.what() carries "[json.exception.parse_error.101] parse error at line L, column C: ..."
     std::string msg = e.what();
     auto pos = msg.find("] ");

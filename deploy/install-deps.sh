@@ -6,6 +6,7 @@ set -euo pipefail
 packages=(
   # toolchain
   g++ cmake ninja-build pkg-config
+  clang libclang-rt-14-dev   # libFuzzer for tests/fuzz
   # libraries (see docs/ARCHITECTURE.md, "Dependencies")
   libcaf-dev            # CAF 0.17: caf_core, caf_io, caf_openssl
   nlohmann-json3-dev    # JSON

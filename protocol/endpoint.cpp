@@ -175,7 +175,7 @@ size_t endpoint::handle_text(std::string_view text, const sink_ptr& out) {
   nlohmann::json v;
   try {
     v = nlohmann::json::parse(text.begin(), text.end());
-  } catch (const nlohmann::json::parse_error&) {
+  } catch (const nlohmann::json::exception&) {
     auto d = decode(text, false); // gives the precise -32700 item
     out->respond(make_error(nullptr, *d.items.front().error));
     return 1;

@@ -338,7 +338,7 @@ private:
     json body;
     try {
       body = json::parse(req_.body());
-    } catch (const json::parse_error& e) {
+    } catch (const json::exception& e) { // parse_error, or out_of_range for 1E999
       std::string what = e.what();
       auto pos = what.find("] ");
       return reply_error(http::status::bad_request, rpc_code::parse_error,

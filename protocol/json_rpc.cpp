@@ -103,7 +103,7 @@ decoded decode(std::string_view text, bool allow_batch) {
   nlohmann::json v;
   try {
     v = nlohmann::json::parse(text.begin(), text.end());
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) { // parse_error, or out_of_range for 1E999
     std::string what = e.what();
     auto pos = what.find("] ");
     decoded_item item;

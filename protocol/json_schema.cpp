@@ -119,7 +119,12 @@ void check(const nlohmann::json& schema, const nlohmann::json& v, const std::str
                                            && len > m->get<size_t>())
       fail("must be at most " + m->dump() + " characters long");
     if (auto p = schema.find("pattern"); p != schema.end() && p->is_string()) {
-      try {
+      // libstdc++'s std::regex recurses per character: a long client string
+      // could exhaust the thread's stack. Patterns check short strings only.
+      if (s.size() > max_pattern_input) {
+        fail("is too long to match against the pattern " + p->dump() + " (at most "
+             + std::to_string(max_pattern_input) + " bytes)");
+      } else try {
         if (!std::regex_search(s, std::regex{p->get<std::string>(), std::regex::ECMAScript}))
           fail("must match the pattern " + p->dump());
       } catch (const std::regex_error&) {

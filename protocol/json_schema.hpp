@@ -19,6 +19,9 @@ struct schema_violation {
   std::string to_string() const;
 };
 
+/// Longest string checked against a "pattern"; a longer one is a violation.
+constexpr size_t max_pattern_input = 4096;
+
 /// All violations of `value` against `schema` (empty: valid).
 std::vector<schema_violation> validate_schema(const nlohmann::json& schema, const nlohmann::json& value);
 

@@ -20,7 +20,11 @@ using namespace std::chrono_literals;
 namespace {
 
 struct node_fixture {
-  cli::node_config cfg = cli::load_node_config(std::nullopt, cli::node_overrides{std::string{"t"}, {}, {}});
+  cli::node_config cfg = [] {
+    cli::node_overrides o;
+    o.name = "t";
+    return cli::load_node_config(std::nullopt, o);
+  }();
   caf::actor_system_config sys_cfg;
   std::unique_ptr<caf::actor_system> sys;
   std::shared_ptr<actors::name_table> names = actors::name_table::make();

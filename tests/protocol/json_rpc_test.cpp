@@ -45,6 +45,12 @@ TEST_CASE("malformed JSON and invalid UTF-8 are parse errors (-32700) with a nul
   CHECK(utf8.error->code == rpc_code::parse_error);
 }
 
+TEST_CASE("a number out of range is a parse error, not a crash (found by the fuzzer)") {
+  auto big = one(R"({"jsonrpc":"2.0","id":1,"method":"x","params":{"n":8888E888}})");
+  REQUIRE(big.error);
+  CHECK(big.error->code == rpc_code::parse_error);
+}
+
 TEST_CASE("structurally wrong messages are invalid requests (-32600) and keep their id when it is valid") {
   struct row {
     const char* text;

@@ -51,6 +51,12 @@ TEST_CASE("schema violations name the path of the offending field") {
   CHECK(first_error(order_schema, json::parse(R"("text")")) == "must be an object, got a string");
 }
 
+TEST_CASE("a string too long for a pattern is refused instead of risking the stack") {
+  auto s = json::parse(R"({"type":"string","pattern":"^a+$"})");
+  CHECK(validate_schema(s, std::string(4096, 'a')).empty());
+  CHECK(first_error(s, std::string(1 << 20, 'a')) == R"(is too long to match against the pattern "^a+$" (at most 4096 bytes))");
+}
+
 TEST_CASE("anyOf, oneOf, allOf, not and type lists are checked") {
   auto s = json::parse(R"({"anyOf":[{"type":"string"},{"type":"integer"}]})");
   CHECK(validate_schema(s, 3).empty());

@@ -161,6 +161,11 @@ TEST_CASE("malformed, forbidden, unacceptable and oversized requests are refused
                                 "{not json");
   CHECK(malformed.status == 400);
   CHECK(body_of(malformed)["error"]["code"] == -32700);
+  auto overflow = http_request(node.port, "POST", "/mcp",
+                               {{"Content-Type", "application/json"}, {"Accept", "application/json, text/event-stream"}},
+                               R"({"jsonrpc":"2.0","id":1,"method":"ping","params":{"n":1E999}})");
+  CHECK(overflow.status == 400);
+  CHECK(body_of(overflow)["error"]["code"] == -32700);
   auto evil = node.post(json{{"jsonrpc", "2.0"}, {"id", 1}, {"method", "ping"}}, {{"Origin", "https://evil.example"}});
   CHECK(evil.status == 403);
   CHECK(node.post(json{{"jsonrpc", "2.0"}, {"id", 1}, {"method", "ping"}}, {{"Origin", "http://localhost:3000"}}).status
