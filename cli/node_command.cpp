@@ -13,6 +13,7 @@
 #include "protocol/builtin.hpp"
 #include "protocol/endpoint.hpp"
 #include "protocol/http_transport.hpp"
+#include "protocol/tool_runner.hpp"
 #include "protocol/stdio_transport.hpp"
 #include "supervision/messages.hpp"
 #include "supervision/log.hpp"
@@ -90,7 +91,8 @@ int run_node(const node_options& opts) {
   cat->page_size = cfg.page_size;
   protocol::endpoint_env env;
   env.cat = cat;
-  env.tool_sup = [names] { return names->lookup("tool_sup"); };
+  auto workers = std::make_shared<protocol::tool_workers>(names, cfg.tool_workers);
+  env.tool_worker = [workers] { return workers->next(); };
   env.session_manager = [names] { return names->lookup("session_manager"); };
   env.list_ttl = cfg.list_ttl;
   if (cfg.http_enabled) {

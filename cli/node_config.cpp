@@ -33,6 +33,7 @@ std::vector<field> node_config_schema() {
       {"max_message_bytes", value_type::integer, 4194304,
        "largest JSON-RPC message accepted; larger ones are refused without being buffered", 1024, {}, {}, {}},
       {"page_size", value_type::integer, 50, "items per page of tools/list, resources/list …", 1, 10000, {}, {}},
+      {"tool_workers", value_type::integer, 4, "tool worker actors under tool_sup that run tools/call", 1, 256, {}, {}},
       {"list_ttl_ms", value_type::integer, 60000, "ttlMs of cacheable results (MCP 2026-07-28)", 0, {}, {}, {}},
       {"instructions", value_type::string,
        "cafmcp node: call echo, add or sleep; session_open returns a handle for session_set/session_get.",
@@ -119,6 +120,7 @@ node_config load_node_config(const std::optional<std::string>& file, const node_
   auto& mcp = v["mcp"];
   out.max_message_bytes = mcp["max_message_bytes"].get<size_t>();
   out.page_size = mcp["page_size"].get<size_t>();
+  out.tool_workers = mcp["tool_workers"].get<size_t>();
   out.list_ttl = std::chrono::milliseconds{mcp["list_ttl_ms"].get<int64_t>()};
   out.instructions = mcp["instructions"].get<std::string>();
   auto& h = v["http"];

@@ -31,6 +31,7 @@ struct node_config {
   observability::health_config health;
   size_t max_message_bytes = 4 * 1024 * 1024;
   size_t page_size = 50;
+  size_t tool_workers = 4;
   std::chrono::milliseconds list_ttl{60000};
   std::string instructions;
   bool http_enabled = true;

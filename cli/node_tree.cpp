@@ -19,7 +19,7 @@ std::vector<child_spec> node_tree(const node_config& cfg, std::shared_ptr<actors
     f.how = how;
     return f;
   };
-  auto protocol = protocol::protocol_supervisor(cfg.tier_flags, names);
+  auto protocol = protocol::protocol_supervisor(cfg.tier_flags, cfg.tool_workers, names);
   auto cluster = supervisor_child("cluster_sup", tier(strategy::rest_for_one), {});
   return {
     actors::core_supervisor(cfg.core, names),

@@ -5,7 +5,8 @@
 //   root (one_for_one)
 //   ├── core_sup           tier 1, one_for_all: registry, session_manager,
 //   │                      circuit_breakers, rate_limiter
-//   ├── protocol_sup       tier 2: server_sup, transport_sup, tool_sup (simple_one_for_one)
+//   ├── protocol_sup       tier 2: server_sup, transport_sup (simple_one_for_one),
+//   │                      tool_sup (one_for_one: tool workers)
 //   ├── cluster_sup        rest_for_one (membership, replication … as they land)
 //   └── observability_sup  tier 3, one_for_one, isolated: health
 

@@ -18,6 +18,8 @@ packages=(
   libbenchmark-dev      # Google Benchmark
   # test tools
   procps                # pgrep/ps for process tests
+  curl                  # README examples, bench/mcp_load.sh
+  wrk                   # HTTP load generator for bench/mcp_load.sh
 )
 
 # The interop tests run the official MCP TypeScript SDKs (Node >= 20). Machines

@@ -569,9 +569,9 @@ void endpoint::call_tool(const rpc_message& msg, bool modern, const sink_ptr& ou
     out->respond(make_result(msg.id, decorate(tool_result::error(text).to_json())));
     return;
   }
-  auto sup = env_.tool_sup ? env_.tool_sup() : caf::actor{};
-  if (!sup)
-    fail(rpc_code::internal_error, "the node is not running tools (shutting down?)");
+  auto worker = env_.tool_worker ? env_.tool_worker() : caf::actor{};
+  if (!worker)
+    fail(rpc_code::internal_error, "no tool worker is running (the node is stopping or restarting them)");
   auto job = std::make_shared<call_job>();
   job->tool = tool;
   job->id = msg.id;
@@ -597,7 +597,7 @@ void endpoint::call_tool(const rpc_message& msg, bool modern, const sink_ptr& ou
         self->running_.erase(i);
     }
   };
-  caf::anon_send(sup, supervision::start_child_atom::value, caf::make_message(std::move(job)));
+  caf::anon_send(worker, std::move(job));
 }
 
 } // namespace cafmcp::protocol

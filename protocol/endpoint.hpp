@@ -39,7 +39,7 @@ using sink_ptr = std::shared_ptr<request_sink>;
 /// What all connections of a node share.
 struct endpoint_env {
   std::shared_ptr<const catalog> cat;
-  std::function<caf::actor()> tool_sup;        // the current incarnation
+  std::function<caf::actor()> tool_worker;     // a running tool worker (round-robin)
   std::function<caf::actor()> session_manager; // the current incarnation
   std::chrono::milliseconds list_ttl{60000};   // ttlMs of cacheable lists
   /// Set when the node may not serve writes (e.g. fenced); the message

@@ -10,7 +10,8 @@ namespace cafmcp::protocol {
 
 using namespace supervision;
 
-child_spec protocol_supervisor(supervisor_flags flags, std::shared_ptr<actors::name_table> names) {
+child_spec protocol_supervisor(supervisor_flags flags, size_t tool_workers,
+                               std::shared_ptr<actors::name_table> names) {
   auto sofo = flags;
   sofo.how = strategy::simple_one_for_one;
   auto top = flags;
@@ -21,7 +22,7 @@ child_spec protocol_supervisor(supervisor_flags flags, std::shared_ptr<actors::n
       supervisor_child("server_sup", sofo, {dynamic_child_template("session")}),
       actors::registered(supervisor_child("transport_sup", sofo, {function_child_template("listener")}),
                          names),
-      actors::registered(supervisor_child("tool_sup", sofo, {tool_call_template()}), names),
+      tool_supervisor(top, tool_workers, names),
     });
 }
 

@@ -3,8 +3,8 @@
 // Tier 2: protocol_sup (one_for_one) with
 //   server_sup     simple_one_for_one: one actor per MCP session
 //   transport_sup  simple_one_for_one: listeners (start_child with their start function)
-//   tool_sup       simple_one_for_one: one temporary actor per tools/call
-// tool_sup and transport_sup are registered in the name table.
+//   tool_sup       one_for_one: a pool of tool workers (tools/call)
+// transport_sup and the tool workers are registered in the name table.
 
 #include <memory>
 
@@ -13,7 +13,7 @@
 
 namespace cafmcp::protocol {
 
-supervision::child_spec protocol_supervisor(supervision::supervisor_flags flags,
+supervision::child_spec protocol_supervisor(supervision::supervisor_flags flags, size_t tool_workers,
                                             std::shared_ptr<actors::name_table> names);
 
 /// Registers the protocol layer's message types.

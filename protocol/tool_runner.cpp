@@ -3,14 +3,19 @@
 #include <caf/all.hpp>
 
 #include "protocol/endpoint.hpp"
+#include "actors/core_sup.hpp"
 #include "supervision/log.hpp"
+#include "supervision/supervisor.hpp"
+#include "supervision/worker.hpp"
 
 namespace cafmcp::protocol {
 
 namespace {
 
-/// A deferred step of a tool handler (tool_call::after).
+/// A deferred step of a tool handler (tool_call::after); skipped once the
+/// call was cancelled or answered.
 struct deferred_step {
+  std::shared_ptr<call_job> job;
   std::function<void()> fn;
 };
 
@@ -74,11 +79,10 @@ public:
     if (job_->decorate)
       body = job_->decorate(std::move(body));
     job_->answer(make_result(job_->id, std::move(body)));
-    self_->quit();
   }
 
   void after(std::chrono::milliseconds delay, std::function<void()> fn) override {
-    self_->delayed_send(self_, delay, deferred_step{std::move(fn)});
+    self_->delayed_send(self_, delay, deferred_step{job_, std::move(fn)});
   }
 
 private:
@@ -86,49 +90,59 @@ private:
   call_job_ptr job_;
 };
 
-caf::behavior tool_call_actor(caf::event_based_actor* self, call_job_ptr job) {
-  auto call = std::make_shared<tool_call_impl>(self, job);
-  // A cancelled call stops: the endpoint sets the flag, the next step sees it.
+/// Runs `fn` for `job`; an exception fails that call only.
+void guarded(const call_job_ptr& job, const std::function<void()>& fn) {
   try {
-    job->tool->handler(job->arguments, call);
+    fn();
   } catch (const std::exception& e) {
     log::error("/root/protocol_sup/tool_sup", "tool " + job->tool->name + " failed: " + e.what());
     job->answer(make_error(job->id, rpc_error{rpc_code::internal_error,
                                               "tool " + job->tool->name + " failed: " + e.what(), nullptr}));
-    self->quit(caf::make_error(caf::sec::runtime_error, std::string{e.what()}));
-    return {};
   }
+}
+
+caf::behavior tool_worker(caf::event_based_actor* self, const std::string& /* path */) {
   return {
-    [call, job, self](deferred_step& step) {
-      if (job->cancelled->load()) {
-        self->quit();
+    [self](call_job_ptr& job) {
+      auto call = std::make_shared<tool_call_impl>(self, job);
+      guarded(job, [&] { job->tool->handler(job->arguments, call); });
+    },
+    [](deferred_step& step) {
+      if (step.job->cancelled->load() || step.job->answered.load())
         return;
-      }
-      try {
-        step.fn();
-      } catch (const std::exception& e) {
-        job->answer(make_error(job->id, rpc_error{rpc_code::internal_error,
-                                                  "tool " + job->tool->name + " failed: " + e.what(),
-                                                  nullptr}));
-        self->quit(caf::make_error(caf::sec::runtime_error, std::string{e.what()}));
-      }
+      guarded(step.job, step.fn);
     },
   };
 }
 
 } // namespace
 
-supervision::child_spec tool_call_template() {
-  supervision::child_spec spec;
-  spec.id = "tool_call";
-  spec.restart = supervision::restart_type::temporary;
-  spec.shutdown = supervision::shutdown_spec::after(std::chrono::milliseconds{2000});
-  spec.start = [](const supervision::start_context& ctx) -> caf::expected<caf::actor> {
-    if (!ctx.args.match_elements<call_job_ptr>())
-      return caf::make_error(caf::sec::invalid_argument, "tool_call needs a call_job");
-    return ctx.system.spawn(tool_call_actor, ctx.args.get_as<call_job_ptr>(0));
-  };
-  return spec;
+std::string tool_worker_name(size_t k) {
+  return "tool_worker_" + std::to_string(k);
+}
+
+supervision::child_spec tool_supervisor(supervision::supervisor_flags flags, size_t workers,
+                                        std::shared_ptr<actors::name_table> names) {
+  std::vector<supervision::child_spec> kids;
+  for (size_t k = 0; k < workers; ++k) {
+    auto spec = supervision::worker_child(tool_worker_name(k), tool_worker);
+    spec.shutdown = supervision::shutdown_spec::after(std::chrono::milliseconds{2000});
+    kids.push_back(actors::registered(std::move(spec), names));
+  }
+  flags.how = supervision::strategy::one_for_one;
+  return supervision::supervisor_child("tool_sup", flags, std::move(kids));
+}
+
+tool_workers::tool_workers(std::shared_ptr<actors::name_table> names, size_t count)
+  : names_(std::move(names)), count_(count) {
+}
+
+caf::actor tool_workers::next() {
+  // Try each worker once: one may be restarting.
+  for (size_t i = 0; i < count_; ++i)
+    if (auto h = names_->lookup(tool_worker_name(next_++ % count_)))
+      return h;
+  return caf::actor{};
 }
 
 } // namespace cafmcp::protocol

@@ -1,7 +1,11 @@
 #pragma once
 
-// Runs tools/call: each call is one actor under tool_sup (simple_one_for_one,
-// temporary children), so a crashing handler fails that call only.
+// Runs tools/call on a pool of tool workers: long-lived actors under tool_sup
+// (one_for_one, permanent). A call is a message to a worker, not a new actor:
+// spawning one per call cost more than the call itself. A handler that
+// throws fails that call only (-32603); a worker that dies takes only its
+// in-flight calls with it (each answered -32603 by its job's guard) and is
+// restarted by tool_sup.
 
 #include <atomic>
 #include <functional>
@@ -11,6 +15,7 @@
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <nlohmann/json.hpp>
 
+#include "actors/name_table.hpp"
 #include "protocol/catalog.hpp"
 #include "supervision/child_spec.hpp"
 
@@ -40,9 +45,25 @@ struct call_job {
 
 using call_job_ptr = std::shared_ptr<call_job>;
 
-/// The simple_one_for_one template of tool_sup: start_child's argument is a
-/// call_job_ptr.
-supervision::child_spec tool_call_template();
+/// tool_sup with `workers` tool workers, each registered in `names` as
+/// tool_worker_name(k).
+supervision::child_spec tool_supervisor(supervision::supervisor_flags flags, size_t workers,
+                                        std::shared_ptr<actors::name_table> names);
+
+std::string tool_worker_name(size_t k);
+
+/// Picks the workers round-robin (any thread).
+class tool_workers {
+public:
+  tool_workers(std::shared_ptr<actors::name_table> names, size_t count);
+  /// A running worker, or an invalid handle while none is (restarting).
+  caf::actor next();
+
+private:
+  std::shared_ptr<actors::name_table> names_;
+  size_t count_;
+  std::atomic<size_t> next_{0};
+};
 
 } // namespace cafmcp::protocol
 

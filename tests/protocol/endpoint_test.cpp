@@ -11,6 +11,7 @@
 #include "protocol/builtin.hpp"
 #include "protocol/endpoint.hpp"
 #include "protocol/protocol_sup.hpp"
+#include "protocol/tool_runner.hpp"
 #include "protocol/versions.hpp"
 #include "supervision/supervisor.hpp"
 #include "tests/support/actor_fixture.hpp"
@@ -83,12 +84,13 @@ struct endpoint_fixture : fixture {
     supervision::supervisor_flags flags{supervision::strategy::one_for_one, 5, 60000ms};
     root = start_sup(flags,
                      {actors::core_supervisor(actors::core_config{}, names),
-                      protocol_supervisor(flags, names)},
+                      protocol_supervisor(flags, 2, names)},
                      "/root");
     REQUIRE(supervision::await_started(sys, root, 5s) == caf::none);
     endpoint_env env;
     env.cat = cat;
-    env.tool_sup = [n = names] { return n->lookup("tool_sup"); };
+    auto workers = std::make_shared<tool_workers>(names, 2);
+    env.tool_worker = [workers] { return workers->next(); };
     env.session_manager = [n = names] { return n->lookup("session_manager"); };
     ep = std::make_shared<endpoint>(env);
   }
