@@ -88,6 +88,15 @@ int run_node(const node_options& opts) {
   auto cat = std::make_shared<protocol::catalog>(
     protocol::server_identity{"cafmcp", "cafmcp", CAFMCP_VERSION, cfg.instructions});
   protocol::add_builtins(*cat);
+  if (opts.extend) {
+    try {
+      opts.extend(*cat);
+    } catch (const std::exception& e) {
+      log::error("/", "the server's own tools could not be registered: " + std::string{e.what()});
+      caf::anon_send_exit(root, caf::exit_reason::user_shutdown);
+      return 2;
+    }
+  }
   cat->page_size = cfg.page_size;
   protocol::endpoint_env env;
   env.cat = cat;

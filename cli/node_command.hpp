@@ -6,7 +6,10 @@
 #include <optional>
 #include <string>
 
+#include <functional>
+
 #include "cli/node_config.hpp"
+#include "protocol/catalog.hpp"
 
 namespace cafmcp::cli {
 
@@ -16,6 +19,8 @@ struct node_options {
   bool print_config = false;   // print the effective config and exit
   bool describe_config = false; // print the config reference (Markdown) and exit
   bool stdio = false;           // serve MCP on stdin/stdout
+  /// Adds the server author's tools, resources and prompts to the built-ins.
+  std::function<void(protocol::catalog&)> extend;
 };
 
 /// Returns the process exit code: 0 clean stop, 1 failure, 2 bad config.

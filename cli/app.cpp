@@ -1,4 +1,7 @@
-// cafmcp: the one binary operators use (docs/ARCHITECTURE.md, "Command line").
+// The cafmcp command line (docs/ARCHITECTURE.md, "Command line"), as a
+// function so that a server author's binary offers the same commands.
+
+#include "cli/app.hpp"
 
 #include <iostream>
 
@@ -6,12 +9,15 @@
 
 #include "cli/node_command.hpp"
 
-int main(int argc, char** argv) {
+namespace cafmcp::cli {
+
+int run(int argc, char** argv, std::function<void(protocol::catalog&)> extend) {
   CLI::App app{"cafmcp: an MCP server runtime on the C++ Actor Framework, supervised like Erlang/OTP"};
   app.set_version_flag("--version", "cafmcp " CAFMCP_VERSION);
   app.require_subcommand(1);
 
-  cafmcp::cli::node_options node;
+  node_options node;
+  node.extend = std::move(extend);
   std::string name, config_file, log_level, log_format;
   auto* node_cmd = app.add_subcommand("node", "run one node until SIGINT/SIGTERM");
   node_cmd->add_option("--name", name, "node name (overrides the config file)");
@@ -56,7 +62,9 @@ int main(int argc, char** argv) {
       node.overrides.host = host;
     if (http_port >= 0)
       node.overrides.http_port = http_port;
-    return cafmcp::cli::run_node(node);
+    return run_node(node);
   }
   return 2;
 }
+
+} // namespace cafmcp::cli
