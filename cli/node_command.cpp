@@ -116,7 +116,9 @@ int run_node(const node_options& opts) {
     caf::scoped_actor self{sys};
     caf::error err;
     self->request(names->lookup("transport_sup"), start_timeout, supervision::start_child_atom::value,
-                  caf::make_message(protocol::http_listener(http, env)))
+                  caf::make_message(protocol::http_listener(http, env, [names] {
+                    return names->lookup("server_sup");
+                  })))
       .receive([](caf::actor&) {}, [&](caf::error& e) { err = std::move(e); });
     if (err) {
       log::error("/", "node failed to start: " + sys.render(err));

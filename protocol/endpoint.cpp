@@ -183,6 +183,22 @@ size_t endpoint::handle_text(std::string_view text, const sink_ptr& out) {
   return handle_value(v, out);
 }
 
+size_t endpoint::expected_responses(const nlohmann::json& v, bool allow_batch) {
+  auto counts = [](const json& element) {
+    auto item = decode_value(element);
+    return item.error || item.message->kind == message_kind::request;
+  };
+  if (v.is_array() && allow_batch && !v.empty()) {
+    for (auto& element : v)
+      if (counts(element))
+        return 1; // one array
+    return 0;
+  }
+  if (v.is_array())
+    return 1; // an error
+  return counts(v) ? 1 : 0;
+}
+
 size_t endpoint::handle_value(const nlohmann::json& v, const sink_ptr& out) {
   auto s = session();
   bool allow_batch = s && allows_batch(s->protocol_version);

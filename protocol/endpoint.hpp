@@ -74,6 +74,10 @@ public:
   /// Handles one decoded message.
   void handle(const rpc_message& msg, const sink_ptr& out);
 
+  /// How many responses handle_value will send for `value` (0:
+  /// notifications or responses only), without handling it.
+  static size_t expected_responses(const nlohmann::json& value, bool allow_batch);
+
   /// The legacy session, if `initialize` was served here.
   std::optional<legacy_session> session() const;
 

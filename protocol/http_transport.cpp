@@ -100,18 +100,42 @@ http::status status_for(const json& response, bool modern) {
 
 class connection;
 
-/// A legacy session served over HTTP.
-struct http_session {
-  std::shared_ptr<endpoint> ep;
-  std::chrono::steady_clock::time_point last_used = std::chrono::steady_clock::now();
-  std::vector<std::weak_ptr<connection>> streams; // open GET streams
-};
+void http_session::serve(const json& body, const sink_ptr& out) {
+  std::function<void(const json&, const sink_ptr&)> route;
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    route = route_;
+  }
+  if (route)
+    route(body, out);
+  else
+    ep->handle_value(body, out);
+}
+
+void http_session::set_actor(std::function<void(const json&, const sink_ptr&)> route,
+                             std::function<void()> stop) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  route_ = std::move(route);
+  stop_ = std::move(stop);
+}
+
+void http_session::stop() {
+  std::function<void()> stop;
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    stop = std::move(stop_);
+    route_ = nullptr;
+  }
+  if (stop)
+    stop();
+}
 
 class http_server : public std::enable_shared_from_this<http_server> {
 public:
-  http_server(http_config cfg, endpoint_env env)
+  http_server(http_config cfg, endpoint_env env, session_started_fn on_session)
     : cfg_(std::move(cfg)),
       env_(std::move(env)),
+      on_session_(std::move(on_session)),
       stateless_(std::make_shared<endpoint>(env_)),
       acceptor_(io_),
       sweep_timer_(io_) {
@@ -177,8 +201,27 @@ public:
   }
 
   void add_session(const std::string& id, std::shared_ptr<http_session> s) {
+    {
+      std::lock_guard<std::mutex> guard{mtx_};
+      sessions_[id] = s;
+    }
+    if (on_session_)
+      on_session_(s, weak_from_this());
+  }
+
+  size_t session_count() {
     std::lock_guard<std::mutex> guard{mtx_};
-    sessions_[id] = std::move(s);
+    return sessions_.size();
+  }
+
+  /// Ends a session: removed, its calls cancelled, its streams closed.
+  void end_session(const std::string& id) {
+    auto s = remove_session(id);
+    if (!s)
+      return;
+    s->ep->cancel_all();
+    end_streams(s);
+    s->stop();
   }
 
   std::shared_ptr<http_session> remove_session(const std::string& id) {
@@ -218,6 +261,7 @@ private:
       for (auto& s : expired) {
         s->ep->cancel_all();
         end_streams(s);
+        s->stop();
       }
       sweep();
     });
@@ -225,6 +269,7 @@ private:
 
   http_config cfg_;
   endpoint_env env_;
+  session_started_fn on_session_;
   std::shared_ptr<endpoint> stateless_;
   net::io_context io_{1};
   std::optional<net::executor_work_guard<net::io_context::executor_type>> work_guard_{io_.get_executor()};
@@ -425,7 +470,7 @@ private:
       return reply_error(http::status::not_found, rpc_code::invalid_request,
                          "Session not found: " + session_id + " (initialize a new one)", false,
                          body.is_object() ? body.value("id", json{}) : json{});
-    dispatch(session->ep, body, false);
+    dispatch_session(session, body);
   }
 
   void initialize(const json& body) {
@@ -442,6 +487,7 @@ private:
     res.set(http::field::content_type, "application/json");
     if (auto s = ep->session(); s && sink->response.contains("result")) {
       auto entry = std::make_shared<http_session>();
+      entry->id = s->id;
       entry->ep = ep;
       srv_->add_session(s->id, entry);
       res.set("Mcp-Session-Id", s->id);
@@ -453,6 +499,8 @@ private:
   }
 
   void dispatch(const std::shared_ptr<endpoint>& ep, const json& body, bool modern);
+  void dispatch_session(const std::shared_ptr<http_session>& session, const json& body);
+  void accepted();
 
   void on_get() {
     auto session_id = header("mcp-session-id");
@@ -473,7 +521,12 @@ private:
                          false);
     {
       // The stream stays open for server-initiated messages of the session.
-      session->streams.push_back(weak_from_this());
+      std::weak_ptr<connection> weak = shared_from_this();
+      std::lock_guard<std::mutex> guard{session->mtx_};
+      session->streams_.push_back([weak] {
+        if (auto c = weak.lock())
+          c->close_stream();
+      });
     }
     start_stream();
     queue_write(chunk(": stream open\n\n"), false);
@@ -484,12 +537,10 @@ private:
     if (session_id.empty())
       return reply_error(http::status::bad_request, rpc_code::invalid_request,
                          "Mcp-Session-Id header is required", false);
-    auto session = srv_->remove_session(session_id);
-    if (!session)
+    if (!srv_->find_session(session_id))
       return reply_error(http::status::not_found, rpc_code::invalid_request, "Session not found: " + session_id,
                          false);
-    session->ep->cancel_all();
-    srv_->end_streams(session);
+    srv_->end_session(session_id);
     log::debug(log_path, "legacy session " + session_id + " ended by the client");
     http::response<http::string_body> res{http::status::no_content, req_.version()};
     res.keep_alive(keep_alive_);
@@ -658,20 +709,36 @@ void connection::dispatch(const std::shared_ptr<endpoint>& ep, const json& body,
     };
   }
   auto sink = std::make_shared<http_exchange>(shared_from_this(), modern);
-  if (ep->handle_value(body, sink) == 0) {
-    // Notifications and responses only: accepted, no body.
-    on_gone_ = nullptr;
-    http::response<http::string_body> res{http::status::accepted, req_.version()};
-    res.prepare_payload();
-    send(std::move(res));
+  if (ep->handle_value(body, sink) == 0)
+    accepted();
+}
+
+void connection::accepted() {
+  // Notifications and responses only: accepted, no body.
+  on_gone_ = nullptr;
+  http::response<http::string_body> res{http::status::accepted, req_.version()};
+  res.prepare_payload();
+  send(std::move(res));
+}
+
+void connection::dispatch_session(const std::shared_ptr<http_session>& session, const json& body) {
+  // The session's actor answers asynchronously: decide 202 from the body.
+  auto s = session->ep->session();
+  if (endpoint::expected_responses(body, s && allows_batch(s->protocol_version)) == 0) {
+    session->serve(body, std::make_shared<http_exchange>(shared_from_this(), false));
+    return accepted();
   }
+  session->serve(body, std::make_shared<http_exchange>(shared_from_this(), false));
 }
 
 void http_server::end_streams(const std::shared_ptr<http_session>& s) {
-  for (auto& w : s->streams)
-    if (auto c = w.lock())
-      c->close_stream();
-  s->streams.clear();
+  std::vector<std::function<void()>> streams;
+  {
+    std::lock_guard<std::mutex> guard{s->mtx_};
+    streams.swap(s->streams_);
+  }
+  for (auto& close : streams)
+    close();
 }
 
 void http_server::accept() {
@@ -684,8 +751,9 @@ void http_server::accept() {
   });
 }
 
-std::shared_ptr<http_server> start_http_server(const http_config& cfg, endpoint_env env) {
-  auto srv = std::make_shared<http_server>(cfg, std::move(env));
+std::shared_ptr<http_server> start_http_server(const http_config& cfg, endpoint_env env,
+                                               session_started_fn on_session) {
+  auto srv = std::make_shared<http_server>(cfg, std::move(env), std::move(on_session));
   srv->start();
   return srv;
 }
@@ -696,6 +764,14 @@ uint16_t bound_port(const http_server& srv) {
 
 void stop_http_server(http_server& srv) {
   srv.stop();
+}
+
+void end_http_session(http_server& srv, const std::string& id) {
+  srv.end_session(id);
+}
+
+size_t http_session_count(http_server& srv) {
+  return srv.session_count();
 }
 
 } // namespace cafmcp::protocol

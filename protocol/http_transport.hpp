@@ -14,6 +14,8 @@
 //   without being buffered whole; malformed JSON is 400 with -32700.
 
 #include <chrono>
+#include <functional>
+#include <mutex>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -37,15 +39,48 @@ struct http_config {
 
 class http_server;
 
+/// A legacy session served over HTTP. Once its actor (under server_sup)
+/// runs, `route` hands it the session's requests; until then (or if it
+/// could not start) the transport serves them itself.
+struct http_session {
+  std::string id;
+  std::shared_ptr<endpoint> ep;
+  std::chrono::steady_clock::time_point last_used = std::chrono::steady_clock::now();
+
+  /// Serves `body` (in the session's actor once one runs).
+  void serve(const nlohmann::json& body, const sink_ptr& out);
+  void set_actor(std::function<void(const nlohmann::json&, const sink_ptr&)> route, std::function<void()> stop);
+  /// Stops the session's actor, if any.
+  void stop();
+
+private:
+  friend class http_server;
+  friend class connection;
+  std::mutex mtx_;
+  std::function<void(const nlohmann::json&, const sink_ptr&)> route_;
+  std::function<void()> stop_;
+  std::vector<std::function<void()>> streams_; // closes an open GET stream
+};
+
+/// Called for each new legacy session (e.g. to start its actor).
+using session_started_fn = std::function<void(const std::shared_ptr<http_session>&, const std::weak_ptr<http_server>&)>;
+
 /// Binds and starts serving; throws std::runtime_error naming the address
 /// when it cannot bind.
-std::shared_ptr<http_server> start_http_server(const http_config& cfg, endpoint_env env);
+std::shared_ptr<http_server> start_http_server(const http_config& cfg, endpoint_env env,
+                                               session_started_fn on_session = {});
+/// Ends a legacy session: it answers 404 from now on, its streams close.
+void end_http_session(http_server& srv, const std::string& id);
+size_t http_session_count(http_server& srv);
 uint16_t bound_port(const http_server& srv);
 /// Stops accepting, closes every connection and joins the I/O threads.
 void stop_http_server(http_server& srv);
 
 /// A start function for transport_sup: a listener actor that owns an HTTP
 /// server (bound in the start function, so a port in use is a failed start).
-supervision::start_function http_listener(http_config cfg, endpoint_env env);
+/// Each legacy session becomes an actor under `server_sup()` (a temporary
+/// child that ends after `session_ttl` idle; stopping it ends the session).
+supervision::start_function http_listener(http_config cfg, endpoint_env env,
+                                          std::function<caf::actor()> server_sup);
 
 } // namespace cafmcp::protocol

@@ -19,7 +19,9 @@ child_spec protocol_supervisor(supervisor_flags flags, size_t tool_workers,
   return supervisor_child(
     "protocol_sup", top,
     {
-      supervisor_child("server_sup", sofo, {dynamic_child_template("session")}),
+      actors::registered(
+        supervisor_child("server_sup", sofo, {function_child_template("session", restart_type::temporary)}),
+        names),
       actors::registered(supervisor_child("transport_sup", sofo, {function_child_template("listener")}),
                          names),
       tool_supervisor(top, tool_workers, names),

@@ -810,18 +810,6 @@ child_spec supervisor_child(std::string id, supervisor_flags flags,
   return spec;
 }
 
-child_spec dynamic_child_template(std::string id, restart_type restart) {
-  child_spec spec;
-  spec.id = std::move(id);
-  spec.restart = restart;
-  spec.start = [](const start_context& ctx) -> caf::expected<caf::actor> {
-    if (ctx.args.size() == 0 || !ctx.args.match_element<std::string>(0))
-      return make_error(errc::bad_spec, "start_child needs the actor type name as first argument");
-    return ctx.system.spawn<caf::actor>(ctx.args.get_as<std::string>(0), ctx.args.drop(1));
-  };
-  return spec;
-}
-
 child_spec function_child_template(std::string id, restart_type restart) {
   child_spec spec;
   spec.id = std::move(id);

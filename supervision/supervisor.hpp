@@ -34,11 +34,6 @@ child_spec supervisor_child(std::string id, supervisor_flags flags,
                             std::vector<child_spec> children,
                             restart_type restart = restart_type::permanent);
 
-/// A simple_one_for_one template whose children are spawned by registered
-/// actor type: start_child's first extra argument names the type
-/// (actor_system_config::add_actor_type), the rest are its arguments.
-child_spec dynamic_child_template(std::string id, restart_type restart = restart_type::temporary);
-
 /// A simple_one_for_one template whose children are started by the
 /// start_function passed as start_child's argument (local use only: a
 /// function does not cross the wire). For children that differ in kind,

@@ -127,17 +127,20 @@ TEST_CASE_FIXTURE(node_fixture, "the health checker reports the core actors") {
   CHECK(report.checks.size() == actors::core_actor_names().size());
 }
 
-TEST_CASE_FIXTURE(node_fixture, "server_sup starts session children by registered actor type") {
+TEST_CASE_FIXTURE(node_fixture, "server_sup and transport_sup start children from a start function") {
   auto t = tree();
   auto server_sup = supervision::find_node(t, "protocol_sup/server_sup")->handle;
   caf::scoped_actor self{*sys};
   caf::error err;
-  self->request(server_sup, 5s, supervision::start_child_atom::value,
-                caf::make_message(std::string{"no_such_type"}))
-    .receive([](caf::actor&) {}, [&](caf::error& e) { err = e; });
-  CHECK(supervision::is(err, supervision::errc::start_failed));
   self->request(server_sup, 5s, supervision::start_child_atom::value, caf::make_message(42))
     .receive([](caf::actor&) {}, [&](caf::error& e) { err = e; });
   CHECK(supervision::is(err, supervision::errc::start_failed));
-  CHECK(sys->render(err).find("actor type name") != std::string::npos);
+  CHECK(sys->render(err).find("start function") != std::string::npos);
+  supervision::start_function start = [](const supervision::start_context& ctx) -> caf::expected<caf::actor> {
+    return ctx.system.spawn([](caf::event_based_actor*, int) -> caf::behavior { return {[](int) {}}; }, 0);
+  };
+  caf::actor child;
+  self->request(server_sup, 5s, supervision::start_child_atom::value, caf::make_message(start))
+    .receive([&](caf::actor& h) { child = h; }, [&](caf::error& e) { FAIL(sys->render(e)); });
+  CHECK(child);
 }

@@ -2,6 +2,7 @@
 
 #include <csignal>
 #include <regex>
+#include <thread>
 
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
@@ -210,4 +211,23 @@ TEST_CASE("a node whose HTTP port is taken fails to start with exit code 1 and s
   REQUIRE(code);
   CHECK(*code == 1);
   CHECK(second.err().find("cannot listen on 127.0.0.1:" + std::to_string(first.port)) != std::string::npos);
+}
+
+TEST_CASE("an idle legacy session ends after the session TTL: its actor stops and the client gets 404") {
+  temp_dir cfg_dir;
+  auto cfg = cfg_dir.write("node.json", R"({"sessions": {"ttl_ms": 1000}})");
+  http_node node{{"--config", cfg}};
+  auto init = node.post(json{{"jsonrpc", "2.0"}, {"id", 1}, {"method", "initialize"},
+                             {"params", {{"protocolVersion", "2025-11-25"}, {"capabilities", json::object()},
+                                         {"clientInfo", {{"name", "t"}, {"version", "1"}}}}}});
+  auto sid = init.headers["mcp-session-id"];
+  REQUIRE(!sid.empty());
+  REQUIRE(node.proc->wait_for_stderr("server_sup: started session", 10s));
+  int status = 0;
+  for (int i = 0; i < 50 && status != 404; ++i) { // at most 5 s
+    std::this_thread::sleep_for(100ms);
+    status = node.post(json{{"jsonrpc", "2.0"}, {"id", 2}, {"method", "ping"}}, {{"Mcp-Session-Id", sid}}).status;
+  }
+  CHECK(status == 404);
+  CHECK(node.proc->err().find("idle; ending it") != std::string::npos);
 }
