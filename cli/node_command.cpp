@@ -104,6 +104,7 @@ int run_node(const node_options& opts) {
   env.tool_worker = [workers] { return workers->next(); };
   env.session_manager = [names] { return names->lookup("session_manager"); };
   env.list_ttl = cfg.list_ttl;
+  env.max_inflight = cfg.max_inflight_calls;
   if (cfg.http_enabled) {
     protocol::http_config http;
     http.host = cfg.http_host;
@@ -113,6 +114,7 @@ int run_node(const node_options& opts) {
     http.allowed_origins = cfg.http_allowed_origins;
     http.threads = cfg.http_threads;
     http.session_ttl = cfg.core.sessions.ttl;
+    http.max_sessions = cfg.http_max_sessions;
     caf::scoped_actor self{sys};
     caf::error err;
     self->request(names->lookup("transport_sup"), start_timeout, supervision::start_child_atom::value,

@@ -34,6 +34,8 @@ std::vector<field> node_config_schema() {
        "largest JSON-RPC message accepted; larger ones are refused without being buffered", 1024, {}, {}, {}},
       {"page_size", value_type::integer, 50, "items per page of tools/list, resources/list …", 1, 10000, {}, {}},
       {"tool_workers", value_type::integer, 4, "tool worker actors under tool_sup that run tools/call", 1, 256, {}, {}},
+      {"max_inflight_calls", value_type::integer, 10000,
+       "tool calls in flight on the node; more are refused with -32000 (HTTP 503)", 1, {}, {}, {}},
       {"list_ttl_ms", value_type::integer, 60000, "ttlMs of cacheable results (MCP 2026-07-28)", 0, {}, {}, {}},
       {"instructions", value_type::string,
        "cafmcp node: call echo, add or sleep; session_open returns a handle for session_set/session_get.",
@@ -47,6 +49,7 @@ std::vector<field> node_config_schema() {
       {"allowed_origins", value_type::string_list, nlohmann::json::array(),
        "Origin values allowed besides localhost, 127.0.0.1 and [::1] (other origins get 403)", {}, {}, {}, {}},
       {"threads", value_type::integer, 1, "I/O threads (1 is fastest on 2 cores)", 1, 64, {}, {}},
+      {"max_sessions", value_type::integer, 10000, "open legacy sessions; initialize past it gets 503", 1, {}, {}, {}},
     }},
     {"health", value_type::object, {}, "health checker (tier 3)", {}, {}, {}, {
       {"interval_ms", value_type::integer, 1000, "how often health is checked", 10, {}, {}, {}},
@@ -121,6 +124,7 @@ node_config load_node_config(const std::optional<std::string>& file, const node_
   out.max_message_bytes = mcp["max_message_bytes"].get<size_t>();
   out.page_size = mcp["page_size"].get<size_t>();
   out.tool_workers = mcp["tool_workers"].get<size_t>();
+  out.max_inflight_calls = mcp["max_inflight_calls"].get<size_t>();
   out.list_ttl = std::chrono::milliseconds{mcp["list_ttl_ms"].get<int64_t>()};
   out.instructions = mcp["instructions"].get<std::string>();
   auto& h = v["http"];
@@ -132,6 +136,7 @@ node_config load_node_config(const std::optional<std::string>& file, const node_
     throw config_error("http.path", "must start with /, got \"" + out.http_path + "\"");
   out.http_allowed_origins = h["allowed_origins"].get<std::vector<std::string>>();
   out.http_threads = h["threads"].get<int>();
+  out.http_max_sessions = h["max_sessions"].get<size_t>();
   out.health.required_actors = actors::core_actor_names();
   out.effective = std::move(v);
   return out;

@@ -32,6 +32,8 @@ struct node_config {
   size_t max_message_bytes = 4 * 1024 * 1024;
   size_t page_size = 50;
   size_t tool_workers = 4;
+  size_t max_inflight_calls = 10000;
+  size_t http_max_sessions = 10000;
   std::chrono::milliseconds list_ttl{60000};
   std::string instructions;
   bool http_enabled = true;

@@ -585,6 +585,20 @@ void endpoint::call_tool(const rpc_message& msg, bool modern, const sink_ptr& ou
     out->respond(make_result(msg.id, decorate(tool_result::error(text).to_json())));
     return;
   }
+  // Backpressure: a bounded number of calls in flight, never an unbounded queue.
+  if (env_.inflight->fetch_add(1) >= env_.max_inflight) {
+    env_.inflight->fetch_sub(1);
+    fail(mcp_code::server_busy, "Server busy: " + std::to_string(env_.max_inflight)
+                                  + " tool calls in flight; retry later");
+  }
+  struct release_on_throw {
+    std::shared_ptr<std::atomic<size_t>> counter;
+    bool armed = true;
+    ~release_on_throw() {
+      if (armed)
+        counter->fetch_sub(1);
+    }
+  } slot{env_.inflight};
   auto worker = env_.tool_worker ? env_.tool_worker() : caf::actor{};
   if (!worker)
     fail(rpc_code::internal_error, "no tool worker is running (the node is stopping or restarting them)");
@@ -606,7 +620,9 @@ void endpoint::call_tool(const rpc_message& msg, bool modern, const sink_ptr& ou
   }
   std::weak_ptr<endpoint> weak = weak_from_this();
   auto flag = job->cancelled;
-  job->on_finish = [weak, key, flag] {
+  slot.armed = false; // from here the job gives the slot back when it is answered
+  job->on_finish = [weak, key, flag, inflight = env_.inflight] {
+    inflight->fetch_sub(1);
     if (auto self = weak.lock()) {
       std::lock_guard<std::mutex> guard{self->mtx_};
       if (auto i = self->running_.find(key); i != self->running_.end() && i->second == flag)

@@ -6,6 +6,7 @@
 // endpoint. Thread-safe: transports call handle_text from their I/O thread;
 // tool results arrive from actors.
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <map>
@@ -42,6 +43,10 @@ struct endpoint_env {
   std::function<caf::actor()> tool_worker;     // a running tool worker (round-robin)
   std::function<caf::actor()> session_manager; // the current incarnation
   std::chrono::milliseconds list_ttl{60000};   // ttlMs of cacheable lists
+  /// Tool calls in flight on the node (shared by all endpoints) and the
+  /// limit past which new calls are refused with -32000 (backpressure).
+  std::shared_ptr<std::atomic<size_t>> inflight = std::make_shared<std::atomic<size_t>>(0);
+  size_t max_inflight = 10000;
   /// Set when the node may not serve writes (e.g. fenced); the message
   /// names why. Checked per request.
   std::function<std::optional<std::string>()> refusal;

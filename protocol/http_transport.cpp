@@ -86,6 +86,8 @@ http::status status_for(const json& response, bool modern) {
   auto code = response["error"].value("code", 0);
   if (code == rpc_code::parse_error || code == rpc_code::invalid_request)
     return http::status::bad_request;
+  if (code == mcp_code::server_busy)
+    return http::status::service_unavailable;
   if (!modern)
     return http::status::ok; // legacy clients read JSON-RPC errors from a 200
   if (code == rpc_code::method_not_found)
@@ -474,6 +476,11 @@ private:
   }
 
   void initialize(const json& body) {
+    if (srv_->session_count() >= srv_->config().max_sessions)
+      return reply_error(http::status::service_unavailable, mcp_code::server_busy,
+                         "Server busy: " + std::to_string(srv_->config().max_sessions)
+                           + " sessions are open; retry later or use MCP 2026-07-28 (stateless)",
+                         false, body.value("id", json{}));
     auto ep = std::make_shared<endpoint>(srv_->env());
     // initialize is answered synchronously: capture it to add the header.
     struct capture : request_sink {

@@ -35,6 +35,7 @@ struct http_config {
   std::vector<std::string> allowed_origins;
   int threads = 1;
   std::chrono::milliseconds session_ttl{30 * 60 * 1000}; // idle legacy sessions end
+  size_t max_sessions = 10000; // open legacy sessions; initialize past it gets 503
 };
 
 class http_server;

@@ -35,6 +35,7 @@ constexpr const char* subscription_id = "io.modelcontextprotocol/subscriptionId"
 
 /// MCP-specific error codes.
 namespace mcp_code {
+constexpr int server_busy = -32000; // cafmcp: too many calls in flight; retry later (HTTP 503)
 constexpr int resource_not_found_legacy = -32002;
 constexpr int header_mismatch = -32020;
 constexpr int missing_client_capability = -32021;

@@ -259,6 +259,33 @@ TEST_CASE_FIXTURE(endpoint_fixture, "sleep reports progress, and a cancelled cal
   CHECK(sink2->quiet_for(400ms));
 }
 
+TEST_CASE_FIXTURE(endpoint_fixture, "past max_inflight calls, tools/call is refused with -32000 until calls finish") {
+  endpoint_env env;
+  env.cat = cat;
+  auto workers = std::make_shared<tool_workers>(names, 2);
+  env.tool_worker = [workers] { return workers->next(); };
+  env.max_inflight = 2;
+  auto small = std::make_shared<endpoint>(env);
+  auto meta = modern_meta();
+  auto sink = std::make_shared<test_sink>();
+  for (int id = 1; id <= 2; ++id)
+    small->handle_text(json{{"jsonrpc", "2.0"}, {"id", id}, {"method", "tools/call"},
+                            {"params", {{"name", "sleep"}, {"arguments", {{"ms", 300}}}, {"_meta", meta}}}}.dump(),
+                       sink);
+  auto busy = std::make_shared<test_sink>();
+  small->handle_text(json{{"jsonrpc", "2.0"}, {"id", 3}, {"method", "tools/call"},
+                          {"params", {{"name", "echo"}, {"arguments", {{"text", "x"}}}, {"_meta", meta}}}}.dump(),
+                     busy);
+  CHECK(busy->next()["error"]["code"] == -32000);
+  CHECK(sink->next().contains("result"));
+  CHECK(sink->next().contains("result"));
+  CHECK(env.inflight->load() == 0);
+  small->handle_text(json{{"jsonrpc", "2.0"}, {"id", 4}, {"method", "tools/call"},
+                          {"params", {{"name", "echo"}, {"arguments", {{"text", "again"}}}, {"_meta", meta}}}}.dump(),
+                     busy);
+  CHECK(busy->next()["result"]["content"][0]["text"] == "again");
+}
+
 TEST_CASE_FIXTURE(endpoint_fixture, "state handles carry values across stateless calls") {
   auto opened = modern("tools/call", json{{"name", "session_open"}})["result"];
   auto handle = opened["structuredContent"]["handle"].get<std::string>();
