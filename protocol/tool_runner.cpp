@@ -30,10 +30,12 @@ namespace cafmcp::protocol {
 bool call_job::answer(const nlohmann::json& response) {
   if (answered.exchange(true))
     return false;
-  if (!cancelled->load())
-    sink->respond(response);
+  // Finish first (the in-flight slot is free) so that whoever reads the
+  // response sees the call as done.
   if (on_finish)
     on_finish();
+  if (!cancelled->load())
+    sink->respond(response);
   return true;
 }
 
