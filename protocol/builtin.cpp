@@ -32,6 +32,21 @@ std::string handle_of(const json& args, tool_call& call) {
   return call.session_handle();
 }
 
+/// A state tool's handler: finds the handle and the session manager, or
+/// answers why it cannot, then runs `fn(args, call, handle, session_manager)`.
+template <class F>
+tool_handler with_handle(F fn) {
+  return [fn](const json& args, std::shared_ptr<tool_call> call) {
+    auto handle = handle_of(args, *call);
+    if (handle.empty())
+      return call->reply(tool_result::error("handle: is required (open one with session_open)"));
+    auto sm = call->session_manager();
+    if (!sm)
+      return call->reply(tool_result::error("the session manager is restarting; try again"));
+    fn(args, call, handle, sm);
+  };
+}
+
 void sleep_step(std::shared_ptr<tool_call> call, int64_t total_ms, int64_t done_ms) {
   if (call->cancelled())
     return;
@@ -108,13 +123,8 @@ void add_builtins(catalog& cat) {
             {"value", {{"type", "string"}}}},
            {"key", "value"}),
     nullptr, nullptr,
-    [](const json& args, std::shared_ptr<tool_call> call) {
-      auto handle = handle_of(args, *call);
-      if (handle.empty())
-        return call->reply(tool_result::error("handle: is required (open one with session_open)"));
-      auto sm = call->session_manager();
-      if (!sm)
-        return call->reply(tool_result::error("the session manager is restarting; try again"));
+    with_handle([](const json& args, std::shared_ptr<tool_call> call, const std::string& handle,
+                   const caf::actor& sm) {
       call->self()
         ->request(sm, std::chrono::seconds(5), actors::session_put_atom::value, handle,
                   args["key"].get<std::string>(), args["value"].get<std::string>())
@@ -125,7 +135,7 @@ void add_builtins(catalog& cat) {
                 else
                   call->reply(tool_result::error("could not store the value: " + caf::to_string(err)));
               });
-    }});
+    })});
 
   cat.add_tool(tool_def{
     "session_get", "Get a value from a handle",
@@ -133,13 +143,8 @@ void add_builtins(catalog& cat) {
     "omitted).",
     schema({{"handle", {{"type", "string"}}}, {"key", {{"type", "string"}, {"minLength", 1}}}}, {"key"}),
     nullptr, json{{"readOnlyHint", true}},
-    [](const json& args, std::shared_ptr<tool_call> call) {
-      auto handle = handle_of(args, *call);
-      if (handle.empty())
-        return call->reply(tool_result::error("handle: is required (open one with session_open)"));
-      auto sm = call->session_manager();
-      if (!sm)
-        return call->reply(tool_result::error("the session manager is restarting; try again"));
+    with_handle([](const json& args, std::shared_ptr<tool_call> call, const std::string& handle,
+                   const caf::actor& sm) {
       auto key = args["key"].get<std::string>();
       call->self()
         ->request(sm, std::chrono::seconds(5), actors::session_get_atom::value, handle)
@@ -156,7 +161,7 @@ void add_builtins(catalog& cat) {
             else
               call->reply(tool_result::error("could not read the value: " + caf::to_string(err)));
           });
-    }});
+    })});
 
   auto id = cat.identity();
   cat.add_resource(resource_def{

@@ -636,17 +636,30 @@ private:
     });
   }
 
-  void restart_child(const std::string& id, const error_or_actor_fn& k) {
-    if (flags_.how == strategy::simple_one_for_one)
-      return k(make_error(errc::simple_one_for_one));
+  /// OTP's checks for restart_child and delete_child: the key of a child
+  /// that is neither running nor restarting, or the error for `k`.
+  std::optional<uint64_t> stopped_child(const std::string& id, const error_or_actor_fn& k) {
+    if (flags_.how == strategy::simple_one_for_one) {
+      k(make_error(errc::simple_one_for_one));
+      return std::nullopt;
+    }
     auto key = find_id(id);
-    if (!key)
-      return k(make_error(errc::not_found, id));
+    if (!key) {
+      k(make_error(errc::not_found, id));
+      return std::nullopt;
+    }
     auto& c = children_.at(*key);
-    if (c.handle)
-      return k(make_error(errc::running, id));
-    if (c.restart_pending)
-      return k(make_error(errc::restarting, id));
+    if (c.handle || c.restart_pending) {
+      k(make_error(c.handle ? errc::running : errc::restarting, id));
+      return std::nullopt;
+    }
+    return key;
+  }
+
+  void restart_child(const std::string& id, const error_or_actor_fn& k) {
+    auto key = stopped_child(id, k);
+    if (!key)
+      return;
     start_one(*key, [this, key = *key, k](caf::error err) {
       if (err)
         return k(std::move(err));
@@ -671,16 +684,9 @@ private:
   }
 
   void delete_child(const std::string& id, const error_or_actor_fn& k) {
-    if (flags_.how == strategy::simple_one_for_one)
-      return k(make_error(errc::simple_one_for_one));
-    auto key = find_id(id);
+    auto key = stopped_child(id, k);
     if (!key)
-      return k(make_error(errc::not_found, id));
-    auto& c = children_.at(*key);
-    if (c.handle)
-      return k(make_error(errc::running, id));
-    if (c.restart_pending)
-      return k(make_error(errc::restarting, id));
+      return;
     children_.erase(*key);
     k(caf::actor{});
   }
