@@ -173,50 +173,24 @@ private:
 
 size_t endpoint::handle_text(std::string_view text, const sink_ptr& out) {
   nlohmann::json v;
-  try {
-    v = nlohmann::json::parse(text.begin(), text.end());
-  } catch (const nlohmann::json::exception&) {
-    auto d = decode(text, false); // gives the precise -32700 item
-    out->respond(make_error(nullptr, *d.items.front().error));
+  if (auto err = parse(text, v)) {
+    out->respond(make_error(nullptr, *err));
     return 1;
   }
   return handle_value(v, out);
 }
 
 size_t endpoint::expected_responses(const nlohmann::json& v, bool allow_batch) {
-  auto counts = [](const json& element) {
-    auto item = decode_value(element);
-    return item.error || item.message->kind == message_kind::request;
-  };
-  if (v.is_array() && allow_batch && !v.empty()) {
-    for (auto& element : v)
-      if (counts(element))
-        return 1; // one array
-    return 0;
-  }
-  if (v.is_array())
-    return 1; // an error
-  return counts(v) ? 1 : 0;
+  auto d = decode_parsed(v, allow_batch);
+  for (auto& item : d.items)
+    if (needs_response(item))
+      return 1; // one response, or one array for a batch
+  return 0;
 }
 
 size_t endpoint::handle_value(const nlohmann::json& v, const sink_ptr& out) {
   auto s = session();
-  bool allow_batch = s && allows_batch(s->protocol_version);
-  decoded d;
-  if (v.is_array() && allow_batch && !v.empty()) {
-    d.batch = true;
-    for (auto& element : v)
-      d.items.push_back(decode_value(element));
-  } else if (v.is_array()) {
-    decoded_item item;
-    item.error_id = nullptr;
-    item.error = rpc_error{rpc_code::invalid_request,
-                           v.empty() ? "an empty batch" : "batches are not supported in this protocol version",
-                           nullptr};
-    d.items.push_back(std::move(item));
-  } else {
-    d.items.push_back(decode_value(v));
-  }
+  auto d = decode_parsed(v, s && allows_batch(s->protocol_version));
   if (!d.batch) {
     auto& item = d.items.front();
     if (item.error) {
@@ -224,12 +198,12 @@ size_t endpoint::handle_value(const nlohmann::json& v, const sink_ptr& out) {
       return 1;
     }
     handle(*item.message, out);
-    return item.message->kind == message_kind::request ? 1 : 0;
+    return needs_response(item) ? 1 : 0;
   }
   // A batch: one array with a response per request (none for notifications).
   size_t expected = 0;
   for (auto& item : d.items)
-    if (item.error || item.message->kind == message_kind::request)
+    if (needs_response(item))
       ++expected;
   if (expected == 0) {
     for (auto& item : d.items)

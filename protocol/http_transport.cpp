@@ -324,8 +324,7 @@ private:
     }
     if (ec == http::error::body_limit) {
       reply_error(http::status::payload_too_large, rpc_code::invalid_request,
-                  "message exceeds the limit of " + std::to_string(srv_->config().max_message) + " bytes",
-                  false);
+                  "message exceeds the limit of " + std::to_string(srv_->config().max_message) + " bytes");
       return;
     }
     if (ec) {
@@ -347,7 +346,7 @@ private:
     if (auto origin = req_.find(http::field::origin); origin != req_.end()) {
       if (!origin_allowed(std::string{origin->value()}, cfg.allowed_origins))
         return reply_error(http::status::forbidden, rpc_code::invalid_request,
-                           "Origin " + std::string{origin->value()} + " is not allowed", false);
+                           "Origin " + std::string{origin->value()} + " is not allowed");
     }
     switch (req_.method()) {
       case http::verb::post: return on_post();
@@ -377,20 +376,14 @@ private:
     if (accept.find("application/json") == std::string::npos
         || accept.find("text/event-stream") == std::string::npos)
       return reply_error(http::status::not_acceptable, rpc_code::invalid_request,
-                         "Accept must list application/json and text/event-stream", false);
+                         "Accept must list application/json and text/event-stream");
     auto content_type = lower(header(http::field::content_type));
     if (content_type.rfind("application/json", 0) != 0)
       return reply_error(http::status::unsupported_media_type, rpc_code::invalid_request,
-                         "Content-Type must be application/json", false);
+                         "Content-Type must be application/json");
     json body;
-    try {
-      body = json::parse(req_.body());
-    } catch (const json::exception& e) { // parse_error, or out_of_range for 1E999
-      std::string what = e.what();
-      auto pos = what.find("] ");
-      return reply_error(http::status::bad_request, rpc_code::parse_error,
-                         "Parse error: " + (pos == std::string::npos ? what : what.substr(pos + 2)), false);
-    }
+    if (auto err = parse(req_.body(), body))
+      return reply_error(http::status::bad_request, err->code, err->message);
     if (is_modern_body(body))
       return post_modern(body);
     post_legacy(body);
@@ -444,8 +437,7 @@ private:
 
   void post_modern(const json& body) {
     if (auto problem = header_mismatch(body); !problem.empty())
-      return reply_error(http::status::bad_request, mcp_code::header_mismatch, "Header mismatch: " + problem,
-                         true, body.value("id", json{}));
+      return reply_error(http::status::bad_request, mcp_code::header_mismatch, "Header mismatch: " + problem, body.value("id", json{}));
     dispatch(srv_->stateless(), body, true);
   }
 
@@ -453,24 +445,23 @@ private:
     auto version = header("mcp-protocol-version");
     if (!version.empty() && !is_legacy(version))
       return reply_error(http::status::bad_request, rpc_code::invalid_request,
-                         "Unsupported MCP-Protocol-Version: " + version, false);
+                         "Unsupported MCP-Protocol-Version: " + version);
     bool is_init = body.is_object() && body.value("method", "") == "initialize";
     auto session_id = header("mcp-session-id");
     if (is_init) {
       if (!session_id.empty())
         return reply_error(http::status::bad_request, rpc_code::invalid_request,
-                           "initialize must not carry Mcp-Session-Id", false, body.value("id", json{}));
+                           "initialize must not carry Mcp-Session-Id", body.value("id", json{}));
       return initialize(body);
     }
     if (session_id.empty())
       return reply_error(http::status::bad_request, rpc_code::invalid_request,
                          "Bad Request: Mcp-Session-Id header is required (send initialize first, or use "
-                         "MCP 2026-07-28 with params._meta)",
-                         false, body.is_object() ? body.value("id", json{}) : json{});
+                         "MCP 2026-07-28 with params._meta)", body.is_object() ? body.value("id", json{}) : json{});
     auto session = srv_->find_session(session_id);
     if (!session)
       return reply_error(http::status::not_found, rpc_code::invalid_request,
-                         "Session not found: " + session_id + " (initialize a new one)", false,
+                         "Session not found: " + session_id + " (initialize a new one)",
                          body.is_object() ? body.value("id", json{}) : json{});
     dispatch_session(session, body);
   }
@@ -480,7 +471,7 @@ private:
       return reply_error(http::status::service_unavailable, mcp_code::server_busy,
                          "Server busy: " + std::to_string(srv_->config().max_sessions)
                            + " sessions are open; retry later or use MCP 2026-07-28 (stateless)",
-                         false, body.value("id", json{}));
+                         body.value("id", json{}));
     auto ep = std::make_shared<endpoint>(srv_->env());
     // initialize is answered synchronously: capture it to add the header.
     struct capture : request_sink {
@@ -521,11 +512,10 @@ private:
     auto accept = lower(header(http::field::accept));
     if (accept.find("text/event-stream") == std::string::npos)
       return reply_error(http::status::not_acceptable, rpc_code::invalid_request,
-                         "Accept must list text/event-stream", false);
+                         "Accept must list text/event-stream");
     auto session = srv_->find_session(session_id);
     if (!session)
-      return reply_error(http::status::not_found, rpc_code::invalid_request, "Session not found: " + session_id,
-                         false);
+      return reply_error(http::status::not_found, rpc_code::invalid_request, "Session not found: " + session_id);
     {
       // The stream stays open for server-initiated messages of the session.
       std::weak_ptr<connection> weak = shared_from_this();
@@ -543,10 +533,9 @@ private:
     auto session_id = header("mcp-session-id");
     if (session_id.empty())
       return reply_error(http::status::bad_request, rpc_code::invalid_request,
-                         "Mcp-Session-Id header is required", false);
+                         "Mcp-Session-Id header is required");
     if (!srv_->find_session(session_id))
-      return reply_error(http::status::not_found, rpc_code::invalid_request, "Session not found: " + session_id,
-                         false);
+      return reply_error(http::status::not_found, rpc_code::invalid_request, "Session not found: " + session_id);
     srv_->end_session(session_id);
     log::debug(log_path, "legacy session " + session_id + " ended by the client");
     http::response<http::string_body> res{http::status::no_content, req_.version()};
@@ -663,7 +652,7 @@ private:
     send(std::move(res));
   }
 
-  void reply_error(http::status status, int code, std::string message, bool, json id = nullptr) {
+  void reply_error(http::status status, int code, std::string message, json id = nullptr) {
     http::response<http::string_body> res{status, req_.version()};
     res.set(http::field::content_type, "application/json");
     res.body() = dump(make_error(id, rpc_error{code, std::move(message), nullptr}));

@@ -98,46 +98,57 @@ decoded_item decode_value(const nlohmann::json& v) {
   return out;
 }
 
-decoded decode(std::string_view text, bool allow_batch) {
-  decoded out;
-  nlohmann::json v;
+std::optional<rpc_error> parse(std::string_view text, nlohmann::json& out) {
   try {
-    v = nlohmann::json::parse(text.begin(), text.end());
+    out = nlohmann::json::parse(text.begin(), text.end());
+    return std::nullopt;
   } catch (const nlohmann::json::exception& e) { // parse_error, or out_of_range for 1E999
     std::string what = e.what();
-    auto pos = what.find("] ");
-    decoded_item item;
-    item.error_id = nullptr;
-    item.error = rpc_error{rpc_code::parse_error,
-                           "Parse error: " + (pos == std::string::npos ? what : what.substr(pos + 2)),
-                           nullptr};
-    out.items.push_back(std::move(item));
-    return out;
+    auto pos = what.find("] "); // drop nlohmann's "[json.exception.parse_error.101] "
+    return rpc_error{rpc_code::parse_error,
+                     "Parse error: " + (pos == std::string::npos ? what : what.substr(pos + 2)), nullptr};
   }
-  if (v.is_array()) {
-    out.batch = true;
-    if (!allow_batch) {
-      out.batch = false;
-      decoded_item item;
-      item.error_id = nullptr;
-      item.error = invalid("batches are not supported in this protocol version");
-      out.items.push_back(std::move(item));
-      return out;
-    }
-    if (v.empty()) {
-      out.batch = false;
-      decoded_item item;
-      item.error_id = nullptr;
-      item.error = invalid("an empty batch");
-      out.items.push_back(std::move(item));
-      return out;
-    }
-    for (auto& element : v)
-      out.items.push_back(decode_value(element));
-    return out;
-  }
-  out.items.push_back(decode_value(v));
+}
+
+namespace {
+
+decoded one_error(rpc_error err) {
+  decoded out;
+  decoded_item item;
+  item.error_id = nullptr;
+  item.error = std::move(err);
+  out.items.push_back(std::move(item));
   return out;
+}
+
+} // namespace
+
+decoded decode_parsed(const nlohmann::json& v, bool allow_batch) {
+  if (!v.is_array()) {
+    decoded out;
+    out.items.push_back(decode_value(v));
+    return out;
+  }
+  if (!allow_batch)
+    return one_error(invalid("batches are not supported in this protocol version"));
+  if (v.empty())
+    return one_error(invalid("an empty batch"));
+  decoded out;
+  out.batch = true;
+  for (auto& element : v)
+    out.items.push_back(decode_value(element));
+  return out;
+}
+
+decoded decode(std::string_view text, bool allow_batch) {
+  nlohmann::json v;
+  if (auto err = parse(text, v))
+    return one_error(std::move(*err));
+  return decode_parsed(v, allow_batch);
+}
+
+bool needs_response(const decoded_item& item) {
+  return item.error || item.message->kind == message_kind::request;
 }
 
 nlohmann::json make_result(const nlohmann::json& id, nlohmann::json result) {

@@ -52,10 +52,19 @@ struct decoded {
   std::vector<decoded_item> items;
 };
 
-/// Decodes one JSON text. Malformed JSON (including invalid UTF-8) gives one
-/// item with a -32700 error; a batch when `allow_batch` is false, or an
-/// empty batch, gives one -32600 item.
+/// Parses one JSON text into `out`; malformed JSON (including invalid UTF-8
+/// and numbers out of range) gives the -32700 error to answer.
+std::optional<rpc_error> parse(std::string_view text, nlohmann::json& out);
+
+/// Decodes a parsed value: a batch when `allow_batch` is false, or an empty
+/// batch, gives one -32600 item.
+decoded decode_parsed(const nlohmann::json& value, bool allow_batch);
+
+/// parse() then decode_parsed(); malformed JSON gives one -32700 item.
 decoded decode(std::string_view text, bool allow_batch);
+
+/// True when `item` gets a response: a request, or an element in error.
+bool needs_response(const decoded_item& item);
 
 /// Validates one already parsed element.
 decoded_item decode_value(const nlohmann::json& value);
