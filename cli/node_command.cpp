@@ -38,6 +38,18 @@ const char* signal_name(int sig) {
   return sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "signal";
 }
 
+/// Stops the tree in reverse order and waits for it, at most `grace`.
+/// Holding `root` until it is down matters: CAF 0.17 handles an exit
+/// request by touching its sender's address, which here is root itself.
+bool stop_tree(caf::actor_system& sys, const caf::actor& root, std::chrono::milliseconds grace) {
+  caf::scoped_actor self{sys};
+  self->monitor(root);
+  caf::anon_send_exit(root, caf::exit_reason::user_shutdown);
+  bool stopped = false;
+  self->receive([&](caf::down_msg&) { stopped = true; }, caf::after(grace) >> [] {});
+  return stopped;
+}
+
 } // namespace
 
 int run_node(const node_options& opts) {
@@ -78,12 +90,9 @@ int run_node(const node_options& opts) {
   }(), node_tree(cfg, names));
   if (auto err = supervision::await_started(sys, root, start_timeout)) {
     log::error("/", "node failed to start: " + sys.render(err));
-    caf::anon_send_exit(root, caf::exit_reason::kill);
+    stop_tree(sys, root, cfg.shutdown_grace);
     return 1;
   }
-  if (auto tree = supervision::collect_tree(sys, root, "root", "/root", std::chrono::seconds(5)))
-    log::info("/", "supervision tree:\n" + supervision::draw_tree(*tree));
-  log::info("/", "node " + cfg.name + " ready");
 
   auto cat = std::make_shared<protocol::catalog>(
     protocol::server_identity{"cafmcp", "cafmcp", CAFMCP_VERSION, cfg.instructions});
@@ -93,7 +102,7 @@ int run_node(const node_options& opts) {
       opts.extend(*cat);
     } catch (const std::exception& e) {
       log::error("/", "the server's own tools could not be registered: " + std::string{e.what()});
-      caf::anon_send_exit(root, caf::exit_reason::user_shutdown);
+      stop_tree(sys, root, cfg.shutdown_grace);
       return 2;
     }
   }
@@ -124,9 +133,7 @@ int run_node(const node_options& opts) {
       .receive([](caf::actor&) {}, [&](caf::error& e) { err = std::move(e); });
     if (err) {
       log::error("/", "node failed to start: " + sys.render(err));
-      self->monitor(root);
-      caf::anon_send_exit(root, caf::exit_reason::user_shutdown);
-      self->receive([](caf::down_msg&) {}, caf::after(cfg.shutdown_grace) >> [] {});
+      stop_tree(sys, root, cfg.shutdown_grace);
       return 1;
     }
   }
@@ -141,6 +148,10 @@ int run_node(const node_options& opts) {
     });
     log::info("/", "serving MCP on stdio");
   }
+  // Ready once everything serves; the tree now includes the listener.
+  if (auto tree = supervision::collect_tree(sys, root, "root", "/root", std::chrono::seconds(5)))
+    log::info("/", "supervision tree:\n" + supervision::draw_tree(*tree));
+  log::info("/", "node " + cfg.name + " ready");
 
   int sig = 0;
   sigwait(&signals, &sig);
@@ -154,13 +165,7 @@ int run_node(const node_options& opts) {
     std::_Exit(1);
   }).detach();
 
-  caf::scoped_actor self{sys};
-  self->monitor(root);
-  caf::anon_send_exit(root, caf::exit_reason::user_shutdown);
-  bool stopped = false;
-  self->receive([&](caf::down_msg&) { stopped = true; },
-                caf::after(cfg.shutdown_grace) >> [] {});
-  if (!stopped) {
+  if (!stop_tree(sys, root, cfg.shutdown_grace)) {
     log::error("/", "the tree did not stop within " + std::to_string(cfg.shutdown_grace.count())
                       + " ms; exiting anyway");
     std::_Exit(1);
