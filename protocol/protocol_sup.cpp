@@ -1,7 +1,5 @@
 #include "protocol/protocol_sup.hpp"
 
-#include <caf/actor_system_config.hpp>
-
 #include "actors/core_sup.hpp"
 #include "protocol/tool_runner.hpp"
 #include "supervision/supervisor.hpp"
@@ -26,11 +24,6 @@ child_spec protocol_supervisor(supervisor_flags flags, size_t tool_workers,
                          names),
       tool_supervisor(top, tool_workers, names),
     });
-}
-
-void register_types(caf::actor_system_config&) {
-  // call_job_ptr and deferred steps never leave the process (allowed unsafe
-  // types); nothing to register for the wire yet.
 }
 
 } // namespace cafmcp::protocol

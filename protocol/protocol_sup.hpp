@@ -16,7 +16,4 @@ namespace cafmcp::protocol {
 supervision::child_spec protocol_supervisor(supervision::supervisor_flags flags, size_t tool_workers,
                                             std::shared_ptr<actors::name_table> names);
 
-/// Registers the protocol layer's message types.
-void register_types(caf::actor_system_config& cfg);
-
 } // namespace cafmcp::protocol
