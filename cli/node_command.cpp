@@ -11,6 +11,7 @@
 
 #include "cli/node_tree.hpp"
 #include "protocol/builtin.hpp"
+#include "protocol/conformance_tools.hpp"
 #include "protocol/endpoint.hpp"
 #include "protocol/http_transport.hpp"
 #include "protocol/tool_runner.hpp"
@@ -97,6 +98,8 @@ int run_node(const node_options& opts) {
   auto cat = std::make_shared<protocol::catalog>(
     protocol::server_identity{"cafmcp", "cafmcp", CAFMCP_VERSION, cfg.instructions});
   protocol::add_builtins(*cat);
+  if (cfg.conformance_tools)
+    protocol::add_conformance_tools(*cat);
   if (opts.extend) {
     try {
       opts.extend(*cat);
@@ -107,8 +110,7 @@ int run_node(const node_options& opts) {
     }
   }
   cat->page_size = cfg.page_size;
-  protocol::endpoint_env env;
-  env.cat = cat;
+  auto env = protocol::endpoint_env::serving(cat, cfg.tasks);
   auto workers = std::make_shared<protocol::tool_workers>(names, cfg.tool_workers);
   env.tool_worker = [workers] { return workers->next(); };
   env.session_manager = [names] { return names->lookup("session_manager"); };
@@ -124,6 +126,7 @@ int run_node(const node_options& opts) {
     http.threads = cfg.http_threads;
     http.session_ttl = cfg.core.sessions.ttl;
     http.max_sessions = cfg.http_max_sessions;
+    http.keepalive = cfg.http_keepalive;
     caf::scoped_actor self{sys};
     caf::error err;
     self->request(names->lookup("transport_sup"), start_timeout, supervision::start_child_atom::value,
@@ -156,6 +159,7 @@ int run_node(const node_options& opts) {
   int sig = 0;
   sigwait(&signals, &sig);
   log::info("/", std::string{"received "} + signal_name(sig) + "; stopping");
+  env.hub()->close_all(); // listen streams end gracefully before the transports stop
   // A second signal, or an orderly stop that overruns the grace period,
   // ends the process at once.
   std::thread([signals]() mutable {

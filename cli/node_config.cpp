@@ -40,6 +40,13 @@ std::vector<field> node_config_schema() {
       {"instructions", value_type::string,
        "cafmcp node: call echo, add or sleep; session_open returns a handle for session_set/session_get.",
        "instructions returned by initialize and server/discover", {}, {}, {}, {}},
+      {"conformance_tools", value_type::boolean, false,
+       "also serve the MCP conformance suite's tools (test_simple_text, test_elicitation …)", {}, {}, {}, {}},
+      {"tasks", value_type::object, {}, "the Tasks extension (MCP 2026-07-28)", {}, {}, {}, {
+        {"ttl_ms", value_type::integer, 3600000, "how long a task and its result are kept after it is created", 1000, {}, {}, {}},
+        {"poll_interval_ms", value_type::integer, 1000, "pollIntervalMs suggested to clients", 10, {}, {}, {}},
+        {"max_tasks", value_type::integer, 10000, "live tasks on the node; more are refused with -32000", 1, {}, {}, {}},
+      }},
     }},
     {"http", value_type::object, {}, "MCP over Streamable HTTP", {}, {}, {}, {
       {"enabled", value_type::boolean, true, "serve MCP over HTTP", {}, {}, {}, {}},
@@ -50,6 +57,8 @@ std::vector<field> node_config_schema() {
        "Origin values allowed besides localhost, 127.0.0.1 and [::1] (other origins get 403)", {}, {}, {}, {}},
       {"threads", value_type::integer, 1, "I/O threads (1 is fastest on 2 cores)", 1, 64, {}, {}},
       {"max_sessions", value_type::integer, 10000, "open legacy sessions; initialize past it gets 503", 1, {}, {}, {}},
+      {"keepalive_ms", value_type::integer, 15000,
+       "an SSE comment is sent on an idle open stream this often (finds clients that vanished)", 100, {}, {}, {}},
     }},
     {"health", value_type::object, {}, "health checker (tier 3)", {}, {}, {}, {
       {"interval_ms", value_type::integer, 1000, "how often health is checked", 10, {}, {}, {}},
@@ -127,6 +136,10 @@ node_config load_node_config(const std::optional<std::string>& file, const node_
   out.max_inflight_calls = mcp["max_inflight_calls"].get<size_t>();
   out.list_ttl = std::chrono::milliseconds{mcp["list_ttl_ms"].get<int64_t>()};
   out.instructions = mcp["instructions"].get<std::string>();
+  out.conformance_tools = mcp["conformance_tools"].get<bool>();
+  out.tasks.ttl = std::chrono::milliseconds{mcp["tasks"]["ttl_ms"].get<int64_t>()};
+  out.tasks.poll_interval = std::chrono::milliseconds{mcp["tasks"]["poll_interval_ms"].get<int64_t>()};
+  out.tasks.max_tasks = mcp["tasks"]["max_tasks"].get<size_t>();
   auto& h = v["http"];
   out.http_enabled = h["enabled"].get<bool>();
   out.http_host = h["host"].get<std::string>();
@@ -137,6 +150,7 @@ node_config load_node_config(const std::optional<std::string>& file, const node_
   out.http_allowed_origins = h["allowed_origins"].get<std::vector<std::string>>();
   out.http_threads = h["threads"].get<int>();
   out.http_max_sessions = h["max_sessions"].get<size_t>();
+  out.http_keepalive = std::chrono::milliseconds{h["keepalive_ms"].get<int64_t>()};
   out.health.required_actors = actors::core_actor_names();
   out.effective = std::move(v);
   return out;

@@ -13,6 +13,7 @@
 
 #include "actors/core_sup.hpp"
 #include "observability/health.hpp"
+#include "protocol/task_registry.hpp"
 #include "supervision/child_spec.hpp"
 #include "supervision/config_schema.hpp"
 #include "supervision/log.hpp"
@@ -36,12 +37,15 @@ struct node_config {
   size_t http_max_sessions = 10000;
   std::chrono::milliseconds list_ttl{60000};
   std::string instructions;
+  bool conformance_tools = false;
+  protocol::task_config tasks;
   bool http_enabled = true;
   std::string http_host = "127.0.0.1";
   uint16_t http_port = 8080;
   std::string http_path = "/mcp";
   std::vector<std::string> http_allowed_origins;
   int http_threads = 1;
+  std::chrono::milliseconds http_keepalive{15000};
   nlohmann::json effective; // the validated JSON, defaults filled in
 };
 

@@ -4,6 +4,7 @@
 
 #include "actors/errors.hpp"
 #include "actors/messages.hpp"
+#include "protocol/versions.hpp"
 
 namespace cafmcp::protocol {
 
@@ -86,13 +87,13 @@ void add_builtins(catalog& cat) {
     true});
 
   cat.add_tool(tool_def{
-    "sleep", "Sleep", "Waits for ms milliseconds, reporting progress every 100 ms; cancellable.",
+    "sleep", "Sleep", "Waits for ms milliseconds, reporting progress every 100 ms; cancellable; runs as a task for clients with the Tasks extension.",
     schema({{"ms", {{"type", "integer"}, {"minimum", 0}, {"maximum", 600000}}}}, {"ms"}), nullptr,
     json{{"readOnlyHint", true}, {"idempotentHint", true}},
     [](const json& args, std::shared_ptr<tool_call> call) {
       sleep_step(call, args["ms"].get<int64_t>(), 0);
     },
-    true});
+    true, true});
 
   cat.add_tool(tool_def{
     "session_open", "Open a state handle",
@@ -166,9 +167,8 @@ void add_builtins(catalog& cat) {
   auto id = cat.identity();
   cat.add_resource(resource_def{
     "cafmcp://server/info", "server-info", "Server information",
-    "The name and version of this server and what it offers.", "application/json", [&cat, id] {
-      json info{{"name", id.name}, {"version", id.version}, {"tools", cat.tools().size()},
-                {"prompts", cat.prompts().size()}};
+    "The name and version of this server and the protocol versions it serves.", "application/json", [id] {
+      json info{{"name", id.name}, {"version", id.version}, {"protocolVersions", all_versions()}};
       return std::vector<resource_contents>{
         resource_contents{"cafmcp://server/info", "application/json", info.dump(2), std::nullopt}};
     }});

@@ -85,6 +85,36 @@ void catalog::add_prompt(prompt_def p) {
   prompts_.push_back(std::move(p));
 }
 
+namespace {
+
+template <class T, class Key>
+bool remove_named(std::vector<T>& items, const std::string& name, Key key) {
+  for (auto i = items.begin(); i != items.end(); ++i)
+    if (key(*i) == name) {
+      items.erase(i);
+      return true;
+    }
+  return false;
+}
+
+} // namespace
+
+bool catalog::remove_tool(const std::string& name) {
+  return remove_named(tools_, name, [](const tool_def& t) { return t.name; });
+}
+
+bool catalog::remove_resource(const std::string& uri) {
+  return remove_named(resources_, uri, [](const resource_def& r) { return r.uri; });
+}
+
+bool catalog::remove_resource_template(const std::string& uri_template) {
+  return remove_named(templates_, uri_template, [](const resource_template_def& t) { return t.uri_template; });
+}
+
+bool catalog::remove_prompt(const std::string& name) {
+  return remove_named(prompts_, name, [](const prompt_def& p) { return p.name; });
+}
+
 const tool_def* catalog::find_tool(const std::string& name) const {
   for (auto& t : tools_)
     if (t.name == name)

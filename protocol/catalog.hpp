@@ -53,6 +53,33 @@ public:
   virtual void reply(tool_result result) = 0;
   /// Runs `fn` in this call's actor after `delay` (skipped once cancelled).
   virtual void after(std::chrono::milliseconds delay, std::function<void()> fn) = 0;
+
+  /// Sends notifications/message (level: debug … emergency) if the client
+  /// asked for that level or a lower one (2026-07-28: _meta logLevel;
+  /// legacy: logging/setLevel, default "info").
+  virtual void log(const std::string& level, nlohmann::json data) = 0;
+
+  // -- asking the client for input (elicitation, sampling, roots) --------------
+  //
+  // A handler that needs input calls request_input and returns; the runtime
+  // gets the answers and runs the handler again, from the start, with
+  // input_responses() and request_state() set. A 2026-07-28 client gets an
+  // input_required result and retries (the state travels sealed with
+  // HMAC-SHA256); a legacy client gets server-to-client requests on its
+  // stream. Either way the handler is written once.
+
+  /// Whether the client declared `capability` ("elicitation", "sampling", "roots").
+  virtual bool client_supports(const std::string& capability) const = 0;
+  /// The client's answers by key (an empty object in the first round).
+  virtual const nlohmann::json& input_responses() const = 0;
+  /// What the handler passed to request_input in the previous round (null
+  /// in the first).
+  virtual const nlohmann::json& request_state() const = 0;
+  /// Ends this round: `requests` maps keys to {"method", "params"} with
+  /// method elicitation/create, sampling/createMessage or roots/list.
+  /// Asking for a capability the client did not declare fails the call
+  /// with -32021 (data.requiredCapabilities).
+  virtual void request_input(nlohmann::json requests, nlohmann::json state = nullptr) = 0;
 };
 
 using tool_handler = std::function<void(const nlohmann::json& arguments, std::shared_ptr<tool_call> call)>;
@@ -69,6 +96,9 @@ struct tool_def {
   nlohmann::json annotations;   // null: none
   tool_handler handler;
   bool idempotent = false; // safe to re-run after a failover
+  /// Runs as a task (Tasks extension) when the client declared it: the
+  /// call answers at once with a task id and the client polls tasks/get.
+  bool task_capable = false;
 };
 
 // -- resources ------------------------------------------------------------------
@@ -140,6 +170,12 @@ public:
   void add_resource(resource_def r);
   void add_resource_template(resource_template_def t);
   void add_prompt(prompt_def p);
+
+  /// Each remove_* returns false when nothing has that name.
+  bool remove_tool(const std::string& name);
+  bool remove_resource(const std::string& uri);
+  bool remove_resource_template(const std::string& uri_template);
+  bool remove_prompt(const std::string& name);
 
   const server_identity& identity() const { return id_; }
   const std::vector<tool_def>& tools() const { return tools_; }

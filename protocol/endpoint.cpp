@@ -100,12 +100,22 @@ json server_info(const server_identity& id) {
   return out;
 }
 
-bool valid_log_level(const std::string& l) {
-  for (auto x : {"debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"})
-    if (l == x)
-      return true;
-  return false;
+constexpr const char* tasks_extension = "io.modelcontextprotocol/tasks";
+
+/// True when the request's client capabilities declare the Tasks extension.
+bool declares_tasks(const json& caps) {
+  auto ext = caps.find("extensions");
+  return ext != caps.end() && ext->is_object() && ext->contains(tasks_extension);
 }
+
+[[noreturn]] void fail_tasks_undeclared() {
+  fail(mcp_code::missing_client_capability,
+       std::string{"this request needs the "} + tasks_extension
+         + " extension in params._meta clientCapabilities.extensions",
+       json{{"requiredCapabilities", {{"extensions", {{tasks_extension, json::object()}}}}}});
+}
+
+const char* input_required_note = "input_required";
 
 std::string id_key(const json& id) {
   return id.dump();
@@ -113,7 +123,39 @@ std::string id_key(const json& id) {
 
 } // namespace
 
+endpoint_env endpoint_env::serving(std::shared_ptr<const protocol::catalog> cat, task_config tasks) {
+  endpoint_env env;
+  auto hub = std::make_shared<notification_hub>();
+  env.catalog = std::make_shared<catalog_store>(std::move(cat), hub);
+  env.tasks = std::make_shared<task_registry>(tasks, hub);
+  env.sealer = std::make_shared<request_state_sealer>();
+  return env;
+}
+
 endpoint::endpoint(endpoint_env env) : env_(std::move(env)) {
+}
+
+endpoint::~endpoint() {
+  auto& hub = env_.hub();
+  if (legacy_sub_ != 0)
+    hub->unsubscribe(legacy_sub_);
+  for (auto& [key, l] : listens_)
+    hub->unsubscribe(l.sub);
+}
+
+void endpoint::set_push(std::function<void(const json&)> push) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  push_ = std::move(push);
+}
+
+void endpoint::push(const json& notification) {
+  std::function<void(const json&)> p;
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    p = push_;
+  }
+  if (p)
+    p(notification);
 }
 
 std::optional<legacy_session> endpoint::session() const {
@@ -127,18 +169,36 @@ void endpoint::adopt(legacy_session s) {
 }
 
 void endpoint::cancel(const json& id) {
-  std::lock_guard<std::mutex> guard{mtx_};
-  if (auto i = running_.find(id_key(id)); i != running_.end()) {
-    i->second->store(true);
-    running_.erase(i);
+  auto key = id_key(id);
+  uint64_t sub = 0;
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    if (auto i = running_.find(key); i != running_.end()) {
+      i->second->store(true);
+      running_.erase(i);
+    }
+    inputs_.erase(key);
+    if (auto i = listens_.find(key); i != listens_.end()) {
+      sub = i->second.sub;
+      listens_.erase(i);
+    }
   }
+  if (sub != 0)
+    env_.hub()->unsubscribe(sub); // the client ended its listen stream
 }
 
 void endpoint::cancel_all() {
-  std::lock_guard<std::mutex> guard{mtx_};
-  for (auto& [id, flag] : running_)
-    flag->store(true);
-  running_.clear();
+  std::map<std::string, listen_entry> listens;
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    for (auto& [id, flag] : running_)
+      flag->store(true);
+    running_.clear();
+    inputs_.clear();
+    listens.swap(listens_);
+  }
+  for (auto& [key, l] : listens)
+    env_.hub()->unsubscribe(l.sub);
 }
 
 // -- entry points ---------------------------------------------------------------
@@ -226,7 +286,7 @@ size_t endpoint::handle_value(const nlohmann::json& v, const sink_ptr& out) {
 
 void endpoint::handle(const rpc_message& msg, const sink_ptr& out) {
   if (msg.kind == message_kind::response)
-    return; // cafmcp sends no requests to clients yet; stray responses are dropped
+    return handle_input_response(msg);
   if (msg.kind == message_kind::notification) {
     handle_notification(msg);
     return;
@@ -255,11 +315,7 @@ void endpoint::handle_notification(const rpc_message& msg) {
     auto id = params.find("requestId");
     if (id == params.end())
       return; // invalid cancellations are ignored
-    std::lock_guard<std::mutex> guard{mtx_};
-    if (auto i = running_.find(id_key(*id)); i != running_.end()) {
-      i->second->store(true);
-      running_.erase(i);
-    }
+    cancel(*id); // a call stops; a listen stream ends (stdio)
   }
   // Other notifications (roots/list_changed, progress …) need no action.
 }
@@ -267,8 +323,9 @@ void endpoint::handle_notification(const rpc_message& msg) {
 // -- modern (2026-07-28) --------------------------------------------------------
 
 json endpoint::modern_result(json result, bool cacheable) const {
-  result["resultType"] = "complete";
-  result["_meta"][meta_key::server_info] = server_info(env_.cat->identity());
+  if (!result.contains("resultType"))
+    result["resultType"] = "complete";
+  result["_meta"][meta_key::server_info] = server_info(env_.catalog->snapshot()->identity());
   if (cacheable) {
     result["ttlMs"] = env_.list_ttl.count();
     result["cacheScope"] = "public";
@@ -291,18 +348,31 @@ void endpoint::handle_modern(const rpc_message& msg, const json& meta, const sin
   if (env_.refusal)
     if (auto why = env_.refusal())
       fail(mcp_code::node_fenced, *why);
+  if (auto level = meta.find(meta_key::log_level); level != meta.end())
+    if (!level->is_string() || log_severity(level->get<std::string>()) < 0)
+      fail(rpc_code::invalid_params, std::string{"params._meta[\""} + meta_key::log_level
+                                       + "\"] must be a log level (debug … emergency)");
   auto& m = msg.method;
   if (m == "server/discover") {
-    auto& id = env_.cat->identity();
+    auto cat = env_.catalog->snapshot();
+    auto& id = cat->identity();
     json result{{"supportedVersions", all_versions()},
                 {"capabilities",
-                 {{"tools", json::object()},
-                  {"resources", json::object()},
-                  {"prompts", json::object()},
-                  {"completions", json::object()}}}};
+                 {{"tools", {{"listChanged", true}}},
+                  {"resources", {{"subscribe", true}, {"listChanged", true}}},
+                  {"prompts", {{"listChanged", true}}},
+                  {"completions", json::object()},
+                  {"extensions", {{tasks_extension, json::object()}}}}}};
     put_if(result, "instructions", id.instructions);
     out->respond(make_result(msg.id, modern_result(std::move(result), true)));
     return;
+  }
+  if (m == "subscriptions/listen")
+    return listen(msg, *caps, out);
+  if (m == "tasks/get" || m == "tasks/update" || m == "tasks/cancel") {
+    if (!declares_tasks(*caps))
+      fail_tasks_undeclared();
+    return handle_task_method(msg, out);
   }
   if (!handle_common(msg, true, out))
     fail(rpc_code::method_not_found, "Method not found: " + m, json{{"method", m}});
@@ -336,10 +406,12 @@ void endpoint::initialize(const rpc_message& msg, const sink_ptr& out) {
     std::lock_guard<std::mutex> guard{mtx_};
     session_ = s;
   }
-  auto& id = env_.cat->identity();
-  json caps{{"tools", {{"listChanged", false}}},
-            {"resources", {{"subscribe", true}, {"listChanged", false}}},
-            {"prompts", {{"listChanged", false}}},
+  subscribe_legacy();
+  auto cat = env_.catalog->snapshot();
+  auto& id = cat->identity();
+  json caps{{"tools", {{"listChanged", true}}},
+            {"resources", {{"subscribe", true}, {"listChanged", true}}},
+            {"prompts", {{"listChanged", true}}},
             {"logging", json::object()}};
   if (version != "2024-11-05")
     caps["completions"] = json::object();
@@ -370,7 +442,7 @@ void endpoint::handle_legacy(const rpc_message& msg, const sink_ptr& out) {
   auto& params = params_object(msg);
   if (m == "logging/setLevel") {
     auto level = required_string(params, "level");
-    if (!valid_log_level(level))
+    if (log_severity(level) < 0)
       fail(rpc_code::invalid_params, "unknown log level " + level);
     std::lock_guard<std::mutex> guard{mtx_};
     session_->log_level = level;
@@ -380,13 +452,25 @@ void endpoint::handle_legacy(const rpc_message& msg, const sink_ptr& out) {
   if (m == "resources/subscribe" || m == "resources/unsubscribe") {
     auto uri = required_string(params, "uri");
     std::map<std::string, std::string> vars;
-    if (!env_.cat->find_resource(uri) && !env_.cat->match_template(uri, vars))
+    auto cat = env_.catalog->snapshot();
+    if (!cat->find_resource(uri) && !cat->match_template(uri, vars))
       fail(mcp_code::resource_not_found_legacy, "Resource not found", json{{"uri", uri}});
-    std::lock_guard<std::mutex> guard{mtx_};
-    if (m == "resources/subscribe")
-      session_->subscriptions.insert(uri);
-    else
-      session_->subscriptions.erase(uri);
+    uint64_t sub = 0;
+    {
+      std::lock_guard<std::mutex> guard{mtx_};
+      if (m == "resources/subscribe")
+        session_->subscriptions.insert(uri);
+      else
+        session_->subscriptions.erase(uri);
+      sub = legacy_sub_;
+    }
+    bool add = m == "resources/subscribe";
+    env_.hub()->update(sub, [&](subscription_filter& f) {
+      if (add)
+        f.resource_uris.insert(uri);
+      else
+        f.resource_uris.erase(uri);
+    });
     out->respond(make_result(msg.id, json::object()));
     return;
   }
@@ -396,8 +480,8 @@ void endpoint::handle_legacy(const rpc_message& msg, const sink_ptr& out) {
 
 // -- both eras ----------------------------------------------------------------
 
-json endpoint::list_tools(const json& params) const {
-  return page(env_.cat->tools(), "tools", params, env_.cat->page_size, [](const tool_def& t) {
+json endpoint::list_tools(const catalog& cat, const json& params) {
+  return page(cat.tools(), "tools", params, cat.page_size, [](const tool_def& t) {
     json j{{"name", t.name}, {"inputSchema", t.input_schema}};
     put_if(j, "title", t.title);
     put_if(j, "description", t.description);
@@ -409,8 +493,8 @@ json endpoint::list_tools(const json& params) const {
   });
 }
 
-json endpoint::list_resources(const json& params) const {
-  return page(env_.cat->resources(), "resources", params, env_.cat->page_size,
+json endpoint::list_resources(const catalog& cat, const json& params) {
+  return page(cat.resources(), "resources", params, cat.page_size,
               [](const resource_def& r) {
                 json j{{"uri", r.uri}, {"name", r.name}};
                 put_if(j, "title", r.title);
@@ -420,8 +504,8 @@ json endpoint::list_resources(const json& params) const {
               });
 }
 
-json endpoint::list_templates(const json& params) const {
-  return page(env_.cat->resource_templates(), "resourceTemplates", params, env_.cat->page_size,
+json endpoint::list_templates(const catalog& cat, const json& params) {
+  return page(cat.resource_templates(), "resourceTemplates", params, cat.page_size,
               [](const resource_template_def& t) {
                 json j{{"uriTemplate", t.uri_template}, {"name", t.name}};
                 put_if(j, "title", t.title);
@@ -431,8 +515,8 @@ json endpoint::list_templates(const json& params) const {
               });
 }
 
-json endpoint::list_prompts(const json& params) const {
-  return page(env_.cat->prompts(), "prompts", params, env_.cat->page_size, [](const prompt_def& p) {
+json endpoint::list_prompts(const catalog& cat, const json& params) {
+  return page(cat.prompts(), "prompts", params, cat.page_size, [](const prompt_def& p) {
     json j{{"name", p.name}};
     put_if(j, "title", p.title);
     put_if(j, "description", p.description);
@@ -449,24 +533,25 @@ json endpoint::list_prompts(const json& params) const {
 bool endpoint::handle_common(const rpc_message& msg, bool modern, const sink_ptr& out) {
   auto& m = msg.method;
   auto& params = params_object(msg);
+  auto cat = env_.catalog->snapshot(); // one consistent view per request
   auto reply = [&](json result, bool cacheable) {
     out->respond(make_result(msg.id, modern ? modern_result(std::move(result), cacheable) : std::move(result)));
   };
   if (m == "tools/list") {
-    reply(list_tools(params), true);
+    reply(list_tools(*cat, params), true);
   } else if (m == "resources/list") {
-    reply(list_resources(params), true);
+    reply(list_resources(*cat, params), true);
   } else if (m == "resources/templates/list") {
-    reply(list_templates(params), true);
+    reply(list_templates(*cat, params), true);
   } else if (m == "prompts/list") {
-    reply(list_prompts(params), true);
+    reply(list_prompts(*cat, params), true);
   } else if (m == "resources/read") {
     auto uri = required_string(params, "uri");
     std::vector<resource_contents> contents;
     std::map<std::string, std::string> vars;
-    if (auto* r = env_.cat->find_resource(uri)) {
+    if (auto* r = cat->find_resource(uri)) {
       contents = r->read();
-    } else if (auto* t = env_.cat->match_template(uri, vars)) {
+    } else if (auto* t = cat->match_template(uri, vars)) {
       auto found = t->read(uri, vars);
       if (!found)
         fail(modern ? rpc_code::invalid_params : mcp_code::resource_not_found_legacy,
@@ -482,7 +567,7 @@ bool endpoint::handle_common(const rpc_message& msg, bool modern, const sink_ptr
     reply(std::move(result), true);
   } else if (m == "prompts/get") {
     auto name = required_string(params, "name");
-    auto* p = env_.cat->find_prompt(name);
+    auto* p = cat->find_prompt(name);
     if (!p)
       fail(rpc_code::invalid_params, "Unknown prompt: " + name);
     std::map<std::string, std::string> args;
@@ -512,7 +597,7 @@ bool endpoint::handle_common(const rpc_message& msg, bool modern, const sink_ptr
     std::vector<std::string> values;
     if (type == "ref/prompt") {
       auto name = required_string(*ref, "name");
-      auto* p = env_.cat->find_prompt(name);
+      auto* p = cat->find_prompt(name);
       if (!p)
         fail(rpc_code::invalid_params, "Unknown prompt: " + name);
       for (auto& a : p->arguments)
@@ -537,10 +622,47 @@ bool endpoint::handle_common(const rpc_message& msg, bool modern, const sink_ptr
   return true;
 }
 
-void endpoint::call_tool(const rpc_message& msg, bool modern, const sink_ptr& out) {
+namespace {
+
+/// Where a task's call reports: progress messages become its status
+/// message, the response completes or fails it.
+class task_sink : public request_sink {
+public:
+  task_sink(std::weak_ptr<task_registry> tasks, std::string id) : tasks_(std::move(tasks)), id_(std::move(id)) {}
+
+  void notify(const json& n) override {
+    auto tasks = tasks_.lock();
+    if (!tasks || n.value("method", "") != "notifications/progress")
+      return; // tasks get no progress or log notifications
+    auto& p = n["params"];
+    auto text = p.value("message", "");
+    if (text.empty())
+      text = "progress " + p["progress"].dump() + (p.contains("total") ? " of " + p["total"].dump() : "");
+    tasks->set_message(id_, text);
+  }
+
+  void respond(const json& r) override {
+    auto tasks = tasks_.lock();
+    if (!tasks)
+      return;
+    if (r.contains("error"))
+      tasks->fail(id_, r["error"]);
+    else
+      tasks->complete(id_, r["result"]);
+  }
+
+private:
+  std::weak_ptr<task_registry> tasks_;
+  std::string id_;
+};
+
+} // namespace
+
+void endpoint::call_tool(const rpc_message& msg, bool modern, const sink_ptr& out, json responses, json state) {
   auto& params = params_object(msg);
   auto name = required_string(params, "name");
-  auto* tool = env_.cat->find_tool(name);
+  auto cat = env_.catalog->snapshot();
+  auto* tool = cat->find_tool(name);
   if (!tool)
     fail(rpc_code::invalid_params, "Unknown tool: " + name);
   json args = json::object();
@@ -548,6 +670,37 @@ void endpoint::call_tool(const rpc_message& msg, bool modern, const sink_ptr& ou
     if (!a->is_object())
       fail(rpc_code::invalid_params, "\"arguments\" must be an object");
     args = *a;
+  }
+  auto meta = params.value("_meta", json::object());
+  if (!meta.is_object())
+    fail(rpc_code::invalid_params, "\"_meta\" must be an object");
+  json caps = json::object();
+  std::string log_level;
+  std::string principal; // whom a sealed requestState belongs to
+  if (modern) {
+    caps = meta[meta_key::client_capabilities];
+    log_level = meta.value(meta_key::log_level, "");
+    // A retry of an input_required round: verify what the client echoes.
+    if (auto rs = params.find("requestState"); rs != params.end()) {
+      if (!rs->is_string())
+        fail(rpc_code::invalid_params, "\"requestState\" must be a string");
+      auto opened = env_.sealer->open(rs->get<std::string>());
+      if (auto* why = std::get_if<std::string>(&opened))
+        fail(rpc_code::invalid_params, *why);
+      auto& payload = std::get<json>(opened);
+      if (payload.value("tool", "") != name || payload.value("args", "") != sha256_hex(args.dump()))
+        fail(rpc_code::invalid_params, "requestState was minted for another request (tool or arguments differ)");
+      state = payload["state"];
+    }
+    if (auto ir = params.find("inputResponses"); ir != params.end() && !ir->is_null()) {
+      if (!ir->is_object())
+        fail(rpc_code::invalid_params, "\"inputResponses\" must be an object");
+      responses = *ir;
+    }
+  } else if (auto s = session()) {
+    caps = s->client_capabilities;
+    log_level = s->log_level.empty() ? "info" : s->log_level;
+    principal = s->id;
   }
   auto decorate = [this, modern](json r) { return modern ? modern_result(std::move(r), false) : r; };
   // Invalid arguments are a tool execution error the model can correct.
@@ -559,6 +712,7 @@ void endpoint::call_tool(const rpc_message& msg, bool modern, const sink_ptr& ou
     out->respond(make_result(msg.id, decorate(tool_result::error(text).to_json())));
     return;
   }
+  bool as_task = modern && tool->task_capable && declares_tasks(caps) && responses.empty() && state.is_null();
   // Backpressure: a bounded number of calls in flight, never an unbounded queue.
   if (env_.inflight->fetch_add(1) >= env_.max_inflight) {
     env_.inflight->fetch_sub(1);
@@ -577,22 +731,54 @@ void endpoint::call_tool(const rpc_message& msg, bool modern, const sink_ptr& ou
   if (!worker)
     fail(rpc_code::internal_error, "no tool worker is running (the node is stopping or restarting them)");
   auto job = std::make_shared<call_job>();
+  job->snapshot = cat;
   job->tool = tool;
   job->id = msg.id;
-  job->arguments = std::move(args);
-  job->meta = params.value("_meta", json::object());
-  job->sink = out;
+  job->arguments = args;
+  job->meta = meta;
   job->session_manager = env_.session_manager;
   job->decorate = decorate;
-  if (!modern)
-    if (auto s = session())
-      job->session_handle = s->id;
+  job->client_capabilities = caps.is_object() ? caps : json::object();
+  job->log_level = log_level;
+  job->input_responses = std::move(responses);
+  job->request_state = std::move(state);
+  job->session_handle = principal;
+  std::weak_ptr<endpoint> weak = weak_from_this();
+  if (as_task) {
+    // The Tasks extension: answer at once with the task; the call runs on
+    // and reports into the registry, which tasks/get reads.
+    auto task = env_.tasks->create(name, job->cancelled);
+    if (!task)
+      fail(mcp_code::server_busy, "Server busy: too many tasks are live; retry later");
+    job->sink = std::make_shared<task_sink>(env_.tasks, (*task)["taskId"].get<std::string>());
+    job->log_level.clear();
+    slot.armed = false;
+    job->on_finish = [inflight = env_.inflight] { inflight->fetch_sub(1); };
+    caf::anon_send(worker, std::move(job));
+    (*task)["resultType"] = "task";
+    out->respond(make_result(msg.id, modern_result(std::move(*task), false)));
+    return;
+  }
+  job->sink = out;
+  if (modern) {
+    job->on_input = [sealer = env_.sealer, store = env_.catalog, id = msg.id, name,
+                     args_digest = sha256_hex(args.dump()), out](json requests, json st) {
+      json result{{"resultType", input_required_note}, {"inputRequests", std::move(requests)}};
+      result["requestState"] = sealer->seal(json{{"tool", name}, {"args", args_digest}, {"state", std::move(st)}});
+      result["_meta"][meta_key::server_info] = server_info(store->snapshot()->identity());
+      out->respond(make_result(id, std::move(result)));
+    };
+  } else {
+    job->on_input = [weak, msg, out](json requests, json st) {
+      if (auto self = weak.lock())
+        self->ask_client(msg, out, requests, std::move(st));
+    };
+  }
   auto key = id_key(msg.id);
   {
     std::lock_guard<std::mutex> guard{mtx_};
     running_[key] = job->cancelled;
   }
-  std::weak_ptr<endpoint> weak = weak_from_this();
   auto flag = job->cancelled;
   slot.armed = false; // from here the job gives the slot back when it is answered
   job->on_finish = [weak, key, flag, inflight = env_.inflight] {
@@ -604,6 +790,190 @@ void endpoint::call_tool(const rpc_message& msg, bool modern, const sink_ptr& ou
     }
   };
   caf::anon_send(worker, std::move(job));
+}
+
+// -- asking a legacy client for input (server-to-client requests) -------------
+
+void endpoint::ask_client(const rpc_message& call, const sink_ptr& out, const json& requests, json state) {
+  pending_input wait;
+  wait.call = call;
+  wait.out = out;
+  wait.state = std::move(state);
+  std::vector<json> outgoing;
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    for (auto& [key, req] : requests.items()) {
+      auto rid = "cafmcp-input-" + std::to_string(++next_input_);
+      wait.keys[rid] = key;
+      outgoing.push_back(make_request(rid, req["method"].get<std::string>(), req.value("params", json::object())));
+    }
+    inputs_[id_key(call.id)] = std::move(wait);
+  }
+  for (auto& r : outgoing)
+    out->notify(r); // on the call's own stream (HTTP: SSE; stdio: stdout)
+}
+
+void endpoint::handle_input_response(const rpc_message& msg) {
+  if (!msg.id.is_string())
+    return; // not an answer to one of ours: dropped
+  auto rid = msg.id.get<std::string>();
+  std::optional<pending_input> ready;
+  std::string refused;
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    for (auto i = inputs_.begin(); i != inputs_.end(); ++i) {
+      auto k = i->second.keys.find(rid);
+      if (k == i->second.keys.end())
+        continue;
+      if (msg.error) {
+        refused = "the client refused " + k->second + ": " + msg.error->message;
+      } else {
+        i->second.responses[k->second] = msg.result;
+        if (i->second.responses.size() < i->second.keys.size())
+          return; // more answers to come
+      }
+      ready = std::move(i->second);
+      inputs_.erase(i);
+      break;
+    }
+  }
+  if (!ready)
+    return; // unknown or cancelled call: dropped
+  if (!refused.empty()) {
+    ready->out->respond(make_result(ready->call.id, tool_result::error(refused).to_json()));
+    return;
+  }
+  try {
+    call_tool(ready->call, false, ready->out, std::move(ready->responses), std::move(ready->state));
+  } catch (const protocol_error& e) {
+    ready->out->respond(make_error(ready->call.id, e.err));
+  }
+}
+
+// -- subscriptions ----------------------------------------------------------------
+
+void endpoint::subscribe_legacy() {
+  subscription_filter all;
+  all.tools_list_changed = all.prompts_list_changed = all.resources_list_changed = true;
+  std::weak_ptr<endpoint> weak = weak_from_this();
+  auto sub = env_.hub()->subscribe(all, [weak](const json& n) {
+    if (auto self = weak.lock())
+      self->push(n);
+  });
+  std::lock_guard<std::mutex> guard{mtx_};
+  legacy_sub_ = sub;
+}
+
+void endpoint::listen(const rpc_message& msg, const json& caps, const sink_ptr& out) {
+  auto& params = params_object(msg);
+  auto n = params.find("notifications");
+  if (n == params.end() || !n->is_object())
+    fail(rpc_code::invalid_params, "subscriptions/listen needs \"notifications\" (an object)");
+  subscription_filter filter;
+  json honoured = json::object();
+  auto flag = [&](const char* key, bool& field) {
+    auto i = n->find(key);
+    if (i == n->end())
+      return;
+    if (!i->is_boolean())
+      fail(rpc_code::invalid_params, std::string{"notifications."} + key + " must be a boolean");
+    field = i->get<bool>();
+    if (field)
+      honoured[key] = true;
+  };
+  flag("toolsListChanged", filter.tools_list_changed);
+  flag("promptsListChanged", filter.prompts_list_changed);
+  flag("resourcesListChanged", filter.resources_list_changed);
+  auto strings = [&](const char* key) {
+    std::vector<std::string> out;
+    auto i = n->find(key);
+    if (i == n->end())
+      return out;
+    if (!i->is_array())
+      fail(rpc_code::invalid_params, std::string{"notifications."} + key + " must be an array of strings");
+    for (auto& v : *i) {
+      if (!v.is_string())
+        fail(rpc_code::invalid_params, std::string{"notifications."} + key + " must be an array of strings");
+      out.push_back(v.get<std::string>());
+    }
+    return out;
+  };
+  auto cat = env_.catalog->snapshot();
+  auto uris = strings("resourceSubscriptions");
+  if (n->contains("resourceSubscriptions")) {
+    for (auto& uri : uris) {
+      std::map<std::string, std::string> vars;
+      if (!cat->find_resource(uri) && !cat->match_template(uri, vars))
+        fail(rpc_code::invalid_params, "Resource not found", json{{"uri", uri}});
+      filter.resource_uris.insert(uri);
+    }
+    honoured["resourceSubscriptions"] = uris;
+  }
+  if (n->contains("taskIds")) {
+    if (!declares_tasks(caps))
+      fail_tasks_undeclared();
+    json known = json::array();
+    for (auto& id : strings("taskIds"))
+      if (env_.tasks->get(id)) { // unknown or expired tasks are not honoured
+        filter.task_ids.insert(id);
+        known.push_back(id);
+      }
+    honoured["taskIds"] = known;
+  }
+  auto key = id_key(msg.id);
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    if (listens_.count(key) || running_.count(key))
+      fail(rpc_code::invalid_request, "request id " + key + " is in use by an open request");
+  }
+  // Acknowledged first; the subscription starts right after it, so nothing
+  // can overtake the acknowledgement.
+  json ack_meta{{meta_key::subscription_id, msg.id}};
+  out->notify(make_notification("notifications/subscriptions/acknowledged",
+                                json{{"_meta", ack_meta}, {"notifications", honoured}}));
+  auto id = msg.id;
+  auto server = server_info(cat->identity());
+  auto sub = env_.hub()->subscribe(
+    filter,
+    [out, id](const json& note) {
+      auto tagged = note;
+      tagged["params"]["_meta"][meta_key::subscription_id] = id;
+      out->notify(tagged);
+    },
+    [out, id, server] {
+      // The node stops: end the stream gracefully.
+      out->respond(make_result(
+        id, json{{"resultType", "complete"}, {"_meta", {{meta_key::subscription_id, id}, {meta_key::server_info, server}}}}));
+    });
+  std::lock_guard<std::mutex> guard{mtx_};
+  listens_[key] = listen_entry{sub, out};
+}
+
+// -- the Tasks extension -----------------------------------------------------------
+
+void endpoint::handle_task_method(const rpc_message& msg, const sink_ptr& out) {
+  auto& params = params_object(msg);
+  auto id = required_string(params, "taskId");
+  auto& m = msg.method;
+  if (m == "tasks/get") {
+    auto task = env_.tasks->get(id);
+    if (!task)
+      fail(rpc_code::invalid_params, "Failed to retrieve task: Task not found or expired", json{{"taskId", id}});
+    out->respond(make_result(msg.id, modern_result(std::move(*task), false)));
+  } else if (m == "tasks/update") {
+    auto responses = params.find("inputResponses");
+    if (responses == params.end() || !responses->is_object())
+      fail(rpc_code::invalid_params, "tasks/update needs \"inputResponses\" (an object)");
+    if (!env_.tasks->get(id))
+      fail(rpc_code::invalid_params, "Failed to update task: Task not found or expired", json{{"taskId", id}});
+    // cafmcp's tasks never wait for input (tools that ask run synchronously),
+    // so no key is outstanding: ignored, as the extension asks.
+    out->respond(make_result(msg.id, modern_result(json::object(), false)));
+  } else {
+    if (env_.tasks->cancel(id) == task_registry::cancel_outcome::not_found)
+      fail(rpc_code::invalid_params, "Failed to cancel task: Task not found or expired", json{{"taskId", id}});
+    out->respond(make_result(msg.id, modern_result(json::object(), false)));
+  }
 }
 
 } // namespace cafmcp::protocol

@@ -22,6 +22,10 @@
 #include <nlohmann/json.hpp>
 
 #include "protocol/catalog.hpp"
+#include "protocol/catalog_store.hpp"
+#include "protocol/notification_hub.hpp"
+#include "protocol/request_state.hpp"
+#include "protocol/task_registry.hpp"
 #include "protocol/json_rpc.hpp"
 
 namespace cafmcp::protocol {
@@ -39,7 +43,12 @@ using sink_ptr = std::shared_ptr<request_sink>;
 
 /// What all connections of a node share.
 struct endpoint_env {
-  std::shared_ptr<const catalog> cat;
+  /// The served catalog (changeable at run time; list_changed follows).
+  std::shared_ptr<catalog_store> catalog;
+  /// Tasks of the Tasks extension (node-wide: any connection may poll).
+  std::shared_ptr<task_registry> tasks;
+  /// Seals the requestState of input_required results.
+  std::shared_ptr<const request_state_sealer> sealer;
   std::function<caf::actor()> tool_worker;     // a running tool worker (round-robin)
   std::function<caf::actor()> session_manager; // the current incarnation
   std::chrono::milliseconds list_ttl{60000};   // ttlMs of cacheable lists
@@ -50,6 +59,11 @@ struct endpoint_env {
   /// Set when the node may not serve writes (e.g. fenced); the message
   /// names why. Checked per request.
   std::function<std::optional<std::string>()> refusal;
+
+  /// An environment serving `cat` with a fresh hub, task registry and a
+  /// random requestState key (tool workers etc. still to be set).
+  static endpoint_env serving(std::shared_ptr<const protocol::catalog> cat, task_config tasks = {});
+  const std::shared_ptr<notification_hub>& hub() const { return catalog->hub(); }
 };
 
 /// A legacy (session-based) session on this endpoint.
@@ -66,6 +80,14 @@ struct legacy_session {
 class endpoint : public std::enable_shared_from_this<endpoint> {
 public:
   explicit endpoint(endpoint_env env);
+  ~endpoint();
+  endpoint(const endpoint&) = delete;
+  endpoint& operator=(const endpoint&) = delete;
+
+  /// Where a legacy session's server-initiated messages go (list_changed,
+  /// resources/updated): stdout on stdio, the GET stream on HTTP. Unset,
+  /// they are dropped (the client opened no stream).
+  void set_push(std::function<void(const nlohmann::json&)> push);
 
   /// Handles one JSON text (a message or, where allowed, a batch). Every
   /// response goes to `out`: one per request, a batch's as one array.
@@ -96,7 +118,18 @@ public:
   void cancel(const nlohmann::json& id);
 
 private:
-  struct inflight;
+  struct listen_entry {
+    uint64_t sub = 0;
+    sink_ptr out;
+  };
+  /// A legacy call waiting for the client's answers to its input requests.
+  struct pending_input {
+    rpc_message call;
+    sink_ptr out;
+    std::map<std::string, std::string> keys; // outgoing request id -> key
+    nlohmann::json responses = nlohmann::json::object();
+    nlohmann::json state;
+  };
 
   void handle_modern(const rpc_message& msg, const nlohmann::json& meta, const sink_ptr& out);
   void handle_legacy(const rpc_message& msg, const sink_ptr& out);
@@ -104,12 +137,22 @@ private:
   /// Methods both eras share; false when `method` is none of them.
   bool handle_common(const rpc_message& msg, bool modern, const sink_ptr& out);
   void initialize(const rpc_message& msg, const sink_ptr& out);
-  void call_tool(const rpc_message& msg, bool modern, const sink_ptr& out);
+  /// tools/call; `responses`/`state`: a legacy call's later round.
+  void call_tool(const rpc_message& msg, bool modern, const sink_ptr& out,
+                 nlohmann::json responses = nlohmann::json::object(), nlohmann::json state = nullptr);
+  void listen(const rpc_message& msg, const nlohmann::json& caps, const sink_ptr& out);
+  void handle_task_method(const rpc_message& msg, const sink_ptr& out);
+  /// A legacy client's answer to one of our input requests.
+  void handle_input_response(const rpc_message& msg);
+  /// Sends a legacy call's input requests to the client.
+  void ask_client(const rpc_message& call, const sink_ptr& out, const nlohmann::json& requests, nlohmann::json state);
+  void subscribe_legacy();
+  void push(const nlohmann::json& notification);
 
-  nlohmann::json list_tools(const nlohmann::json& params) const;
-  nlohmann::json list_resources(const nlohmann::json& params) const;
-  nlohmann::json list_templates(const nlohmann::json& params) const;
-  nlohmann::json list_prompts(const nlohmann::json& params) const;
+  static nlohmann::json list_tools(const catalog& cat, const nlohmann::json& params);
+  static nlohmann::json list_resources(const catalog& cat, const nlohmann::json& params);
+  static nlohmann::json list_templates(const catalog& cat, const nlohmann::json& params);
+  static nlohmann::json list_prompts(const catalog& cat, const nlohmann::json& params);
 
   /// Adds resultType, serverInfo and (for cacheable results) ttlMs/cacheScope.
   nlohmann::json modern_result(nlohmann::json result, bool cacheable) const;
@@ -118,6 +161,11 @@ private:
   mutable std::mutex mtx_;
   std::optional<legacy_session> session_;
   std::map<std::string, std::shared_ptr<std::atomic<bool>>> running_; // request id -> cancel flag
+  std::map<std::string, listen_entry> listens_;                       // listen request id -> stream
+  std::map<std::string, pending_input> inputs_;                       // call request id -> its wait
+  std::function<void(const nlohmann::json&)> push_;
+  uint64_t legacy_sub_ = 0;
+  uint64_t next_input_ = 0;
 };
 
 /// A request-level protocol error, thrown inside the dispatch and answered

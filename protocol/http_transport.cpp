@@ -16,6 +16,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include "protocol/base64.hpp"
 #include "protocol/versions.hpp"
 #include "supervision/log.hpp"
 
@@ -46,23 +47,10 @@ bool decode_header_value(const std::string& in, std::string& out) {
     out = in;
     return true;
   }
-  auto body = in.substr(prefix.size(), in.size() - prefix.size() - suffix.size());
-  static const std::string alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  out.clear();
-  int val = 0, bits = -8;
-  for (char c : body) {
-    if (c == '=')
-      break;
-    auto pos = alphabet.find(c);
-    if (pos == std::string::npos)
-      return false;
-    val = (val << 6) + static_cast<int>(pos);
-    bits += 6;
-    if (bits >= 0) {
-      out += static_cast<char>((val >> bits) & 0xFF);
-      bits -= 8;
-    }
-  }
+  auto decoded = base64_decode(in.substr(prefix.size(), in.size() - prefix.size() - suffix.size()));
+  if (!decoded)
+    return false;
+  out = std::move(*decoded);
   return true;
 }
 
@@ -121,6 +109,16 @@ void http_session::set_actor(std::function<void(const json&, const sink_ptr&)> r
   stop_ = std::move(stop);
 }
 
+void http_session::push(const json& msg) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  // One stream gets each message; streams whose connection is gone go.
+  while (!streams_.empty()) {
+    if (streams_.front().send(msg))
+      return;
+    streams_.erase(streams_.begin());
+  }
+}
+
 void http_session::stop() {
   std::function<void()> stop;
   {
@@ -138,7 +136,6 @@ public:
     : cfg_(std::move(cfg)),
       env_(std::move(env)),
       on_session_(std::move(on_session)),
-      stateless_(std::make_shared<endpoint>(env_)),
       acceptor_(io_),
       sweep_timer_(io_) {
   }
@@ -185,13 +182,11 @@ public:
     for (auto& t : threads_)
       if (t.joinable())
         t.join();
-    stateless_->cancel_all();
   }
 
   uint16_t port() const { return port_; }
   const http_config& config() const { return cfg_; }
   const endpoint_env& env() const { return env_; }
-  const std::shared_ptr<endpoint>& stateless() const { return stateless_; }
 
   std::shared_ptr<http_session> find_session(const std::string& id) {
     std::lock_guard<std::mutex> guard{mtx_};
@@ -272,7 +267,6 @@ private:
   http_config cfg_;
   endpoint_env env_;
   session_started_fn on_session_;
-  std::shared_ptr<endpoint> stateless_;
   net::io_context io_{1};
   std::optional<net::executor_work_guard<net::io_context::executor_type>> work_guard_{io_.get_executor()};
   tcp::acceptor acceptor_;
@@ -419,7 +413,9 @@ private:
       return "Mcp-Method header value '" + raw_method + "' does not match body value '" + method + "'";
     const char* name_key = method == "tools/call" || method == "prompts/get" ? "name"
                            : method == "resources/read"                       ? "uri"
-                                                                              : nullptr;
+                           : method == "tasks/get" || method == "tasks/update" || method == "tasks/cancel"
+                             ? "taskId"
+                             : nullptr;
     if (!name_key)
       return "";
     auto raw_name = header("mcp-name");
@@ -438,7 +434,11 @@ private:
   void post_modern(const json& body) {
     if (auto problem = header_mismatch(body); !problem.empty())
       return reply_error(http::status::bad_request, mcp_code::header_mismatch, "Header mismatch: " + problem, body.value("id", json{}));
-    dispatch(srv_->stateless(), body, true);
+    // One stateless endpoint per connection: its requests come one at a
+    // time, so their ids cannot collide with another client's.
+    if (!stateless_)
+      stateless_ = std::make_shared<endpoint>(srv_->env());
+    dispatch(stateless_, body, true);
   }
 
   void post_legacy(const json& body) {
@@ -487,6 +487,11 @@ private:
       auto entry = std::make_shared<http_session>();
       entry->id = s->id;
       entry->ep = ep;
+      std::weak_ptr<http_session> weak_entry = entry;
+      ep->set_push([weak_entry](const json& n) {
+        if (auto e = weak_entry.lock())
+          e->push(n);
+      });
       srv_->add_session(s->id, entry);
       res.set("Mcp-Session-Id", s->id);
       log::debug(log_path, "legacy session " + s->id + " (" + s->protocol_version + ")");
@@ -520,10 +525,17 @@ private:
       // The stream stays open for server-initiated messages of the session.
       std::weak_ptr<connection> weak = shared_from_this();
       std::lock_guard<std::mutex> guard{session->mtx_};
-      session->streams_.push_back([weak] {
-        if (auto c = weak.lock())
-          c->close_stream();
-      });
+      session->streams_.push_back(http_session::stream{[weak] {
+                                                         if (auto c = weak.lock())
+                                                           c->close_stream();
+                                                       },
+                                                       [weak](const json& msg) {
+                                                         auto c = weak.lock();
+                                                         if (!c || c->gone_)
+                                                           return false;
+                                                         c->post_event(msg, false, false);
+                                                         return true;
+                                                       }});
     }
     start_stream();
     queue_write(chunk(": stream open\n\n"), false);
@@ -573,10 +585,24 @@ private:
 
   void start_stream() {
     streaming_ = true;
+    keep_alive_tick();
     std::string head = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
                        "X-Accel-Buffering: no\r\nTransfer-Encoding: chunked\r\n";
     head += keep_alive_ ? "Connection: keep-alive\r\n\r\n" : "Connection: close\r\n\r\n";
     queue_write(std::move(head), false);
+  }
+
+  /// An SSE comment on an idle open stream: proxies keep it open, and a
+  /// client that vanished is found (the write fails) and its work cancelled.
+  void keep_alive_tick() {
+    ka_timer_.expires_after(srv_->config().keepalive);
+    ka_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+      if (ec || self->closed_ || !self->streaming_)
+        return;
+      if (self->out_.empty())
+        self->queue_write(chunk(": keep-alive\n\n"), false);
+      self->keep_alive_tick();
+    });
   }
 
   /// Writes in order; `ends_response` marks the last bytes of a response.
@@ -619,6 +645,7 @@ private:
 
   void response_done() {
     streaming_ = false;
+    ka_timer_.cancel();
     if (on_gone_)
       on_gone_ = nullptr; // answered: a later disconnect cancels nothing
     if (keep_alive_)
@@ -639,6 +666,10 @@ private:
 
   void close() {
     closed_ = true;
+    gone_ = true;
+    ka_timer_.cancel();
+    if (stateless_)
+      stateless_->cancel_all(); // ends its listens: nothing keeps this connection alive
     beast::error_code ec;
     sock_.shutdown(tcp::socket::shutdown_both, ec);
     sock_.close(ec);
@@ -676,7 +707,10 @@ private:
   bool streaming_ = false;
   bool writing_ = false;
   bool closed_ = false;
+  std::atomic<bool> gone_{false}; // read by other threads (session push)
   std::deque<pending_write> out_;
+  net::steady_timer ka_timer_{sock_.get_executor()};
+  std::shared_ptr<endpoint> stateless_;
   std::function<void()> on_gone_;
 
   friend class http_exchange;
@@ -728,13 +762,13 @@ void connection::dispatch_session(const std::shared_ptr<http_session>& session, 
 }
 
 void http_server::end_streams(const std::shared_ptr<http_session>& s) {
-  std::vector<std::function<void()>> streams;
+  std::vector<http_session::stream> streams;
   {
     std::lock_guard<std::mutex> guard{s->mtx_};
     streams.swap(s->streams_);
   }
-  for (auto& close : streams)
-    close();
+  for (auto& st : streams)
+    st.close();
 }
 
 void http_server::accept() {

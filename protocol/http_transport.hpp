@@ -36,6 +36,7 @@ struct http_config {
   int threads = 1;
   std::chrono::milliseconds session_ttl{30 * 60 * 1000}; // idle legacy sessions end
   size_t max_sessions = 10000; // open legacy sessions; initialize past it gets 503
+  std::chrono::milliseconds keepalive{15000};  // SSE comment on an open stream this often
 };
 
 class http_server;
@@ -53,6 +54,9 @@ struct http_session {
   void set_actor(std::function<void(const nlohmann::json&, const sink_ptr&)> route, std::function<void()> stop);
   /// Stops the session's actor, if any.
   void stop();
+  /// Sends a server-initiated message on one open GET stream (dropped
+  /// when none is open, as Streamable HTTP allows).
+  void push(const nlohmann::json& msg);
 
 private:
   friend class http_server;
@@ -60,7 +64,11 @@ private:
   std::mutex mtx_;
   std::function<void(const nlohmann::json&, const sink_ptr&)> route_;
   std::function<void()> stop_;
-  std::vector<std::function<void()>> streams_; // closes an open GET stream
+  struct stream {
+    std::function<void()> close;
+    std::function<bool(const nlohmann::json&)> send; // false: that stream is gone
+  };
+  std::vector<stream> streams_; // open GET streams
 };
 
 /// Called for each new legacy session (e.g. to start its actor).

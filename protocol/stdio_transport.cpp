@@ -61,6 +61,8 @@ bool blank(const std::string& s) {
 void serve_stdio(const std::shared_ptr<endpoint>& ep, int in_fd, int out_fd, size_t max_message) {
   auto writer = std::make_shared<line_writer>(out_fd);
   auto sink = std::make_shared<stdio_sink>(writer);
+  // A legacy session's list_changed and resources/updated go to stdout too.
+  ep->set_push([sink](const nlohmann::json& n) { sink->notify(n); });
   std::string line;
   bool oversized = false;
   char buf[65536];
@@ -103,6 +105,7 @@ void serve_stdio(const std::shared_ptr<endpoint>& ep, int in_fd, int out_fd, siz
   if (!oversized && !blank(line))
     ep->handle_text(line, sink);
   ep->cancel_all();
+  ep->set_push(nullptr);
 }
 
 } // namespace cafmcp::protocol

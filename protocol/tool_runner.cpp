@@ -3,6 +3,7 @@
 #include <caf/all.hpp>
 
 #include "protocol/endpoint.hpp"
+#include "protocol/versions.hpp"
 #include "actors/core_sup.hpp"
 #include "supervision/log.hpp"
 #include "supervision/supervisor.hpp"
@@ -27,6 +28,24 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cafmcp::protocol::deferred_step)
 
 namespace cafmcp::protocol {
 
+int log_severity(const std::string& level) {
+  static const char* levels[] = {"debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"};
+  for (int i = 0; i < 8; ++i)
+    if (level == levels[i])
+      return i;
+  return -1;
+}
+
+std::string input_capability(const std::string& method) {
+  if (method == "elicitation/create")
+    return "elicitation";
+  if (method == "sampling/createMessage")
+    return "sampling";
+  if (method == "roots/list")
+    return "roots";
+  return "";
+}
+
 bool call_job::answer(const nlohmann::json& response) {
   if (answered.exchange(true))
     return false;
@@ -36,6 +55,14 @@ bool call_job::answer(const nlohmann::json& response) {
     on_finish();
   if (!cancelled->load())
     sink->respond(response);
+  return true;
+}
+
+bool call_job::hand_off() {
+  if (answered.exchange(true))
+    return false;
+  if (on_finish)
+    on_finish();
   return true;
 }
 
@@ -85,6 +112,56 @@ public:
 
   void after(std::chrono::milliseconds delay, std::function<void()> fn) override {
     self_->delayed_send(self_, delay, deferred_step{job_, std::move(fn)});
+  }
+
+  void log(const std::string& level, nlohmann::json data) override {
+    if (job_->log_level.empty() || log_severity(level) < log_severity(job_->log_level) || job_->cancelled->load()
+        || job_->answered.load())
+      return;
+    job_->sink->notify(make_notification(
+      "notifications/message", nlohmann::json{{"level", level}, {"logger", job_->tool->name}, {"data", std::move(data)}}));
+  }
+
+  bool client_supports(const std::string& capability) const override {
+    auto i = job_->client_capabilities.find(capability);
+    return i != job_->client_capabilities.end() && !i->is_null();
+  }
+
+  const nlohmann::json& input_responses() const override { return job_->input_responses; }
+  const nlohmann::json& request_state() const override { return job_->request_state; }
+
+  void request_input(nlohmann::json requests, nlohmann::json state) override {
+    if (job_->answered.load())
+      return;
+    if (!requests.is_object() || requests.empty())
+      throw std::invalid_argument("request_input needs an object of {method, params} requests");
+    nlohmann::json missing = nlohmann::json::object();
+    for (auto& [key, req] : requests.items()) {
+      auto method = req.is_object() ? req.value("method", "") : std::string{};
+      auto cap = input_capability(method);
+      if (cap.empty())
+        throw std::invalid_argument("request_input: " + key + " asks for unknown method '" + method + "'");
+      if (!client_supports(cap))
+        missing[cap] = nlohmann::json::object();
+    }
+    if (!missing.empty()) {
+      job_->answer(make_error(job_->id, rpc_error{mcp_code::missing_client_capability,
+                                                  "tool " + job_->tool->name + " needs client capabilities "
+                                                    + missing.dump() + " that this request did not declare",
+                                                  nlohmann::json{{"requiredCapabilities", missing}}}));
+      return;
+    }
+    if (!job_->on_input) {
+      job_->answer(make_error(job_->id, rpc_error{rpc_code::internal_error,
+                                                  "tool " + job_->tool->name + " asked for input where none can be given (it runs as a task)",
+                                                  nullptr}));
+      return;
+    }
+    // This round ends here: the job is done (its in-flight slot free), the
+    // next round is a new call.
+    if (!job_->hand_off() || job_->cancelled->load())
+      return;
+    job_->on_input(std::move(requests), std::move(state));
   }
 
 private:

@@ -26,6 +26,7 @@ class request_sink;
 /// Everything one tools/call needs. Its destructor is the completion
 /// guard: a call that was neither answered nor cancelled gets -32603.
 struct call_job {
+  std::shared_ptr<const protocol::catalog> snapshot; // keeps `tool` alive across catalog updates
   const tool_def* tool = nullptr;
   nlohmann::json id;
   nlohmann::json arguments;
@@ -36,14 +37,30 @@ struct call_job {
   std::function<caf::actor()> session_manager;
   std::function<nlohmann::json(nlohmann::json)> decorate; // era-specific result fields
   std::function<void()> on_finish;                         // e.g. forget the cancel flag
+  nlohmann::json client_capabilities = nlohmann::json::object();
+  std::string log_level;                                   // lowest level sent ("": none)
+  nlohmann::json input_responses = nlohmann::json::object();
+  nlohmann::json request_state;                            // this round's state (null: first round)
+  /// Ends the round with a request for input (era-specific: an
+  /// input_required result, or requests to a legacy client).
+  std::function<void(nlohmann::json requests, nlohmann::json state)> on_input;
   std::atomic<bool> answered{false};
 
   /// Sends the response once; false if it was sent (or cancelled) before.
   bool answer(const nlohmann::json& response);
+  /// Ends the job without a response (the call continues in another
+  /// round); false if it was answered before.
+  bool hand_off();
   ~call_job();
 };
 
 using call_job_ptr = std::shared_ptr<call_job>;
+
+/// 0 (debug) … 7 (emergency); -1 for an unknown level.
+int log_severity(const std::string& level);
+
+/// The client capability a server-to-client request needs ("" if unknown).
+std::string input_capability(const std::string& method);
 
 /// tool_sup with `workers` tool workers, each registered in `names` as
 /// tool_worker_name(k).

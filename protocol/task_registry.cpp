@@ -1,0 +1,148 @@
+#include "protocol/task_registry.hpp"
+
+#include <ctime>
+
+#include "actors/session_manager.hpp"
+
+namespace cafmcp::protocol {
+
+using nlohmann::json;
+using std::chrono::system_clock;
+
+std::string iso8601(system_clock::time_point t) {
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+  std::time_t secs = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[96];
+  std::snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms % 1000));
+  return buf;
+}
+
+task_registry::task_registry(task_config cfg, std::shared_ptr<notification_hub> hub)
+  : cfg_(cfg), hub_(std::move(hub)) {
+}
+
+json task_registry::to_json(const task& t) const {
+  json out{{"taskId", t.id},
+           {"status", t.status},
+           {"createdAt", iso8601(t.created)},
+           {"lastUpdatedAt", iso8601(t.updated)},
+           {"ttlMs", cfg_.ttl.count()},
+           {"pollIntervalMs", cfg_.poll_interval.count()}};
+  if (!t.message.empty())
+    out["statusMessage"] = t.message;
+  if (t.status == "completed")
+    out["result"] = t.result;
+  else if (t.status == "failed")
+    out["error"] = t.error;
+  return out;
+}
+
+void task_registry::sweep(system_clock::time_point now) {
+  for (auto i = tasks_.begin(); i != tasks_.end();) {
+    if (now - i->second.created >= cfg_.ttl) {
+      i->second.cancel->store(true); // a task past its TTL stops running too
+      i = tasks_.erase(i);
+    } else {
+      ++i;
+    }
+  }
+}
+
+std::optional<json> task_registry::create(const std::string& tool, std::shared_ptr<std::atomic<bool>> cancel) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  auto now = system_clock::now();
+  sweep(now);
+  if (tasks_.size() >= cfg_.max_tasks)
+    return std::nullopt;
+  task t;
+  t.id = actors::make_session_id();
+  t.tool = tool;
+  t.created = t.updated = now;
+  t.cancel = std::move(cancel);
+  auto out = to_json(t);
+  tasks_.emplace(t.id, std::move(t));
+  return out;
+}
+
+std::optional<json> task_registry::get(const std::string& id) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  sweep(system_clock::now());
+  auto i = tasks_.find(id);
+  if (i == tasks_.end())
+    return std::nullopt;
+  return to_json(i->second);
+}
+
+void task_registry::set_message(const std::string& id, std::string message) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  if (auto i = tasks_.find(id); i != tasks_.end() && i->second.status == "working") {
+    i->second.message = std::move(message);
+    i->second.updated = system_clock::now();
+  }
+}
+
+json task_registry::finish(task& t, const char* status) {
+  t.status = status;
+  t.updated = system_clock::now();
+  return to_json(t);
+}
+
+void task_registry::publish(const json& task_json) {
+  hub_->task_changed(task_json["taskId"].get<std::string>(), task_json);
+}
+
+void task_registry::complete(const std::string& id, json result) {
+  json changed;
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    auto i = tasks_.find(id);
+    if (i == tasks_.end() || i->second.status != "working")
+      return;
+    i->second.result = std::move(result);
+    i->second.message.clear();
+    changed = finish(i->second, "completed");
+  }
+  publish(changed);
+}
+
+void task_registry::fail(const std::string& id, json error) {
+  json changed;
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    auto i = tasks_.find(id);
+    if (i == tasks_.end() || i->second.status != "working")
+      return;
+    i->second.error = std::move(error);
+    i->second.message.clear();
+    changed = finish(i->second, "failed");
+  }
+  publish(changed);
+}
+
+task_registry::cancel_outcome task_registry::cancel(const std::string& id) {
+  json changed;
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    sweep(system_clock::now());
+    auto i = tasks_.find(id);
+    if (i == tasks_.end())
+      return cancel_outcome::not_found;
+    if (i->second.status != "working")
+      return cancel_outcome::already_ended;
+    i->second.cancel->store(true);
+    i->second.message = "cancelled by the client";
+    changed = finish(i->second, "cancelled");
+  }
+  publish(changed);
+  return cancel_outcome::cancelled;
+}
+
+size_t task_registry::size() {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return tasks_.size();
+}
+
+} // namespace cafmcp::protocol

@@ -1,0 +1,85 @@
+#pragma once
+
+// Tasks of the 2026-07-28 Tasks extension (io.modelcontextprotocol/tasks):
+// a tools/call the server runs in the background while the client polls
+// tasks/get, answers tasks/update or asks tasks/cancel. Node-wide (any
+// connection may poll any task), thread-safe, bounded. Task ids are 128
+// random bits, so they cannot be guessed. Status changes go to
+// subscriptions/listen streams that asked for the task (notifications/tasks).
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "protocol/notification_hub.hpp"
+
+namespace cafmcp::protocol {
+
+struct task_config {
+  std::chrono::milliseconds ttl{60 * 60 * 1000};  // kept this long after creation
+  std::chrono::milliseconds poll_interval{1000}; // suggested to clients
+  size_t max_tasks = 10000;                       // live tasks per node
+};
+
+class task_registry {
+public:
+  task_registry(task_config cfg, std::shared_ptr<notification_hub> hub);
+
+  /// A new task in status "working" whose call stops when `cancel` is set.
+  /// nullopt when max_tasks tasks are live (the caller answers "busy").
+  std::optional<nlohmann::json> create(const std::string& tool, std::shared_ptr<std::atomic<bool>> cancel);
+
+  /// The task as tasks/get returns it (without resultType), or nullopt:
+  /// unknown or expired.
+  std::optional<nlohmann::json> get(const std::string& id);
+
+  /// Sets a progress message on a working task (no notification: polling
+  /// clients see it, listeners are not flooded).
+  void set_message(const std::string& id, std::string message);
+
+  /// Ends a working task; ignored when it ended already (e.g. cancelled).
+  void complete(const std::string& id, nlohmann::json result);
+  void fail(const std::string& id, nlohmann::json error);
+
+  enum class cancel_outcome { cancelled, already_ended, not_found };
+  cancel_outcome cancel(const std::string& id);
+
+  size_t size();
+
+private:
+  struct task {
+    std::string id;
+    std::string tool;
+    std::string status = "working";
+    std::string message;
+    std::chrono::system_clock::time_point created;
+    std::chrono::system_clock::time_point updated;
+    nlohmann::json result;
+    nlohmann::json error;
+    std::shared_ptr<std::atomic<bool>> cancel;
+  };
+
+  nlohmann::json to_json(const task& t) const;
+  /// Ends a working task with `status`; publishes it. Lock held by caller;
+  /// returns the notification to publish after unlocking (null: none).
+  nlohmann::json finish(task& t, const char* status);
+  void sweep(std::chrono::system_clock::time_point now); // lock held
+  void publish(const nlohmann::json& task_json);
+
+  task_config cfg_;
+  std::shared_ptr<notification_hub> hub_;
+  std::mutex mtx_;
+  std::map<std::string, task> tasks_;
+};
+
+/// RFC 3339 UTC timestamp with milliseconds ("2026-11-23T10:30:00.123Z").
+std::string iso8601(std::chrono::system_clock::time_point t);
+
+} // namespace cafmcp::protocol
