@@ -1,5 +1,5 @@
 // An MCP server of your own on cafmcp: the `cafmcp` command line (node,
-// --stdio, --http-port, --config …) plus three tools, a resource template
+// --stdio, --http-port, --config …) plus four tools, a resource template
 // and a prompt. Every tool runs in a supervised tool worker; a handler
 // that throws fails its call only.
 //
@@ -11,6 +11,7 @@
 #include "actors/errors.hpp"
 #include "actors/messages.hpp"
 #include "cli/app.hpp"
+#include "protocol/catalog_store.hpp"
 
 using namespace cafmcp;
 using nlohmann::json;
@@ -70,6 +71,49 @@ void add_notes(protocol::catalog& cat) {
                                   [](const json&, std::shared_ptr<protocol::tool_call>) -> void {
                                     throw std::runtime_error("this handler always throws");
                                   }});
+
+  // 4. A tool that changes what the server offers while it runs: each new
+  //    topic of a shared board becomes a resource (clients hear
+  //    notifications/resources/list_changed), and every post tells that
+  //    topic's subscribers it changed (notifications/resources/updated).
+  //    The board lives in this process only; it is a demo of the events.
+  struct board {
+    std::mutex mtx;
+    std::map<std::string, std::vector<std::string>> topics;
+  };
+  auto shared = std::make_shared<board>();
+  cat.add_tool(protocol::tool_def{
+    "board_post", "Post to the board", "Appends text to a topic of the shared board (resource notes://board/TOPIC).",
+    object_schema({{"topic", {{"type", "string"}, {"pattern", "^[a-z0-9-]{1,40}$"}}}, {"text", {{"type", "string"}}}},
+                  {"topic", "text"}),
+    nullptr, nullptr,
+    [shared](const json& args, std::shared_ptr<protocol::tool_call> call) {
+      auto topic = args["topic"].get<std::string>();
+      auto uri = "notes://board/" + topic;
+      bool is_new = false;
+      size_t count = 0;
+      {
+        std::lock_guard<std::mutex> guard{shared->mtx};
+        auto& posts = shared->topics[topic];
+        is_new = posts.empty();
+        posts.push_back(args["text"].get<std::string>());
+        count = posts.size();
+      }
+      if (is_new)
+        call->catalog().update([shared, topic, uri](protocol::catalog& c) {
+          if (c.find_resource(uri))
+            return; // another call added it meanwhile
+          c.add_resource(protocol::resource_def{uri, "board-" + topic, "", "Posts on " + topic, "text/plain", [shared, topic, uri] {
+            std::lock_guard<std::mutex> guard{shared->mtx};
+            std::string text;
+            for (auto& p : shared->topics[topic])
+              text += p + "\n";
+            return std::vector<protocol::resource_contents>{{uri, "text/plain", text, std::nullopt}};
+          }});
+        });
+      call->catalog().resource_updated(uri);
+      call->reply(protocol::tool_result::text(std::to_string(count) + " post(s) on " + topic));
+    }});
 
   cat.add_resource_template(protocol::resource_template_def{
     "notes://shout/{text}", "shout", "Shout", "The text in its URI, in capitals.", "text/plain",

@@ -17,6 +17,8 @@
 
 namespace cafmcp::protocol {
 
+class catalog_store;
+
 // -- tool results -------------------------------------------------------------
 
 struct tool_result {
@@ -45,6 +47,10 @@ public:
   virtual const std::string& session_handle() const = 0;
   /// The node's session manager (state handles live there).
   virtual caf::actor session_manager() const = 0;
+  /// The node's live catalog: a handler may add or remove tools, resources
+  /// and prompts (clients hear list_changed) or announce that a resource
+  /// changed (resources/updated to its subscribers).
+  virtual catalog_store& catalog() = 0;
   /// Sends notifications/progress if the client asked for it (progressToken).
   virtual void progress(double done, std::optional<double> total, std::string message) = 0;
   /// True once the client cancelled the call.

@@ -732,6 +732,7 @@ void endpoint::call_tool(const rpc_message& msg, bool modern, const sink_ptr& ou
     fail(rpc_code::internal_error, "no tool worker is running (the node is stopping or restarting them)");
   auto job = std::make_shared<call_job>();
   job->snapshot = cat;
+  job->store = env_.catalog;
   job->tool = tool;
   job->id = msg.id;
   job->arguments = args;

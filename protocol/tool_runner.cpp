@@ -88,6 +88,8 @@ public:
     return job_->session_manager ? job_->session_manager() : caf::actor{};
   }
 
+  catalog_store& catalog() override { return *job_->store; }
+
   void progress(double done, std::optional<double> total, std::string message) override {
     auto token = job_->meta.is_object() ? job_->meta.find("progressToken") : job_->meta.end();
     if (!job_->meta.is_object() || token == job_->meta.end() || job_->cancelled->load()

@@ -17,6 +17,7 @@
 
 #include "actors/name_table.hpp"
 #include "protocol/catalog.hpp"
+#include "protocol/catalog_store.hpp"
 #include "supervision/child_spec.hpp"
 
 namespace cafmcp::protocol {
@@ -27,6 +28,7 @@ class request_sink;
 /// guard: a call that was neither answered nor cancelled gets -32603.
 struct call_job {
   std::shared_ptr<const protocol::catalog> snapshot; // keeps `tool` alive across catalog updates
+  std::shared_ptr<catalog_store> store;             // the live catalog
   const tool_def* tool = nullptr;
   nlohmann::json id;
   nlohmann::json arguments;

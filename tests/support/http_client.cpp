@@ -101,6 +101,76 @@ http_reply http_request(uint16_t port, const std::string& method, const std::str
   return reply;
 }
 
+http_stream::http_stream(uint16_t port, const std::string& method, const std::string& path,
+                         const std::vector<std::pair<std::string, std::string>>& headers, const std::string& body) {
+  fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd_ < 0)
+    return;
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    close();
+    return;
+  }
+  std::string req = method + " " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\n";
+  for (auto& [k, v] : headers)
+    req += k + ": " + v + "\r\n";
+  if (!body.empty() || method == "POST")
+    req += "Content-Length: " + std::to_string(body.size()) + "\r\n";
+  req += "\r\n" + body;
+  if (::send(fd_, req.data(), req.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(req.size()))
+    close();
+}
+
+http_stream::~http_stream() {
+  close();
+}
+
+void http_stream::close() {
+  if (fd_ >= 0)
+    ::close(fd_);
+  fd_ = -1;
+}
+
+bool http_stream::read_some(std::chrono::milliseconds timeout) {
+  if (fd_ < 0 || eof_)
+    return false;
+  timeval tv{static_cast<time_t>(timeout.count() / 1000), static_cast<suseconds_t>((timeout.count() % 1000) * 1000)};
+  setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  char buf[65536];
+  auto n = ::recv(fd_, buf, sizeof(buf), 0);
+  if (n == 0)
+    eof_ = true;
+  if (n <= 0)
+    return false;
+  raw_.append(buf, static_cast<size_t>(n));
+  return true;
+}
+
+bool http_stream::wait_for(const std::string& needle, std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (raw_.find(needle) == std::string::npos) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0 || eof_ || fd_ < 0)
+      return false;
+    read_some(std::max(left, std::chrono::milliseconds{1}));
+  }
+  return true;
+}
+
+bool http_stream::wait_closed(std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!eof_) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0 || fd_ < 0)
+      return false;
+    read_some(std::max(left, std::chrono::milliseconds{1}));
+  }
+  return true;
+}
+
 std::vector<std::string> sse_data(const std::string& body) {
   std::vector<std::string> out;
   std::istringstream in{body};

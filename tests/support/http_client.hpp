@@ -21,6 +21,32 @@ http_reply http_request(uint16_t port, const std::string& method, const std::str
                         const std::string& body = {},
                         std::chrono::milliseconds timeout = std::chrono::seconds(10));
 
+/// A request whose response is read as it arrives (an SSE stream that
+/// stays open). Every wait is bounded; the destructor closes the socket.
+class http_stream {
+public:
+  http_stream(uint16_t port, const std::string& method, const std::string& path,
+              const std::vector<std::pair<std::string, std::string>>& headers, const std::string& body = {});
+  ~http_stream();
+  http_stream(const http_stream&) = delete;
+  http_stream& operator=(const http_stream&) = delete;
+
+  /// Reads until what arrived contains `needle` (true) or `timeout` passes
+  /// or the server closes (false).
+  bool wait_for(const std::string& needle, std::chrono::milliseconds timeout);
+  /// Reads until the server closes the stream (true) or `timeout` passes.
+  bool wait_closed(std::chrono::milliseconds timeout);
+  /// Everything received so far (head and chunk framing included).
+  const std::string& raw() const { return raw_; }
+  void close();
+
+private:
+  bool read_some(std::chrono::milliseconds timeout);
+  int fd_ = -1;
+  bool eof_ = false;
+  std::string raw_;
+};
+
 /// The `data:` payloads of an SSE body, in order.
 std::vector<std::string> sse_data(const std::string& body);
 

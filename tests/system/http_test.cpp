@@ -25,8 +25,8 @@ struct http_node {
   std::unique_ptr<process> proc;
   uint16_t port = 0;
 
-  explicit http_node(std::vector<std::string> extra = {}) {
-    std::vector<std::string> args{binary, "node", "--http-port", "0"};
+  explicit http_node(std::vector<std::string> extra = {}, const std::string& bin = binary) {
+    std::vector<std::string> args{bin, "node", "--http-port", "0"};
     args.insert(args.end(), extra.begin(), extra.end());
     proc = std::make_unique<process>(args, dir.path());
     REQUIRE(proc->wait_for_stderr("MCP endpoint http://", 20s));
@@ -49,16 +49,29 @@ struct http_node {
   }
 
   /// A stateless (2026-07-28) request with the headers the spec requires.
-  http_reply modern(const std::string& method, json params, headers extra = {}, int id = 1) {
+  http_reply modern(const std::string& method, json params, headers extra = {}, int id = 1,
+                    json caps = json::object()) {
+    auto [h, body] = modern_request(method, std::move(params), std::move(extra), id, std::move(caps));
+    return http_request(port, "POST", "/mcp", h, body.dump());
+  }
+
+  /// The headers and body of a modern request (for http_stream).
+  static std::pair<headers, json> modern_request(const std::string& method, json params, headers extra = {},
+                                                 int id = 1, json caps = json::object()) {
     params["_meta"] = {{"io.modelcontextprotocol/protocolVersion", "2026-07-28"},
-                       {"io.modelcontextprotocol/clientCapabilities", json::object()}};
-    headers h{{"MCP-Protocol-Version", "2026-07-28"}, {"Mcp-Method", method}};
-    if (params.contains("name"))
-      h.push_back({"Mcp-Name", params["name"].get<std::string>()});
-    if (params.contains("uri"))
-      h.push_back({"Mcp-Name", params["uri"].get<std::string>()});
+                       {"io.modelcontextprotocol/clientCapabilities", std::move(caps)}};
+    headers h{{"Content-Type", "application/json"},
+              {"Accept", "application/json, text/event-stream"},
+              {"MCP-Protocol-Version", "2026-07-28"},
+              {"Mcp-Method", method}};
+    bool named = false;
+    for (auto& [k, v] : extra)
+      named = named || k == "Mcp-Name";
+    for (auto key : {"name", "uri", "taskId"})
+      if (!named && params.contains(key))
+        h.push_back({"Mcp-Name", params[key].get<std::string>()});
     h.insert(h.end(), extra.begin(), extra.end());
-    return post(json{{"jsonrpc", "2.0"}, {"id", id}, {"method", method}, {"params", params}}, h);
+    return {h, json{{"jsonrpc", "2.0"}, {"id", id}, {"method", method}, {"params", params}}};
   }
 };
 
@@ -226,4 +239,91 @@ TEST_CASE("an idle legacy session ends after the session TTL: its actor stops an
   // Untouched, the session's actor ends it after the TTL (any request would renew it).
   REQUIRE(node.proc->wait_for_stderr("idle; ending it", 10s));
   CHECK(node.post(json{{"jsonrpc", "2.0"}, {"id", 2}, {"method", "ping"}}, {{"Mcp-Session-Id", sid}}).status == 404);
+}
+
+// -- server-initiated messages and tasks ------------------------------------------
+
+namespace {
+
+const json tasks_caps = json{{"extensions", {{"io.modelcontextprotocol/tasks", json::object()}}}};
+
+/// notes_server (it has board_post, which changes its catalog) with SSE
+/// keep-alives every 200 ms.
+std::unique_ptr<http_node> board_node(temp_dir& dir) {
+  auto config = dir.write("node.json", R"({"http": {"keepalive_ms": 200}})");
+  return std::make_unique<http_node>(std::vector<std::string>{"--config", config}, NOTES_SERVER_BINARY);
+}
+
+} // namespace
+
+TEST_CASE("subscriptions/listen streams list_changed and updates over SSE and ends with a result when the node stops") {
+  temp_dir dir;
+  auto node = board_node(dir);
+  auto [h, body] = http_node::modern_request("subscriptions/listen",
+                                             json{{"notifications", {{"resourcesListChanged", true}}}}, {}, 77);
+  http_stream listen{node->port, "POST", "/mcp", h, body.dump()};
+  REQUIRE(listen.wait_for("notifications/subscriptions/acknowledged", 10s));
+  CHECK(listen.raw().find("Content-Type: text/event-stream") != std::string::npos);
+  auto posted = node->modern("tools/call", json{{"name", "board_post"}, {"arguments", {{"topic", "news"}, {"text", "hello"}}}});
+  CHECK(body_of(posted)["result"]["content"][0]["text"] == "1 post(s) on news");
+  REQUIRE(listen.wait_for("notifications/resources/list_changed", 10s));
+  auto events = sse_data(listen.raw());
+  REQUIRE(events.size() == 2);
+  CHECK(json::parse(events[1])["params"]["_meta"]["io.modelcontextprotocol/subscriptionId"] == 77);
+  CHECK(listen.wait_for(": keep-alive", 5s));
+  // The new topic is a resource now.
+  auto read = body_of(node->modern("resources/read", json{{"uri", "notes://board/news"}}));
+  CHECK(read["result"]["contents"][0]["text"] == "hello\n");
+  // SIGTERM: the stream gets its complete result, then ends.
+  node->proc->signal(SIGTERM);
+  REQUIRE(listen.wait_for("\"resultType\":\"complete\"", 10s));
+  auto last = json::parse(sse_data(listen.raw()).back());
+  CHECK(last["id"] == 77);
+  CHECK(last["result"]["_meta"]["io.modelcontextprotocol/subscriptionId"] == 77);
+  CHECK(node->proc->wait_exit(20s) == 0);
+}
+
+TEST_CASE("a legacy session's GET stream carries list_changed and updates of its subscribed resources") {
+  temp_dir dir;
+  auto node = board_node(dir);
+  auto init = node->post(json{{"jsonrpc", "2.0"}, {"id", 1}, {"method", "initialize"},
+                              {"params", {{"protocolVersion", "2025-06-18"}, {"capabilities", json::object()},
+                                          {"clientInfo", {{"name", "t"}, {"version", "1"}}}}}});
+  auto sid = init.headers["mcp-session-id"];
+  REQUIRE(!sid.empty());
+  headers session{{"Mcp-Session-Id", sid}, {"MCP-Protocol-Version", "2025-06-18"}};
+  node->post(json{{"jsonrpc", "2.0"}, {"method", "notifications/initialized"}}, session);
+  headers get_headers{{"Accept", "text/event-stream"}, {"Mcp-Session-Id", sid}};
+  http_stream stream{node->port, "GET", "/mcp", get_headers};
+  REQUIRE(stream.wait_for(": stream open", 10s));
+  auto call = [&](int id, const std::string& method, json params) {
+    return body_of(node->post(json{{"jsonrpc", "2.0"}, {"id", id}, {"method", method}, {"params", params}}, session));
+  };
+  call(2, "tools/call", json{{"name", "board_post"}, {"arguments", {{"topic", "t1"}, {"text", "a"}}}});
+  REQUIRE(stream.wait_for("notifications/resources/list_changed", 10s));
+  CHECK(call(3, "resources/subscribe", json{{"uri", "notes://board/t1"}})["result"] == json::object());
+  call(4, "tools/call", json{{"name", "board_post"}, {"arguments", {{"topic", "t1"}, {"text", "b"}}}});
+  REQUIRE(stream.wait_for("notifications/resources/updated", 10s));
+  CHECK(stream.raw().find("notes://board/t1") != std::string::npos);
+}
+
+TEST_CASE("tasks over HTTP: tools/call answers with a task, tasks/get needs Mcp-Name to be the task id") {
+  http_node node;
+  auto created = body_of(node.modern("tools/call", json{{"name", "sleep"}, {"arguments", {{"ms", 100}}}}, {}, 1, tasks_caps));
+  REQUIRE(created["result"]["resultType"] == "task");
+  auto id = created["result"]["taskId"].get<std::string>();
+  json got;
+  for (int i = 0; i < 50; ++i) { // bounded: 5 s
+    got = body_of(node.modern("tasks/get", json{{"taskId", id}}, {}, 2, tasks_caps));
+    if (got["result"]["status"] != "working")
+      break;
+    std::this_thread::sleep_for(100ms);
+  }
+  CHECK(got["result"]["status"] == "completed");
+  auto wrong = node.modern("tasks/get", json{{"taskId", id}}, {{"Mcp-Name", "someone-else"}}, 3, tasks_caps);
+  CHECK(wrong.status == 400);
+  CHECK(body_of(wrong)["error"]["code"] == -32020);
+  auto undeclared = node.modern("tasks/get", json{{"taskId", id}});
+  CHECK(undeclared.status == 400);
+  CHECK(body_of(undeclared)["error"]["code"] == -32021);
 }
