@@ -1,10 +1,16 @@
 // Drives a real cafmcp node with an official MCP TypeScript SDK.
-//   node interop.mjs --sdk v1|v2 --binary path/to/cafmcp [--transport stdio]
+//   node interop.mjs --sdk v1|v2 --binary path/to/notes_server [--transport stdio]
+// The binary is the notes example (cafmcp's built-ins plus board_post,
+// which changes the catalog at run time) with the conformance tools on,
+// so the run covers notifications, input requests and tasks too.
 // v1 (@modelcontextprotocol/sdk 1.x) speaks session-based MCP (initialize);
 // v2 (@modelcontextprotocol/client 2.x) is pinned to MCP 2026-07-28.
 // Prints one line per check and "N passed, M failed"; exits 1 on a failure.
 
 import { spawn } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { parseArgs } from "node:util";
 
 const { values: opts } = parseArgs({
@@ -39,11 +45,26 @@ async function expectReject(name, promise, predicate) {
   }
 }
 
+const configPath = join(mkdtempSync(join(tmpdir(), "cafmcp-interop-")), "node.json");
+writeFileSync(configPath, JSON.stringify({ mcp: { conformance_tools: true } }));
+
+/// Resolves with the first value `register(resolve)` delivers, or rejects after `ms`.
+function waitFor(register, ms = 5000) {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`nothing arrived within ${ms} ms`)), ms);
+    register((v) => {
+      clearTimeout(timer);
+      resolve(v);
+    });
+  });
+}
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
 // Over HTTP, one node serves every client of the run.
 let httpNode = null;
 let httpUrl = null;
 async function startHttpNode() {
-  httpNode = spawn(opts.binary, ["node", "--http-port", "0", "--log-level", "info"], { stdio: ["ignore", "ignore", "pipe"] });
+  httpNode = spawn(opts.binary, ["node", "--http-port", "0", "--log-level", "info", "--config", configPath], { stdio: ["ignore", "ignore", "pipe"] });
   httpUrl = await new Promise((resolve, reject) => {
     let log = "";
     const timer = setTimeout(() => reject(new Error(`node did not start:\n${log}`)), 20000);
@@ -59,11 +80,11 @@ async function startHttpNode() {
   });
 }
 
-async function makeClient(name) {
-  const serverParams = { command: opts.binary, args: ["node", "--stdio", "--http-port", "0", "--log-level", "warning"], stderr: "inherit" };
+async function makeClient(name, capabilities = {}) {
+  const serverParams = { command: opts.binary, args: ["node", "--stdio", "--http-port", "0", "--log-level", "warning", "--config", configPath], stderr: "inherit" };
   if (opts.sdk === "v1") {
     const { Client } = await import("@modelcontextprotocol/sdk/client/index.js");
-    const client = new Client({ name, version: "1.0.0" });
+    const client = new Client({ name, version: "1.0.0" }, { capabilities });
     if (opts.transport === "http") {
       const { StreamableHTTPClientTransport } = await import("@modelcontextprotocol/sdk/client/streamableHttp.js");
       await client.connect(new StreamableHTTPClientTransport(new URL(httpUrl)));
@@ -74,7 +95,7 @@ async function makeClient(name) {
     return client;
   }
   const sdk = await import("@modelcontextprotocol/client");
-  const client = new sdk.Client({ name, version: "2.0.0" }, { versionNegotiation: { mode: { pin: "2026-07-28" } } });
+  const client = new sdk.Client({ name, version: "2.0.0" }, { capabilities, versionNegotiation: { mode: { pin: "2026-07-28" } } });
   if (opts.transport === "http") {
     await client.connect(new sdk.StreamableHTTPClientTransport(new URL(httpUrl)));
   } else {
@@ -179,10 +200,111 @@ async function scenario() {
   await client.close();
 }
 
+// -- server-initiated messages, input requests, logging, tasks ------------------
+
+async function v1Events() {
+  const types = await import("@modelcontextprotocol/sdk/types.js");
+  const client = await makeClient("cafmcp-interop-v1-events", { elicitation: {}, sampling: {} });
+  client.setRequestHandler(types.ElicitRequestSchema, async (req) => ({ action: "accept", content: { username: "ann", email: "ann@example.com" } }));
+  client.setRequestHandler(types.CreateMessageRequestSchema, async () => ({ role: "assistant", content: { type: "text", text: "four" }, model: "test" }));
+  const elicited = await client.callTool({ name: "test_elicitation", arguments: { message: "who?" } });
+  check("elicitation: the server asks the client mid-call (server-to-client request)", /ann@example\.com/.test(text(elicited)), JSON.stringify(elicited));
+  const sampled = await client.callTool({ name: "test_sampling", arguments: { prompt: "2+2?" } });
+  check("sampling: the client's answer reaches the tool", text(sampled) === "LLM response: four", JSON.stringify(sampled));
+
+  const logs = [];
+  client.setNotificationHandler(types.LoggingMessageNotificationSchema, (n) => logs.push(n.params.data));
+  await client.setLoggingLevel("info");
+  await client.callTool({ name: "test_tool_with_logging", arguments: {} });
+  await sleep(100);
+  check("tool log messages arrive as notifications/message", logs.length === 3, JSON.stringify(logs));
+
+  if (opts.transport === "http")
+    await sleep(300); // the SDK opens its GET stream after connect without waiting for it
+  const topic = `v1-${process.pid}-${opts.transport}`;
+  const uri = `notes://board/${topic}`;
+  const listChanged = waitFor((done) => client.setNotificationHandler(types.ResourceListChangedNotificationSchema, () => done(true)));
+  await client.callTool({ name: "board_post", arguments: { topic, text: "one" } });
+  check("resources/list_changed when a tool adds a resource", await listChanged.catch(() => false));
+  await client.subscribeResource({ uri });
+  const updated = waitFor((done) => client.setNotificationHandler(types.ResourceUpdatedNotificationSchema, (n) => done(n.params.uri)));
+  await client.callTool({ name: "board_post", arguments: { topic, text: "two" } });
+  check("resources/updated for a subscribed resource", (await updated.catch((e) => e.message)) === uri);
+  const read = await client.readResource({ uri });
+  check("the added resource reads", read.contents[0].text === "one\ntwo\n", JSON.stringify(read));
+  await client.close();
+}
+
+async function v2Events() {
+  const sdk = await import("@modelcontextprotocol/client");
+  const client = await makeClient("cafmcp-interop-v2-events", { elicitation: {}, sampling: {} });
+  client.setRequestHandler("elicitation/create", async () => ({ action: "accept", content: { username: "ann", email: "ann@example.com" } }));
+  client.setRequestHandler("sampling/createMessage", async () => ({ role: "assistant", content: { type: "text", text: "four" }, model: "test" }));
+  const elicited = await client.callTool({ name: "test_elicitation", arguments: { message: "who?" } });
+  check("elicitation: input_required, then a retry with the sealed requestState", /ann@example\.com/.test(text(elicited)), JSON.stringify(elicited));
+  const sampled = await client.callTool({ name: "test_sampling", arguments: { prompt: "2+2?" } });
+  check("sampling through MRTR", text(sampled) === "LLM response: four", JSON.stringify(sampled));
+
+  const logs = [];
+  client.setNotificationHandler("notifications/message", (n) => logs.push(n.params.data));
+  await client.callTool({ name: "test_tool_with_logging", arguments: {}, _meta: { [sdk.LOG_LEVEL_META_KEY]: "info" } });
+  await sleep(100);
+  check("tool log messages follow _meta logLevel", logs.length === 3, JSON.stringify(logs));
+
+  const topic = `v2-${process.pid}-${opts.transport}`;
+  const listChanged = waitFor((done) => client.setNotificationHandler("notifications/resources/list_changed", () => done(true)));
+  const sub = await client.listen({ resourcesListChanged: true, toolsListChanged: true });
+  check("subscriptions/listen is acknowledged with the honoured filter", sub.honoredFilter?.resourcesListChanged === true, JSON.stringify(sub.honoredFilter));
+  await client.callTool({ name: "board_post", arguments: { topic, text: "one" } });
+  check("list_changed arrives on the listen stream", await listChanged.catch(() => false));
+  await sub.close();
+  check("the client ends its listen", (await sub.closed) === "local");
+
+  // Tasks: this SDK has no API for task results yet, so the tools/call
+  // that becomes a task is sent raw; tasks/get and tasks/cancel go through
+  // client.request with a schema.
+  const tasksClient = await makeClient("cafmcp-interop-v2-tasks", { extensions: { "io.modelcontextprotocol/tasks": {} } });
+  const t = tasksClient.transport;
+  const inner = t.onmessage;
+  const pending = new Map();
+  let rawN = 0;
+  t.onmessage = (msg, extra) => {
+    if (!("method" in msg) && pending.has(msg.id)) {
+      const resolve = pending.get(msg.id);
+      pending.delete(msg.id);
+      return resolve(msg);
+    }
+    inner(msg, extra);
+  };
+  const rawRequest = (method, params) =>
+    new Promise((resolve, reject) => {
+      const id = `raw:${rawN++}`;
+      pending.set(id, resolve);
+      t.send({ jsonrpc: "2.0", id, method, params: { ...params, _meta: { ...tasksClient._outboundMetaEnvelope() } } }).catch(reject);
+    });
+  const anything = sdk.fromJsonSchema({ type: "object" });
+  const created = (await rawRequest("tools/call", { name: "sleep", arguments: { ms: 300 } })).result;
+  check("sleep becomes a task", created?.resultType === "task" && created?.status === "working", JSON.stringify(created));
+  let task = null;
+  for (let i = 0; i < 50; i++) {
+    task = await tasksClient.request({ method: "tasks/get", params: { taskId: created.taskId } }, anything);
+    if (task.status !== "working") break;
+    await sleep(100);
+  }
+  check("tasks/get reports the completed task with its result", task?.status === "completed" && task?.result?.structuredContent?.slept_ms === 300, JSON.stringify(task));
+  const long = (await rawRequest("tools/call", { name: "sleep", arguments: { ms: 5000 } })).result;
+  await tasksClient.request({ method: "tasks/cancel", params: { taskId: long.taskId } }, anything);
+  const cancelled = await tasksClient.request({ method: "tasks/get", params: { taskId: long.taskId } }, anything);
+  check("tasks/cancel cancels a task", cancelled.status === "cancelled", JSON.stringify(cancelled));
+  await tasksClient.close();
+  await client.close();
+}
+
 try {
   if (opts.transport === "http")
     await startHttpNode();
   await scenario();
+  await (opts.sdk === "v1" ? v1Events() : v2Events());
 } catch (e) {
   failed++;
   console.log(`FAIL  scenario threw: ${e?.stack ?? e}`);
