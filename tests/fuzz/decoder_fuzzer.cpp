@@ -1,13 +1,15 @@
 // libFuzzer target: whatever bytes a client sends, decoding, schema
-// validation of tool arguments and building the reply must not crash,
-// hang or leak. Build and run: bash tests/fuzz/run.sh [seconds]
+// validation of tool arguments, building the reply and opening an
+// (attacker-controlled) MRTR requestState must not crash, hang or leak. Build and run: bash tests/fuzz/run.sh [seconds]
 
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
 
+#include "protocol/base64.hpp"
 #include "protocol/json_rpc.hpp"
 #include "protocol/json_schema.hpp"
+#include "protocol/request_state.hpp"
 
 using namespace cafmcp::protocol;
 using nlohmann::json;
@@ -38,6 +40,9 @@ const json& tool_schema() {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view text{reinterpret_cast<const char*>(data), size};
+  static const request_state_sealer sealer{"fuzz-key"};
+  (void) sealer.open(std::string{text});
+  (void) base64_decode(text);
   for (bool batches : {false, true}) {
     auto d = decode(text, batches);
     for (auto& item : d.items) {
