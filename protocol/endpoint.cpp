@@ -117,6 +117,8 @@ bool declares_tasks(const json& caps) {
 
 const char* input_required_note = "input_required";
 
+constexpr size_t max_waiting_inputs = 64; // legacy calls of one session waiting for the client
+
 std::string id_key(const json& id) {
   return id.dump();
 }
@@ -801,14 +803,27 @@ void endpoint::ask_client(const rpc_message& call, const sink_ptr& out, const js
   wait.out = out;
   wait.state = std::move(state);
   std::vector<json> outgoing;
+  bool busy = false;
   {
     std::lock_guard<std::mutex> guard{mtx_};
+    // Bounded: a client that never answers cannot pile up waiting calls.
+    busy = inputs_.size() >= max_waiting_inputs;
     for (auto& [key, req] : requests.items()) {
+      if (busy)
+        break;
       auto rid = "cafmcp-input-" + std::to_string(++next_input_);
       wait.keys[rid] = key;
-      outgoing.push_back(make_request(rid, req["method"].get<std::string>(), req.value("params", json::object())));
+      outgoing.push_back(make_request(rid, req.at("method").get<std::string>(), req.value("params", json::object())));
     }
-    inputs_[id_key(call.id)] = std::move(wait);
+    if (!busy)
+      inputs_[id_key(call.id)] = std::move(wait);
+  }
+  if (busy) {
+    out->respond(make_error(call.id, rpc_error{mcp_code::server_busy,
+                                               "Server busy: " + std::to_string(max_waiting_inputs)
+                                                 + " calls of this session already wait for input",
+                                               nullptr}));
+    return;
   }
   for (auto& r : outgoing)
     out->notify(r); // on the call's own stream (HTTP: SSE; stdio: stdout)
