@@ -134,7 +134,8 @@ endpoint_env endpoint_env::serving(std::shared_ptr<const protocol::catalog> cat,
   return env;
 }
 
-endpoint::endpoint(endpoint_env env) : env_(std::move(env)) {
+endpoint::endpoint(endpoint_env env)
+  : env_(std::move(env)), server_info_(server_info(env_.catalog->snapshot()->identity())) {
 }
 
 endpoint::~endpoint() {
@@ -327,7 +328,7 @@ void endpoint::handle_notification(const rpc_message& msg) {
 json endpoint::modern_result(json result, bool cacheable) const {
   if (!result.contains("resultType"))
     result["resultType"] = "complete";
-  result["_meta"][meta_key::server_info] = server_info(env_.catalog->snapshot()->identity());
+  result["_meta"][meta_key::server_info] = server_info_;
   if (cacheable) {
     result["ttlMs"] = env_.list_ttl.count();
     result["cacheScope"] = "public";
@@ -535,6 +536,10 @@ json endpoint::list_prompts(const catalog& cat, const json& params) {
 bool endpoint::handle_common(const rpc_message& msg, bool modern, const sink_ptr& out) {
   auto& m = msg.method;
   auto& params = params_object(msg);
+  if (m == "tools/call") {
+    call_tool(msg, modern, out); // takes its own snapshot
+    return true;
+  }
   auto cat = env_.catalog->snapshot(); // one consistent view per request
   auto reply = [&](json result, bool cacheable) {
     out->respond(make_result(msg.id, modern ? modern_result(std::move(result), cacheable) : std::move(result)));
@@ -616,8 +621,6 @@ bool endpoint::handle_common(const rpc_message& msg, bool modern, const sink_ptr
     if (values.size() > 100)
       values.resize(100);
     reply(json{{"completion", {{"values", values}, {"total", total}, {"hasMore", total > 100}}}}, false);
-  } else if (m == "tools/call") {
-    call_tool(msg, modern, out);
   } else {
     return false;
   }
@@ -699,10 +702,13 @@ void endpoint::call_tool(const rpc_message& msg, bool modern, const sink_ptr& ou
         fail(rpc_code::invalid_params, "\"inputResponses\" must be an object");
       responses = *ir;
     }
-  } else if (auto s = session()) {
-    caps = s->client_capabilities;
-    log_level = s->log_level.empty() ? "info" : s->log_level;
-    principal = s->id;
+  } else {
+    std::lock_guard<std::mutex> guard{mtx_};
+    if (session_) {
+      caps = session_->client_capabilities;
+      log_level = session_->log_level.empty() ? "info" : session_->log_level;
+      principal = session_->id;
+    }
   }
   auto decorate = [this, modern](json r) { return modern ? modern_result(std::move(r), false) : r; };
   // Invalid arguments are a tool execution error the model can correct.
@@ -764,15 +770,16 @@ void endpoint::call_tool(const rpc_message& msg, bool modern, const sink_ptr& ou
   }
   job->sink = out;
   if (modern) {
-    job->on_input = [sealer = env_.sealer, store = env_.catalog, id = msg.id, name,
-                     args_digest = sha256_hex(args.dump()), out](json requests, json st) {
+    job->on_input = [sealer = env_.sealer, info = server_info_, out](const call_job& j, json requests, json st) {
+      // The state is bound to this tool and these arguments.
       json result{{"resultType", input_required_note}, {"inputRequests", std::move(requests)}};
-      result["requestState"] = sealer->seal(json{{"tool", name}, {"args", args_digest}, {"state", std::move(st)}});
-      result["_meta"][meta_key::server_info] = server_info(store->snapshot()->identity());
-      out->respond(make_result(id, std::move(result)));
+      result["requestState"] = sealer->seal(
+        json{{"tool", j.tool->name}, {"args", sha256_hex(j.arguments.dump())}, {"state", std::move(st)}});
+      result["_meta"][meta_key::server_info] = info;
+      out->respond(make_result(j.id, std::move(result)));
     };
   } else {
-    job->on_input = [weak, msg, out](json requests, json st) {
+    job->on_input = [weak, msg, out](const call_job&, json requests, json st) {
       if (auto self = weak.lock())
         self->ask_client(msg, out, requests, std::move(st));
     };

@@ -158,6 +158,7 @@ private:
   nlohmann::json modern_result(nlohmann::json result, bool cacheable) const;
 
   endpoint_env env_;
+  const nlohmann::json server_info_; // _meta serverInfo (the identity never changes)
   mutable std::mutex mtx_;
   std::optional<legacy_session> session_;
   std::map<std::string, std::shared_ptr<std::atomic<bool>>> running_; // request id -> cancel flag

@@ -163,7 +163,7 @@ public:
     // next round is a new call.
     if (!job_->hand_off() || job_->cancelled->load())
       return;
-    job_->on_input(std::move(requests), std::move(state));
+    job_->on_input(*job_, std::move(requests), std::move(state));
   }
 
 private:

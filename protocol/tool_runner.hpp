@@ -45,7 +45,7 @@ struct call_job {
   nlohmann::json request_state;                            // this round's state (null: first round)
   /// Ends the round with a request for input (era-specific: an
   /// input_required result, or requests to a legacy client).
-  std::function<void(nlohmann::json requests, nlohmann::json state)> on_input;
+  std::function<void(const call_job& job, nlohmann::json requests, nlohmann::json state)> on_input;
   std::atomic<bool> answered{false};
 
   /// Sends the response once; false if it was sent (or cancelled) before.
