@@ -7,7 +7,9 @@
 
 #include <CLI/CLI.hpp>
 
+#include "cli/cluster_command.hpp"
 #include "cli/node_command.hpp"
+#include "cli/status_command.hpp"
 
 namespace cafmcp::cli {
 
@@ -29,12 +31,42 @@ int run(int argc, char** argv, std::function<void(protocol::catalog&)> extend) {
   node_cmd->add_option("--host", host, "address of the MCP HTTP endpoint (default 127.0.0.1)");
   node_cmd->add_option("--http-port", http_port, "port of the MCP HTTP endpoint (default 8080; 0: any free port)")
     ->check(CLI::Range(0, 65535));
+  int cluster_port = -1;
+  std::vector<std::string> seeds;
+  std::string cookie_file;
+  node_cmd->add_option("--cluster-port", cluster_port, "cluster port for other nodes (default 4370); joins a cluster")
+    ->check(CLI::Range(1, 65535));
+  node_cmd->add_option("--seeds", seeds, "HOST:PORT of nodes to join through (comma-separated)")->delimiter(',');
+  node_cmd->add_option("--cookie-file", cookie_file, "the cluster cookie (default $HOME/.cafmcp.cookie)");
   node_cmd->add_flag("--stdio", node.stdio,
                      "serve MCP on stdin/stdout (newline-delimited JSON-RPC; logs stay on stderr)");
   node_cmd->add_flag("--print-config", node.print_config,
                      "print the effective config (defaults filled in) and exit");
   node_cmd->add_flag("--describe-config", node.describe_config,
                      "print every config key with its type, default and meaning (Markdown) and exit");
+
+  auto* cluster_cmd = app.add_subcommand("cluster", "start or stop a local multi-node cluster");
+  cluster_cmd->require_subcommand(1);
+  cluster_up_options up;
+  auto* up_cmd = cluster_cmd->add_subcommand("up", "start N nodes on 127.0.0.1 and wait until all are up");
+  up_cmd->add_option("--nodes", up.nodes, "how many nodes (1 … 32)")->capture_default_str();
+  up_cmd->add_option("--base-port", up.base_port,
+                     "node k listens on cluster port P+3(k-1) and MCP HTTP port P+3(k-1)+1")
+    ->capture_default_str();
+  up_cmd->add_option("--data-dir", up.data_dir, "logs and the pid file")->capture_default_str();
+  up_cmd->add_option("--config", up.config_file, "a JSON config for every node")->check(CLI::ExistingFile);
+  up_cmd->add_option("--cookie-file", up.cookie_file, "the cluster cookie (default $HOME/.cafmcp.cookie)");
+  up_cmd->add_flag("--detach", up.detach, "leave the nodes running (stop them with cafmcp cluster down)");
+  std::string down_dir = "cafmcp-cluster";
+  auto* down_cmd = cluster_cmd->add_subcommand("down", "stop the nodes of `cluster up --detach`");
+  down_cmd->add_option("--data-dir", down_dir, "where cluster up wrote its pid file")->capture_default_str();
+
+  status_options status;
+  auto* status_cmd = app.add_subcommand("status", "show the cluster as one node sees it");
+  status_cmd->add_option("--node", status.node, "a node's cluster port, HOST:PORT")->capture_default_str();
+  status_cmd->add_option("--cookie-file", status.cookie_file, "the cluster cookie (default $HOME/.cafmcp.cookie)");
+  status_cmd->add_flag("--json", status.json, "JSON for scripts");
+  status_cmd->add_flag("--watch", status.watch, "refresh every second until Enter");
 
   try {
     app.parse(argc, argv);
@@ -62,8 +94,20 @@ int run(int argc, char** argv, std::function<void(protocol::catalog&)> extend) {
       node.overrides.host = host;
     if (http_port >= 0)
       node.overrides.http_port = http_port;
+    if (cluster_port > 0)
+      node.overrides.cluster_port = cluster_port;
+    if (!seeds.empty())
+      node.overrides.seeds = seeds;
+    if (!cookie_file.empty())
+      node.overrides.cookie_file = cookie_file;
     return run_node(node);
   }
+  if (up_cmd->parsed())
+    return run_cluster_up(up);
+  if (down_cmd->parsed())
+    return run_cluster_down(down_dir);
+  if (status_cmd->parsed())
+    return run_status(status);
   return 2;
 }
 

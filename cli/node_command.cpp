@@ -10,6 +10,8 @@
 #include <caf/all.hpp>
 
 #include "cli/node_tree.hpp"
+#include "cluster/client.hpp"
+#include "cluster/cookie.hpp"
 #include "protocol/builtin.hpp"
 #include "protocol/conformance_tools.hpp"
 #include "protocol/endpoint.hpp"
@@ -70,6 +72,17 @@ int run_node(const node_options& opts) {
     return 0;
   }
   log::configure(cfg.log_level, cfg.log_format, cfg.name);
+  if (cfg.cluster.enabled) {
+    auto path = cfg.cookie_file.empty() ? cluster::default_cookie_path() : cfg.cookie_file;
+    try {
+      // The default cookie is created on first use, as Erlang does; a named
+      // file must exist.
+      cfg.cluster.cookie = cluster::load_cookie(path, cfg.cookie_file.empty());
+    } catch (const std::exception& e) {
+      std::cerr << "cafmcp node: " << e.what() << '\n';
+      return 2;
+    }
+  }
 
   // Signals are taken by sigwait on this thread only; every thread the actor
   // system starts inherits the mask.
@@ -84,11 +97,12 @@ int run_node(const node_options& opts) {
                    + std::to_string(getpid()) + ")");
 
   auto names = actors::name_table::make();
+  auto view = std::make_shared<cluster::cluster_view>();
   auto root = supervision::spawn_supervisor(sys, "/root", [&] {
     auto f = cfg.tier_flags;
     f.how = supervision::strategy::one_for_one;
     return f;
-  }(), node_tree(cfg, names));
+  }(), node_tree(cfg, names, view));
   if (auto err = supervision::await_started(sys, root, start_timeout)) {
     log::error("/", "node failed to start: " + sys.render(err));
     stop_tree(sys, root, cfg.shutdown_grace);
@@ -116,6 +130,8 @@ int run_node(const node_options& opts) {
   env.session_manager = [names] { return names->lookup("session_manager"); };
   env.list_ttl = cfg.list_ttl;
   env.max_inflight = cfg.max_inflight_calls;
+  if (cfg.cluster.enabled)
+    env.refusal = [view] { return view->fenced(); }; // the losing side of a partition answers -32030
   if (cfg.http_enabled) {
     protocol::http_config http;
     http.host = cfg.http_host;
@@ -160,6 +176,15 @@ int run_node(const node_options& opts) {
   sigwait(&signals, &sig);
   log::info("/", std::string{"received "} + signal_name(sig) + "; stopping");
   env.hub()->close_all(); // listen streams end gracefully before the transports stop
+  if (cfg.cluster.enabled) {
+    // Graceful leave: the others see "leaving", not a failure.
+    if (auto node = names->lookup("node")) {
+      if (auto err = cluster::leave(sys, node, 3 * cfg.cluster.heartbeat + std::chrono::seconds(1)))
+        log::warning("/", "leaving the cluster: " + sys.render(err));
+      else
+        log::info("/", "left the cluster");
+    }
+  }
   // A second signal, or an orderly stop that overruns the grace period,
   // ends the process at once.
   std::thread([signals]() mutable {
@@ -177,6 +202,13 @@ int run_node(const node_options& opts) {
   log::info("/", "node " + cfg.name + " stopped");
   if (stdio_thread.joinable())
     stdio_thread.detach(); // may still block in read() if stopped by a signal
+  if (cfg.cluster.enabled) {
+    // A connect attempt to an unreachable peer may still block inside CAF's
+    // middleman (remote_actor has no timeout) and would hold the actor
+    // system's destructor: the tree is stopped, so leave now.
+    std::fflush(nullptr);
+    std::_Exit(0);
+  }
   return 0;
 }
 

@@ -60,6 +60,29 @@ std::vector<field> node_config_schema() {
       {"keepalive_ms", value_type::integer, 15000,
        "an SSE comment is sent on an idle open stream this often (finds clients that vanished)", 100, {}, {}, {}},
     }},
+    {"cluster", value_type::object, {}, "joining other nodes (docs/CLUSTER.md)", {}, {}, {}, {
+      {"enabled", value_type::boolean, false,
+       "publish the node actor and join a cluster (implied by --cluster-port and --seeds)", {}, {}, {}, {}},
+      {"host", value_type::string, "127.0.0.1", "address to listen on for other nodes, and to give them", {}, {}, {}, {}},
+      {"port", value_type::integer, 4370, "the cluster port (CAF's BASP over TCP)", 1, 65535, {}, {}},
+      {"seeds", value_type::string_list, nlohmann::json::array(),
+       "HOST:PORT of nodes to join through (none: this node founds a cluster)", {}, {}, {}, {}},
+      {"cookie_file", value_type::string, "",
+       "file with the shared cluster cookie (default $HOME/.cafmcp.cookie, created 0400 if missing)", {}, {}, {}, {}},
+      {"heartbeat_ms", value_type::integer, 1000, "heartbeat interval (the same on every node)", 10, 60000, {}, {}},
+      {"unhealthy_after", value_type::integer, 3,
+       "missed heartbeats until a member is unhealthy (1 or 2 missed: degraded)", 1, 100, {}, {}},
+      {"remove_after_ms", value_type::integer, 10000, "a down member is removed from the table after this", 0, {}, {}, {}},
+      {"split_brain", value_type::object, {}, "which side of a partition stays up", {}, {}, {}, {
+        {"strategy", value_type::string, "keep_majority", "the resolver", {}, {},
+         {"keep_majority", "keep_oldest", "static_quorum", "configured_master"}, {}},
+        {"stable_after_ms", value_type::integer, 2000,
+         "the reachability view must be unchanged this long before a decision", 0, {}, {}, {}},
+        {"down_if_alone", value_type::boolean, false, "keep_oldest: an oldest node alone goes down instead", {}, {}, {}, {}},
+        {"quorum_size", value_type::integer, 2, "static_quorum: members a side needs to stay up", 1, {}, {}, {}},
+        {"master", value_type::string, "", "configured_master: the node whose side stays up", {}, {}, {}, {}},
+      }},
+    }},
     {"health", value_type::object, {}, "health checker (tier 3)", {}, {}, {}, {
       {"interval_ms", value_type::integer, 1000, "how often health is checked", 10, {}, {}, {}},
     }},
@@ -109,6 +132,16 @@ node_config load_node_config(const std::optional<std::string>& file, const node_
     raw["log"]["format"] = *overrides.log_format;
   if (overrides.host)
     raw["http"]["host"] = *overrides.host;
+  if (overrides.cluster_port) {
+    raw["cluster"]["port"] = *overrides.cluster_port;
+    raw["cluster"]["enabled"] = true;
+  }
+  if (overrides.seeds) {
+    raw["cluster"]["seeds"] = *overrides.seeds;
+    raw["cluster"]["enabled"] = true;
+  }
+  if (overrides.cookie_file)
+    raw["cluster"]["cookie_file"] = *overrides.cookie_file;
   if (overrides.http_port)
     raw["http"]["port"] = *overrides.http_port;
   auto v = config::validate(raw, node_config_schema());
@@ -151,6 +184,30 @@ node_config load_node_config(const std::optional<std::string>& file, const node_
   out.http_threads = h["threads"].get<int>();
   out.http_max_sessions = h["max_sessions"].get<size_t>();
   out.http_keepalive = std::chrono::milliseconds{h["keepalive_ms"].get<int64_t>()};
+  auto& c = v["cluster"];
+  out.cluster.enabled = c["enabled"].get<bool>();
+  out.cluster.name = out.name;
+  out.cluster.host = c["host"].get<std::string>();
+  out.cluster.port = c["port"].get<uint16_t>();
+  out.cluster.seeds = c["seeds"].get<std::vector<std::string>>();
+  for (auto& seed : out.cluster.seeds) {
+    auto colon = seed.rfind(':');
+    if (colon == std::string::npos || colon == 0 || seed.find_first_not_of("0123456789", colon + 1) != std::string::npos
+        || colon + 1 == seed.size())
+      throw config_error("cluster.seeds", "\"" + seed + "\" is not HOST:PORT");
+  }
+  out.cookie_file = c["cookie_file"].get<std::string>();
+  out.cluster.heartbeat = std::chrono::milliseconds{c["heartbeat_ms"].get<int64_t>()};
+  out.cluster.unhealthy_after = c["unhealthy_after"].get<uint32_t>();
+  out.cluster.remove_after = std::chrono::milliseconds{c["remove_after_ms"].get<int64_t>()};
+  auto& sb = c["split_brain"];
+  out.cluster.sbr.strategy = *cluster::parse_strategy(sb["strategy"].get<std::string>());
+  out.cluster.sbr.stable_after = std::chrono::milliseconds{sb["stable_after_ms"].get<int64_t>()};
+  out.cluster.sbr.down_if_alone = sb["down_if_alone"].get<bool>();
+  out.cluster.sbr.quorum_size = sb["quorum_size"].get<size_t>();
+  out.cluster.sbr.master = sb["master"].get<std::string>();
+  if (out.cluster.sbr.strategy == cluster::sbr_strategy::configured_master && out.cluster.sbr.master.empty())
+    throw config_error("cluster.split_brain.master", "configured_master needs the name of the master node");
   out.health.required_actors = actors::core_actor_names();
   out.effective = std::move(v);
   return out;

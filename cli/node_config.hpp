@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/core_sup.hpp"
+#include "cluster/node.hpp"
 #include "observability/health.hpp"
 #include "protocol/task_registry.hpp"
 #include "supervision/child_spec.hpp"
@@ -46,6 +47,8 @@ struct node_config {
   std::vector<std::string> http_allowed_origins;
   int http_threads = 1;
   std::chrono::milliseconds http_keepalive{15000};
+  cluster::cluster_config cluster; // cookie loaded at start, from cookie_file
+  std::string cookie_file;         // "": the default ($HOME/.cafmcp.cookie)
   nlohmann::json effective; // the validated JSON, defaults filled in
 };
 
@@ -59,6 +62,9 @@ struct node_overrides {
   std::optional<std::string> log_format;
   std::optional<std::string> host;
   std::optional<int> http_port;
+  std::optional<int> cluster_port;
+  std::optional<std::vector<std::string>> seeds;
+  std::optional<std::string> cookie_file;
 };
 
 /// Reads and validates the config file (none: defaults only) and applies the

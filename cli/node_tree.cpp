@@ -2,8 +2,10 @@
 
 #include <caf/actor_system_config.hpp>
 #include <caf/atom.hpp>
+#include <caf/io/middleman.hpp>
 
 #include "actors/messages.hpp"
+#include "cluster/messages.hpp"
 #include "observability/health.hpp"
 #include "protocol/protocol_sup.hpp"
 #include "supervision/messages.hpp"
@@ -13,14 +15,18 @@ namespace cafmcp::cli {
 
 using namespace supervision;
 
-std::vector<child_spec> node_tree(const node_config& cfg, std::shared_ptr<actors::name_table> names) {
+std::vector<child_spec> node_tree(const node_config& cfg, std::shared_ptr<actors::name_table> names,
+                                  std::shared_ptr<cluster::cluster_view> view) {
   auto tier = [&](strategy how) {
     auto f = cfg.tier_flags;
     f.how = how;
     return f;
   };
   auto protocol = protocol::protocol_supervisor(cfg.tier_flags, cfg.tool_workers, names);
-  auto cluster = supervisor_child("cluster_sup", tier(strategy::rest_for_one), {});
+  std::vector<child_spec> members;
+  if (cfg.cluster.enabled)
+    members.push_back(cluster::node_actor_spec(cfg.cluster, view ? view : std::make_shared<cluster::cluster_view>(), names));
+  auto cluster = supervisor_child("cluster_sup", tier(strategy::rest_for_one), std::move(members));
   return {
     actors::core_supervisor(cfg.core, names),
     protocol,
@@ -33,6 +39,15 @@ void configure_actor_system(caf::actor_system_config& sys_cfg, const node_config
   supervision::register_types(sys_cfg);
   actors::register_types(sys_cfg);
   observability::register_types(sys_cfg);
+  cluster::register_types(sys_cfg);
+  if (cfg.cluster.enabled) {
+    sys_cfg.load<caf::io::middleman>();
+    // BASP's own heartbeat finds frozen peers (SIGSTOP) and dropped links;
+    // every node derives it from the same config, as CAF requires.
+    sys_cfg.set("middleman.heartbeat-interval", caf::timespan{cfg.cluster.heartbeat});
+    sys_cfg.set("middleman.connection-timeout",
+                caf::timespan{cfg.cluster.heartbeat * (cfg.cluster.unhealthy_after + 2)});
+  }
   sys_cfg.set("scheduler.policy",
               cfg.scheduler_policy == "sharing" ? caf::atom("sharing") : caf::atom("stealing"));
   sys_cfg.set("scheduler.max-threads", cfg.scheduler_max_threads);

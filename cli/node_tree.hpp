@@ -20,8 +20,11 @@
 namespace cafmcp::cli {
 
 /// The root's children, in start order.
+/// `view` is what the cluster layer shares with the rest of the node
+/// (fenced or not); cluster_sup runs the node actor when cfg.cluster.enabled.
 std::vector<supervision::child_spec> node_tree(const node_config& cfg,
-                                               std::shared_ptr<actors::name_table> names);
+                                               std::shared_ptr<actors::name_table> names,
+                                               std::shared_ptr<cluster::cluster_view> view = nullptr);
 
 /// Fills a CAF config for a node: message types of every part, scheduler.
 void configure_actor_system(caf::actor_system_config& sys_cfg, const node_config& cfg);

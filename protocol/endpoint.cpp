@@ -4,6 +4,7 @@
 
 #include "actors/messages.hpp"
 #include "actors/session_manager.hpp"
+#include "protocol/crypto.hpp"
 #include "protocol/json_schema.hpp"
 #include "protocol/tool_runner.hpp"
 #include "protocol/versions.hpp"

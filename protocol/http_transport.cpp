@@ -74,7 +74,7 @@ http::status status_for(const json& response, bool modern) {
   auto code = response["error"].value("code", 0);
   if (code == rpc_code::parse_error || code == rpc_code::invalid_request)
     return http::status::bad_request;
-  if (code == mcp_code::server_busy)
+  if (code == mcp_code::server_busy || code == mcp_code::node_fenced)
     return http::status::service_unavailable;
   if (!modern)
     return http::status::ok; // legacy clients read JSON-RPC errors from a 200

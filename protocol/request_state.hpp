@@ -32,7 +32,4 @@ private:
   std::chrono::milliseconds ttl_;
 };
 
-/// Hex SHA-256 of `data` (binds a state to the request it was minted for).
-std::string sha256_hex(const std::string& data);
-
 } // namespace cafmcp::protocol

@@ -1,0 +1,297 @@
+#include "cli/cluster_command.hpp"
+
+#include <csignal>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <sstream>
+#include <thread>
+#include <vector>
+
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
+
+#include "cluster/client.hpp"
+#include "cluster/cookie.hpp"
+#include "cluster/messages.hpp"
+
+namespace cafmcp::cli {
+
+namespace {
+
+using namespace std::chrono_literals;
+
+struct node_proc {
+  std::string name;
+  int cluster_port = 0;
+  int http_port = 0;
+  pid_t pid = 0;
+};
+
+std::string pid_file(const std::string& dir) {
+  return dir + "/cluster.pids";
+}
+
+bool port_free(int port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0)
+    return false;
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  int one = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0;
+  ::close(fd);
+  return ok;
+}
+
+std::string self_exe() {
+  char buf[4096];
+  auto n = ::readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+  if (n <= 0)
+    return "cafmcp";
+  buf[n] = '\0';
+  return buf;
+}
+
+/// Starts one node in its own session (it outlives us with --detach),
+/// stdout and stderr to `log`.
+pid_t spawn_node(const std::vector<std::string>& argv, const std::string& log) {
+  pid_t pid = ::fork();
+  if (pid != 0)
+    return pid;
+  ::setsid();
+  int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+  int null = ::open("/dev/null", O_RDONLY);
+  if (fd >= 0) {
+    ::dup2(fd, STDOUT_FILENO);
+    ::dup2(fd, STDERR_FILENO);
+  }
+  if (null >= 0)
+    ::dup2(null, STDIN_FILENO);
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+  std::vector<char*> args;
+  for (auto& a : argv)
+    args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  ::execv(args[0], args.data());
+  std::fprintf(stderr, "cannot start %s: %s\n", args[0], std::strerror(errno));
+  std::_Exit(127);
+}
+
+bool alive(pid_t pid) {
+  int status = 0;
+  auto r = ::waitpid(pid, &status, WNOHANG); // reaps our own children
+  if (r == pid)
+    return false;
+  return ::kill(pid, 0) == 0;
+}
+
+/// SIGTERM to each, then waits (bounded); SIGKILL to whoever remains.
+bool stop_all(const std::vector<node_proc>& procs, std::chrono::seconds grace) {
+  for (auto& p : procs)
+    if (p.pid > 0)
+      ::kill(p.pid, SIGTERM);
+  auto deadline = std::chrono::steady_clock::now() + grace;
+  bool all = false;
+  while (!all && std::chrono::steady_clock::now() < deadline) {
+    all = true;
+    for (auto& p : procs)
+      all = all && (p.pid <= 0 || !alive(p.pid));
+    if (!all)
+      std::this_thread::sleep_for(50ms);
+  }
+  if (!all)
+    for (auto& p : procs)
+      if (p.pid > 0 && alive(p.pid)) {
+        std::cerr << "cafmcp cluster: " << p.name << " (pid " << p.pid << ") did not stop in time; killing it\n";
+        ::kill(p.pid, SIGKILL);
+      }
+  return all;
+}
+
+void write_pids(const std::string& dir, const std::vector<node_proc>& procs) {
+  std::ofstream out{pid_file(dir)};
+  for (auto& p : procs)
+    out << p.name << ' ' << p.pid << ' ' << p.cluster_port << ' ' << p.http_port << '\n';
+}
+
+std::vector<node_proc> read_pids(const std::string& dir) {
+  std::vector<node_proc> out;
+  std::ifstream in{pid_file(dir)};
+  node_proc p;
+  while (in >> p.name >> p.pid >> p.cluster_port >> p.http_port)
+    out.push_back(p);
+  return out;
+}
+
+/// Waits until the first node reports every node up and healthy.
+bool wait_all_up(const std::vector<node_proc>& procs, const std::string& cookie, std::chrono::seconds limit,
+                 std::string& last) {
+  // Never destroyed: the process ends with _Exit, and a CAF system's
+  // destructor could wait on middleman work we do not need.
+  static caf::actor_system_config cfg;
+  cluster::register_types(cfg);
+  cfg.load<caf::io::middleman>();
+  auto& sys = *new caf::actor_system{cfg};
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  caf::actor node;
+  while (std::chrono::steady_clock::now() < deadline) {
+    for (auto& p : procs)
+      if (!alive(p.pid)) {
+        last = p.name + " exited during start";
+        return false;
+      }
+    if (!node) {
+      auto n = cluster::attach(sys, "127.0.0.1", static_cast<uint16_t>(procs.front().cluster_port), cookie, 2s);
+      if (n)
+        node = *n;
+      else
+        last = sys.render(n.error());
+    }
+    if (node) {
+      auto rows = cluster::cluster_status(sys, node, 2s);
+      if (rows) {
+        size_t ready = 0;
+        for (auto& r : *rows)
+          ready += r.state == "up" && r.health == "healthy" ? 1 : 0;
+        last = std::to_string(ready) + " of " + std::to_string(procs.size()) + " nodes up";
+        if (ready == procs.size())
+          return true;
+      } else {
+        node = caf::actor{};
+        last = sys.render(rows.error());
+      }
+    }
+    std::this_thread::sleep_for(200ms);
+  }
+  return false;
+}
+
+} // namespace
+
+int run_cluster_up(const cluster_up_options& opts) {
+  if (opts.nodes < 1 || opts.nodes > 32) {
+    std::cerr << "cafmcp cluster up: --nodes must be 1 … 32\n";
+    return 2;
+  }
+  if (opts.base_port < 1 || opts.base_port + 3 * opts.nodes > 65535) {
+    std::cerr << "cafmcp cluster up: --base-port leaves no room for " << opts.nodes << " nodes\n";
+    return 2;
+  }
+  ::mkdir(opts.data_dir.c_str(), 0755);
+  struct stat st {};
+  if (::stat(opts.data_dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+    std::cerr << "cafmcp cluster up: cannot use the data directory " << opts.data_dir << '\n';
+    return 1;
+  }
+  for (auto& p : read_pids(opts.data_dir))
+    if (::kill(p.pid, 0) == 0) {
+      std::cerr << "cafmcp cluster up: a cluster from " << opts.data_dir << " is running (" << p.name << ", pid "
+                << p.pid << "); stop it with: cafmcp cluster down --data-dir " << opts.data_dir << '\n';
+      return 1;
+    }
+  std::string cookie;
+  auto cookie_path = opts.cookie_file.empty() ? cluster::default_cookie_path() : opts.cookie_file;
+  try {
+    cookie = cluster::load_cookie(cookie_path, opts.cookie_file.empty()); // created before the nodes race for it
+  } catch (const std::exception& e) {
+    std::cerr << "cafmcp cluster up: " << e.what() << '\n';
+    return 1;
+  }
+  std::vector<node_proc> procs;
+  for (int k = 1; k <= opts.nodes; ++k) {
+    node_proc p;
+    p.name = "n" + std::to_string(k);
+    p.cluster_port = opts.base_port + 3 * (k - 1);
+    p.http_port = p.cluster_port + 1;
+    for (int port : {p.cluster_port, p.http_port})
+      if (!port_free(port)) {
+        std::cerr << "cafmcp cluster up: port " << port << " (for " << p.name
+                  << ") is in use; pick another --base-port\n";
+        return 1;
+      }
+    procs.push_back(p);
+  }
+  // Signals are for us: the nodes get their own, later, from stop_all.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  auto exe = self_exe();
+  auto seed = "127.0.0.1:" + std::to_string(procs.front().cluster_port);
+  for (auto& p : procs) {
+    std::vector<std::string> argv{exe, "node", "--name", p.name, "--cluster-port", std::to_string(p.cluster_port),
+                                  "--http-port", std::to_string(p.http_port), "--cookie-file", cookie_path};
+    if (&p != &procs.front())
+      argv.insert(argv.end(), {"--seeds", seed});
+    if (!opts.config_file.empty())
+      argv.insert(argv.end(), {"--config", opts.config_file});
+    p.pid = spawn_node(argv, opts.data_dir + "/" + p.name + ".log");
+    if (p.pid < 0) {
+      std::cerr << "cafmcp cluster up: cannot start " << p.name << ": " << std::strerror(errno) << '\n';
+      stop_all(procs, 10s);
+      return 1;
+    }
+  }
+  write_pids(opts.data_dir, procs);
+  std::string progress;
+  if (!wait_all_up(procs, cookie, 60s, progress)) {
+    std::cerr << "cafmcp cluster up: the cluster did not come up (" << progress << "); logs in " << opts.data_dir
+              << "/\n";
+    stop_all(procs, 30s);
+    ::unlink(pid_file(opts.data_dir).c_str());
+    return 1;
+  }
+  std::cout << "cluster up: " << procs.size() << " nodes (cookie " << cookie_path << ")\n";
+  for (auto& p : procs)
+    std::cout << "  " << p.name << "  pid " << p.pid << "  cluster 127.0.0.1:" << p.cluster_port
+              << "  MCP http://127.0.0.1:" << p.http_port << "/mcp  log " << opts.data_dir << "/" << p.name
+              << ".log\n";
+  std::cout << "status: cafmcp status --node 127.0.0.1:" << procs.front().cluster_port << '\n';
+  if (opts.detach) {
+    std::cout << "stop:   cafmcp cluster down --data-dir " << opts.data_dir << '\n' << std::flush;
+    std::fflush(nullptr);
+    std::_Exit(0);
+  }
+  std::cout << "Ctrl-C stops the cluster.\n" << std::flush;
+  int sig = 0;
+  sigwait(&signals, &sig);
+  std::cout << "stopping " << procs.size() << " nodes\n" << std::flush;
+  bool clean = stop_all(procs, 40s);
+  ::unlink(pid_file(opts.data_dir).c_str());
+  std::cout << (clean ? "cluster stopped\n" : "cluster stopped (some nodes had to be killed)\n") << std::flush;
+  std::fflush(nullptr);
+  std::_Exit(clean ? 0 : 1);
+}
+
+int run_cluster_down(const std::string& data_dir) {
+  auto procs = read_pids(data_dir);
+  if (procs.empty()) {
+    std::cerr << "cafmcp cluster down: no cluster started from " << data_dir << " (no " << pid_file(data_dir) << ")\n";
+    return 1;
+  }
+  std::vector<node_proc> running;
+  for (auto& p : procs)
+    if (::kill(p.pid, 0) == 0)
+      running.push_back(p);
+  bool clean = stop_all(running, 40s);
+  ::unlink(pid_file(data_dir).c_str());
+  std::cout << "stopped " << running.size() << " node(s)" << (clean ? "" : " (some had to be killed)") << '\n';
+  return clean ? 0 : 1;
+}
+
+} // namespace cafmcp::cli

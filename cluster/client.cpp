@@ -1,0 +1,113 @@
+#include "cluster/client.hpp"
+
+#include <unistd.h>
+
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
+
+#include "cluster/cookie.hpp"
+#include "cluster/errors.hpp"
+#include "cluster/tcp_probe.hpp"
+#include "protocol/crypto.hpp"
+
+namespace cafmcp::cluster {
+
+namespace {
+
+/// request(...).receive(...) with the timeout turned into errc::timeout.
+template <class... Ts, class F>
+caf::error ask(caf::actor_system& sys, const caf::actor& dest, std::chrono::milliseconds timeout,
+               const std::string& what, F on_result, Ts&&... xs) {
+  caf::scoped_actor self{sys};
+  caf::error err;
+  self->request(dest, timeout, std::forward<Ts>(xs)...)
+    .receive(on_result, [&](caf::error& e) {
+      if (e == caf::sec::request_timeout)
+        err = make_error(errc::timeout, what + ": no answer within " + std::to_string(timeout.count()) + " ms");
+      else
+        err = std::move(e);
+    });
+  return err;
+}
+
+} // namespace
+
+caf::expected<caf::actor> attach(caf::actor_system& sys, const std::string& host, uint16_t port,
+                                 const std::string& cookie, std::chrono::milliseconds timeout) {
+  auto where = host + ":" + std::to_string(port);
+  if (!tcp_probe(host, port, timeout))
+    return make_error(errc::no_node, "nothing answers at " + where);
+  auto node = sys.middleman().remote_actor(host, port);
+  if (!node)
+    return make_error(errc::no_node, "no cafmcp node at " + where + ": " + sys.render(node.error()));
+  auto nonce = protocol::to_hex(protocol::random_bytes(16));
+  member_info me;
+  me.name = "client-" + std::to_string(::getpid());
+  std::string their_nonce;
+  auto err = ask(
+    sys, *node, timeout, "handshake with " + where,
+    [&](const std::string& n, const std::string& proof) {
+      if (protocol::constant_time_equal(proof, cookie_proof(cookie, "server", "", nonce)))
+        their_nonce = n;
+    },
+    hello_atom::value, me, nonce);
+  if (err)
+    return err;
+  if (their_nonce.empty())
+    return make_error(errc::wrong_cookie, "the node at " + where + " holds another cluster cookie");
+  err = ask(
+    sys, *node, timeout, "handshake with " + where, [](const member_info&, const std::vector<member_info>&) {},
+    auth_atom::value, me.name, cookie_proof(cookie, "client", me.name, their_nonce), false);
+  if (err)
+    return err;
+  return *node;
+}
+
+caf::expected<std::vector<status_row>> cluster_status(caf::actor_system& sys, const caf::actor& node,
+                                                      std::chrono::milliseconds timeout) {
+  std::vector<status_row> rows;
+  auto err = ask(sys, node, timeout, "cluster_status", [&](std::vector<status_row>& r) { rows = std::move(r); },
+                 status_atom::value);
+  if (err)
+    return err;
+  return rows;
+}
+
+caf::expected<std::string> get_node_health(caf::actor_system& sys, const caf::actor& node, const std::string& name,
+                                           std::chrono::milliseconds timeout) {
+  std::string out;
+  auto err = ask(sys, node, timeout, "get_node_health(" + name + ")", [&](std::string& h) { out = std::move(h); },
+                 health_atom::value, name);
+  if (err)
+    return err;
+  return out;
+}
+
+caf::expected<caf::message> distribute_call(caf::actor_system& sys, const caf::actor& node, const std::string& target,
+                                            const std::string& actor_name, caf::message msg,
+                                            std::chrono::milliseconds timeout) {
+  caf::scoped_actor self{sys};
+  caf::expected<caf::message> out{caf::message{}};
+  self->request(node, timeout, call_atom::value, target, actor_name, std::move(msg))
+    .receive(
+      [&](caf::message& m) { out = std::move(m); },
+      [&](caf::error& e) {
+        if (e == caf::sec::request_timeout)
+          out = make_error(errc::timeout, "distribute_call to " + actor_name + " on " + target + ": no answer within "
+                                            + std::to_string(timeout.count()) + " ms");
+        else
+          out = std::move(e);
+      });
+  return out;
+}
+
+caf::error connect(caf::actor_system& sys, const caf::actor& node, const std::vector<std::string>& nodes,
+                   std::chrono::milliseconds timeout) {
+  return ask(sys, node, timeout, "connect", [] {}, join_atom::value, nodes);
+}
+
+caf::error leave(caf::actor_system& sys, const caf::actor& node, std::chrono::milliseconds timeout) {
+  return ask(sys, node, timeout, "leave", [] {}, leave_atom::value);
+}
+
+} // namespace cafmcp::cluster

@@ -1,0 +1,51 @@
+#pragma once
+
+// What the rest of the node may read about the cluster without asking an
+// actor: whether this node is fenced (the protocol layer refuses requests
+// then) and the last status table (observability). Thread-safe; written by
+// the node actor only.
+
+#include <atomic>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cluster/messages.hpp"
+
+namespace cafmcp::cluster {
+
+class cluster_view {
+public:
+  /// Why this node refuses requests, or nullopt while it serves.
+  std::optional<std::string> fenced() const {
+    if (!fenced_.load(std::memory_order_acquire))
+      return std::nullopt;
+    std::lock_guard<std::mutex> guard{mtx_};
+    return reason_;
+  }
+
+  void set_fenced(bool on, std::string reason = {}) {
+    std::lock_guard<std::mutex> guard{mtx_};
+    reason_ = std::move(reason);
+    fenced_.store(on, std::memory_order_release);
+  }
+
+  std::vector<status_row> rows() const {
+    std::lock_guard<std::mutex> guard{mtx_};
+    return rows_;
+  }
+
+  void set_rows(std::vector<status_row> rows) {
+    std::lock_guard<std::mutex> guard{mtx_};
+    rows_ = std::move(rows);
+  }
+
+private:
+  std::atomic<bool> fenced_{false};
+  mutable std::mutex mtx_;
+  std::string reason_;
+  std::vector<status_row> rows_;
+};
+
+} // namespace cafmcp::cluster

@@ -1,0 +1,29 @@
+#pragma once
+
+// Error codes of the cluster layer (category "cluster").
+
+#include <cstdint>
+#include <string>
+
+#include <caf/atom.hpp>
+#include <caf/error.hpp>
+
+namespace cafmcp::cluster {
+
+enum class errc : uint8_t {
+  wrong_cookie = 1,   // the handshake proof does not match: the peer has another cookie
+  not_authenticated,  // a message from a node that has not completed the handshake
+  unknown_node,       // no member has that name
+  unreachable,        // the member is known but not connected
+  no_handshake,       // auth without a preceding hello
+  timeout,            // no answer in time
+  no_node,            // nothing answers at that address
+};
+
+constexpr caf::atom_value error_category = caf::atom("cluster");
+
+std::string to_string(errc x);
+caf::error make_error(errc x, std::string context = {});
+bool is(const caf::error& e, errc x);
+
+} // namespace cafmcp::cluster

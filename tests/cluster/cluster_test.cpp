@@ -1,0 +1,298 @@
+// Real `cafmcp` processes forming a cluster on 127.0.0.1, and real faults:
+// kill -9, SIGSTOP/SIGCONT, SIGTERM (graceful leave), a wrong cookie.
+// Heartbeats are 200 ms here so that every wait stays short; each wait is
+// bounded.
+
+#include <csignal>
+#include <regex>
+#include <thread>
+
+#include <sys/stat.h>
+
+#include <doctest/doctest.h>
+#include <nlohmann/json.hpp>
+
+#include "tests/support/http_client.hpp"
+#include "tests/support/net.hpp"
+#include "tests/support/process.hpp"
+
+using namespace cafmcp::test;
+using namespace std::chrono_literals;
+using nlohmann::json;
+
+namespace {
+
+const std::string binary = CAFMCP_BINARY;
+
+constexpr const char* fast_config = R"({
+  "cluster": {"heartbeat_ms": 200, "unhealthy_after": 3, "remove_after_ms": 3000,
+              "split_brain": {"stable_after_ms": 600}},
+  "supervision": {"shutdown_grace_ms": 10000}
+})";
+
+std::string write_cookie(const temp_dir& dir, const std::string& name, const std::string& value) {
+  auto path = dir.write(name, value + "\n");
+  ::chmod(path.c_str(), 0600);
+  return path;
+}
+
+/// One node: its cluster port, its MCP HTTP port (from the log).
+struct cluster_node {
+  std::string name;
+  uint16_t cluster_port = 0;
+  uint16_t http_port = 0;
+  std::unique_ptr<process> proc;
+
+  cluster_node(const temp_dir& dir, std::string n, const std::string& cookie, const std::string& config,
+               const std::string& seed = {})
+    : name(std::move(n)), cluster_port(free_port()) {
+    std::vector<std::string> args{binary, "node", "--name", name, "--cluster-port", std::to_string(cluster_port),
+                                  "--http-port", "0", "--cookie-file", cookie, "--config", config};
+    if (!seed.empty())
+      args.insert(args.end(), {"--seeds", seed});
+    proc = std::make_unique<process>(args, dir.path());
+    REQUIRE(proc->wait_for_stderr("ready", 20s));
+    std::smatch m;
+    auto log = proc->err();
+    REQUIRE(std::regex_search(log, m, std::regex{R"(MCP endpoint http://127\.0\.0\.1:(\d+)/mcp)"}));
+    http_port = static_cast<uint16_t>(std::stoi(m[1]));
+  }
+
+  std::string address() const { return "127.0.0.1:" + std::to_string(cluster_port); }
+};
+
+struct status_result {
+  int code = -1;
+  std::string out, err;
+  json rows; // --json output (null if not JSON)
+};
+
+status_result status(const temp_dir& dir, const cluster_node& n, const std::string& cookie) {
+  process p{{binary, "status", "--node", n.address(), "--cookie-file", cookie, "--json"}, dir.path()};
+  status_result r;
+  r.code = p.wait_exit(20s).value_or(-1);
+  r.out = p.out();
+  r.err = p.err();
+  r.rows = json::parse(r.out, nullptr, false);
+  if (r.rows.is_discarded())
+    r.rows = nullptr;
+  return r;
+}
+
+json row_of(const json& rows, const std::string& node) {
+  if (rows.is_array())
+    for (auto& r : rows)
+      if (r["node"] == node)
+        return r;
+  return nullptr;
+}
+
+/// Polls `n`'s status until `pred(rows)` holds (bounded).
+bool wait_status(const temp_dir& dir, const cluster_node& n, const std::string& cookie,
+                 const std::function<bool(const json&)>& pred, std::chrono::seconds limit = 20s) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto s = status(dir, n, cookie);
+    if (s.code == 0 && pred(s.rows))
+      return true;
+    std::this_thread::sleep_for(200ms);
+  }
+  return false;
+}
+
+bool all_up_healthy(const json& rows, size_t n) {
+  if (!rows.is_array() || rows.size() != n)
+    return false;
+  for (auto& r : rows)
+    if (r["state"] != "up" || r["health"] != "healthy")
+      return false;
+  return true;
+}
+
+struct three_nodes {
+  temp_dir dir;
+  std::string cookie = write_cookie(dir, "cookie", "test-cookie-0123456789");
+  std::string config = dir.write("node.json", fast_config);
+  std::unique_ptr<cluster_node> n1, n2, n3;
+
+  three_nodes() {
+    n1 = std::make_unique<cluster_node>(dir, "n1", cookie, config);
+    n2 = std::make_unique<cluster_node>(dir, "n2", cookie, config, n1->address());
+    n3 = std::make_unique<cluster_node>(dir, "n3", cookie, config, n1->address());
+    REQUIRE(wait_status(dir, *n1, cookie, [](const json& rows) { return all_up_healthy(rows, 3); }));
+  }
+
+  ~three_nodes() {
+    for (auto* n : {n1.get(), n2.get(), n3.get()}) {
+      n->proc->signal(SIGCONT);
+      n->proc->signal(SIGTERM);
+    }
+    for (auto* n : {n1.get(), n2.get(), n3.get()})
+      n->proc->wait_exit(20s);
+  }
+};
+
+json mcp_echo(uint16_t port) {
+  json body{{"jsonrpc", "2.0"},
+            {"id", 1},
+            {"method", "tools/call"},
+            {"params",
+             {{"name", "echo"},
+              {"arguments", {{"text", "hi"}}},
+              {"_meta",
+               {{"io.modelcontextprotocol/protocolVersion", "2026-07-28"},
+                {"io.modelcontextprotocol/clientCapabilities", json::object()}}}}}};
+  auto r = http_request(port, "POST", "/mcp",
+                        {{"Content-Type", "application/json"},
+                         {"Accept", "application/json, text/event-stream"},
+                         {"MCP-Protocol-Version", "2026-07-28"},
+                         {"Mcp-Method", "tools/call"},
+                         {"Mcp-Name", "echo"}},
+                        body.dump());
+  auto j = json::parse(r.body, nullptr, false);
+  return json{{"status", r.status}, {"body", j.is_discarded() ? json(r.body) : j}};
+}
+
+} // namespace
+
+TEST_CASE("three nodes form a cluster; every node sees all three up and healthy, one leader") {
+  three_nodes c;
+  for (auto* n : {c.n1.get(), c.n2.get(), c.n3.get()}) {
+    // Each node's own view converges (gossip), within a bounded wait.
+    CHECK(wait_status(c.dir, *n, c.cookie, [](const json& rows) { return all_up_healthy(rows, 3); }, 10s));
+    auto s = status(c.dir, *n, c.cookie);
+    REQUIRE(s.code == 0);
+    int leaders = 0;
+    for (auto& r : s.rows)
+      leaders += r["leader"].get<bool>() ? 1 : 0;
+    CHECK(leaders == 1);
+    CHECK(row_of(s.rows, "n1")["leader"] == true);
+  }
+  // The human-readable table.
+  process p{{binary, "status", "--node", c.n2->address(), "--cookie-file", c.cookie}, c.dir.path()};
+  REQUIRE(p.wait_exit(20s) == 0);
+  CHECK(p.out().find("NODE") == 0);
+  CHECK(std::regex_search(p.out(), std::regex{R"(n3\s+127\.0\.0\.1:\d+\s+up\s+healthy)"}));
+}
+
+TEST_CASE("a node with the wrong cookie is refused and told why; status with it fails") {
+  temp_dir dir;
+  auto cookie = write_cookie(dir, "cookie", "right-cookie");
+  auto wrong = write_cookie(dir, "wrong", "wrong-cookie");
+  auto config = dir.write("node.json", fast_config);
+  cluster_node n1{dir, "n1", cookie, config};
+  cluster_node intruder{dir, "n9", wrong, config, n1.address()};
+  CHECK(intruder.proc->wait_for_stderr("does not hold our cluster cookie", 10s));
+  std::this_thread::sleep_for(1s);
+  auto s = status(dir, n1, cookie);
+  REQUIRE(s.code == 0);
+  CHECK(s.rows.size() == 1); // nothing about the intruder
+  auto refused = status(dir, n1, wrong);
+  CHECK(refused.code == 1);
+  CHECK(refused.err.find("cookie") != std::string::npos);
+  // Nothing answers: a clear error, exit 1.
+  process none{{binary, "status", "--node", "127.0.0.1:" + std::to_string(free_port()), "--cookie-file", cookie},
+               dir.path()};
+  CHECK(none.wait_exit(20s) == 1);
+  CHECK(none.err().find("nothing answers") != std::string::npos);
+  n1.proc->signal(SIGTERM);
+  intruder.proc->signal(SIGTERM);
+  CHECK(n1.proc->wait_exit(20s) == 0);
+  CHECK(intruder.proc->wait_exit(20s) == 0);
+}
+
+TEST_CASE("a graceful leave on SIGTERM is seen as leaving, then removed, never as a failure") {
+  three_nodes c;
+  c.n3->proc->signal(SIGTERM);
+  CHECK(c.n3->proc->wait_exit(20s) == 0);
+  CHECK(c.n3->proc->err().find("left the cluster") != std::string::npos);
+  CHECK(wait_status(c.dir, *c.n1, c.cookie, [](const json& rows) {
+    auto r = row_of(rows, "n3");
+    return r.is_null() || r["state"] == "removed";
+  }));
+  CHECK(c.n1->proc->err().find("member n3: up → leaving") != std::string::npos);
+  CHECK(c.n1->proc->err().find("split brain resolved") == std::string::npos);
+  auto s = status(c.dir, *c.n2, c.cookie);
+  CHECK(row_of(s.rows, "n1")["state"] == "up");
+  CHECK(row_of(s.rows, "n2")["state"] == "up");
+}
+
+TEST_CASE("kill -9 of one node: the others mark it unhealthy, then down, and keep serving") {
+  three_nodes c;
+  c.n3->proc->signal(SIGKILL);
+  CHECK(wait_status(c.dir, *c.n1, c.cookie, [](const json& rows) {
+    return row_of(rows, "n3")["health"] == "unhealthy";
+  }, 5s));
+  CHECK(wait_status(c.dir, *c.n2, c.cookie, [](const json& rows) {
+    auto s = row_of(rows, "n3")["state"];
+    return s == "down" || s == "removed";
+  }, 10s));
+  // One of the survivors decided (the other may learn it by gossip first).
+  CHECK((c.n1->proc->err() + c.n2->proc->err()).find("this side stays up") != std::string::npos);
+  auto r = mcp_echo(c.n1->http_port);
+  CHECK(r["status"] == 200);
+  CHECK(r["body"]["result"]["content"][0]["text"] == "hi");
+}
+
+TEST_CASE("a frozen node (SIGSTOP) is detected; after SIGCONT it rejoins and all are up again") {
+  three_nodes c;
+  c.n2->proc->signal(SIGSTOP);
+  CHECK(wait_status(c.dir, *c.n1, c.cookie, [](const json& rows) {
+    return row_of(rows, "n2")["health"] == "unhealthy";
+  }, 5s));
+  CHECK(wait_status(c.dir, *c.n3, c.cookie, [](const json& rows) {
+    return row_of(rows, "n2")["state"] == "down";
+  }, 10s));
+  c.n2->proc->signal(SIGCONT);
+  CHECK(wait_status(c.dir, *c.n1, c.cookie, [](const json& rows) { return all_up_healthy(rows, 3); }, 30s));
+  CHECK(c.n2->proc->wait_for_stderr("rejoining as a new incarnation", 5s));
+}
+
+TEST_CASE("the losing side fences itself: MCP requests get 503 with -32030 until the cluster heals") {
+  three_nodes c;
+  // n1 alone against a frozen majority: it is the minority.
+  c.n2->proc->signal(SIGSTOP);
+  c.n3->proc->signal(SIGSTOP);
+  REQUIRE(c.n1->proc->wait_for_stderr("fenced:", 10s));
+  auto refused = mcp_echo(c.n1->http_port);
+  CHECK(refused["status"] == 503);
+  CHECK(refused["body"]["error"]["code"] == -32030);
+  CHECK(wait_status(c.dir, *c.n1, c.cookie, [](const json& rows) {
+    return row_of(rows, "n1")["side"] == "fenced";
+  }, 5s));
+  c.n2->proc->signal(SIGCONT);
+  c.n3->proc->signal(SIGCONT);
+  CHECK(wait_status(c.dir, *c.n1, c.cookie, [](const json& rows) { return all_up_healthy(rows, 3); }, 30s));
+  auto served = mcp_echo(c.n1->http_port);
+  CHECK(served["status"] == 200);
+}
+
+TEST_CASE("cafmcp cluster up --detach starts three nodes, status shows them up, cluster down stops them") {
+  temp_dir dir;
+  auto cookie = write_cookie(dir, "cookie", "up-cookie");
+  auto config = dir.write("node.json", fast_config);
+  auto base = free_port_range(9);
+  REQUIRE(base > 0);
+  auto data = dir.path() + "/cluster";
+  process up{{binary, "cluster", "up", "--nodes", "3", "--base-port", std::to_string(base), "--data-dir", data,
+              "--cookie-file", cookie, "--config", config, "--detach"},
+             dir.path()};
+  REQUIRE(up.wait_exit(60s) == 0);
+  CHECK(up.out().find("cluster up: 3 nodes") != std::string::npos);
+  CHECK(up.out().find("MCP http://127.0.0.1:" + std::to_string(base + 1) + "/mcp") != std::string::npos);
+  process st{{binary, "status", "--node", "127.0.0.1:" + std::to_string(base), "--cookie-file", cookie, "--json"},
+             dir.path()};
+  REQUIRE(st.wait_exit(20s) == 0);
+  CHECK(all_up_healthy(json::parse(st.out()), 3));
+  CHECK(mcp_echo(static_cast<uint16_t>(base + 4))["status"] == 200); // n2's MCP port
+  process again{{binary, "cluster", "up", "--nodes", "3", "--base-port", std::to_string(base), "--data-dir", data,
+                 "--cookie-file", cookie, "--detach"},
+                dir.path()};
+  CHECK(again.wait_exit(20s) == 1); // already running from that data dir
+  CHECK(again.err().find("cluster down") != std::string::npos);
+  process down{{binary, "cluster", "down", "--data-dir", data}, dir.path()};
+  CHECK(down.wait_exit(60s) == 0);
+  CHECK(down.out().find("stopped 3 node(s)") != std::string::npos);
+  process gone{{binary, "cluster", "down", "--data-dir", data}, dir.path()};
+  CHECK(gone.wait_exit(20s) == 1);
+}
