@@ -186,8 +186,10 @@ void merge(node_actor* self, const std::vector<member_info>& table, const std::s
         continue; // about an older incarnation of this node
       if (state_of(m) == member_state::up && state_of(st.me) == member_state::joining) {
         set_my_state(self, member_state::up, "admitted by the leader");
-      } else if (state_of(m) == member_state::down) {
-        // The others downed this incarnation: stop serving, come back as a new one.
+      } else if (state_of(m) == member_state::down && state_of(st.me) != member_state::down) {
+        // The others downed this incarnation: stop serving, come back as a
+        // new one. (A node that fenced itself says "down" too; it rejoins
+        // once it reaches the other side again, in resolve.)
         fence(self, "downed by " + from, {});
         rejoin(self, from + " downed this incarnation");
       }
@@ -315,13 +317,15 @@ std::vector<status_row> status_rows(node_actor* self, clock::time_point now, con
 void resolve(node_actor* self, clock::time_point now) {
   auto& st = self->state;
   if (state_of(st.me) == member_state::down) {
-    // Fenced: rejoin (as a new incarnation) once a member outside our old
-    // side answers again.
-    for (auto& r : reachable_set(self, now))
-      if (r != st.me.name && !st.fenced_side.count(r)) {
+    // Fenced: rejoin (as a new incarnation) once an up member outside our
+    // old side answers again (fenced nodes of our own side are down).
+    for (auto& r : reachable_set(self, now)) {
+      auto p = find_peer(self, r);
+      if (p && state_of(p->info) == member_state::up && !st.fenced_side.count(r)) {
         rejoin(self, r + " is reachable again");
         return;
       }
+    }
     return;
   }
   if (state_of(st.me) != member_state::up)

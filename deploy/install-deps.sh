@@ -20,6 +20,8 @@ packages=(
   procps                # pgrep/ps for process tests
   curl                  # README examples, bench/mcp_load.sh
   wrk                   # HTTP load generator for bench/mcp_load.sh
+  iproute2              # ip netns, veth, bridges for the netns cluster tests
+  iptables              # DROP rules inside a namespace (partitions)
 )
 
 # The interop tests run the official MCP TypeScript SDKs (Node >= 20). Machines

@@ -1,0 +1,279 @@
+// Clusters in network namespaces (one per node, on a bridge in its own
+// namespace) with real network faults: a link set down, iptables DROP
+// rules inside a namespace. Needs root (CI runs as root); without it every
+// case exits 77, which ctest reports as skipped. The harness creates and
+// deletes its namespaces; traffic stays inside them.
+
+#include <csignal>
+#include <cstdlib>
+#include <functional>
+#include <set>
+#include <thread>
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <doctest/doctest.h>
+#include <nlohmann/json.hpp>
+
+#include "tests/support/process.hpp"
+
+using namespace cafmcp::test;
+using namespace std::chrono_literals;
+using nlohmann::json;
+
+namespace {
+
+const std::string binary = CAFMCP_BINARY;
+
+void require_root() {
+  if (::geteuid() != 0 || std::system("ip netns list > /dev/null 2>&1") != 0) {
+    std::fprintf(stderr, "netns tests need root and iproute2: skipped\n");
+    std::exit(77);
+  }
+}
+
+/// iproute2's `ip` (posix_spawn does not search PATH).
+const std::string& ip_binary() {
+  static const std::string path = [] {
+    for (auto p : {"/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip"})
+      if (::access(p, X_OK) == 0)
+        return std::string{p};
+    return std::string{"ip"};
+  }();
+  return path;
+}
+
+bool sh(const std::string& cmd) {
+  return std::system((cmd + " > /dev/null 2>&1").c_str()) == 0;
+}
+
+/// N namespaces on a bridge, 10.77.<lab>.k/24; removed on destruction.
+class netns_lab {
+public:
+  explicit netns_lab(int n) : n_(n) {
+    static int counter = 0;
+    tag_ = "cm" + std::to_string(::getpid() % 10000) + "x" + std::to_string(++counter);
+    subnet_ = "10.77." + std::to_string((::getpid() + counter) % 250 + 1);
+    REQUIRE(sh("ip netns add " + sw()));
+    REQUIRE(sh("ip -n " + sw() + " link add br0 type bridge"));
+    REQUIRE(sh("ip -n " + sw() + " link set br0 up"));
+    for (int k = 1; k <= n; ++k) {
+      auto ns = node_ns(k), veth = tag_ + "v" + std::to_string(k);
+      REQUIRE(sh("ip netns add " + ns));
+      REQUIRE(sh("ip link add " + veth + " type veth peer name eth0 netns " + ns));
+      REQUIRE(sh("ip link set " + veth + " netns " + sw()));
+      REQUIRE(sh("ip -n " + sw() + " link set " + veth + " master br0"));
+      REQUIRE(sh("ip -n " + sw() + " link set " + veth + " up"));
+      REQUIRE(sh("ip -n " + ns + " addr add " + ip(k) + "/24 dev eth0"));
+      REQUIRE(sh("ip -n " + ns + " link set eth0 up"));
+      REQUIRE(sh("ip -n " + ns + " link set lo up"));
+    }
+  }
+
+  ~netns_lab() {
+    for (int k = 1; k <= n_; ++k)
+      sh("ip netns del " + node_ns(k));
+    sh("ip netns del " + sw());
+  }
+
+  std::string sw() const { return tag_ + "sw"; }
+  std::string node_ns(int k) const { return tag_ + "n" + std::to_string(k); }
+  std::string ip(int k) const { return subnet_ + "." + std::to_string(k); }
+  std::string exec(int k) const { return "ip netns exec " + node_ns(k) + " "; }
+
+  /// Cuts node k off the bridge (link down), or back.
+  void isolate(int k, bool cut) {
+    REQUIRE(sh("ip -n " + sw() + " link set " + tag_ + "v" + std::to_string(k) + (cut ? " down" : " up")));
+  }
+
+  /// DROP between every node of `a` and every node of `b` (both directions).
+  void partition(const std::vector<int>& a, const std::vector<int>& b) {
+    for (int x : a)
+      for (int y : b) {
+        for (auto [from, to] : {std::pair{x, y}, std::pair{y, x}}) {
+          REQUIRE(sh(exec(from) + "iptables -A INPUT -s " + ip(to) + " -j DROP"));
+          REQUIRE(sh(exec(from) + "iptables -A OUTPUT -d " + ip(to) + " -j DROP"));
+        }
+      }
+  }
+
+  void heal() {
+    for (int k = 1; k <= n_; ++k)
+      REQUIRE(sh(exec(k) + "iptables -F"));
+  }
+
+private:
+  int n_;
+  std::string tag_, subnet_;
+};
+
+constexpr const char* config_template = R"({
+  "cluster": {"heartbeat_ms": 200, "unhealthy_after": 3, "remove_after_ms": 60000,
+              "split_brain": {"stable_after_ms": 800, "strategy": "STRATEGY", "quorum_size": QUORUM,
+                              "master": "n1"}},
+  "http": {"enabled": false}
+})";
+
+/// A cluster of n nodes, one per namespace, n1 first (so the oldest).
+struct ns_cluster {
+  temp_dir dir;
+  netns_lab lab;
+  std::string cookie;
+  std::vector<std::unique_ptr<process>> nodes;
+
+  ns_cluster(int n, const std::string& strategy, int quorum = 2) : lab(n) {
+    cookie = dir.write("cookie", "netns-cookie\n");
+    ::chmod(cookie.c_str(), 0600);
+    std::string cfg = config_template;
+    cfg.replace(cfg.find("STRATEGY"), 8, strategy);
+    cfg.replace(cfg.find("QUORUM"), 6, std::to_string(quorum));
+    for (int k = 1; k <= n; ++k) {
+      // Each node binds and announces its own namespace's address.
+      auto node_cfg = json::parse(cfg);
+      node_cfg["cluster"]["host"] = lab.ip(k);
+      auto path = dir.write("node" + std::to_string(k) + ".json", node_cfg.dump());
+      nodes.push_back(std::make_unique<process>(
+        std::vector<std::string>{ip_binary(), "netns", "exec", lab.node_ns(k), binary, "node", "--name", "n" + std::to_string(k),
+                                 "--cookie-file", cookie, "--config", path, "--cluster-port", "4370", "--seeds",
+                                 lab.ip(1) + ":4370"},
+        dir.path()));
+      REQUIRE(nodes.back()->wait_for_stderr("ready", 20s));
+      if (k == 1)
+        std::this_thread::sleep_for(300ms); // n1 is the oldest
+    }
+    REQUIRE(wait_all(n, [&](int, const json& rows) { return count(rows, "up") == static_cast<size_t>(n); }, 30s));
+  }
+
+  ~ns_cluster() {
+    for (auto& p : nodes)
+      p->signal(SIGKILL); // the namespaces go next; a graceful leave would only wait
+    for (auto& p : nodes)
+      p->wait_exit(10s);
+  }
+
+  /// Node k's status rows (null when it does not answer).
+  json status(int k) {
+    process p{{ip_binary(), "netns", "exec", lab.node_ns(k), binary, "status", "--node", lab.ip(k) + ":4370",
+               "--cookie-file", cookie, "--json"},
+              dir.path()};
+    if (p.wait_exit(15s) != 0)
+      return nullptr;
+    auto j = json::parse(p.out(), nullptr, false);
+    return j.is_discarded() ? json(nullptr) : j;
+  }
+
+  static size_t count(const json& rows, const std::string& state) {
+    size_t c = 0;
+    if (rows.is_array())
+      for (auto& r : rows)
+        c += r["state"] == state && r["health"] == "healthy" ? 1 : 0;
+    return c;
+  }
+
+  static json self_row(const json& rows) {
+    if (rows.is_array())
+      for (auto& r : rows)
+        if (r["self"] == true)
+          return r;
+    return nullptr;
+  }
+
+  /// True when node k serves: up, not fenced.
+  bool serving(int k) {
+    auto me = self_row(status(k));
+    return me.is_object() && me["state"] == "up" && me["side"] != "fenced";
+  }
+
+  bool fenced(int k) {
+    auto me = self_row(status(k));
+    return me.is_object() && (me["side"] == "fenced" || me["state"] == "down");
+  }
+
+  /// Polls every node until pred(k, rows) holds for all (bounded).
+  bool wait_all(int n, const std::function<bool(int, const json&)>& pred, std::chrono::seconds limit) {
+    auto deadline = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < deadline) {
+      bool all = true;
+      for (int k = 1; k <= n && all; ++k)
+        all = pred(k, status(k));
+      if (all)
+        return true;
+      std::this_thread::sleep_for(300ms);
+    }
+    return false;
+  }
+
+  /// What every node says of itself and the others (for a failure message).
+  std::string describe(int n) {
+    std::string out;
+    for (int k = 1; k <= n; ++k) {
+      out += "n" + std::to_string(k) + " sees:";
+      auto rows = status(k);
+      if (rows.is_array())
+        for (auto& r : rows)
+          out += " " + r["node"].get<std::string>() + "=" + r["state"].get<std::string>() + "/"
+                 + r["health"].get<std::string>() + "/" + r["side"].get<std::string>();
+      else
+        out += " (no answer)";
+      out += "\n";
+    }
+    return out;
+  }
+
+  /// Waits until exactly `winners` serve and every other node is fenced.
+  bool wait_outcome(int n, const std::set<int>& winners, std::chrono::seconds limit) {
+    auto ok = wait_all(n, [&](int k, const json& rows) {
+      auto me = self_row(rows);
+      if (!me.is_object())
+        return false;
+      bool serves = me["state"] == "up" && me["side"] != "fenced";
+      return winners.count(k) ? serves : !serves;
+    }, limit);
+    if (!ok)
+      MESSAGE(describe(n));
+    return ok;
+  }
+};
+
+} // namespace
+
+TEST_CASE("netns: an isolated node (link down) fences itself, the other two stay up, all converge after the heal") {
+  require_root();
+  ns_cluster c{3, "keep_majority"};
+  c.lab.isolate(3, true);
+  CHECK(c.wait_outcome(3, {1, 2}, 20s));
+  CHECK(c.fenced(3));
+  c.lab.isolate(3, false);
+  CHECK(c.wait_all(3, [](int, const json& rows) { return ns_cluster::count(rows, "up") == 3; }, 40s));
+}
+
+TEST_CASE("netns: five nodes split 2/3 by iptables DROP — for each strategy exactly one side stays up") {
+  require_root();
+  struct scenario {
+    std::string strategy;
+    int quorum;
+    std::set<int> winners;
+  };
+  // {n1, n2} | {n3, n4, n5}; n1 is the oldest and the configured master.
+  for (auto& s : {scenario{"keep_majority", 2, {3, 4, 5}}, scenario{"keep_oldest", 2, {1, 2}},
+                  scenario{"static_quorum", 3, {3, 4, 5}}, scenario{"configured_master", 2, {1, 2}}}) {
+    CAPTURE(s.strategy);
+    ns_cluster c{5, s.strategy, s.quorum};
+    c.lab.partition({1, 2}, {3, 4, 5});
+    CHECK(c.wait_outcome(5, s.winners, 30s));
+    c.lab.heal();
+    CHECK(c.wait_all(5, [](int, const json& rows) { return ns_cluster::count(rows, "up") == 5; }, 60s));
+  }
+}
+
+TEST_CASE("netns: a bridge node that sees both halves goes down, and one half stays up") {
+  require_root();
+  ns_cluster c{5, "keep_majority"};
+  // n3 reaches everyone; {n1, n2} and {n4, n5} do not reach each other.
+  c.lab.partition({1, 2}, {4, 5});
+  // n3 goes down (a bridge); 4 counted, a tie: the side with n1 stays.
+  CHECK(c.wait_outcome(5, {1, 2}, 30s));
+  c.lab.heal();
+  CHECK(c.wait_all(5, [](int, const json& rows) { return ns_cluster::count(rows, "up") == 5; }, 60s));
+}
