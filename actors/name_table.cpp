@@ -107,12 +107,13 @@ void name_table::assign(const std::string& name, const caf::actor& handle) {
   if (!handle)
     return;
   caf::actor_id previous = 0;
+  caf::actor replaced; // released after the lock: the last reference may end the actor
   {
     write_guard guard{*this};
     auto& slot = entries_[name];
     if (slot)
       previous = slot.id();
-    slot = handle;
+    replaced = std::exchange(slot, handle);
   }
   if (previous != 0)
     unwatch(name, previous);
@@ -121,12 +122,16 @@ void name_table::assign(const std::string& name, const caf::actor& handle) {
 
 bool name_table::erase(const std::string& name) {
   caf::actor_id owner = 0;
+  // Released after the lock: dropping the last reference ends the actor,
+  // whose cleanup (on_actor_exit) takes the write lock itself.
+  caf::actor erased;
   {
     write_guard guard{*this};
     auto i = entries_.find(name);
     if (i == entries_.end())
       return false;
     owner = i->second.id();
+    erased = std::move(i->second);
     entries_.erase(i);
   }
   unwatch(name, owner);
@@ -175,11 +180,14 @@ void name_table::on_actor_exit(caf::actor_id aid) {
     names = std::move(i->second);
     names_of_.erase(i);
   }
+  std::vector<caf::actor> erased; // released after the lock, as in erase
   write_guard guard{*this};
   for (auto& name : names) {
     auto i = entries_.find(name);
-    if (i != entries_.end() && i->second.id() == aid)
+    if (i != entries_.end() && i->second.id() == aid) {
+      erased.push_back(std::move(i->second));
       entries_.erase(i);
+    }
   }
 }
 

@@ -86,18 +86,24 @@ caf::expected<std::string> get_node_health(caf::actor_system& sys, const caf::ac
 caf::expected<caf::message> distribute_call(caf::actor_system& sys, const caf::actor& node, const std::string& target,
                                             const std::string& actor_name, caf::message msg,
                                             std::chrono::milliseconds timeout) {
+  // The answer may be any message, so it is received with a catch-all (a
+  // request's response handler needs its types up front).
   caf::scoped_actor self{sys};
   caf::expected<caf::message> out{caf::message{}};
-  self->request(node, timeout, call_atom::value, target, actor_name, std::move(msg))
-    .receive(
-      [&](caf::message& m) { out = std::move(m); },
-      [&](caf::error& e) {
-        if (e == caf::sec::request_timeout)
-          out = make_error(errc::timeout, "distribute_call to " + actor_name + " on " + target + ": no answer within "
-                                            + std::to_string(timeout.count()) + " ms");
-        else
-          out = std::move(e);
-      });
+  self->send(node, call_atom::value, target, actor_name, std::move(msg));
+  self->receive(
+    caf::others >> [&](caf::message_view& x) -> caf::result<caf::message> {
+      auto m = x.copy_content_to_message();
+      if (m.match_elements<caf::error>())
+        out = m.get_as<caf::error>(0);
+      else
+        out = std::move(m);
+      return caf::message{};
+    },
+    caf::after(timeout) >> [&] {
+      out = make_error(errc::timeout, "distribute_call to " + actor_name + " on " + target + ": no answer within "
+                                        + std::to_string(timeout.count()) + " ms");
+    });
   return out;
 }
 

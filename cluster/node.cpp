@@ -52,6 +52,7 @@ struct peer {
   sbr_view::report report; // whom it says it reaches, and whom it lost
   clock::time_point down_since{};
   clock::time_point known_since = clock::now(); // when this incarnation was first seen
+  health last_health = health::unhealthy;        // as last logged
 };
 
 struct node_state {
@@ -470,6 +471,20 @@ void tick(node_actor* self) {
       connect_to(self, host, port);
     }
   }
+  for (auto& [name, p] : st.peers) {
+    if (state_of(p.info) != member_state::up)
+      continue;
+    auto h = health_of(self, p, now);
+    if (h != p.last_health) {
+      auto line = "member " + name + ": " + to_string(p.last_health) + " → " + to_string(h) + " ("
+                  + std::to_string(missed(self, p, now)) + " heartbeats missed)";
+      if (h == health::unhealthy)
+        log::warning(st.path, line);
+      else
+        log::info(st.path, line);
+      p.last_health = h;
+    }
+  }
   lead(self, now);
   resolve(self, now);
   send_heartbeats(self, now);
@@ -625,9 +640,11 @@ caf::behavior node_actor_fun(node_actor* self, cluster_config cfg, std::shared_p
       return std::string{to_string(health_of(self, *p, clock::now()))};
     },
     [self](call_atom, const std::string& node, const std::string& name, caf::message& msg) {
-      // distribute_call: the target answers the caller directly.
+      // distribute_call: the target answers the caller directly. (Checked
+      // before the promise: making it takes the sender out of the message.)
+      bool ok = authed(self);
       auto rp = self->make_response_promise();
-      if (!authed(self))
+      if (!ok)
         return rp.deliver(make_error(errc::not_authenticated));
       auto& st = self->state;
       if (node == st.me.name) {

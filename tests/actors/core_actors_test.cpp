@@ -1,5 +1,6 @@
 // The core actors through their messages, and core_sup as a whole.
 
+#include <atomic>
 #include <set>
 #include <thread>
 
@@ -82,6 +83,26 @@ TEST_CASE_FIXTURE(core_fixture, "assign hands a name to a new incarnation and th
   CHECK(table->lookup("svc") == new_one);
   CHECK(table->size() == 1);
   caf::anon_send_exit(new_one, caf::exit_reason::kill);
+}
+
+TEST_CASE_FIXTURE(core_fixture, "erasing or replacing the only reference to a registered actor does not deadlock") {
+  // The table holds the last reference: releasing it ends the actor, whose
+  // cleanup takes the table's write lock. Run in a thread so a deadlock
+  // fails the test instead of hanging it.
+  auto table = name_table::make();
+  std::atomic<bool> done{false};
+  std::thread t([&] {
+    table->put("only", sys.spawn(idle, 0));
+    CHECK(table->erase("only"));
+    table->assign("svc", sys.spawn(idle, 0));
+    table->assign("svc", sys.spawn(idle, 0));
+    done = true;
+  });
+  for (int i = 0; i < 500 && !done; ++i)
+    std::this_thread::sleep_for(10ms);
+  REQUIRE(done);
+  t.join();
+  CHECK(table->size() == 1);
 }
 
 TEST_CASE_FIXTURE(core_fixture, "name table lookups from several threads see every registered name") {
