@@ -65,6 +65,8 @@ int run(int argc, char** argv, std::function<void(protocol::catalog&)> extend) {
   auto* status_cmd = app.add_subcommand("status", "show the cluster as one node sees it");
   status_cmd->add_option("--node", status.node, "a node's cluster port, HOST:PORT")->capture_default_str();
   status_cmd->add_option("--cookie-file", status.cookie_file, "the cluster cookie (default $HOME/.cafmcp.cookie)");
+  status_cmd->add_option("--config", status.config_file, "a node's config: its cookie file and TLS settings")
+    ->check(CLI::ExistingFile);
   status_cmd->add_flag("--json", status.json, "JSON for scripts");
   status_cmd->add_flag("--watch", status.watch, "refresh every second until Enter");
 

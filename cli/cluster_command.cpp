@@ -22,6 +22,7 @@
 #include "cluster/client.hpp"
 #include "cluster/cookie.hpp"
 #include "cluster/messages.hpp"
+#include "cli/node_config.hpp"
 
 namespace cafmcp::cli {
 
@@ -138,13 +139,13 @@ std::vector<node_proc> read_pids(const std::string& dir) {
 }
 
 /// Waits until the first node reports every node up and healthy.
-bool wait_all_up(const std::vector<node_proc>& procs, const std::string& cookie, std::chrono::seconds limit,
-                 std::string& last) {
+bool wait_all_up(const std::vector<node_proc>& procs, const std::string& cookie, const cluster::tls_files& tls,
+                 std::chrono::seconds limit, std::string& last) {
   // Never destroyed: the process ends with _Exit, and a CAF system's
   // destructor could wait on middleman work we do not need.
   static caf::actor_system_config cfg;
   cluster::register_types(cfg);
-  cfg.load<caf::io::middleman>();
+  cluster::configure_transport(cfg, tls);
   auto& sys = *new caf::actor_system{cfg};
   auto deadline = std::chrono::steady_clock::now() + limit;
   caf::actor node;
@@ -155,7 +156,8 @@ bool wait_all_up(const std::vector<node_proc>& procs, const std::string& cookie,
         return false;
       }
     if (!node) {
-      auto n = cluster::attach(sys, "127.0.0.1", static_cast<uint16_t>(procs.front().cluster_port), cookie, 2s);
+      auto n = cluster::attach(sys, "127.0.0.1", static_cast<uint16_t>(procs.front().cluster_port), cookie, 2s,
+                               tls.enabled());
       if (n)
         node = *n;
       else
@@ -203,6 +205,15 @@ int run_cluster_up(const cluster_up_options& opts) {
                 << p.pid << "); stop it with: cafmcp cluster down --data-dir " << opts.data_dir << '\n';
       return 1;
     }
+  cluster::tls_files tls;
+  if (!opts.config_file.empty()) {
+    try {
+      tls = load_node_config(opts.config_file, {}).cluster_tls; // checked once here, not N times
+    } catch (const config::config_error& e) {
+      std::cerr << "cafmcp cluster up: bad config: " << e.what() << '\n';
+      return 2;
+    }
+  }
   std::string cookie;
   auto cookie_path = opts.cookie_file.empty() ? cluster::default_cookie_path() : opts.cookie_file;
   try {
@@ -249,7 +260,7 @@ int run_cluster_up(const cluster_up_options& opts) {
   }
   write_pids(opts.data_dir, procs);
   std::string progress;
-  if (!wait_all_up(procs, cookie, 60s, progress)) {
+  if (!wait_all_up(procs, cookie, tls, 60s, progress)) {
     std::cerr << "cafmcp cluster up: the cluster did not come up (" << progress << "); logs in " << opts.data_dir
               << "/\n";
     stop_all(procs, 30s);

@@ -73,6 +73,11 @@ std::vector<field> node_config_schema() {
       {"unhealthy_after", value_type::integer, 3,
        "missed heartbeats until a member is unhealthy (1 or 2 missed: degraded)", 1, 100, {}, {}},
       {"remove_after_ms", value_type::integer, 10000, "a down member is removed from the table after this", 0, {}, {}, {}},
+      {"tls", value_type::object, {}, "TLS between nodes (every node: the same CA; docs/CLUSTER.md)", {}, {}, {}, {
+        {"certificate", value_type::string, "", "this node's certificate (PEM); set: TLS on", {}, {}, {}, {}},
+        {"key", value_type::string, "", "its private key (PEM)", {}, {}, {}, {}},
+        {"cafile", value_type::string, "", "the CA certificate(s) that peers' certificates must chain to", {}, {}, {}, {}},
+      }},
       {"split_brain", value_type::object, {}, "which side of a partition stays up", {}, {}, {}, {
         {"strategy", value_type::string, "keep_majority", "the resolver", {}, {},
          {"keep_majority", "keep_oldest", "static_quorum", "configured_master"}, {}},
@@ -200,6 +205,23 @@ node_config load_node_config(const std::optional<std::string>& file, const node_
   out.cluster.heartbeat = std::chrono::milliseconds{c["heartbeat_ms"].get<int64_t>()};
   out.cluster.unhealthy_after = c["unhealthy_after"].get<uint32_t>();
   out.cluster.remove_after = std::chrono::milliseconds{c["remove_after_ms"].get<int64_t>()};
+  auto& tls = c["tls"];
+  out.cluster_tls.certificate = tls["certificate"].get<std::string>();
+  out.cluster_tls.key = tls["key"].get<std::string>();
+  out.cluster_tls.cafile = tls["cafile"].get<std::string>();
+  if (!out.cluster_tls.certificate.empty()) {
+    for (auto [key, path] : {std::pair{"cluster.tls.certificate", out.cluster_tls.certificate},
+                             std::pair{"cluster.tls.key", out.cluster_tls.key},
+                             std::pair{"cluster.tls.cafile", out.cluster_tls.cafile}}) {
+      if (path.empty())
+        throw config_error(key, "is required when cluster.tls.certificate is set");
+      if (::access(path.c_str(), R_OK) != 0)
+        throw config_error(key, "cannot read " + path);
+    }
+  } else if (!out.cluster_tls.key.empty() || !out.cluster_tls.cafile.empty()) {
+    throw config_error("cluster.tls.certificate", "is required when key or cafile is set");
+  }
+  out.cluster.tls = out.cluster_tls.enabled();
   auto& sb = c["split_brain"];
   out.cluster.sbr.strategy = *cluster::parse_strategy(sb["strategy"].get<std::string>());
   out.cluster.sbr.stable_after = std::chrono::milliseconds{sb["stable_after_ms"].get<int64_t>()};

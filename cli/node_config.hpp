@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/core_sup.hpp"
+#include "cluster/client.hpp"
 #include "cluster/node.hpp"
 #include "observability/health.hpp"
 #include "protocol/task_registry.hpp"
@@ -49,6 +50,7 @@ struct node_config {
   std::chrono::milliseconds http_keepalive{15000};
   cluster::cluster_config cluster; // cookie loaded at start, from cookie_file
   std::string cookie_file;         // "": the default ($HOME/.cafmcp.cookie)
+  cluster::tls_files cluster_tls;  // TLS between nodes (empty: plain BASP)
   nlohmann::json effective; // the validated JSON, defaults filled in
 };
 

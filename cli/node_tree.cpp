@@ -5,6 +5,7 @@
 #include <caf/io/middleman.hpp>
 
 #include "actors/messages.hpp"
+#include "cluster/client.hpp"
 #include "cluster/messages.hpp"
 #include "observability/health.hpp"
 #include "protocol/protocol_sup.hpp"
@@ -41,12 +42,16 @@ void configure_actor_system(caf::actor_system_config& sys_cfg, const node_config
   observability::register_types(sys_cfg);
   cluster::register_types(sys_cfg);
   if (cfg.cluster.enabled) {
-    sys_cfg.load<caf::io::middleman>();
+    cluster::configure_transport(sys_cfg, cfg.cluster_tls);
     // BASP's own heartbeat finds frozen peers (SIGSTOP) and dropped links;
     // every node derives it from the same config, as CAF requires.
-    sys_cfg.set("middleman.heartbeat-interval", caf::timespan{cfg.cluster.heartbeat});
-    sys_cfg.set("middleman.connection-timeout",
-                caf::timespan{cfg.cluster.heartbeat * (cfg.cluster.unhealthy_after + 2)});
+    // (Not with TLS: caf_openssl connections then drop every few seconds;
+    // cafmcp's own heartbeats find frozen peers there.)
+    if (!cfg.cluster_tls.enabled()) {
+      sys_cfg.set("middleman.heartbeat-interval", caf::timespan{cfg.cluster.heartbeat});
+      sys_cfg.set("middleman.connection-timeout",
+                  caf::timespan{cfg.cluster.heartbeat * (cfg.cluster.unhealthy_after + 2)});
+    }
   }
   sys_cfg.set("scheduler.policy",
               cfg.scheduler_policy == "sharing" ? caf::atom("sharing") : caf::atom("stealing"));

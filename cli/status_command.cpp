@@ -14,6 +14,7 @@
 #include "cluster/client.hpp"
 #include "cluster/cookie.hpp"
 #include "cluster/messages.hpp"
+#include "cli/node_config.hpp"
 
 namespace cafmcp::cli {
 
@@ -77,19 +78,31 @@ int run_status(const status_options& opts) {
   }
   auto host = opts.node.substr(0, colon);
   auto port = static_cast<uint16_t>(std::stoul(opts.node.substr(colon + 1)));
+  auto cookie_path = opts.cookie_file;
+  cluster::tls_files tls;
+  if (!opts.config_file.empty()) {
+    try {
+      auto node_cfg = load_node_config(opts.config_file, {});
+      if (cookie_path.empty())
+        cookie_path = node_cfg.cookie_file;
+      tls = node_cfg.cluster_tls;
+    } catch (const config::config_error& e) {
+      std::cerr << "cafmcp status: bad config: " << e.what() << '\n';
+      return 2;
+    }
+  }
   std::string cookie;
   try {
-    cookie = cluster::load_cookie(opts.cookie_file.empty() ? cluster::default_cookie_path() : opts.cookie_file, false);
+    cookie = cluster::load_cookie(cookie_path.empty() ? cluster::default_cookie_path() : cookie_path, false);
   } catch (const std::exception& e) {
     std::cerr << "cafmcp status: " << e.what() << '\n';
     return 1;
   }
   caf::actor_system_config cfg;
   cluster::register_types(cfg);
-  cfg.load<caf::io::middleman>();
-  cfg.set("logger.verbosity", caf::atom("quiet"));
+  cluster::configure_transport(cfg, tls);
   caf::actor_system sys{cfg};
-  auto node = cluster::attach(sys, host, port, cookie, timeout);
+  auto node = cluster::attach(sys, host, port, cookie, timeout, tls.enabled());
   if (!node) {
     std::cerr << "cafmcp status: " << sys.render(node.error()) << '\n';
     std::fflush(nullptr);

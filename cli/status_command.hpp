@@ -9,7 +9,8 @@ namespace cafmcp::cli {
 
 struct status_options {
   std::string node = "127.0.0.1:4370"; // the node's cluster port
-  std::string cookie_file;             // "": $HOME/.cafmcp.cookie
+  std::string cookie_file;             // "": the config's, else $HOME/.cafmcp.cookie
+  std::string config_file;             // a node config: its cookie file and TLS settings
   bool json = false;
   bool watch = false;                  // refresh every second until a key or EOF on stdin
 };

@@ -4,6 +4,7 @@
 
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
+#include <caf/openssl/all.hpp>
 
 #include "cluster/cookie.hpp"
 #include "cluster/errors.hpp"
@@ -32,12 +33,22 @@ caf::error ask(caf::actor_system& sys, const caf::actor& dest, std::chrono::mill
 
 } // namespace
 
+void configure_transport(caf::actor_system_config& cfg, const tls_files& tls) {
+  cfg.load<caf::io::middleman>();
+  if (tls.enabled()) {
+    cfg.load<caf::openssl::manager>();
+    cfg.set("openssl.certificate", tls.certificate);
+    cfg.set("openssl.key", tls.key);
+    cfg.set("openssl.cafile", tls.cafile);
+  }
+}
+
 caf::expected<caf::actor> attach(caf::actor_system& sys, const std::string& host, uint16_t port,
-                                 const std::string& cookie, std::chrono::milliseconds timeout) {
+                                 const std::string& cookie, std::chrono::milliseconds timeout, bool tls) {
   auto where = host + ":" + std::to_string(port);
   if (!tcp_probe(host, port, timeout))
     return make_error(errc::no_node, "nothing answers at " + where);
-  auto node = sys.middleman().remote_actor(host, port);
+  auto node = tls ? caf::openssl::remote_actor(sys, host, port) : sys.middleman().remote_actor(host, port);
   if (!node)
     return make_error(errc::no_node, "no cafmcp node at " + where + ": " + sys.render(node.error()));
   auto nonce = protocol::to_hex(protocol::random_bytes(16));

@@ -20,8 +20,23 @@ namespace cafmcp::cluster {
 /// Connects to the node actor at host:port and proves the cookie (as a
 /// client: the caller does not become a member). Errors: no_node (nothing
 /// answers), wrong_cookie, timeout.
+/// With `tls`, the system must have caf::openssl::manager loaded and the
+/// certificates configured (configure_tls).
 caf::expected<caf::actor> attach(caf::actor_system& sys, const std::string& host, uint16_t port,
-                                 const std::string& cookie, std::chrono::milliseconds timeout);
+                                 const std::string& cookie, std::chrono::milliseconds timeout, bool tls = false);
+
+/// TLS between nodes: certificate and key of this node (PEM) and the CA
+/// file that signs every node's certificate. Empty: plain BASP.
+struct tls_files {
+  std::string certificate;
+  std::string key;
+  std::string cafile;
+  bool enabled() const { return !certificate.empty(); }
+};
+
+/// Loads the middleman (and, for TLS, caf_openssl with the files) into a
+/// CAF config, with the BASP heartbeat every node must share.
+void configure_transport(caf::actor_system_config& cfg, const tls_files& tls);
 
 /// cluster_status(): one row per member, as `node` sees them.
 caf::expected<std::vector<status_row>> cluster_status(caf::actor_system& sys, const caf::actor& node,

@@ -6,6 +6,7 @@
 
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
+#include <caf/openssl/all.hpp>
 
 #include "actors/core_sup.hpp"
 #include "cluster/cookie.hpp"
@@ -53,6 +54,7 @@ struct peer {
   clock::time_point down_since{};
   clock::time_point known_since = clock::now(); // when this incarnation was first seen
   health last_health = health::unhealthy;        // as last logged
+  clock::time_point unconnected_since = clock::now(); // without a connection since
 };
 
 struct node_state {
@@ -65,6 +67,7 @@ struct node_state {
   std::map<std::string, bool> seeds;          // host:port -> connecting
   std::set<caf::node_id> authed;              // may talk to us
   std::map<caf::node_id, std::vector<std::string>> nonces; // handshakes in flight (our challenges)
+  std::map<caf::node_id, member_info> hellos;              // who said hello from that node
   std::set<std::string> connecting;                        // addresses with a connect attempt under way
   uint64_t seq = 0;
   std::string view_key; // the reachability view the resolver saw last
@@ -86,13 +89,14 @@ using node_actor = caf::stateful_actor<node_state>;
 /// cannot block it for minutes), then connects through the middleman and
 /// reports back to the node actor.
 void connector(caf::event_based_actor* self, caf::actor parent, std::string host, uint16_t port,
-               milliseconds probe_timeout) {
+               milliseconds probe_timeout, bool tls) {
   caf::actor handle;
   std::string why;
   if (!tcp_probe(host, port, probe_timeout)) {
     why = "no answer from " + address(host, port);
   } else {
-    auto r = self->system().middleman().remote_actor(host, port);
+    auto r = tls ? caf::openssl::remote_actor(self->system(), host, port)
+                 : self->system().middleman().remote_actor(host, port);
     if (r)
       handle = *r;
     else
@@ -262,6 +266,8 @@ void handshake(node_actor* self, caf::actor handle, const std::string& host, uin
           log::error(st.path, "the node at " + where + " does not hold our cluster cookie; not joining it");
           return;
         }
+        // It proved the cookie: it may talk to us over this connection.
+        st.authed.insert(handle.node());
         self->request(handle, timeout, auth_atom::value, st.me.name,
                       cookie_proof(st.cfg.cookie, "client", st.me.name, their_nonce), true)
           .then(
@@ -292,7 +298,7 @@ void handshake(node_actor* self, caf::actor handle, const std::string& host, uin
 
 void connect_to(node_actor* self, const std::string& host, uint16_t port) {
   auto probe = std::min(milliseconds{1000}, std::max(milliseconds{100}, self->state.cfg.heartbeat));
-  self->spawn<caf::detached>(connector, caf::actor_cast<caf::actor>(self), host, port, probe);
+  self->spawn<caf::detached>(connector, caf::actor_cast<caf::actor>(self), host, port, probe, self->state.cfg.tls);
 }
 
 bool parse_address(const std::string& s, std::string& host, uint16_t& port) {
@@ -453,7 +459,15 @@ void tick(node_actor* self) {
   // learn they were downed and rejoin), and to seeds we do not know yet.
   for (auto& [name, p] : st.peers) {
     auto addr = address(p.info.host, p.info.port);
-    if (p.handle || st.connecting.count(addr) || state_of(p.info) == member_state::removed)
+    if (p.handle) {
+      p.unconnected_since = now;
+      continue;
+    }
+    if (st.connecting.count(addr) || state_of(p.info) == member_state::removed)
+      continue;
+    // The lower name dials; the higher one waits for that connection and
+    // dials only if it does not come.
+    if (name < st.me.name && now - p.unconnected_since < 5 * st.cfg.heartbeat)
       continue;
     st.connecting.insert(addr);
     connect_to(self, p.info.host, p.info.port);
@@ -547,8 +561,14 @@ caf::behavior node_actor_fun(node_actor* self, cluster_config cfg, std::shared_p
   st.view->set_fenced(false);
   log::info(path, "cluster node " + st.me.name + " on " + address(st.me.host, st.me.port) + " ("
                     + (st.seeds.empty() ? "founding a cluster" : "joining through " + std::to_string(st.seeds.size()) + " seed(s)")
-                    + "; heartbeat " + std::to_string(st.cfg.heartbeat.count()) + " ms, split brain "
+                    + (st.cfg.tls ? "; TLS" : "") + "; heartbeat " + std::to_string(st.cfg.heartbeat.count())
+                    + " ms, split brain "
                     + to_string(st.cfg.sbr.strategy) + ")");
+  // An error answering one of our one-way messages (e.g. a heartbeat to a
+  // node that restarted and does not know us yet) must not end this actor.
+  self->set_error_handler([self](caf::error& err) {
+    log::debug(self->state.path, "a peer answered with an error: " + self->system().render(err));
+  });
   self->set_down_handler([self](caf::down_msg& dm) {
     for (auto& [name, p] : self->state.peers)
       if (p.handle && p.handle.address() == dm.source) {
@@ -570,7 +590,7 @@ caf::behavior node_actor_fun(node_actor* self, cluster_config cfg, std::shared_p
       handshake(self, handle, host, port);
     },
     // -- the handshake (inbound) ------------------------------------------------
-    [self](hello_atom, const member_info&, const std::string& nonce) -> caf::result<std::string, std::string> {
+    [self](hello_atom, const member_info& from, const std::string& nonce) -> caf::result<std::string, std::string> {
       auto sender = self->current_sender();
       if (!sender)
         return make_error(errc::no_handshake, "hello needs a sender");
@@ -579,6 +599,7 @@ caf::behavior node_actor_fun(node_actor* self, cluster_config cfg, std::shared_p
       if (pending.size() >= 8) // bounded: a peer gets a few handshakes in flight
         pending.erase(pending.begin());
       pending.push_back(mine);
+      self->state.hellos[sender->node()] = from;
       return {mine, cookie_proof(self->state.cfg.cookie, "server", "", nonce)};
     },
     [self](auth_atom, const std::string& name, const std::string& proof,
@@ -605,8 +626,20 @@ caf::behavior node_actor_fun(node_actor* self, cluster_config cfg, std::shared_p
         return make_error(errc::wrong_cookie, "the cluster cookie does not match");
       }
       st.authed.insert(sender->node());
-      if (join)
+      if (join) {
         log::info(st.path, name + " authenticated");
+        // One connection per pair of nodes (caf_openssl drops the first of
+        // two): the joiner's own connection carries our messages to it too.
+        auto info = st.hellos[sender->node()];
+        if (info.name == name) {
+          merge(self, {info}, name);
+          if (auto p = find_peer(self, name); p && !p->handle) {
+            p->handle = caf::actor_cast<caf::actor>(sender);
+            self->monitor(p->handle);
+          }
+        }
+      }
+      st.hellos.erase(sender->node());
       return {st.me, table(self)};
     },
     // -- between members ----------------------------------------------------------
@@ -702,7 +735,8 @@ supervision::child_spec node_actor_spec(cluster_config cfg, std::shared_ptr<clus
   spec.start = [cfg, view, names](const supervision::start_context& ctx) -> caf::expected<caf::actor> {
     auto h = ctx.system.spawn(node_actor_fun, cfg, view, names, ctx.path);
     // Published with reuse: a restarted incarnation must get the same port.
-    auto port = ctx.system.middleman().publish(h, cfg.port, cfg.host.c_str(), true);
+    auto port = cfg.tls ? caf::openssl::publish(h, cfg.port, cfg.host.c_str(), true)
+                        : ctx.system.middleman().publish(h, cfg.port, cfg.host.c_str(), true);
     if (!port) {
       // Stopped from a scoped actor and awaited: an anonymous exit request
       // outliving the handle crashes CAF 0.17.

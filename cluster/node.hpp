@@ -32,6 +32,7 @@ struct cluster_config {
   uint32_t unhealthy_after = 3;     // missed heartbeats until a member is unhealthy
   std::chrono::milliseconds remove_after{10000}; // a down member is removed after this
   sbr_config sbr;
+  bool tls = false; // BASP over TLS (caf_openssl; certificates in the actor system config)
 };
 
 /// The child spec of the node actor ("node", under cluster_sup). Its start

@@ -22,6 +22,7 @@ packages=(
   wrk                   # HTTP load generator for bench/mcp_load.sh
   iproute2              # ip netns, veth, bridges for the netns cluster tests
   iptables              # DROP rules inside a namespace (partitions)
+  openssl               # test certificates for TLS between nodes
 )
 
 # The interop tests run the official MCP TypeScript SDKs (Node >= 20). Machines

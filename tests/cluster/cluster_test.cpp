@@ -296,3 +296,55 @@ TEST_CASE("cafmcp cluster up --detach starts three nodes, status shows them up, 
   process gone{{binary, "cluster", "down", "--data-dir", data}, dir.path()};
   CHECK(gone.wait_exit(20s) == 1);
 }
+
+TEST_CASE("with TLS (caf_openssl) nodes form a cluster; a client without the CA's certificate is refused") {
+  temp_dir dir;
+  auto make_cert = [&](const std::string& name) {
+    auto cmd = "openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=" + name + " -keyout " + dir.path() + "/"
+               + name + ".key -out " + dir.path() + "/" + name + ".pem > /dev/null 2>&1";
+    REQUIRE(std::system(cmd.c_str()) == 0);
+  };
+  make_cert("cluster");
+  make_cert("stranger");
+  auto tls_config = [&](const std::string& name) {
+    json cfg = json::parse(fast_config);
+    cfg["cluster"]["tls"] = {{"certificate", dir.path() + "/" + name + ".pem"},
+                             {"key", dir.path() + "/" + name + ".key"},
+                             {"cafile", dir.path() + "/" + name + ".pem"}};
+    return dir.write(name + ".json", cfg.dump());
+  };
+  auto config = tls_config("cluster");
+  auto stranger = tls_config("stranger");
+  auto cookie = write_cookie(dir, "cookie", "tls-cookie");
+  cluster_node n1{dir, "n1", cookie, config};
+  cluster_node n2{dir, "n2", cookie, config, n1.address()};
+  CHECK(n1.proc->err().find("TLS") != std::string::npos);
+  auto status_with = [&](const std::string& cfg) {
+    std::vector<std::string> args{binary, "status", "--node", n1.address(), "--cookie-file", cookie, "--json"};
+    if (!cfg.empty())
+      args.insert(args.end(), {"--config", cfg});
+    process p{args, dir.path()};
+    status_result r;
+    r.code = p.wait_exit(20s).value_or(-1);
+    r.err = p.err();
+    r.rows = json::parse(p.out(), nullptr, false);
+    return r;
+  };
+  bool up = false;
+  for (int i = 0; i < 50 && !up; ++i) { // bounded: 10 s
+    auto s = status_with(config);
+    up = s.code == 0 && all_up_healthy(s.rows, 2);
+    if (!up)
+      std::this_thread::sleep_for(200ms);
+  }
+  CHECK(up);
+  auto plain = status_with("");
+  CHECK(plain.code == 1);
+  auto untrusted = status_with(stranger);
+  CHECK(untrusted.code == 1);
+  CHECK(untrusted.err.find("handshake") != std::string::npos);
+  n1.proc->signal(SIGTERM);
+  n2.proc->signal(SIGTERM);
+  CHECK(n1.proc->wait_exit(20s) == 0);
+  CHECK(n2.proc->wait_exit(20s) == 0);
+}
