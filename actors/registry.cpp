@@ -4,6 +4,7 @@
 
 #include "actors/errors.hpp"
 #include "actors/messages.hpp"
+#include "supervision/error_category.hpp"
 #include "supervision/worker.hpp"
 
 namespace cafmcp::actors {
@@ -57,13 +58,11 @@ std::string to_string(errc x) {
 }
 
 caf::error make_error(errc x, std::string context) {
-  if (context.empty())
-    return caf::error{static_cast<uint8_t>(x), error_category};
-  return caf::error{static_cast<uint8_t>(x), error_category, caf::make_message(std::move(context))};
+  return supervision::category_error(error_category, x, std::move(context));
 }
 
 bool is(const caf::error& e, errc x) {
-  return e.category() == error_category && e.code() == static_cast<uint8_t>(x);
+  return supervision::is_category_error(e, error_category, x);
 }
 
 void register_types(caf::actor_system_config& cfg) {
@@ -72,12 +71,7 @@ void register_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<breaker_status>("cafmcp.breaker_status");
   cfg.add_message_type<std::vector<breaker_status>>("cafmcp.breaker_status_list");
   cfg.add_message_type<rate_decision>("cafmcp.rate_decision");
-  cfg.add_error_category(error_category, [](uint8_t code, caf::atom_value, const caf::message& ctx) {
-    auto out = "core:" + to_string(static_cast<errc>(code));
-    if (ctx.match_elements<std::string>())
-      out += " (" + ctx.get_as<std::string>(0) + ")";
-    return out;
-  });
+  supervision::add_error_category<errc>(cfg, error_category, "core");
 }
 
 } // namespace cafmcp::actors

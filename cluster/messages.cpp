@@ -3,6 +3,7 @@
 #include <caf/all.hpp>
 
 #include "cluster/errors.hpp"
+#include "supervision/error_category.hpp"
 
 namespace cafmcp::cluster {
 
@@ -41,13 +42,11 @@ std::string to_string(errc x) {
 }
 
 caf::error make_error(errc x, std::string context) {
-  if (context.empty())
-    return caf::error{static_cast<uint8_t>(x), error_category};
-  return caf::error{static_cast<uint8_t>(x), error_category, caf::make_message(std::move(context))};
+  return supervision::category_error(error_category, x, std::move(context));
 }
 
 bool is(const caf::error& e, errc x) {
-  return e.category() == error_category && e.code() == static_cast<uint8_t>(x);
+  return supervision::is_category_error(e, error_category, x);
 }
 
 void register_types(caf::actor_system_config& cfg) {
@@ -56,12 +55,7 @@ void register_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<heartbeat>("cafmcp.heartbeat");
   cfg.add_message_type<status_row>("cafmcp.status_row");
   cfg.add_message_type<std::vector<status_row>>("cafmcp.status_row_list");
-  cfg.add_error_category(error_category, [](uint8_t code, caf::atom_value, const caf::message& ctx) {
-    auto out = "cluster:" + to_string(static_cast<errc>(code));
-    if (ctx.match_elements<std::string>())
-      out += " (" + ctx.get_as<std::string>(0) + ")";
-    return out;
-  });
+  supervision::add_error_category<errc>(cfg, error_category, "cluster");
 }
 
 } // namespace cafmcp::cluster

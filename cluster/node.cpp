@@ -1,6 +1,7 @@
 #include "cluster/node.hpp"
 
 #include <algorithm>
+#include <deque>
 #include <map>
 #include <set>
 
@@ -65,9 +66,11 @@ struct node_state {
   member_info me;
   std::map<std::string, peer> peers;          // by name
   std::map<std::string, bool> seeds;          // host:port -> connecting
-  std::set<caf::node_id> authed;              // may talk to us
+  std::set<caf::node_id> authed;              // members' nodes that may talk to us
+  std::deque<caf::node_id> clients;           // clients (cafmcp status) that may, oldest first
   std::map<caf::node_id, std::vector<std::string>> nonces; // handshakes in flight (our challenges)
   std::map<caf::node_id, member_info> hellos;              // who said hello from that node
+  std::deque<caf::node_id> hello_order;                    // to bound both maps (oldest first)
   std::set<std::string> connecting;                        // addresses with a connect attempt under way
   uint64_t seq = 0;
   std::string view_key; // the reachability view the resolver saw last
@@ -80,6 +83,9 @@ struct node_state {
 };
 
 using left_atom = caf::atom_constant<caf::atom("cl_left")>;
+
+constexpr size_t max_pending_handshakes = 1024; // node ids between hello and auth
+constexpr size_t max_clients = 1024;            // authenticated clients remembered
 
 using node_actor = caf::stateful_actor<node_state>;
 
@@ -539,7 +545,12 @@ std::vector<status_row> status_rows(node_actor* self, clock::time_point now, con
 
 bool authed(node_actor* self) {
   auto sender = self->current_sender();
-  return sender && (sender->node() == self->system().node() || self->state.authed.count(sender->node()) > 0);
+  if (!sender)
+    return false;
+  auto& st = self->state;
+  auto n = sender->node();
+  return n == self->system().node() || st.authed.count(n) > 0
+         || std::find(st.clients.begin(), st.clients.end(), n) != st.clients.end();
 }
 
 caf::behavior node_actor_fun(node_actor* self, cluster_config cfg, std::shared_ptr<cluster_view> view,
@@ -595,7 +606,18 @@ caf::behavior node_actor_fun(node_actor* self, cluster_config cfg, std::shared_p
       if (!sender)
         return make_error(errc::no_handshake, "hello needs a sender");
       auto mine = protocol::to_hex(protocol::random_bytes(16));
-      auto& pending = self->state.nonces[sender->node()];
+      auto& st = self->state;
+      // Bounded: whoever connects without finishing the handshake (or
+      // without the cookie) cannot grow these maps without end.
+      if (!st.nonces.count(sender->node())) {
+        st.hello_order.push_back(sender->node());
+        while (st.hello_order.size() > max_pending_handshakes) {
+          st.nonces.erase(st.hello_order.front());
+          st.hellos.erase(st.hello_order.front());
+          st.hello_order.pop_front();
+        }
+      }
+      auto& pending = st.nonces[sender->node()];
       if (pending.size() >= 8) // bounded: a peer gets a few handshakes in flight
         pending.erase(pending.begin());
       pending.push_back(mine);
@@ -625,7 +647,13 @@ caf::behavior node_actor_fun(node_actor* self, cluster_config cfg, std::shared_p
                                 + caf::to_string(sender->node()) + ": wrong cluster cookie");
         return make_error(errc::wrong_cookie, "the cluster cookie does not match");
       }
-      st.authed.insert(sender->node());
+      if (join) {
+        st.authed.insert(sender->node());
+      } else {
+        st.clients.push_back(sender->node());
+        while (st.clients.size() > max_clients)
+          st.clients.pop_front();
+      }
       if (join) {
         log::info(st.path, name + " authenticated");
         // One connection per pair of nodes (caf_openssl drops the first of

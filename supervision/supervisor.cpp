@@ -1,5 +1,7 @@
 #include "supervision/supervisor.hpp"
 
+#include "supervision/error_category.hpp"
+
 #include <deque>
 #include <map>
 #include <memory>
@@ -942,15 +944,15 @@ std::string to_string(errc x) {
 }
 
 caf::error make_error(errc x) {
-  return caf::error{static_cast<uint8_t>(x), error_category};
+  return category_error(error_category, x);
 }
 
 caf::error make_error(errc x, std::string context) {
-  return caf::error{static_cast<uint8_t>(x), error_category, caf::make_message(std::move(context))};
+  return category_error(error_category, x, std::move(context));
 }
 
 bool is(const caf::error& e, errc x) {
-  return e.category() == error_category && e.code() == static_cast<uint8_t>(x);
+  return is_category_error(e, error_category, x);
 }
 
 void register_types(caf::actor_system_config& cfg) {
@@ -959,12 +961,7 @@ void register_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<child_counts>("cafmcp.child_counts");
   cfg.add_message_type<supervisor_info>("cafmcp.supervisor_info");
   cfg.add_message_type<child_spec_desc>("cafmcp.child_spec_desc");
-  cfg.add_error_category(error_category, [](uint8_t code, caf::atom_value, const caf::message& ctx) {
-    auto out = "supervision:" + to_string(static_cast<errc>(code));
-    if (ctx.match_elements<std::string>())
-      out += " (" + ctx.get_as<std::string>(0) + ")";
-    return out;
-  });
+  add_error_category<errc>(cfg, error_category, "supervision");
 }
 
 } // namespace cafmcp::supervision

@@ -73,7 +73,7 @@ caf::behavior mute(caf::event_based_actor*) {
 
 } // namespace
 
-TEST_CASE("connect joins two nodes; get_node_health, cluster_status and distribute_call work across them") {
+TEST_CASE("connect joins two nodes - get_node_health, cluster_status and distribute_call work across them") {
   member a{"a"}, b{"b"};
   REQUIRE_FALSE(cluster::connect(*a.sys, a.node, {"127.0.0.1:" + std::to_string(b.port)}, 5s));
   std::string health;

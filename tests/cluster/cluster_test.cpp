@@ -155,7 +155,7 @@ json mcp_echo(uint16_t port) {
 
 } // namespace
 
-TEST_CASE("three nodes form a cluster; every node sees all three up and healthy, one leader") {
+TEST_CASE("three nodes form a cluster - every node sees all three up and healthy, one leader") {
   three_nodes c;
   for (auto* n : {c.n1.get(), c.n2.get(), c.n3.get()}) {
     // Each node's own view converges (gossip), within a bounded wait.
@@ -175,7 +175,7 @@ TEST_CASE("three nodes form a cluster; every node sees all three up and healthy,
   CHECK(std::regex_search(p.out(), std::regex{R"(n3\s+127\.0\.0\.1:\d+\s+up\s+healthy)"}));
 }
 
-TEST_CASE("a node with the wrong cookie is refused and told why; status with it fails") {
+TEST_CASE("a node with the wrong cookie is refused and told why - status with it fails") {
   temp_dir dir;
   auto cookie = write_cookie(dir, "cookie", "right-cookie");
   auto wrong = write_cookie(dir, "wrong", "wrong-cookie");
@@ -234,7 +234,7 @@ TEST_CASE("kill -9 of one node: the others mark it unhealthy, then down, and kee
   CHECK(r["body"]["result"]["content"][0]["text"] == "hi");
 }
 
-TEST_CASE("a frozen node (SIGSTOP) is detected; after SIGCONT it rejoins and all are up again") {
+TEST_CASE("a frozen node (SIGSTOP) is detected - after SIGCONT it rejoins and all are up again") {
   three_nodes c;
   c.n2->proc->signal(SIGSTOP);
   CHECK(wait_status(c.dir, *c.n1, c.cookie, [](const json& rows) {
@@ -297,7 +297,7 @@ TEST_CASE("cafmcp cluster up --detach starts three nodes, status shows them up, 
   CHECK(gone.wait_exit(20s) == 1);
 }
 
-TEST_CASE("with TLS (caf_openssl) nodes form a cluster; a client without the CA's certificate is refused") {
+TEST_CASE("with TLS (caf_openssl) nodes form a cluster - a client without the CA's certificate is refused") {
   temp_dir dir;
   auto make_cert = [&](const std::string& name) {
     auto cmd = "openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=" + name + " -keyout " + dir.path() + "/"

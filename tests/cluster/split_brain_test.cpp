@@ -88,7 +88,7 @@ TEST_CASE("keep_majority keeps the larger side and breaks a tie by the lowest no
   CHECK_FALSE(decide(cfg, whole[n[0]]).partitioned);
 }
 
-TEST_CASE("keep_oldest keeps the oldest's side; with down_if_alone a lone oldest goes instead") {
+TEST_CASE("keep_oldest keeps the oldest's side - with down_if_alone a lone oldest goes instead") {
   auto n = names(5);
   sbr_config cfg;
   cfg.strategy = sbr_strategy::keep_oldest;

@@ -210,7 +210,7 @@ TEST_CASE_FIXTURE(endpoint_fixture, "a legacy session has its own implicit state
         == "1");
 }
 
-TEST_CASE_FIXTURE(endpoint_fixture, "resources are read by uri or template; not found differs by era") {
+TEST_CASE_FIXTURE(endpoint_fixture, "resources are read by uri or template - not found differs by era") {
   auto info = modern("resources/read", json{{"uri", "cafmcp://server/info"}})["result"];
   CHECK(info["contents"][0]["mimeType"] == "application/json");
   CHECK(json::parse(info["contents"][0]["text"].get<std::string>())["name"] == "cafmcp-test");

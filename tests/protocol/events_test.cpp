@@ -123,7 +123,7 @@ TEST_CASE_FIXTURE(endpoint_fixture, "a catalog edit that throws changes nothing 
   CHECK(env.catalog->snapshot()->find_tool("late") == nullptr);
 }
 
-TEST_CASE_FIXTURE(endpoint_fixture, "sleep runs as a task for a client with the Tasks extension; tasks/get reports it") {
+TEST_CASE_FIXTURE(endpoint_fixture, "sleep runs as a task for a client with the Tasks extension - tasks/get reports it") {
   auto created = modern("tools/call", json{{"name", "sleep"}, {"arguments", {{"ms", 300}}}}, tasks_caps)["result"];
   CHECK(created["resultType"] == "task");
   CHECK(created["status"] == "working");
