@@ -14,6 +14,7 @@
 #include "cluster/cookie.hpp"
 #include "protocol/builtin.hpp"
 #include "protocol/conformance_tools.hpp"
+#include "protocol/crypto.hpp"
 #include "protocol/endpoint.hpp"
 #include "protocol/http_transport.hpp"
 #include "protocol/tool_runner.hpp"
@@ -125,6 +126,12 @@ int run_node(const node_options& opts) {
   }
   cat->page_size = cfg.page_size;
   auto env = protocol::endpoint_env::serving(cat, cfg.tasks);
+  if (cfg.cluster.enabled) {
+    // Every member seals MCP requestStates with the same key, derived from
+    // the cookie, so a client's retry may land on any node.
+    env.sealer = std::make_shared<protocol::request_state_sealer>(
+      protocol::hmac_sha256(cfg.cluster.cookie, "cafmcp requestState key"));
+  }
   auto workers = std::make_shared<protocol::tool_workers>(names, cfg.tool_workers);
   env.tool_worker = [workers] { return workers->next(); };
   env.session_manager = [names] { return names->lookup("session_manager"); };

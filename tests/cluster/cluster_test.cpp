@@ -348,3 +348,38 @@ TEST_CASE("with TLS (caf_openssl) nodes form a cluster - a client without the CA
   CHECK(n1.proc->wait_exit(20s) == 0);
   CHECK(n2.proc->wait_exit(20s) == 0);
 }
+
+TEST_CASE("a requestState minted by one node is accepted by another member (key derived from the cookie)") {
+  temp_dir dir;
+  auto cookie = write_cookie(dir, "cookie", "mrtr-cookie");
+  json cfg = json::parse(fast_config);
+  cfg["mcp"]["conformance_tools"] = true;
+  auto config = dir.write("node.json", cfg.dump());
+  cluster_node n1{dir, "n1", cookie, config};
+  cluster_node n2{dir, "n2", cookie, config, n1.address()};
+  auto call = [](uint16_t port, json params) {
+    params["_meta"] = {{"io.modelcontextprotocol/protocolVersion", "2026-07-28"},
+                       {"io.modelcontextprotocol/clientCapabilities", {{"elicitation", json::object()}}}};
+    auto r = http_request(port, "POST", "/mcp",
+                          {{"Content-Type", "application/json"},
+                           {"Accept", "application/json, text/event-stream"},
+                           {"MCP-Protocol-Version", "2026-07-28"},
+                           {"Mcp-Method", "tools/call"},
+                           {"Mcp-Name", "test_elicitation"}},
+                          json{{"jsonrpc", "2.0"}, {"id", 1}, {"method", "tools/call"}, {"params", params}}.dump());
+    return json::parse(r.body, nullptr, false);
+  };
+  json args{{"message", "who?"}};
+  auto first = call(n1.http_port, json{{"name", "test_elicitation"}, {"arguments", args}});
+  REQUIRE(first["result"]["resultType"] == "input_required");
+  auto retry = call(n2.http_port, json{{"name", "test_elicitation"},
+                                       {"arguments", args},
+                                       {"requestState", first["result"]["requestState"]},
+                                       {"inputResponses", {{"user", {{"action", "accept"}, {"content", {{"username", "ann"}}}}}}}});
+  CHECK(retry["result"]["resultType"] == "complete");
+  CHECK(retry["result"]["content"][0]["text"].get<std::string>().find("ann") != std::string::npos);
+  n1.proc->signal(SIGTERM);
+  n2.proc->signal(SIGTERM);
+  CHECK(n1.proc->wait_exit(20s) == 0);
+  CHECK(n2.proc->wait_exit(20s) == 0);
+}
