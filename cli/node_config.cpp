@@ -5,6 +5,8 @@
 
 #include <unistd.h>
 
+#include "cluster/host_port.hpp"
+
 namespace cafmcp::cli {
 
 using config::config_error;
@@ -195,12 +197,9 @@ node_config load_node_config(const std::optional<std::string>& file, const node_
   out.cluster.host = c["host"].get<std::string>();
   out.cluster.port = c["port"].get<uint16_t>();
   out.cluster.seeds = c["seeds"].get<std::vector<std::string>>();
-  for (auto& seed : out.cluster.seeds) {
-    auto colon = seed.rfind(':');
-    if (colon == std::string::npos || colon == 0 || seed.find_first_not_of("0123456789", colon + 1) != std::string::npos
-        || colon + 1 == seed.size())
-      throw config_error("cluster.seeds", "\"" + seed + "\" is not HOST:PORT");
-  }
+  for (auto& seed : out.cluster.seeds)
+    if (!cluster::parse_host_port(seed))
+      throw config_error("cluster.seeds", "\"" + seed + "\" is not HOST:PORT (port 1 … 65535)");
   out.cookie_file = c["cookie_file"].get<std::string>();
   out.cluster.heartbeat = std::chrono::milliseconds{c["heartbeat_ms"].get<int64_t>()};
   out.cluster.unhealthy_after = c["unhealthy_after"].get<uint32_t>();

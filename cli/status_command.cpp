@@ -13,6 +13,7 @@
 
 #include "cluster/client.hpp"
 #include "cluster/cookie.hpp"
+#include "cluster/host_port.hpp"
 #include "cluster/messages.hpp"
 #include "cli/node_config.hpp"
 
@@ -70,14 +71,12 @@ bool key_pressed(std::chrono::milliseconds wait) {
 } // namespace
 
 int run_status(const status_options& opts) {
-  auto colon = opts.node.rfind(':');
-  if (colon == std::string::npos || colon == 0 || colon + 1 == opts.node.size()
-      || opts.node.find_first_not_of("0123456789", colon + 1) != std::string::npos) {
-    std::cerr << "cafmcp status: --node must be HOST:PORT, got \"" << opts.node << "\"\n";
+  auto where = cluster::parse_host_port(opts.node);
+  if (!where) {
+    std::cerr << "cafmcp status: --node must be HOST:PORT (port 1 … 65535), got \"" << opts.node << "\"\n";
     return 2;
   }
-  auto host = opts.node.substr(0, colon);
-  auto port = static_cast<uint16_t>(std::stoul(opts.node.substr(colon + 1)));
+  auto& [host, port] = *where;
   auto cookie_path = opts.cookie_file;
   cluster::tls_files tls;
   if (!opts.config_file.empty()) {

@@ -12,6 +12,7 @@
 #include "actors/core_sup.hpp"
 #include "cluster/cookie.hpp"
 #include "cluster/errors.hpp"
+#include "cluster/host_port.hpp"
 #include "cluster/messages.hpp"
 #include "cluster/tcp_probe.hpp"
 #include "protocol/crypto.hpp"
@@ -307,22 +308,6 @@ void connect_to(node_actor* self, const std::string& host, uint16_t port) {
   self->spawn<caf::detached>(connector, caf::actor_cast<caf::actor>(self), host, port, probe, self->state.cfg.tls);
 }
 
-bool parse_address(const std::string& s, std::string& host, uint16_t& port) {
-  auto colon = s.rfind(':');
-  if (colon == std::string::npos || colon == 0)
-    return false;
-  host = s.substr(0, colon);
-  try {
-    auto p = std::stoul(s.substr(colon + 1));
-    if (p == 0 || p > 65535)
-      return false;
-    port = static_cast<uint16_t>(p);
-  } catch (...) {
-    return false;
-  }
-  return true;
-}
-
 // -- each heartbeat interval ------------------------------------------------------
 
 std::vector<status_row> status_rows(node_actor* self, clock::time_point now, const sbr_decision* d);
@@ -484,11 +469,9 @@ void tick(node_actor* self) {
     bool known = false;
     for (auto& [name, p] : st.peers)
       known = known || (address(p.info.host, p.info.port) == addr && p.handle);
-    std::string host;
-    uint16_t port = 0;
-    if (!known && parse_address(addr, host, port)) {
+    if (auto hp = parse_host_port(addr); hp && !known) {
       st.connecting.insert(addr);
-      connect_to(self, host, port);
+      connect_to(self, hp->host, hp->port);
     }
   }
   for (auto& [name, p] : st.peers) {
@@ -726,9 +709,7 @@ caf::behavior node_actor_fun(node_actor* self, cluster_config cfg, std::shared_p
       if (!authed(self))
         return make_error(errc::not_authenticated);
       for (auto& n : nodes) {
-        std::string host;
-        uint16_t port = 0;
-        if (!parse_address(n, host, port))
+        if (!parse_host_port(n))
           return make_error(errc::unknown_node, "not HOST:PORT: " + n);
         self->state.seeds.emplace(n, false);
       }
