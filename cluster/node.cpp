@@ -66,7 +66,7 @@ struct node_state {
   std::string path;
   member_info me;
   std::map<std::string, peer> peers;          // by name
-  std::map<std::string, bool> seeds;          // host:port -> connecting
+  std::set<std::string> seeds;                // host:port to join through
   std::set<caf::node_id> authed;              // members' nodes that may talk to us
   std::deque<caf::node_id> clients;           // clients (cafmcp status) that may, oldest first
   std::map<caf::node_id, std::vector<std::string>> nonces; // handshakes in flight (our challenges)
@@ -246,15 +246,19 @@ std::set<std::string> reachable_set(node_actor* self, clock::time_point now) {
   return out;
 }
 
-/// Members (up) this node has given up on: heard of long enough to have
-/// been connected, and unhealthy now.
+/// Whether a peer counts for split-brain decisions: up, and heard from or
+/// known long enough to have been connected (a member only just learned of
+/// by gossip gets that time before it can count as unreachable).
+bool counts(node_actor* self, const peer& p, clock::time_point now) {
+  auto grace = self->state.cfg.heartbeat * self->state.cfg.unhealthy_after;
+  return state_of(p.info) == member_state::up && (p.heard || now - p.known_since >= grace);
+}
+
+/// Members this node counts and has given up on.
 std::set<std::string> lost_set(node_actor* self, clock::time_point now) {
-  auto& st = self->state;
   std::set<std::string> out;
-  auto grace = st.cfg.heartbeat * st.cfg.unhealthy_after;
-  for (auto& [name, p] : st.peers)
-    if (state_of(p.info) == member_state::up && (p.heard || now - p.known_since >= grace)
-        && !reachable_peer(self, p, now))
+  for (auto& [name, p] : self->state.peers)
+    if (counts(self, p, now) && !reachable_peer(self, p, now))
       out.insert(name);
   return out;
 }
@@ -310,7 +314,7 @@ void connect_to(node_actor* self, const std::string& host, uint16_t port) {
 
 // -- each heartbeat interval ------------------------------------------------------
 
-std::vector<status_row> status_rows(node_actor* self, clock::time_point now, const sbr_decision* d);
+std::vector<status_row> status_rows(node_actor* self, clock::time_point now);
 
 void resolve(node_actor* self, clock::time_point now) {
   auto& st = self->state;
@@ -331,11 +335,8 @@ void resolve(node_actor* self, clock::time_point now) {
   sbr_view v;
   v.self = st.me.name;
   v.members[st.me.name] = st.me.incarnation;
-  // A member only just learned of (by gossip) gets time to be connected
-  // before it can count as unreachable.
-  auto grace = st.cfg.heartbeat * st.cfg.unhealthy_after;
   for (auto& [name, p] : st.peers)
-    if (state_of(p.info) == member_state::up && (p.heard || now - p.known_since >= grace))
+    if (counts(self, p, now))
       v.members[name] = p.info.incarnation;
   v.reachable = reachable_set(self, now);
   for (auto& name : v.reachable)
@@ -344,7 +345,7 @@ void resolve(node_actor* self, clock::time_point now) {
   // Only members count on either side.
   std::set<std::string> reach;
   for (auto& r : v.reachable)
-    if (v.members.count(r) || r == st.me.name)
+    if (v.members.count(r)) // this node is a member too
       reach.insert(r);
   v.reachable = reach;
   std::string key = "members";
@@ -463,7 +464,7 @@ void tick(node_actor* self) {
     st.connecting.insert(addr);
     connect_to(self, p.info.host, p.info.port);
   }
-  for (auto& [addr, unused] : st.seeds) {
+  for (auto& addr : st.seeds) {
     if (st.connecting.count(addr))
       continue;
     bool known = false;
@@ -491,11 +492,11 @@ void tick(node_actor* self) {
   lead(self, now);
   resolve(self, now);
   send_heartbeats(self, now);
-  st.view->set_rows(status_rows(self, now, nullptr));
+  st.view->set_rows(status_rows(self, now));
   self->delayed_send(self, st.cfg.heartbeat, tick_atom::value);
 }
 
-std::vector<status_row> status_rows(node_actor* self, clock::time_point now, const sbr_decision*) {
+std::vector<status_row> status_rows(node_actor* self, clock::time_point now) {
   auto& st = self->state;
   std::vector<status_row> rows;
   auto reach = reachable_set(self, now);
@@ -549,7 +550,7 @@ caf::behavior node_actor_fun(node_actor* self, cluster_config cfg, std::shared_p
   st.me.incarnation = wall_ms();
   for (auto& s : st.cfg.seeds)
     if (s != address(st.cfg.host, st.cfg.port))
-      st.seeds[s] = false;
+      st.seeds.insert(s);
   // Without seeds this node founds a cluster; with seeds it joins one.
   st.me.state = static_cast<uint8_t>(st.seeds.empty() ? member_state::up : member_state::joining);
   st.view->set_fenced(false);
@@ -671,7 +672,7 @@ caf::behavior node_actor_fun(node_actor* self, cluster_config cfg, std::shared_p
     [self](status_atom) -> caf::result<std::vector<status_row>> {
       if (!authed(self))
         return make_error(errc::not_authenticated);
-      return status_rows(self, clock::now(), nullptr);
+      return status_rows(self, clock::now());
     },
     [self](health_atom, const std::string& node) -> caf::result<std::string> {
       if (!authed(self))
@@ -711,7 +712,7 @@ caf::behavior node_actor_fun(node_actor* self, cluster_config cfg, std::shared_p
       for (auto& n : nodes) {
         if (!parse_host_port(n))
           return make_error(errc::unknown_node, "not HOST:PORT: " + n);
-        self->state.seeds.emplace(n, false);
+        self->state.seeds.insert(n);
       }
       return caf::unit;
     },
