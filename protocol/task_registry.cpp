@@ -34,9 +34,9 @@ json task_registry::to_json(const task& t) const {
   if (!t.message.empty())
     out["statusMessage"] = t.message;
   if (t.status == "completed")
-    out["result"] = t.result;
+    out["result"] = t.outcome;
   else if (t.status == "failed")
-    out["error"] = t.error;
+    out["error"] = t.outcome;
   return out;
 }
 
@@ -95,29 +95,23 @@ void task_registry::publish(const json& task_json) {
 }
 
 void task_registry::complete(const std::string& id, json result) {
-  json changed;
-  {
-    std::lock_guard<std::mutex> guard{mtx_};
-    auto i = tasks_.find(id);
-    if (i == tasks_.end() || i->second.status != "working")
-      return;
-    i->second.result = std::move(result);
-    i->second.message.clear();
-    changed = finish(i->second, "completed");
-  }
-  publish(changed);
+  end(id, "completed", std::move(result));
 }
 
 void task_registry::fail(const std::string& id, json error) {
+  end(id, "failed", std::move(error));
+}
+
+void task_registry::end(const std::string& id, const char* status, json outcome) {
   json changed;
   {
     std::lock_guard<std::mutex> guard{mtx_};
     auto i = tasks_.find(id);
     if (i == tasks_.end() || i->second.status != "working")
       return;
-    i->second.error = std::move(error);
+    i->second.outcome = std::move(outcome);
     i->second.message.clear();
-    changed = finish(i->second, "failed");
+    changed = finish(i->second, status);
   }
   publish(changed);
 }

@@ -61,15 +61,16 @@ private:
     std::string message;
     std::chrono::system_clock::time_point created;
     std::chrono::system_clock::time_point updated;
-    nlohmann::json result;
-    nlohmann::json error;
+    nlohmann::json outcome; // the result (completed) or the error (failed)
     std::shared_ptr<std::atomic<bool>> cancel;
   };
 
   nlohmann::json to_json(const task& t) const;
-  /// Ends a working task with `status`; publishes it. Lock held by caller;
-  /// returns the notification to publish after unlocking (null: none).
+  /// Sets a task's final status (lock held by the caller); returns the task
+  /// as notifications/tasks carries it, to publish after unlocking.
   nlohmann::json finish(task& t, const char* status);
+  /// Ends a working task (ignored when it ended already, e.g. cancelled).
+  void end(const std::string& id, const char* status, nlohmann::json outcome);
   void sweep(std::chrono::system_clock::time_point now); // lock held
   void publish(const nlohmann::json& task_json);
 
