@@ -531,7 +531,7 @@ private:
                                                        },
                                                        [weak](const json& msg) {
                                                          auto c = weak.lock();
-                                                         if (!c || c->gone_)
+                                                         if (!c || c->closed_)
                                                            return false;
                                                          c->post_event(msg, false, false);
                                                          return true;
@@ -666,7 +666,6 @@ private:
 
   void close() {
     closed_ = true;
-    gone_ = true;
     ka_timer_.cancel();
     if (stateless_)
       stateless_->cancel_all(); // ends its listens: nothing keeps this connection alive
@@ -706,8 +705,7 @@ private:
   bool keep_alive_ = true;
   bool streaming_ = false;
   bool writing_ = false;
-  bool closed_ = false;
-  std::atomic<bool> gone_{false}; // read by other threads (session push)
+  std::atomic<bool> closed_{false}; // also read by other threads (session push)
   std::deque<pending_write> out_;
   net::steady_timer ka_timer_{sock_.get_executor()};
   std::shared_ptr<endpoint> stateless_;
