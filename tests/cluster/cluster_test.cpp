@@ -67,8 +67,12 @@ struct status_result {
   json rows; // --json output (null if not JSON)
 };
 
-status_result status(const temp_dir& dir, const cluster_node& n, const std::string& cookie) {
-  process p{{binary, "status", "--node", n.address(), "--cookie-file", cookie, "--json"}, dir.path()};
+/// `cafmcp status --json` against `n`, with `extra` arguments (e.g. --config).
+status_result status(const temp_dir& dir, const cluster_node& n, const std::string& cookie,
+                     const std::vector<std::string>& extra = {}) {
+  std::vector<std::string> args{binary, "status", "--node", n.address(), "--cookie-file", cookie, "--json"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  process p{args, dir.path()};
   status_result r;
   r.code = p.wait_exit(20s).value_or(-1);
   r.out = p.out();
@@ -89,10 +93,11 @@ json row_of(const json& rows, const std::string& node) {
 
 /// Polls `n`'s status until `pred(rows)` holds (bounded).
 bool wait_status(const temp_dir& dir, const cluster_node& n, const std::string& cookie,
-                 const std::function<bool(const json&)>& pred, std::chrono::seconds limit = 20s) {
+                 const std::function<bool(const json&)>& pred, std::chrono::seconds limit = 20s,
+                 const std::vector<std::string>& extra = {}) {
   auto deadline = std::chrono::steady_clock::now() + limit;
   while (std::chrono::steady_clock::now() < deadline) {
-    auto s = status(dir, n, cookie);
+    auto s = status(dir, n, cookie, extra);
     if (s.code == 0 && pred(s.rows))
       return true;
     std::this_thread::sleep_for(200ms);
@@ -319,28 +324,11 @@ TEST_CASE("with TLS (caf_openssl) nodes form a cluster - a client without the CA
   cluster_node n1{dir, "n1", cookie, config};
   cluster_node n2{dir, "n2", cookie, config, n1.address()};
   CHECK(n1.proc->err().find("TLS") != std::string::npos);
-  auto status_with = [&](const std::string& cfg) {
-    std::vector<std::string> args{binary, "status", "--node", n1.address(), "--cookie-file", cookie, "--json"};
-    if (!cfg.empty())
-      args.insert(args.end(), {"--config", cfg});
-    process p{args, dir.path()};
-    status_result r;
-    r.code = p.wait_exit(20s).value_or(-1);
-    r.err = p.err();
-    r.rows = json::parse(p.out(), nullptr, false);
-    return r;
-  };
-  bool up = false;
-  for (int i = 0; i < 50 && !up; ++i) { // bounded: 10 s
-    auto s = status_with(config);
-    up = s.code == 0 && all_up_healthy(s.rows, 2);
-    if (!up)
-      std::this_thread::sleep_for(200ms);
-  }
-  CHECK(up);
-  auto plain = status_with("");
+  CHECK(wait_status(dir, n1, cookie, [](const json& rows) { return all_up_healthy(rows, 2); }, 10s,
+                    {"--config", config}));
+  auto plain = status(dir, n1, cookie);
   CHECK(plain.code == 1);
-  auto untrusted = status_with(stranger);
+  auto untrusted = status(dir, n1, cookie, {"--config", stranger});
   CHECK(untrusted.code == 1);
   CHECK(untrusted.err.find("handshake") != std::string::npos);
   n1.proc->signal(SIGTERM);
