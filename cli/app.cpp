@@ -7,11 +7,25 @@
 
 #include <CLI/CLI.hpp>
 
+#include "cli/audit_command.hpp"
 #include "cli/cluster_command.hpp"
 #include "cli/node_command.hpp"
+#include "cli/shell_command.hpp"
 #include "cli/status_command.hpp"
 
 namespace cafmcp::cli {
+
+namespace {
+
+/// --node, --cookie-file and --config: how status and shell reach a node.
+void add_connection_options(CLI::App& cmd, connection_options& opts) {
+  cmd.add_option("--node", opts.node, "a node's cluster port, HOST:PORT")->capture_default_str();
+  cmd.add_option("--cookie-file", opts.cookie_file, "the cluster cookie (default $HOME/.cafmcp.cookie)");
+  cmd.add_option("--config", opts.config_file, "a node's config: its cookie file and TLS settings")
+    ->check(CLI::ExistingFile);
+}
+
+} // namespace
 
 int run(int argc, char** argv, std::function<void(protocol::catalog&)> extend) {
   CLI::App app{"cafmcp: an MCP server runtime on the C++ Actor Framework, supervised like Erlang/OTP"};
@@ -32,10 +46,15 @@ int run(int argc, char** argv, std::function<void(protocol::catalog&)> extend) {
   node_cmd->add_option("--http-port", http_port, "port of the MCP HTTP endpoint (default 8080; 0: any free port)")
     ->check(CLI::Range(0, 65535));
   int cluster_port = -1;
+  std::string cluster_host;
   std::vector<std::string> seeds;
   std::string cookie_file;
   node_cmd->add_option("--cluster-port", cluster_port, "cluster port for other nodes (default 4370); joins a cluster")
     ->check(CLI::Range(1, 65535));
+  node_cmd->add_option("--cluster-host", cluster_host,
+                       "address the cluster port binds to and gives to other nodes (default 127.0.0.1)");
+  std::string audit_log;
+  node_cmd->add_option("--audit-log", audit_log, "the admin shell's audit log (config admin.audit_log)");
   node_cmd->add_option("--seeds", seeds, "HOST:PORT of nodes to join through (comma-separated)")->delimiter(',');
   node_cmd->add_option("--cookie-file", cookie_file, "the cluster cookie (default $HOME/.cafmcp.cookie)");
   node_cmd->add_flag("--stdio", node.stdio,
@@ -63,12 +82,22 @@ int run(int argc, char** argv, std::function<void(protocol::catalog&)> extend) {
 
   status_options status;
   auto* status_cmd = app.add_subcommand("status", "show the cluster as one node sees it");
-  status_cmd->add_option("--node", status.node, "a node's cluster port, HOST:PORT")->capture_default_str();
-  status_cmd->add_option("--cookie-file", status.cookie_file, "the cluster cookie (default $HOME/.cafmcp.cookie)");
-  status_cmd->add_option("--config", status.config_file, "a node's config: its cookie file and TLS settings")
-    ->check(CLI::ExistingFile);
+  add_connection_options(*status_cmd, status.connection);
   status_cmd->add_flag("--json", status.json, "JSON for scripts");
   status_cmd->add_flag("--watch", status.watch, "refresh every second until Enter");
+
+  shell_options shell;
+  auto* shell_cmd = app.add_subcommand("shell", "the admin shell: see and supervise every node's actors");
+  add_connection_options(*shell_cmd, shell.connection);
+  shell_cmd->add_option("-c,--command", shell.command, "run one command and exit (0 ok, 1 failed, 2 bad usage)");
+  shell_cmd->add_flag("--json", shell.json, "JSON output for scripts");
+  shell_cmd->add_option("--history-file", shell.history_file, "where the history is kept (default $HOME/.cafmcp_history)");
+
+  auto* audit_cmd = app.add_subcommand("audit", "the audit log of changes made through the admin shell");
+  audit_cmd->require_subcommand(1);
+  std::string audit_file;
+  auto* verify_cmd = audit_cmd->add_subcommand("verify", "check an audit log's hash chain; names the first broken line");
+  verify_cmd->add_option("FILE", audit_file, "the audit log (admin.audit_log)")->required()->check(CLI::ExistingFile);
 
   try {
     app.parse(argc, argv);
@@ -100,6 +129,10 @@ int run(int argc, char** argv, std::function<void(protocol::catalog&)> extend) {
       node.overrides.cluster_port = cluster_port;
     if (!seeds.empty())
       node.overrides.seeds = seeds;
+    if (!cluster_host.empty())
+      node.overrides.cluster_host = cluster_host;
+    if (!audit_log.empty())
+      node.overrides.audit_log = audit_log;
     if (!cookie_file.empty())
       node.overrides.cookie_file = cookie_file;
     return run_node(node);
@@ -110,6 +143,10 @@ int run(int argc, char** argv, std::function<void(protocol::catalog&)> extend) {
     return run_cluster_down(down_dir);
   if (status_cmd->parsed())
     return run_status(status);
+  if (shell_cmd->parsed())
+    return run_shell(shell);
+  if (verify_cmd->parsed())
+    return run_audit_verify(audit_file);
   return 2;
 }
 

@@ -246,7 +246,8 @@ int run_cluster_up(const cluster_up_options& opts) {
   auto seed = "127.0.0.1:" + std::to_string(procs.front().cluster_port);
   for (auto& p : procs) {
     std::vector<std::string> argv{exe, "node", "--name", p.name, "--cluster-port", std::to_string(p.cluster_port),
-                                  "--http-port", std::to_string(p.http_port), "--cookie-file", cookie_path};
+                                  "--http-port", std::to_string(p.http_port), "--cookie-file", cookie_path,
+                                  "--audit-log", opts.data_dir + "/" + p.name + ".audit.jsonl"};
     if (&p != &procs.front())
       argv.insert(argv.end(), {"--seeds", seed});
     if (!opts.config_file.empty())

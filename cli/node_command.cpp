@@ -104,6 +104,7 @@ int run_node(const node_options& opts) {
     f.how = supervision::strategy::one_for_one;
     return f;
   }(), node_tree(cfg, names, view));
+  names->put("root", root); // for the admin actor (cafmcp shell)
   if (auto err = supervision::await_started(sys, root, start_timeout)) {
     log::error("/", "node failed to start: " + sys.render(err));
     stop_tree(sys, root, cfg.shutdown_grace);

@@ -90,6 +90,11 @@ std::vector<field> node_config_schema() {
         {"master", value_type::string, "", "configured_master: the node whose side stays up", {}, {}, {}, {}},
       }},
     }},
+    {"admin", value_type::object, {}, "the remote supervision API (cafmcp shell; cluster nodes only)", {}, {}, {}, {
+      {"audit_log", value_type::string, "",
+       "file the shell's changes are appended to, one JSON line each (default: NAME.audit.jsonl in the working directory)",
+       {}, {}, {}, {}},
+    }},
     {"health", value_type::object, {}, "health checker (tier 3)", {}, {}, {}, {
       {"interval_ms", value_type::integer, 1000, "how often health is checked", 10, {}, {}, {}},
     }},
@@ -149,6 +154,10 @@ node_config load_node_config(const std::optional<std::string>& file, const node_
   }
   if (overrides.cookie_file)
     raw["cluster"]["cookie_file"] = *overrides.cookie_file;
+  if (overrides.cluster_host)
+    raw["cluster"]["host"] = *overrides.cluster_host;
+  if (overrides.audit_log)
+    raw["admin"]["audit_log"] = *overrides.audit_log;
   if (overrides.http_port)
     raw["http"]["port"] = *overrides.http_port;
   auto v = config::validate(raw, node_config_schema());
@@ -229,6 +238,9 @@ node_config load_node_config(const std::optional<std::string>& file, const node_
   out.cluster.sbr.master = sb["master"].get<std::string>();
   if (out.cluster.sbr.strategy == cluster::sbr_strategy::configured_master && out.cluster.sbr.master.empty())
     throw config_error("cluster.split_brain.master", "configured_master needs the name of the master node");
+  out.audit_log = v["admin"]["audit_log"].get<std::string>();
+  if (out.audit_log.empty())
+    out.audit_log = out.name + ".audit.jsonl";
   out.health.required_actors = actors::core_actor_names();
   out.effective = std::move(v);
   return out;

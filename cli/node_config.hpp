@@ -51,6 +51,7 @@ struct node_config {
   cluster::cluster_config cluster; // cookie loaded at start, from cookie_file
   std::string cookie_file;         // "": the default ($HOME/.cafmcp.cookie)
   cluster::tls_files cluster_tls;  // TLS between nodes (empty: plain BASP)
+  std::string audit_log;           // the admin actor's audit log
   nlohmann::json effective; // the validated JSON, defaults filled in
 };
 
@@ -67,6 +68,8 @@ struct node_overrides {
   std::optional<int> cluster_port;
   std::optional<std::vector<std::string>> seeds;
   std::optional<std::string> cookie_file;
+  std::optional<std::string> cluster_host;
+  std::optional<std::string> audit_log;
 };
 
 /// Reads and validates the config file (none: defaults only) and applies the

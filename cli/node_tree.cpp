@@ -9,6 +9,8 @@
 #include "cluster/messages.hpp"
 #include "observability/health.hpp"
 #include "protocol/protocol_sup.hpp"
+#include "protocol/tool_runner.hpp"
+#include "supervision/admin.hpp"
 #include "supervision/messages.hpp"
 #include "supervision/supervisor.hpp"
 
@@ -25,8 +27,14 @@ std::vector<child_spec> node_tree(const node_config& cfg, std::shared_ptr<actors
   };
   auto protocol = protocol::protocol_supervisor(cfg.tier_flags, cfg.tool_workers, names);
   std::vector<child_spec> members;
-  if (cfg.cluster.enabled)
+  if (cfg.cluster.enabled) {
     members.push_back(cluster::node_actor_spec(cfg.cluster, view ? view : std::make_shared<cluster::cluster_view>(), names));
+    // The remote supervision API (cafmcp shell), reached through the node actor.
+    supervision::admin_config admin;
+    admin.root = [names] { return names->lookup("root"); };
+    admin.audit_log = cfg.audit_log;
+    members.push_back(actors::registered(supervision::admin_child(admin), names));
+  }
   auto cluster = supervisor_child("cluster_sup", tier(strategy::rest_for_one), std::move(members));
   return {
     actors::core_supervisor(cfg.core, names),
@@ -41,6 +49,7 @@ void configure_actor_system(caf::actor_system_config& sys_cfg, const node_config
   actors::register_types(sys_cfg);
   observability::register_types(sys_cfg);
   cluster::register_types(sys_cfg);
+  protocol::register_actor_types(sys_cfg);
   if (cfg.cluster.enabled) {
     cluster::configure_transport(sys_cfg, cfg.cluster_tls);
     // BASP's own heartbeat finds frozen peers (SIGSTOP) and dropped links;

@@ -3,17 +3,29 @@
 // `cafmcp status`: connects to any node over CAF (proving the cluster
 // cookie) and prints one row per member as that node sees it.
 
+#include <chrono>
 #include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/cluster_connection.hpp"
+#include "cluster/messages.hpp"
 
 namespace cafmcp::cli {
 
 struct status_options {
-  std::string node = "127.0.0.1:4370"; // the node's cluster port
-  std::string cookie_file;             // "": the config's, else $HOME/.cafmcp.cookie
-  std::string config_file;             // a node config: its cookie file and TLS settings
+  connection_options connection;
   bool json = false;
   bool watch = false;                  // refresh every second until a key or EOF on stdin
 };
+
+/// The status table (as `cafmcp status` prints it) and its JSON.
+std::string render_status(const std::vector<cluster::status_row>& rows);
+nlohmann::json status_json(const std::vector<cluster::status_row>& rows);
+
+/// True once stdin has input (or is closed) within `wait`.
+bool key_pressed(std::chrono::milliseconds wait);
 
 /// 0: printed; 1: no node answered, or it refused us; 2: bad usage.
 int run_status(const status_options& opts);

@@ -101,8 +101,12 @@ caf::expected<caf::message> distribute_call(caf::actor_system& sys, const caf::a
   // request's response handler needs its types up front).
   caf::scoped_actor self{sys};
   caf::expected<caf::message> out{caf::message{}};
+  self->monitor(node); // the attached node may die while we wait
   self->send(node, call_atom::value, target, actor_name, std::move(msg));
   self->receive(
+    [&](caf::down_msg& dm) {
+      out = make_error(errc::no_node, "the node went away (" + sys.render(dm.reason) + ")");
+    },
     caf::others >> [&](caf::message_view& x) -> caf::result<caf::message> {
       auto m = x.copy_content_to_message();
       if (m.match_elements<caf::error>())
@@ -115,6 +119,7 @@ caf::expected<caf::message> distribute_call(caf::actor_system& sys, const caf::a
       out = make_error(errc::timeout, "distribute_call to " + actor_name + " on " + target + ": no answer within "
                                         + std::to_string(timeout.count()) + " ms");
     });
+  self->demonitor(node);
   return out;
 }
 

@@ -18,6 +18,7 @@ enum class errc : uint8_t {
   no_handshake,       // auth without a preceding hello
   timeout,            // no answer in time
   no_node,            // nothing answers at that address
+  unexpected_answer,  // an answer of another type than the call's
 };
 
 constexpr caf::atom_value error_category = caf::atom("cluster");

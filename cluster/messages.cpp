@@ -37,6 +37,7 @@ std::string to_string(errc x) {
     case errc::no_handshake: return "no_handshake";
     case errc::timeout: return "timeout";
     case errc::no_node: return "no_node";
+    case errc::unexpected_answer: return "unexpected_answer";
   }
   return "unknown";
 }

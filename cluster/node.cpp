@@ -81,9 +81,15 @@ struct node_state {
   std::set<std::string> fenced_side;
   std::string leader;
   std::vector<caf::response_promise> leaving; // graceful leave requests to answer
+  std::map<uint64_t, caf::response_promise> relayed; // calls waiting on a relay, by relay number
+  uint64_t next_relay = 0;
 };
 
 using left_atom = caf::atom_constant<caf::atom("cl_left")>;
+using relayed_atom = caf::atom_constant<caf::atom("cl_relayed")>;
+
+// A relayed call is answered within this, or with an error.
+constexpr milliseconds relay_limit{60000};
 
 constexpr size_t max_pending_handshakes = 1024; // node ids between hello and auth
 constexpr size_t max_clients = 1024;            // authenticated clients remembered
@@ -111,6 +117,34 @@ void connector(caf::event_based_actor* self, caf::actor parent, std::string host
   }
   self->send(parent, connected_atom::value, host, port, handle, why);
   self->quit();
+}
+
+/// Spawned per call forwarded to another member: sends it as this node (the
+/// peer authenticates members, not our clients) and hands whatever comes
+/// back, any message or error, to the node actor, which answers the caller.
+/// (Not the caller's promise from here: a promise is delivered by its owner.)
+caf::behavior relay(caf::event_based_actor* self, caf::actor parent, uint64_t number, caf::actor peer,
+                    caf::message call, std::string what) {
+  self->send(peer, std::move(call));
+  auto done = [self, parent, number](caf::message answer) {
+    self->send(parent, relayed_atom::value, number, std::move(answer));
+    self->quit();
+  };
+  self->set_error_handler([done](caf::error& err) { done(caf::make_message(std::move(err))); });
+  self->monitor(peer); // a member that dies answers nothing: say so at once
+  self->set_down_handler([done, what](caf::down_msg&) {
+    done(caf::make_message(make_error(errc::unreachable, what + ": the member went away")));
+  });
+  self->set_default_handler([done](caf::scheduled_actor*, caf::message_view& x) -> caf::result<caf::message> {
+    done(x.copy_content_to_message());
+    return caf::message{};
+  });
+  return {
+    caf::after(relay_limit) >> [done, what] {
+      done(caf::make_message(make_error(errc::timeout, what + ": no answer within "
+                                                         + std::to_string(relay_limit.count()) + " ms")));
+    },
+  };
 }
 
 peer* find_peer(node_actor* self, const std::string& name) {
@@ -685,8 +719,9 @@ caf::behavior node_actor_fun(node_actor* self, cluster_config cfg, std::shared_p
       return std::string{to_string(health_of(self, *p, clock::now()))};
     },
     [self](call_atom, const std::string& node, const std::string& name, caf::message& msg) {
-      // distribute_call: the target answers the caller directly. (Checked
-      // before the promise: making it takes the sender out of the message.)
+      // distribute_call: a local target answers the caller directly; a call
+      // for another member goes through a relay. (Checked before the
+      // promise: making it takes the sender out of the message.)
       bool ok = authed(self);
       auto rp = self->make_response_promise();
       if (!ok)
@@ -704,7 +739,24 @@ caf::behavior node_actor_fun(node_actor* self, cluster_config cfg, std::shared_p
         return rp.deliver(make_error(errc::unknown_node, node));
       if (!p->handle)
         return rp.deliver(make_error(errc::unreachable, node + " is not connected"));
-      rp.delegate(p->handle, call_atom::value, node, name, std::move(msg));
+      auto number = st.next_relay++;
+      st.relayed.emplace(number, rp);
+      self->spawn(relay, caf::actor_cast<caf::actor>(self), number, p->handle,
+                  caf::make_message(call_atom::value, node, name, std::move(msg)), name + " on " + node);
+    },
+    [self](relayed_atom, uint64_t number, caf::message& answer) {
+      auto sender = self->current_sender();
+      if (!sender || sender->node() != self->system().node())
+        return; // only our own relays
+      auto i = self->state.relayed.find(number);
+      if (i == self->state.relayed.end())
+        return;
+      auto rp = std::move(i->second);
+      self->state.relayed.erase(i);
+      if (answer.match_elements<caf::error>())
+        rp.deliver(answer.get_as<caf::error>(0));
+      else
+        rp.deliver(std::move(answer));
     },
     [self](join_atom, const std::vector<std::string>& nodes) -> caf::result<void> {
       if (!authed(self))

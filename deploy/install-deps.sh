@@ -23,6 +23,8 @@ packages=(
   iproute2              # ip netns, veth, bridges for the netns cluster tests
   iptables              # DROP rules inside a namespace (partitions)
   openssl               # test certificates for TLS between nodes
+  tmux                  # drives the interactive admin shell in its test
+  python3 python3-yaml  # deploy/check-deploy-files.py (Kubernetes YAML)
 )
 
 # The interop tests run the official MCP TypeScript SDKs (Node >= 20). Machines

@@ -1,5 +1,7 @@
 #include "protocol/crypto.hpp"
 
+#include "supervision/digest.hpp"
+
 #include <stdexcept>
 
 #include <openssl/crypto.h>
@@ -18,21 +20,11 @@ std::string hmac_sha256(const std::string& key, const std::string& data) {
 }
 
 std::string to_hex(const std::string& bytes) {
-  static constexpr char hex[] = "0123456789abcdef";
-  std::string s;
-  s.reserve(bytes.size() * 2);
-  for (unsigned char c : bytes) {
-    s += hex[c >> 4];
-    s += hex[c & 0x0f];
-  }
-  return s;
+  return supervision::to_hex(bytes);
 }
 
 std::string sha256_hex(const std::string& data) {
-  unsigned char out[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(data.data(), data.size(), out, &len, EVP_sha256(), nullptr);
-  return to_hex(std::string(reinterpret_cast<const char*>(out), len));
+  return supervision::sha256_hex(data);
 }
 
 std::string random_bytes(size_t n) {

@@ -198,6 +198,10 @@ caf::behavior tool_worker(caf::event_based_actor* self, const std::string& /* pa
 
 } // namespace
 
+void register_actor_types(caf::actor_system_config& cfg) {
+  cfg.add_actor_type("tool_worker", [](caf::event_based_actor* self) { return tool_worker(self, ""); });
+}
+
 std::string tool_worker_name(size_t k) {
   return "tool_worker_" + std::to_string(k);
 }

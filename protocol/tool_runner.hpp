@@ -71,6 +71,10 @@ supervision::child_spec tool_supervisor(supervision::supervisor_flags flags, siz
 
 std::string tool_worker_name(size_t k);
 
+/// Actor types a supervisor's start_child may name (child_spec_desc), e.g.
+/// from `cafmcp shell`: "tool_worker" (a spare tool worker).
+void register_actor_types(caf::actor_system_config& cfg);
+
 /// Picks the workers round-robin (any thread).
 class tool_workers {
 public:

@@ -77,6 +77,10 @@ struct child_spec {
   child_type type = child_type::worker;
   caf::message args;
   backoff_policy backoff;
+  /// The child answers mailbox_atom (worker_child and supervisors do). Only
+  /// such children are asked: an unexpected message would be printed to
+  /// stdout by CAF's default handler, and stdout may carry MCP (stdio).
+  bool answers_mailbox = false;
 
   shutdown_spec effective_shutdown() const {
     if (shutdown)

@@ -25,6 +25,10 @@ using start_child_atom = caf::atom_constant<caf::atom("sv_start")>;
 using restart_child_atom = caf::atom_constant<caf::atom("sv_restart")>;
 using terminate_child_atom = caf::atom_constant<caf::atom("sv_term")>;
 using delete_child_atom = caf::atom_constant<caf::atom("sv_delete")>;
+/// (mailbox_atom) -> uint64_t: messages waiting in the answering actor's
+/// mailbox. Supervisors and every worker_child answer it (a mailbox can
+/// only be measured by its owner).
+using mailbox_atom = caf::atom_constant<caf::atom("sv_mbox")>;
 
 /// One row of which_children. `state` is "running", "restarting" or
 /// "undefined" (spec kept, no child running). Under simple_one_for_one the
@@ -36,12 +40,13 @@ struct child_info {
   std::string type;    // worker | supervisor
   std::string restart; // permanent | transient | temporary
   uint64_t restarts = 0;
+  bool answers_mailbox = false; // the child answers mailbox_atom
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, child_info& x) {
   return f(caf::meta::type_name("child_info"), x.id, x.handle, x.state, x.type, x.restart,
-           x.restarts);
+           x.restarts, x.answers_mailbox);
 }
 
 /// count_children's result, as OTP's [{specs}, {active}, {supervisors}, {workers}].

@@ -13,6 +13,8 @@
 #include "supervision/errors.hpp"
 #include "supervision/log.hpp"
 #include "supervision/messages.hpp"
+#include "supervision/audit_log.hpp"
+#include "supervision/tree.hpp"
 
 namespace cafmcp::supervision {
 
@@ -28,7 +30,7 @@ struct child {
   caf::message extra;        // simple_one_for_one: start_child's extra args
   caf::actor handle;         // set while running
   uint64_t incarnation = 0;  // bumped on every start
-  uint64_t restarts = 0;     // restarts performed for this child
+  uint64_t restarts = 0;     // restarts of this child (by the supervisor or restart_child)
   bool restart_pending = false;
   int backoff_step = 0;
   clock_type::time_point started_at;
@@ -69,6 +71,7 @@ public:
       [this](info_atom) { return info(); },
       [this](which_children_atom) { return which_children(); },
       [this](count_children_atom) { return count_children(); },
+      [this](mailbox_atom) { return static_cast<uint64_t>(mailbox().size()); },
       [this](start_child_atom, child_spec& spec) {
         return api([this, spec](error_or_actor_fn k) mutable { start_new(std::move(spec), {}, k); });
       },
@@ -666,6 +669,8 @@ private:
       if (err)
         return k(std::move(err));
       auto* c = find(key);
+      if (c)
+        c->restarts += 1; // an operator's restart counts too (not towards intensity)
       k(c ? c->handle : caf::actor{});
     });
   }
@@ -704,6 +709,7 @@ private:
       row.type = std::string{to_string(c.spec.type)};
       row.restart = std::string{to_string(c.spec.restart)};
       row.restarts = c.restarts;
+      row.answers_mailbox = c.spec.answers_mailbox;
       out.push_back(std::move(row));
     }
     return out;
@@ -811,6 +817,7 @@ child_spec supervisor_child(std::string id, supervisor_flags flags,
   child_spec spec;
   spec.id = std::move(id);
   spec.type = child_type::supervisor;
+  spec.answers_mailbox = true;
   spec.restart = restart;
   spec.start = [flags, children](const start_context& ctx) -> caf::expected<caf::actor> {
     return ctx.system.spawn<supervisor_actor>(ctx.path, flags, children);
@@ -961,6 +968,9 @@ void register_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<child_counts>("cafmcp.child_counts");
   cfg.add_message_type<supervisor_info>("cafmcp.supervisor_info");
   cfg.add_message_type<child_spec_desc>("cafmcp.child_spec_desc");
+  cfg.add_message_type<tree_node>("cafmcp.tree_node");
+  cfg.add_message_type<std::vector<tree_node>>("cafmcp.tree_node_list");
+  cfg.add_message_type<audit_record>("cafmcp.audit_record");
   add_error_category<errc>(cfg, error_category, "supervision");
 }
 

@@ -22,14 +22,7 @@ caf::error fill(caf::scoped_actor& self, tree_node& node, std::chrono::milliseco
   if (err)
     return err;
   for (auto& row : rows) {
-    tree_node child;
-    child.id = row.id;
-    child.path = node.path + "/" + row.id;
-    child.type = row.type;
-    child.state = row.state;
-    child.restarts = row.restarts;
-    child.handle = row.handle;
-    child.actor_id = row.handle ? row.handle.id() : 0;
+    auto child = child_node(node, row);
     if (row.type == "supervisor" && row.handle)
       if (auto e = fill(self, child, timeout))
         return e;
@@ -51,6 +44,8 @@ void draw(const tree_node& node, const std::string& prefix, bool last, bool top,
     if (node.actor_id != 0)
       out += "  actor " + std::to_string(node.actor_id);
     out += "  restarts " + std::to_string(node.restarts);
+    if (node.mailbox > 0)
+      out += "  mailbox " + std::to_string(node.mailbox);
   }
   out += '\n';
   auto child_prefix = top ? std::string{} : prefix + (last ? "    " : "│   ");
@@ -59,6 +54,20 @@ void draw(const tree_node& node, const std::string& prefix, bool last, bool top,
 }
 
 } // namespace
+
+tree_node child_node(const tree_node& parent, const child_info& row) {
+  tree_node child;
+  child.id = row.id;
+  child.path = parent.path + "/" + row.id;
+  child.type = row.type;
+  child.state = row.state;
+  child.restart = row.restart;
+  child.restarts = row.restarts;
+  child.handle = row.handle;
+  child.actor_id = row.handle ? row.handle.id() : 0;
+  child.answers_mailbox = row.answers_mailbox;
+  return child;
+}
 
 caf::expected<tree_node> collect_tree(caf::actor_system& sys, const caf::actor& sup,
                                       std::string id, std::string path,

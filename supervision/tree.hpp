@@ -11,6 +11,9 @@
 
 #include <caf/actor.hpp>
 #include <caf/fwd.hpp>
+#include <caf/meta/type_name.hpp>
+
+#include "supervision/messages.hpp"
 
 namespace cafmcp::supervision {
 
@@ -20,11 +23,23 @@ struct tree_node {
   std::string type;     // worker | supervisor
   std::string state;    // running | restarting | undefined
   std::string strategy; // supervisors only
+  std::string restart;  // permanent | transient | temporary ("" for the top)
   uint64_t restarts = 0;
   uint64_t actor_id = 0;
-  caf::actor handle;
+  int64_t mailbox = -1; // messages waiting; -1: not measured (or no answer)
+  bool answers_mailbox = false;
+  caf::actor handle;    // local only: not sent to other nodes
   std::vector<tree_node> children;
 };
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, tree_node& x) {
+  return f(caf::meta::type_name("tree_node"), x.id, x.path, x.type, x.state, x.strategy, x.restart,
+           x.restarts, x.actor_id, x.mailbox, x.answers_mailbox, x.children);
+}
+
+/// The node for one row of `parent`'s which_children.
+tree_node child_node(const tree_node& parent, const child_info& row);
 
 /// Walks the tree below `sup` (whose id and path are given) with
 /// which_children, `timeout` per request.

@@ -132,6 +132,7 @@ struct ns_cluster {
       // Each node binds and announces its own namespace's address.
       auto node_cfg = json::parse(cfg);
       node_cfg["cluster"]["host"] = lab.ip(k);
+      node_cfg["admin"]["audit_log"] = dir.path() + "/n" + std::to_string(k) + ".audit.jsonl";
       auto path = dir.write("node" + std::to_string(k) + ".json", node_cfg.dump());
       nodes.push_back(std::make_unique<process>(
         std::vector<std::string>{ip_binary(), "netns", "exec", lab.node_ns(k), binary, "node", "--name", "n" + std::to_string(k),

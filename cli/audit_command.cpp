@@ -1,0 +1,26 @@
+#include "cli/audit_command.hpp"
+
+#include <fstream>
+#include <iostream>
+
+#include "supervision/audit_log.hpp"
+
+namespace cafmcp::cli {
+
+int run_audit_verify(const std::string& file) {
+  std::ifstream in{file};
+  if (!in) {
+    std::cerr << "cafmcp audit verify: cannot read " << file << '\n';
+    return 2;
+  }
+  auto v = supervision::verify_audit_log(in);
+  if (v.broken_line != 0) {
+    std::cerr << file << ": the chain breaks at line " << v.broken_line << ": " << v.why
+              << " (the log was changed at that line or before it)\n";
+    return 1;
+  }
+  std::cout << file << ": " << v.records << " record(s), chain intact\n";
+  return 0;
+}
+
+} // namespace cafmcp::cli

@@ -1,0 +1,90 @@
+#include "cluster/admin_client.hpp"
+
+#include <caf/all.hpp>
+
+#include "cluster/client.hpp"
+#include "cluster/errors.hpp"
+#include "supervision/admin.hpp"
+
+namespace cafmcp::cluster {
+
+namespace {
+
+using namespace supervision;
+
+caf::expected<caf::message> call(const admin_target& t, const std::string& actor, caf::message msg) {
+  return distribute_call(t.sys, t.node, t.member, actor, std::move(msg), t.timeout);
+}
+
+/// The one value of type T in an answer.
+template <class T>
+caf::expected<T> one(caf::expected<caf::message> m) {
+  if (!m)
+    return m.error();
+  if (!m->match_elements<T>())
+    return make_error(errc::unexpected_answer, caf::to_string(*m));
+  return m->get_as<T>(0);
+}
+
+/// An answer without a value.
+caf::error none(caf::expected<caf::message> m) {
+  if (!m)
+    return m.error();
+  if (!m->empty())
+    return make_error(errc::unexpected_answer, caf::to_string(*m));
+  return caf::none;
+}
+
+} // namespace
+
+caf::expected<tree_node> supervision_tree(const admin_target& t, const std::string& path) {
+  return one<tree_node>(call(t, "admin", caf::make_message(admin_tree_atom::value, path)));
+}
+
+caf::expected<std::vector<tree_node>> which_children(const admin_target& t, const std::string& path) {
+  return one<std::vector<tree_node>>(call(t, "admin", caf::make_message(admin_which_atom::value, path)));
+}
+
+caf::expected<child_counts> count_children(const admin_target& t, const std::string& path) {
+  return one<child_counts>(call(t, "admin", caf::make_message(admin_count_atom::value, path)));
+}
+
+caf::expected<uint64_t> start_child(const admin_target& t, const std::string& who, const std::string& path,
+                                    const child_spec_desc& spec) {
+  return one<uint64_t>(call(t, "admin", caf::make_message(admin_start_atom::value, who, path, spec)));
+}
+
+caf::expected<uint64_t> restart_child(const admin_target& t, const std::string& who, const std::string& path,
+                                      const std::string& id) {
+  return one<uint64_t>(call(t, "admin", caf::make_message(admin_restart_atom::value, who, path, id)));
+}
+
+caf::error terminate_child(const admin_target& t, const std::string& who, const std::string& path,
+                           const std::string& id) {
+  return none(call(t, "admin", caf::make_message(admin_terminate_atom::value, who, path, id)));
+}
+
+caf::error delete_child(const admin_target& t, const std::string& who, const std::string& path,
+                        const std::string& id) {
+  return none(call(t, "admin", caf::make_message(admin_delete_atom::value, who, path, id)));
+}
+
+caf::expected<uint64_t> kill_actor(const admin_target& t, const std::string& who, const std::string& path) {
+  return one<uint64_t>(call(t, "admin", caf::make_message(admin_kill_atom::value, who, path)));
+}
+
+caf::expected<std::vector<std::string>> audit_tail(const admin_target& t, uint32_t n) {
+  return one<std::vector<std::string>>(call(t, "admin", caf::make_message(admin_audit_atom::value, n)));
+}
+
+caf::expected<std::vector<actors::session_record>> list_sessions(const admin_target& t) {
+  return one<std::vector<actors::session_record>>(
+    call(t, "session_manager", caf::make_message(actors::session_list_atom::value)));
+}
+
+caf::expected<actors::session_record> get_session(const admin_target& t, const std::string& id) {
+  return one<actors::session_record>(
+    call(t, "session_manager", caf::make_message(actors::session_get_atom::value, id)));
+}
+
+} // namespace cafmcp::cluster

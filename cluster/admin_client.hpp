@@ -1,0 +1,62 @@
+#pragma once
+
+// The remote supervision API: any member's supervision tree, read and
+// changed through the node actor the caller is attached to (cookie-checked,
+// TLS when configured), with distribute_call to the member's admin actor
+// (supervision/admin.hpp). Usable from any thread with an actor system (the
+// shell, tests, an operator's program); every call is bounded by `timeout`.
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <caf/actor.hpp>
+#include <caf/expected.hpp>
+#include <caf/fwd.hpp>
+
+#include "actors/messages.hpp"
+#include "supervision/messages.hpp"
+#include "supervision/tree.hpp"
+
+namespace cafmcp::cluster {
+
+/// Where a call goes: `node` is the attached node actor, `member` the name of
+/// the member whose tree is meant (the attached node's own name works too).
+struct admin_target {
+  caf::actor_system& sys;
+  caf::actor node;
+  std::string member;
+  std::chrono::milliseconds timeout{5000};
+};
+
+/// The subtree at `path` (e.g. "/root/core_sup"), mailbox sizes measured.
+caf::expected<supervision::tree_node> supervision_tree(const admin_target& t, const std::string& path);
+/// One level below the supervisor at `path`.
+caf::expected<std::vector<supervision::tree_node>> which_children(const admin_target& t, const std::string& path);
+caf::expected<supervision::child_counts> count_children(const admin_target& t, const std::string& path);
+
+// Changes, written to the member's audit log with `who` (e.g. "alice@host").
+/// Returns the new child's actor id.
+caf::expected<uint64_t> start_child(const admin_target& t, const std::string& who, const std::string& path,
+                                    const supervision::child_spec_desc& spec);
+/// Returns the restarted child's actor id.
+caf::expected<uint64_t> restart_child(const admin_target& t, const std::string& who, const std::string& path,
+                                      const std::string& id);
+caf::error terminate_child(const admin_target& t, const std::string& who, const std::string& path,
+                           const std::string& id);
+caf::error delete_child(const admin_target& t, const std::string& who, const std::string& path,
+                        const std::string& id);
+/// Kills the actor at `path` (an untrappable exit): its supervisor restarts
+/// it by its restart type. Returns the killed actor's id.
+caf::expected<uint64_t> kill_actor(const admin_target& t, const std::string& who, const std::string& path);
+
+/// The member's last `n` audit records (JSON lines).
+caf::expected<std::vector<std::string>> audit_tail(const admin_target& t, uint32_t n);
+
+/// The member's sessions (legacy MCP sessions and state handles).
+caf::expected<std::vector<actors::session_record>> list_sessions(const admin_target& t);
+/// One session of the member (the core error not_found if it has none by that id).
+caf::expected<actors::session_record> get_session(const admin_target& t, const std::string& id);
+
+} // namespace cafmcp::cluster

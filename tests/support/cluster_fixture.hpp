@@ -1,0 +1,144 @@
+#pragma once
+
+// Real `cafmcp` node processes forming a cluster on 127.0.0.1 (free ports,
+// 200 ms heartbeats so that every wait stays short), and `cafmcp status`
+// against them. Every wait is bounded; every node is stopped by its PID.
+
+#include <csignal>
+#include <functional>
+#include <memory>
+#include <regex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <sys/stat.h>
+
+#include <doctest/doctest.h>
+#include <nlohmann/json.hpp>
+
+#include "tests/support/net.hpp"
+#include "tests/support/process.hpp"
+
+namespace cafmcp::test {
+
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+inline const std::string binary = CAFMCP_BINARY;
+
+inline constexpr const char* fast_config = R"({
+  "cluster": {"heartbeat_ms": 200, "unhealthy_after": 3, "remove_after_ms": 3000,
+              "split_brain": {"stable_after_ms": 600}},
+  "supervision": {"shutdown_grace_ms": 10000}
+})";
+
+inline std::string write_cookie(const temp_dir& dir, const std::string& name, const std::string& value) {
+  auto path = dir.write(name, value + "\n");
+  ::chmod(path.c_str(), 0600);
+  return path;
+}
+
+/// One node: its cluster port, its MCP HTTP port (from the log).
+struct cluster_node {
+  std::string name;
+  uint16_t cluster_port = 0;
+  uint16_t http_port = 0;
+  std::unique_ptr<process> proc;
+
+  cluster_node(const temp_dir& dir, std::string n, const std::string& cookie, const std::string& config,
+               const std::string& seed = {})
+    : name(std::move(n)), cluster_port(free_port()) {
+    std::vector<std::string> args{binary, "node", "--name", name, "--cluster-port", std::to_string(cluster_port),
+                                  "--http-port", "0", "--cookie-file", cookie, "--config", config,
+                                  "--audit-log", dir.path() + "/" + name + ".audit.jsonl"};
+    if (!seed.empty())
+      args.insert(args.end(), {"--seeds", seed});
+    proc = std::make_unique<process>(args, dir.path());
+    REQUIRE(proc->wait_for_stderr("ready", 20s));
+    std::smatch m;
+    auto log = proc->err();
+    REQUIRE(std::regex_search(log, m, std::regex{R"(MCP endpoint http://127\.0\.0\.1:(\d+)/mcp)"}));
+    http_port = static_cast<uint16_t>(std::stoi(m[1]));
+  }
+
+  std::string address() const { return "127.0.0.1:" + std::to_string(cluster_port); }
+};
+
+struct status_result {
+  int code = -1;
+  std::string out, err;
+  json rows; // --json output (null if not JSON)
+};
+
+/// `cafmcp status --json` against `n`, with `extra` arguments (e.g. --config).
+inline status_result status(const temp_dir& dir, const cluster_node& n, const std::string& cookie,
+                     const std::vector<std::string>& extra = {}) {
+  std::vector<std::string> args{binary, "status", "--node", n.address(), "--cookie-file", cookie, "--json"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  process p{args, dir.path()};
+  status_result r;
+  r.code = p.wait_exit(20s).value_or(-1);
+  r.out = p.out();
+  r.err = p.err();
+  r.rows = json::parse(r.out, nullptr, false);
+  if (r.rows.is_discarded())
+    r.rows = nullptr;
+  return r;
+}
+
+inline json row_of(const json& rows, const std::string& node) {
+  if (rows.is_array())
+    for (auto& r : rows)
+      if (r["node"] == node)
+        return r;
+  return nullptr;
+}
+
+/// Polls `n`'s status until `pred(rows)` holds (bounded).
+inline bool wait_status(const temp_dir& dir, const cluster_node& n, const std::string& cookie,
+                 const std::function<bool(const json&)>& pred, std::chrono::seconds limit = 20s,
+                 const std::vector<std::string>& extra = {}) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto s = status(dir, n, cookie, extra);
+    if (s.code == 0 && pred(s.rows))
+      return true;
+    std::this_thread::sleep_for(200ms);
+  }
+  return false;
+}
+
+inline bool all_up_healthy(const json& rows, size_t n) {
+  if (!rows.is_array() || rows.size() != n)
+    return false;
+  for (auto& r : rows)
+    if (r["state"] != "up" || r["health"] != "healthy")
+      return false;
+  return true;
+}
+
+struct three_nodes {
+  temp_dir dir;
+  std::string cookie = write_cookie(dir, "cookie", "test-cookie-0123456789");
+  std::string config = dir.write("node.json", fast_config);
+  std::unique_ptr<cluster_node> n1, n2, n3;
+
+  three_nodes() {
+    n1 = std::make_unique<cluster_node>(dir, "n1", cookie, config);
+    n2 = std::make_unique<cluster_node>(dir, "n2", cookie, config, n1->address());
+    n3 = std::make_unique<cluster_node>(dir, "n3", cookie, config, n1->address());
+    REQUIRE(wait_status(dir, *n1, cookie, [](const json& rows) { return all_up_healthy(rows, 3); }));
+  }
+
+  ~three_nodes() {
+    for (auto* n : {n1.get(), n2.get(), n3.get()}) {
+      n->proc->signal(SIGCONT);
+      n->proc->signal(SIGTERM);
+    }
+    for (auto* n : {n1.get(), n2.get(), n3.get()})
+      n->proc->wait_exit(20s);
+  }
+};
+
+} // namespace cafmcp::test
