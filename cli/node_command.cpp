@@ -135,7 +135,11 @@ int run_node(const node_options& opts) {
   }
   auto workers = std::make_shared<protocol::tool_workers>(names, cfg.tool_workers);
   env.tool_worker = [workers] { return workers->next(); };
-  env.session_manager = [names] { return names->lookup("session_manager"); };
+  // In a cluster the replicator keeps sessions and handles on several
+  // members; it serves the session manager's API.
+  env.session_manager = [names, which = std::string{cfg.cluster.enabled ? "replicator" : "session_manager"}] {
+    return names->lookup(which);
+  };
   env.list_ttl = cfg.list_ttl;
   env.max_inflight = cfg.max_inflight_calls;
   if (cfg.cluster.enabled)

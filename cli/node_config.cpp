@@ -89,6 +89,16 @@ std::vector<field> node_config_schema() {
         {"quorum_size", value_type::integer, 2, "static_quorum: members a side needs to stay up", 1, {}, {}, {}},
         {"master", value_type::string, "", "configured_master: the node whose side stays up", {}, {}, {}, {}},
       }},
+      {"replication", value_type::object, {}, "MCP state on several members (docs/CLUSTER.md#replication)", {}, {}, {}, {
+        {"factor", value_type::integer, 2, "replicas of each session, handle and task (primary included)", 1, 16, {}, {}},
+        {"consistency", value_type::string, "majority",
+         "replicas that hold a write before it is acknowledged (of min(factor, up members))", {}, {},
+         {"local", "one", "majority", "all"}, {}},
+        {"write_timeout_ms", value_type::integer, 2000,
+         "a write without enough acknowledgements by then fails with a clear error", 10, {}, {}, {}},
+        {"clock_offset_ms", value_type::integer, 0,
+         "skews this node's hybrid logical clock (fault tests of clock skew; leave 0)", {}, {}, {}, {}},
+      }},
     }},
     {"admin", value_type::object, {}, "the remote supervision API (cafmcp shell; cluster nodes only)", {}, {}, {}, {
       {"audit_log", value_type::string, "",
@@ -238,6 +248,12 @@ node_config load_node_config(const std::optional<std::string>& file, const node_
   out.cluster.sbr.master = sb["master"].get<std::string>();
   if (out.cluster.sbr.strategy == cluster::sbr_strategy::configured_master && out.cluster.sbr.master.empty())
     throw config_error("cluster.split_brain.master", "configured_master needs the name of the master node");
+  auto& rep = c["replication"];
+  out.replication.factor = rep["factor"].get<size_t>();
+  cluster::parse_consistency(rep["consistency"].get<std::string>(), out.replication.level);
+  out.replication.write_timeout = std::chrono::milliseconds{rep["write_timeout_ms"].get<int64_t>()};
+  out.replication.clock_offset_ms = rep["clock_offset_ms"].get<int64_t>();
+  out.replication.ttl = out.core.sessions.ttl;
   out.audit_log = v["admin"]["audit_log"].get<std::string>();
   if (out.audit_log.empty())
     out.audit_log = out.name + ".audit.jsonl";

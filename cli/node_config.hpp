@@ -14,6 +14,7 @@
 #include "actors/core_sup.hpp"
 #include "cluster/client.hpp"
 #include "cluster/node.hpp"
+#include "cluster/replicator.hpp"
 #include "observability/health.hpp"
 #include "protocol/task_registry.hpp"
 #include "supervision/child_spec.hpp"
@@ -51,6 +52,7 @@ struct node_config {
   cluster::cluster_config cluster; // cookie loaded at start, from cookie_file
   std::string cookie_file;         // "": the default ($HOME/.cafmcp.cookie)
   cluster::tls_files cluster_tls;  // TLS between nodes (empty: plain BASP)
+  cluster::replication_config replication; // MCP state across members
   std::string audit_log;           // the admin actor's audit log
   nlohmann::json effective; // the validated JSON, defaults filled in
 };

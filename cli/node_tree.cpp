@@ -7,6 +7,7 @@
 #include "actors/messages.hpp"
 #include "cluster/client.hpp"
 #include "cluster/messages.hpp"
+#include "cluster/replicator.hpp"
 #include "observability/health.hpp"
 #include "protocol/protocol_sup.hpp"
 #include "protocol/tool_runner.hpp"
@@ -28,7 +29,11 @@ std::vector<child_spec> node_tree(const node_config& cfg, std::shared_ptr<actors
   auto protocol = protocol::protocol_supervisor(cfg.tier_flags, cfg.tool_workers, names);
   std::vector<child_spec> members;
   if (cfg.cluster.enabled) {
-    members.push_back(cluster::node_actor_spec(cfg.cluster, view ? view : std::make_shared<cluster::cluster_view>(), names));
+    if (!view)
+      view = std::make_shared<cluster::cluster_view>();
+    members.push_back(cluster::node_actor_spec(cfg.cluster, view, names));
+    // MCP state across members; restarted with the node actor (rest_for_one).
+    members.push_back(cluster::replicator_spec(cfg.replication, cfg.name, view, names));
     // The remote supervision API (cafmcp shell), reached through the node actor.
     supervision::admin_config admin;
     admin.root = [names] { return names->lookup("root"); };

@@ -79,12 +79,12 @@ caf::expected<std::vector<std::string>> audit_tail(const admin_target& t, uint32
 
 caf::expected<std::vector<actors::session_record>> list_sessions(const admin_target& t) {
   return one<std::vector<actors::session_record>>(
-    call(t, "session_manager", caf::make_message(actors::session_list_atom::value)));
+    call(t, "replicator", caf::make_message(actors::session_list_atom::value)));
 }
 
 caf::expected<actors::session_record> get_session(const admin_target& t, const std::string& id) {
   return one<actors::session_record>(
-    call(t, "session_manager", caf::make_message(actors::session_get_atom::value, id)));
+    call(t, "replicator", caf::make_message(actors::session_get_atom::value, id)));
 }
 
 } // namespace cafmcp::cluster

@@ -19,6 +19,9 @@ enum class errc : uint8_t {
   timeout,            // no answer in time
   no_node,            // nothing answers at that address
   unexpected_answer,  // an answer of another type than the call's
+  fenced,             // this node is on the losing side of a partition: it takes no writes
+  no_quorum,          // too few replicas up, or too few acknowledged in time, for the write consistency
+  placement_moving,   // members disagree about a record's primary for a moment (retry)
 };
 
 constexpr caf::atom_value error_category = caf::atom("cluster");

@@ -38,8 +38,30 @@ std::string to_string(errc x) {
     case errc::timeout: return "timeout";
     case errc::no_node: return "no_node";
     case errc::unexpected_answer: return "unexpected_answer";
+    case errc::fenced: return "fenced";
+    case errc::no_quorum: return "no_quorum";
+    case errc::placement_moving: return "placement_moving";
   }
   return "unknown";
+}
+
+const char* to_string(consistency c) {
+  switch (c) {
+    case consistency::local: return "local";
+    case consistency::one: return "one";
+    case consistency::majority: return "majority";
+    case consistency::all: return "all";
+  }
+  return "?";
+}
+
+bool parse_consistency(const std::string& s, consistency& out) {
+  for (auto c : {consistency::local, consistency::one, consistency::majority, consistency::all})
+    if (s == to_string(c)) {
+      out = c;
+      return true;
+    }
+  return false;
 }
 
 caf::error make_error(errc x, std::string context) {
@@ -56,6 +78,15 @@ void register_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<heartbeat>("cafmcp.heartbeat");
   cfg.add_message_type<status_row>("cafmcp.status_row");
   cfg.add_message_type<std::vector<status_row>>("cafmcp.status_row_list");
+  cfg.add_message_type<hlc_stamp>("cafmcp.hlc_stamp");
+  cfg.add_message_type<field_value>("cafmcp.field_value");
+  cfg.add_message_type<record_delta>("cafmcp.record_delta");
+  cfg.add_message_type<std::vector<record_delta>>("cafmcp.record_delta_list");
+  cfg.add_message_type<session_op>("cafmcp.session_op");
+  cfg.add_message_type<member_handle>("cafmcp.member_handle");
+  cfg.add_message_type<std::vector<member_handle>>("cafmcp.member_handle_list");
+  cfg.add_message_type<peer_replication>("cafmcp.peer_replication");
+  cfg.add_message_type<replication_status>("cafmcp.replication_status");
   supervision::add_error_category<errc>(cfg, error_category, "cluster");
 }
 

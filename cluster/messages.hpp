@@ -5,8 +5,12 @@
 // (register_types), or BASP would deliver empty messages.
 
 #include <cstdint>
+#include <map>
 #include <string>
+#include <tuple>
 #include <vector>
+
+#include <caf/actor.hpp>
 
 #include <caf/actor_system_config.hpp>
 #include <caf/atom.hpp>
@@ -81,6 +85,141 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, status_row& x) {
   return f(caf::meta::type_name("status_row"), x.node, x.address, x.state, x.health, x.missed,
            x.last_heartbeat_ms, x.leader, x.side, x.self);
+}
+
+// -- replication (replicator.hpp) ------------------------------------------------
+// To the local node actor:
+//   (repl_members_atom)                   -> vector<member_handle>  (placement members)
+// Between replicators (through the peers' node actors, call_atom):
+//   (repl_route_atom, session_op)         -> session_op_result      (served by the primary)
+//   (repl_apply_atom, vector<record_delta>) -> ok                   (a backup merges)
+//   (repl_pull_atom, vector<string> ids)  -> vector<record_delta>   (what a replica holds of them)
+//   (repl_sync_atom, member)              -> vector<record_delta>   (what member should hold: catch-up)
+//   (repl_drain_atom, from, to, bool all) -> ok   (all: tell every member first)
+//   (repl_handoff_atom)                   -> uint64_t               (records handed over)
+//   (repl_status_atom)                    -> replication_status
+using repl_members_atom = caf::atom_constant<caf::atom("rp_members")>;
+using repl_route_atom = caf::atom_constant<caf::atom("rp_route")>;
+using repl_apply_atom = caf::atom_constant<caf::atom("rp_apply")>;
+using repl_pull_atom = caf::atom_constant<caf::atom("rp_pull")>;
+using repl_sync_atom = caf::atom_constant<caf::atom("rp_sync")>;
+using repl_drain_atom = caf::atom_constant<caf::atom("rp_drain")>;
+using repl_handoff_atom = caf::atom_constant<caf::atom("rp_handoff")>;
+using repl_status_atom = caf::atom_constant<caf::atom("rp_status")>;
+
+/// A hybrid logical clock timestamp: wall time (ms), a logical counter for
+/// events within one ms (or while the wall clock lags), and the node as the
+/// last tie breaker, so every stamp is unique and all nodes order them alike.
+struct hlc_stamp {
+  uint64_t wall_ms = 0;
+  uint32_t logical = 0;
+  std::string node;
+};
+
+inline bool operator<(const hlc_stamp& a, const hlc_stamp& b) {
+  return std::tie(a.wall_ms, a.logical, a.node) < std::tie(b.wall_ms, b.logical, b.node);
+}
+inline bool operator==(const hlc_stamp& a, const hlc_stamp& b) {
+  return std::tie(a.wall_ms, a.logical, a.node) == std::tie(b.wall_ms, b.logical, b.node);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, hlc_stamp& x) {
+  return f(caf::meta::type_name("hlc_stamp"), x.wall_ms, x.logical, x.node);
+}
+
+/// One field of a replicated record and the stamp of its last write.
+struct field_value {
+  std::string value;
+  hlc_stamp ts;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, field_value& x) {
+  return f(caf::meta::type_name("field_value"), x.value, x.ts);
+}
+
+/// Changed fields of one record (a delta), or all of them (a full copy).
+struct record_delta {
+  std::string id;
+  std::map<std::string, field_value> fields;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, record_delta& x) {
+  return f(caf::meta::type_name("record_delta"), x.id, x.fields);
+}
+
+/// Write consistency: how many replicas hold a write before it is acknowledged.
+enum class consistency : uint8_t { local, one, majority, all };
+const char* to_string(consistency c);
+bool parse_consistency(const std::string& s, consistency& out);
+
+/// One operation on a session, state handle or task record, routed to its primary.
+struct session_op {
+  enum kind_t : uint8_t { create, get, touch, put, remove, list };
+  uint8_t kind = get;
+  std::string id;
+  std::string key;
+  std::string value;
+  std::string info;  // create: what the record is (JSON; legacy sessions keep their client info here)
+  int64_t ttl_ms = 0;
+  uint8_t level = static_cast<uint8_t>(consistency::majority);
+  uint32_t hops = 0; // forwards so far (bounded: placement views may differ for a moment)
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, session_op& x) {
+  return f(caf::meta::type_name("session_op"), x.kind, x.id, x.key, x.value, x.info, x.ttl_ms, x.level, x.hops);
+}
+
+/// A member as placement sees it (from the node actor; local only).
+struct member_handle {
+  std::string name;
+  caf::actor node; // its node actor (invalid for this node)
+  uint64_t incarnation = 0;
+  bool reachable = false; // up but unreachable: counts for quorum, holds no placement
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, member_handle& x) {
+  return f(caf::meta::type_name("member_handle"), x.name, x.node, x.incarnation, x.reachable);
+}
+
+/// Replication towards one peer, as this node counts it.
+struct peer_replication {
+  std::string peer;
+  uint64_t sent = 0;       // deltas sent
+  uint64_t acked = 0;      // deltas acknowledged
+  uint64_t failed = 0;     // sends that timed out or failed
+  uint64_t bytes_sent = 0; // payload bytes (keys and values)
+  int64_t lag_ms = 0;      // age of the oldest unacknowledged send (0: none pending)
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, peer_replication& x) {
+  return f(caf::meta::type_name("peer_replication"), x.peer, x.sent, x.acked, x.failed, x.bytes_sent, x.lag_ms);
+}
+
+/// get_replication_status: one node's replication state.
+struct replication_status {
+  std::string node;
+  uint32_t factor = 0;
+  std::string consistency;
+  uint64_t records = 0;    // live records held (primary or backup)
+  uint64_t primaries = 0;  // of them, those this node is primary for
+  uint64_t repairing = 0;  // records waiting for a pull from the other replicas
+  uint64_t promotions = 0; // records this node became primary for after a member left
+  uint64_t pending_writes = 0;
+  std::vector<std::string> members; // placement members as this node sees them
+  std::vector<std::string> drained; // members being drained (manual failover)
+  std::vector<peer_replication> peers;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, replication_status& x) {
+  return f(caf::meta::type_name("replication_status"), x.node, x.factor, x.consistency, x.records, x.primaries,
+           x.repairing, x.promotions, x.pending_writes, x.members, x.drained, x.peers);
 }
 
 void register_types(caf::actor_system_config& cfg);

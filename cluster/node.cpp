@@ -703,6 +703,22 @@ caf::behavior node_actor_fun(node_actor* self, cluster_config cfg, std::shared_p
       (void) st;
       return caf::unit;
     },
+    [self](repl_members_atom) -> caf::result<std::vector<member_handle>> {
+      // For this node's replicator: the up members (this node while up and
+      // unfenced), and whether each is reachable now.
+      auto sender = self->current_sender();
+      if (!sender || sender->node() != self->system().node())
+        return make_error(errc::not_authenticated);
+      auto& st = self->state;
+      auto now = clock::now();
+      std::vector<member_handle> out;
+      if (state_of(st.me) == member_state::up && !st.fenced)
+        out.push_back(member_handle{st.me.name, caf::actor{}, st.me.incarnation, true});
+      for (auto& [name, p] : st.peers)
+        if (state_of(p.info) == member_state::up)
+          out.push_back(member_handle{name, p.handle, p.info.incarnation, p.handle && reachable_peer(self, p, now)});
+      return out;
+    },
     [self](status_atom) -> caf::result<std::vector<status_row>> {
       if (!authed(self))
         return make_error(errc::not_authenticated);

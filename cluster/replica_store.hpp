@@ -1,0 +1,66 @@
+#pragma once
+
+// The records one node holds as a replica (primary or backup): legacy
+// sessions, state handles and tasks, each a set of fields with the hybrid
+// logical clock stamp of its last write. Merging keeps, per field, the value
+// with the greater stamp (last write wins), so replicas that saw the same
+// writes in any order hold the same record. Deletion and expiry are writes
+// too (the field "m:gone"), so they replicate like any other. No actor
+// here: the replicator owns one store.
+//
+// Field names: "d:KEY" the record's key/value data; "m:created",
+// "m:active" (last activity), "m:ttl" (ms), "m:info" (what the record is,
+// JSON), "m:gone" ("1" once deleted or expired).
+
+#include <cstdint>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "actors/messages.hpp"
+#include "cluster/messages.hpp"
+
+namespace cafmcp::cluster {
+
+namespace field {
+constexpr const char* created = "m:created";
+constexpr const char* active = "m:active";
+constexpr const char* ttl = "m:ttl";
+constexpr const char* info = "m:info";
+constexpr const char* gone = "m:gone";
+inline std::string data(const std::string& key) { return "d:" + key; }
+} // namespace field
+
+class replica_store {
+public:
+  /// Merges a delta or full copy; true when any field changed.
+  bool merge(const record_delta& d);
+
+  /// The record's fields, or nullptr when this node holds nothing of it.
+  const std::map<std::string, field_value>* find(const std::string& id) const;
+
+  /// Held, and neither deleted nor expired.
+  bool live(const std::string& id) const;
+
+  /// Every field of the record (empty fields when not held).
+  record_delta full(const std::string& id) const;
+
+  /// The record as the session manager's API shows it.
+  actors::session_record to_session(const std::string& id) const;
+
+  /// A field's value ("" when absent) and its integer reading (0 when absent).
+  std::string value(const std::string& id, const std::string& name) const;
+  int64_t number(const std::string& id, const std::string& name) const;
+
+  /// The greatest stamp of any field of the record.
+  hlc_stamp last_write(const std::string& id) const;
+
+  void erase(const std::string& id) { records_.erase(id); }
+  size_t size() const { return records_.size(); }
+  std::vector<std::string> ids() const;
+
+private:
+  std::unordered_map<std::string, std::map<std::string, field_value>> records_;
+};
+
+} // namespace cafmcp::cluster

@@ -1,0 +1,54 @@
+#pragma once
+
+// The replicator: MCP state that outlives a node. In a cluster it serves the
+// session manager's API (actors/messages.hpp: create, get, touch, put,
+// delete, list) for legacy sessions, state handles and tasks, but keeps each
+// record on `factor` members chosen by rendezvous hashing (placement.hpp):
+// a primary, which serves every operation on the record, and backups.
+//
+// - Any node takes any operation: where it is not the primary it forwards the
+//   operation to the primary's replicator (through the node actors) and
+//   relays the answer.
+// - Writes carry hybrid logical clock stamps (hlc.hpp); replicas merge
+//   last-write-wins per field (replica_store.hpp). A write is acknowledged
+//   once `consistency` replicas hold it (local, one, majority, all, of
+//   min(factor, up members)); too few in time is an error, never a silent
+//   success. A fenced node acknowledges nothing.
+// - When members come or go (or one is drained), every replica pushes its
+//   records to their new replicas, restoring the factor; a member that became
+//   a record's primary first pulls it from every reachable member (read
+//   repair) and only then serves it, so it holds every acknowledged write.
+// - The primary expires records after their TTL; expiry and deletion are
+//   writes too, so they replicate.
+// - Manual failover (`cafmcp failover`): a drained member holds no placement;
+//   it hands its records over and keeps forwarding until it is stopped.
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <string>
+
+#include "actors/name_table.hpp"
+#include "cluster/cluster_view.hpp"
+#include "cluster/messages.hpp"
+#include "supervision/child_spec.hpp"
+
+namespace cafmcp::cluster {
+
+struct replication_config {
+  size_t factor = 2;                                    // replicas per record, primary included
+  consistency level = consistency::majority;            // for writes that name none
+  std::chrono::milliseconds write_timeout{2000};        // acks (and forwards) wait this long
+  std::chrono::milliseconds tick{100};                  // membership is read this often
+  std::chrono::milliseconds ttl{30 * 60 * 1000};        // default record TTL (sessions.ttl_ms)
+  std::chrono::milliseconds sweep_interval{1000};       // the primary expires records this often
+  int64_t clock_offset_ms = 0;                          // skews the HLC's wall clock (fault tests)
+};
+
+/// The replicator's child spec (id "replicator", under cluster_sup after
+/// the node actor); registered in `names` under "replicator".
+supervision::child_spec replicator_spec(replication_config cfg, std::string node_name,
+                                        std::shared_ptr<cluster_view> view,
+                                        std::shared_ptr<actors::name_table> names);
+
+} // namespace cafmcp::cluster
