@@ -33,6 +33,9 @@ using registered_atom = caf::atom_constant<caf::atom("reg_list")>;
 // (session_delete_atom, id)      -> ok | not_found
 // (session_list_atom)            -> vector<session_record>
 // (session_put_atom, id, key, value) -> ok | not_found   (also renews the TTL)
+// (session_put_atom, id, key, value, consistency) -> the same, acknowledged
+//                                    once "local", "one", "majority" or "all"
+//                                    replicas hold it (in a cluster)
 using session_create_atom = caf::atom_constant<caf::atom("ses_new")>;
 using session_get_atom = caf::atom_constant<caf::atom("ses_get")>;
 using session_touch_atom = caf::atom_constant<caf::atom("ses_touch")>;

@@ -79,6 +79,18 @@ caf::behavior session_manager_actor(caf::stateful_actor<session_state>* self, se
       i->second.last_active_ms = now_ms();
       return caf::ok_atom::value;
     },
+    [&sessions](session_put_atom, const std::string& id, const std::string& key, std::string& value,
+                const std::string& consistency) -> caf::result<caf::ok_atom> {
+      // One node holds the only replica: every consistency is met once stored.
+      if (consistency != "local" && consistency != "one" && consistency != "majority" && consistency != "all")
+        return make_error(errc::invalid_argument, "consistency must be local, one, majority or all");
+      auto i = sessions.find(id);
+      if (i == sessions.end())
+        return make_error(errc::not_found, id);
+      i->second.data[key] = std::move(value);
+      i->second.last_active_ms = now_ms();
+      return caf::ok_atom::value;
+    },
     [&sessions](session_list_atom) {
       std::vector<session_record> out;
       out.reserve(sessions.size());

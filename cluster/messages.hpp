@@ -165,12 +165,13 @@ struct session_op {
   std::string info;  // create: what the record is (JSON; legacy sessions keep their client info here)
   int64_t ttl_ms = 0;
   uint8_t level = static_cast<uint8_t>(consistency::majority);
-  uint32_t hops = 0; // forwards so far (bounded: placement views may differ for a moment)
+  uint32_t hops = 0;  // forwards so far (bounded: placement views may differ for a moment)
+  uint32_t waits = 0; // ticks it waited at a node that was sent it but does not lead it (yet)
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, session_op& x) {
-  return f(caf::meta::type_name("session_op"), x.kind, x.id, x.key, x.value, x.info, x.ttl_ms, x.level, x.hops);
+  return f(caf::meta::type_name("session_op"), x.kind, x.id, x.key, x.value, x.info, x.ttl_ms, x.level, x.hops, x.waits);
 }
 
 /// A member as placement sees it (from the node actor; local only).

@@ -29,6 +29,7 @@ using repl_tick_atom = caf::atom_constant<caf::atom("rp_tick")>;
 using repl_sweep_atom = caf::atom_constant<caf::atom("rp_sweep")>;
 
 constexpr size_t max_hops = 3;           // forwards of one operation
+constexpr uint32_t max_waits = 10;       // ticks a forwarded operation waits for views to agree
 constexpr size_t push_batch = 256;       // records per push message
 constexpr milliseconds tombstone_keep{60000}; // a deleted record is forgotten after this
 constexpr milliseconds renew_every{1000};     // reads renew last activity at most this often
@@ -80,6 +81,7 @@ struct repl_state {
   uint64_t next_write = 0;
   std::map<uint64_t, forward_wait> forwards; // operations at another primary
   uint64_t next_forward = 0;
+  std::vector<queued_op> waiting; // forwarded here, but this node does not lead them (yet)
   std::set<std::string> needs_repair;                         // pull before serving
   std::map<std::string, std::vector<queued_op>> repairing;    // pulls under way, with waiting ops
   std::map<std::string, peer_stats> stats;
@@ -403,6 +405,14 @@ void serve(repl_actor* self, session_op op, caf::response_promise rp, bool repai
     return rp.deliver(make_error(errc::no_quorum, "no member is up to hold " + op.id + " (the cluster is forming)"));
   if (replicas.front() == st.me)
     return serve_primary(self, std::move(op), std::move(rp), replicas, repaired);
+  // Sent here by a node that takes this one for the primary: views differ
+  // for a moment (a member joining or leaving). Wait a few ticks for them
+  // to agree rather than bounce the operation back.
+  if (op.hops > 0 && op.waits < max_waits) {
+    ++op.waits;
+    st.waiting.push_back(queued_op{std::move(op), std::move(rp)});
+    return;
+  }
   if (op.hops >= max_hops)
     return rp.deliver(make_error(errc::placement_moving, "members disagree about the primary of " + op.id
                                                            + " for a moment; retry"));
@@ -792,7 +802,15 @@ caf::behavior replicator_actor(repl_actor* self, replication_config cfg, std::st
       auto node = self->state.names->lookup("node");
       if (node)
         self->request(node, milliseconds{1000}, repl_members_atom::value)
-          .then([self](std::vector<member_handle>& ms) { update_members(self, ms); }, [](caf::error&) {});
+          .then(
+            [self](std::vector<member_handle>& ms) {
+              update_members(self, ms);
+              auto again = std::move(self->state.waiting);
+              self->state.waiting.clear();
+              for (auto& q : again)
+                serve(self, std::move(q.op), std::move(q.rp));
+            },
+            [](caf::error&) {});
       self->delayed_send(self, self->state.cfg.tick, repl_tick_atom::value);
     },
     [self](repl_sweep_atom) {

@@ -119,16 +119,24 @@ void add_builtins(catalog& cat) {
 
   cat.add_tool(tool_def{
     "session_set", "Set a value on a handle",
-    "Stores value under key in the state of handle (legacy sessions: handle may be omitted).",
+    "Stores value under key in the state of handle (legacy sessions: handle may be omitted). In a "
+    "cluster, consistency says how many replicas must hold the value before ok (default: the node's "
+    "cluster.replication.consistency).",
     schema({{"handle", {{"type", "string"}}}, {"key", {{"type", "string"}, {"minLength", 1}}},
-            {"value", {{"type", "string"}}}},
+            {"value", {{"type", "string"}}},
+            {"consistency", {{"type", "string"}, {"enum", {"local", "one", "majority", "all"}}}}},
            {"key", "value"}),
     nullptr, nullptr,
     with_handle([](const json& args, std::shared_ptr<tool_call> call, const std::string& handle,
                    const caf::actor& sm) {
+      auto key = args["key"].get<std::string>();
+      auto value = args["value"].get<std::string>();
+      auto msg = args.contains("consistency")
+                   ? caf::make_message(actors::session_put_atom::value, handle, std::move(key), std::move(value),
+                                       args["consistency"].get<std::string>())
+                   : caf::make_message(actors::session_put_atom::value, handle, std::move(key), std::move(value));
       call->self()
-        ->request(sm, std::chrono::seconds(5), actors::session_put_atom::value, handle,
-                  args["key"].get<std::string>(), args["value"].get<std::string>())
+        ->request(sm, std::chrono::seconds(5), std::move(msg))
         .then([call](caf::ok_atom) { call->reply(tool_result::text("ok")); },
               [call, handle](caf::error& err) {
                 if (actors::is(err, actors::errc::not_found))

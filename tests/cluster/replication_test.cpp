@@ -1,0 +1,191 @@
+// The pure parts of replication: placement (rendezvous hashing), the
+// hybrid logical clock and the last-write-wins record store.
+
+#include <algorithm>
+#include <random>
+
+#include <doctest/doctest.h>
+
+#include "cluster/hlc.hpp"
+#include "cluster/placement.hpp"
+#include "cluster/replica_store.hpp"
+
+using namespace cafmcp::cluster;
+
+namespace {
+
+std::vector<std::string> ids(size_t n) {
+  std::vector<std::string> out;
+  for (size_t i = 0; i < n; ++i)
+    out.push_back("session-" + std::to_string(i));
+  return out;
+}
+
+field_value at(std::string value, uint64_t wall, uint32_t logical, std::string node) {
+  return field_value{std::move(value), hlc_stamp{wall, logical, std::move(node)}};
+}
+
+} // namespace
+
+TEST_CASE("placement gives every record factor distinct replicas, the same on every node whatever the member order") {
+  std::vector<std::string> a{"n1", "n2", "n3", "n4", "n5"};
+  std::vector<std::string> b{"n4", "n2", "n5", "n1", "n3"};
+  for (auto& id : ids(500)) {
+    auto p = place(id, a, 3);
+    CHECK(p == place(id, b, 3));
+    REQUIRE(p.size() == 3);
+    CHECK(std::set<std::string>(p.begin(), p.end()).size() == 3);
+  }
+  CHECK(place("x", {"n1"}, 2) == std::vector<std::string>{"n1"});
+  CHECK(place("x", {}, 2).empty());
+}
+
+TEST_CASE("placement spreads primaries evenly over the members") {
+  std::vector<std::string> members{"n1", "n2", "n3"};
+  std::map<std::string, size_t> primaries;
+  for (auto& id : ids(3000))
+    ++primaries[place(id, members, 2).front()];
+  for (auto& m : members) {
+    CHECK(primaries[m] > 800);
+    CHECK(primaries[m] < 1200);
+  }
+}
+
+TEST_CASE("when a member leaves, its records' first backup becomes primary and no other record moves") {
+  std::vector<std::string> all{"n1", "n2", "n3", "n4"};
+  std::vector<std::string> without{"n1", "n3", "n4"};
+  for (auto& id : ids(1000)) {
+    auto before = place(id, all, 2);
+    auto after = place(id, without, 2);
+    if (before.front() == "n2")
+      CHECK(after.front() == before[1]);
+    else
+      CHECK(after.front() == before.front());
+    if (std::find(before.begin(), before.end(), "n2") == before.end())
+      CHECK(after == before);
+  }
+}
+
+TEST_CASE("a joining member takes about a third of the primaries of a 3-node cluster and leaves the rest") {
+  std::vector<std::string> three{"n1", "n2", "n3"};
+  std::vector<std::string> four{"n1", "n2", "n3", "n4"};
+  size_t moved = 0;
+  for (auto& id : ids(2000)) {
+    auto before = place(id, three, 2).front();
+    auto after = place(id, four, 2).front();
+    if (before != after) {
+      CHECK(after == "n4");
+      ++moved;
+    }
+  }
+  CHECK(moved > 350);
+  CHECK(moved < 650);
+}
+
+TEST_CASE("a drained member holds no placement and its primaries go to the named target") {
+  std::vector<std::string> members{"n1", "n2", "n3"};
+  std::map<std::string, std::string> to_n3{{"n1", "n3"}};
+  std::map<std::string, std::string> anywhere{{"n1", ""}};
+  for (auto& id : ids(500)) {
+    auto plain = place(id, members, 2);
+    auto drained = place(id, members, 2, anywhere);
+    CHECK(std::find(drained.begin(), drained.end(), "n1") == drained.end());
+    CHECK(drained.size() == 2);
+    auto targeted = place(id, members, 2, to_n3);
+    CHECK(std::find(targeted.begin(), targeted.end(), "n1") == targeted.end());
+    if (plain.front() == "n1")
+      CHECK(targeted.front() == "n3");
+    else
+      CHECK(targeted.front() == plain.front());
+  }
+}
+
+TEST_CASE("write consistency needs 1, 2, a majority or all of the replicas") {
+  using c = consistency;
+  auto n = [](c level, size_t factor) { return replicas_needed(static_cast<uint8_t>(level), factor); };
+  CHECK(n(c::local, 3) == 1);
+  CHECK(n(c::one, 3) == 2);
+  CHECK(n(c::one, 1) == 1);
+  CHECK(n(c::majority, 1) == 1);
+  CHECK(n(c::majority, 2) == 2);
+  CHECK(n(c::majority, 3) == 2);
+  CHECK(n(c::majority, 5) == 3);
+  CHECK(n(c::all, 3) == 3);
+  consistency parsed;
+  CHECK(parse_consistency("all", parsed));
+  CHECK(parsed == c::all);
+  CHECK_FALSE(parse_consistency("quorum", parsed));
+}
+
+TEST_CASE("the hybrid logical clock never goes backwards and orders a stamp it observed before its own next one") {
+  hlc_clock slow{"b", -60000}; // a minute behind
+  hlc_clock fast{"a", 60000};  // a minute ahead
+  auto t1 = slow.now();
+  auto t2 = slow.now();
+  CHECK(t1 < t2);
+  auto remote = fast.now();
+  CHECK(t2 < remote);
+  slow.observe(remote);
+  auto t3 = slow.now();
+  CHECK(remote < t3); // causally after, although its wall clock is behind
+  for (int i = 0; i < 1000; ++i) {
+    auto next = slow.now();
+    CHECK(t3 < next);
+    t3 = next;
+  }
+}
+
+TEST_CASE("replicas that merge the same writes in any order hold the same record (last write wins per field)") {
+  std::vector<record_delta> writes;
+  std::mt19937 rng{42};
+  for (uint32_t i = 0; i < 200; ++i) {
+    record_delta d;
+    d.id = "s";
+    auto key = "d:k" + std::to_string(rng() % 7);
+    d.fields[key] = at("v" + std::to_string(i), 1000 + rng() % 50, rng() % 3, rng() % 2 ? "n1" : "n2");
+    d.fields[field::created] = at("1", 1, 0, "n1");
+    writes.push_back(d);
+  }
+  replica_store in_order;
+  for (auto& w : writes)
+    in_order.merge(w);
+  for (int round = 0; round < 5; ++round) {
+    std::shuffle(writes.begin(), writes.end(), rng);
+    replica_store shuffled;
+    for (auto& w : writes)
+      shuffled.merge(w);
+    CHECK(shuffled.full("s").fields.size() == in_order.full("s").fields.size());
+    for (auto& [k, v] : in_order.full("s").fields) {
+      CHECK(shuffled.value("s", k) == v.value);
+    }
+  }
+}
+
+TEST_CASE("the store shows a record as the session API does and hides deleted ones") {
+  replica_store store;
+  record_delta d;
+  d.id = "h";
+  d.fields[field::created] = at("100", 1, 0, "n1");
+  d.fields[field::active] = at("200", 1, 0, "n1");
+  d.fields[field::ttl] = at("5000", 1, 0, "n1");
+  d.fields[field::data("color")] = at("blue", 1, 0, "n1");
+  CHECK(store.merge(d));
+  CHECK_FALSE(store.merge(d)); // the same again changes nothing
+  CHECK(store.live("h"));
+  auto rec = store.to_session("h");
+  CHECK(rec.created_ms == 100);
+  CHECK(rec.last_active_ms == 200);
+  CHECK(rec.ttl_ms == 5000);
+  CHECK(rec.data == std::map<std::string, std::string>{{"color", "blue"}});
+  record_delta older;
+  older.id = "h";
+  older.fields[field::data("color")] = at("red", 0, 5, "n9");
+  CHECK_FALSE(store.merge(older)); // an older write loses
+  CHECK(store.value("h", field::data("color")) == "blue");
+  record_delta gone;
+  gone.id = "h";
+  gone.fields[field::gone] = at("1", 2, 0, "n2");
+  CHECK(store.merge(gone));
+  CHECK_FALSE(store.live("h"));
+  CHECK_FALSE(store.live("unknown"));
+}
