@@ -93,6 +93,15 @@ int run(int argc, char** argv, std::function<void(protocol::catalog&)> extend) {
   shell_cmd->add_flag("--json", shell.json, "JSON output for scripts");
   shell_cmd->add_option("--history-file", shell.history_file, "where the history is kept (default $HOME/.cafmcp_history)");
 
+  shell_options failover;
+  std::string failover_from, failover_to;
+  auto* failover_cmd = app.add_subcommand(
+    "failover", "manual failover: drain a member, moving its session primaries with no acknowledged write lost");
+  add_connection_options(*failover_cmd, failover.connection);
+  failover_cmd->add_option("--from", failover_from, "the member to drain")->required();
+  failover_cmd->add_option("--to", failover_to, "the member its primaries move to (default: each record's next replica)");
+  failover_cmd->add_flag("--json", failover.json, "JSON for scripts");
+
   auto* audit_cmd = app.add_subcommand("audit", "the audit log of changes made through the admin shell");
   audit_cmd->require_subcommand(1);
   std::string audit_file;
@@ -145,6 +154,11 @@ int run(int argc, char** argv, std::function<void(protocol::catalog&)> extend) {
     return run_status(status);
   if (shell_cmd->parsed())
     return run_shell(shell);
+  if (failover_cmd->parsed()) {
+    // The shell's `failover` command, run once (the same checks and output).
+    failover.command = "failover " + failover_from + (failover_to.empty() ? "" : " " + failover_to);
+    return run_shell(failover);
+  }
   if (verify_cmd->parsed())
     return run_audit_verify(audit_file);
   return 2;

@@ -39,6 +39,10 @@ const std::vector<shell_command_info> command_table{
   {"kill", "kill [NODE:]PATH", "kill the actor at PATH (untrappable): its supervisor restarts it by its restart type"},
   {"sessions", "sessions [NODE]", "MCP sessions and state handles (every member's, or NODE's)"},
   {"session", "session ID", "one session or handle with its data, on whichever member holds it"},
+  {"failover", "failover FROM [TO]",
+   "manual failover: drain member FROM (its primaries move, to TO if given) and wait until it handed over every record",
+   "Every acknowledged write reaches the new primaries first; FROM keeps forwarding requests and can be stopped "
+   "once this returns. The same as `cafmcp failover --from FROM [--to TO]`."},
   {"audit", "audit [NODE] [N]", "the last N (default 20) changes made through the shell on NODE"},
   {"watch", "watch status", "refresh `status` every second until a key is pressed"},
   {"quit", "quit", "leave the shell (also: exit, Ctrl-D)"},
@@ -308,7 +312,7 @@ std::vector<std::string> shell::complete(const std::string& before, const std::s
     add_if_prefix("status");
     return out;
   }
-  if ((cmd == "sessions" || cmd == "audit") && arg == 0) {
+  if (((cmd == "sessions" || cmd == "audit") && arg == 0) || (cmd == "failover" && arg <= 1)) {
     for (auto& m : member_names())
       add_if_prefix(m);
     return out;
@@ -432,10 +436,11 @@ int shell::run(const std::vector<std::string>& words, std::ostream& out, std::os
     auto rows = cluster::cluster_status(sys_, node_, call_timeout);
     if (!rows)
       return failed(rows.error());
-    if (json_) {
+    if (cmd == "status") {
+      auto repl = replication_of(sys_, node_, *rows);
+      out << (json_ ? status_json(*rows, repl).dump(2) + "\n" : render_status(*rows, repl));
+    } else if (json_) {
       out << status_json(*rows).dump(2) << '\n';
-    } else if (cmd == "status") {
-      out << render_status(*rows);
     } else {
       std::vector<std::vector<std::string>> cells{{"NODE", "STATE", "HEALTH"}};
       for (auto& r : *rows)
@@ -452,7 +457,7 @@ int shell::run(const std::vector<std::string>& words, std::ostream& out, std::os
       if (!rows)
         return failed(rows.error());
       out << "\x1b[2J\x1b[H" << "status of the cluster via " << address_ << " (press a key to stop)\n"
-          << render_status(*rows) << std::flush;
+          << render_status(*rows, replication_of(sys_, node_, *rows)) << std::flush;
       if (stop_watching(1s))
         break;
     }
@@ -583,6 +588,25 @@ int shell::run(const std::vector<std::string>& words, std::ostream& out, std::os
         << '\n';
     return 0;
   }
+  if (cmd == "failover") {
+    if (args.empty() || args.size() > 2)
+      return usage(cmd);
+    for (auto& m : args)
+      if (!known_member(m))
+        return 1;
+    auto to = args.size() == 2 ? args[1] : std::string{};
+    auto target = admin(args[0]);
+    target.timeout = std::chrono::seconds(60);
+    auto r = cluster::trigger_failover(target, to);
+    if (!r)
+      return failed(r.error());
+    out << (json_ ? json{{"from", args[0]}, {"to", to}, {"records", r->records}, {"took_ms", r->took.count()}}.dump(2)
+                  : "drained " + args[0] + ": " + std::to_string(r->records) + " record(s) handed over"
+                      + (to.empty() ? "" : " (primaries to " + to + ")") + " in " + std::to_string(r->took.count())
+                      + " ms; " + args[0] + " can be stopped now")
+        << '\n';
+    return 0;
+  }
   if (cmd == "sessions" || cmd == "session") {
     if (cmd == "sessions" ? args.size() > 1 : args.size() != 1)
       return usage(cmd);
@@ -610,8 +634,11 @@ int shell::run(const std::vector<std::string>& words, std::ostream& out, std::os
           continue;
         }
         found = std::move(*list);
-      } else if (auto one = cluster::get_session(admin(m), args[0])) {
-        found.push_back(std::move(*one));
+      } else if (auto list = cluster::list_sessions(admin(m))) {
+        // Each member lists what it leads: the one that lists it is its primary.
+        for (auto& r : *list)
+          if (r.id == args[0])
+            found.push_back(r);
       }
       for (auto& r : found) {
         j.push_back(session_json(m, r));

@@ -9,6 +9,7 @@
 #include <caf/io/all.hpp>
 #include <nlohmann/json.hpp>
 
+#include "cluster/admin_client.hpp"
 #include "cluster/client.hpp"
 #include "cluster/messages.hpp"
 #include "cli/cluster_connection.hpp"
@@ -22,20 +23,64 @@ constexpr auto timeout = std::chrono::seconds(5);
 
 } // namespace
 
-std::string render_status(const std::vector<cluster::status_row>& rows) {
+int64_t max_lag_ms(const cluster::replication_status& s) {
+  int64_t lag = 0;
+  for (auto& p : s.peers)
+    lag = std::max(lag, p.lag_ms);
+  return lag;
+}
+
+replication_map replication_of(caf::actor_system& sys, const caf::actor& node,
+                               const std::vector<cluster::status_row>& rows) {
+  replication_map out;
+  for (auto& r : rows) {
+    if (r.state != "up" || r.health == "unhealthy")
+      continue;
+    auto s = cluster::replication_status_of(cluster::admin_target{sys, node, r.node, std::chrono::milliseconds{1000}});
+    if (s)
+      out[r.node] = std::move(*s);
+  }
+  return out;
+}
+
+std::string render_status(const std::vector<cluster::status_row>& rows, const replication_map& repl) {
   std::vector<std::vector<std::string>> cells{
     {"NODE", "ADDRESS", "STATE", "HEALTH", "MISSED", "LAST HB", "LEADER", "SIDE"}};
+  if (!repl.empty())
+    cells[0].insert(cells[0].end(), {"SESSIONS", "LAG"});
   for (auto& r : rows) {
     std::string last = r.self ? "self" : r.last_heartbeat_ms < 0 ? "never" : std::to_string(r.last_heartbeat_ms) + " ms";
     cells.push_back({r.node, r.address, r.state, r.health, std::to_string(r.missed), last, r.leader ? "*" : "",
                      r.side});
+    if (repl.empty())
+      continue;
+    auto i = repl.find(r.node);
+    if (i == repl.end()) {
+      cells.back().insert(cells.back().end(), {"-", "-"});
+      continue;
+    }
+    cells.back().push_back(std::to_string(i->second.primaries) + "/" + std::to_string(i->second.records));
+    cells.back().push_back(std::to_string(max_lag_ms(i->second)) + " ms");
   }
   return render_table(cells);
 }
 
-nlohmann::json status_json(const std::vector<cluster::status_row>& rows) {
+nlohmann::json status_json(const std::vector<cluster::status_row>& rows, const replication_map& repl) {
   auto out = nlohmann::json::array();
-  for (auto& r : rows)
+  for (auto& r : rows) {
+    nlohmann::json replication = nullptr;
+    if (auto i = repl.find(r.node); i != repl.end()) {
+      auto& s = i->second;
+      auto peers = nlohmann::json::array();
+      for (auto& p : s.peers)
+        peers.push_back({{"peer", p.peer}, {"sent", p.sent}, {"acked", p.acked}, {"failed", p.failed},
+                         {"pending", p.sent - std::min(p.sent, p.acked)}, {"bytes_sent", p.bytes_sent},
+                         {"lag_ms", p.lag_ms}});
+      replication = {{"factor", s.factor},         {"consistency", s.consistency}, {"records", s.records},
+                     {"primaries", s.primaries},   {"repairing", s.repairing},     {"promotions", s.promotions},
+                     {"pending_writes", s.pending_writes}, {"drained", s.drained}, {"lag_ms", max_lag_ms(s)},
+                     {"peers", peers}};
+    }
     out.push_back({{"node", r.node},
                    {"address", r.address},
                    {"state", r.state},
@@ -44,7 +89,9 @@ nlohmann::json status_json(const std::vector<cluster::status_row>& rows) {
                    {"last_heartbeat_ms", r.last_heartbeat_ms < 0 ? nlohmann::json(nullptr) : nlohmann::json(r.last_heartbeat_ms)},
                    {"leader", r.leader},
                    {"side", r.side},
-                   {"self", r.self}});
+                   {"self", r.self},
+                   {"replication", replication}});
+  }
   return out;
 }
 
@@ -81,7 +128,8 @@ int run_status(const status_options& opts) {
     }
     if (opts.watch && !opts.json)
       std::cout << "\x1b[2J\x1b[H" << "cafmcp status " << opts.connection.node << " (press Enter to stop)\n";
-    std::cout << (opts.json ? status_json(*rows).dump(2) + "\n" : render_status(*rows)) << std::flush;
+    auto repl = replication_of(sys, *node, *rows);
+    std::cout << (opts.json ? status_json(*rows, repl).dump(2) + "\n" : render_status(*rows, repl)) << std::flush;
     if (!opts.watch || key_pressed(std::chrono::seconds(1)))
       break;
   }

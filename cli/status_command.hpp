@@ -4,6 +4,7 @@
 // cookie) and prints one row per member as that node sees it.
 
 #include <chrono>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -11,6 +12,8 @@
 
 #include "cli/cluster_connection.hpp"
 #include "cluster/messages.hpp"
+
+#include <caf/fwd.hpp>
 
 namespace cafmcp::cli {
 
@@ -20,9 +23,17 @@ struct status_options {
   bool watch = false;                  // refresh every second until a key or EOF on stdin
 };
 
-/// The status table (as `cafmcp status` prints it) and its JSON.
-std::string render_status(const std::vector<cluster::status_row>& rows);
-nlohmann::json status_json(const std::vector<cluster::status_row>& rows);
+/// Each reachable member's replication, by name (members that do not
+/// answer within a second are left out).
+using replication_map = std::map<std::string, cluster::replication_status>;
+replication_map replication_of(caf::actor_system& sys, const caf::actor& node,
+                               const std::vector<cluster::status_row>& rows);
+
+/// The status table (as `cafmcp status` prints it) and its JSON; with
+/// replication: SESSIONS (records the member leads / holds) and LAG (its
+/// oldest unacknowledged replication, ms).
+std::string render_status(const std::vector<cluster::status_row>& rows, const replication_map& repl = {});
+nlohmann::json status_json(const std::vector<cluster::status_row>& rows, const replication_map& repl = {});
 
 /// True once stdin has input (or is closed) within `wait`.
 bool key_pressed(std::chrono::milliseconds wait);

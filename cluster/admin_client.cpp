@@ -35,6 +35,13 @@ caf::error none(caf::expected<caf::message> m) {
   return caf::none;
 }
 
+/// An answer of ok (or nothing).
+caf::error none_or_ok(caf::expected<caf::message> m) {
+  if (m && m->match_elements<caf::ok_atom>())
+    return caf::none;
+  return none(std::move(m));
+}
+
 } // namespace
 
 caf::expected<tree_node> supervision_tree(const admin_target& t, const std::string& path) {
@@ -75,6 +82,24 @@ caf::expected<uint64_t> kill_actor(const admin_target& t, const std::string& who
 
 caf::expected<std::vector<std::string>> audit_tail(const admin_target& t, uint32_t n) {
   return one<std::vector<std::string>>(call(t, "admin", caf::make_message(admin_audit_atom::value, n)));
+}
+
+caf::expected<replication_status> replication_status_of(const admin_target& t) {
+  return one<replication_status>(call(t, "replicator", caf::make_message(repl_status_atom::value)));
+}
+
+caf::expected<failover_summary> trigger_failover(const admin_target& t, const std::string& to) {
+  auto started = std::chrono::steady_clock::now();
+  // The drained member tells every other member itself, then hands over.
+  if (auto err = none_or_ok(call(t, "replicator", caf::make_message(repl_drain_atom::value, t.member, to, true))))
+    return err;
+  auto moved = one<uint64_t>(call(t, "replicator", caf::make_message(repl_handoff_atom::value)));
+  if (!moved)
+    return moved.error();
+  failover_summary out;
+  out.records = *moved;
+  out.took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
+  return out;
 }
 
 caf::expected<std::vector<actors::session_record>> list_sessions(const admin_target& t) {

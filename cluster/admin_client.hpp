@@ -16,6 +16,7 @@
 #include <caf/fwd.hpp>
 
 #include "actors/messages.hpp"
+#include "cluster/messages.hpp"
 #include "supervision/messages.hpp"
 #include "supervision/tree.hpp"
 
@@ -54,7 +55,24 @@ caf::expected<uint64_t> kill_actor(const admin_target& t, const std::string& who
 /// The member's last `n` audit records (JSON lines).
 caf::expected<std::vector<std::string>> audit_tail(const admin_target& t, uint32_t n);
 
-/// The member's sessions (legacy MCP sessions and state handles).
+/// get_replication_status: the member's replication (records, lag per peer …).
+caf::expected<replication_status> replication_status_of(const admin_target& t);
+
+/// What trigger_failover did.
+struct failover_summary {
+  uint64_t records = 0; // records the drained member handed over
+  std::chrono::milliseconds took{0};
+};
+
+/// trigger_failover (manual failover, `cafmcp failover`): drains
+/// `t.member` — every member stops placing records on it, its primaries
+/// move (to `to` where given, else to their next replica) — and waits
+/// until it has handed every record to its new replicas. The drained
+/// member keeps forwarding requests until it is stopped.
+caf::expected<failover_summary> trigger_failover(const admin_target& t, const std::string& to);
+
+/// The member's sessions: legacy MCP sessions and state handles it is the
+/// primary for (in a cluster each record is listed by its primary only).
 caf::expected<std::vector<actors::session_record>> list_sessions(const admin_target& t);
 /// One session of the member (the core error not_found if it has none by that id).
 caf::expected<actors::session_record> get_session(const admin_target& t, const std::string& id);

@@ -207,7 +207,7 @@ struct replication_status {
   std::string node;
   uint32_t factor = 0;
   std::string consistency;
-  uint64_t records = 0;    // live records held (primary or backup)
+  uint64_t records = 0;    // live records this node is a replica of (primary or backup)
   uint64_t primaries = 0;  // of them, those this node is primary for
   uint64_t repairing = 0;  // records waiting for a pull from the other replicas
   uint64_t promotions = 0; // records this node became primary for after a member left

@@ -593,11 +593,11 @@ replication_status status_of(repl_actor* self) {
   out.factor = static_cast<uint32_t>(st.cfg.factor);
   out.consistency = to_string(st.cfg.level);
   for (auto& id : st.store.ids()) {
-    if (!st.store.live(id))
-      continue;
-    ++out.records;
     auto p = placement(self, id);
-    if (!p.empty() && p.front() == st.me)
+    if (!st.store.live(id) || std::find(p.begin(), p.end(), st.me) == p.end())
+      continue; // a copy left from before a placement change is not counted
+    ++out.records;
+    if (p.front() == st.me)
       ++out.primaries;
   }
   out.repairing = st.needs_repair.size() + st.repairing.size();

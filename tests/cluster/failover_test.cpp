@@ -255,3 +255,39 @@ TEST_CASE("a write at consistency local is acknowledged at once - and an unknown
   CHECK_FALSE(ok(bad)); // refused by the tool's input schema, naming the field
   CHECK(text_of(bad).find("consistency: must be one of") != std::string::npos);
 }
+
+TEST_CASE("cafmcp failover drains a node under load - no client error, no acknowledged write lost, then it stops safely") {
+  three_nodes c;
+  auto handles = open_handles(c.n1->http_port, 24);
+  auto owner = primaries(c);
+  size_t on_n2 = 0;
+  for (auto& [h, n] : owner)
+    on_n2 += n == "n2" ? 1 : 0;
+  REQUIRE(on_n2 > 0);
+  writers w{handles, {c.n1->http_port, c.n3->http_port}};
+  std::this_thread::sleep_for(1000ms);
+  auto r = run({binary, "failover", "--from", "n2", "--node", c.n1->address(), "--cookie-file", c.cookie, "--json"}, 60s);
+  REQUIRE(r.code == 0);
+  auto summary = json::parse(r.out, nullptr, false);
+  REQUIRE(summary.is_object());
+  CHECK(summary["records"].get<uint64_t>() >= on_n2);
+  // Drained: n2 leads nothing; then it can stop.
+  for (auto& [h, n] : primaries(c))
+    CHECK(n != "n2");
+  std::this_thread::sleep_for(500ms);
+  c.n2->proc->signal(SIGTERM);
+  CHECK(c.n2->proc->wait_exit(20s).has_value());
+  std::this_thread::sleep_for(1500ms);
+  w.finish();
+  auto lost = w.lost(c.n3->http_port);
+  MESSAGE("failover --from n2 (" << summary["records"] << " records, " << summary["took_ms"] << " ms) under load: writes "
+                                 << w.attempted << ", errors " << w.errors.size() << ", lost " << lost
+                                 << ", slowest write " << w.worst.count() << " ms");
+  for (size_t i = 0; i < std::min<size_t>(3, w.errors.size()); ++i)
+    MESSAGE("error: " << w.errors[i]);
+  CHECK(w.errors.empty());
+  CHECK(lost == 0);
+  auto bad = run({binary, "failover", "--from", "n7", "--node", c.n1->address(), "--cookie-file", c.cookie});
+  CHECK(bad.code == 1);
+  CHECK(bad.err.find("no member named n7") != std::string::npos);
+}
