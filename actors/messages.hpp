@@ -28,6 +28,9 @@ using registered_atom = caf::atom_constant<caf::atom("reg_list")>;
 // (session_create_atom, ttl_ms)  -> session_record   (ttl_ms 0: the default)
 // (session_create_atom, ttl_ms, id) -> session_record (an id the caller minted
 //                                    with make_session_id; refused if taken)
+// (session_create_atom, ttl_ms, id, info) -> the same, with what the record
+//                                    is (JSON: a legacy session's protocol state)
+// (session_info_atom, id, info)  -> ok | not_found   (replaces info; renews the TTL)
 // (session_get_atom, id)         -> session_record | not_found
 // (session_touch_atom, id)       -> ok | not_found   (renews the TTL)
 // (session_delete_atom, id)      -> ok | not_found
@@ -42,6 +45,7 @@ using session_touch_atom = caf::atom_constant<caf::atom("ses_touch")>;
 using session_delete_atom = caf::atom_constant<caf::atom("ses_del")>;
 using session_list_atom = caf::atom_constant<caf::atom("ses_list")>;
 using session_put_atom = caf::atom_constant<caf::atom("ses_put")>;
+using session_info_atom = caf::atom_constant<caf::atom("ses_info")>;
 
 struct session_record {
   std::string id;
@@ -49,12 +53,13 @@ struct session_record {
   int64_t last_active_ms = 0; // Unix time
   int64_t ttl_ms = 0;
   std::map<std::string, std::string> data;
+  std::string info; // what the record is ("": a state handle; JSON for a legacy session)
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, session_record& x) {
   return f(caf::meta::type_name("session_record"), x.id, x.created_ms, x.last_active_ms, x.ttl_ms,
-           x.data);
+           x.data, x.info);
 }
 
 // -- circuit breakers ----------------------------------------------------------

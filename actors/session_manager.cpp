@@ -22,7 +22,8 @@ int64_t now_ms() {
 }
 
 caf::result<session_record> create(std::unordered_map<std::string, session_record>& sessions,
-                                   const session_config& cfg, int64_t ttl_ms, std::string id) {
+                                   const session_config& cfg, int64_t ttl_ms, std::string id,
+                                   std::string info = {}) {
   if (ttl_ms < 0)
     return make_error(errc::invalid_argument, "ttl_ms must be 0 (default) or positive");
   if (id.empty())
@@ -31,9 +32,20 @@ caf::result<session_record> create(std::unordered_map<std::string, session_recor
   rec.id = std::move(id);
   rec.created_ms = rec.last_active_ms = now_ms();
   rec.ttl_ms = ttl_ms > 0 ? ttl_ms : cfg.ttl.count();
+  rec.info = std::move(info);
   if (!sessions.emplace(rec.id, rec).second)
     return make_error(errc::invalid_argument, "session id " + rec.id + " is taken");
   return rec;
+}
+
+caf::result<caf::ok_atom> put(std::unordered_map<std::string, session_record>& sessions, const std::string& id,
+                              const std::string& key, std::string value) {
+  auto i = sessions.find(id);
+  if (i == sessions.end())
+    return make_error(errc::not_found, id);
+  i->second.data[key] = std::move(value);
+  i->second.last_active_ms = now_ms();
+  return caf::ok_atom::value;
 }
 
 struct session_state {
@@ -51,6 +63,18 @@ caf::behavior session_manager_actor(caf::stateful_actor<session_state>* self, se
     [=, &sessions](session_create_atom, int64_t ttl_ms,
                    std::string& id) -> caf::result<session_record> {
       return create(sessions, cfg, ttl_ms, std::move(id));
+    },
+    [=, &sessions](session_create_atom, int64_t ttl_ms, std::string& id,
+                   std::string& info) -> caf::result<session_record> {
+      return create(sessions, cfg, ttl_ms, std::move(id), std::move(info));
+    },
+    [&sessions](session_info_atom, const std::string& id, std::string& info) -> caf::result<caf::ok_atom> {
+      auto i = sessions.find(id);
+      if (i == sessions.end())
+        return make_error(errc::not_found, id);
+      i->second.info = std::move(info);
+      i->second.last_active_ms = now_ms();
+      return caf::ok_atom::value;
     },
     [&sessions](session_get_atom, const std::string& id) -> caf::result<session_record> {
       auto i = sessions.find(id);
@@ -72,24 +96,14 @@ caf::behavior session_manager_actor(caf::stateful_actor<session_state>* self, se
     },
     [&sessions](session_put_atom, const std::string& id, const std::string& key,
                 std::string& value) -> caf::result<caf::ok_atom> {
-      auto i = sessions.find(id);
-      if (i == sessions.end())
-        return make_error(errc::not_found, id);
-      i->second.data[key] = std::move(value);
-      i->second.last_active_ms = now_ms();
-      return caf::ok_atom::value;
+      return put(sessions, id, key, std::move(value));
     },
     [&sessions](session_put_atom, const std::string& id, const std::string& key, std::string& value,
                 const std::string& consistency) -> caf::result<caf::ok_atom> {
       // One node holds the only replica: every consistency is met once stored.
       if (consistency != "local" && consistency != "one" && consistency != "majority" && consistency != "all")
         return make_error(errc::invalid_argument, "consistency must be local, one, majority or all");
-      auto i = sessions.find(id);
-      if (i == sessions.end())
-        return make_error(errc::not_found, id);
-      i->second.data[key] = std::move(value);
-      i->second.last_active_ms = now_ms();
-      return caf::ok_atom::value;
+      return put(sessions, id, key, std::move(value));
     },
     [&sessions](session_list_atom) {
       std::vector<session_record> out;

@@ -55,6 +55,8 @@ int run(int argc, char** argv, std::function<void(protocol::catalog&)> extend) {
                        "address the cluster port binds to and gives to other nodes (default 127.0.0.1)");
   std::string audit_log;
   node_cmd->add_option("--audit-log", audit_log, "the admin shell's audit log (config admin.audit_log)");
+  std::string data_dir;
+  node_cmd->add_option("--data-dir", data_dir, "where a cluster node keeps its replicas (config data_dir)");
   node_cmd->add_option("--seeds", seeds, "HOST:PORT of nodes to join through (comma-separated)")->delimiter(',');
   node_cmd->add_option("--cookie-file", cookie_file, "the cluster cookie (default $HOME/.cafmcp.cookie)");
   node_cmd->add_flag("--stdio", node.stdio,
@@ -142,6 +144,8 @@ int run(int argc, char** argv, std::function<void(protocol::catalog&)> extend) {
       node.overrides.cluster_host = cluster_host;
     if (!audit_log.empty())
       node.overrides.audit_log = audit_log;
+    if (!data_dir.empty())
+      node.overrides.data_dir = data_dir;
     if (!cookie_file.empty())
       node.overrides.cookie_file = cookie_file;
     return run_node(node);

@@ -247,7 +247,8 @@ int run_cluster_up(const cluster_up_options& opts) {
   for (auto& p : procs) {
     std::vector<std::string> argv{exe, "node", "--name", p.name, "--cluster-port", std::to_string(p.cluster_port),
                                   "--http-port", std::to_string(p.http_port), "--cookie-file", cookie_path,
-                                  "--audit-log", opts.data_dir + "/" + p.name + ".audit.jsonl"};
+                                  "--audit-log", opts.data_dir + "/" + p.name + ".audit.jsonl",
+                                  "--data-dir", opts.data_dir + "/" + p.name};
     if (&p != &procs.front())
       argv.insert(argv.end(), {"--seeds", seed});
     if (!opts.config_file.empty())

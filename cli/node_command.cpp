@@ -141,6 +141,7 @@ int run_node(const node_options& opts) {
     return names->lookup(which);
   };
   env.list_ttl = cfg.list_ttl;
+  env.session_renew = std::min(std::chrono::milliseconds{30000}, cfg.core.sessions.ttl / 3);
   env.max_inflight = cfg.max_inflight_calls;
   if (cfg.cluster.enabled)
     env.refusal = [view] { return view->fenced(); }; // the losing side of a partition answers -32030

@@ -16,6 +16,9 @@ using config::value_type;
 std::vector<field> node_config_schema() {
   std::vector<field> out{
     {"name", value_type::string, "", "node name (default: the host name)", {}, {}, {}, {}},
+    {"data_dir", value_type::string, "",
+     "where a cluster node keeps its replicas (snapshot and WAL; default: cafmcp-data/NAME in the working directory)",
+     {}, {}, {}, {}},
     {"log", value_type::object, {}, "logging", {}, {}, {}, {
       {"level", value_type::string, "info", "minimum level", {}, {}, {"debug", "info", "warning", "error"}, {}},
       {"format", value_type::string, "text", "line format", {}, {}, {"text", "json"}, {}},
@@ -96,6 +99,9 @@ std::vector<field> node_config_schema() {
          {"local", "one", "majority", "all"}, {}},
         {"write_timeout_ms", value_type::integer, 2000,
          "a write without enough acknowledgements by then fails with a clear error", 10, {}, {}, {}},
+        {"snapshot_interval_ms", value_type::integer, 60000,
+         "the replicas are written to a snapshot in data_dir this often (and on shutdown); a WAL in between",
+         100, {}, {}, {}},
         {"clock_offset_ms", value_type::integer, 0,
          "skews this node's hybrid logical clock (fault tests of clock skew; leave 0)", {}, {}, {}, {}},
       }},
@@ -148,6 +154,8 @@ node_config load_node_config(const std::optional<std::string>& file, const node_
     throw config_error("", "config file " + *file + " must hold a JSON object");
   if (overrides.name)
     raw["name"] = *overrides.name;
+  if (overrides.data_dir)
+    raw["data_dir"] = *overrides.data_dir;
   if (overrides.log_level)
     raw["log"]["level"] = *overrides.log_level;
   if (overrides.log_format)
@@ -254,6 +262,10 @@ node_config load_node_config(const std::optional<std::string>& file, const node_
   out.replication.write_timeout = std::chrono::milliseconds{rep["write_timeout_ms"].get<int64_t>()};
   out.replication.clock_offset_ms = rep["clock_offset_ms"].get<int64_t>();
   out.replication.ttl = out.core.sessions.ttl;
+  out.data_dir = v["data_dir"].get<std::string>();
+  if (out.data_dir.empty())
+    out.data_dir = "cafmcp-data/" + out.name;
+  out.replication.snapshot_interval = std::chrono::milliseconds{rep["snapshot_interval_ms"].get<int64_t>()};
   out.audit_log = v["admin"]["audit_log"].get<std::string>();
   if (out.audit_log.empty())
     out.audit_log = out.name + ".audit.jsonl";

@@ -54,6 +54,7 @@ struct node_config {
   cluster::tls_files cluster_tls;  // TLS between nodes (empty: plain BASP)
   cluster::replication_config replication; // MCP state across members
   std::string audit_log;           // the admin actor's audit log
+  std::string data_dir;            // replicas on disk (cluster nodes)
   nlohmann::json effective; // the validated JSON, defaults filled in
 };
 
@@ -72,6 +73,7 @@ struct node_overrides {
   std::optional<std::string> cookie_file;
   std::optional<std::string> cluster_host;
   std::optional<std::string> audit_log;
+  std::optional<std::string> data_dir;
 };
 
 /// Reads and validates the config file (none: defaults only) and applies the

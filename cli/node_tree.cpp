@@ -7,6 +7,7 @@
 #include "actors/messages.hpp"
 #include "cluster/client.hpp"
 #include "cluster/messages.hpp"
+#include "cluster/replica_disk.hpp"
 #include "cluster/replicator.hpp"
 #include "observability/health.hpp"
 #include "protocol/protocol_sup.hpp"
@@ -32,7 +33,9 @@ std::vector<child_spec> node_tree(const node_config& cfg, std::shared_ptr<actors
     if (!view)
       view = std::make_shared<cluster::cluster_view>();
     members.push_back(cluster::node_actor_spec(cfg.cluster, view, names));
-    // MCP state across members; restarted with the node actor (rest_for_one).
+    // MCP state across members (on disk too); restarted with the node actor
+    // (rest_for_one), and the replicator with its disk.
+    members.push_back(cluster::replica_disk_spec(cfg.data_dir, names));
     members.push_back(cluster::replicator_spec(cfg.replication, cfg.name, view, names));
     // The remote supervision API (cafmcp shell), reached through the node actor.
     supervision::admin_config admin;

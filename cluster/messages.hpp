@@ -157,7 +157,7 @@ bool parse_consistency(const std::string& s, consistency& out);
 
 /// One operation on a session, state handle or task record, routed to its primary.
 struct session_op {
-  enum kind_t : uint8_t { create, get, touch, put, remove, list };
+  enum kind_t : uint8_t { create, get, touch, put, remove, list, set_info };
   uint8_t kind = get;
   std::string id;
   std::string key;

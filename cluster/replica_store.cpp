@@ -66,6 +66,7 @@ actors::session_record replica_store::to_session(const std::string& id) const {
   out.created_ms = number(id, field::created);
   out.last_active_ms = number(id, field::active);
   out.ttl_ms = number(id, field::ttl);
+  out.info = value(id, field::info);
   if (auto rec = find(id))
     for (auto& [name, v] : *rec)
       if (name.size() > 2 && name[0] == 'd' && name[1] == ':')

@@ -14,6 +14,7 @@
 #include "cluster/errors.hpp"
 #include "cluster/hlc.hpp"
 #include "cluster/placement.hpp"
+#include "cluster/replica_disk.hpp"
 #include "cluster/replica_store.hpp"
 #include "supervision/log.hpp"
 #include "supervision/worker.hpp"
@@ -27,6 +28,7 @@ using std::chrono::milliseconds;
 
 using repl_tick_atom = caf::atom_constant<caf::atom("rp_tick")>;
 using repl_sweep_atom = caf::atom_constant<caf::atom("rp_sweep")>;
+using repl_snap_atom = caf::atom_constant<caf::atom("rp_snap")>;
 
 constexpr size_t max_hops = 3;           // forwards of one operation
 constexpr uint32_t max_waits = 10;       // ticks a forwarded operation waits for views to agree
@@ -87,6 +89,7 @@ struct repl_state {
   std::map<std::string, peer_stats> stats;
   uint64_t promotions = 0;
   bool members_known = false;
+  std::vector<record_delta> wal; // changes since the last tick, for replica_disk
 };
 
 using repl_actor = caf::stateful_actor<repl_state>;
@@ -127,6 +130,7 @@ void answer(caf::response_promise& rp, const session_op& op, actors::session_rec
     case session_op::put:
     case session_op::touch:
     case session_op::remove:
+    case session_op::set_info:
       rp.deliver(caf::ok_atom::value);
       break;
     default:
@@ -136,11 +140,37 @@ void answer(caf::response_promise& rp, const session_op& op, actors::session_rec
 
 void serve(repl_actor* self, session_op op, caf::response_promise rp, bool repaired = false);
 
+/// Merges `d` into the store; a change is logged for the WAL.
+void merge(repl_actor* self, const record_delta& d) {
+  if (self->state.store.merge(d))
+    self->state.wal.push_back(d);
+}
+
 /// Merges a copy from another replica; later local stamps exceed its stamps.
 void absorb(repl_actor* self, const record_delta& d) {
   for (auto& [k, v] : d.fields)
     self->state.hlc.observe(v.ts);
-  self->state.store.merge(d);
+  merge(self, d);
+}
+
+/// Writes the whole store to replica_disk's snapshot (if it runs).
+void snapshot(repl_actor* self) {
+  auto disk = self->state.names->lookup("replica_disk");
+  if (!disk)
+    return;
+  std::vector<record_delta> all;
+  for (auto& id : self->state.store.ids())
+    all.push_back(self->state.store.full(id));
+  self->state.wal.clear(); // the snapshot holds them, and replaces the WAL
+  caf::anon_send(disk, disk_snapshot_atom::value, std::move(all));
+}
+
+void flush_wal(repl_actor* self) {
+  if (self->state.wal.empty())
+    return;
+  if (auto disk = self->state.names->lookup("replica_disk"))
+    caf::anon_send(disk, disk_append_atom::value, std::move(self->state.wal));
+  self->state.wal.clear();
 }
 
 // -- to other replicators ----------------------------------------------------------
@@ -258,7 +288,7 @@ void write(repl_actor* self, const session_op& op, record_delta d, std::optional
     return refuse(make_error(errc::no_quorum, std::string{"write "} + to_string(static_cast<consistency>(op.level))
                                                     + " needs " + std::to_string(need) + " replicas; "
                                                     + std::to_string(replicas.size()) + " reachable"));
-  st.store.merge(d);
+  merge(self, d);
   auto number = st.next_write++;
   auto& w = st.writes[number];
   w.rp = std::move(rp);
@@ -378,12 +408,15 @@ void serve_primary(repl_actor* self, session_op op, caf::response_promise rp,
     }
     case session_op::touch:
     case session_op::put:
+    case session_op::set_info:
     case session_op::remove: {
       if (!st.store.live(op.id))
         return rp.deliver(actors::make_error(actors::errc::not_found, op.id));
       record_delta d;
       if (op.kind == session_op::put)
         d = delta_of(self, op.id, {{field::data(op.key), op.value}, {field::active, now}});
+      else if (op.kind == session_op::set_info)
+        d = delta_of(self, op.id, {{field::info, op.info}, {field::active, now}});
       else if (op.kind == session_op::touch)
         d = delta_of(self, op.id, {{field::active, now}});
       else
@@ -643,6 +676,28 @@ caf::behavior replicator_actor(repl_actor* self, replication_config cfg, std::st
   self->set_error_handler([](caf::error&) {});
   self->send(self, repl_tick_atom::value);
   self->delayed_send(self, cfg.sweep_interval, repl_sweep_atom::value);
+  if (auto disk = st.names->lookup("replica_disk")) {
+    // What this node held before it stopped (or this actor crashed).
+    self->request(disk, milliseconds{60000}, disk_load_atom::value)
+      .then(
+        [self](std::vector<record_delta>& ds) {
+          auto before = self->state.wal.size();
+          for (auto& d : ds)
+            absorb(self, d);
+          self->state.wal.resize(before); // those are on disk already
+          if (!ds.empty())
+            log::info(self->state.path, "restored " + std::to_string(self->state.store.size()) + " record(s) from disk");
+        },
+        [self](caf::error& err) {
+          log::error(self->state.path, "could not read the replicas on disk: " + self->system().render(err));
+        });
+    self->delayed_send(self, cfg.snapshot_interval, repl_snap_atom::value);
+  }
+  // On an orderly stop the store goes to a snapshot first.
+  self->set_exit_handler([self](caf::exit_msg& m) {
+    snapshot(self);
+    self->quit(m.reason);
+  });
   auto level = static_cast<uint8_t>(cfg.level);
   auto local = [self](session_op op) {
     auto rp = self->make_response_promise();
@@ -658,6 +713,17 @@ caf::behavior replicator_actor(repl_actor* self, replication_config cfg, std::st
     [=](actors::session_create_atom, int64_t ttl_ms, std::string& id) {
       auto op = make_op(session_op::create, std::move(id), level);
       op.ttl_ms = ttl_ms;
+      local(std::move(op));
+    },
+    [=](actors::session_create_atom, int64_t ttl_ms, std::string& id, std::string& info) {
+      auto op = make_op(session_op::create, std::move(id), level);
+      op.ttl_ms = ttl_ms;
+      op.info = std::move(info);
+      local(std::move(op));
+    },
+    [=](actors::session_info_atom, std::string& id, std::string& info) {
+      auto op = make_op(session_op::set_info, std::move(id), level);
+      op.info = std::move(info);
       local(std::move(op));
     },
     [=](actors::session_get_atom, std::string& id) { local(make_op(session_op::get, std::move(id), level)); },
@@ -811,7 +877,12 @@ caf::behavior replicator_actor(repl_actor* self, replication_config cfg, std::st
                 serve(self, std::move(q.op), std::move(q.rp));
             },
             [](caf::error&) {});
+      flush_wal(self);
       self->delayed_send(self, self->state.cfg.tick, repl_tick_atom::value);
+    },
+    [self](repl_snap_atom) {
+      snapshot(self);
+      self->delayed_send(self, self->state.cfg.snapshot_interval, repl_snap_atom::value);
     },
     [self](repl_sweep_atom) {
       sweep(self);

@@ -20,6 +20,9 @@
 //   repair) and only then serves it, so it holds every acknowledged write.
 // - The primary expires records after their TTL; expiry and deletion are
 //   writes too, so they replicate.
+// - With a replica_disk actor running (replica_disk.hpp), every change goes
+//   to the WAL each tick, the whole store to a snapshot at an interval and on
+//   shutdown, and a (re)started replicator loads them first.
 // - Manual failover (`cafmcp failover`): a drained member holds no placement;
 //   it hands its records over and keeps forwarding until it is stopped.
 
@@ -43,6 +46,7 @@ struct replication_config {
   std::chrono::milliseconds ttl{30 * 60 * 1000};        // default record TTL (sessions.ttl_ms)
   std::chrono::milliseconds sweep_interval{1000};       // the primary expires records this often
   int64_t clock_offset_ms = 0;                          // skews the HLC's wall clock (fault tests)
+  std::chrono::milliseconds snapshot_interval{60000};   // replica_disk (if running) snapshots this often
 };
 
 /// The replicator's child spec (id "replicator", under cluster_sup after

@@ -20,6 +20,36 @@ using nlohmann::json;
   throw protocol_error{rpc_error{code, std::move(message), std::move(data)}};
 }
 
+/// A legacy session's protocol state as its record keeps it (so another
+/// node can serve the session after this one is gone).
+std::string session_info(const legacy_session& s) {
+  return json{{"kind", "legacy_session"},
+              {"protocolVersion", s.protocol_version},
+              {"clientInfo", s.client_info},
+              {"capabilities", s.client_capabilities},
+              {"logLevel", s.log_level},
+              {"subscriptions", s.subscriptions}}
+    .dump();
+}
+
+std::optional<legacy_session> session_from_info(const std::string& id, const std::string& info) {
+  auto j = json::parse(info, nullptr, false);
+  if (!j.is_object() || j.value("kind", "") != "legacy_session" || !j["protocolVersion"].is_string())
+    return std::nullopt;
+  legacy_session s;
+  s.id = id;
+  s.protocol_version = j["protocolVersion"].get<std::string>();
+  s.client_info = j.value("clientInfo", json::object());
+  s.client_capabilities = j.value("capabilities", json::object());
+  s.initialized = true; // a client that comes back has finished its handshake
+  s.log_level = j.value("logLevel", "");
+  if (j["subscriptions"].is_array())
+    for (auto& u : j["subscriptions"])
+      if (u.is_string())
+        s.subscriptions.insert(u.get<std::string>());
+  return s;
+}
+
 const json& params_object(const rpc_message& msg) {
   static const json empty = json::object();
   return msg.params.is_object() ? msg.params : empty;
@@ -405,10 +435,11 @@ void endpoint::initialize(const rpc_message& msg, const sink_ptr& out) {
   // The session's record (its implicit state handle) lives in the session
   // manager; created without waiting: its mailbox keeps the order.
   if (auto sm = env_.session_manager ? env_.session_manager() : caf::actor{})
-    caf::anon_send(sm, actors::session_create_atom::value, int64_t{0}, s.id);
+    caf::anon_send(sm, actors::session_create_atom::value, int64_t{0}, s.id, session_info(s));
   {
     std::lock_guard<std::mutex> guard{mtx_};
     session_ = s;
+    last_saved_ = std::chrono::steady_clock::now();
   }
   subscribe_legacy();
   auto cat = env_.catalog->snapshot();
@@ -440,6 +471,7 @@ void endpoint::handle_legacy(const rpc_message& msg, const sink_ptr& out) {
          "params._meta[\"" + std::string{meta_key::protocol_version} + "\"] and [\""
            + meta_key::client_capabilities + "\"]");
   }
+  renew_session();
   if (env_.refusal)
     if (auto why = env_.refusal())
       fail(mcp_code::node_fenced, *why);
@@ -448,8 +480,11 @@ void endpoint::handle_legacy(const rpc_message& msg, const sink_ptr& out) {
     auto level = required_string(params, "level");
     if (log_severity(level) < 0)
       fail(rpc_code::invalid_params, "unknown log level " + level);
-    std::lock_guard<std::mutex> guard{mtx_};
-    session_->log_level = level;
+    {
+      std::lock_guard<std::mutex> guard{mtx_};
+      session_->log_level = level;
+    }
+    save_session();
     out->respond(make_result(msg.id, json::object()));
     return;
   }
@@ -475,6 +510,7 @@ void endpoint::handle_legacy(const rpc_message& msg, const sink_ptr& out) {
       else
         f.resource_uris.erase(uri);
     });
+    save_session();
     out->respond(make_result(msg.id, json::object()));
     return;
   }
@@ -875,6 +911,78 @@ void endpoint::handle_input_response(const rpc_message& msg) {
 }
 
 // -- subscriptions ----------------------------------------------------------------
+
+void endpoint::save_session() {
+  std::string id, info;
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    if (!session_)
+      return;
+    id = session_->id;
+    info = session_info(*session_);
+    last_saved_ = std::chrono::steady_clock::now();
+  }
+  if (auto sm = env_.session_manager ? env_.session_manager() : caf::actor{})
+    caf::anon_send(sm, actors::session_info_atom::value, std::move(id), std::move(info));
+}
+
+void endpoint::renew_session() {
+  // The record outlives idle periods of its TTL only if renewed; at most
+  // every env_.session_renew, without waiting.
+  std::string id;
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    auto now = std::chrono::steady_clock::now();
+    if (!session_ || now - last_saved_ < env_.session_renew)
+      return;
+    last_saved_ = now;
+    id = session_->id;
+  }
+  if (auto sm = env_.session_manager ? env_.session_manager() : caf::actor{})
+    caf::anon_send(sm, actors::session_touch_atom::value, std::move(id));
+}
+
+void endpoint::forget_session() {
+  std::string id;
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    if (!session_)
+      return;
+    id = session_->id;
+  }
+  if (auto sm = env_.session_manager ? env_.session_manager() : caf::actor{})
+    caf::anon_send(sm, actors::session_delete_atom::value, std::move(id));
+}
+
+void endpoint::restore(const endpoint_env& env, const std::string& id,
+                       std::function<void(std::shared_ptr<endpoint>)> done) {
+  auto sm = env.session_manager ? env.session_manager() : caf::actor{};
+  if (!sm || id.empty())
+    return done(nullptr);
+  // A short-lived actor asks (the caller is an I/O thread: it must not block).
+  sm->home_system().spawn([env, id, done, sm](caf::event_based_actor* self) {
+    self->request(sm, std::chrono::seconds(5), actors::session_get_atom::value, id)
+      .then(
+        [env, id, done](actors::session_record& rec) {
+          auto s = session_from_info(id, rec.info);
+          if (!s)
+            return done(nullptr); // a state handle, not a legacy session
+          auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+          if (rec.ttl_ms > 0 && now - rec.last_active_ms >= rec.ttl_ms)
+            return done(nullptr); // idle past its TTL: over, even if not swept yet
+          auto ep = std::make_shared<endpoint>(env);
+          ep->adopt(std::move(*s));
+          ep->subscribe_legacy();
+          auto subs = ep->session()->subscriptions;
+          if (!subs.empty())
+            env.hub()->update(ep->legacy_sub_, [&](subscription_filter& f) { f.resource_uris = subs; });
+          done(ep);
+        },
+        [done](caf::error&) { done(nullptr); });
+  });
+}
 
 void endpoint::subscribe_legacy() {
   subscription_filter all;

@@ -52,6 +52,9 @@ struct endpoint_env {
   std::function<caf::actor()> tool_worker;     // a running tool worker (round-robin)
   std::function<caf::actor()> session_manager; // the current incarnation
   std::chrono::milliseconds list_ttl{60000};   // ttlMs of cacheable lists
+  /// A legacy session's record is renewed at most this often (keep it
+  /// well below the session TTL: an expired record cannot be restored).
+  std::chrono::milliseconds session_renew{30000};
   /// Tool calls in flight on the node (shared by all endpoints) and the
   /// limit past which new calls are refused with -32000 (backpressure).
   std::shared_ptr<std::atomic<size_t>> inflight = std::make_shared<std::atomic<size_t>>(0);
@@ -111,6 +114,16 @@ public:
   /// Adopts an existing legacy session (HTTP: found by Mcp-Session-Id).
   void adopt(legacy_session s);
 
+  /// A legacy session started elsewhere (another node, before a failover):
+  /// looks up its record through the session manager and calls `done`
+  /// (on a CAF thread) with an endpoint serving it, or nullptr when there
+  /// is no such session.
+  static void restore(const endpoint_env& env, const std::string& id,
+                      std::function<void(std::shared_ptr<endpoint>)> done);
+
+  /// The client ended the session (DELETE): its record goes too.
+  void forget_session();
+
   /// Cancels every call still running (the connection is gone).
   void cancel_all();
 
@@ -147,6 +160,10 @@ private:
   /// Sends a legacy call's input requests to the client.
   void ask_client(const rpc_message& call, const sink_ptr& out, const nlohmann::json& requests, nlohmann::json state);
   void subscribe_legacy();
+  /// Writes the legacy session's protocol state to its record.
+  void save_session();
+  /// Renews the legacy session's record now and then (its TTL).
+  void renew_session();
   void push(const nlohmann::json& notification);
 
   static nlohmann::json list_tools(const catalog& cat, const nlohmann::json& params);
@@ -167,6 +184,7 @@ private:
   std::function<void(const nlohmann::json&)> push_;
   uint64_t legacy_sub_ = 0;
   uint64_t next_input_ = 0;
+  std::chrono::steady_clock::time_point last_saved_{}; // the record was last renewed
 };
 
 /// A request-level protocol error, thrown inside the dispatch and answered

@@ -458,12 +458,52 @@ private:
       return reply_error(http::status::bad_request, rpc_code::invalid_request,
                          "Bad Request: Mcp-Session-Id header is required (send initialize first, or use "
                          "MCP 2026-07-28 with params._meta)", body.is_object() ? body.value("id", json{}) : json{});
-    auto session = srv_->find_session(session_id);
-    if (!session)
-      return reply_error(http::status::not_found, rpc_code::invalid_request,
-                         "Session not found: " + session_id + " (initialize a new one)",
-                         body.is_object() ? body.value("id", json{}) : json{});
-    dispatch_session(session, body);
+    with_session(session_id, [self = shared_from_this(), session_id, body](std::shared_ptr<http_session> session) {
+      if (!session)
+        return self->reply_error(http::status::not_found, rpc_code::invalid_request,
+                                 "Session not found: " + session_id + " (initialize a new one)",
+                                 body.is_object() ? body.value("id", json{}) : json{});
+      self->dispatch_session(session, body);
+    });
+  }
+
+  /// The legacy session `id`: this node's, or one started on another
+  /// member (a failover) restored from its replicated record. `found` runs
+  /// on this connection's thread, with nullptr when there is none.
+  void with_session(const std::string& id, std::function<void(std::shared_ptr<http_session>)> found) {
+    if (auto s = srv_->find_session(id))
+      return found(std::move(s));
+    if (srv_->session_count() >= srv_->config().max_sessions)
+      return found(nullptr);
+    std::weak_ptr<connection> weak = shared_from_this();
+    auto exec = sock_.get_executor();
+    endpoint::restore(srv_->env(), id, [weak, exec, id, found](std::shared_ptr<endpoint> ep) {
+      net::post(exec, [weak, id, found, ep] {
+        auto self = weak.lock();
+        if (!self)
+          return;
+        if (!ep)
+          return found(nullptr);
+        if (auto s = self->srv_->find_session(id)) // restored meanwhile by another request
+          return found(std::move(s));
+        log::info(log_path, "legacy session " + id + " restored from its record (started on another node)");
+        found(self->register_session(ep));
+      });
+    });
+  }
+
+  /// Serves `ep`'s legacy session from now on (its id is the Mcp-Session-Id).
+  std::shared_ptr<http_session> register_session(const std::shared_ptr<endpoint>& ep) {
+    auto entry = std::make_shared<http_session>();
+    entry->id = ep->session()->id;
+    entry->ep = ep;
+    std::weak_ptr<http_session> weak_entry = entry;
+    ep->set_push([weak_entry](const json& n) {
+      if (auto e = weak_entry.lock())
+        e->push(n);
+    });
+    srv_->add_session(entry->id, entry);
+    return entry;
   }
 
   void initialize(const json& body) {
@@ -484,15 +524,7 @@ private:
     http::response<http::string_body> res{status_for(sink->response, false), req_.version()};
     res.set(http::field::content_type, "application/json");
     if (auto s = ep->session(); s && sink->response.contains("result")) {
-      auto entry = std::make_shared<http_session>();
-      entry->id = s->id;
-      entry->ep = ep;
-      std::weak_ptr<http_session> weak_entry = entry;
-      ep->set_push([weak_entry](const json& n) {
-        if (auto e = weak_entry.lock())
-          e->push(n);
-      });
-      srv_->add_session(s->id, entry);
+      register_session(ep);
       res.set("Mcp-Session-Id", s->id);
       log::debug(log_path, "legacy session " + s->id + " (" + s->protocol_version + ")");
     }
@@ -518,9 +550,15 @@ private:
     if (accept.find("text/event-stream") == std::string::npos)
       return reply_error(http::status::not_acceptable, rpc_code::invalid_request,
                          "Accept must list text/event-stream");
-    auto session = srv_->find_session(session_id);
-    if (!session)
-      return reply_error(http::status::not_found, rpc_code::invalid_request, "Session not found: " + session_id);
+    with_session(session_id, [self = shared_from_this(), session_id](std::shared_ptr<http_session> session) {
+      if (!session)
+        return self->reply_error(http::status::not_found, rpc_code::invalid_request,
+                                 "Session not found: " + session_id);
+      self->open_stream(session);
+    });
+  }
+
+  void open_stream(const std::shared_ptr<http_session>& session) {
     {
       // The stream stays open for server-initiated messages of the session.
       std::weak_ptr<connection> weak = shared_from_this();
@@ -546,13 +584,17 @@ private:
     if (session_id.empty())
       return reply_error(http::status::bad_request, rpc_code::invalid_request,
                          "Mcp-Session-Id header is required");
-    if (!srv_->find_session(session_id))
-      return reply_error(http::status::not_found, rpc_code::invalid_request, "Session not found: " + session_id);
-    srv_->end_session(session_id);
-    log::debug(log_path, "legacy session " + session_id + " ended by the client");
-    http::response<http::string_body> res{http::status::no_content, req_.version()};
-    res.keep_alive(keep_alive_);
-    send(std::move(res));
+    with_session(session_id, [self = shared_from_this(), session_id](std::shared_ptr<http_session> session) {
+      if (!session)
+        return self->reply_error(http::status::not_found, rpc_code::invalid_request,
+                                 "Session not found: " + session_id);
+      session->ep->forget_session(); // on every member: its record is deleted
+      self->srv_->end_session(session_id);
+      log::debug(log_path, "legacy session " + session_id + " ended by the client");
+      http::response<http::string_body> res{http::status::no_content, self->req_.version()};
+      res.keep_alive(self->keep_alive_);
+      self->send(std::move(res));
+    });
   }
 
   // -- writing --------------------------------------------------------------------

@@ -14,6 +14,7 @@
 
 #include "tests/support/cluster_fixture.hpp"
 #include "tests/support/http_client.hpp"
+#include "tests/support/mcp_call.hpp"
 #include "tests/support/net.hpp"
 #include "tests/support/process.hpp"
 
@@ -24,24 +25,8 @@ using nlohmann::json;
 namespace {
 
 json mcp_echo(uint16_t port) {
-  json body{{"jsonrpc", "2.0"},
-            {"id", 1},
-            {"method", "tools/call"},
-            {"params",
-             {{"name", "echo"},
-              {"arguments", {{"text", "hi"}}},
-              {"_meta",
-               {{"io.modelcontextprotocol/protocolVersion", "2026-07-28"},
-                {"io.modelcontextprotocol/clientCapabilities", json::object()}}}}}};
-  auto r = http_request(port, "POST", "/mcp",
-                        {{"Content-Type", "application/json"},
-                         {"Accept", "application/json, text/event-stream"},
-                         {"MCP-Protocol-Version", "2026-07-28"},
-                         {"Mcp-Method", "tools/call"},
-                         {"Mcp-Name", "echo"}},
-                        body.dump());
-  auto j = json::parse(r.body, nullptr, false);
-  return json{{"status", r.status}, {"body", j.is_discarded() ? json(r.body) : j}};
+  auto r = mcp_tool_call(port, "echo", {{"text", "hi"}});
+  return json{{"status", r.status}, {"body", r.body}};
 }
 
 } // namespace

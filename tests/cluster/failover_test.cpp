@@ -5,6 +5,8 @@
 // acknowledged write must be there; the run prints its figures.
 
 #include <atomic>
+#include <fstream>
+#include <sstream>
 #include <csignal>
 #include <mutex>
 #include <thread>
@@ -14,6 +16,7 @@
 
 #include "tests/support/cluster_fixture.hpp"
 #include "tests/support/http_client.hpp"
+#include "tests/support/mcp_call.hpp"
 
 using namespace cafmcp::test;
 using namespace std::chrono_literals;
@@ -21,26 +24,9 @@ using nlohmann::json;
 
 namespace {
 
-/// One MCP 2026-07-28 tools/call; the JSON-RPC reply (null on no answer).
+/// One MCP 2026-07-28 tools/call; the JSON-RPC reply (a string when there was none).
 json call_tool(uint16_t port, const std::string& tool, const json& args) {
-  json body{{"jsonrpc", "2.0"},
-            {"id", 1},
-            {"method", "tools/call"},
-            {"params",
-             {{"name", tool},
-              {"arguments", args},
-              {"_meta",
-               {{"io.modelcontextprotocol/protocolVersion", "2026-07-28"},
-                {"io.modelcontextprotocol/clientCapabilities", json::object()}}}}}};
-  auto r = http_request(port, "POST", "/mcp",
-                        {{"Content-Type", "application/json"},
-                         {"Accept", "application/json, text/event-stream"},
-                         {"MCP-Protocol-Version", "2026-07-28"},
-                         {"Mcp-Method", "tools/call"},
-                         {"Mcp-Name", tool}},
-                        body.dump(), 10s);
-  auto j = json::parse(r.body, nullptr, false);
-  return j.is_discarded() ? json(nullptr) : j;
+  return mcp_tool_call(port, tool, args).body;
 }
 
 bool ok(const json& reply) {
@@ -290,4 +276,174 @@ TEST_CASE("cafmcp failover drains a node under load - no client error, no acknow
   auto bad = run({binary, "failover", "--from", "n7", "--node", c.n1->address(), "--cookie-file", c.cookie});
   CHECK(bad.code == 1);
   CHECK(bad.err.find("no member named n7") != std::string::npos);
+}
+
+namespace {
+
+/// One legacy (2025-06-18) JSON-RPC request on HTTP, in session `sid` ("" for initialize).
+http_reply legacy_post(uint16_t port, const std::string& sid, const json& msg) {
+  std::vector<std::pair<std::string, std::string>> headers{{"Content-Type", "application/json"},
+                                                           {"Accept", "application/json, text/event-stream"}};
+  if (!sid.empty()) {
+    headers.emplace_back("Mcp-Session-Id", sid);
+    headers.emplace_back("MCP-Protocol-Version", "2025-06-18");
+  }
+  return http_request(port, "POST", "/mcp", headers, msg.dump(), 10s);
+}
+
+json legacy_tool(uint16_t port, const std::string& sid, const std::string& tool, const json& args) {
+  auto r = legacy_post(port, sid, {{"jsonrpc", "2.0"}, {"id", 7}, {"method", "tools/call"},
+                                   {"params", {{"name", tool}, {"arguments", args}}}});
+  json out = {{"status", r.status}};
+  // A call may answer as JSON or as one SSE event.
+  auto j = json::parse(r.body, nullptr, false);
+  if (j.is_discarded()) {
+    auto events = sse_data(r.body);
+    if (!events.empty())
+      j = json::parse(events.back(), nullptr, false);
+  }
+  out["reply"] = j.is_discarded() ? json(r.body) : j;
+  return out;
+}
+
+} // namespace
+
+TEST_CASE("a legacy session keeps its Mcp-Session-Id and its data when the node serving it is killed") {
+  three_nodes c;
+  auto init = legacy_post(c.n1->http_port, "",
+                          {{"jsonrpc", "2.0"}, {"id", 1}, {"method", "initialize"},
+                           {"params", {{"protocolVersion", "2025-06-18"}, {"capabilities", json::object()},
+                                       {"clientInfo", {{"name", "failover-test"}, {"version", "1"}}}}}});
+  REQUIRE(init.status == 200);
+  auto sid = init.headers["mcp-session-id"];
+  REQUIRE_FALSE(sid.empty());
+  CHECK(legacy_post(c.n1->http_port, sid, {{"jsonrpc", "2.0"}, {"method", "notifications/initialized"}}).status == 202);
+  // The session's own state (no handle argument): written through n1.
+  bool stored = false;
+  for (int i = 0; i < 50 && !stored; ++i) {
+    auto set = legacy_tool(c.n1->http_port, sid, "session_set", {{"key", "colour"}, {"value", "teal"}});
+    stored = set["reply"].contains("result") && !set["reply"]["result"].value("isError", false);
+    if (!stored)
+      std::this_thread::sleep_for(100ms);
+  }
+  REQUIRE(stored);
+  c.n1->proc->signal(SIGKILL);
+  c.n1->proc->wait_exit(10s);
+  // The client retries on another node with the same Mcp-Session-Id.
+  json got;
+  for (int i = 0; i < 50; ++i) {
+    got = legacy_tool(c.n2->http_port, sid, "session_get", {{"key", "colour"}});
+    if (got["status"] == 200 && got["reply"].contains("result") && !got["reply"]["result"].value("isError", false))
+      break;
+    std::this_thread::sleep_for(100ms);
+  }
+  REQUIRE(got["status"] == 200);
+  CHECK(got["reply"]["result"]["structuredContent"]["value"] == "teal");
+  // The session's negotiated version came along: ping and a 2025-06-18 method work, an unknown id does not.
+  auto ping = legacy_post(c.n3->http_port, sid, {{"jsonrpc", "2.0"}, {"id", 2}, {"method", "ping"}});
+  CHECK(ping.status == 200);
+  auto unknown = legacy_post(c.n2->http_port, "0123456789abcdef0123456789abcdef",
+                             {{"jsonrpc", "2.0"}, {"id", 3}, {"method", "ping"}});
+  CHECK(unknown.status == 404);
+  // DELETE on a survivor deletes its record: its state is gone on every member.
+  auto del = http_request(c.n3->http_port, "DELETE", "/mcp",
+                          {{"Mcp-Session-Id", sid}, {"MCP-Protocol-Version", "2025-06-18"}});
+  CHECK(del.status == 204);
+  bool gone = false;
+  for (int i = 0; i < 30 && !gone; ++i) {
+    auto r = legacy_tool(c.n2->http_port, sid, "session_get", {{"key", "colour"}});
+    gone = r["reply"].contains("result") && r["reply"]["result"].value("isError", false);
+    if (!gone)
+      std::this_thread::sleep_for(100ms);
+  }
+  CHECK(gone);
+}
+
+namespace {
+
+std::string read_file(const std::string& path) {
+  std::ifstream in{path};
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+} // namespace
+
+TEST_CASE("a whole cluster stopped and started again comes back with its handles (snapshots on shutdown)") {
+  temp_dir dir;
+  auto cookie = write_cookie(dir, "cookie", "restart-cookie");
+  auto config = dir.write("node.json", fast_config);
+  std::map<std::string, std::string> values;
+  {
+    cluster_node n1{dir, "n1", cookie, config};
+    cluster_node n2{dir, "n2", cookie, config, n1.address()};
+    cluster_node n3{dir, "n3", cookie, config, n1.address()};
+    REQUIRE(wait_status(dir, n1, cookie, [](const json& rows) { return all_up_healthy(rows, 3); }));
+    for (int i = 0; i < 8; ++i) {
+      auto h = open_handle(n2.http_port);
+      REQUIRE_FALSE(h.empty());
+      REQUIRE(ok(call_tool(n3.http_port, "session_set", {{"handle", h}, {"key", "k"}, {"value", "v" + std::to_string(i)}})));
+      values[h] = "v" + std::to_string(i);
+    }
+    for (auto* n : {&n1, &n2, &n3})
+      n->proc->signal(SIGTERM);
+    for (auto* n : {&n1, &n2, &n3})
+      REQUIRE(n->proc->wait_exit(20s).has_value());
+  }
+  for (auto name : {"n1", "n2", "n3"})
+    CHECK(read_file(dir.path() + "/data/" + name + "/replicas.snapshot").rfind("cafmcp-replicas 1 ", 0) == 0);
+  cluster_node n1{dir, "n1", cookie, config};
+  cluster_node n2{dir, "n2", cookie, config, n1.address()};
+  cluster_node n3{dir, "n3", cookie, config, n1.address()};
+  REQUIRE(wait_status(dir, n1, cookie, [](const json& rows) { return all_up_healthy(rows, 3); }));
+  for (auto& [h, v] : values) {
+    auto r = call_tool(n1.http_port, "session_get", {{"handle", h}, {"key", "k"}});
+    CHECK(text_of(r) == v);
+  }
+  for (auto* n : {&n1, &n2, &n3})
+    n->proc->signal(SIGTERM);
+  for (auto* n : {&n1, &n2, &n3})
+    n->proc->wait_exit(20s);
+}
+
+TEST_CASE("a node killed with -9 restores its handles from the WAL - and a corrupt snapshot is reported, never loaded") {
+  temp_dir dir;
+  auto cookie = write_cookie(dir, "cookie", "wal-cookie");
+  auto config = dir.write("node.json", fast_config);
+  std::string h;
+  {
+    cluster_node n1{dir, "n1", cookie, config};
+    h = open_handle(n1.http_port);
+    REQUIRE_FALSE(h.empty());
+    REQUIRE(ok(call_tool(n1.http_port, "session_set", {{"handle", h}, {"key", "k"}, {"value", "from-the-wal"}})));
+    std::this_thread::sleep_for(500ms); // the WAL is written every tick (100 ms)
+    n1.proc->signal(SIGKILL);
+    n1.proc->wait_exit(10s);
+  }
+  CHECK(read_file(dir.path() + "/data/n1/replicas.wal").find(h) != std::string::npos);
+  {
+    cluster_node n1{dir, "n1", cookie, config};
+    json r;
+    for (int i = 0; i < 50 && text_of(r) != "from-the-wal"; ++i) {
+      r = call_tool(n1.http_port, "session_get", {{"handle", h}, {"key", "k"}});
+      if (text_of(r) != "from-the-wal")
+        std::this_thread::sleep_for(100ms);
+    }
+    CHECK(text_of(r) == "from-the-wal");
+    n1.proc->signal(SIGTERM); // a snapshot, and the WAL starts afresh
+    REQUIRE(n1.proc->wait_exit(20s).has_value());
+  }
+  auto snap_path = dir.path() + "/data/n1/replicas.snapshot";
+  auto snap = read_file(snap_path);
+  auto at = snap.find("from-the-wal");
+  REQUIRE(at != std::string::npos);
+  snap[at] = 'F'; // one flipped byte
+  std::ofstream{snap_path, std::ios::trunc} << snap;
+  cluster_node n1{dir, "n1", cookie, config};
+  REQUIRE(n1.proc->wait_for_stderr("corrupt and was skipped", 10s));
+  auto r = call_tool(n1.http_port, "session_get", {{"handle", h}, {"key", "k"}});
+  CHECK(text_of(r).find("unknown or expired handle") != std::string::npos);
+  n1.proc->signal(SIGTERM);
+  n1.proc->wait_exit(20s);
 }

@@ -133,6 +133,7 @@ struct ns_cluster {
       auto node_cfg = json::parse(cfg);
       node_cfg["cluster"]["host"] = lab.ip(k);
       node_cfg["admin"]["audit_log"] = dir.path() + "/n" + std::to_string(k) + ".audit.jsonl";
+      node_cfg["data_dir"] = dir.path() + "/data/n" + std::to_string(k);
       auto path = dir.write("node" + std::to_string(k) + ".json", node_cfg.dump());
       nodes.push_back(std::make_unique<process>(
         std::vector<std::string>{ip_binary(), "netns", "exec", lab.node_ns(k), binary, "node", "--name", "n" + std::to_string(k),

@@ -8,6 +8,7 @@
 
 #include "tests/support/cluster_fixture.hpp"
 #include "tests/support/http_client.hpp"
+#include "tests/support/mcp_call.hpp"
 
 using namespace cafmcp::test;
 
@@ -55,25 +56,9 @@ bool wait_child(const three_nodes& c, const cluster_node& via, const std::string
 
 /// A stateless MCP tools/call to node `n`; returns the result's structuredContent.
 json call_tool(const cluster_node& n, const std::string& tool, const json& args) {
-  json body{{"jsonrpc", "2.0"},
-            {"id", 1},
-            {"method", "tools/call"},
-            {"params",
-             {{"name", tool},
-              {"arguments", args},
-              {"_meta",
-               {{"io.modelcontextprotocol/protocolVersion", "2026-07-28"},
-                {"io.modelcontextprotocol/clientCapabilities", json::object()}}}}}};
-  auto r = http_request(n.http_port, "POST", "/mcp",
-                        {{"Content-Type", "application/json"},
-                         {"Accept", "application/json, text/event-stream"},
-                         {"MCP-Protocol-Version", "2026-07-28"},
-                         {"Mcp-Method", "tools/call"},
-                         {"Mcp-Name", tool}},
-                        body.dump());
-  auto j = json::parse(r.body, nullptr, false);
-  REQUIRE_MESSAGE(r.status == 200, r.body);
-  return j["result"]["structuredContent"];
+  auto r = mcp_tool_call(n.http_port, tool, args);
+  REQUIRE_MESSAGE(r.status == 200, r.body.dump());
+  return r.body["result"]["structuredContent"];
 }
 
 std::vector<json> audit_lines(const three_nodes& c, const std::string& node) {

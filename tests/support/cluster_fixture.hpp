@@ -51,7 +51,8 @@ struct cluster_node {
     : name(std::move(n)), cluster_port(free_port()) {
     std::vector<std::string> args{binary, "node", "--name", name, "--cluster-port", std::to_string(cluster_port),
                                   "--http-port", "0", "--cookie-file", cookie, "--config", config,
-                                  "--audit-log", dir.path() + "/" + name + ".audit.jsonl"};
+                                  "--audit-log", dir.path() + "/" + name + ".audit.jsonl",
+                                  "--data-dir", dir.path() + "/data/" + name};
     if (!seed.empty())
       args.insert(args.end(), {"--seeds", seed});
     proc = std::make_unique<process>(args, dir.path());

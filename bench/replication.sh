@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# Replication figures of a 3-node local cluster (200 ms heartbeats, factor 2):
+#  1. replicated writes per second: wrk posting session_set (MCP 2026-07-28) to
+#     n1 over 64 handles, at consistency majority and at local (the cost of safety);
+#  2. failover time: kill -9 of a handle's primary → the first session_get
+#     through a survivor that answers with the value (p50 / max over RUNS);
+#  3. memory per session with its replica: RSS of all nodes before and after
+#     opening SESSIONS handles, divided by the count.
+# Prints its figures; asserts nothing. Usage: bash bench/replication.sh [path/to/cafmcp]
+# (RUNS=5 SESSIONS=20000 SECONDS_PER_RUN=10)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bin=$(realpath "${1:-build/bin/cafmcp}")
+runs=${RUNS:-5}
+sessions=${SESSIONS:-20000}
+secs=${SECONDS_PER_RUN:-10}
+work=$(mktemp -d)
+cleanup() {
+  "$bin" cluster down --data-dir "$work/c" >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+printf 'cookie-for-the-benchmark\n' > "$work/cookie"
+chmod 600 "$work/cookie"
+cat > "$work/node.json" <<JSON
+{"cluster": {"heartbeat_ms": 200, "unhealthy_after": 3, "split_brain": {"stable_after_ms": 600}}}
+JSON
+
+up() {
+  base=$(( 20000 + RANDOM % 9000 ))
+  "$bin" cluster up --nodes 3 --base-port "$base" --data-dir "$work/c" --config "$work/node.json" \
+    --cookie-file "$work/cookie" --detach > /dev/null
+  port1=$((base + 1)); port2=$((base + 4)); port3=$((base + 7)); cport=$base
+}
+down() { "$bin" cluster down --data-dir "$work/c" > /dev/null 2>&1 || true; }
+call() { # PORT TOOL ARGS
+  curl -s "http://127.0.0.1:$1/mcp" -H 'Content-Type: application/json' \
+    -H 'Accept: application/json, text/event-stream' -H 'MCP-Protocol-Version: 2026-07-28' \
+    -H 'Mcp-Method: tools/call' -H "Mcp-Name: $2" \
+    -d "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"$2\",\"arguments\":$3,\"_meta\":{\"io.modelcontextprotocol/protocolVersion\":\"2026-07-28\",\"io.modelcontextprotocol/clientCapabilities\":{}}}}"
+}
+open_handle() { call "$1" session_open '{}' | grep -o '"handle":"[0-9a-f]*"' | cut -d'"' -f4; }
+stats() { sort -n | awk '{a[NR]=$1} END {if (NR==0) {print "-\t-"; exit} printf "%d\t%d\n", a[int((NR+1)/2)], a[NR]}'; }
+
+echo "== replicated writes per second (3 nodes, factor 2, wrk -t1 -c16 -d${secs}s to n1)"
+up
+sleep 1
+: > "$work/handles"
+for _ in $(seq 1 64); do open_handle "$port1" >> "$work/handles"; done
+for level in majority local; do
+  cat > "$work/set.lua" <<LUA
+local handles = {}
+for line in io.lines("$work/handles") do handles[#handles + 1] = line end
+local i = 0
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Accept"] = "application/json, text/event-stream"
+wrk.headers["MCP-Protocol-Version"] = "2026-07-28"
+wrk.headers["Mcp-Method"] = "tools/call"
+wrk.headers["Mcp-Name"] = "session_set"
+request = function()
+  i = i + 1
+  local h = handles[(i % #handles) + 1]
+  local body = '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"session_set","arguments":{"handle":"'
+    .. h .. '","key":"k","value":"' .. i .. '","consistency":"$level"},"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}}}'
+  return wrk.format(nil, "/mcp", nil, body)
+end
+LUA
+  out=$(wrk -t1 -c16 -d"${secs}s" --latency -s "$work/set.lua" "http://127.0.0.1:$port1")
+  rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
+  p99=$(echo "$out" | awk '$1=="99%" {print $2}')
+  errors=$(echo "$out" | awk '/Non-2xx/ {print $4}')
+  printf '%-9s %10s writes/s   p99 %-8s non-2xx %s\n' "$level" "$rps" "$p99" "${errors:-0}"
+done
+# A sample of the writes must read back (the figures count only real writes).
+h=$(head -1 "$work/handles")
+call "$port3" session_get "{\"handle\":\"$h\",\"key\":\"k\"}" | grep -q '"value"' || echo "WARNING: a written handle did not read back"
+
+echo "== memory per session with its replica ($sessions handles)"
+rss() { local t=0; for p in $(awk '{print $2}' "$work/c/cluster.pids"); do t=$((t + $(awk '/VmRSS/ {print $2}' "/proc/$p/status"))); done; echo "$t"; }
+before=$(rss)
+for _ in $(seq 1 "$sessions"); do call "$port1" session_open '{}' > /dev/null; done
+after=$(rss)
+echo "RSS of the 3 nodes: $before kB → $after kB: $(( (after - before) * 1024 / sessions )) bytes per session (primary + backup)"
+down
+
+echo "== failover time: kill -9 of the primary → the next session_get answered by a survivor ($runs runs)"
+: > "$work/failover"
+for _ in $(seq 1 "$runs"); do
+  up
+  sleep 1
+  h=$(open_handle "$port1")
+  call "$port1" session_set "{\"handle\":\"$h\",\"key\":\"k\",\"value\":\"v\"}" > /dev/null
+  primary=$("$bin" shell --node "127.0.0.1:$cport" --cookie-file "$work/cookie" -c sessions | awk -v h="$h" '$2==h {print $1}')
+  pid=$(awk -v n="$primary" '$1==n {print $2}' "$work/c/cluster.pids")
+  survivor=$port1
+  [ "$primary" = n1 ] && survivor=$port2
+  t0=$(date +%s%3N)
+  kill -9 "$pid"
+  for _ in $(seq 1 500); do
+    call "$survivor" session_get "{\"handle\":\"$h\",\"key\":\"k\"}" | grep -q '"value":"v"' && break
+    sleep 0.01
+  done
+  echo $(( $(date +%s%3N) - t0 )) >> "$work/failover"
+  down
+done
+printf 'failover p50 / max: %s ms\n' "$(stats < "$work/failover" | tr '\t' '/')"
