@@ -10,6 +10,7 @@
 #include <caf/all.hpp>
 
 #include "cli/node_tree.hpp"
+#include "cli/replicated_tasks.hpp"
 #include "cluster/client.hpp"
 #include "cluster/cookie.hpp"
 #include "protocol/builtin.hpp"
@@ -99,6 +100,11 @@ int run_node(const node_options& opts) {
 
   auto names = actors::name_table::make();
   auto view = std::make_shared<cluster::cluster_view>();
+  auto orphans = std::make_shared<std::function<void(const actors::session_record&)>>();
+  cfg.replication.on_orphaned_task = [orphans](const actors::session_record& rec) {
+    if (*orphans)
+      (*orphans)(rec);
+  };
   auto root = supervision::spawn_supervisor(sys, "/root", [&] {
     auto f = cfg.tier_flags;
     f.how = supervision::strategy::one_for_one;
@@ -145,6 +151,8 @@ int run_node(const node_options& opts) {
   env.max_inflight = cfg.max_inflight_calls;
   if (cfg.cluster.enabled)
     env.refusal = [view] { return view->fenced(); }; // the losing side of a partition answers -32030
+  if (cfg.cluster.enabled)
+    replicate_tasks(env, names, cfg.name, cfg.tasks.ttl, orphans);
   if (cfg.http_enabled) {
     protocol::http_config http;
     http.host = cfg.http_host;

@@ -6,6 +6,7 @@
 #include <set>
 
 #include <caf/all.hpp>
+#include <nlohmann/json.hpp>
 
 #include "actors/core_sup.hpp"
 #include "actors/errors.hpp"
@@ -90,6 +91,7 @@ struct repl_state {
   uint64_t promotions = 0;
   bool members_known = false;
   std::vector<record_delta> wal; // changes since the last tick, for replica_disk
+  std::set<std::string> orphans_seen; // task records handed to on_orphaned_task
 };
 
 using repl_actor = caf::stateful_actor<repl_state>;
@@ -331,7 +333,7 @@ record_delta delta_of(repl_actor* self, const std::string& id,
 
 /// Pulls `id` from every other reachable member, merges what comes back,
 /// then serves the ops that waited for it.
-void repair(repl_actor* self, const std::string& id, queued_op first) {
+void repair(repl_actor* self, std::string id, queued_op first) {
   auto& st = self->state;
   auto existing = st.repairing.find(id);
   if (existing != st.repairing.end()) {
@@ -381,8 +383,10 @@ void serve_primary(repl_actor* self, session_op op, caf::response_promise rp,
   // A record this node only just leads, or does not hold, is pulled from the
   // other members first (once: a record nobody holds is not found).
   if (st.repairing.count(op.id)
-      || (!repaired && op.kind != session_op::create && (st.needs_repair.count(op.id) || !held)))
-    return repair(self, op.id, queued_op{std::move(op), std::move(rp)});
+      || (!repaired && op.kind != session_op::create && (st.needs_repair.count(op.id) || !held))) {
+    auto id = op.id; // (not op.id itself: the op is moved into the queue)
+    return repair(self, id, queued_op{std::move(op), std::move(rp)});
+  }
   auto now = std::to_string(wall_ms());
   switch (op.kind) {
     case session_op::create: {
@@ -590,6 +594,29 @@ void update_members(repl_actor* self, std::vector<member_handle>& ms) {
   }
 }
 
+/// A task record (info kind "task") still "working" whose owner is gone, or
+/// is this node: handed to on_orphaned_task once.
+void find_orphan(repl_actor* self, const std::string& id) {
+  auto& st = self->state;
+  if (!st.cfg.on_orphaned_task || st.orphans_seen.count(id))
+    return;
+  auto info_text = st.store.value(id, field::info);
+  if (info_text.find("\"task\"") == std::string::npos)
+    return; // cheap filter before parsing
+  auto info = nlohmann::json::parse(info_text, nullptr, false);
+  if (!info.is_object() || info.value("kind", "") != "task")
+    return;
+  auto state = nlohmann::json::parse(st.store.value(id, field::data("state")), nullptr, false);
+  if (!state.is_object() || state.value("status", "") != "working")
+    return;
+  auto owner = info.value("owner", "");
+  if (owner != st.me && st.members.count(owner))
+    return; // its node runs it
+  st.orphans_seen.insert(id);
+  log::info(st.path, "task " + id + " was running on " + owner + ", which is gone or restarted: taking it over");
+  st.cfg.on_orphaned_task(st.store.to_session(id));
+}
+
 void sweep(repl_actor* self) {
   auto& st = self->state;
   auto now = wall_ms();
@@ -604,6 +631,7 @@ void sweep(repl_actor* self) {
     auto replicas = placement(self, id);
     if (replicas.empty() || replicas.front() != st.me || st.needs_repair.count(id))
       continue;
+    find_orphan(self, id);
     auto active = st.store.number(id, field::active);
     auto ttl = st.store.number(id, field::ttl);
     if (ttl > 0 && now - active >= ttl) {

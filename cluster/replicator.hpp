@@ -28,9 +28,11 @@
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <string>
 
+#include "actors/messages.hpp"
 #include "actors/name_table.hpp"
 #include "cluster/cluster_view.hpp"
 #include "cluster/messages.hpp"
@@ -47,6 +49,10 @@ struct replication_config {
   std::chrono::milliseconds sweep_interval{1000};       // the primary expires records this often
   int64_t clock_offset_ms = 0;                          // skews the HLC's wall clock (fault tests)
   std::chrono::milliseconds snapshot_interval{60000};   // replica_disk (if running) snapshots this often
+  /// Called (in the replicator) for a task record this node leads whose
+  /// status is "working" while its owner is gone (or is this node, which
+  /// may have restarted): once per task. The node resumes or fails it.
+  std::function<void(const actors::session_record&)> on_orphaned_task;
 };
 
 /// The replicator's child spec (id "replicator", under cluster_sup after

@@ -700,7 +700,8 @@ private:
 
 } // namespace
 
-void endpoint::call_tool(const rpc_message& msg, bool modern, const sink_ptr& out, json responses, json state) {
+void endpoint::call_tool(const rpc_message& msg, bool modern, const sink_ptr& out, json responses, json state,
+                         std::string task_id) {
   auto& params = params_object(msg);
   auto name = required_string(params, "name");
   auto cat = env_.catalog->snapshot();
@@ -757,7 +758,8 @@ void endpoint::call_tool(const rpc_message& msg, bool modern, const sink_ptr& ou
     out->respond(make_result(msg.id, decorate(tool_result::error(text).to_json())));
     return;
   }
-  bool as_task = modern && tool->task_capable && declares_tasks(caps) && responses.empty() && state.is_null();
+  bool as_task = !task_id.empty()
+                 || (modern && tool->task_capable && declares_tasks(caps) && responses.empty() && state.is_null());
   // Backpressure: a bounded number of calls in flight, never an unbounded queue.
   if (env_.inflight->fetch_add(1) >= env_.max_inflight) {
     env_.inflight->fetch_sub(1);
@@ -793,7 +795,11 @@ void endpoint::call_tool(const rpc_message& msg, bool modern, const sink_ptr& ou
   if (as_task) {
     // The Tasks extension: answer at once with the task; the call runs on
     // and reports into the registry, which tasks/get reads.
-    auto task = env_.tasks->create(name, job->cancelled);
+    bool idempotent = tool->annotations.is_object() && tool->annotations.value("idempotentHint", false);
+    auto task = env_.tasks->create(name, job->cancelled,
+                                   json{{"tool", name}, {"arguments", args}, {"idempotent", idempotent},
+                                        {"resumed", !task_id.empty()}},
+                                   task_id);
     if (!task)
       fail(mcp_code::server_busy, "Server busy: too many tasks are live; retry later");
     job->sink = std::make_shared<task_sink>(env_.tasks, (*task)["taskId"].get<std::string>());
@@ -984,6 +990,65 @@ void endpoint::restore(const endpoint_env& env, const std::string& id,
   });
 }
 
+void endpoint::remote_task_method(const rpc_message& msg, const sink_ptr& out, const std::string& id) {
+  auto sm = env_.session_manager();
+  auto method = msg.method;
+  auto request_id = msg.id;
+  std::weak_ptr<endpoint> weak = weak_from_this();
+  // Asked without blocking this (I/O) thread; answered when the record comes.
+  sm->home_system().spawn([sm, id, method, request_id, out, weak](caf::event_based_actor* self) {
+    auto verb = method == "tasks/get" ? "retrieve" : method == "tasks/update" ? "update" : "cancel";
+    auto not_found = [=] {
+      out->respond(make_error(request_id, rpc_error{rpc_code::invalid_params,
+                                                    std::string{"Failed to "} + verb
+                                                      + " task: Task not found or expired",
+                                                    json{{"taskId", id}}}));
+    };
+    self->request(sm, std::chrono::seconds(5), actors::session_get_atom::value, id)
+      .then(
+        [=](actors::session_record& rec) {
+          auto info = json::parse(rec.info, nullptr, false);
+          auto state = rec.data.count("state") ? json::parse(rec.data["state"], nullptr, false) : json();
+          if (!info.is_object() || info.value("kind", "") != "task" || !state.is_object())
+            return not_found();
+          auto ep = weak.lock();
+          if (!ep)
+            return;
+          if (method == "tasks/get")
+            return out->respond(make_result(request_id, ep->modern_result(std::move(state), false)));
+          if (method == "tasks/update" || state.value("status", "") != "working")
+            return out->respond(make_result(request_id, ep->modern_result(json::object(), false)));
+          out->respond(make_error(request_id,
+                                  rpc_error{rpc_code::invalid_params,
+                                            "Failed to cancel task: it runs on node " + info.value("owner", "?")
+                                              + ", which alone can stop it; send tasks/cancel there",
+                                            json{{"taskId", id}, {"node", info.value("owner", "")}}}));
+        },
+        [=](caf::error&) { not_found(); });
+  });
+}
+
+std::string endpoint::resume_task(const std::string& id, const std::string& tool, const json& arguments) {
+  struct discard : request_sink {
+    void notify(const json&) override {}
+    void respond(const json&) override {} // "the task is created": nobody asked
+  };
+  rpc_message msg;
+  msg.method = "tools/call";
+  msg.id = "resume-" + id;
+  msg.params = json{{"name", tool},
+                    {"arguments", arguments},
+                    {"_meta",
+                     {{meta_key::protocol_version, "2026-07-28"},
+                      {meta_key::client_capabilities, {{"extensions", {{tasks_extension, json::object()}}}}}}}};
+  try {
+    call_tool(msg, true, std::make_shared<discard>(), json::object(), nullptr, id);
+  } catch (const protocol_error& e) {
+    return e.err.message;
+  }
+  return {};
+}
+
 void endpoint::subscribe_legacy() {
   subscription_filter all;
   all.tools_list_changed = all.prompts_list_changed = all.resources_list_changed = true;
@@ -1087,6 +1152,8 @@ void endpoint::handle_task_method(const rpc_message& msg, const sink_ptr& out) {
   auto& params = params_object(msg);
   auto id = required_string(params, "taskId");
   auto& m = msg.method;
+  if (!env_.tasks->get(id) && env_.session_manager && env_.session_manager())
+    return remote_task_method(msg, out, id);
   if (m == "tasks/get") {
     auto task = env_.tasks->get(id);
     if (!task)

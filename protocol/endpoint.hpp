@@ -124,6 +124,11 @@ public:
   /// The client ended the session (DELETE): its record goes too.
   void forget_session();
 
+  /// Runs task `id` again here, from the start (its node died and its tool
+  /// is idempotent); its state goes to the registry (and its mirror) as for
+  /// any task. "" when it runs, else why it cannot.
+  std::string resume_task(const std::string& id, const std::string& tool, const nlohmann::json& arguments);
+
   /// Cancels every call still running (the connection is gone).
   void cancel_all();
 
@@ -151,8 +156,13 @@ private:
   bool handle_common(const rpc_message& msg, bool modern, const sink_ptr& out);
   void initialize(const rpc_message& msg, const sink_ptr& out);
   /// tools/call; `responses`/`state`: a legacy call's later round.
+  /// `task_id`: run as that task (resumed after its node died).
   void call_tool(const rpc_message& msg, bool modern, const sink_ptr& out,
-                 nlohmann::json responses = nlohmann::json::object(), nlohmann::json state = nullptr);
+                 nlohmann::json responses = nlohmann::json::object(), nlohmann::json state = nullptr,
+                 std::string task_id = {});
+  /// tasks/* for a task this node's registry does not hold: its replicated
+  /// record (another node runs it, or ran it).
+  void remote_task_method(const rpc_message& msg, const sink_ptr& out, const std::string& id);
   void listen(const rpc_message& msg, const nlohmann::json& caps, const sink_ptr& out);
   void handle_task_method(const rpc_message& msg, const sink_ptr& out);
   /// A legacy client's answer to one of our input requests.

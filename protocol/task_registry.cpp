@@ -51,20 +51,30 @@ void task_registry::sweep(system_clock::time_point now) {
   }
 }
 
-std::optional<json> task_registry::create(const std::string& tool, std::shared_ptr<std::atomic<bool>> cancel) {
-  std::lock_guard<std::mutex> guard{mtx_};
-  auto now = system_clock::now();
-  sweep(now);
-  if (tasks_.size() >= cfg_.max_tasks)
-    return std::nullopt;
-  task t;
-  t.id = actors::make_session_id();
-  t.tool = tool;
-  t.created = t.updated = now;
-  t.cancel = std::move(cancel);
-  auto out = to_json(t);
-  tasks_.emplace(t.id, std::move(t));
+std::optional<json> task_registry::create(const std::string& tool, std::shared_ptr<std::atomic<bool>> cancel,
+                                          json origin, std::string id) {
+  json out;
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    auto now = system_clock::now();
+    sweep(now);
+    if (tasks_.size() >= cfg_.max_tasks || (!id.empty() && tasks_.count(id)))
+      return std::nullopt;
+    task t;
+    t.id = id.empty() ? actors::make_session_id() : std::move(id);
+    t.tool = tool;
+    t.created = t.updated = now;
+    t.cancel = std::move(cancel);
+    out = to_json(t);
+    tasks_.emplace(t.id, std::move(t));
+  }
+  mirror(out, origin.is_null() ? json{{"tool", tool}} : origin);
   return out;
+}
+
+void task_registry::mirror(const json& task_json, const json& origin) {
+  if (mirror_)
+    mirror_(task_json["taskId"].get<std::string>(), task_json, origin);
 }
 
 std::optional<json> task_registry::get(const std::string& id) {
@@ -77,11 +87,17 @@ std::optional<json> task_registry::get(const std::string& id) {
 }
 
 void task_registry::set_message(const std::string& id, std::string message) {
-  std::lock_guard<std::mutex> guard{mtx_};
-  if (auto i = tasks_.find(id); i != tasks_.end() && i->second.status == "working") {
-    i->second.message = std::move(message);
-    i->second.updated = system_clock::now();
+  json changed;
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    if (auto i = tasks_.find(id); i != tasks_.end() && i->second.status == "working") {
+      i->second.message = std::move(message);
+      i->second.updated = system_clock::now();
+      changed = to_json(i->second);
+    }
   }
+  if (!changed.is_null())
+    mirror(changed);
 }
 
 json task_registry::finish(task& t, const char* status) {
@@ -92,6 +108,7 @@ json task_registry::finish(task& t, const char* status) {
 
 void task_registry::publish(const json& task_json) {
   hub_->task_changed(task_json["taskId"].get<std::string>(), task_json);
+  mirror(task_json);
 }
 
 void task_registry::complete(const std::string& id, json result) {

@@ -10,6 +10,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -28,13 +29,24 @@ struct task_config {
   size_t max_tasks = 10000;                       // live tasks per node
 };
 
+/// Told of every task as it is created (`origin`: {tool, arguments,
+/// idempotent}) and as it changes (`origin` null): where a cluster keeps a
+/// replicated copy, so any node can answer tasks/get and a task outlives
+/// its node. Called outside the registry's lock, from any thread.
+using task_mirror = std::function<void(const std::string& id, const nlohmann::json& task, const nlohmann::json& origin)>;
+
 class task_registry {
 public:
   task_registry(task_config cfg, std::shared_ptr<notification_hub> hub);
 
+  /// Set before the node serves.
+  void set_mirror(task_mirror m) { mirror_ = std::move(m); }
+
   /// A new task in status "working" whose call stops when `cancel` is set.
   /// nullopt when max_tasks tasks are live (the caller answers "busy").
-  std::optional<nlohmann::json> create(const std::string& tool, std::shared_ptr<std::atomic<bool>> cancel);
+  /// `id`: the id to use (a task resumed after its node died), else a new one.
+  std::optional<nlohmann::json> create(const std::string& tool, std::shared_ptr<std::atomic<bool>> cancel,
+                                       nlohmann::json origin = nullptr, std::string id = {});
 
   /// The task as tasks/get returns it (without resultType), or nullopt:
   /// unknown or expired.
@@ -73,11 +85,13 @@ private:
   void end(const std::string& id, const char* status, nlohmann::json outcome);
   void sweep(std::chrono::system_clock::time_point now); // lock held
   void publish(const nlohmann::json& task_json);
+  void mirror(const nlohmann::json& task_json, const nlohmann::json& origin = nullptr);
 
   task_config cfg_;
   std::shared_ptr<notification_hub> hub_;
   std::mutex mtx_;
   std::map<std::string, task> tasks_;
+  task_mirror mirror_;
 };
 
 /// RFC 3339 UTC timestamp with milliseconds ("2026-11-23T10:30:00.123Z").

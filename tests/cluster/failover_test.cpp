@@ -447,3 +447,115 @@ TEST_CASE("a node killed with -9 restores its handles from the WAL - and a corru
   n1.proc->signal(SIGTERM);
   n1.proc->wait_exit(20s);
 }
+
+namespace {
+
+/// A 2026-07-28 request that declares the Tasks extension.
+json task_request(uint16_t port, const std::string& method, const json& params, const std::string& name) {
+  json p = params;
+  p["_meta"] = {{"io.modelcontextprotocol/protocolVersion", "2026-07-28"},
+                {"io.modelcontextprotocol/clientCapabilities",
+                 {{"extensions", {{"io.modelcontextprotocol/tasks", json::object()}}}}}};
+  auto r = http_request(port, "POST", "/mcp",
+                        {{"Content-Type", "application/json"},
+                         {"Accept", "application/json, text/event-stream"},
+                         {"MCP-Protocol-Version", "2026-07-28"},
+                         {"Mcp-Method", method},
+                         {"Mcp-Name", name}},
+                        json{{"jsonrpc", "2.0"}, {"id", 1}, {"method", method}, {"params", p}}.dump(), 10s);
+  auto j = json::parse(r.body, nullptr, false);
+  return j.is_discarded() ? json(r.body) : j;
+}
+
+json task_get(uint16_t port, const std::string& id) {
+  return task_request(port, "tasks/get", {{"taskId", id}}, id);
+}
+
+} // namespace
+
+TEST_CASE("a task is visible from every node - and when its node is killed, another runs it again (idempotent) to completion") {
+  three_nodes c;
+  auto created = task_request(c.n1->http_port, "tools/call", {{"name", "sleep"}, {"arguments", {{"ms", 2500}}}}, "sleep");
+  REQUIRE(created["result"]["resultType"] == "task");
+  auto id = created["result"]["taskId"].get<std::string>();
+  // tasks/get on another node: its replicated record.
+  json seen;
+  for (int i = 0; i < 50; ++i) {
+    seen = task_get(c.n2->http_port, id);
+    if (seen.contains("result"))
+      break;
+    std::this_thread::sleep_for(100ms);
+  }
+  REQUIRE(seen.contains("result"));
+  CHECK(seen["result"]["status"] == "working");
+  CHECK(seen["result"]["taskId"] == id);
+  auto cancel_elsewhere = task_request(c.n3->http_port, "tasks/cancel", {{"taskId", id}}, id);
+  REQUIRE(cancel_elsewhere.contains("error")); // only its node can stop it, and says so
+  CHECK(cancel_elsewhere["error"]["message"].get<std::string>().find("runs on node n1") != std::string::npos);
+
+  c.n1->proc->signal(SIGKILL);
+  c.n1->proc->wait_exit(10s);
+  auto started = std::chrono::steady_clock::now();
+  json done;
+  while (std::chrono::steady_clock::now() - started < 20s) {
+    done = task_get(c.n2->http_port, id);
+    if (done.contains("result") && done["result"]["status"] != "working")
+      break;
+    std::this_thread::sleep_for(200ms);
+  }
+  REQUIRE(done.contains("result"));
+  if (done["result"]["status"] != "completed")
+    for (auto* n : {c.n2.get(), c.n3.get()}) {
+      std::istringstream log{n->proc->err()};
+      for (std::string line; std::getline(log, line);)
+        if (line.find("task") != std::string::npos || line.find("placement") != std::string::npos
+            || line.find("member n1") != std::string::npos)
+          MESSAGE(n->name << ": " << line);
+    }
+  CHECK(done["result"]["status"] == "completed");
+  CHECK(done["result"]["result"]["structuredContent"]["slept_ms"] == 2500);
+  MESSAGE("task taken over and completed "
+          << std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count()
+          << " ms after kill -9 of its node");
+  // And n3 agrees.
+  CHECK(task_get(c.n3->http_port, id)["result"]["status"] == "completed");
+  auto unknown = task_get(c.n3->http_port, "0123456789abcdef0123456789abcdef");
+  CHECK(unknown.contains("error"));
+}
+
+TEST_CASE("five nodes with factor 3 - two primaries killed one after the other lose no acknowledged write") {
+  temp_dir dir;
+  auto cookie = write_cookie(dir, "cookie", "five-cookie");
+  json cfg = json::parse(fast_config);
+  cfg["cluster"]["replication"]["factor"] = 3;
+  auto config = dir.write("node.json", cfg.dump());
+  std::vector<std::unique_ptr<cluster_node>> nodes;
+  nodes.push_back(std::make_unique<cluster_node>(dir, "n1", cookie, config));
+  for (int k = 2; k <= 5; ++k)
+    nodes.push_back(std::make_unique<cluster_node>(dir, "n" + std::to_string(k), cookie, config, nodes[0]->address()));
+  REQUIRE(wait_status(dir, *nodes[0], cookie, [](const json& rows) { return all_up_healthy(rows, 5); }, 30s));
+  auto handles = open_handles(nodes[0]->http_port, 20);
+  {
+    writers w{handles, {nodes[0]->http_port, nodes[1]->http_port}};
+    std::this_thread::sleep_for(1000ms);
+    nodes[4]->proc->signal(SIGKILL); // n5
+    nodes[4]->proc->wait_exit(10s);
+    std::this_thread::sleep_for(1500ms);
+    nodes[3]->proc->signal(SIGKILL); // n4: with factor 3, a majority of every record's replicas is left
+    nodes[3]->proc->wait_exit(10s);
+    std::this_thread::sleep_for(2000ms);
+    w.finish();
+    auto lost = w.lost(nodes[2]->http_port);
+    MESSAGE("5 nodes, factor 3, kill -9 of n5 then n4: writes " << w.attempted << ", errors " << w.errors.size()
+                                                                  << ", lost " << lost << ", slowest write "
+                                                                  << w.worst.count() << " ms");
+    for (size_t i = 0; i < std::min<size_t>(3, w.errors.size()); ++i)
+      MESSAGE("error: " << w.errors[i]);
+    CHECK(lost == 0);
+    CHECK(w.acked.size() == handles.size());
+  }
+  for (int k = 0; k < 3; ++k)
+    nodes[k]->proc->signal(SIGTERM);
+  for (int k = 0; k < 3; ++k)
+    nodes[k]->proc->wait_exit(20s);
+}
