@@ -6,7 +6,10 @@
 
 #include <csignal>
 #include <cstdlib>
+#include <atomic>
 #include <functional>
+#include <map>
+#include <mutex>
 #include <set>
 #include <thread>
 
@@ -122,7 +125,8 @@ struct ns_cluster {
   std::string cookie;
   std::vector<std::unique_ptr<process>> nodes;
 
-  ns_cluster(int n, const std::string& strategy, int quorum = 2) : lab(n) {
+  /// `http`: each node also serves MCP on its address, port 8080.
+  ns_cluster(int n, const std::string& strategy, int quorum = 2, bool http = false) : lab(n) {
     cookie = dir.write("cookie", "netns-cookie\n");
     ::chmod(cookie.c_str(), 0600);
     std::string cfg = config_template;
@@ -134,6 +138,8 @@ struct ns_cluster {
       node_cfg["cluster"]["host"] = lab.ip(k);
       node_cfg["admin"]["audit_log"] = dir.path() + "/n" + std::to_string(k) + ".audit.jsonl";
       node_cfg["data_dir"] = dir.path() + "/data/n" + std::to_string(k);
+      if (http)
+        node_cfg["http"] = {{"enabled", true}, {"host", lab.ip(k)}, {"port", 8080}};
       auto path = dir.write("node" + std::to_string(k) + ".json", node_cfg.dump());
       nodes.push_back(std::make_unique<process>(
         std::vector<std::string>{ip_binary(), "netns", "exec", lab.node_ns(k), binary, "node", "--name", "n" + std::to_string(k),
@@ -290,4 +296,107 @@ TEST_CASE("netns: with a bridge node that sees both halves, only one half stays 
   CHECK(one_half);
   c.lab.heal();
   CHECK(c.wait_all(5, [](int, const json& rows) { return ns_cluster::count(rows, "up") == 5; }, 60s));
+}
+
+namespace {
+
+/// A 2026-07-28 tools/call to node `to`, sent by curl from node `from`'s
+/// namespace (the test itself has no route into the lab). The JSON-RPC
+/// reply, or null when none came.
+json lab_call(ns_cluster& c, int from, int to, const std::string& tool, const json& args) {
+  json body{{"jsonrpc", "2.0"},
+            {"id", 1},
+            {"method", "tools/call"},
+            {"params",
+             {{"name", tool},
+              {"arguments", args},
+              {"_meta",
+               {{"io.modelcontextprotocol/protocolVersion", "2026-07-28"},
+                {"io.modelcontextprotocol/clientCapabilities", json::object()}}}}}};
+  auto r = run({ip_binary(), "netns", "exec", c.lab.node_ns(from), "curl", "-s", "-m", "5",
+                "http://" + c.lab.ip(to) + ":8080/mcp", "-H", "Content-Type: application/json", "-H",
+                "Accept: application/json, text/event-stream", "-H", "MCP-Protocol-Version: 2026-07-28", "-H",
+                "Mcp-Method: tools/call", "-H", "Mcp-Name: " + tool, "-d", body.dump()},
+               10s);
+  auto j = json::parse(r.out, nullptr, false);
+  return j.is_discarded() ? json(nullptr) : j;
+}
+
+bool lab_ok(const json& r) {
+  return r.is_object() && r.contains("result") && !r["result"].value("isError", false);
+}
+
+} // namespace
+
+TEST_CASE("netns: writers lose no acknowledged write while one node is partitioned away (iptables) and another's link goes down") {
+  require_root();
+  ns_cluster c{3, "keep_majority", 2, true};
+  std::vector<std::string> handles;
+  for (int i = 0; i < 6 && handles.size() < 6; ++i) {
+    for (int attempt = 0; attempt < 20; ++attempt) {
+      auto r = lab_call(c, 1, 1, "session_open", json::object());
+      if (lab_ok(r)) {
+        handles.push_back(r["result"]["structuredContent"]["handle"]);
+        break;
+      }
+      std::this_thread::sleep_for(200ms);
+    }
+  }
+  REQUIRE(handles.size() == 6);
+  std::mutex mtx;
+  std::map<std::string, long> acked;
+  size_t attempted = 0, errors = 0;
+  std::atomic<bool> stop{false};
+  // Two writers, each from its own node's namespace to that node, each
+  // with its own handles (values increase per handle).
+  std::vector<std::thread> writers;
+  for (int w = 0; w < 2; ++w)
+    writers.emplace_back([&, w] {
+      long value = 0;
+      auto deadline = std::chrono::steady_clock::now() + 40s;
+      while (!stop && std::chrono::steady_clock::now() < deadline) {
+        ++value;
+        for (size_t i = w; i < handles.size(); i += 2) {
+          auto r = lab_call(c, w + 1, w + 1, "session_set",
+                            {{"handle", handles[i]}, {"key", "k"}, {"value", std::to_string(value)}});
+          std::lock_guard<std::mutex> guard{mtx};
+          ++attempted;
+          if (lab_ok(r))
+            acked[handles[i]] = value;
+          else
+            ++errors;
+        }
+      }
+    });
+  std::this_thread::sleep_for(1500ms);
+  c.lab.partition({3}, {1, 2}); // n3 alone: it fences itself, n1 and n2 go on
+  std::this_thread::sleep_for(3000ms);
+  c.lab.heal();
+  REQUIRE(c.wait_all(3, [](int, const json& rows) { return ns_cluster::count(rows, "up") == 3; }, 60s));
+  std::this_thread::sleep_for(1000ms);
+  c.lab.isolate(2, true); // the writer through n2 now fails; n1's goes on
+  std::this_thread::sleep_for(3000ms);
+  c.lab.isolate(2, false);
+  stop = true;
+  for (auto& t : writers)
+    t.join();
+  // The checker reads every handle from n1's side.
+  size_t lost = 0;
+  for (auto& [h, v] : acked) {
+    json r;
+    for (int attempt = 0; attempt < 20 && !lab_ok(r); ++attempt) {
+      r = lab_call(c, 1, 1, "session_get", {{"handle", h}, {"key", "k"}});
+      if (!lab_ok(r))
+        std::this_thread::sleep_for(300ms);
+    }
+    long got = lab_ok(r) ? std::stol(r["result"]["structuredContent"]["value"].get<std::string>()) : -1;
+    if (got < v) {
+      ++lost;
+      MESSAGE("lost: " << h << " acked " << v << ", read " << r.dump());
+    }
+  }
+  MESSAGE("netns partition of n3 then link down of n2: writes " << attempted << ", acknowledged handles " << acked.size()
+                                                                << ", errors " << errors << ", lost " << lost);
+  CHECK(lost == 0);
+  CHECK(acked.size() == handles.size());
 }
