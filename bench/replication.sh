@@ -7,12 +7,11 @@
 #  3. memory per session with its replica: RSS of all nodes before and after
 #     opening SESSIONS handles, divided by the count.
 # Prints its figures; asserts nothing. Usage: bash bench/replication.sh [path/to/cafmcp]
-# (RUNS=5 SESSIONS=20000 SECONDS_PER_RUN=10)
+# (RUNS=5 SECONDS_PER_RUN=10)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=$(realpath "${1:-build/bin/cafmcp}")
 runs=${RUNS:-5}
-sessions=${SESSIONS:-20000}
 secs=${SECONDS_PER_RUN:-10}
 work=$(mktemp -d)
 cleanup() {
@@ -76,12 +75,24 @@ done
 h=$(head -1 "$work/handles")
 call "$port3" session_get "{\"handle\":\"$h\",\"key\":\"k\"}" | grep -q '"value"' || echo "WARNING: a written handle did not read back"
 
-echo "== memory per session with its replica ($sessions handles)"
+echo "== memory per session with its replica (session_open for ${secs}s through wrk)"
 rss() { local t=0; for p in $(awk '{print $2}' "$work/c/cluster.pids"); do t=$((t + $(awk '/VmRSS/ {print $2}' "/proc/$p/status"))); done; echo "$t"; }
+cat > "$work/open.lua" <<'LUA'
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Accept"] = "application/json, text/event-stream"
+wrk.headers["MCP-Protocol-Version"] = "2026-07-28"
+wrk.headers["Mcp-Method"] = "tools/call"
+wrk.headers["Mcp-Name"] = "session_open"
+wrk.body = '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"session_open","arguments":{},"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}}}'
+LUA
 before=$(rss)
-for _ in $(seq 1 "$sessions"); do call "$port1" session_open '{}' > /dev/null; done
+wrk -t1 -c16 -d"${secs}s" -s "$work/open.lua" "http://127.0.0.1:$port1/mcp" > /dev/null
+sleep 2 # replication settles
 after=$(rss)
-echo "RSS of the 3 nodes: $before kB → $after kB: $(( (after - before) * 1024 / sessions )) bytes per session (primary + backup)"
+count=$("$bin" status --node "127.0.0.1:$cport" --cookie-file "$work/cookie" --json |
+  python3 -c 'import json,sys; print(sum((r.get("replication") or {}).get("primaries", 0) for r in json.load(sys.stdin)))')
+echo "sessions: $count; RSS of the 3 nodes: $before kB → $after kB: $(( (after - before) * 1024 / (count > 0 ? count : 1) )) bytes per session (primary + backup)"
 down
 
 echo "== failover time: kill -9 of the primary → the next session_get answered by a survivor ($runs runs)"

@@ -7,8 +7,9 @@
 //   │                      circuit_breakers, rate_limiter
 //   ├── protocol_sup       tier 2: server_sup, transport_sup (simple_one_for_one),
 //   │                      tool_sup (one_for_one: tool workers)
-//   ├── cluster_sup        rest_for_one: node (membership), admin (the remote
-//   │                      supervision API); replication as it lands
+//   ├── cluster_sup        rest_for_one: node (membership), replica_disk,
+//   │                      replicator (MCP state on several members), admin
+//   │                      (the remote supervision API)
 //   └── observability_sup  tier 3, one_for_one, isolated: health
 
 #include <memory>
