@@ -54,12 +54,13 @@ struct session_record {
   int64_t ttl_ms = 0;
   std::map<std::string, std::string> data;
   std::string info; // what the record is ("": a state handle; JSON for a legacy session)
+  std::vector<std::string> replicas; // in a cluster: the members holding it, primary first
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, session_record& x) {
   return f(caf::meta::type_name("session_record"), x.id, x.created_ms, x.last_active_ms, x.ttl_ms,
-           x.data, x.info);
+           x.data, x.info, x.replicas);
 }
 
 // -- circuit breakers ----------------------------------------------------------

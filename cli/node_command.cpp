@@ -101,6 +101,7 @@ int run_node(const node_options& opts) {
   auto names = actors::name_table::make();
   auto view = std::make_shared<cluster::cluster_view>();
   auto orphans = std::make_shared<std::function<void(const actors::session_record&)>>();
+  auto task_registry = std::make_shared<std::shared_ptr<protocol::task_registry>>();
   cfg.replication.on_orphaned_task = [orphans](const actors::session_record& rec) {
     if (*orphans)
       (*orphans)(rec);
@@ -109,7 +110,7 @@ int run_node(const node_options& opts) {
     auto f = cfg.tier_flags;
     f.how = supervision::strategy::one_for_one;
     return f;
-  }(), node_tree(cfg, names, view));
+  }(), node_tree(cfg, names, view, task_registry));
   names->put("root", root); // for the admin actor (cafmcp shell)
   if (auto err = supervision::await_started(sys, root, start_timeout)) {
     log::error("/", "node failed to start: " + sys.render(err));
@@ -152,7 +153,7 @@ int run_node(const node_options& opts) {
   if (cfg.cluster.enabled)
     env.refusal = [view] { return view->fenced(); }; // the losing side of a partition answers -32030
   if (cfg.cluster.enabled)
-    replicate_tasks(env, names, cfg.name, cfg.tasks.ttl, orphans);
+    replicate_tasks(env, names, cfg.name, cfg.tasks.ttl, orphans, task_registry);
   if (cfg.http_enabled) {
     protocol::http_config http;
     http.host = cfg.http_host;

@@ -21,7 +21,7 @@ namespace cafmcp::cli {
 using namespace supervision;
 
 std::vector<child_spec> node_tree(const node_config& cfg, std::shared_ptr<actors::name_table> names,
-                                  std::shared_ptr<cluster::cluster_view> view) {
+                                  std::shared_ptr<cluster::cluster_view> view, registry_slot tasks) {
   auto tier = [&](strategy how) {
     auto f = cfg.tier_flags;
     f.how = how;
@@ -37,6 +37,8 @@ std::vector<child_spec> node_tree(const node_config& cfg, std::shared_ptr<actors
     // (rest_for_one), and the replicator with its disk.
     members.push_back(cluster::replica_disk_spec(cfg.data_dir, names));
     members.push_back(cluster::replicator_spec(cfg.replication, cfg.name, view, names));
+    members.push_back(task_agent_spec(tasks ? tasks : std::make_shared<std::shared_ptr<protocol::task_registry>>(),
+                                      names));
     // The remote supervision API (cafmcp shell), reached through the node actor.
     supervision::admin_config admin;
     admin.root = [names] { return names->lookup("root"); };

@@ -17,6 +17,7 @@
 
 #include "actors/name_table.hpp"
 #include "cli/node_config.hpp"
+#include "cli/replicated_tasks.hpp"
 #include "supervision/child_spec.hpp"
 
 namespace cafmcp::cli {
@@ -24,9 +25,11 @@ namespace cafmcp::cli {
 /// The root's children, in start order.
 /// `view` is what the cluster layer shares with the rest of the node
 /// (fenced or not); cluster_sup runs the node actor when cfg.cluster.enabled.
+/// `tasks`: where the task agent finds the node's task registry once it exists.
 std::vector<supervision::child_spec> node_tree(const node_config& cfg,
                                                std::shared_ptr<actors::name_table> names,
-                                               std::shared_ptr<cluster::cluster_view> view = nullptr);
+                                               std::shared_ptr<cluster::cluster_view> view = nullptr,
+                                               registry_slot tasks = nullptr);
 
 /// Fills a CAF config for a node: message types of every part, scheduler.
 void configure_actor_system(caf::actor_system_config& sys_cfg, const node_config& cfg);

@@ -2,14 +2,54 @@
 
 #include <caf/all.hpp>
 
+#include "actors/core_sup.hpp"
+#include "cluster/messages.hpp"
 #include "supervision/log.hpp"
+#include "supervision/worker.hpp"
 
 namespace cafmcp::cli {
 
 using nlohmann::json;
 
+namespace {
+
+caf::behavior task_agent(caf::event_based_actor*, registry_slot registry, std::string /* path */) {
+  return {
+    [registry](task_cancel_atom, const std::string& id) -> std::string {
+      auto tasks = *registry;
+      if (!tasks)
+        return "not_found";
+      switch (tasks->cancel(id)) {
+        case protocol::task_registry::cancel_outcome::cancelled: return "cancelled";
+        case protocol::task_registry::cancel_outcome::already_ended: return "already_ended";
+        case protocol::task_registry::cancel_outcome::not_found: break;
+      }
+      return "not_found";
+    },
+  };
+}
+
+} // namespace
+
+supervision::child_spec task_agent_spec(registry_slot registry, std::shared_ptr<actors::name_table> names) {
+  return actors::registered(supervision::worker_child("task_agent", task_agent, registry), std::move(names));
+}
+
 void replicate_tasks(protocol::endpoint_env& env, std::shared_ptr<actors::name_table> names, std::string node,
-                     std::chrono::milliseconds task_ttl, const orphan_slot& slot) {
+                     std::chrono::milliseconds task_ttl, const orphan_slot& slot, const registry_slot& registry) {
+  *registry = env.tasks;
+  env.cancel_remote_task = [names](const std::string& owner, const std::string& id,
+                                   std::function<void(std::string)> done) {
+    auto node_actor = names->lookup("node");
+    if (!node_actor)
+      return done("this node is not in a cluster right now");
+    node_actor->home_system().spawn([node_actor, owner, id, done](caf::event_based_actor* self) {
+      self->request(node_actor, std::chrono::seconds(5), cluster::call_atom::value, owner, std::string{"task_agent"},
+                    caf::make_message(task_cancel_atom::value, id))
+        .then([done](std::string& outcome) { done(outcome); },
+              [done, self](caf::error& err) { done(self->system().render(err)); });
+    });
+  };
   env.tasks->set_mirror([names, node, task_ttl](const std::string& id, const json& task, const json& origin) {
     auto replicator = names->lookup("replicator");
     if (!replicator)

@@ -39,6 +39,9 @@ const std::vector<shell_command_info> command_table{
   {"kill", "kill [NODE:]PATH", "kill the actor at PATH (untrappable): its supervisor restarts it by its restart type"},
   {"sessions", "sessions [NODE]", "MCP sessions and state handles (every member's, or NODE's)"},
   {"session", "session ID", "one session or handle with its data, on whichever member holds it"},
+  {"migrate", "migrate ID NODE", "migrate_session: NODE becomes the primary of session (handle, task) ID",
+   "NODE receives the whole record first, then leads it while it is up; the other replicas stay."},
+  {"backup", "backup ID", "backup_session: every replica of session (handle, task) ID gets its whole record now"},
   {"failover", "failover FROM [TO]",
    "manual failover: drain member FROM (its primaries move, to TO if given) and wait until it handed over every record",
    "Every acknowledged write reaches the new primaries first; FROM keeps forwarding requests and can be stopped "
@@ -96,7 +99,8 @@ json tree_json(const supervision::tree_node& n) {
 
 json session_json(const std::string& member, const actors::session_record& r) {
   return {{"node", member},         {"id", r.id},         {"created_ms", r.created_ms},
-          {"last_active_ms", r.last_active_ms}, {"ttl_ms", r.ttl_ms}, {"data", r.data}};
+          {"last_active_ms", r.last_active_ms}, {"ttl_ms", r.ttl_ms}, {"data", r.data},
+          {"replicas", r.replicas}};
 }
 
 void flatten(const supervision::tree_node& n, bool supervisors_only, std::vector<std::string>& out) {
@@ -588,6 +592,24 @@ int shell::run(const std::vector<std::string>& words, std::ostream& out, std::os
         << '\n';
     return 0;
   }
+  if (cmd == "migrate" || cmd == "backup") {
+    if (args.size() != (cmd == "migrate" ? 2u : 1u))
+      return usage(cmd);
+    if (cmd == "migrate" && !known_member(args[1]))
+      return 1;
+    auto r = cmd == "migrate" ? cluster::migrate_session(admin(self_name()), args[0], args[1])
+                              : cluster::backup_session(admin(self_name()), args[0]);
+    if (!r)
+      return failed(r.error());
+    std::string where;
+    for (auto& m : r->replicas)
+      where += (where.empty() ? "" : ", ") + m;
+    out << (json_ ? json{{"id", r->id}, {"replicas", r->replicas}}.dump(2)
+                  : std::string{cmd == "migrate" ? "migrated " : "backed up "} + r->id + ": replicas " + where
+                      + " (primary first)")
+        << '\n';
+    return 0;
+  }
   if (cmd == "failover") {
     if (args.empty() || args.size() > 2)
       return usage(cmd);
@@ -657,6 +679,12 @@ int shell::run(const std::vector<std::string>& words, std::ostream& out, std::os
         auto& s = j[0];
         out << "session " << s["id"].get<std::string>() << " on " << s["node"].get<std::string>() << '\n'
             << "  idle " << rows[1][3] << ", ttl " << rows[1][4] << '\n';
+        if (!s["replicas"].empty()) {
+          std::string where;
+          for (auto& r : s["replicas"])
+            where += (where.empty() ? "" : ", ") + r.get<std::string>();
+          out << "  replicas " << where << " (primary first)\n";
+        }
         for (auto& [k, v] : s["data"].items())
           out << "  " << k << " = " << v.get<std::string>() << '\n';
       }

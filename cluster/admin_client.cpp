@@ -102,6 +102,15 @@ caf::expected<failover_summary> trigger_failover(const admin_target& t, const st
   return out;
 }
 
+caf::expected<actors::session_record> migrate_session(const admin_target& t, const std::string& id,
+                                                      const std::string& to) {
+  return one<actors::session_record>(call(t, "replicator", caf::make_message(repl_migrate_atom::value, id, to)));
+}
+
+caf::expected<actors::session_record> backup_session(const admin_target& t, const std::string& id) {
+  return one<actors::session_record>(call(t, "replicator", caf::make_message(repl_backup_atom::value, id)));
+}
+
 caf::expected<std::vector<actors::session_record>> list_sessions(const admin_target& t) {
   return one<std::vector<actors::session_record>>(
     call(t, "replicator", caf::make_message(actors::session_list_atom::value)));

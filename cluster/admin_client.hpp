@@ -71,6 +71,13 @@ struct failover_summary {
 /// member keeps forwarding requests until it is stopped.
 caf::expected<failover_summary> trigger_failover(const admin_target& t, const std::string& to);
 
+/// migrate_session: `to` becomes the primary of session (or handle, or
+/// task) `id`, having received it first. Returns the record with its replicas.
+caf::expected<actors::session_record> migrate_session(const admin_target& t, const std::string& id,
+                                                      const std::string& to);
+/// backup_session: every replica of `id` holds its whole record now.
+caf::expected<actors::session_record> backup_session(const admin_target& t, const std::string& id);
+
 /// The member's sessions: legacy MCP sessions and state handles it is the
 /// primary for (in a cluster each record is listed by its primary only).
 caf::expected<std::vector<actors::session_record>> list_sessions(const admin_target& t);

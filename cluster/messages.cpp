@@ -83,6 +83,7 @@ void register_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<record_delta>("cafmcp.record_delta");
   cfg.add_message_type<std::vector<record_delta>>("cafmcp.record_delta_list");
   cfg.add_message_type<session_op>("cafmcp.session_op");
+  cfg.add_message_type<record_digest>("cafmcp.record_digest");
   cfg.add_message_type<member_handle>("cafmcp.member_handle");
   cfg.add_message_type<std::vector<member_handle>>("cafmcp.member_handle_list");
   cfg.add_message_type<peer_replication>("cafmcp.peer_replication");

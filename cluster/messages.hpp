@@ -94,10 +94,14 @@ typename Inspector::result_type inspect(Inspector& f, status_row& x) {
 //   (repl_route_atom, session_op)         -> session_op_result      (served by the primary)
 //   (repl_apply_atom, vector<record_delta>) -> ok                   (a backup merges)
 //   (repl_pull_atom, vector<string> ids)  -> vector<record_delta>   (what a replica holds of them)
-//   (repl_sync_atom, member)              -> vector<record_delta>   (what member should hold: catch-up)
+//   (repl_sync_atom, member, record_digest) -> vector<record_delta> (catch-up: what member should hold
+//                                            and has older than the digest says, or not at all)
 //   (repl_drain_atom, from, to, bool all) -> ok   (all: tell every member first)
 //   (repl_handoff_atom)                   -> uint64_t               (records handed over)
 //   (repl_status_atom)                    -> replication_status
+// The session API's cluster operations (served by the record's primary):
+//   (repl_migrate_atom, id, to)           -> session_record  (migrate_session: `to` leads it from now on)
+//   (repl_backup_atom, id)                -> session_record  (backup_session: every replica holds it now)
 using repl_members_atom = caf::atom_constant<caf::atom("rp_members")>;
 using repl_route_atom = caf::atom_constant<caf::atom("rp_route")>;
 using repl_apply_atom = caf::atom_constant<caf::atom("rp_apply")>;
@@ -106,6 +110,8 @@ using repl_sync_atom = caf::atom_constant<caf::atom("rp_sync")>;
 using repl_drain_atom = caf::atom_constant<caf::atom("rp_drain")>;
 using repl_handoff_atom = caf::atom_constant<caf::atom("rp_handoff")>;
 using repl_status_atom = caf::atom_constant<caf::atom("rp_status")>;
+using repl_migrate_atom = caf::atom_constant<caf::atom("rp_migrate")>;
+using repl_backup_atom = caf::atom_constant<caf::atom("rp_backup")>;
 
 /// A hybrid logical clock timestamp: wall time (ms), a logical counter for
 /// events within one ms (or while the wall clock lags), and the node as the
@@ -150,6 +156,9 @@ typename Inspector::result_type inspect(Inspector& f, record_delta& x) {
   return f(caf::meta::type_name("record_delta"), x.id, x.fields);
 }
 
+/// Catch-up digest: the newest stamp of each record a node holds.
+using record_digest = std::map<std::string, hlc_stamp>;
+
 /// Write consistency: how many replicas hold a write before it is acknowledged.
 enum class consistency : uint8_t { local, one, majority, all };
 const char* to_string(consistency c);
@@ -157,7 +166,7 @@ bool parse_consistency(const std::string& s, consistency& out);
 
 /// One operation on a session, state handle or task record, routed to its primary.
 struct session_op {
-  enum kind_t : uint8_t { create, get, touch, put, remove, list, set_info };
+  enum kind_t : uint8_t { create, get, touch, put, remove, list, set_info, migrate, backup };
   uint8_t kind = get;
   std::string id;
   std::string key;
@@ -212,6 +221,8 @@ struct replication_status {
   uint64_t repairing = 0;  // records waiting for a pull from the other replicas
   uint64_t promotions = 0; // records this node became primary for after a member left
   uint64_t pending_writes = 0;
+  uint32_t sync_pending = 0; // members this node still waits on to catch up (after a start)
+  uint64_t caught_up = 0;    // records received while catching up
   std::vector<std::string> members; // placement members as this node sees them
   std::vector<std::string> drained; // members being drained (manual failover)
   std::vector<peer_replication> peers;
@@ -220,7 +231,7 @@ struct replication_status {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, replication_status& x) {
   return f(caf::meta::type_name("replication_status"), x.node, x.factor, x.consistency, x.records, x.primaries,
-           x.repairing, x.promotions, x.pending_writes, x.members, x.drained, x.peers);
+           x.repairing, x.promotions, x.pending_writes, x.sync_pending, x.caught_up, x.members, x.drained, x.peers);
 }
 
 void register_types(caf::actor_system_config& cfg);

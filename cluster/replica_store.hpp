@@ -10,7 +10,8 @@
 //
 // Field names: "d:KEY" the record's key/value data; "m:created",
 // "m:active" (last activity), "m:ttl" (ms), "m:info" (what the record is,
-// JSON), "m:gone" ("1" once deleted or expired).
+// JSON), "m:gone" ("1" once deleted or expired), "m:pin" (the member it was
+// migrated to: its primary while that member is up).
 
 #include <cstdint>
 #include <string>
@@ -28,6 +29,7 @@ constexpr const char* active = "m:active";
 constexpr const char* ttl = "m:ttl";
 constexpr const char* info = "m:info";
 constexpr const char* gone = "m:gone";
+constexpr const char* pin = "m:pin"; // migrate_session: the member that leads it
 inline std::string data(const std::string& key) { return "d:" + key; }
 } // namespace field
 

@@ -92,6 +92,9 @@ struct repl_state {
   bool members_known = false;
   std::vector<record_delta> wal; // changes since the last tick, for replica_disk
   std::set<std::string> orphans_seen; // task records handed to on_orphaned_task
+  bool loaded = true;         // what replica_disk held is in the store (catch up only then)
+  uint32_t sync_pending = 0;  // catch-up answers still due
+  uint64_t caught_up = 0;
 };
 
 using repl_actor = caf::stateful_actor<repl_state>;
@@ -103,9 +106,27 @@ size_t payload_bytes(const record_delta& d) {
   return n;
 }
 
+/// Rendezvous placement over `members`, then the record's pin (a migrated
+/// record is led by the member it was migrated to, while that one is a
+/// placement member and not drained).
+std::vector<std::string> place_record(repl_actor* self, const std::string& id, const std::vector<std::string>& members,
+                                      const std::map<std::string, std::string>& drains) {
+  auto& st = self->state;
+  auto out = place(id, members, st.cfg.factor, drains);
+  auto pin = st.store.value(id, field::pin);
+  if (pin.empty() || drains.count(pin) || std::find(members.begin(), members.end(), pin) == members.end()
+      || (!out.empty() && out.front() == pin))
+    return out;
+  out.erase(std::remove(out.begin(), out.end(), pin), out.end());
+  out.insert(out.begin(), pin);
+  if (out.size() > st.cfg.factor)
+    out.resize(st.cfg.factor);
+  return out;
+}
+
 std::vector<std::string> placement(repl_actor* self, const std::string& id) {
   auto& st = self->state;
-  return place(id, st.placement_members, st.cfg.factor, st.drains);
+  return place_record(self, id, st.placement_members, st.drains);
 }
 
 /// Replicas a write needs at `level`, counted over min(factor, up members):
@@ -296,6 +317,7 @@ void write(repl_actor* self, const session_op& op, record_delta d, std::optional
   w.rp = std::move(rp);
   w.op = op;
   w.result = st.store.to_session(d.id);
+  w.result.replicas = placement(self, d.id);
   w.needed = need - 1;
   w.delta = std::move(d);
   for (size_t k = 1; k < replicas.size(); ++k)
@@ -375,6 +397,57 @@ void repair(repl_actor* self, std::string id, queued_op first) {
   }
 }
 
+/// migrate_session, at the primary: the target gets the whole record first,
+/// then the pin (written at the op's consistency to the old replicas and
+/// the target), after which the target leads the record.
+void migrate(repl_actor* self, session_op op, caf::response_promise rp, std::vector<std::string> replicas) {
+  auto& st = self->state;
+  auto to = op.value;
+  if (!st.store.live(op.id))
+    return rp.deliver(actors::make_error(actors::errc::not_found, op.id));
+  if (std::find(st.placement_members.begin(), st.placement_members.end(), to) == st.placement_members.end()
+      || st.drains.count(to))
+    return rp.deliver(make_error(errc::unknown_node, to + " is not an up, reachable member that takes records"));
+  if (to == st.me) {
+    auto rec = st.store.to_session(op.id);
+    rec.replicas = replicas;
+    return rp.deliver(std::move(rec)); // leads it already
+  }
+  send_apply(self, to, {st.store.full(op.id)}, [self, op, rp, replicas, to](bool ok) mutable {
+    if (!ok)
+      return rp.deliver(make_error(errc::unreachable, to + " did not take the record"));
+    if (std::find(replicas.begin(), replicas.end(), to) == replicas.end())
+      replicas.push_back(to);
+    write(self, op, delta_of(self, op.id, {{field::pin, to}}), std::move(rp), replicas);
+  });
+}
+
+/// backup_session, at the primary: every replica gets the whole record now
+/// (the factor restored at once, e.g. before maintenance).
+void backup(repl_actor* self, session_op op, caf::response_promise rp, std::vector<std::string> replicas) {
+  auto& st = self->state;
+  if (!st.store.live(op.id))
+    return rp.deliver(actors::make_error(actors::errc::not_found, op.id));
+  auto left = std::make_shared<size_t>(replicas.size() - 1);
+  auto failed = std::make_shared<std::string>();
+  auto done = [self, id = op.id, rp, replicas, failed]() mutable {
+    if (!failed->empty())
+      return rp.deliver(make_error(errc::no_quorum, "not backed up on " + *failed));
+    auto rec = self->state.store.to_session(id);
+    rec.replicas = replicas;
+    rp.deliver(std::move(rec));
+  };
+  if (*left == 0)
+    return done();
+  for (size_t k = 1; k < replicas.size(); ++k)
+    send_apply(self, replicas[k], {st.store.full(op.id)}, [left, failed, done, peer = replicas[k]](bool ok) mutable {
+      if (!ok)
+        *failed += (failed->empty() ? "" : ", ") + peer;
+      if (--*left == 0)
+        done();
+    });
+}
+
 /// Serves an operation here, this node being the record's primary.
 void serve_primary(repl_actor* self, session_op op, caf::response_promise rp,
                    const std::vector<std::string>& replicas, bool repaired) {
@@ -402,6 +475,7 @@ void serve_primary(repl_actor* self, session_op op, caf::response_promise rp,
       if (!st.store.live(op.id))
         return rp.deliver(actors::make_error(actors::errc::not_found, op.id));
       auto rec = st.store.to_session(op.id);
+      rec.replicas = replicas;
       if (wall_ms() - rec.last_active_ms >= renew_every.count()) {
         // Renewed without waiting: a read must not fail for want of backups.
         session_op renew = op;
@@ -427,6 +501,10 @@ void serve_primary(repl_actor* self, session_op op, caf::response_promise rp,
         d = delta_of(self, op.id, {{field::gone, "1"}});
       return write(self, op, std::move(d), std::move(rp), replicas);
     }
+    case session_op::migrate:
+      return migrate(self, std::move(op), std::move(rp), replicas);
+    case session_op::backup:
+      return backup(self, std::move(op), std::move(rp), replicas);
     default:
       return rp.deliver(actors::make_error(actors::errc::invalid_argument, "unknown session operation"));
   }
@@ -510,7 +588,7 @@ void rebalance(repl_actor* self, const std::vector<std::string>& old_members,
   std::map<std::string, std::vector<std::string>> pushes; // peer → ids
   size_t promoted = 0;
   for (auto& id : st.store.ids()) {
-    auto before = place(id, old_members, st.cfg.factor, old_drains);
+    auto before = place_record(self, id, old_members, old_drains);
     auto now = placement(self, id);
     bool was_primary = !before.empty() && before.front() == st.me;
     if (!now.empty() && now.front() == st.me && !was_primary) {
@@ -544,19 +622,30 @@ void rebalance(repl_actor* self, const std::vector<std::string>& old_members,
 /// records this node is a replica of (the others push only on changes).
 void catch_up(repl_actor* self) {
   auto& st = self->state;
+  // The digest (what this node holds, e.g. from disk) keeps the answers to
+  // what it lacks or holds in an older version.
+  record_digest have;
+  for (auto& id : st.store.ids())
+    have[id] = st.store.last_write(id);
   for (auto& peer : st.placement_members) {
     if (peer == st.me)
       continue;
-    self->request(node_of(self, peer), milliseconds{10000}, call_atom::value, peer, std::string{"replicator"},
-                  caf::make_message(repl_sync_atom::value, st.me))
+    ++st.sync_pending;
+    self->request(node_of(self, peer), milliseconds{30000}, call_atom::value, peer, std::string{"replicator"},
+                  caf::make_message(repl_sync_atom::value, st.me, have))
       .then(
         [self, peer](std::vector<record_delta>& ds) {
+          auto& st = self->state;
           for (auto& d : ds)
             absorb(self, d);
-          if (!ds.empty())
-            log::info(self->state.path, "caught up " + std::to_string(ds.size()) + " record(s) from " + peer);
+          --st.sync_pending;
+          st.caught_up += ds.size();
+          log::info(st.path, "caught up from " + peer + ": " + std::to_string(ds.size()) + " record(s) newer or missing here"
+                               + (st.sync_pending > 0 ? "; waiting on " + std::to_string(st.sync_pending) + " more member(s)"
+                                                      : "; done"));
         },
         [self, peer](caf::error& err) {
+          --self->state.sync_pending;
           log::warning(self->state.path, "catching up from " + peer + " failed: " + self->system().render(err));
         });
   }
@@ -585,6 +674,8 @@ void update_members(repl_actor* self, std::vector<member_handle>& ms) {
     }
   }
   if (!st.members_known) {
+    if (!st.loaded)
+      return; // catch up once the disk's records are in (the next tick)
     st.members_known = true;
     catch_up(self);
   } else if (old_members != st.placement_members || old_drains != st.drains) {
@@ -664,6 +755,8 @@ replication_status status_of(repl_actor* self) {
   out.repairing = st.needs_repair.size() + st.repairing.size();
   out.promotions = st.promotions;
   out.pending_writes = st.writes.size();
+  out.sync_pending = st.sync_pending;
+  out.caught_up = st.caught_up;
   out.members = st.placement_members;
   for (auto& [m, to] : st.drains)
     out.drained.push_back(m);
@@ -706,9 +799,11 @@ caf::behavior replicator_actor(repl_actor* self, replication_config cfg, std::st
   self->delayed_send(self, cfg.sweep_interval, repl_sweep_atom::value);
   if (auto disk = st.names->lookup("replica_disk")) {
     // What this node held before it stopped (or this actor crashed).
+    st.loaded = false;
     self->request(disk, milliseconds{60000}, disk_load_atom::value)
       .then(
         [self](std::vector<record_delta>& ds) {
+          self->state.loaded = true;
           auto before = self->state.wal.size();
           for (auto& d : ds)
             absorb(self, d);
@@ -717,6 +812,7 @@ caf::behavior replicator_actor(repl_actor* self, replication_config cfg, std::st
             log::info(self->state.path, "restored " + std::to_string(self->state.store.size()) + " record(s) from disk");
         },
         [self](caf::error& err) {
+          self->state.loaded = true;
           log::error(self->state.path, "could not read the replicas on disk: " + self->system().render(err));
         });
     self->delayed_send(self, cfg.snapshot_interval, repl_snap_atom::value);
@@ -780,8 +876,10 @@ caf::behavior replicator_actor(repl_actor* self, replication_config cfg, std::st
       std::vector<actors::session_record> out;
       for (auto& id : self->state.store.ids()) {
         auto p = placement(self, id);
-        if (self->state.store.live(id) && !p.empty() && p.front() == self->state.me)
+        if (self->state.store.live(id) && !p.empty() && p.front() == self->state.me) {
           out.push_back(self->state.store.to_session(id));
+          out.back().replicas = p;
+        }
       }
       return out;
     },
@@ -806,11 +904,20 @@ caf::behavior replicator_actor(repl_actor* self, replication_config cfg, std::st
       return out;
     },
     [self](repl_status_atom) { return status_of(self); },
-    [self](repl_sync_atom, const std::string& member) {
+    [=](repl_migrate_atom, std::string& id, std::string& to) {
+      auto op = make_op(session_op::migrate, std::move(id), level);
+      op.value = std::move(to);
+      local(std::move(op));
+    },
+    [=](repl_backup_atom, std::string& id) { local(make_op(session_op::backup, std::move(id), level)); },
+    [self](repl_sync_atom, const std::string& member, const record_digest& have) {
       std::vector<record_delta> out;
       for (auto& id : self->state.store.ids()) {
         auto p = placement(self, id);
-        if (std::find(p.begin(), p.end(), member) != p.end())
+        if (std::find(p.begin(), p.end(), member) == p.end())
+          continue;
+        auto theirs = have.find(id);
+        if (theirs == have.end() || theirs->second < self->state.store.last_write(id))
           out.push_back(self->state.store.full(id));
       }
       return out;

@@ -1018,11 +1018,24 @@ void endpoint::remote_task_method(const rpc_message& msg, const sink_ptr& out, c
             return out->respond(make_result(request_id, ep->modern_result(std::move(state), false)));
           if (method == "tasks/update" || state.value("status", "") != "working")
             return out->respond(make_result(request_id, ep->modern_result(json::object(), false)));
-          out->respond(make_error(request_id,
-                                  rpc_error{rpc_code::invalid_params,
-                                            "Failed to cancel task: it runs on node " + info.value("owner", "?")
-                                              + ", which alone can stop it; send tasks/cancel there",
-                                            json{{"taskId", id}, {"node", info.value("owner", "")}}}));
+          auto owner = info.value("owner", "");
+          auto refuse = [=](const std::string& why) {
+            out->respond(make_error(request_id, rpc_error{rpc_code::invalid_params,
+                                                          "Failed to cancel task: " + why,
+                                                          json{{"taskId", id}, {"node", owner}}}));
+          };
+          if (!ep->env_.cancel_remote_task)
+            return refuse("it runs on node " + owner + ", which alone can stop it");
+          // Only the node running the call can stop it: ask that one.
+          ep->env_.cancel_remote_task(owner, id, [=](std::string outcome) {
+            auto self = weak.lock();
+            if (!self)
+              return;
+            if (outcome == "cancelled" || outcome == "already_ended")
+              return out->respond(make_result(request_id, self->modern_result(json::object(), false)));
+            refuse(outcome == "not_found" ? "node " + owner + " does not run it (it is being taken over)"
+                                          : "node " + owner + " did not answer: " + outcome);
+          });
         },
         [=](caf::error&) { not_found(); });
   });

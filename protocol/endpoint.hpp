@@ -59,6 +59,10 @@ struct endpoint_env {
   /// limit past which new calls are refused with -32000 (backpressure).
   std::shared_ptr<std::atomic<size_t>> inflight = std::make_shared<std::atomic<size_t>>(0);
   size_t max_inflight = 10000;
+  /// In a cluster: asks node `owner` to cancel task `id` it runs; `done`
+  /// gets "cancelled", "already_ended", "not_found", or an error text.
+  std::function<void(const std::string& owner, const std::string& id, std::function<void(std::string)> done)>
+    cancel_remote_task;
   /// Set when the node may not serve writes (e.g. fenced); the message
   /// names why. Checked per request.
   std::function<std::optional<std::string>()> refusal;
