@@ -38,7 +38,7 @@ wait_for() {
   return 1
 }
 
-"$bin" node --http-port 0 --log-level info 2> "$work/cafmcp.log" & pids+=($!)
+"$bin" node --http-port 0 --metrics-port 0 --log-level info 2> "$work/cafmcp.log" & pids+=($!)
 caf_port=$(wait_for "$work/cafmcp.log" 'MCP endpoint http://127.0.0.1:([0-9]+)/mcp')
 node bench/reference/v2_stateless_server.mjs 0 > "$work/v2.log" 2>&1 & pids+=($!)
 v2_port=$(wait_for "$work/v2.log" 'LISTENING ([0-9]+)')

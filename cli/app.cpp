@@ -45,6 +45,10 @@ int run(int argc, char** argv, std::function<void(protocol::catalog&)> extend) {
   node_cmd->add_option("--host", host, "address of the MCP HTTP endpoint (default 127.0.0.1)");
   node_cmd->add_option("--http-port", http_port, "port of the MCP HTTP endpoint (default 8080; 0: any free port)")
     ->check(CLI::Range(0, 65535));
+  int metrics_port = -1;
+  node_cmd->add_option("--metrics-port", metrics_port,
+                       "port of /metrics, /health and /ready (default 9090; 0: any free port)")
+    ->check(CLI::Range(0, 65535));
   int cluster_port = -1;
   std::string cluster_host;
   std::vector<std::string> seeds;
@@ -136,6 +140,8 @@ int run(int argc, char** argv, std::function<void(protocol::catalog&)> extend) {
       node.overrides.host = host;
     if (http_port >= 0)
       node.overrides.http_port = http_port;
+    if (metrics_port >= 0)
+      node.overrides.metrics_port = metrics_port;
     if (cluster_port > 0)
       node.overrides.cluster_port = cluster_port;
     if (!seeds.empty())

@@ -34,6 +34,7 @@ struct node_proc {
   std::string name;
   int cluster_port = 0;
   int http_port = 0;
+  int metrics_port = 0;
   pid_t pid = 0;
 };
 
@@ -228,7 +229,8 @@ int run_cluster_up(const cluster_up_options& opts) {
     p.name = "n" + std::to_string(k);
     p.cluster_port = opts.base_port + 3 * (k - 1);
     p.http_port = p.cluster_port + 1;
-    for (int port : {p.cluster_port, p.http_port})
+    p.metrics_port = p.cluster_port + 2;
+    for (int port : {p.cluster_port, p.http_port, p.metrics_port})
       if (!port_free(port)) {
         std::cerr << "cafmcp cluster up: port " << port << " (for " << p.name
                   << ") is in use; pick another --base-port\n";
@@ -246,7 +248,8 @@ int run_cluster_up(const cluster_up_options& opts) {
   auto seed = "127.0.0.1:" + std::to_string(procs.front().cluster_port);
   for (auto& p : procs) {
     std::vector<std::string> argv{exe, "node", "--name", p.name, "--cluster-port", std::to_string(p.cluster_port),
-                                  "--http-port", std::to_string(p.http_port), "--cookie-file", cookie_path,
+                                  "--http-port", std::to_string(p.http_port),
+                                  "--metrics-port", std::to_string(p.metrics_port), "--cookie-file", cookie_path,
                                   "--audit-log", opts.data_dir + "/" + p.name + ".audit.jsonl",
                                   "--data-dir", opts.data_dir + "/" + p.name};
     if (&p != &procs.front())
@@ -272,7 +275,8 @@ int run_cluster_up(const cluster_up_options& opts) {
   std::cout << "cluster up: " << procs.size() << " nodes (cookie " << cookie_path << ")\n";
   for (auto& p : procs)
     std::cout << "  " << p.name << "  pid " << p.pid << "  cluster 127.0.0.1:" << p.cluster_port
-              << "  MCP http://127.0.0.1:" << p.http_port << "/mcp  log " << opts.data_dir << "/" << p.name
+              << "  MCP http://127.0.0.1:" << p.http_port << "/mcp  metrics http://127.0.0.1:" << p.metrics_port
+              << "/metrics  log " << opts.data_dir << "/" << p.name
               << ".log\n";
   std::cout << "status: cafmcp status --node 127.0.0.1:" << procs.front().cluster_port << '\n';
   if (opts.detach) {

@@ -102,6 +102,7 @@ int run_node(const node_options& opts) {
   auto view = std::make_shared<cluster::cluster_view>();
   auto orphans = std::make_shared<std::function<void(const actors::session_record&)>>();
   auto task_registry = std::make_shared<std::shared_ptr<protocol::task_registry>>();
+  auto metrics = std::make_shared<supervision::metrics_registry>();
   cfg.replication.on_orphaned_task = [orphans](const actors::session_record& rec) {
     if (*orphans)
       (*orphans)(rec);
@@ -110,7 +111,7 @@ int run_node(const node_options& opts) {
     auto f = cfg.tier_flags;
     f.how = supervision::strategy::one_for_one;
     return f;
-  }(), node_tree(cfg, names, view, task_registry));
+  }(), node_tree(cfg, names, view, task_registry, metrics));
   names->put("root", root); // for the admin actor (cafmcp shell)
   if (auto err = supervision::await_started(sys, root, start_timeout)) {
     log::error("/", "node failed to start: " + sys.render(err));
@@ -148,6 +149,7 @@ int run_node(const node_options& opts) {
     return names->lookup(which);
   };
   env.list_ttl = cfg.list_ttl;
+  env.metrics = metrics;
   env.session_renew = std::min(std::chrono::milliseconds{30000}, cfg.core.sessions.ttl / 3);
   env.max_inflight = cfg.max_inflight_calls;
   if (cfg.cluster.enabled)

@@ -117,6 +117,8 @@ std::vector<field> node_config_schema() {
   };
   for (auto& f : actors::core_config_schema())
     out.push_back(f);
+  for (auto& f : observability::web_config_schema())
+    out.push_back(f);
   return out;
 }
 
@@ -156,6 +158,8 @@ node_config load_node_config(const std::optional<std::string>& file, const node_
     raw["name"] = *overrides.name;
   if (overrides.data_dir)
     raw["data_dir"] = *overrides.data_dir;
+  if (overrides.metrics_port)
+    raw["observability"]["port"] = *overrides.metrics_port;
   if (overrides.log_level)
     raw["log"]["level"] = *overrides.log_level;
   if (overrides.log_format)
@@ -270,6 +274,8 @@ node_config load_node_config(const std::optional<std::string>& file, const node_
   if (out.audit_log.empty())
     out.audit_log = out.name + ".audit.jsonl";
   out.health.required_actors = actors::core_actor_names();
+  out.web = observability::web_config_from(v);
+  out.web.node_name = out.name;
   out.effective = std::move(v);
   return out;
 }

@@ -16,6 +16,7 @@
 #include "cluster/node.hpp"
 #include "cluster/replicator.hpp"
 #include "observability/health.hpp"
+#include "observability/web_endpoint.hpp"
 #include "protocol/task_registry.hpp"
 #include "supervision/child_spec.hpp"
 #include "supervision/config_schema.hpp"
@@ -33,6 +34,7 @@ struct node_config {
   std::chrono::milliseconds shutdown_grace{30000};
   actors::core_config core;
   observability::health_config health;
+  observability::web_config web; // /metrics, /health, /ready
   size_t max_message_bytes = 4 * 1024 * 1024;
   size_t page_size = 50;
   size_t tool_workers = 4;
@@ -74,6 +76,7 @@ struct node_overrides {
   std::optional<std::string> cluster_host;
   std::optional<std::string> audit_log;
   std::optional<std::string> data_dir;
+  std::optional<int> metrics_port;
 };
 
 /// Reads and validates the config file (none: defaults only) and applies the

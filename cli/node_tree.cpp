@@ -21,7 +21,8 @@ namespace cafmcp::cli {
 using namespace supervision;
 
 std::vector<child_spec> node_tree(const node_config& cfg, std::shared_ptr<actors::name_table> names,
-                                  std::shared_ptr<cluster::cluster_view> view, registry_slot tasks) {
+                                  std::shared_ptr<cluster::cluster_view> view, registry_slot tasks,
+                                  std::shared_ptr<supervision::metrics_registry> metrics) {
   auto tier = [&](strategy how) {
     auto f = cfg.tier_flags;
     f.how = how;
@@ -46,11 +47,16 @@ std::vector<child_spec> node_tree(const node_config& cfg, std::shared_ptr<actors
     members.push_back(actors::registered(supervision::admin_child(admin), names));
   }
   auto cluster = supervisor_child("cluster_sup", tier(strategy::rest_for_one), std::move(members));
+  std::vector<child_spec> tier3;
+  if (cfg.web.enabled)
+    tier3.push_back(observability::web_endpoint_spec(
+      cfg.web, names, cfg.cluster.enabled ? view : nullptr,
+      metrics ? metrics : std::make_shared<supervision::metrics_registry>()));
   return {
     actors::core_supervisor(cfg.core, names),
     protocol,
     cluster,
-    observability::observability_supervisor(cfg.health, names),
+    observability::observability_supervisor(cfg.health, names, std::move(tier3)),
   };
 }
 

@@ -26,10 +26,12 @@ namespace cafmcp::cli {
 /// `view` is what the cluster layer shares with the rest of the node
 /// (fenced or not); cluster_sup runs the node actor when cfg.cluster.enabled.
 /// `tasks`: where the task agent finds the node's task registry once it exists.
+/// `metrics`: what the web endpoint renders (none: a registry of its own).
 std::vector<supervision::child_spec> node_tree(const node_config& cfg,
                                                std::shared_ptr<actors::name_table> names,
                                                std::shared_ptr<cluster::cluster_view> view = nullptr,
-                                               registry_slot tasks = nullptr);
+                                               registry_slot tasks = nullptr,
+                                               std::shared_ptr<supervision::metrics_registry> metrics = nullptr);
 
 /// Fills a CAF config for a node: message types of every part, scheduler.
 void configure_actor_system(caf::actor_system_config& sys_cfg, const node_config& cfg);

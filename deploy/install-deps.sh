@@ -25,6 +25,7 @@ packages=(
   openssl               # test certificates for TLS between nodes
   tmux                  # drives the interactive admin shell in its test
   python3 python3-yaml  # deploy/check-deploy-files.py (Kubernetes YAML)
+  prometheus            # promtool checks /metrics; a real Prometheus scrapes a node in a test
 )
 
 # The interop tests run the official MCP TypeScript SDKs (Node >= 20). Machines

@@ -1,5 +1,7 @@
 #include "observability/health.hpp"
 
+#include "actors/core_sup.hpp"
+
 #include <caf/all.hpp>
 
 #include "supervision/log.hpp"
@@ -66,14 +68,17 @@ supervision::child_spec health_spec(health_config cfg, std::shared_ptr<actors::n
   return supervision::worker_child("health", health_actor, cfg, names);
 }
 
-supervision::child_spec observability_supervisor(health_config cfg,
-                                                 std::shared_ptr<actors::name_table> names) {
+supervision::child_spec observability_supervisor(health_config cfg, std::shared_ptr<actors::name_table> names,
+                                                 std::vector<supervision::child_spec> extra) {
   using namespace std::chrono_literals;
-  auto health = health_spec(cfg, names);
+  auto health = actors::registered(health_spec(cfg, names), names); // the web endpoint asks it by name
   health.shutdown = supervision::shutdown_spec::after(1000ms);
+  std::vector<supervision::child_spec> children{health};
+  for (auto& c : extra)
+    children.push_back(std::move(c));
   auto spec = supervision::supervisor_child(
     "observability_sup", supervision::supervisor_flags{supervision::strategy::one_for_one, 10, 10000ms},
-    {health});
+    std::move(children));
   spec.backoff = supervision::backoff_policy{1000ms, 30000ms};
   return spec;
 }

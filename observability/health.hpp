@@ -55,8 +55,9 @@ supervision::child_spec health_spec(health_config cfg, std::shared_ptr<actors::n
 /// Child spec for observability_sup: one_for_one, isolated from tiers 1–2
 /// (its parent restarts it with a backoff, so a crash storm here can never
 /// use up the root's restart intensity).
-supervision::child_spec observability_supervisor(health_config cfg,
-                                                 std::shared_ptr<actors::name_table> names);
+/// `extra`: further tier-3 children (the web endpoint), started after health.
+supervision::child_spec observability_supervisor(health_config cfg, std::shared_ptr<actors::name_table> names,
+                                                 std::vector<supervision::child_spec> extra = {});
 
 void register_types(caf::actor_system_config& cfg);
 

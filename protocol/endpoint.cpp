@@ -1,5 +1,7 @@
 #include "protocol/endpoint.hpp"
 
+#include <tuple>
+
 #include <caf/all.hpp>
 
 #include "actors/messages.hpp"
@@ -318,13 +320,72 @@ size_t endpoint::handle_value(const nlohmann::json& v, const sink_ptr& out) {
   return 1; // one array
 }
 
-void endpoint::handle(const rpc_message& msg, const sink_ptr& out) {
+namespace {
+
+/// The method as a metric label: MCP's own, or "other" (a client must not
+/// be able to create series at will).
+const std::string& method_label(const std::string& m) {
+  static const std::set<std::string> known{
+    "initialize", "ping", "server/discover", "tools/list", "tools/call", "resources/list", "resources/read",
+    "resources/templates/list", "resources/subscribe", "resources/unsubscribe", "prompts/list", "prompts/get",
+    "completion/complete", "logging/setLevel", "subscriptions/listen", "tasks/get", "tasks/update", "tasks/cancel"};
+  static const std::string other = "other";
+  auto i = known.find(m);
+  return i == known.end() ? other : *i;
+}
+
+/// Counts a request and its duration when it is answered.
+class metered_sink : public request_sink {
+public:
+  metered_sink(sink_ptr inner, std::shared_ptr<supervision::metrics_registry> m, const std::string& method)
+    : inner_(std::move(inner)), metrics_(std::move(m)), method_(method_label(method)),
+      started_(std::chrono::steady_clock::now()) {}
+
+  void notify(const json& n) override { inner_->notify(n); }
+
+  void respond(const json& r) override {
+    const char* outcome = r.contains("error") ? "error"
+                          : r.contains("result") && r["result"].is_object() && r["result"].value("isError", false)
+                            ? "tool_error"
+                            : "ok";
+    auto took = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+    // Per thread, each series is looked up once: then recording is two atomic adds.
+    struct series {
+      supervision::counter_series* count;
+      supervision::histogram_series* duration;
+    };
+    thread_local std::map<std::tuple<uint64_t, std::string, std::string>, series> cache;
+    auto key = std::make_tuple(metrics_->id(), method_, std::string{outcome});
+    auto i = cache.find(key);
+    if (i == cache.end()) {
+      series s{&metrics_->counter("cafmcp_requests_total", "MCP requests answered, by method and outcome",
+                                  {{"method", method_}, {"outcome", outcome}}),
+               &metrics_->histogram("cafmcp_request_duration_seconds", "Time from a request to its answer",
+                                    {{"method", method_}}, supervision::metrics_registry::latency_buckets())};
+      i = cache.emplace(key, s).first;
+    }
+    i->second.count->inc();
+    i->second.duration->observe(took);
+    inner_->respond(r);
+  }
+
+private:
+  sink_ptr inner_;
+  std::shared_ptr<supervision::metrics_registry> metrics_;
+  std::string method_;
+  std::chrono::steady_clock::time_point started_;
+};
+
+} // namespace
+
+void endpoint::handle(const rpc_message& msg, const sink_ptr& sink) {
   if (msg.kind == message_kind::response)
     return handle_input_response(msg);
   if (msg.kind == message_kind::notification) {
     handle_notification(msg);
     return;
   }
+  sink_ptr out = env_.metrics ? sink_ptr{std::make_shared<metered_sink>(sink, env_.metrics, msg.method)} : sink;
   try {
     auto& params = params_object(msg);
     auto meta = params.find("_meta");

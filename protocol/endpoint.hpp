@@ -27,6 +27,7 @@
 #include "protocol/request_state.hpp"
 #include "protocol/task_registry.hpp"
 #include "protocol/json_rpc.hpp"
+#include "supervision/metrics.hpp"
 
 namespace cafmcp::protocol {
 
@@ -59,6 +60,8 @@ struct endpoint_env {
   /// limit past which new calls are refused with -32000 (backpressure).
   std::shared_ptr<std::atomic<size_t>> inflight = std::make_shared<std::atomic<size_t>>(0);
   size_t max_inflight = 10000;
+  /// Requests by method and outcome and their durations (null: none kept).
+  std::shared_ptr<supervision::metrics_registry> metrics;
   /// In a cluster: asks node `owner` to cancel task `id` it runs; `done`
   /// gets "cancelled", "already_ended", "not_found", or an error text.
   std::function<void(const std::string& owner, const std::string& id, std::function<void(std::string)> done)>

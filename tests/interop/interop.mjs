@@ -64,7 +64,7 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 let httpNode = null;
 let httpUrl = null;
 async function startHttpNode() {
-  httpNode = spawn(opts.binary, ["node", "--http-port", "0", "--log-level", "info", "--config", configPath], { stdio: ["ignore", "ignore", "pipe"] });
+  httpNode = spawn(opts.binary, ["node", "--http-port", "0", "--metrics-port", "0", "--log-level", "info", "--config", configPath], { stdio: ["ignore", "ignore", "pipe"] });
   httpUrl = await new Promise((resolve, reject) => {
     let log = "";
     const timer = setTimeout(() => reject(new Error(`node did not start:\n${log}`)), 20000);
@@ -81,7 +81,7 @@ async function startHttpNode() {
 }
 
 async function makeClient(name, capabilities = {}) {
-  const serverParams = { command: opts.binary, args: ["node", "--stdio", "--http-port", "0", "--log-level", "warning", "--config", configPath], stderr: "inherit" };
+  const serverParams = { command: opts.binary, args: ["node", "--stdio", "--http-port", "0", "--metrics-port", "0", "--log-level", "warning", "--config", configPath], stderr: "inherit" };
   if (opts.sdk === "v1") {
     const { Client } = await import("@modelcontextprotocol/sdk/client/index.js");
     const client = new Client({ name, version: "1.0.0" }, { capabilities });

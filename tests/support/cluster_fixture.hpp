@@ -50,7 +50,7 @@ struct cluster_node {
                const std::string& seed = {})
     : name(std::move(n)), cluster_port(free_port()) {
     std::vector<std::string> args{binary, "node", "--name", name, "--cluster-port", std::to_string(cluster_port),
-                                  "--http-port", "0", "--cookie-file", cookie, "--config", config,
+                                  "--http-port", "0", "--metrics-port", "0", "--cookie-file", cookie, "--config", config,
                                   "--audit-log", dir.path() + "/" + name + ".audit.jsonl",
                                   "--data-dir", dir.path() + "/data/" + name};
     if (!seed.empty())

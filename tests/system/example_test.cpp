@@ -34,7 +34,7 @@ std::map<int, json> responses(const std::string& out) {
 
 TEST_CASE("the notes example adds its own tools, template and prompt to the built-ins") {
   temp_dir dir;
-  process server{{NOTES_SERVER_BINARY, "node", "--stdio", "--http-port", "0"}, dir.path(), true};
+  process server{{NOTES_SERVER_BINARY, "node", "--stdio", "--http-port", "0", "--metrics-port", "0"}, dir.path(), true};
   std::string in;
   in += request(1, "tools/call", {{"name", "word_count"}, {"arguments", {{"text", "one two  three"}}}}).dump() + "\n";
   in += request(2, "tools/call", {{"name", "session_open"}}).dump() + "\n";

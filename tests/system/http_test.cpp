@@ -26,7 +26,7 @@ struct http_node {
   uint16_t port = 0;
 
   explicit http_node(std::vector<std::string> extra = {}, const std::string& bin = binary) {
-    std::vector<std::string> args{bin, "node", "--http-port", "0"};
+    std::vector<std::string> args{bin, "node", "--http-port", "0", "--metrics-port", "0"};
     args.insert(args.end(), extra.begin(), extra.end());
     proc = std::make_unique<process>(args, dir.path());
     REQUIRE(proc->wait_for_stderr("MCP endpoint http://", 20s));
@@ -219,7 +219,7 @@ TEST_CASE("a call that reports progress is answered as an SSE stream") {
 TEST_CASE("a node whose HTTP port is taken fails to start with exit code 1 and says why") {
   http_node first;
   temp_dir dir;
-  process second{{binary, "node", "--http-port", std::to_string(first.port)}, dir.path()};
+  process second{{binary, "node", "--http-port", std::to_string(first.port), "--metrics-port", "0"}, dir.path()};
   auto code = second.wait_exit(20s);
   REQUIRE(code);
   CHECK(*code == 1);

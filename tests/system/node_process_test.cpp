@@ -17,7 +17,7 @@ namespace {
 const std::string binary = CAFMCP_BINARY;
 
 std::vector<std::string> node_args(std::vector<std::string> extra) {
-  std::vector<std::string> out{binary, "node", "--http-port", "0"}; // never collide on 8080
+  std::vector<std::string> out{binary, "node", "--http-port", "0", "--metrics-port", "0"}; // never collide on 8080 or 9090
   out.insert(out.end(), extra.begin(), extra.end());
   return out;
 }

@@ -43,7 +43,7 @@ json by_id(const std::vector<json>& msgs, int id) {
 
 TEST_CASE("cafmcp node --stdio serves both eras and stops when stdin closes") {
   temp_dir dir;
-  process node{{binary, "node", "--stdio", "--http-port", "0", "--name", "stdio1"}, dir.path(), true};
+  process node{{binary, "node", "--stdio", "--http-port", "0", "--metrics-port", "0", "--name", "stdio1"}, dir.path(), true};
   std::string input;
   input += json{{"jsonrpc", "2.0"}, {"id", 1}, {"method", "server/discover"}, {"params", {{"_meta", meta()}}}}.dump() + "\n";
   input += json{{"jsonrpc", "2.0"}, {"id", 2}, {"method", "tools/call"},
@@ -78,7 +78,7 @@ TEST_CASE("cafmcp node --stdio serves both eras and stops when stdin closes") {
 TEST_CASE("cafmcp node --stdio refuses an oversized line without buffering it and keeps serving") {
   temp_dir dir;
   auto cfg = dir.write("node.json", R"({"mcp": {"max_message_bytes": 2048}})");
-  process node{{binary, "node", "--stdio", "--http-port", "0", "--config", cfg}, dir.path(), true};
+  process node{{binary, "node", "--stdio", "--http-port", "0", "--metrics-port", "0", "--config", cfg}, dir.path(), true};
   node.write_stdin(std::string(100000, 'x') + "\n");
   node.write_stdin(json{{"jsonrpc", "2.0"}, {"id", 7}, {"method", "tools/call"},
                         {"params", {{"name", "echo"}, {"arguments", {{"text", "after"}}}, {"_meta", meta()}}}}.dump()

@@ -1,0 +1,516 @@
+#include "observability/web_endpoint.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <deque>
+#include <fstream>
+#include <sstream>
+
+#include <unistd.h>
+
+#include <caf/all.hpp>
+#include <nlohmann/json.hpp>
+
+#include "actors/messages.hpp"
+#include "cluster/messages.hpp"
+#include "observability/health.hpp"
+#include "observability/web_server.hpp"
+#include "supervision/log.hpp"
+#include "supervision/messages.hpp"
+#include "supervision/tree.hpp"
+
+namespace cafmcp::observability {
+
+namespace {
+
+using nlohmann::json;
+using std::chrono::milliseconds;
+using clock = std::chrono::steady_clock;
+
+/// One request from the web server's thread, answered exactly once: if
+/// the actor is gone (tier 3 restarting), the guard answers 503.
+struct web_job {
+  std::string target;
+  std::function<void(web_reply)> reply;
+  bool answered = false;
+  void answer(web_reply r) {
+    answered = true;
+    reply(std::move(r));
+  }
+  ~web_job() {
+    if (!answered) {
+      web_reply r;
+      r.status = 503;
+      r.body = "the observability tier is restarting; retry\n";
+      reply(std::move(r));
+    }
+  }
+};
+using web_job_ptr = std::shared_ptr<web_job>;
+
+} // namespace
+
+} // namespace cafmcp::observability
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cafmcp::observability::web_job_ptr)
+
+namespace cafmcp::observability {
+
+namespace {
+
+using web_tick_atom = caf::atom_constant<caf::atom("ob_tick")>;
+using web_listen_atom = caf::atom_constant<caf::atom("ob_listen")>;
+
+// -- the process ---------------------------------------------------------------
+
+struct process_stats {
+  double resident_bytes = 0;
+  double machine_bytes = 0;
+  double cpu_seconds = 0;
+  double threads = 0;
+};
+
+process_stats read_process() {
+  process_stats p;
+  std::ifstream status{"/proc/self/status"};
+  for (std::string line; std::getline(status, line);) {
+    if (line.rfind("VmRSS:", 0) == 0)
+      p.resident_bytes = std::stod(line.substr(6)) * 1024;
+    else if (line.rfind("Threads:", 0) == 0)
+      p.threads = std::stod(line.substr(8));
+  }
+  std::ifstream meminfo{"/proc/meminfo"};
+  for (std::string line; std::getline(meminfo, line);)
+    if (line.rfind("MemTotal:", 0) == 0)
+      p.machine_bytes = std::stod(line.substr(9)) * 1024;
+  std::ifstream stat{"/proc/self/stat"};
+  std::string all((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+  auto close = all.rfind(')');
+  if (close != std::string::npos) {
+    std::istringstream rest{all.substr(close + 2)};
+    std::vector<std::string> f;
+    for (std::string x; rest >> x;)
+      f.push_back(x);
+    if (f.size() > 12) // utime and stime: fields 14 and 15 of stat, 12 and 13 after the name
+      p.cpu_seconds = (std::stod(f[11]) + std::stod(f[12])) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+  }
+  return p;
+}
+
+// -- alerts: error rate and p95 over the window ------------------------------------
+
+struct sample {
+  clock::time_point at;
+  uint64_t answered = 0;
+  uint64_t errors = 0;
+  std::vector<uint64_t> buckets; // cumulative, over every method
+};
+
+struct alert {
+  std::string name;
+  bool active = false;
+  std::string detail;
+};
+
+struct web_state {
+  web_config cfg;
+  std::shared_ptr<actors::name_table> names;
+  std::shared_ptr<cluster::cluster_view> view;
+  std::shared_ptr<supervision::metrics_registry> metrics;
+  std::shared_ptr<web_server> server; // while listening
+  std::shared_ptr<std::shared_ptr<web_server>> held = std::make_shared<std::shared_ptr<web_server>>();
+  std::deque<sample> samples;
+  std::vector<double> bounds;
+  std::map<std::string, alert> alerts;
+  std::string path;
+  std::shared_ptr<std::atomic<int>> inflight = std::make_shared<std::atomic<int>>(0);
+  bool listen_failed = false;
+};
+
+using web_actor = caf::stateful_actor<web_state>;
+
+sample take_sample(web_state& st) {
+  sample s;
+  s.at = clock::now();
+  for (auto& [labels, v] : st.metrics->counter_values("cafmcp_requests_total")) {
+    s.answered += v;
+    for (auto& [k, val] : labels)
+      if (k == "outcome" && val == "error")
+        s.errors += v;
+  }
+  auto [bounds, buckets] = st.metrics->histogram_totals("cafmcp_request_duration_seconds");
+  st.bounds = bounds;
+  s.buckets = buckets;
+  return s;
+}
+
+/// p95 (upper bucket bound) of the requests between two samples; -1: none.
+double p95_between(const std::vector<double>& bounds, const sample& a, const sample& b) {
+  if (b.buckets.empty())
+    return -1;
+  auto delta = [&](size_t i) { return b.buckets[i] - (i < a.buckets.size() ? a.buckets[i] : 0); };
+  auto total = delta(b.buckets.size() - 1);
+  if (total == 0)
+    return -1;
+  for (size_t i = 0; i < bounds.size(); ++i)
+    if (static_cast<double>(delta(i)) >= 0.95 * static_cast<double>(total))
+      return bounds[i];
+  return bounds.empty() ? -1 : bounds.back() * 2; // beyond the last bucket
+}
+
+void set_alert(web_actor* self, const std::string& name, bool on, const std::string& detail) {
+  auto& a = self->state.alerts[name];
+  a.name = name;
+  if (a.active != on) {
+    if (on)
+      log::warning(self->state.path, "alert raised: " + name + " (" + detail + ")");
+    else
+      log::info(self->state.path, "alert cleared: " + name + " (" + detail + ")");
+  }
+  a.active = on;
+  a.detail = detail;
+  self->state.metrics->gauge("cafmcp_alert_active", "1 while the alert is raised", {{"alert", name}})
+    .set(on ? 1 : 0);
+}
+
+std::string percent(double x) {
+  std::ostringstream s;
+  s.precision(3);
+  s << x * 100 << " %";
+  return s.str();
+}
+
+void evaluate_alerts(web_actor* self) {
+  auto& st = self->state;
+  st.samples.push_back(take_sample(st));
+  while (st.samples.size() > 2 && st.samples.front().at < st.samples.back().at - st.cfg.alert_window)
+    st.samples.pop_front();
+  auto& first = st.samples.front();
+  auto& last = st.samples.back();
+  auto answered = last.answered - first.answered;
+  auto errors = last.errors - first.errors;
+  double rate = answered > 0 ? static_cast<double>(errors) / static_cast<double>(answered) : 0;
+  set_alert(self, "error_rate", answered >= 20 && rate > st.cfg.error_rate_alert,
+            percent(rate) + " of " + std::to_string(answered) + " requests failed; limit "
+              + percent(st.cfg.error_rate_alert));
+  auto p95 = p95_between(st.bounds, first, last);
+  std::ostringstream p;
+  p << "p95 " << (p95 < 0 ? std::string{"-"} : std::to_string(p95) + " s") << "; limit " << st.cfg.p95_alert_seconds
+    << " s";
+  set_alert(self, "latency_p95", p95 > st.cfg.p95_alert_seconds, p.str());
+  auto proc = read_process();
+  double mem = proc.machine_bytes > 0 ? proc.resident_bytes / proc.machine_bytes : 0;
+  set_alert(self, "memory", mem > st.cfg.memory_alert_ratio,
+            percent(mem) + " of the machine's memory; limit " + percent(st.cfg.memory_alert_ratio));
+}
+
+// -- collecting (a detached worker per request: the calls below block) -------------
+
+struct collected {
+  std::optional<supervision::tree_node> tree;
+  std::optional<health_report> core;
+  std::optional<cluster::replication_status> replication;
+  std::vector<actors::breaker_status> breakers;
+  int64_t sessions = -1;
+};
+
+template <class T>
+std::optional<T> ask(caf::scoped_actor& self, const caf::actor& who, caf::message msg) {
+  if (!who)
+    return std::nullopt;
+  std::optional<T> out;
+  self->request(who, milliseconds{500}, std::move(msg))
+    .receive([&](T& x) { out = std::move(x); }, [](caf::error&) {});
+  return out;
+}
+
+collected collect(caf::actor_system& sys, const web_state& st, bool tree) {
+  collected c;
+  caf::scoped_actor self{sys};
+  if (tree)
+    if (auto root = st.names->lookup("root"))
+      if (auto t = supervision::collect_tree(sys, root, "root", "/root", milliseconds{500})) {
+        // Queue depths: every actor that answers it measures its own mailbox.
+        std::function<void(supervision::tree_node&)> measure = [&](supervision::tree_node& n) {
+          for (auto& k : n.children)
+            measure(k);
+          if (n.answers_mailbox && n.handle)
+            if (auto depth = ask<uint64_t>(self, n.handle, caf::make_message(supervision::mailbox_atom::value)))
+              n.mailbox = static_cast<int64_t>(*depth);
+        };
+        measure(*t);
+        c.tree = std::move(*t);
+      }
+  c.core = ask<health_report>(self, st.names->lookup("health"), caf::make_message(health_atom::value));
+  c.replication = ask<cluster::replication_status>(self, st.names->lookup("replicator"),
+                                                   caf::make_message(cluster::repl_status_atom::value));
+  if (auto b = ask<std::vector<actors::breaker_status>>(self, st.names->lookup("circuit_breakers"),
+                                                        caf::make_message(actors::breaker_list_atom::value)))
+    c.breakers = std::move(*b);
+  if (c.replication) {
+    c.sessions = static_cast<int64_t>(c.replication->primaries);
+  } else if (auto list = ask<std::vector<actors::session_record>>(self, st.names->lookup("session_manager"),
+                                                                 caf::make_message(actors::session_list_atom::value))) {
+    c.sessions = static_cast<int64_t>(list->size());
+  }
+  return c;
+}
+
+void walk(const supervision::tree_node& n, supervision::metrics_registry& m, int64_t& deepest) {
+  if (!n.restart.empty())
+    m.gauge("cafmcp_child_restarts", "Restarts of a supervised child since its supervisor started",
+            {{"path", n.path}})
+      .set(static_cast<double>(n.restarts));
+  if (n.mailbox >= 0) {
+    m.gauge("cafmcp_queue_depth", "Messages waiting in an actor's mailbox", {{"path", n.path}})
+      .set(static_cast<double>(n.mailbox));
+    deepest = std::max(deepest, n.mailbox);
+  }
+  for (auto& c : n.children)
+    walk(c, m, deepest);
+}
+
+std::string render_metrics(const web_state& st, const collected& c) {
+  auto& m = *st.metrics;
+  int64_t deepest = 0;
+  if (c.tree)
+    walk(*c.tree, m, deepest);
+  for (auto& b : c.breakers)
+    m.gauge("cafmcp_circuit_breaker_state", "Circuit breaker state: 0 closed, 1 half_open, 2 open", {{"key", b.key}})
+      .set(b.state == "open" ? 2 : b.state == "half_open" ? 1 : 0);
+  if (c.sessions >= 0)
+    m.gauge("cafmcp_sessions", "MCP sessions, state handles and tasks this node leads").set(static_cast<double>(c.sessions));
+  if (st.view) {
+    std::map<std::pair<std::string, std::string>, int> members;
+    for (auto& r : st.view->rows())
+      ++members[{r.state, r.health}];
+    for (auto state : {"joining", "up", "leaving", "exiting", "down", "removed"})
+      for (auto health : {"healthy", "degraded", "unhealthy"}) {
+        auto i = members.find({state, health});
+        if (i != members.end() || std::string{state} == "up")
+          m.gauge("cafmcp_cluster_members", "Members by state and health, as this node sees them",
+                  {{"state", state}, {"health", health}})
+            .set(i == members.end() ? 0 : i->second);
+      }
+    m.gauge("cafmcp_node_fenced", "1 while this node is fenced (the losing side of a partition)")
+      .set(st.view->fenced() ? 1 : 0);
+  }
+  if (c.replication) {
+    auto& r = *c.replication;
+    m.gauge("cafmcp_replication_records", "Records this node is a replica of").set(static_cast<double>(r.records));
+    m.gauge("cafmcp_replication_pending_writes", "Writes waiting for acknowledgements").set(static_cast<double>(r.pending_writes));
+    for (auto& p : r.peers) {
+      m.gauge("cafmcp_replication_lag_seconds", "Age of the oldest unacknowledged replication to a peer",
+              {{"peer", p.peer}})
+        .set(static_cast<double>(p.lag_ms) / 1000.0);
+      m.gauge("cafmcp_replication_pending", "Deltas sent to a peer and not acknowledged", {{"peer", p.peer}})
+        .set(static_cast<double>(p.sent - std::min(p.sent, p.acked)));
+      m.counter("cafmcp_replication_sent_bytes_total", "Replication payload sent to a peer", {{"peer", p.peer}})
+        .store(p.bytes_sent);
+    }
+  }
+  auto proc = read_process();
+  m.gauge("cafmcp_process_resident_memory_bytes", "Resident memory of the node process").set(proc.resident_bytes);
+  m.gauge("cafmcp_process_cpu_seconds", "CPU time the node process has used (user + system), in seconds")
+    .set(proc.cpu_seconds);
+  m.gauge("cafmcp_process_threads", "Threads of the node process").set(proc.threads);
+  bool healthy = c.core && c.core->status == "healthy";
+  m.gauge("cafmcp_process_health", "1 while the core actors are alive and answer, else 0").set(healthy ? 1 : 0);
+  return m.render();
+}
+
+web_reply health_reply(const web_state& st, const collected& c) {
+  auto checks = json::array();
+  bool ok = true;
+  auto check = [&](const std::string& name, bool pass, const std::string& detail) {
+    checks.push_back({{"name", name}, {"ok", pass}, {"detail", detail}});
+    ok = ok && pass;
+  };
+  if (c.core) {
+    for (auto& h : c.core->checks)
+      check("core:" + h.name, h.ok, h.detail);
+  } else {
+    check("core", false, "the health checker does not answer");
+  }
+  if (st.view) {
+    auto why = st.view->fenced();
+    check("quorum", !why, why ? *why : "this node's side of the cluster holds the quorum");
+  }
+  auto proc = read_process();
+  double mem = proc.machine_bytes > 0 ? proc.resident_bytes / proc.machine_bytes : 0;
+  check("memory", mem <= st.cfg.memory_alert_ratio,
+        percent(mem) + " of the machine's memory (limit " + percent(st.cfg.memory_alert_ratio) + ")");
+  int64_t deepest = 0;
+  if (c.tree) {
+    std::function<void(const supervision::tree_node&)> w = [&](const supervision::tree_node& n) {
+      deepest = std::max(deepest, n.mailbox);
+      for (auto& k : n.children)
+        w(k);
+    };
+    w(*c.tree);
+  }
+  check("queue_depth", deepest <= st.cfg.queue_depth_limit,
+        "deepest mailbox " + std::to_string(deepest) + " (limit " + std::to_string(st.cfg.queue_depth_limit) + ")");
+  auto alerts = json::array();
+  for (auto& [name, a] : st.alerts) {
+    if (a.active)
+      alerts.push_back({{"name", name}, {"detail", a.detail}});
+    if (name == "error_rate")
+      check("error_rate", !a.active, a.detail);
+  }
+  web_reply r;
+  r.status = ok ? 200 : 503;
+  r.content_type = "application/json";
+  r.body = json{{"status", ok ? "healthy" : "degraded"}, {"node", st.cfg.node_name}, {"checks", checks},
+                {"alerts", alerts}}
+             .dump(2)
+           + "\n";
+  return r;
+}
+
+/// Serves one request on its own thread (the collection blocks), bounded:
+/// a scraper hammering the endpoint gets 503 beyond four at once.
+void serve(web_actor* self, web_job_ptr job) {
+  auto& st = self->state;
+  auto target = job->target.substr(0, job->target.find('?'));
+  if (target == "/ready") {
+    bool ready = st.names->lookup("root") && !(st.view && st.view->fenced());
+    web_reply r;
+    r.status = ready ? 200 : 503;
+    r.body = ready ? "ready\n" : (st.view && st.view->fenced() ? *st.view->fenced() + "\n" : "starting\n");
+    return job->answer(std::move(r));
+  }
+  if (target != "/metrics" && target != "/health") {
+    web_reply r;
+    r.status = 404;
+    r.body = "not found; try /metrics, /health or /ready\n";
+    return job->answer(std::move(r));
+  }
+  if (st.inflight->fetch_add(1) >= 4) {
+    st.inflight->fetch_sub(1);
+    web_reply r;
+    r.status = 503;
+    r.body = "too many requests at once\n";
+    return job->answer(std::move(r));
+  }
+  // The worker gets a copy of what it reads (the actor's state is its own).
+  auto snapshot = std::make_shared<web_state>();
+  snapshot->cfg = st.cfg;
+  snapshot->names = st.names;
+  snapshot->view = st.view;
+  snapshot->metrics = st.metrics;
+  snapshot->alerts = st.alerts;
+  auto inflight = st.inflight;
+  self->spawn<caf::detached + caf::linked>([snapshot, job, target, inflight](caf::event_based_actor* worker) {
+    auto c = collect(worker->system(), *snapshot, true);
+    if (target == "/metrics") {
+      web_reply r;
+      r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+      r.body = render_metrics(*snapshot, c);
+      job->answer(std::move(r));
+    } else {
+      job->answer(health_reply(*snapshot, c));
+    }
+    inflight->fetch_sub(1);
+    worker->quit();
+  });
+}
+
+caf::behavior web_actor_fun(web_actor* self, web_config cfg, std::shared_ptr<actors::name_table> names,
+                            std::shared_ptr<cluster::cluster_view> view,
+                            std::shared_ptr<supervision::metrics_registry> metrics, std::string path) {
+  auto& st = self->state;
+  st.cfg = cfg;
+  st.names = std::move(names);
+  st.view = std::move(view);
+  st.metrics = std::move(metrics);
+  st.path = path;
+  // (Not through self: the state is gone when attached functors run.)
+  self->attach_functor([held = st.held](const caf::error&) {
+    if (*held)
+      stop_web_server(**held);
+  });
+  self->send(self, web_listen_atom::value);
+  self->send(self, web_tick_atom::value);
+  return {
+    [self](web_listen_atom) {
+      // A port in use must not stop the node (tier 3 is optional to it):
+      // said once, then tried again every 10 s.
+      auto& st = self->state;
+      auto me = caf::actor_cast<caf::actor>(self);
+      try {
+        st.server = start_web_server(st.cfg.host, st.cfg.port,
+                                     [me](const std::string& target, std::function<void(web_reply)> reply) {
+                                       auto job = std::make_shared<web_job>();
+                                       job->target = target;
+                                       job->reply = std::move(reply);
+                                       caf::anon_send(me, std::move(job)); // dropped if dead: the guard answers 503
+                                     });
+        *st.held = st.server;
+        log::info(st.path, "metrics, health and readiness on http://" + st.cfg.host + ":"
+                             + std::to_string(bound_port(*st.server)) + "/metrics, /health, /ready");
+      } catch (const std::exception& e) {
+        if (!st.listen_failed)
+          log::warning(st.path, std::string{e.what()} + "; trying again every 10 s");
+        st.listen_failed = true;
+        self->delayed_send(self, std::chrono::seconds(10), web_listen_atom::value);
+      }
+    },
+    [self](web_job_ptr& job) { serve(self, std::move(job)); },
+    [self](web_tick_atom) {
+      evaluate_alerts(self);
+      self->delayed_send(self, std::chrono::seconds(1), web_tick_atom::value);
+    },
+    [self](caf::get_atom) {
+      return static_cast<uint32_t>(self->state.server ? bound_port(*self->state.server) : 0);
+    },
+    [self](supervision::mailbox_atom) { return static_cast<uint64_t>(self->mailbox().size()); },
+  };
+}
+
+} // namespace
+
+std::vector<config::field> web_config_schema() {
+  using config::value_type;
+  return {
+    {"observability", value_type::object, {}, "the observability tier's HTTP endpoint (/metrics, /health, /ready)", {}, {}, {}, {
+      {"enabled", value_type::boolean, true, "serve it", {}, {}, {}, {}},
+      {"host", value_type::string, "127.0.0.1", "address to listen on", {}, {}, {}, {}},
+      {"port", value_type::integer, 9090, "port (0: any free port, logged)", 0, 65535, {}, {}},
+      {"alert_window_ms", value_type::integer, 60000, "error rate and p95 latency are measured over this", 1000, {}, {}, {}},
+      {"error_rate_alert", value_type::number, 0.05, "alert when more than this share of requests fails", 0, 1, {}, {}},
+      {"p95_alert_ms", value_type::integer, 2000, "alert when the 95th percentile latency is above this", 1, {}, {}, {}},
+      {"memory_alert_ratio", value_type::number, 0.8, "alert (and /health degraded) above this share of the machine's memory", 0, 1, {}, {}},
+      {"queue_depth_limit", value_type::integer, 1000, "/health is degraded when any mailbox holds more", 1, {}, {}, {}},
+    }},
+  };
+}
+
+web_config web_config_from(const nlohmann::json& v) {
+  web_config out;
+  auto& o = v.at("observability");
+  out.enabled = o.at("enabled").get<bool>();
+  out.host = o.at("host").get<std::string>();
+  out.port = o.at("port").get<uint16_t>();
+  out.alert_window = milliseconds{o.at("alert_window_ms").get<int64_t>()};
+  out.error_rate_alert = o.at("error_rate_alert").get<double>();
+  out.p95_alert_seconds = static_cast<double>(o.at("p95_alert_ms").get<int64_t>()) / 1000.0;
+  out.memory_alert_ratio = o.at("memory_alert_ratio").get<double>();
+  out.queue_depth_limit = o.at("queue_depth_limit").get<int64_t>();
+  return out;
+}
+
+supervision::child_spec web_endpoint_spec(web_config cfg, std::shared_ptr<actors::name_table> names,
+                                          std::shared_ptr<cluster::cluster_view> view,
+                                          std::shared_ptr<supervision::metrics_registry> metrics) {
+  supervision::child_spec spec;
+  spec.id = "web";
+  spec.answers_mailbox = true;
+  spec.start = [cfg, names, view, metrics](const supervision::start_context& ctx) -> caf::expected<caf::actor> {
+    return ctx.system.spawn<caf::detached>(web_actor_fun, cfg, names, view, metrics, ctx.path);
+  };
+  spec.shutdown = supervision::shutdown_spec::after(std::chrono::milliseconds{2000});
+  return spec;
+}
+
+} // namespace cafmcp::observability

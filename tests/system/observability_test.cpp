@@ -1,0 +1,164 @@
+// The observability tier's endpoint on a real node: /metrics in the
+// Prometheus format (checked by promtool, scraped by a real Prometheus),
+// /health and /ready, and the tier's isolation from MCP clients.
+
+#include <csignal>
+#include <regex>
+#include <set>
+#include <thread>
+
+#include <unistd.h>
+
+#include <doctest/doctest.h>
+#include <nlohmann/json.hpp>
+
+#include "tests/support/http_client.hpp"
+#include "tests/support/mcp_call.hpp"
+#include "tests/support/net.hpp"
+#include "tests/support/process.hpp"
+
+using namespace cafmcp::test;
+using namespace std::chrono_literals;
+using nlohmann::json;
+
+namespace {
+
+const std::string binary = CAFMCP_BINARY;
+
+/// A node with MCP and the observability endpoint on free ports.
+struct observed_node {
+  temp_dir dir;
+  std::unique_ptr<process> proc;
+  uint16_t mcp = 0, web = 0;
+
+  explicit observed_node(std::vector<std::string> extra = {}) {
+    std::vector<std::string> args{binary, "node", "--http-port", "0", "--metrics-port", "0"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    proc = std::make_unique<process>(args, dir.path());
+    REQUIRE(proc->wait_for_stderr("ready", 20s));
+    REQUIRE(proc->wait_for_stderr("/metrics, /health, /ready", 20s));
+    auto log = proc->err();
+    std::smatch m;
+    REQUIRE(std::regex_search(log, m, std::regex{R"(MCP endpoint http://127\.0\.0\.1:(\d+)/mcp)"}));
+    mcp = static_cast<uint16_t>(std::stoi(m[1]));
+    REQUIRE(std::regex_search(log, m, std::regex{R"(readiness on http://127\.0\.0\.1:(\d+)/metrics)"}));
+    web = static_cast<uint16_t>(std::stoi(m[1]));
+  }
+
+  ~observed_node() {
+    proc->signal(SIGTERM);
+    proc->wait_exit(20s);
+  }
+
+  http_reply get(const std::string& path) { return http_request(web, "GET", path, {}); }
+};
+
+bool have(const char* tool) {
+  return ::access((std::string{"/usr/bin/"} + tool).c_str(), X_OK) == 0;
+}
+
+} // namespace
+
+TEST_CASE("GET /metrics serves the Prometheus text format with requests, durations, the tree and the process - promtool accepts it") {
+  observed_node n;
+  for (int i = 0; i < 3; ++i)
+    CHECK(mcp_tool_call(n.mcp, "echo", {{"text", "hi"}}).status == 200);
+  mcp_tool_call(n.mcp, "no_such_tool", json::object());
+  auto r = n.get("/metrics");
+  REQUIRE(r.status == 200);
+  CHECK(r.headers["content-type"].find("text/plain; version=0.0.4") == 0);
+  auto& text = r.body;
+  CHECK(text.find("cafmcp_requests_total{method=\"tools/call\",outcome=\"ok\"} 3") != std::string::npos);
+  CHECK(text.find("cafmcp_requests_total{method=\"tools/call\",outcome=\"error\"} 1") != std::string::npos);
+  CHECK(text.find("cafmcp_request_duration_seconds_count{method=\"tools/call\"} 4") != std::string::npos);
+  CHECK(text.find("cafmcp_child_restarts{path=\"/root/core_sup/session_manager\"} 0") != std::string::npos);
+  CHECK(text.find("cafmcp_queue_depth{path=\"/root/core_sup/registry\"}") != std::string::npos);
+  CHECK(text.find("cafmcp_process_health 1") != std::string::npos);
+  CHECK(text.find("cafmcp_process_resident_memory_bytes ") != std::string::npos);
+  if (!have("promtool")) {
+    MESSAGE("promtool not installed (bash deploy/install-deps.sh): format check skipped");
+    return;
+  }
+  auto file = n.dir.write("metrics.txt", text);
+  auto check = run({"/bin/sh", "-c", "promtool check metrics < " + file});
+  CHECK_MESSAGE(check.code == 0, check.out << check.err);
+}
+
+TEST_CASE("GET /health answers 200 with every check and /ready 200 - other paths 404 and other methods 405") {
+  observed_node n;
+  auto h = n.get("/health");
+  REQUIRE(h.status == 200);
+  auto j = json::parse(h.body);
+  CHECK(j["status"] == "healthy");
+  std::set<std::string> names;
+  for (auto& c : j["checks"]) {
+    names.insert(c["name"].get<std::string>());
+    CHECK(c["ok"] == true);
+  }
+  for (auto want : {"core:actor:session_manager", "memory", "queue_depth", "error_rate"})
+    CHECK(names.count(want) == 1);
+  CHECK(j["alerts"].empty());
+  CHECK(n.get("/ready").status == 200);
+  CHECK(n.get("/nothing-here").status == 404);
+  CHECK(http_request(n.web, "POST", "/metrics", {}, "x").status == 405);
+}
+
+TEST_CASE("a node whose error rate passes the limit raises the alert in the log, /health and /metrics - and clears it") {
+  temp_dir cfg_dir;
+  auto cfg = cfg_dir.write("node.json", R"({"observability": {"alert_window_ms": 2000}})");
+  observed_node n{{"--config", cfg}};
+  for (int i = 0; i < 30; ++i)
+    mcp_tool_call(n.mcp, "no_such_tool", json::object());
+  REQUIRE(n.proc->wait_for_stderr("alert raised: error_rate", 10s));
+  auto h = n.get("/health");
+  CHECK(h.status == 503);
+  auto j = json::parse(h.body);
+  CHECK(j["status"] == "degraded");
+  REQUIRE(j["alerts"].size() >= 1);
+  CHECK(j["alerts"][0]["name"] == "error_rate");
+  CHECK(n.get("/metrics").body.find("cafmcp_alert_active{alert=\"error_rate\"} 1") != std::string::npos);
+  // The window passes without errors: cleared.
+  for (int i = 0; i < 30; ++i)
+    mcp_tool_call(n.mcp, "echo", {{"text", "fine"}});
+  CHECK(n.proc->wait_for_stderr("alert cleared: error_rate", 10s));
+  CHECK(n.get("/health").status == 200);
+}
+
+TEST_CASE("a real Prometheus scrapes a node - the target is up and a cafmcp metric comes back through its query API") {
+  if (!have("prometheus")) {
+    MESSAGE("prometheus not installed (bash deploy/install-deps.sh): skipped");
+    return;
+  }
+  observed_node n;
+  mcp_tool_call(n.mcp, "echo", {{"text", "scraped"}});
+  temp_dir prom_dir;
+  auto port = free_port();
+  auto config = prom_dir.write("prometheus.yml", "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
+                                                 "scrape_configs:\n  - job_name: cafmcp\n    static_configs:\n"
+                                                 "      - targets: ['127.0.0.1:"
+                                                   + std::to_string(n.web) + "']\n");
+  process prom{{"/usr/bin/prometheus", "--config.file=" + config, "--storage.tsdb.path=" + prom_dir.path() + "/data",
+                "--web.listen-address=127.0.0.1:" + std::to_string(port)},
+               prom_dir.path()};
+  auto query = [&](const std::string& q) {
+    auto r = http_request(port, "GET", "/api/v1/query?query=" + q, {});
+    auto j = json::parse(r.body, nullptr, false);
+    return j.is_discarded() ? json(nullptr) : j;
+  };
+  bool up = false, found = false;
+  auto deadline = std::chrono::steady_clock::now() + 40s;
+  while (std::chrono::steady_clock::now() < deadline && !(up && found)) {
+    auto u = query("up");
+    up = u.is_object() && !u["data"]["result"].empty() && u["data"]["result"][0]["value"][1] == "1";
+    auto m = query("cafmcp_process_health");
+    found = m.is_object() && !m["data"]["result"].empty() && m["data"]["result"][0]["value"][1] == "1";
+    if (!(up && found))
+      std::this_thread::sleep_for(500ms);
+  }
+  CHECK(up);
+  CHECK(found);
+  auto calls = query("cafmcp_requests_total");
+  CHECK(calls.dump().find("tools/call") != std::string::npos);
+  prom.signal(SIGTERM);
+  prom.wait_exit(20s);
+}
