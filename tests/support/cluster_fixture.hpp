@@ -39,11 +39,12 @@ inline std::string write_cookie(const temp_dir& dir, const std::string& name, co
   return path;
 }
 
-/// One node: its cluster port, its MCP HTTP port (from the log).
+/// One node: its cluster port, its MCP HTTP port and its observability port (from the log).
 struct cluster_node {
   std::string name;
   uint16_t cluster_port = 0;
   uint16_t http_port = 0;
+  uint16_t web_port = 0; // /metrics, /health, /ready
   std::unique_ptr<process> proc;
 
   cluster_node(const temp_dir& dir, std::string n, const std::string& cookie, const std::string& config,
@@ -61,6 +62,10 @@ struct cluster_node {
     auto log = proc->err();
     REQUIRE(std::regex_search(log, m, std::regex{R"(MCP endpoint http://127\.0\.0\.1:(\d+)/mcp)"}));
     http_port = static_cast<uint16_t>(std::stoi(m[1]));
+    REQUIRE(proc->wait_for_stderr("/metrics, /health, /ready", 20s));
+    log = proc->err();
+    REQUIRE(std::regex_search(log, m, std::regex{R"(readiness on http://127\.0\.0\.1:(\d+)/metrics)"}));
+    web_port = static_cast<uint16_t>(std::stoi(m[1]));
   }
 
   std::string address() const { return "127.0.0.1:" + std::to_string(cluster_port); }
