@@ -26,6 +26,7 @@ packages=(
   tmux                  # drives the interactive admin shell in its test
   python3 python3-yaml  # deploy/check-deploy-files.py (Kubernetes YAML)
   prometheus            # promtool checks /metrics; a real Prometheus scrapes a node in a test
+  chromium              # the dashboard test (headless, driven by playwright-core from npm)
 )
 
 # The interop tests run the official MCP TypeScript SDKs (Node >= 20). Machines

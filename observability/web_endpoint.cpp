@@ -13,6 +13,7 @@
 
 #include "actors/messages.hpp"
 #include "cluster/messages.hpp"
+#include "observability/dashboard_page.hpp"
 #include "observability/health.hpp"
 #include "observability/web_server.hpp"
 #include "supervision/log.hpp"
@@ -112,6 +113,24 @@ struct alert {
   std::string detail;
 };
 
+/// The dashboard's latest snapshot (JSON), refreshed every second while
+/// someone watches (an /events stream asked in the last 10 s).
+struct dashboard_feed {
+  std::mutex mtx;
+  std::string json;
+  std::atomic<int64_t> asked_ms{0};
+  std::atomic<bool> collecting{false};
+
+  static int64_t now_ms() {
+    return std::chrono::duration_cast<milliseconds>(clock::now().time_since_epoch()).count();
+  }
+  std::string event() {
+    asked_ms = now_ms();
+    std::lock_guard<std::mutex> guard{mtx};
+    return json.empty() ? ": waiting for the first snapshot\n\n" : "data: " + json + "\n\n";
+  }
+};
+
 struct web_state {
   web_config cfg;
   std::shared_ptr<actors::name_table> names;
@@ -125,6 +144,7 @@ struct web_state {
   std::string path;
   std::shared_ptr<std::atomic<int>> inflight = std::make_shared<std::atomic<int>>(0);
   bool listen_failed = false;
+  std::shared_ptr<dashboard_feed> feed = std::make_shared<dashboard_feed>();
 };
 
 using web_actor = caf::stateful_actor<web_state>;
@@ -368,6 +388,97 @@ web_reply health_reply(const web_state& st, const collected& c) {
   return r;
 }
 
+json tree_json(const supervision::tree_node& n) {
+  auto kids = json::array();
+  for (auto& c : n.children)
+    kids.push_back(tree_json(c));
+  return {{"id", n.id},           {"path", n.path},         {"state", n.state},   {"strategy", n.strategy},
+          {"restarts", n.restarts}, {"mailbox", n.mailbox}, {"children", kids}};
+}
+
+/// The dashboard's snapshot: members, sessions per member, the tree, the
+/// request rate and p95 per second over the alert window, active alerts.
+std::string dashboard_json(caf::actor_system& sys, const web_state& st, const collected& c) {
+  json out{{"node", st.cfg.node_name},
+           {"time_ms", std::chrono::duration_cast<milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count()}};
+  auto members = json::array();
+  auto sessions = json::object();
+  if (c.replication)
+    sessions[st.cfg.node_name] = c.replication->primaries;
+  else if (c.sessions >= 0)
+    sessions[st.cfg.node_name] = c.sessions;
+  if (st.view) {
+    caf::scoped_actor self{sys};
+    auto node = st.names->lookup("node");
+    for (auto& r : st.view->rows()) {
+      members.push_back({{"node", r.node}, {"state", r.state}, {"health", r.health}, {"side", r.side},
+                         {"leader", r.leader}, {"self", r.self}, {"last_heartbeat_ms", r.last_heartbeat_ms}});
+      if (r.self || r.state != "up" || r.health == "unhealthy" || !node)
+        continue;
+      // Another member's sessions: its replicator, through our node actor.
+      if (auto s = ask<cluster::replication_status>(
+            self, node,
+            caf::make_message(cluster::call_atom::value, r.node, std::string{"replicator"},
+                              caf::make_message(cluster::repl_status_atom::value))))
+        sessions[r.node] = s->primaries;
+    }
+  }
+  out["members"] = members;
+  out["sessions"] = sessions;
+  out["tree"] = c.tree ? tree_json(*c.tree) : json(nullptr);
+  auto history = json::array();
+  auto& samples = st.samples;
+  for (size_t i = 1; i < samples.size(); ++i) {
+    auto dt = std::chrono::duration<double>(samples[i].at - samples[i - 1].at).count();
+    auto rate = dt > 0 ? static_cast<double>(samples[i].answered - samples[i - 1].answered) / dt : 0;
+    auto p95 = p95_between(st.bounds, samples[i >= 5 ? i - 5 : 0], samples[i]);
+    history.push_back({{"rate", rate}, {"p95_ms", p95 < 0 ? -1.0 : p95 * 1000}});
+  }
+  json requests{{"total", samples.empty() ? 0 : samples.back().answered},
+                {"errors", samples.empty() ? 0 : samples.back().errors},
+                {"rate", history.empty() ? 0.0 : history.back()["rate"].get<double>()},
+                {"p95_ms", history.empty() ? -1.0 : history.back()["p95_ms"].get<double>()}};
+  out["requests"] = requests;
+  out["history"] = history;
+  auto alerts = json::array();
+  for (auto& [name, a] : st.alerts)
+    if (a.active)
+      alerts.push_back({{"name", name}, {"detail", a.detail}});
+  out["alerts"] = alerts;
+  return out.dump();
+}
+
+/// A copy of what a worker thread reads (the actor's state is its own).
+std::shared_ptr<web_state> snapshot_of(const web_state& st) {
+  auto s = std::make_shared<web_state>();
+  s->cfg = st.cfg;
+  s->names = st.names;
+  s->view = st.view;
+  s->metrics = st.metrics;
+  s->alerts = st.alerts;
+  s->samples = st.samples;
+  s->bounds = st.bounds;
+  return s;
+}
+
+void refresh_dashboard(web_actor* self) {
+  auto& st = self->state;
+  auto feed = st.feed;
+  if (dashboard_feed::now_ms() - feed->asked_ms.load() > 10000 || feed->collecting.exchange(true))
+    return; // nobody watches, or a refresh is under way
+  auto snapshot = snapshot_of(st);
+  self->spawn<caf::detached + caf::linked>([snapshot, feed](caf::event_based_actor* worker) {
+    auto c = collect(worker->system(), *snapshot, true);
+    auto text = dashboard_json(worker->system(), *snapshot, c);
+    {
+      std::lock_guard<std::mutex> guard{feed->mtx};
+      feed->json = std::move(text);
+    }
+    feed->collecting = false;
+    worker->quit();
+  });
+}
+
 /// Serves one request on its own thread (the collection blocks), bounded:
 /// a scraper hammering the endpoint gets 503 beyond four at once.
 void serve(web_actor* self, web_job_ptr job) {
@@ -380,10 +491,25 @@ void serve(web_actor* self, web_job_ptr job) {
     r.body = ready ? "ready\n" : (st.view && st.view->fenced() ? *st.view->fenced() + "\n" : "starting\n");
     return job->answer(std::move(r));
   }
+  if (target == "/" || target == "/dashboard") {
+    web_reply r;
+    r.content_type = "text/html; charset=utf-8";
+    r.body = dashboard_page();
+    return job->answer(std::move(r));
+  }
+  if (target == "/events") {
+    auto feed = st.feed;
+    feed->asked_ms = dashboard_feed::now_ms();
+    refresh_dashboard(self);
+    web_reply r;
+    r.body = "retry: 1000\n\n" + feed->event();
+    r.next = [feed] { return feed->event(); };
+    return job->answer(std::move(r));
+  }
   if (target != "/metrics" && target != "/health") {
     web_reply r;
     r.status = 404;
-    r.body = "not found; try /metrics, /health or /ready\n";
+    r.body = "not found; try /dashboard, /metrics, /health or /ready\n";
     return job->answer(std::move(r));
   }
   if (st.inflight->fetch_add(1) >= 4) {
@@ -393,13 +519,7 @@ void serve(web_actor* self, web_job_ptr job) {
     r.body = "too many requests at once\n";
     return job->answer(std::move(r));
   }
-  // The worker gets a copy of what it reads (the actor's state is its own).
-  auto snapshot = std::make_shared<web_state>();
-  snapshot->cfg = st.cfg;
-  snapshot->names = st.names;
-  snapshot->view = st.view;
-  snapshot->metrics = st.metrics;
-  snapshot->alerts = st.alerts;
+  auto snapshot = snapshot_of(st);
   auto inflight = st.inflight;
   self->spawn<caf::detached + caf::linked>([snapshot, job, target, inflight](caf::event_based_actor* worker) {
     auto c = collect(worker->system(), *snapshot, true);
@@ -448,7 +568,7 @@ caf::behavior web_actor_fun(web_actor* self, web_config cfg, std::shared_ptr<act
                                      });
         *st.held = st.server;
         log::info(st.path, "metrics, health and readiness on http://" + st.cfg.host + ":"
-                             + std::to_string(bound_port(*st.server)) + "/metrics, /health, /ready");
+                             + std::to_string(bound_port(*st.server)) + "/metrics, /health, /ready; dashboard on /dashboard");
       } catch (const std::exception& e) {
         if (!st.listen_failed)
           log::warning(st.path, std::string{e.what()} + "; trying again every 10 s");
@@ -459,6 +579,7 @@ caf::behavior web_actor_fun(web_actor* self, web_config cfg, std::shared_ptr<act
     [self](web_job_ptr& job) { serve(self, std::move(job)); },
     [self](web_tick_atom) {
       evaluate_alerts(self);
+      refresh_dashboard(self);
       self->delayed_send(self, std::chrono::seconds(1), web_tick_atom::value);
     },
     [self](caf::get_atom) {

@@ -1,0 +1,97 @@
+#include "observability/dashboard_page.hpp"
+
+namespace cafmcp::observability {
+
+const char* dashboard_page() {
+  return R"html(<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>cafmcp dashboard</title>
+<style>
+  body { font: 14px/1.4 system-ui, sans-serif; margin: 0; background: #f6f7f9; color: #1d232b; }
+  header { background: #1d232b; color: #fff; padding: 10px 18px; display: flex; gap: 18px; align-items: baseline; }
+  header h1 { font-size: 18px; margin: 0; }
+  #conn { font-size: 12px; opacity: .8; }
+  main { display: grid; grid-template-columns: 1fr 1fr; gap: 14px; padding: 14px; }
+  section { background: #fff; border: 1px solid #dde1e6; border-radius: 6px; padding: 10px 14px; }
+  h2 { font-size: 14px; margin: 0 0 8px; text-transform: uppercase; letter-spacing: .04em; color: #55606e; }
+  table { border-collapse: collapse; width: 100%; }
+  td, th { text-align: left; padding: 3px 8px 3px 0; border-bottom: 1px solid #eef0f3; }
+  .healthy, .running, .up { color: #147a36; } .degraded { color: #a86400; }
+  .unhealthy, .down, .restarting, .fenced { color: #b3261e; font-weight: 600; }
+  ul.tree, ul.tree ul { list-style: none; margin: 0; padding-left: 16px; }
+  ul.tree { padding-left: 0; font-family: ui-monospace, monospace; font-size: 12px; }
+  .restarts { color: #55606e; } .restarts.hot { color: #b3261e; font-weight: 600; }
+  canvas { width: 100%; height: 120px; }
+  #alerts li { color: #b3261e; } #noalerts { color: #147a36; }
+  .wide { grid-column: span 2; }
+</style>
+</head>
+<body>
+<header><h1>cafmcp</h1><span id="node"></span><span id="conn">connecting…</span></header>
+<main>
+  <section><h2>Cluster</h2><table id="members"><thead><tr><th>node</th><th>state</th><th>health</th><th>side</th><th>sessions</th></tr></thead><tbody></tbody></table></section>
+  <section><h2>Alerts</h2><ul id="alerts"></ul><div id="noalerts">no active alerts</div>
+    <h2 style="margin-top:12px">Requests</h2><div id="summary"></div></section>
+  <section><h2>Request rate (per second)</h2><canvas id="rate" width="600" height="120"></canvas></section>
+  <section><h2>p95 latency (ms)</h2><canvas id="p95" width="600" height="120"></canvas></section>
+  <section class="wide"><h2>Supervision tree</h2><ul class="tree" id="tree"></ul></section>
+</main>
+<script>
+"use strict";
+const el = id => document.getElementById(id);
+function text(tag, content, cls) { const e = document.createElement(tag); e.textContent = content; if (cls) e.className = cls; return e; }
+function drawChart(canvas, values, color) {
+  const g = canvas.getContext("2d"), w = canvas.width, h = canvas.height;
+  g.clearRect(0, 0, w, h);
+  const max = Math.max(1, ...values);
+  g.strokeStyle = "#dde1e6"; g.beginPath(); g.moveTo(0, h - 1); g.lineTo(w, h - 1); g.stroke();
+  g.fillStyle = "#55606e"; g.font = "11px sans-serif"; g.fillText(max.toFixed(max < 10 ? 1 : 0), 4, 12);
+  g.strokeStyle = color; g.lineWidth = 2; g.beginPath();
+  values.forEach((v, i) => { const x = values.length < 2 ? 0 : i * (w - 1) / (values.length - 1); const y = h - 2 - (v / max) * (h - 16);
+    i ? g.lineTo(x, y) : g.moveTo(x, y); });
+  g.stroke();
+}
+function treeNode(n) {
+  const li = document.createElement("li");
+  li.appendChild(text("span", n.id + " "));
+  li.appendChild(text("span", n.state, n.state));
+  if (n.strategy) li.appendChild(text("span", " (" + n.strategy + ")"));
+  li.appendChild(text("span", "  restarts " + n.restarts, "restarts" + (n.restarts > 0 ? " hot" : "")));
+  if (n.mailbox > 0) li.appendChild(text("span", "  mailbox " + n.mailbox));
+  if (n.children && n.children.length) { const ul = document.createElement("ul"); n.children.forEach(c => ul.appendChild(treeNode(c))); li.appendChild(ul); }
+  return li;
+}
+function render(s) {
+  el("node").textContent = "node " + s.node + " · " + new Date(s.time_ms).toLocaleTimeString();
+  const body = el("members").querySelector("tbody"); body.replaceChildren();
+  (s.members.length ? s.members : [{node: s.node, state: "up", health: "healthy", side: "-"}]).forEach(m => {
+    const tr = document.createElement("tr"); tr.dataset.node = m.node;
+    tr.append(text("td", m.node + (m.self ? " (this node)" : "")), text("td", m.state, m.state), text("td", m.health, m.health),
+              text("td", m.side, m.side === "fenced" ? "fenced" : ""), text("td", m.node in s.sessions ? s.sessions[m.node] : "-"));
+    body.appendChild(tr);
+  });
+  const alerts = el("alerts"); alerts.replaceChildren();
+  s.alerts.forEach(a => alerts.appendChild(text("li", a.name + ": " + a.detail)));
+  el("noalerts").style.display = s.alerts.length ? "none" : "block";
+  el("summary").textContent = s.requests.total + " requests answered, " + s.requests.errors + " errors; now " +
+    s.requests.rate.toFixed(1) + "/s, p95 " + (s.requests.p95_ms < 0 ? "-" : s.requests.p95_ms.toFixed(1) + " ms");
+  drawChart(el("rate"), s.history.map(h => h.rate), "#2b6cb0");
+  drawChart(el("p95"), s.history.map(h => Math.max(0, h.p95_ms)), "#a86400");
+  const tree = el("tree"); tree.replaceChildren(); if (s.tree) tree.appendChild(treeNode(s.tree));
+}
+function connect() {
+  const es = new EventSource("/events");
+  es.onopen = () => { el("conn").textContent = "live"; };
+  es.onmessage = e => { try { render(JSON.parse(e.data)); } catch (err) { el("conn").textContent = "bad update: " + err; } };
+  es.onerror = () => { el("conn").textContent = "reconnecting…"; };
+}
+connect();
+</script>
+</body>
+</html>
+)html";
+}
+
+} // namespace cafmcp::observability
