@@ -342,6 +342,7 @@ public:
       started_(std::chrono::steady_clock::now()) {}
 
   void notify(const json& n) override { inner_->notify(n); }
+  std::string correlation_id() const override { return inner_->correlation_id(); }
 
   void respond(const json& r) override {
     const char* outcome = r.contains("error") ? "error"
@@ -852,6 +853,7 @@ void endpoint::call_tool(const rpc_message& msg, bool modern, const sink_ptr& ou
   job->input_responses = std::move(responses);
   job->request_state = std::move(state);
   job->session_handle = principal;
+  job->correlation_id = out->correlation_id();
   std::weak_ptr<endpoint> weak = weak_from_this();
   if (as_task) {
     // The Tasks extension: answer at once with the task; the call runs on

@@ -38,6 +38,8 @@ public:
   virtual ~request_sink() = default;
   virtual void notify(const nlohmann::json& notification) = 0;
   virtual void respond(const nlohmann::json& response) = 0;
+  /// The request's X-Correlation-ID ("": none): its log lines carry it.
+  virtual std::string correlation_id() const { return {}; }
 };
 
 using sink_ptr = std::shared_ptr<request_sink>;

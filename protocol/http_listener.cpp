@@ -40,7 +40,10 @@ caf::behavior session_actor(caf::event_based_actor* self, std::shared_ptr<http_s
       end_http_session(*s, id);
   });
   return {
-    [entry](session_request& r) { entry->ep->handle_value(r.body, r.sink); },
+    [entry](session_request& r) {
+      log::correlation_scope scope{r.sink->correlation_id()};
+      entry->ep->handle_value(r.body, r.sink);
+    },
     [self](caf::close_atom) { self->quit(); },
     caf::after(ttl) >> [self, entry] {
       log::info("/root/protocol_sup/server_sup", "session " + entry->id + " idle; ending it");

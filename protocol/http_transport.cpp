@@ -5,7 +5,10 @@
 
 #include "protocol/http_transport.hpp"
 
+#include "protocol/crypto.hpp"
+
 #include <atomic>
+#include <cctype>
 #include <deque>
 #include <mutex>
 #include <stdexcept>
@@ -278,6 +281,22 @@ private:
   std::unordered_map<std::string, std::shared_ptr<http_session>> sessions_;
 };
 
+/// The request's correlation id: `given` when it is 1 … 128 characters of
+/// [A-Za-z0-9._:-], else a fresh UUIDv4.
+std::string correlation_for(const std::string& given) {
+  bool ok = !given.empty() && given.size() <= 128;
+  for (char c : given)
+    ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.' || c == ':');
+  if (ok)
+    return given;
+  auto b = random_bytes(16);
+  b[6] = static_cast<char>((b[6] & 0x0f) | 0x40); // version 4
+  b[8] = static_cast<char>((b[8] & 0x3f) | 0x80); // variant 10
+  auto hex = to_hex(b);
+  return hex.substr(0, 8) + "-" + hex.substr(8, 4) + "-" + hex.substr(12, 4) + "-" + hex.substr(16, 4) + "-"
+         + hex.substr(20);
+}
+
 /// One TCP connection: reads requests one after the other (keep-alive) and
 /// writes each response as one JSON body or as a chunked SSE stream.
 class connection : public std::enable_shared_from_this<connection> {
@@ -285,6 +304,8 @@ public:
   connection(tcp::socket sock, std::shared_ptr<http_server> srv) : sock_(std::move(sock)), srv_(std::move(srv)) {}
 
   void start() { read(); }
+
+  const std::string& correlation() const { return correlation_; }
 
   // -- called by sinks, from any thread: hop onto the connection's thread --
 
@@ -331,6 +352,10 @@ private:
   }
 
   void handle() {
+    // X-Correlation-ID: the client's (when it is a sane token), else a new
+    // UUIDv4; returned on the response, carried into every log line of it.
+    correlation_ = correlation_for(header("x-correlation-id"));
+    log::correlation_scope scope{correlation_};
     auto& cfg = srv_->config();
     auto target = std::string{req_.target()};
     if (auto q = target.find('?'); q != std::string::npos)
@@ -630,6 +655,8 @@ private:
     keep_alive_tick();
     std::string head = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
                        "X-Accel-Buffering: no\r\nTransfer-Encoding: chunked\r\n";
+    if (!correlation_.empty())
+      head += "X-Correlation-ID: " + correlation_ + "\r\n";
     head += keep_alive_ ? "Connection: keep-alive\r\n\r\n" : "Connection: close\r\n\r\n";
     queue_write(std::move(head), false);
   }
@@ -677,6 +704,8 @@ private:
   template <class Body>
   void send(http::response<Body> res) {
     res.keep_alive(keep_alive_);
+    if (!correlation_.empty())
+      res.set("X-Correlation-ID", correlation_);
     auto sp = std::make_shared<http::response<Body>>(std::move(res));
     http::async_write(sock_, *sp, [self = shared_from_this(), sp](beast::error_code ec, size_t) {
       if (ec)
@@ -739,6 +768,7 @@ private:
     bool ends_response;
   };
 
+  std::string correlation_; // the current request's X-Correlation-ID
   tcp::socket sock_;
   std::shared_ptr<http_server> srv_;
   beast::flat_buffer buf_;
@@ -760,13 +790,16 @@ private:
 /// SSE stream; the response ends it.
 class http_exchange : public request_sink {
 public:
-  http_exchange(std::shared_ptr<connection> conn, bool modern) : conn_(std::move(conn)), modern_(modern) {}
+  http_exchange(std::shared_ptr<connection> conn, bool modern)
+    : conn_(std::move(conn)), modern_(modern), correlation_(conn_->correlation()) {}
   void notify(const json& n) override { conn_->post_event(n, false, modern_); }
   void respond(const json& r) override { conn_->post_event(r, true, modern_); }
+  std::string correlation_id() const override { return correlation_; }
 
 private:
   std::shared_ptr<connection> conn_;
   bool modern_;
+  std::string correlation_;
 };
 
 void connection::dispatch(const std::shared_ptr<endpoint>& ep, const json& body, bool modern) {

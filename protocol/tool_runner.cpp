@@ -186,6 +186,7 @@ caf::behavior tool_worker(caf::event_based_actor* self, const std::string& /* pa
   return {
     [self](call_job_ptr& job) {
       auto call = std::make_shared<tool_call_impl>(self, job);
+      log::correlation_scope scope{job->correlation_id};
       guarded(job, [&] { job->tool->handler(job->arguments, call); });
     },
     [](deferred_step& step) {

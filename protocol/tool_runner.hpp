@@ -34,6 +34,7 @@ struct call_job {
   nlohmann::json arguments;
   nlohmann::json meta;
   std::string session_handle;
+  std::string correlation_id; // X-Correlation-ID of the request (log lines carry it)
   std::shared_ptr<request_sink> sink;
   std::shared_ptr<std::atomic<bool>> cancelled = std::make_shared<std::atomic<bool>>(false);
   std::function<caf::actor()> session_manager;

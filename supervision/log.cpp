@@ -93,6 +93,22 @@ void configure(level min, format fmt, std::string node_name) {
   s.node = std::move(node_name);
 }
 
+namespace {
+thread_local std::string correlation;
+} // namespace
+
+correlation_scope::correlation_scope(std::string id) : previous_(std::move(correlation)) {
+  correlation = std::move(id);
+}
+
+correlation_scope::~correlation_scope() {
+  correlation = std::move(previous_);
+}
+
+const std::string& current_correlation() {
+  return correlation;
+}
+
 bool enabled(level x) {
   return static_cast<int>(x) >= the_sink().min_level.load(std::memory_order_relaxed);
 }
@@ -115,6 +131,10 @@ void write(level x, std::string_view path, std::string_view message) {
     append_json_string(line, path);
     line += ",\"msg\":";
     append_json_string(line, message);
+    if (!correlation.empty()) {
+      line += ",\"correlation_id\":";
+      append_json_string(line, correlation);
+    }
     line += "}\n";
   } else {
     append_timestamp(line);
@@ -129,6 +149,11 @@ void write(level x, std::string_view path, std::string_view message) {
     line += path;
     line += ": ";
     line += message;
+    if (!correlation.empty()) {
+      line += " [correlation_id ";
+      line += correlation;
+      line += ']';
+    }
     line += '\n';
   }
   std::fwrite(line.data(), 1, line.size(), stderr);

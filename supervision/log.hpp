@@ -27,6 +27,22 @@ bool enabled(level x);
 /// Writes one line to stderr: `path` names the actor (e.g. /root/core_sup).
 void write(level x, std::string_view path, std::string_view message);
 
+/// While it lives, every line this thread writes carries `id` (the
+/// X-Correlation-ID of the request it works for); scopes nest.
+class correlation_scope {
+public:
+  explicit correlation_scope(std::string id);
+  ~correlation_scope();
+  correlation_scope(const correlation_scope&) = delete;
+  correlation_scope& operator=(const correlation_scope&) = delete;
+
+private:
+  std::string previous_;
+};
+
+/// The correlation id of this thread's current request ("": none).
+const std::string& current_correlation();
+
 inline void debug(std::string_view path, std::string_view msg) { write(level::debug, path, msg); }
 inline void info(std::string_view path, std::string_view msg) { write(level::info, path, msg); }
 inline void warning(std::string_view path, std::string_view msg) { write(level::warning, path, msg); }

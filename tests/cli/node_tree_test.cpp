@@ -23,6 +23,7 @@ struct node_fixture {
   cli::node_config cfg = [] {
     cli::node_overrides o;
     o.name = "t";
+    o.metrics_port = 0; // never a fixed port in tests
     return cli::load_node_config(std::nullopt, o);
   }();
   caf::actor_system_config sys_cfg;

@@ -5,6 +5,7 @@
 #include <csignal>
 #include <regex>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include <unistd.h>
@@ -161,4 +162,38 @@ TEST_CASE("a real Prometheus scrapes a node - the target is up and a cafmcp metr
   CHECK(calls.dump().find("tools/call") != std::string::npos);
   prom.signal(SIGTERM);
   prom.wait_exit(20s);
+}
+
+TEST_CASE("X-Correlation-ID is taken from the request or generated (UUIDv4), returned, and carried by the request's log lines") {
+  observed_node n{{"--log-format", "json", "--log-level", "debug"}};
+  std::vector<std::pair<std::string, std::string>> h{{"Content-Type", "application/json"},
+                                                     {"Accept", "application/json, text/event-stream"},
+                                                     {"X-Correlation-ID", "order-4711.retry:2"}};
+  json init{{"jsonrpc", "2.0"}, {"id", 1}, {"method", "initialize"},
+            {"params", {{"protocolVersion", "2025-06-18"}, {"capabilities", json::object()},
+                        {"clientInfo", {{"name", "t"}, {"version", "1"}}}}}};
+  auto r = http_request(n.mcp, "POST", "/mcp", h, init.dump());
+  REQUIRE(r.status == 200);
+  CHECK(r.headers["x-correlation-id"] == "order-4711.retry:2");
+  REQUIRE(n.proc->wait_for_stderr("\"correlation_id\":\"order-4711.retry:2\"", 10s));
+  // A log line about this request (the session it started) carries it.
+  bool found = false;
+  std::istringstream lines{n.proc->err()};
+  for (std::string line; std::getline(lines, line);) {
+    auto j = json::parse(line, nullptr, false);
+    if (j.is_object() && j.value("correlation_id", "") == "order-4711.retry:2"
+        && j.value("msg", "").find("legacy session") != std::string::npos)
+      found = true;
+  }
+  CHECK(found);
+  // None, or one that is no sane token: a fresh UUIDv4 comes back.
+  static const std::regex uuid4{"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}"};
+  for (std::string given : std::vector<std::string>{"", "has spaces in it", std::string(200, 'x')}) {
+    auto hh = h;
+    hh.pop_back();
+    if (!given.empty())
+      hh.emplace_back("X-Correlation-ID", given);
+    auto rr = http_request(n.mcp, "POST", "/mcp", hh, init.dump());
+    CHECK(std::regex_match(rr.headers["x-correlation-id"], uuid4));
+  }
 }
