@@ -149,7 +149,8 @@ int run_node(const node_options& opts) {
     return names->lookup(which);
   };
   env.list_ttl = cfg.list_ttl;
-  env.metrics = metrics;
+  if (cfg.web.request_metrics)
+    env.metrics = metrics;
   env.session_renew = std::min(std::chrono::milliseconds{30000}, cfg.core.sessions.ttl / 3);
   env.max_inflight = cfg.max_inflight_calls;
   if (cfg.cluster.enabled)

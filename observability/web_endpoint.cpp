@@ -596,6 +596,8 @@ std::vector<config::field> web_config_schema() {
   return {
     {"observability", value_type::object, {}, "the observability tier's HTTP endpoint (/metrics, /health, /ready)", {}, {}, {}, {
       {"enabled", value_type::boolean, true, "serve it", {}, {}, {}, {}},
+      {"request_metrics", value_type::boolean, true,
+       "count MCP requests and their durations (off: the call path skips it entirely)", {}, {}, {}, {}},
       {"host", value_type::string, "127.0.0.1", "address to listen on", {}, {}, {}, {}},
       {"port", value_type::integer, 9090, "port (0: any free port, logged)", 0, 65535, {}, {}},
       {"alert_window_ms", value_type::integer, 60000, "error rate and p95 latency are measured over this", 1000, {}, {}, {}},
@@ -611,6 +613,7 @@ web_config web_config_from(const nlohmann::json& v) {
   web_config out;
   auto& o = v.at("observability");
   out.enabled = o.at("enabled").get<bool>();
+  out.request_metrics = o.at("request_metrics").get<bool>();
   out.host = o.at("host").get<std::string>();
   out.port = o.at("port").get<uint16_t>();
   out.alert_window = milliseconds{o.at("alert_window_ms").get<int64_t>()};

@@ -29,6 +29,7 @@ namespace cafmcp::observability {
 
 struct web_config {
   bool enabled = true;
+  bool request_metrics = true;                   // the endpoint counts requests and durations
   std::string host = "127.0.0.1";
   uint16_t port = 9090;                          // 0: any free port (logged)
   std::string node_name;

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# The cost of request metrics (and of a scraper) on tools/call: one node
+# with observability.request_metrics on, one with it off, the same wrk load
+# (echo, MCP 2026-07-28, -t1 -c4) alternating between them ROUNDS times, plus
+# a run with /metrics scraped every 100 ms. Prints req/s, p50/p99 latency
+# and the node's CPU time per request for each; asserts nothing.
+# Usage: bash bench/observability_overhead.sh [path/to/cafmcp]   (DURATION=8 ROUNDS=3)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bin=$(realpath "${1:-build/bin/cafmcp}")
+duration=${DURATION:-8}
+rounds=${ROUNDS:-3}
+command -v wrk >/dev/null || { echo "observability_overhead: wrk is needed (bash deploy/install-deps.sh)" >&2; exit 1; }
+work=$(mktemp -d)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+start() { # NAME REQUEST_METRICS
+  echo "{\"observability\": {\"request_metrics\": $2}}" > "$work/$1.json"
+  "$bin" node --name "$1" --http-port 0 --metrics-port 0 --config "$work/$1.json" 2> "$work/$1.log" &
+  pids+=($!)
+  echo $! > "$work/$1.pid"
+  for _ in $(seq 1 100); do grep -q 'readiness on' "$work/$1.log" && break; sleep 0.1; done
+  grep -oE 'MCP endpoint http://127.0.0.1:([0-9]+)' "$work/$1.log" | head -1 | sed -E 's#.*:##' > "$work/$1.port"
+  grep -oE 'readiness on http://127.0.0.1:([0-9]+)' "$work/$1.log" | head -1 | sed -E 's#.*:##' > "$work/$1.web"
+}
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$(cat "$work/$1.pid")/stat"; }
+
+start on true
+start off false
+hz=$(getconf CLK_TCK)
+printf '%-22s %10s %10s %10s %14s\n' run req/s p50 p99 cpu_us/request
+for r in $(seq 1 "$rounds"); do
+  for name in on off scraped; do
+    node=$name; [ "$name" = scraped ] && node=on
+    scraper=""
+    if [ "$name" = scraped ]; then
+      ( end=$((SECONDS + duration + 1)); while [ $SECONDS -lt $end ]; do
+          curl -s -o /dev/null "http://127.0.0.1:$(cat "$work/on.web")/metrics"; sleep 0.1; done ) &
+      scraper=$!
+    fi
+    before=$(cpu_ticks "$node")
+    out=$(MCP_MODE=modern wrk -t1 -c4 -d"${duration}s" --latency -s bench/mcp_echo.lua "http://127.0.0.1:$(cat "$work/$node.port")/mcp")
+    after=$(cpu_ticks "$node")
+    [ -n "$scraper" ] && wait "$scraper" 2>/dev/null || true
+    rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
+    reqs=$(echo "$out" | awk '/ requests in / {print $1; exit}')
+    p50=$(echo "$out" | awk '$1=="50%" {print $2}')
+    p99=$(echo "$out" | awk '$1=="99%" {print $2}')
+    cpu=$(awk -v t=$((after - before)) -v hz="$hz" -v n="$reqs" 'BEGIN { printf "%.1f", (n > 0 ? t / hz * 1e6 / n : 0) }')
+    printf '%-22s %10s %10s %10s %14s\n' "round $r metrics $name" "$rps" "$p50" "$p99" "$cpu"
+  done
+done
