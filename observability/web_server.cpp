@@ -12,6 +12,8 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include "protocol/tcp_listen.hpp"
+
 namespace cafmcp::observability {
 
 namespace beast = boost::beast;
@@ -26,19 +28,7 @@ public:
   web_server(web_handler handler) : handler_(std::move(handler)), acceptor_(io_), guard_(io_.get_executor()) {}
 
   void listen(const std::string& host, uint16_t port) {
-    beast::error_code ec;
-    auto addr = net::ip::make_address(host, ec);
-    tcp::endpoint ep{addr, port};
-    if (!ec)
-      acceptor_.open(ep.protocol(), ec);
-    if (!ec)
-      acceptor_.set_option(net::socket_base::reuse_address(true), ec);
-    if (!ec)
-      acceptor_.bind(ep, ec);
-    if (!ec)
-      acceptor_.listen(net::socket_base::max_listen_connections, ec);
-    if (ec)
-      throw std::runtime_error("cannot listen on " + host + ":" + std::to_string(port) + ": " + ec.message());
+    protocol::listen_on(acceptor_, host, port, "observability");
     port_ = acceptor_.local_endpoint().port();
     accept();
     thread_ = std::thread([this] { io_.run(); });

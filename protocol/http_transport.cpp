@@ -6,6 +6,7 @@
 #include "protocol/http_transport.hpp"
 
 #include "protocol/crypto.hpp"
+#include "protocol/tcp_listen.hpp"
 
 #include <atomic>
 #include <cctype>
@@ -144,21 +145,7 @@ public:
   }
 
   void start() {
-    beast::error_code ec;
-    auto addr = net::ip::make_address(cfg_.host, ec);
-    if (ec)
-      throw std::runtime_error("http: invalid host " + cfg_.host + ": " + ec.message());
-    tcp::endpoint ep{addr, cfg_.port};
-    acceptor_.open(ep.protocol(), ec);
-    if (!ec)
-      acceptor_.set_option(net::socket_base::reuse_address(true), ec);
-    if (!ec)
-      acceptor_.bind(ep, ec);
-    if (!ec)
-      acceptor_.listen(net::socket_base::max_listen_connections, ec);
-    if (ec)
-      throw std::runtime_error("http: cannot listen on " + cfg_.host + ":" + std::to_string(cfg_.port)
-                               + ": " + ec.message());
+    listen_on(acceptor_, cfg_.host, cfg_.port, "http");
     port_ = acceptor_.local_endpoint().port();
     accept();
     sweep();

@@ -73,57 +73,44 @@ metrics_registry::family& metrics_registry::family_of(const std::string& name, k
   return i->second;
 }
 
-counter_series& metrics_registry::counter(const std::string& name, const std::string& help,
-                                          const metric_labels& labels) {
+template <class Series, class... Args>
+Series& metrics_registry::series_of(std::deque<Series>& store, const std::string& name, kind type,
+                                    const std::string& help, const metric_labels& labels,
+                                    const std::vector<double>& bounds, Args&&... args) {
   {
     std::shared_lock<std::shared_mutex> read{mtx_};
-    if (auto f = families_.find(name); f != families_.end() && f->second.type == kind::counter)
+    if (auto f = families_.find(name); f != families_.end() && f->second.type == type)
       if (auto s = f->second.series.find(labels); s != f->second.series.end())
-        return counters_[s->second];
+        return store[s->second];
   }
   std::unique_lock<std::shared_mutex> write{mtx_};
-  auto& f = family_of(name, kind::counter, help, {});
-  auto s = f.series.find(labels);
-  if (s != f.series.end())
-    return counters_[s->second];
-  counters_.emplace_back();
-  f.series.emplace(labels, counters_.size() - 1);
-  return counters_.back();
+  auto& f = family_of(name, type, help, bounds);
+  if (auto s = f.series.find(labels); s != f.series.end())
+    return store[s->second];
+  store.emplace_back(std::forward<Args>(args)...);
+  f.series.emplace(labels, store.size() - 1);
+  return store.back();
+}
+
+counter_series& metrics_registry::counter(const std::string& name, const std::string& help,
+                                          const metric_labels& labels) {
+  return series_of(counters_, name, kind::counter, help, labels, {});
 }
 
 gauge_series& metrics_registry::gauge(const std::string& name, const std::string& help, const metric_labels& labels) {
-  {
-    std::shared_lock<std::shared_mutex> read{mtx_};
-    if (auto f = families_.find(name); f != families_.end() && f->second.type == kind::gauge)
-      if (auto s = f->second.series.find(labels); s != f->second.series.end())
-        return gauges_[s->second];
-  }
-  std::unique_lock<std::shared_mutex> write{mtx_};
-  auto& f = family_of(name, kind::gauge, help, {});
-  auto s = f.series.find(labels);
-  if (s != f.series.end())
-    return gauges_[s->second];
-  gauges_.emplace_back();
-  f.series.emplace(labels, gauges_.size() - 1);
-  return gauges_.back();
+  return series_of(gauges_, name, kind::gauge, help, labels, {});
 }
 
 histogram_series& metrics_registry::histogram(const std::string& name, const std::string& help,
                                               const metric_labels& labels, const std::vector<double>& bounds) {
+  // A family's buckets are fixed by its first use.
+  std::vector<double> fixed;
   {
     std::shared_lock<std::shared_mutex> read{mtx_};
-    if (auto f = families_.find(name); f != families_.end() && f->second.type == kind::histogram)
-      if (auto s = f->second.series.find(labels); s != f->second.series.end())
-        return histograms_[s->second];
+    auto f = families_.find(name);
+    fixed = f == families_.end() ? bounds : f->second.bounds;
   }
-  std::unique_lock<std::shared_mutex> write{mtx_};
-  auto& f = family_of(name, kind::histogram, help, bounds);
-  auto s = f.series.find(labels);
-  if (s != f.series.end())
-    return histograms_[s->second];
-  histograms_.emplace_back(f.bounds);
-  f.series.emplace(labels, histograms_.size() - 1);
-  return histograms_.back();
+  return series_of(histograms_, name, kind::histogram, help, labels, bounds, fixed);
 }
 
 std::string escape_label_value(const std::string& v) {

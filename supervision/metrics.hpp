@@ -99,6 +99,10 @@ private:
     std::map<metric_labels, size_t> series; // → index into the matching deque
   };
   family& family_of(const std::string& name, kind type, const std::string& help, const std::vector<double>& bounds);
+  /// Finds the series of `name` with `labels` in `store`, or adds one built from `args`.
+  template <class Series, class... Args>
+  Series& series_of(std::deque<Series>& store, const std::string& name, kind type, const std::string& help,
+                    const metric_labels& labels, const std::vector<double>& bounds, Args&&... args);
 
   mutable std::shared_mutex mtx_;
   std::map<std::string, family> families_;

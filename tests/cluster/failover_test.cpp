@@ -359,16 +359,6 @@ TEST_CASE("a legacy session keeps its Mcp-Session-Id and its data when the node 
   CHECK(gone);
 }
 
-namespace {
-
-std::string read_file(const std::string& path) {
-  std::ifstream in{path};
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-} // namespace
 
 TEST_CASE("a whole cluster stopped and started again comes back with its handles (snapshots on shutdown)") {
   temp_dir dir;

@@ -19,6 +19,7 @@
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
 
+#include "tests/support/mcp_call.hpp"
 #include "tests/support/process.hpp"
 
 using namespace cafmcp::test;
@@ -304,15 +305,7 @@ namespace {
 /// namespace (the test itself has no route into the lab). The JSON-RPC
 /// reply, or null when none came.
 json lab_call(ns_cluster& c, int from, int to, const std::string& tool, const json& args) {
-  json body{{"jsonrpc", "2.0"},
-            {"id", 1},
-            {"method", "tools/call"},
-            {"params",
-             {{"name", tool},
-              {"arguments", args},
-              {"_meta",
-               {{"io.modelcontextprotocol/protocolVersion", "2026-07-28"},
-                {"io.modelcontextprotocol/clientCapabilities", json::object()}}}}}};
+  auto body = mcp_tool_call_body(tool, args);
   auto r = run({ip_binary(), "netns", "exec", c.lab.node_ns(from), "curl", "-s", "-m", "5",
                 "http://" + c.lab.ip(to) + ":8080/mcp", "-H", "Content-Type: application/json", "-H",
                 "Accept: application/json, text/event-stream", "-H", "MCP-Protocol-Version: 2026-07-28", "-H",

@@ -16,17 +16,22 @@ struct mcp_reply {
   nlohmann::json body;  // the JSON-RPC reply, or the raw body as a string when it is not JSON
 };
 
+/// The JSON-RPC request of a stateless tools/call.
+inline nlohmann::json mcp_tool_call_body(const std::string& tool, const nlohmann::json& args) {
+  return {{"jsonrpc", "2.0"},
+          {"id", 1},
+          {"method", "tools/call"},
+          {"params",
+           {{"name", tool},
+            {"arguments", args},
+            {"_meta",
+             {{"io.modelcontextprotocol/protocolVersion", "2026-07-28"},
+              {"io.modelcontextprotocol/clientCapabilities", nlohmann::json::object()}}}}}};
+}
+
 inline mcp_reply mcp_tool_call(uint16_t port, const std::string& tool, const nlohmann::json& args,
                                std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
-  nlohmann::json body{{"jsonrpc", "2.0"},
-                      {"id", 1},
-                      {"method", "tools/call"},
-                      {"params",
-                       {{"name", tool},
-                        {"arguments", args},
-                        {"_meta",
-                         {{"io.modelcontextprotocol/protocolVersion", "2026-07-28"},
-                          {"io.modelcontextprotocol/clientCapabilities", nlohmann::json::object()}}}}}};
+  auto body = mcp_tool_call_body(tool, args);
   auto r = http_request(port, "POST", "/mcp",
                         {{"Content-Type", "application/json"},
                          {"Accept", "application/json, text/event-stream"},

@@ -19,14 +19,14 @@ extern char** environ;
 
 namespace cafmcp::test {
 
-namespace {
-
-std::string slurp(const std::string& path) {
+std::string read_file(const std::string& path) {
   std::ifstream in{path};
   std::stringstream buf;
   buf << in.rdbuf();
   return buf.str();
 }
+
+namespace {
 
 int remove_entry(const char* path, const struct stat*, int, struct FTW*) {
   return ::remove(path);
@@ -169,11 +169,11 @@ void process::close_stdin() {
 }
 
 std::string process::out() const {
-  return slurp(out_path_);
+  return read_file(out_path_);
 }
 
 std::string process::err() const {
-  return slurp(err_path_);
+  return read_file(err_path_);
 }
 
 run_result run(std::vector<std::string> argv, std::chrono::milliseconds timeout) {

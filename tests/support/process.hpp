@@ -70,6 +70,9 @@ struct run_result {
   std::string out;
   std::string err;
 };
+/// The whole content of a file ("" when it cannot be read).
+std::string read_file(const std::string& path);
+
 run_result run(std::vector<std::string> argv, std::chrono::milliseconds timeout = std::chrono::seconds(30));
 
 } // namespace cafmcp::test
