@@ -43,12 +43,13 @@ void replicate_tasks(protocol::endpoint_env& env, std::shared_ptr<actors::name_t
     auto node_actor = names->lookup("node");
     if (!node_actor)
       return done("this node is not in a cluster right now");
-    node_actor->home_system().spawn([node_actor, owner, id, done](caf::event_based_actor* self) {
+    // (The id as an argument: argument-less function actors trip UBSan in CAF 0.17.)
+    node_actor->home_system().spawn([node_actor, owner, done](caf::event_based_actor* self, std::string id) {
       self->request(node_actor, std::chrono::seconds(5), cluster::call_atom::value, owner, std::string{"task_agent"},
                     caf::make_message(task_cancel_atom::value, id))
         .then([done](std::string& outcome) { done(outcome); },
               [done, self](caf::error& err) { done(self->system().render(err)); });
-    });
+    }, id);
   };
   env.tasks->set_mirror([names, node, task_ttl](const std::string& id, const json& task, const json& origin) {
     auto replicator = names->lookup("replicator");

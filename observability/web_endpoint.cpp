@@ -467,7 +467,8 @@ void refresh_dashboard(web_actor* self) {
   if (dashboard_feed::now_ms() - feed->asked_ms.load() > 10000 || feed->collecting.exchange(true))
     return; // nobody watches, or a refresh is under way
   auto snapshot = snapshot_of(st);
-  self->spawn<caf::detached + caf::linked>([snapshot, feed](caf::event_based_actor* worker) {
+  // (An argument besides the actor: argument-less function actors trip UBSan in CAF 0.17.)
+  self->spawn<caf::detached + caf::linked>([snapshot, feed](caf::event_based_actor* worker, std::string /* what */) {
     auto c = collect(worker->system(), *snapshot, true);
     auto text = dashboard_json(worker->system(), *snapshot, c);
     {
@@ -476,7 +477,7 @@ void refresh_dashboard(web_actor* self) {
     }
     feed->collecting = false;
     worker->quit();
-  });
+  }, std::string{"dashboard"});
 }
 
 /// Serves one request on its own thread (the collection blocks), bounded:
@@ -521,7 +522,7 @@ void serve(web_actor* self, web_job_ptr job) {
   }
   auto snapshot = snapshot_of(st);
   auto inflight = st.inflight;
-  self->spawn<caf::detached + caf::linked>([snapshot, job, target, inflight](caf::event_based_actor* worker) {
+  self->spawn<caf::detached + caf::linked>([snapshot, job, inflight](caf::event_based_actor* worker, std::string target) {
     auto c = collect(worker->system(), *snapshot, true);
     if (target == "/metrics") {
       web_reply r;
@@ -533,7 +534,7 @@ void serve(web_actor* self, web_job_ptr job) {
     }
     inflight->fetch_sub(1);
     worker->quit();
-  });
+  }, target);
 }
 
 caf::behavior web_actor_fun(web_actor* self, web_config cfg, std::shared_ptr<actors::name_table> names,

@@ -1029,7 +1029,8 @@ void endpoint::restore(const endpoint_env& env, const std::string& id,
   if (!sm || id.empty())
     return done(nullptr);
   // A short-lived actor asks (the caller is an I/O thread: it must not block).
-  sm->home_system().spawn([env, id, done, sm](caf::event_based_actor* self) {
+  // (The id as an argument: argument-less function actors trip UBSan in CAF 0.17.)
+  sm->home_system().spawn([env, done, sm](caf::event_based_actor* self, std::string id) {
     self->request(sm, std::chrono::seconds(5), actors::session_get_atom::value, id)
       .then(
         [env, id, done](actors::session_record& rec) {
@@ -1050,7 +1051,7 @@ void endpoint::restore(const endpoint_env& env, const std::string& id,
           done(ep);
         },
         [done](caf::error&) { done(nullptr); });
-  });
+  }, id);
 }
 
 void endpoint::remote_task_method(const rpc_message& msg, const sink_ptr& out, const std::string& id) {
@@ -1059,7 +1060,7 @@ void endpoint::remote_task_method(const rpc_message& msg, const sink_ptr& out, c
   auto request_id = msg.id;
   std::weak_ptr<endpoint> weak = weak_from_this();
   // Asked without blocking this (I/O) thread; answered when the record comes.
-  sm->home_system().spawn([sm, id, method, request_id, out, weak](caf::event_based_actor* self) {
+  sm->home_system().spawn([sm, method, request_id, out, weak](caf::event_based_actor* self, std::string id) {
     auto verb = method == "tasks/get" ? "retrieve" : method == "tasks/update" ? "update" : "cancel";
     auto not_found = [=] {
       out->respond(make_error(request_id, rpc_error{rpc_code::invalid_params,
@@ -1101,7 +1102,7 @@ void endpoint::remote_task_method(const rpc_message& msg, const sink_ptr& out, c
           });
         },
         [=](caf::error&) { not_found(); });
-  });
+  }, id);
 }
 
 std::string endpoint::resume_task(const std::string& id, const std::string& tool, const json& arguments) {
