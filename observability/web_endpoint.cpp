@@ -71,6 +71,11 @@ struct process_stats {
   double threads = 0;
 };
 
+/// Resident memory as a share of the machine's (0 when unknown).
+double memory_ratio(const process_stats& p) {
+  return p.machine_bytes > 0 ? p.resident_bytes / p.machine_bytes : 0;
+}
+
 process_stats read_process() {
   process_stats p;
   std::ifstream status{"/proc/self/status"};
@@ -218,8 +223,7 @@ void evaluate_alerts(web_actor* self) {
   p << "p95 " << (p95 < 0 ? std::string{"-"} : std::to_string(p95) + " s") << "; limit " << st.cfg.p95_alert_seconds
     << " s";
   set_alert(self, "latency_p95", p95 > st.cfg.p95_alert_seconds, p.str());
-  auto proc = read_process();
-  double mem = proc.machine_bytes > 0 ? proc.resident_bytes / proc.machine_bytes : 0;
+  double mem = memory_ratio(read_process());
   set_alert(self, "memory", mem > st.cfg.memory_alert_ratio,
             percent(mem) + " of the machine's memory; limit " + percent(st.cfg.memory_alert_ratio));
 }
@@ -276,7 +280,7 @@ collected collect(caf::actor_system& sys, const web_state& st, bool tree) {
   return c;
 }
 
-void walk(const supervision::tree_node& n, supervision::metrics_registry& m, int64_t& deepest) {
+void walk(const supervision::tree_node& n, supervision::metrics_registry& m) {
   if (!n.restart.empty())
     m.gauge("cafmcp_child_restarts", "Restarts of a supervised child since its supervisor started",
             {{"path", n.path}})
@@ -284,17 +288,22 @@ void walk(const supervision::tree_node& n, supervision::metrics_registry& m, int
   if (n.mailbox >= 0) {
     m.gauge("cafmcp_queue_depth", "Messages waiting in an actor's mailbox", {{"path", n.path}})
       .set(static_cast<double>(n.mailbox));
-    deepest = std::max(deepest, n.mailbox);
   }
   for (auto& c : n.children)
-    walk(c, m, deepest);
+    walk(c, m);
+}
+
+int64_t deepest_mailbox(const supervision::tree_node& n) {
+  auto out = n.mailbox;
+  for (auto& k : n.children)
+    out = std::max(out, deepest_mailbox(k));
+  return out;
 }
 
 std::string render_metrics(const web_state& st, const collected& c) {
   auto& m = *st.metrics;
-  int64_t deepest = 0;
   if (c.tree)
-    walk(*c.tree, m, deepest);
+    walk(*c.tree, m);
   for (auto& b : c.breakers)
     m.gauge("cafmcp_circuit_breaker_state", "Circuit breaker state: 0 closed, 1 half_open, 2 open", {{"key", b.key}})
       .set(b.state == "open" ? 2 : b.state == "half_open" ? 1 : 0);
@@ -356,19 +365,10 @@ web_reply health_reply(const web_state& st, const collected& c) {
     auto why = st.view->fenced();
     check("quorum", !why, why ? *why : "this node's side of the cluster holds the quorum");
   }
-  auto proc = read_process();
-  double mem = proc.machine_bytes > 0 ? proc.resident_bytes / proc.machine_bytes : 0;
+  double mem = memory_ratio(read_process());
   check("memory", mem <= st.cfg.memory_alert_ratio,
         percent(mem) + " of the machine's memory (limit " + percent(st.cfg.memory_alert_ratio) + ")");
-  int64_t deepest = 0;
-  if (c.tree) {
-    std::function<void(const supervision::tree_node&)> w = [&](const supervision::tree_node& n) {
-      deepest = std::max(deepest, n.mailbox);
-      for (auto& k : n.children)
-        w(k);
-    };
-    w(*c.tree);
-  }
+  auto deepest = c.tree ? std::max<int64_t>(0, deepest_mailbox(*c.tree)) : int64_t{0}; // unmeasured: -1
   check("queue_depth", deepest <= st.cfg.queue_depth_limit,
         "deepest mailbox " + std::to_string(deepest) + " (limit " + std::to_string(st.cfg.queue_depth_limit) + ")");
   auto alerts = json::array();

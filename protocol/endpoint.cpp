@@ -981,6 +981,24 @@ void endpoint::handle_input_response(const rpc_message& msg) {
 
 // -- subscriptions ----------------------------------------------------------------
 
+namespace {
+
+/// Asks `sm` for record `id` from a short-lived actor (callers are I/O
+/// threads: they must not block); `done` gets it, or nullopt on any error.
+void fetch_record(const caf::actor& sm, const std::string& id,
+                  std::function<void(std::optional<actors::session_record>)> done) {
+  // (The id as an argument: argument-less function actors trip UBSan in CAF 0.17.)
+  sm->home_system().spawn(
+    [sm, done](caf::event_based_actor* self, std::string id) {
+      self->request(sm, std::chrono::seconds(5), actors::session_get_atom::value, id)
+        .then([done](actors::session_record& rec) { done(std::move(rec)); },
+              [done](caf::error&) { done(std::nullopt); });
+    },
+    id);
+}
+
+} // namespace
+
 void endpoint::save_session() {
   std::string id, info;
   {
@@ -1028,81 +1046,68 @@ void endpoint::restore(const endpoint_env& env, const std::string& id,
   auto sm = env.session_manager ? env.session_manager() : caf::actor{};
   if (!sm || id.empty())
     return done(nullptr);
-  // A short-lived actor asks (the caller is an I/O thread: it must not block).
-  // (The id as an argument: argument-less function actors trip UBSan in CAF 0.17.)
-  sm->home_system().spawn([env, done, sm](caf::event_based_actor* self, std::string id) {
-    self->request(sm, std::chrono::seconds(5), actors::session_get_atom::value, id)
-      .then(
-        [env, id, done](actors::session_record& rec) {
-          auto s = session_from_info(id, rec.info);
-          if (!s)
-            return done(nullptr); // a state handle, not a legacy session
-          auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                       std::chrono::system_clock::now().time_since_epoch())
-                       .count();
-          if (rec.ttl_ms > 0 && now - rec.last_active_ms >= rec.ttl_ms)
-            return done(nullptr); // idle past its TTL: over, even if not swept yet
-          auto ep = std::make_shared<endpoint>(env);
-          ep->adopt(std::move(*s));
-          ep->subscribe_legacy();
-          auto subs = ep->session()->subscriptions;
-          if (!subs.empty())
-            env.hub()->update(ep->legacy_sub_, [&](subscription_filter& f) { f.resource_uris = subs; });
-          done(ep);
-        },
-        [done](caf::error&) { done(nullptr); });
-  }, id);
+  fetch_record(sm, id, [env, id, done](std::optional<actors::session_record> rec) {
+    auto s = rec ? session_from_info(id, rec->info) : std::nullopt;
+    if (!s)
+      return done(nullptr); // none, or a state handle rather than a legacy session
+    auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                 std::chrono::system_clock::now().time_since_epoch())
+                 .count();
+    if (rec->ttl_ms > 0 && now - rec->last_active_ms >= rec->ttl_ms)
+      return done(nullptr); // idle past its TTL: over, even if not swept yet
+    auto ep = std::make_shared<endpoint>(env);
+    ep->adopt(std::move(*s));
+    ep->subscribe_legacy();
+    auto subs = ep->session()->subscriptions;
+    if (!subs.empty())
+      env.hub()->update(ep->legacy_sub_, [&](subscription_filter& f) { f.resource_uris = subs; });
+    done(ep);
+  });
 }
 
 void endpoint::remote_task_method(const rpc_message& msg, const sink_ptr& out, const std::string& id) {
-  auto sm = env_.session_manager();
   auto method = msg.method;
   auto request_id = msg.id;
   std::weak_ptr<endpoint> weak = weak_from_this();
-  // Asked without blocking this (I/O) thread; answered when the record comes.
-  sm->home_system().spawn([sm, method, request_id, out, weak](caf::event_based_actor* self, std::string id) {
-    auto verb = method == "tasks/get" ? "retrieve" : method == "tasks/update" ? "update" : "cancel";
-    auto not_found = [=] {
-      out->respond(make_error(request_id, rpc_error{rpc_code::invalid_params,
-                                                    std::string{"Failed to "} + verb
-                                                      + " task: Task not found or expired",
-                                                    json{{"taskId", id}}}));
+  auto verb = method == "tasks/get" ? "retrieve" : method == "tasks/update" ? "update" : "cancel";
+  auto not_found = [=] {
+    out->respond(make_error(request_id, rpc_error{rpc_code::invalid_params,
+                                                  std::string{"Failed to "} + verb + " task: Task not found or expired",
+                                                  json{{"taskId", id}}}));
+  };
+  // Answered when the record comes (this is an I/O thread: it must not wait).
+  fetch_record(env_.session_manager(), id, [=](std::optional<actors::session_record> rec) {
+    if (!rec)
+      return not_found();
+    auto info = json::parse(rec->info, nullptr, false);
+    auto state = rec->data.count("state") ? json::parse(rec->data["state"], nullptr, false) : json();
+    if (!info.is_object() || info.value("kind", "") != "task" || !state.is_object())
+      return not_found();
+    auto ep = weak.lock();
+    if (!ep)
+      return;
+    if (method == "tasks/get")
+      return out->respond(make_result(request_id, ep->modern_result(std::move(state), false)));
+    if (method == "tasks/update" || state.value("status", "") != "working")
+      return out->respond(make_result(request_id, ep->modern_result(json::object(), false)));
+    auto owner = info.value("owner", "");
+    auto refuse = [=](const std::string& why) {
+      out->respond(make_error(request_id, rpc_error{rpc_code::invalid_params, "Failed to cancel task: " + why,
+                                                    json{{"taskId", id}, {"node", owner}}}));
     };
-    self->request(sm, std::chrono::seconds(5), actors::session_get_atom::value, id)
-      .then(
-        [=](actors::session_record& rec) {
-          auto info = json::parse(rec.info, nullptr, false);
-          auto state = rec.data.count("state") ? json::parse(rec.data["state"], nullptr, false) : json();
-          if (!info.is_object() || info.value("kind", "") != "task" || !state.is_object())
-            return not_found();
-          auto ep = weak.lock();
-          if (!ep)
-            return;
-          if (method == "tasks/get")
-            return out->respond(make_result(request_id, ep->modern_result(std::move(state), false)));
-          if (method == "tasks/update" || state.value("status", "") != "working")
-            return out->respond(make_result(request_id, ep->modern_result(json::object(), false)));
-          auto owner = info.value("owner", "");
-          auto refuse = [=](const std::string& why) {
-            out->respond(make_error(request_id, rpc_error{rpc_code::invalid_params,
-                                                          "Failed to cancel task: " + why,
-                                                          json{{"taskId", id}, {"node", owner}}}));
-          };
-          if (!ep->env_.cancel_remote_task)
-            return refuse("it runs on node " + owner + ", which alone can stop it");
-          // Only the node running the call can stop it: ask that one.
-          ep->env_.cancel_remote_task(owner, id, [=](std::string outcome) {
-            auto self = weak.lock();
-            if (!self)
-              return;
-            if (outcome == "cancelled" || outcome == "already_ended")
-              return out->respond(make_result(request_id, self->modern_result(json::object(), false)));
-            refuse(outcome == "not_found" ? "node " + owner + " does not run it (it is being taken over)"
-                                          : "node " + owner + " did not answer: " + outcome);
-          });
-        },
-        [=](caf::error&) { not_found(); });
-  }, id);
+    if (!ep->env_.cancel_remote_task)
+      return refuse("it runs on node " + owner + ", which alone can stop it");
+    // Only the node running the call can stop it: ask that one.
+    ep->env_.cancel_remote_task(owner, id, [=](std::string outcome) {
+      auto self = weak.lock();
+      if (!self)
+        return;
+      if (outcome == "cancelled" || outcome == "already_ended")
+        return out->respond(make_result(request_id, self->modern_result(json::object(), false)));
+      refuse(outcome == "not_found" ? "node " + owner + " does not run it (it is being taken over)"
+                                    : "node " + owner + " did not answer: " + outcome);
+    });
+  });
 }
 
 std::string endpoint::resume_task(const std::string& id, const std::string& tool, const json& arguments) {
