@@ -78,6 +78,7 @@ struct node_state {
   clock::time_point view_since{};
   std::string decided_key; // the view of the last logged decision
   bool fenced = false;
+  bool fenced_as_bridge = false;    // fenced for reaching sides that did not reach each other
   std::set<std::string> fenced_side;
   std::string leader;
   std::vector<caf::response_promise> leaving; // graceful leave requests to answer
@@ -200,11 +201,12 @@ void set_my_state(node_actor* self, member_state s, const std::string& why) {
   }
 }
 
-void fence(node_actor* self, const std::string& why, std::set<std::string> side) {
+void fence(node_actor* self, const std::string& why, std::set<std::string> side, bool bridge = false) {
   auto& st = self->state;
   if (st.fenced)
     return;
   st.fenced = true;
+  st.fenced_as_bridge = bridge;
   st.fenced_side = std::move(side);
   set_my_state(self, member_state::down, why);
   st.view->set_fenced(true, "node " + st.me.name + " is fenced: " + why);
@@ -217,6 +219,21 @@ void rejoin(node_actor* self, const std::string& why) {
   st.me.incarnation = std::max(wall_ms(), st.me.incarnation + 1);
   st.me.state = static_cast<uint8_t>(member_state::joining);
   st.fenced_side.clear();
+  st.fenced_as_bridge = false;
+  // What this node heard before says nothing about the new incarnation's
+  // connections: until it has heard a peer again, that peer gets the
+  // newcomer's grace before it counts as lost (and is reported so, which
+  // others take as evidence that some node is a bridge). Dial at once
+  // instead of waiting for the lower name to dial: a frozen and resumed
+  // node has lost its connections and the others may still be timing out.
+  auto now = clock::now();
+  for (auto& [name, p] : st.peers) {
+    p.heard = false;
+    p.report = {};
+    p.known_since = now;
+    if (!p.handle)
+      p.unconnected_since = clock::time_point{};
+  }
   log::info(st.path, "rejoining as a new incarnation (" + why + ")");
 }
 
@@ -353,6 +370,21 @@ std::vector<status_row> status_rows(node_actor* self, clock::time_point now);
 void resolve(node_actor* self, clock::time_point now) {
   auto& st = self->state;
   if (state_of(st.me) == member_state::down) {
+    if (st.fenced_as_bridge) {
+      // A fenced bridge rejoins once the up members it reaches reach each
+      // other again (else it would be a bridge again on admission).
+      std::set<std::string> up;
+      for (auto& r : reachable_set(self, now))
+        if (auto p = find_peer(self, r); p && state_of(p->info) == member_state::up)
+          up.insert(r);
+      bool split = false;
+      for (auto& r : up)
+        for (auto& lost : find_peer(self, r)->report.unreachable)
+          split = split || up.count(lost) > 0;
+      if (!up.empty() && !split)
+        rejoin(self, "the members it reaches reach each other again");
+      return;
+    }
     // Fenced: rejoin (as a new incarnation) once an up member outside our
     // old side answers again (fenced nodes of our own side are down).
     for (auto& r : reachable_set(self, now)) {
@@ -404,8 +436,8 @@ void resolve(node_actor* self, clock::time_point now) {
                             + (d.keep ? "this side stays up" : "this side goes down") + "; " + d.reason
                             + "; view: reachable " + join(v.reachable));
   if (!d.keep) {
-    auto side = d.side;
-    fence(self, d.reason, side);
+    bool bridge = d.bridges.count(st.me.name) > 0;
+    fence(self, d.reason, bridge ? std::set<std::string>{} : d.side, bridge);
     return;
   }
   for (auto& name : d.down)

@@ -186,6 +186,8 @@ TEST_CASE("a SIGSTOPped primary loses no acknowledged write - and catches up whe
                                                       << lost << ", slowest write " << w.worst.count() << " ms");
   for (size_t i = 0; i < std::min<size_t>(3, w.errors.size()); ++i)
     MESSAGE("error: " << w.errors[i]);
+  if (lost != 0)
+    dump_membership_log(c);
   CHECK(lost == 0);
   CHECK(w.acked.size() == handles.size());
   // Back in the cluster (as a new incarnation), n3 serves every handle too.

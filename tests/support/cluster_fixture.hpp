@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <regex>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -146,5 +147,18 @@ struct three_nodes {
       n->proc->wait_exit(20s);
   }
 };
+
+/// Prints each node's membership decisions (for a failing test's report).
+inline void dump_membership_log(const three_nodes& c) {
+  static const std::regex interesting{"split brain|fenced|rejoin|member |incarnation|leader|connected|downed"};
+  for (auto* n : {c.n1.get(), c.n2.get(), c.n3.get()}) {
+    std::istringstream lines{n->proc->err()};
+    std::string out, line;
+    while (std::getline(lines, line))
+      if (std::regex_search(line, interesting))
+        out += line + "\n";
+    MESSAGE(n->name << "'s membership log:\n" << out);
+  }
+}
 
 } // namespace cafmcp::test
