@@ -8,6 +8,7 @@
 #include "actors/errors.hpp"
 #include "actors/messages.hpp"
 #include "supervision/log.hpp"
+#include "supervision/trace.hpp"
 #include "supervision/worker.hpp"
 
 namespace cafmcp::actors {
@@ -57,6 +58,11 @@ caf::behavior session_manager_actor(caf::stateful_actor<session_state>* self, se
   self->delayed_send(self, cfg.sweep_interval, sweep_atom::value);
   auto& sessions = self->state.sessions;
   return {
+    // A traced call (trace::wrap): on one node there is no hop to trace;
+    // answer the inner message as if it came alone.
+    [self](trace::traced_atom, const trace::context&, caf::message& inner) {
+      self->delegate(caf::actor_cast<caf::actor>(self), std::move(inner));
+    },
     [=, &sessions](session_create_atom, int64_t ttl_ms) -> caf::result<session_record> {
       return create(sessions, cfg, ttl_ms, make_session_id());
     },

@@ -49,6 +49,10 @@ int run(int argc, char** argv, std::function<void(protocol::catalog&)> extend) {
   node_cmd->add_option("--metrics-port", metrics_port,
                        "port of /metrics, /health and /ready (default 9090; 0: any free port)")
     ->check(CLI::Range(0, 65535));
+  std::string otlp_endpoint;
+  node_cmd->add_option("--otlp-endpoint", otlp_endpoint,
+                       "trace requests and export the spans over OTLP/HTTP to this URL "
+                       "(e.g. http://127.0.0.1:4318/v1/traces)");
   int cluster_port = -1;
   std::string cluster_host;
   std::vector<std::string> seeds;
@@ -142,6 +146,8 @@ int run(int argc, char** argv, std::function<void(protocol::catalog&)> extend) {
       node.overrides.http_port = http_port;
     if (metrics_port >= 0)
       node.overrides.metrics_port = metrics_port;
+    if (!otlp_endpoint.empty())
+      node.overrides.otlp_endpoint = otlp_endpoint;
     if (cluster_port > 0)
       node.overrides.cluster_port = cluster_port;
     if (!seeds.empty())

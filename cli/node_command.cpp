@@ -22,6 +22,7 @@
 #include "protocol/stdio_transport.hpp"
 #include "supervision/messages.hpp"
 #include "supervision/log.hpp"
+#include "supervision/trace.hpp"
 #include "supervision/supervisor.hpp"
 #include "supervision/tree.hpp"
 
@@ -74,6 +75,7 @@ int run_node(const node_options& opts) {
     return 0;
   }
   log::configure(cfg.log_level, cfg.log_format, cfg.name);
+  trace::configure(trace::tracer_config{cfg.tracing.enabled, cfg.tracing.sample_ratio, cfg.tracing.queue_limit});
   if (cfg.cluster.enabled) {
     auto path = cfg.cookie_file.empty() ? cluster::default_cookie_path() : cfg.cookie_file;
     try {

@@ -160,6 +160,10 @@ node_config load_node_config(const std::optional<std::string>& file, const node_
     raw["data_dir"] = *overrides.data_dir;
   if (overrides.metrics_port)
     raw["observability"]["port"] = *overrides.metrics_port;
+  if (overrides.otlp_endpoint) {
+    raw["observability"]["tracing"]["endpoint"] = *overrides.otlp_endpoint;
+    raw["observability"]["tracing"]["enabled"] = true;
+  }
   if (overrides.log_level)
     raw["log"]["level"] = *overrides.log_level;
   if (overrides.log_format)
@@ -276,6 +280,9 @@ node_config load_node_config(const std::optional<std::string>& file, const node_
   out.health.required_actors = actors::core_actor_names();
   out.web = observability::web_config_from(v);
   out.web.node_name = out.name;
+  out.tracing = observability::tracing_config_from(v);
+  out.tracing.node_name = out.name;
+  out.tracing.version = CAFMCP_VERSION;
   out.effective = std::move(v);
   return out;
 }

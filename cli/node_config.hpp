@@ -16,6 +16,7 @@
 #include "cluster/node.hpp"
 #include "cluster/replicator.hpp"
 #include "observability/health.hpp"
+#include "observability/otlp_exporter.hpp"
 #include "observability/web_endpoint.hpp"
 #include "protocol/task_registry.hpp"
 #include "supervision/child_spec.hpp"
@@ -35,6 +36,7 @@ struct node_config {
   actors::core_config core;
   observability::health_config health;
   observability::web_config web; // /metrics, /health, /ready
+  observability::tracing_config tracing; // spans, exported over OTLP/HTTP
   size_t max_message_bytes = 4 * 1024 * 1024;
   size_t page_size = 50;
   size_t tool_workers = 4;
@@ -77,6 +79,7 @@ struct node_overrides {
   std::optional<std::string> audit_log;
   std::optional<std::string> data_dir;
   std::optional<int> metrics_port;
+  std::optional<std::string> otlp_endpoint; // turns tracing on
 };
 
 /// Reads and validates the config file (none: defaults only) and applies the

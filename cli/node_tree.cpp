@@ -48,10 +48,12 @@ std::vector<child_spec> node_tree(const node_config& cfg, std::shared_ptr<actors
   }
   auto cluster = supervisor_child("cluster_sup", tier(strategy::rest_for_one), std::move(members));
   std::vector<child_spec> tier3;
+  if (!metrics)
+    metrics = std::make_shared<supervision::metrics_registry>();
   if (cfg.web.enabled)
-    tier3.push_back(observability::web_endpoint_spec(
-      cfg.web, names, cfg.cluster.enabled ? view : nullptr,
-      metrics ? metrics : std::make_shared<supervision::metrics_registry>()));
+    tier3.push_back(observability::web_endpoint_spec(cfg.web, names, cfg.cluster.enabled ? view : nullptr, metrics));
+  if (cfg.tracing.enabled)
+    tier3.push_back(observability::otlp_exporter_spec(cfg.tracing, metrics));
   return {
     actors::core_supervisor(cfg.core, names),
     protocol,

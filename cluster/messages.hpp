@@ -16,6 +16,8 @@
 #include <caf/atom.hpp>
 #include <caf/meta/type_name.hpp>
 
+#include "supervision/trace.hpp"
+
 namespace cafmcp::cluster {
 
 // Handshake: hello → challenge, auth → welcome (docs/CLUSTER.md).
@@ -176,11 +178,12 @@ struct session_op {
   uint8_t level = static_cast<uint8_t>(consistency::majority);
   uint32_t hops = 0;  // forwards so far (bounded: placement views may differ for a moment)
   uint32_t waits = 0; // ticks it waited at a node that was sent it but does not lead it (yet)
+  trace::context trace; // the span it is served for (invalid: not traced)
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, session_op& x) {
-  return f(caf::meta::type_name("session_op"), x.kind, x.id, x.key, x.value, x.info, x.ttl_ms, x.level, x.hops, x.waits);
+  return f(caf::meta::type_name("session_op"), x.kind, x.id, x.key, x.value, x.info, x.ttl_ms, x.level, x.hops, x.waits, x.trace);
 }
 
 /// A member as placement sees it (from the node actor; local only).

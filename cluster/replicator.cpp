@@ -30,6 +30,7 @@ using std::chrono::milliseconds;
 using repl_tick_atom = caf::atom_constant<caf::atom("rp_tick")>;
 using repl_sweep_atom = caf::atom_constant<caf::atom("rp_sweep")>;
 using repl_snap_atom = caf::atom_constant<caf::atom("rp_snap")>;
+using repl_local_atom = caf::atom_constant<caf::atom("rp_local")>; // serve a routed op, answer the router
 
 constexpr size_t max_hops = 3;           // forwards of one operation
 constexpr uint32_t max_waits = 10;       // ticks a forwarded operation waits for views to agree
@@ -66,6 +67,7 @@ struct forward_wait {
   session_op op; // as our caller sent it
   caf::response_promise rp;
   std::string primary;
+  trace::span hop; // the cross-node hop (tracing on and the op traced)
 };
 
 struct repl_state {
@@ -539,6 +541,13 @@ void serve(repl_actor* self, session_op op, caf::response_promise rp, bool repai
   f.rp = std::move(rp);
   f.primary = replicas.front();
   ++op.hops;
+  if (op.trace.valid() && trace::enabled()) {
+    f.hop = trace::start_span("cluster.forward", trace::span_kind::client, op.trace);
+    f.hop.set("cafmcp.peer", f.primary);
+    f.hop.set("cafmcp.record", op.id);
+    f.hop.set("cafmcp.hops", static_cast<int64_t>(op.hops));
+    op.trace = f.hop.ctx(); // the primary's span is the hop's child
+  }
   self->request(node_of(self, f.primary), st.cfg.write_timeout + milliseconds{500}, call_atom::value, f.primary,
                 std::string{"replicator"}, caf::make_message(repl_route_atom::value, op))
     .then(
@@ -556,6 +565,7 @@ void serve(repl_actor* self, session_op op, caf::response_promise rp, bool repai
           return;
         auto f = std::move(i->second);
         self->state.forwards.erase(i);
+        f.hop.fail(self->system().render(err));
         f.rp.deliver(std::move(err));
       });
 }
@@ -574,8 +584,11 @@ void reroute(repl_actor* self) {
       ++i;
     }
   }
-  for (auto& f : again)
+  for (auto& f : again) {
+    f.hop.fail("rerouted: " + f.primary + " left before it answered");
+    f.hop.end();
     serve(self, std::move(f.op), std::move(f.rp));
+  }
 }
 
 // -- membership ------------------------------------------------------------------
@@ -782,6 +795,31 @@ session_op make_op(uint8_t kind, std::string id, uint8_t level) {
   return op;
 }
 
+/// The operation for one of the API messages tools send traced (create,
+/// get, put); none for other messages, which are served untraced.
+std::optional<session_op> api_op(caf::message& m, uint8_t level) {
+  if (m.match_elements<actors::session_create_atom, int64_t>()) {
+    auto op = make_op(session_op::create, actors::make_session_id(), level);
+    op.ttl_ms = m.get_as<int64_t>(1);
+    return op;
+  }
+  if (m.match_elements<actors::session_get_atom, std::string>())
+    return make_op(session_op::get, m.get_as<std::string>(1), level);
+  bool with_level = m.match_elements<actors::session_put_atom, std::string, std::string, std::string, std::string>();
+  if (!with_level && !m.match_elements<actors::session_put_atom, std::string, std::string, std::string>())
+    return std::nullopt;
+  if (with_level) {
+    consistency c;
+    if (!parse_consistency(m.get_as<std::string>(4), c))
+      return std::nullopt; // the plain handler names the error
+    level = static_cast<uint8_t>(c);
+  }
+  auto op = make_op(session_op::put, m.get_as<std::string>(1), level);
+  op.key = m.get_as<std::string>(2);
+  op.value = m.get_as<std::string>(3);
+  return op;
+}
+
 caf::behavior replicator_actor(repl_actor* self, replication_config cfg, std::string me,
                                std::shared_ptr<cluster_view> view, std::shared_ptr<actors::name_table> names,
                                std::string path) {
@@ -829,6 +867,15 @@ caf::behavior replicator_actor(repl_actor* self, replication_config cfg, std::st
   };
   return {
     // -- the session manager's API --
+    // A traced call (trace::wrap) from a tool: served under its context, so
+    // a hop to the primary joins the request's trace.
+    [=](trace::traced_atom, trace::context& ctx, caf::message& inner) {
+      if (auto op = api_op(inner, level)) {
+        op->trace = std::move(ctx);
+        return local(std::move(*op));
+      }
+      self->delegate(caf::actor_cast<caf::actor>(self), std::move(inner));
+    },
     [=](actors::session_create_atom, int64_t ttl_ms) {
       auto op = make_op(session_op::create, actors::make_session_id(), level);
       op.ttl_ms = ttl_ms;
@@ -887,8 +934,30 @@ caf::behavior replicator_actor(repl_actor* self, replication_config cfg, std::st
     [self](repl_route_atom, session_op& op) {
       // Answered in the API's terms for op.kind; the forwarding node
       // relays that answer.
-      serve(self, std::move(op), self->make_response_promise());
+      if (!op.trace.valid() || !trace::enabled())
+        return serve(self, std::move(op), self->make_response_promise());
+      // Traced: the span lasts until the answer, however long serving takes
+      // (a majority write waits for acks), so serve through ourselves.
+      auto hop = std::make_shared<trace::span>(
+        trace::start_span("cluster.serve", trace::span_kind::server, op.trace));
+      hop->set("cafmcp.node", self->state.me);
+      hop->set("cafmcp.record", op.id);
+      op.trace = hop->ctx();
+      auto rp = self->make_response_promise();
+      self->request(caf::actor_cast<caf::actor>(self), self->state.cfg.write_timeout + milliseconds{1000},
+                    repl_local_atom::value, std::move(op))
+        .then(
+          [rp, hop](actors::session_record& rec) mutable {
+            hop->end();
+            rp.deliver(std::move(rec));
+          },
+          [self, rp, hop](caf::error& err) mutable {
+            hop->fail(self->system().render(err));
+            hop->end();
+            rp.deliver(std::move(err));
+          });
     },
+    [self](repl_local_atom, session_op& op) { serve(self, std::move(op), self->make_response_promise()); },
     [self](repl_apply_atom, std::vector<record_delta>& ds) -> caf::result<caf::ok_atom> {
       if (auto why = self->state.view->fenced())
         return make_error(errc::fenced, *why);

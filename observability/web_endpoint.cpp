@@ -15,6 +15,7 @@
 #include "cluster/messages.hpp"
 #include "observability/dashboard_page.hpp"
 #include "observability/health.hpp"
+#include "observability/otlp_exporter.hpp"
 #include "observability/web_server.hpp"
 #include "supervision/log.hpp"
 #include "supervision/messages.hpp"
@@ -606,6 +607,7 @@ std::vector<config::field> web_config_schema() {
       {"p95_alert_ms", value_type::integer, 2000, "alert when the 95th percentile latency is above this", 1, {}, {}, {}},
       {"memory_alert_ratio", value_type::number, 0.8, "alert (and /health degraded) above this share of the machine's memory", 0, 1, {}, {}},
       {"queue_depth_limit", value_type::integer, 1000, "/health is degraded when any mailbox holds more", 1, {}, {}, {}},
+      tracing_config_field(),
     }},
   };
 }

@@ -1,5 +1,7 @@
 #include "protocol/builtin.hpp"
 
+#include "supervision/trace.hpp"
+
 #include <caf/all.hpp>
 
 #include "actors/errors.hpp"
@@ -107,7 +109,7 @@ void add_builtins(catalog& cat) {
       if (!sm)
         return call->reply(tool_result::error("the session manager is restarting; try again"));
       call->self()
-        ->request(sm, std::chrono::seconds(5), actors::session_create_atom::value, int64_t{0})
+        ->request(sm, std::chrono::seconds(5), trace::wrap(caf::make_message(actors::session_create_atom::value, int64_t{0})))
         .then(
           [call](actors::session_record& rec) {
             call->reply(structured(json{{"handle", rec.id}}, rec.id));
@@ -136,7 +138,7 @@ void add_builtins(catalog& cat) {
                                        args["consistency"].get<std::string>())
                    : caf::make_message(actors::session_put_atom::value, handle, std::move(key), std::move(value));
       call->self()
-        ->request(sm, std::chrono::seconds(5), std::move(msg))
+        ->request(sm, std::chrono::seconds(5), trace::wrap(std::move(msg)))
         .then([call](caf::ok_atom) { call->reply(tool_result::text("ok")); },
               [call, handle](caf::error& err) {
                 if (actors::is(err, actors::errc::not_found))
@@ -156,7 +158,7 @@ void add_builtins(catalog& cat) {
                    const caf::actor& sm) {
       auto key = args["key"].get<std::string>();
       call->self()
-        ->request(sm, std::chrono::seconds(5), actors::session_get_atom::value, handle)
+        ->request(sm, std::chrono::seconds(5), trace::wrap(caf::make_message(actors::session_get_atom::value, handle)))
         .then(
           [call, key](actors::session_record& rec) {
             auto i = rec.data.find(key);

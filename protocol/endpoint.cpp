@@ -343,6 +343,7 @@ public:
 
   void notify(const json& n) override { inner_->notify(n); }
   std::string correlation_id() const override { return inner_->correlation_id(); }
+  trace::context trace_context() const override { return inner_->trace_context(); }
 
   void respond(const json& r) override {
     const char* outcome = r.contains("error") ? "error"
@@ -377,7 +378,53 @@ private:
   std::chrono::steady_clock::time_point started_;
 };
 
+/// The request's span (the MCP request as its session, or the stateless
+/// endpoint, serves it): from dispatch to its answer, failed when the
+/// answer is a JSON-RPC error or a tool error.
+class traced_sink : public request_sink {
+public:
+  traced_sink(sink_ptr inner, trace::span s) : inner_(std::move(inner)), span_(std::move(s)) {}
+
+  void notify(const json& n) override { inner_->notify(n); }
+  std::string correlation_id() const override { return inner_->correlation_id(); }
+  trace::context trace_context() const override { return span_.ctx(); }
+
+  void respond(const json& r) override {
+    if (auto e = r.find("error"); e != r.end() && e->is_object()) {
+      span_.set("rpc.jsonrpc.error_code", e->value("code", int64_t{0}));
+      span_.fail(e->value("message", std::string{}));
+    } else if (r.contains("result") && r["result"].is_object() && r["result"].value("isError", false)) {
+      span_.fail("the tool answered with isError");
+    }
+    span_.end();
+    inner_->respond(r);
+  }
+
+private:
+  sink_ptr inner_;
+  trace::span span_;
+};
+
 } // namespace
+
+sink_ptr endpoint::traced(const rpc_message& msg, sink_ptr sink) const {
+  auto s = trace::start_span(msg.method.empty() ? std::string{"mcp request"} : msg.method,
+                             trace::span_kind::internal, sink->trace_context());
+  s.set("mcp.method.name", msg.method);
+  if (!msg.id.is_null())
+    s.set("jsonrpc.request.id", msg.id.is_string() ? msg.id.get<std::string>() : msg.id.dump());
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    if (session_) {
+      s.set("mcp.session.id", session_->id);
+      s.set("mcp.protocol.version", session_->protocol_version);
+    }
+  }
+  if (msg.method == "tools/call" || msg.method == "prompts/get")
+    if (auto p = msg.params.find("name"); p != msg.params.end() && p->is_string())
+      s.set(msg.method == "tools/call" ? "gen_ai.tool.name" : "gen_ai.prompt.name", p->get<std::string>());
+  return std::make_shared<traced_sink>(std::move(sink), std::move(s));
+}
 
 void endpoint::handle(const rpc_message& msg, const sink_ptr& sink) {
   if (msg.kind == message_kind::response)
@@ -387,6 +434,8 @@ void endpoint::handle(const rpc_message& msg, const sink_ptr& sink) {
     return;
   }
   sink_ptr out = env_.metrics ? sink_ptr{std::make_shared<metered_sink>(sink, env_.metrics, msg.method)} : sink;
+  if (trace::enabled())
+    out = traced(msg, std::move(out));
   try {
     auto& params = params_object(msg);
     auto meta = params.find("_meta");
@@ -854,6 +903,7 @@ void endpoint::call_tool(const rpc_message& msg, bool modern, const sink_ptr& ou
   job->request_state = std::move(state);
   job->session_handle = principal;
   job->correlation_id = out->correlation_id();
+  job->trace = out->trace_context();
   std::weak_ptr<endpoint> weak = weak_from_this();
   if (as_task) {
     // The Tasks extension: answer at once with the task; the call runs on

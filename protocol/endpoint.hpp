@@ -28,6 +28,7 @@
 #include "protocol/task_registry.hpp"
 #include "protocol/json_rpc.hpp"
 #include "supervision/metrics.hpp"
+#include "supervision/trace.hpp"
 
 namespace cafmcp::protocol {
 
@@ -40,6 +41,9 @@ public:
   virtual void respond(const nlohmann::json& response) = 0;
   /// The request's X-Correlation-ID ("": none): its log lines carry it.
   virtual std::string correlation_id() const { return {}; }
+  /// The trace context the request came with (or its transport span's):
+  /// what it causes is traced under it. Invalid: none.
+  virtual trace::context trace_context() const { return {}; }
 };
 
 using sink_ptr = std::shared_ptr<request_sink>;
@@ -112,6 +116,9 @@ public:
 
   /// Handles one decoded message.
   void handle(const rpc_message& msg, const sink_ptr& out);
+
+  /// `sink` wrapped in the request's span (tracing on only).
+  sink_ptr traced(const rpc_message& msg, sink_ptr sink) const;
 
   /// How many responses handle_value will send for `value` (0:
   /// notifications or responses only), without handling it.

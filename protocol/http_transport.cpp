@@ -293,6 +293,8 @@ public:
   void start() { read(); }
 
   const std::string& correlation() const { return correlation_; }
+  /// The current request's trace context (its transport span's).
+  const trace::context& trace_context() const { return span_.ctx(); }
 
   // -- called by sinks, from any thread: hop onto the connection's thread --
 
@@ -343,6 +345,8 @@ private:
     // UUIDv4; returned on the response, carried into every log line of it.
     correlation_ = correlation_for(header("x-correlation-id"));
     log::correlation_scope scope{correlation_};
+    if (trace::enabled())
+      begin_span();
     auto& cfg = srv_->config();
     auto target = std::string{req_.target()};
     if (auto q = target.find('?'); q != std::string::npos)
@@ -365,6 +369,33 @@ private:
         return send(std::move(res));
       }
     }
+  }
+
+  /// The transport's span: a child of the caller's traceparent when it is
+  /// valid (an invalid one is ignored, as W3C Trace Context says: a new
+  /// trace starts), carrying its tracestate and baggage on.
+  void begin_span() {
+    trace::context parent;
+    if (auto tp = header("traceparent"); !tp.empty()) {
+      std::string why;
+      if (auto c = trace::parse_traceparent(tp, &why)) {
+        parent = std::move(*c);
+        if (auto ts = header("tracestate"); !ts.empty() && trace::valid_tracestate(ts))
+          parent.tracestate = ts;
+      } else {
+        log::debug(log_path, "ignoring the request's traceparent (" + why + "); starting a new trace");
+      }
+    }
+    if (auto bg = header("baggage"); !bg.empty() && trace::valid_baggage(bg))
+      parent.baggage = bg;
+    auto method = std::string{req_.method_string()};
+    auto target = std::string{req_.target()};
+    span_ = trace::start_span(method + " " + target.substr(0, target.find('?')), trace::span_kind::server, parent);
+    span_.set("http.request.method", method);
+    span_.set("url.path", target.substr(0, target.find('?')));
+    span_.set("cafmcp.correlation_id", correlation_);
+    for (auto& [k, v] : trace::baggage_entries(parent.baggage))
+      span_.set("baggage." + k, v);
   }
 
   std::string header(http::field f) const {
@@ -528,10 +559,13 @@ private:
     // initialize is answered synchronously: capture it to add the header.
     struct capture : request_sink {
       json response;
+      trace::context trace;
       void notify(const json&) override {}
       void respond(const json& r) override { response = r; }
+      trace::context trace_context() const override { return trace; }
     };
     auto sink = std::make_shared<capture>();
+    sink->trace = span_.ctx();
     ep->handle_value(body, sink);
     http::response<http::string_body> res{status_for(sink->response, false), req_.version()};
     res.set(http::field::content_type, "application/json");
@@ -644,6 +678,7 @@ private:
                        "X-Accel-Buffering: no\r\nTransfer-Encoding: chunked\r\n";
     if (!correlation_.empty())
       head += "X-Correlation-ID: " + correlation_ + "\r\n";
+    span_.set("http.response.status_code", int64_t{200});
     head += keep_alive_ ? "Connection: keep-alive\r\n\r\n" : "Connection: close\r\n\r\n";
     queue_write(std::move(head), false);
   }
@@ -693,6 +728,11 @@ private:
     res.keep_alive(keep_alive_);
     if (!correlation_.empty())
       res.set("X-Correlation-ID", correlation_);
+    if (span_.active()) {
+      span_.set("http.response.status_code", static_cast<int64_t>(res.result_int()));
+      if (res.result_int() >= 500)
+        span_.fail(std::string{res.reason()});
+    }
     auto sp = std::make_shared<http::response<Body>>(std::move(res));
     http::async_write(sock_, *sp, [self = shared_from_this(), sp](beast::error_code ec, size_t) {
       if (ec)
@@ -702,6 +742,7 @@ private:
   }
 
   void response_done() {
+    span_.end();
     streaming_ = false;
     ka_timer_.cancel();
     if (on_gone_)
@@ -713,6 +754,8 @@ private:
   }
 
   void client_gone() {
+    span_.fail("the client closed the connection before the response was written");
+    span_.end();
     closed_ = true;
     if (on_gone_) {
       auto f = std::move(on_gone_);
@@ -756,6 +799,7 @@ private:
   };
 
   std::string correlation_; // the current request's X-Correlation-ID
+  trace::span span_;        // the current request's transport span
   tcp::socket sock_;
   std::shared_ptr<http_server> srv_;
   beast::flat_buffer buf_;
@@ -778,15 +822,18 @@ private:
 class http_exchange : public request_sink {
 public:
   http_exchange(std::shared_ptr<connection> conn, bool modern)
-    : conn_(std::move(conn)), modern_(modern), correlation_(conn_->correlation()) {}
+    : conn_(std::move(conn)), modern_(modern), correlation_(conn_->correlation()),
+      trace_(conn_->trace_context()) {}
   void notify(const json& n) override { conn_->post_event(n, false, modern_); }
   void respond(const json& r) override { conn_->post_event(r, true, modern_); }
   std::string correlation_id() const override { return correlation_; }
+  trace::context trace_context() const override { return trace_; }
 
 private:
   std::shared_ptr<connection> conn_;
   bool modern_;
   std::string correlation_;
+  trace::context trace_;
 };
 
 void connection::dispatch(const std::shared_ptr<endpoint>& ep, const json& body, bool modern) {

@@ -1,5 +1,7 @@
 #include "protocol/tool_runner.hpp"
 
+#include <optional>
+
 #include <caf/all.hpp>
 
 #include "protocol/endpoint.hpp"
@@ -53,6 +55,14 @@ bool call_job::answer(const nlohmann::json& response) {
   // response sees the call as done.
   if (on_finish)
     on_finish();
+  if (span.active()) {
+    if (auto e = response.find("error"); e != response.end() && e->is_object())
+      span.fail(e->value("message", std::string{}));
+    else if (response.contains("result") && response["result"].is_object()
+             && response["result"].value("isError", false))
+      span.fail("the tool answered with isError");
+    span.end();
+  }
   if (!cancelled->load())
     sink->respond(response);
   return true;
@@ -63,6 +73,8 @@ bool call_job::hand_off() {
     return false;
   if (on_finish)
     on_finish();
+  span.set("mcp.round", std::string{"continues in another round"});
+  span.end();
   return true;
 }
 
@@ -187,11 +199,21 @@ caf::behavior tool_worker(caf::event_based_actor* self, const std::string& /* pa
     [self](call_job_ptr& job) {
       auto call = std::make_shared<tool_call_impl>(self, job);
       log::correlation_scope scope{job->correlation_id};
+      // Messages the handler sends carry the tool call's context (trace::wrap).
+      std::optional<trace::context_scope> traced;
+      if (trace::enabled()) {
+        job->span = trace::start_span("tool " + job->tool->name, trace::span_kind::internal, job->trace);
+        job->span.set("gen_ai.tool.name", job->tool->name);
+        traced.emplace(job->span.ctx());
+      }
       guarded(job, [&] { job->tool->handler(job->arguments, call); });
     },
     [](deferred_step& step) {
       if (step.job->cancelled->load() || step.job->answered.load())
         return;
+      std::optional<trace::context_scope> traced;
+      if (step.job->span.active())
+        traced.emplace(step.job->span.ctx());
       guarded(step.job, step.fn);
     },
   };

@@ -19,6 +19,7 @@
 #include "protocol/catalog.hpp"
 #include "protocol/catalog_store.hpp"
 #include "supervision/child_spec.hpp"
+#include "supervision/trace.hpp"
 
 namespace cafmcp::protocol {
 
@@ -35,6 +36,8 @@ struct call_job {
   nlohmann::json meta;
   std::string session_handle;
   std::string correlation_id; // X-Correlation-ID of the request (log lines carry it)
+  trace::context trace;       // the request's span: the tool call's span is its child
+  trace::span span;           // the tool call's (ended with the answer)
   std::shared_ptr<request_sink> sink;
   std::shared_ptr<std::atomic<bool>> cancelled = std::make_shared<std::atomic<bool>>(false);
   std::function<caf::actor()> session_manager;

@@ -14,6 +14,7 @@
 #include "supervision/log.hpp"
 #include "supervision/messages.hpp"
 #include "supervision/audit_log.hpp"
+#include "supervision/trace.hpp"
 #include "supervision/tree.hpp"
 
 namespace cafmcp::supervision {
@@ -971,6 +972,7 @@ void register_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<tree_node>("cafmcp.tree_node");
   cfg.add_message_type<std::vector<tree_node>>("cafmcp.tree_node_list");
   cfg.add_message_type<audit_record>("cafmcp.audit_record");
+  cfg.add_message_type<trace::context>("cafmcp.trace_context");
   add_error_category<errc>(cfg, error_category, "supervision");
 }
 

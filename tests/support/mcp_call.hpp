@@ -29,16 +29,18 @@ inline nlohmann::json mcp_tool_call_body(const std::string& tool, const nlohmann
               {"io.modelcontextprotocol/clientCapabilities", nlohmann::json::object()}}}}}};
 }
 
+/// `extra` headers go with it (e.g. traceparent).
 inline mcp_reply mcp_tool_call(uint16_t port, const std::string& tool, const nlohmann::json& args,
-                               std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+                               std::chrono::milliseconds timeout = std::chrono::seconds(10),
+                               const std::vector<std::pair<std::string, std::string>>& extra = {}) {
   auto body = mcp_tool_call_body(tool, args);
-  auto r = http_request(port, "POST", "/mcp",
-                        {{"Content-Type", "application/json"},
-                         {"Accept", "application/json, text/event-stream"},
-                         {"MCP-Protocol-Version", "2026-07-28"},
-                         {"Mcp-Method", "tools/call"},
-                         {"Mcp-Name", tool}},
-                        body.dump(), timeout);
+  std::vector<std::pair<std::string, std::string>> headers{{"Content-Type", "application/json"},
+                                                           {"Accept", "application/json, text/event-stream"},
+                                                           {"MCP-Protocol-Version", "2026-07-28"},
+                                                           {"Mcp-Method", "tools/call"},
+                                                           {"Mcp-Name", tool}};
+  headers.insert(headers.end(), extra.begin(), extra.end());
+  auto r = http_request(port, "POST", "/mcp", headers, body.dump(), timeout);
   auto j = nlohmann::json::parse(r.body, nullptr, false);
   return mcp_reply{r.status, j.is_discarded() ? nlohmann::json(r.body) : j};
 }

@@ -122,6 +122,15 @@ TEST_CASE("a config file that is not JSON is refused with exit code 2 and the po
   CHECK(r.err.find("line 3") != std::string::npos);
 }
 
+TEST_CASE("an OTLP endpoint that is not an http URL is refused with exit code 2 naming the key") {
+  auto https = run(node_args({"--otlp-endpoint", "https://collector:4318/v1/traces"}));
+  CHECK(https.code == 2);
+  CHECK(https.err.find(R"("observability.tracing.endpoint": https is not supported)") != std::string::npos);
+  auto bad_port = run(node_args({"--otlp-endpoint", "http://collector:99999/v1/traces"}));
+  CHECK(bad_port.code == 2);
+  CHECK(bad_port.err.find("the port must be 1 … 65535") != std::string::npos);
+}
+
 TEST_CASE("a missing config file, a bad flag value or an unknown option is bad usage: exit code 2") {
   CHECK(run(node_args({"--config", "/nonexistent/node.json"})).code == 2);
   CHECK(run(node_args({"--log-level", "loud"})).code == 2);

@@ -1,0 +1,165 @@
+#pragma once
+
+// Distributed tracing in the W3C Trace Context model, kept generic (no MCP,
+// no cluster): a trace context travels with a request — in HTTP headers,
+// and inside CAF messages to other actors and nodes — and every part that
+// handles the request records a span under it. Finished spans go to one
+// process-wide bounded queue that the observability tier's exporter
+// drains; when the queue is full a span is dropped and counted, so the core
+// never waits for an exporter. With tracing off (the default) starting a
+// span costs one relaxed atomic load.
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <caf/atom.hpp>
+#include <caf/make_message.hpp>
+#include <caf/message.hpp>
+#include <caf/meta/type_name.hpp>
+
+namespace cafmcp::trace {
+
+/// What a request carries so that what it causes joins its trace.
+struct context {
+  std::string trace_id;   // 32 lowercase hex digits ("": no trace)
+  std::string span_id;    // 16 lowercase hex digits: the span the next one is a child of
+  uint8_t flags = 0;      // bit 0: sampled
+  std::string tracestate; // vendor data, passed on unchanged (validated)
+  std::string baggage;    // W3C baggage: application key=value pairs (validated)
+
+  bool valid() const { return !trace_id.empty(); }
+  bool sampled() const { return (flags & 1) != 0; }
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, context& x) {
+  return f(caf::meta::type_name("trace_context"), x.trace_id, x.span_id, x.flags, x.tracestate, x.baggage);
+}
+
+/// Parses a traceparent header (`00-<trace id>-<parent id>-<flags>`), as
+/// W3C Trace Context level 1 says: lowercase hex, all-zero ids invalid,
+/// version ff invalid, later versions read by their version-00 prefix.
+/// Without a value (and `why` set to the reason) when it is invalid.
+std::optional<context> parse_traceparent(std::string_view header, std::string* why = nullptr);
+
+/// Whether a tracestate header is valid (≤ 32 list members of key=value).
+bool valid_tracestate(std::string_view header);
+
+/// Whether a baggage header is valid (W3C Baggage: ≤ 180 members of
+/// key=value[;properties], ≤ 8192 bytes).
+bool valid_baggage(std::string_view header);
+
+/// The baggage's key=value pairs (values percent-decoded, properties dropped).
+std::vector<std::pair<std::string, std::string>> baggage_entries(std::string_view header);
+
+/// The traceparent header for `c` (version 00).
+std::string traceparent(const context& c);
+
+/// A fresh random trace id / span id (never all zeros).
+std::string new_trace_id();
+std::string new_span_id();
+
+enum class span_kind : uint8_t { internal = 1, server = 2, client = 3 };
+
+struct attribute {
+  std::string key;
+  std::string text; // the value as text
+  bool integer = false; // exported as an integer
+};
+
+/// A finished (or running) span, as the exporter sees it.
+struct span_record {
+  std::string trace_id, span_id, parent_span_id, name, tracestate;
+  span_kind kind = span_kind::internal;
+  uint64_t start_unix_ns = 0, end_unix_ns = 0;
+  std::vector<attribute> attributes;
+  bool error = false;
+  std::string status_message;
+  bool sampled = false;
+};
+
+struct tracer_config {
+  bool enabled = false;
+  /// Share of new traces recorded (0 … 1), by trace id so every node of a
+  /// request decides alike. A request that comes with a context follows
+  /// its sampled flag. Spans that end in an error are always kept.
+  double sample_ratio = 0.1;
+  size_t queue_limit = 4096; // finished spans waiting for the exporter
+};
+
+/// Sets up (or turns off) tracing for the process.
+void configure(const tracer_config& cfg);
+bool enabled();
+
+/// One span: started by start_span, ended by end() or its destructor.
+/// Inactive (every call a no-op) when tracing is off.
+class span {
+public:
+  span() = default;
+  span(span&&) noexcept = default;
+  span& operator=(span&& other) noexcept;
+  span(const span&) = delete;
+  span& operator=(const span&) = delete;
+  ~span() { end(); }
+
+  bool active() const { return rec_ != nullptr; }
+  /// The context a child of this span (or a message sent for it) carries;
+  /// the parent's as it came when inactive.
+  const context& ctx() const { return ctx_; }
+  void set(std::string key, std::string value);
+  void set(std::string key, int64_t value);
+  void fail(std::string message);
+  /// Records the end time and queues the span (if sampled or failed).
+  void end();
+
+private:
+  friend span start_span(std::string name, span_kind kind, const context& parent);
+  std::unique_ptr<span_record> rec_;
+  context ctx_;
+};
+
+/// Starts a span under `parent` (a new trace when it is not valid).
+span start_span(std::string name, span_kind kind, const context& parent);
+
+/// Takes up to `max` finished spans off the queue (the exporter's side).
+std::vector<span_record> take(size_t max);
+
+/// Figures since start: spans queued, dropped because the queue was full,
+/// and waiting now.
+struct queue_figures {
+  uint64_t queued = 0, dropped = 0;
+  size_t waiting = 0;
+};
+queue_figures figures();
+
+/// The trace context of the work this thread does now (invalid: none).
+const context& current();
+
+/// While it lives, current() on this thread is `c`; scopes nest.
+class context_scope {
+public:
+  explicit context_scope(context c);
+  ~context_scope();
+  context_scope(const context_scope&) = delete;
+  context_scope& operator=(const context_scope&) = delete;
+
+private:
+  context previous_;
+};
+
+/// A message that carries a trace context: (traced_atom, context, inner).
+/// Actors that take part in tracing unwrap it; inner is answered as if it
+/// came alone.
+using traced_atom = caf::atom_constant<caf::atom("traced")>;
+
+/// `inner` wrapped with this thread's current context when tracing is on
+/// and there is one; else `inner` itself (no cost when off).
+caf::message wrap(caf::message inner);
+
+} // namespace cafmcp::trace
