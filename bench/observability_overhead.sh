@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# The cost of request metrics (and of a scraper) on tools/call: one node
-# with observability.request_metrics on, one with it off, the same wrk load
-# (echo, MCP 2026-07-28, -t1 -c4) alternating between them ROUNDS times, plus
-# a run with /metrics scraped every 100 ms. Prints req/s, p50/p99 latency
-# and the node's CPU time per request for each; asserts nothing.
+# The cost of request metrics, tracing (and of a scraper) on tools/call: one
+# node with observability.request_metrics on, one with it off, two with
+# metrics and tracing on (sample ratio 1 and the default 0.1, exporting to a
+# local OTLP/HTTP sink), the same wrk load (echo, MCP 2026-07-28, -t1 -c4)
+# alternating between them ROUNDS times, plus a run with /metrics scraped
+# every 100 ms. Prints req/s, p50/p99 latency and the node's CPU time per
+# request for each, then the spans exported and dropped; asserts nothing.
 # Usage: bash bench/observability_overhead.sh [path/to/cafmcp]   (DURATION=8 ROUNDS=3)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,8 +22,28 @@ cleanup() {
 }
 trap cleanup EXIT
 
-start() { # NAME REQUEST_METRICS
-  echo "{\"observability\": {\"request_metrics\": $2}}" > "$work/$1.json"
+# An OTLP/HTTP sink that accepts and discards (the collector is not what is measured).
+python3 -c '
+import http.server, sys
+class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        self.send_response(200); self.send_header("Content-Length", "2"); self.end_headers(); self.wfile.write(b"{}")
+    def log_message(self, *a): pass
+s = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+print(s.server_address[1], flush=True)
+s.serve_forever()' > "$work/sink.port" &
+pids+=($!)
+for _ in $(seq 1 50); do [ -s "$work/sink.port" ] && break; sleep 0.1; done
+otlp="http://127.0.0.1:$(cat "$work/sink.port")/v1/traces"
+
+start() { # NAME REQUEST_METRICS [TRACE_RATIO]
+  if [ -n "${3:-}" ]; then
+    echo "{\"observability\": {\"request_metrics\": $2, \"tracing\": {\"enabled\": true, \"endpoint\": \"$otlp\", \"sample_ratio\": $3}}}" > "$work/$1.json"
+  else
+    echo "{\"observability\": {\"request_metrics\": $2}}" > "$work/$1.json"
+  fi
   "$bin" node --name "$1" --http-port 0 --metrics-port 0 --config "$work/$1.json" 2> "$work/$1.log" &
   pids+=($!)
   echo $! > "$work/$1.pid"
@@ -33,10 +55,12 @@ cpu_ticks() { awk '{print $14 + $15}' "/proc/$(cat "$work/$1.pid")/stat"; }
 
 start on true
 start off false
+start traced_all true 1.0
+start traced_default true 0.1
 hz=$(getconf CLK_TCK)
 printf '%-22s %10s %10s %10s %14s\n' run req/s p50 p99 cpu_us/request
 for r in $(seq 1 "$rounds"); do
-  for name in on off scraped; do
+  for name in on off traced_all traced_default scraped; do
     node=$name; [ "$name" = scraped ] && node=on
     scraper=""
     if [ "$name" = scraped ]; then
@@ -53,6 +77,13 @@ for r in $(seq 1 "$rounds"); do
     p50=$(echo "$out" | awk '$1=="50%" {print $2}')
     p99=$(echo "$out" | awk '$1=="99%" {print $2}')
     cpu=$(awk -v t=$((after - before)) -v hz="$hz" -v n="$reqs" 'BEGIN { printf "%.1f", (n > 0 ? t / hz * 1e6 / n : 0) }')
-    printf '%-22s %10s %10s %10s %14s\n' "round $r metrics $name" "$rps" "$p50" "$p99" "$cpu"
+    printf '%-22s %10s %10s %10s %14s\n' "round $r $name" "$rps" "$p50" "$p99" "$cpu"
   done
+done
+for name in traced_all traced_default; do
+  m=$(curl -s "http://127.0.0.1:$(cat "$work/$name.web")/metrics")
+  exported=$(echo "$m" | awk '/^cafmcp_trace_spans_exported_total/ {print $2}')
+  full=$(echo "$m" | awk '/^cafmcp_trace_spans_dropped_total\{reason="queue_full"\}/ {print $2}')
+  failed=$(echo "$m" | awk '/^cafmcp_trace_spans_dropped_total\{reason="export_failed"\}/ {print $2}')
+  echo "$name: spans exported ${exported:-0}, dropped (queue full) ${full:-0}, dropped (export failed) ${failed:-0}"
 done

@@ -75,7 +75,8 @@ int run_node(const node_options& opts) {
     return 0;
   }
   log::configure(cfg.log_level, cfg.log_format, cfg.name);
-  trace::configure(trace::tracer_config{cfg.tracing.enabled, cfg.tracing.sample_ratio, cfg.tracing.queue_limit});
+  trace::configure(trace::tracer_config{cfg.tracing.enabled, cfg.tracing.sample_ratio, cfg.tracing.queue_limit,
+                                        cfg.tracing.batch_size});
   if (cfg.cluster.enabled) {
     auto path = cfg.cookie_file.empty() ? cluster::default_cookie_path() : cfg.cookie_file;
     try {

@@ -20,13 +20,10 @@ using tcp = net::ip::tcp;
 using json = nlohmann::json;
 using std::chrono::milliseconds;
 
-using export_tick_atom = caf::atom_constant<caf::atom("otlp_tick")>;
+using export_tick_atom = caf::atom_constant<caf::atom("otlp_tick")>; // the periodic export
+using export_wake_atom = caf::atom_constant<caf::atom("otlp_wake")>; // a full batch waits
 
 constexpr size_t max_batches_per_tick = 16; // then the next tick, so exit messages get a turn
-
-json string_attr(const std::string& key, const std::string& value) {
-  return json{{"key", key}, {"value", {{"stringValue", value}}}};
-}
 
 /// POSTs `body`; "" on a 2xx answer, else what went wrong.
 std::string post(const tracing_config& cfg, const std::string& body) {
@@ -73,14 +70,14 @@ struct exporter_state {
 
 using exporter_actor = caf::stateful_actor<exporter_state>;
 
-/// Sends what is queued, at most `batches` batches; whether more waits.
-bool export_some(exporter_actor* self, size_t batches) {
+/// Sends what is queued, at most `batches` batches.
+void export_some(exporter_actor* self, size_t batches) {
   auto& st = self->state;
   for (size_t n = 0; n < batches; ++n) {
     auto spans = trace::take(st.cfg.batch_size);
     if (spans.empty())
       break;
-    auto why = post(st.cfg, otlp_json(spans, st.cfg).dump());
+    auto why = post(st.cfg, otlp_body(spans, st.cfg));
     if (why.empty()) {
       st.exported->inc(spans.size());
       st.ok->inc();
@@ -100,7 +97,6 @@ bool export_some(exporter_actor* self, size_t batches) {
   auto f = trace::figures();
   st.dropped_full->store(f.dropped);
   st.waiting->set(static_cast<double>(f.waiting));
-  return f.waiting >= st.cfg.batch_size;
 }
 
 caf::behavior exporter_fun(exporter_actor* self, tracing_config cfg,
@@ -120,6 +116,10 @@ caf::behavior exporter_fun(exporter_actor* self, tracing_config cfg,
   st.waiting = &m.gauge("cafmcp_trace_queue_spans", "Finished spans waiting for the exporter");
   log::info(st.path, "exporting spans over OTLP/HTTP to " + st.cfg.endpoint + " (sample ratio "
                        + std::to_string(st.cfg.sample_ratio).substr(0, 4) + ", errors always)");
+  // Woken when a batch is full (a non-blocking send from whichever thread
+  // ended the span), so a busy node does not wait out the interval.
+  trace::on_batch_ready([me = caf::actor_cast<caf::actor>(self)] { caf::anon_send(me, export_wake_atom::value); });
+  self->attach_functor([] { trace::on_batch_ready({}); });
   self->set_exit_handler([self](caf::exit_msg& msg) {
     export_some(self, 1); // what ended last, once; bounded by the timeout
     self->quit(msg.reason);
@@ -127,12 +127,10 @@ caf::behavior exporter_fun(exporter_actor* self, tracing_config cfg,
   self->send(self, export_tick_atom::value);
   return {
     [self](export_tick_atom) {
-      bool more = export_some(self, max_batches_per_tick);
-      if (more)
-        self->send(self, export_tick_atom::value);
-      else
-        self->delayed_send(self, self->state.cfg.interval, export_tick_atom::value);
+      export_some(self, max_batches_per_tick);
+      self->delayed_send(self, self->state.cfg.interval, export_tick_atom::value);
     },
+    [self](export_wake_atom) { export_some(self, max_batches_per_tick); },
   };
 }
 
@@ -193,37 +191,107 @@ tracing_config tracing_config_from(const json& v) {
   return out;
 }
 
-json otlp_json(const std::vector<trace::span_record>& spans, const tracing_config& cfg) {
-  json list = json::array();
-  for (auto& s : spans) {
-    json attrs = json::array();
-    for (auto& a : s.attributes)
-      attrs.push_back(a.integer ? json{{"key", a.key}, {"value", {{"intValue", a.text}}}} : string_attr(a.key, a.text));
-    json span{{"traceId", s.trace_id},
-              {"spanId", s.span_id},
-              {"name", s.name},
-              {"kind", static_cast<int>(s.kind)},
-              {"startTimeUnixNano", std::to_string(s.start_unix_ns)},
-              {"endTimeUnixNano", std::to_string(s.end_unix_ns)},
-              {"attributes", std::move(attrs)}};
-    if (!s.parent_span_id.empty())
-      span["parentSpanId"] = s.parent_span_id;
-    if (!s.tracestate.empty())
-      span["traceState"] = s.tracestate;
-    // STATUS_CODE_ERROR is 2; a span without an error keeps the default (unset).
-    if (s.error)
-      span["status"] = {{"code", 2}, {"message", s.status_message}};
-    list.push_back(std::move(span));
+namespace {
+
+/// Appends `v` as a JSON string: quotes, backslashes and control characters
+/// escaped, invalid UTF-8 replaced by U+FFFD (a span's text may come from
+/// a client; the collector must still get valid JSON).
+void append_string(std::string& out, std::string_view v) {
+  static const char* hex = "0123456789abcdef";
+  out += '"';
+  for (size_t i = 0; i < v.size();) {
+    auto c = static_cast<unsigned char>(v[i]);
+    if (c < 0x80) {
+      if (c == '"' || c == '\\') {
+        out += '\\';
+        out += static_cast<char>(c);
+      } else if (c < 0x20) {
+        out += "\\u00";
+        out += hex[c >> 4];
+        out += hex[c & 0xf];
+      } else {
+        out += static_cast<char>(c);
+      }
+      ++i;
+      continue;
+    }
+    size_t len = c >= 0xf0 && c <= 0xf4 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 && c < 0xe0 ? 2 : 0;
+    bool ok = len > 0 && i + len <= v.size();
+    for (size_t k = 1; ok && k < len; ++k)
+      ok = (static_cast<unsigned char>(v[i + k]) & 0xc0) == 0x80;
+    if (ok) {
+      out.append(v.substr(i, len));
+      i += len;
+    } else {
+      out += "\xef\xbf\xbd";
+      ++i;
+    }
   }
-  json resource = json::array({string_attr("service.name", cfg.service_name)});
-  if (!cfg.node_name.empty())
-    resource.push_back(string_attr("service.instance.id", cfg.node_name));
-  if (!cfg.version.empty())
-    resource.push_back(string_attr("service.version", cfg.version));
-  return json{{"resourceSpans",
-               json::array({{{"resource", {{"attributes", std::move(resource)}}},
-                             {"scopeSpans", json::array({{{"scope", {{"name", "cafmcp"}, {"version", cfg.version}}},
-                                                          {"spans", std::move(list)}}})}}})}};
+  out += '"';
+}
+
+void append_attr(std::string& out, std::string_view key, std::string_view value, bool integer) {
+  out += "{\"key\":";
+  append_string(out, key);
+  out += integer ? ",\"value\":{\"intValue\":" : ",\"value\":{\"stringValue\":";
+  append_string(out, value);
+  out += "}}";
+}
+
+} // namespace
+
+std::string otlp_body(const std::vector<trace::span_record>& spans, const tracing_config& cfg) {
+  // Written directly, not through a JSON DOM: at thousands of spans a
+  // second the encoding is the exporter's main cost.
+  std::string out;
+  out.reserve(256 + spans.size() * 512);
+  out += "{\"resourceSpans\":[{\"resource\":{\"attributes\":[";
+  append_attr(out, "service.name", cfg.service_name, false);
+  if (!cfg.node_name.empty()) {
+    out += ',';
+    append_attr(out, "service.instance.id", cfg.node_name, false);
+  }
+  if (!cfg.version.empty()) {
+    out += ',';
+    append_attr(out, "service.version", cfg.version, false);
+  }
+  out += "]},\"scopeSpans\":[{\"scope\":{\"name\":\"cafmcp\",\"version\":";
+  append_string(out, cfg.version);
+  out += "},\"spans\":[";
+  bool first = true;
+  for (auto& s : spans) {
+    if (!first)
+      out += ',';
+    first = false;
+    out += "{\"traceId\":\"" + trace::hex_id(s.trace_hi, s.trace_lo) + "\",\"spanId\":\"" + trace::hex_id(s.span_id)
+           + "\"";
+    if (s.parent_span_id != 0)
+      out += ",\"parentSpanId\":\"" + trace::hex_id(s.parent_span_id) + "\"";
+    if (!s.tracestate.empty()) {
+      out += ",\"traceState\":";
+      append_string(out, s.tracestate);
+    }
+    out += ",\"name\":";
+    append_string(out, s.name);
+    out += ",\"kind\":" + std::to_string(static_cast<int>(s.kind));
+    out += ",\"startTimeUnixNano\":\"" + std::to_string(s.start_unix_ns) + "\",\"endTimeUnixNano\":\""
+           + std::to_string(s.end_unix_ns) + "\",\"attributes\":[";
+    for (size_t i = 0; i < s.attributes.size(); ++i) {
+      if (i > 0)
+        out += ',';
+      append_attr(out, s.attributes[i].key, s.attributes[i].text, s.attributes[i].integer);
+    }
+    out += ']';
+    // STATUS_CODE_ERROR is 2; a span without an error keeps the default (unset).
+    if (s.error) {
+      out += ",\"status\":{\"code\":2,\"message\":";
+      append_string(out, s.status_message);
+      out += '}';
+    }
+    out += '}';
+  }
+  out += "]}]}]}";
+  return out;
 }
 
 supervision::child_spec otlp_exporter_spec(tracing_config cfg, std::shared_ptr<supervision::metrics_registry> metrics) {

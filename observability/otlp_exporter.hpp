@@ -45,7 +45,7 @@ config::field tracing_config_field();
 tracing_config tracing_config_from(const nlohmann::json& validated);
 
 /// A batch in OTLP/JSON (ExportTraceServiceRequest) for `cfg`'s service.
-nlohmann::json otlp_json(const std::vector<trace::span_record>& spans, const tracing_config& cfg);
+std::string otlp_body(const std::vector<trace::span_record>& spans, const tracing_config& cfg);
 
 /// The exporter's child spec (id "otlp_exporter", detached: it blocks on
 /// its HTTP requests).

@@ -410,19 +410,21 @@ private:
 sink_ptr endpoint::traced(const rpc_message& msg, sink_ptr sink) const {
   auto s = trace::start_span(msg.method.empty() ? std::string{"mcp request"} : msg.method,
                              trace::span_kind::internal, sink->trace_context());
-  s.set("mcp.method.name", msg.method);
-  if (!msg.id.is_null())
-    s.set("jsonrpc.request.id", msg.id.is_string() ? msg.id.get<std::string>() : msg.id.dump());
-  {
-    std::lock_guard<std::mutex> guard{mtx_};
-    if (session_) {
-      s.set("mcp.session.id", session_->id);
-      s.set("mcp.protocol.version", session_->protocol_version);
+  if (s.recording()) {
+    s.set("mcp.method.name", msg.method);
+    if (!msg.id.is_null())
+      s.set("jsonrpc.request.id", msg.id.is_string() ? msg.id.get<std::string>() : msg.id.dump());
+    {
+      std::lock_guard<std::mutex> guard{mtx_};
+      if (session_) {
+        s.set("mcp.session.id", session_->id);
+        s.set("mcp.protocol.version", session_->protocol_version);
+      }
     }
+    if (msg.method == "tools/call" || msg.method == "prompts/get")
+      if (auto p = msg.params.find("name"); p != msg.params.end() && p->is_string())
+        s.set(msg.method == "tools/call" ? "gen_ai.tool.name" : "gen_ai.prompt.name", p->get<std::string>());
   }
-  if (msg.method == "tools/call" || msg.method == "prompts/get")
-    if (auto p = msg.params.find("name"); p != msg.params.end() && p->is_string())
-      s.set(msg.method == "tools/call" ? "gen_ai.tool.name" : "gen_ai.prompt.name", p->get<std::string>());
   return std::make_shared<traced_sink>(std::move(sink), std::move(s));
 }
 

@@ -391,6 +391,8 @@ private:
     auto method = std::string{req_.method_string()};
     auto target = std::string{req_.target()};
     span_ = trace::start_span(method + " " + target.substr(0, target.find('?')), trace::span_kind::server, parent);
+    if (!span_.recording())
+      return;
     span_.set("http.request.method", method);
     span_.set("url.path", target.substr(0, target.find('?')));
     span_.set("cafmcp.correlation_id", correlation_);
@@ -729,7 +731,8 @@ private:
     if (!correlation_.empty())
       res.set("X-Correlation-ID", correlation_);
     if (span_.active()) {
-      span_.set("http.response.status_code", static_cast<int64_t>(res.result_int()));
+      if (span_.recording())
+        span_.set("http.response.status_code", static_cast<int64_t>(res.result_int()));
       if (res.result_int() >= 500)
         span_.fail(std::string{res.reason()});
     }

@@ -43,23 +43,20 @@ std::vector<std::string_view> split(std::string_view s, char sep) {
   }
 }
 
-std::string random_hex(size_t bytes) {
-  thread_local std::mt19937_64 gen{std::random_device{}() ^ static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count())};
-  static const char* digits = "0123456789abcdef";
-  std::string out;
-  out.reserve(bytes * 2);
-  for (;;) {
-    out.clear();
-    for (size_t i = 0; i < bytes; i += 8) {
-      auto v = gen();
-      for (size_t k = 0; k < 8 && i + k < bytes; ++k, v >>= 8) {
-        out += digits[(v >> 4) & 0xf];
-        out += digits[v & 0xf];
-      }
-    }
-    if (!all_zero(out))
-      return out;
-  }
+/// A random non-zero 64-bit id.
+uint64_t random_id() {
+  thread_local std::mt19937_64 gen{std::random_device{}()
+                                   ^ static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count())};
+  for (;;)
+    if (auto v = gen())
+      return v;
+}
+
+uint64_t parse_hex(std::string_view s) {
+  uint64_t v = 0;
+  for (char c : s)
+    v = (v << 4) | static_cast<uint64_t>(c <= '9' ? c - '0' : c - 'a' + 10);
+  return v;
 }
 
 uint64_t unix_ns() {
@@ -75,6 +72,8 @@ struct tracer {
   std::mutex mtx;
   std::deque<span_record> queue;
   size_t limit = 4096;
+  size_t batch = 512;
+  std::shared_ptr<std::function<void()>> wake; // under mtx
   std::atomic<uint64_t> queued{0}, dropped{0};
 };
 
@@ -85,12 +84,30 @@ tracer& the_tracer() {
 
 thread_local context current_context;
 
-bool sampled_by_ratio(const std::string& trace_id) {
+bool sampled_by_ratio(uint64_t trace_lo) {
   auto& t = the_tracer();
   if (t.sample_all.load(std::memory_order_relaxed))
     return true;
-  auto low = std::stoull(trace_id.substr(16), nullptr, 16);
-  return low < t.threshold.load(std::memory_order_relaxed);
+  return trace_lo < t.threshold.load(std::memory_order_relaxed);
+}
+
+void push(std::unique_ptr<span_record> rec) {
+  rec->end_unix_ns = unix_ns();
+  auto& t = the_tracer();
+  std::shared_ptr<std::function<void()>> wake;
+  {
+    std::lock_guard<std::mutex> guard{t.mtx};
+    if (t.queue.size() >= t.limit) {
+      t.dropped.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+    t.queue.push_back(std::move(*rec));
+    t.queued.fetch_add(1, std::memory_order_relaxed);
+    if (t.queue.size() % t.batch == 0)
+      wake = t.wake;
+  }
+  if (wake && *wake)
+    (*wake)();
 }
 
 } // namespace
@@ -115,17 +132,18 @@ std::optional<context> parse_traceparent(std::string_view h, std::string* why) {
     return fail("a later traceparent version continues with '-' after the flags");
   if (h[2] != '-' || h[35] != '-' || h[52] != '-')
     return fail("the traceparent fields are separated by '-'");
-  context c;
-  c.trace_id = std::string{h.substr(3, 32)};
-  c.span_id = std::string{h.substr(36, 16)};
-  auto flags = h.substr(53, 2);
-  if (!is_lower_hex(c.trace_id) || !is_lower_hex(c.span_id) || !is_lower_hex(flags))
+  auto trace_id = h.substr(3, 32), span_id = h.substr(36, 16), flags = h.substr(53, 2);
+  if (!is_lower_hex(trace_id) || !is_lower_hex(span_id) || !is_lower_hex(flags))
     return fail("traceparent ids and flags are lowercase hex");
-  if (all_zero(c.trace_id))
+  if (all_zero(trace_id))
     return fail("an all-zero trace id is invalid");
-  if (all_zero(c.span_id))
+  if (all_zero(span_id))
     return fail("an all-zero parent id is invalid");
-  c.flags = static_cast<uint8_t>(std::stoul(std::string{flags}, nullptr, 16));
+  context c;
+  c.trace_hi = parse_hex(trace_id.substr(0, 16));
+  c.trace_lo = parse_hex(trace_id.substr(16));
+  c.span = parse_hex(span_id);
+  c.flags = static_cast<uint8_t>(parse_hex(flags));
   return c;
 }
 
@@ -237,20 +255,32 @@ std::vector<std::pair<std::string, std::string>> baggage_entries(std::string_vie
   return out;
 }
 
-std::string traceparent(const context& c) {
+std::string hex_id(uint64_t id) {
   static const char* digits = "0123456789abcdef";
-  std::string out = "00-" + c.trace_id + "-" + c.span_id + "-";
-  out += digits[(c.flags >> 4) & 0xf];
-  out += digits[c.flags & 0xf];
+  std::string out(16, '0');
+  for (int i = 15; i >= 0; --i, id >>= 4)
+    out[static_cast<size_t>(i)] = digits[id & 0xf];
   return out;
 }
 
-std::string new_trace_id() {
-  return random_hex(16);
+std::string hex_id(uint64_t hi, uint64_t lo) {
+  return hex_id(hi) + hex_id(lo);
 }
 
-std::string new_span_id() {
-  return random_hex(8);
+std::string context::trace_id() const {
+  return hex_id(trace_hi, trace_lo);
+}
+
+std::string context::span_id() const {
+  return hex_id(span);
+}
+
+std::string traceparent(const context& c) {
+  static const char* digits = "0123456789abcdef";
+  std::string out = "00-" + c.trace_id() + "-" + c.span_id() + "-";
+  out += digits[(c.flags >> 4) & 0xf];
+  out += digits[c.flags & 0xf];
+  return out;
 }
 
 void configure(const tracer_config& cfg) {
@@ -258,6 +288,7 @@ void configure(const tracer_config& cfg) {
   {
     std::lock_guard<std::mutex> guard{t.mtx};
     t.limit = cfg.queue_limit;
+    t.batch = std::max<size_t>(1, cfg.batch_size);
     if (!cfg.enabled)
       t.queue.clear();
   }
@@ -271,47 +302,63 @@ bool enabled() {
   return the_tracer().on.load(std::memory_order_relaxed);
 }
 
+void on_batch_ready(std::function<void()> fn) {
+  auto& t = the_tracer();
+  auto p = fn ? std::make_shared<std::function<void()>>(std::move(fn)) : nullptr;
+  std::lock_guard<std::mutex> guard{t.mtx};
+  t.wake = std::move(p);
+}
+
 span& span::operator=(span&& other) noexcept {
   if (this != &other) {
     end();
     rec_ = std::move(other.rec_);
     ctx_ = std::move(other.ctx_);
+    live_ = other.live_;
+    other.live_ = false;
+    name_ = std::move(other.name_);
+    kind_ = other.kind_;
+    start_ns_ = other.start_ns_;
+    parent_ = other.parent_;
   }
   return *this;
 }
 
-void span::set(std::string key, std::string value) {
+void span::set(std::string_view key, std::string_view value) {
   if (rec_)
-    rec_->attributes.push_back(attribute{std::move(key), std::move(value), false});
+    rec_->attributes.push_back(attribute{std::string{key}, std::string{value}, false});
 }
 
-void span::set(std::string key, int64_t value) {
+void span::set(std::string_view key, int64_t value) {
   if (rec_)
-    rec_->attributes.push_back(attribute{std::move(key), std::to_string(value), true});
+    rec_->attributes.push_back(attribute{std::string{key}, std::to_string(value), true});
 }
 
 void span::fail(std::string message) {
-  if (rec_) {
-    rec_->error = true;
-    rec_->status_message = std::move(message);
+  if (!live_)
+    return;
+  if (!rec_) {
+    // Unsampled until now: failures are always kept.
+    rec_ = std::make_unique<span_record>();
+    rec_->trace_hi = ctx_.trace_hi;
+    rec_->trace_lo = ctx_.trace_lo;
+    rec_->span_id = ctx_.span;
+    rec_->parent_span_id = parent_;
+    rec_->name = std::move(name_);
+    rec_->kind = kind_;
+    rec_->start_unix_ns = start_ns_;
+    rec_->tracestate = ctx_.tracestate;
   }
+  rec_->error = true;
+  rec_->status_message = std::move(message);
 }
 
 void span::end() {
-  if (!rec_)
+  if (!live_)
     return;
-  auto rec = std::move(rec_);
-  if (!rec->sampled && !rec->error)
-    return; // not sampled: only failures are kept
-  rec->end_unix_ns = unix_ns();
-  auto& t = the_tracer();
-  std::lock_guard<std::mutex> guard{t.mtx};
-  if (t.queue.size() >= t.limit) {
-    t.dropped.fetch_add(1, std::memory_order_relaxed);
-    return;
-  }
-  t.queue.push_back(std::move(*rec));
-  t.queued.fetch_add(1, std::memory_order_relaxed);
+  live_ = false;
+  if (rec_)
+    push(std::move(rec_));
 }
 
 span start_span(std::string name, span_kind kind, const context& parent) {
@@ -320,26 +367,38 @@ span start_span(std::string name, span_kind kind, const context& parent) {
     s.ctx_ = parent;
     return s;
   }
-  s.rec_ = std::make_unique<span_record>();
-  auto& r = *s.rec_;
-  r.name = std::move(name);
-  r.kind = kind;
-  r.start_unix_ns = unix_ns();
-  r.span_id = new_span_id();
+  s.live_ = true;
+  s.ctx_.span = random_id();
   if (parent.valid()) {
-    r.trace_id = parent.trace_id;
-    r.parent_span_id = parent.span_id;
-    r.sampled = parent.sampled();
-    r.tracestate = parent.tracestate;
+    s.ctx_.trace_hi = parent.trace_hi;
+    s.ctx_.trace_lo = parent.trace_lo;
+    s.ctx_.flags = parent.flags & 1;
+    s.parent_ = parent.span;
   } else {
-    r.trace_id = new_trace_id();
-    r.sampled = sampled_by_ratio(r.trace_id);
+    s.ctx_.trace_hi = random_id();
+    s.ctx_.trace_lo = random_id();
+    s.ctx_.flags = sampled_by_ratio(s.ctx_.trace_lo) ? 1 : 0;
   }
-  s.ctx_.trace_id = r.trace_id;
-  s.ctx_.span_id = r.span_id;
-  s.ctx_.flags = r.sampled ? 1 : 0;
   s.ctx_.tracestate = parent.tracestate;
   s.ctx_.baggage = parent.baggage;
+  auto start = unix_ns();
+  if (!s.ctx_.sampled()) {
+    s.name_ = std::move(name);
+    s.kind_ = kind;
+    s.start_ns_ = start;
+    return s;
+  }
+  s.rec_ = std::make_unique<span_record>();
+  auto& r = *s.rec_;
+  r.trace_hi = s.ctx_.trace_hi;
+  r.trace_lo = s.ctx_.trace_lo;
+  r.span_id = s.ctx_.span;
+  r.parent_span_id = s.parent_;
+  r.name = std::move(name);
+  r.kind = kind;
+  r.start_unix_ns = start;
+  r.tracestate = parent.tracestate;
+  r.sampled = true;
   return s;
 }
 

@@ -10,6 +10,7 @@
 // span costs one relaxed atomic load.
 
 #include <atomic>
+#include <functional>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -25,22 +26,30 @@
 
 namespace cafmcp::trace {
 
-/// What a request carries so that what it causes joins its trace.
+/// What a request carries so that what it causes joins its trace. The ids
+/// are kept as numbers (cheap to copy along a request); they become hex
+/// only in headers and exports.
 struct context {
-  std::string trace_id;   // 32 lowercase hex digits ("": no trace)
-  std::string span_id;    // 16 lowercase hex digits: the span the next one is a child of
-  uint8_t flags = 0;      // bit 0: sampled
-  std::string tracestate; // vendor data, passed on unchanged (validated)
-  std::string baggage;    // W3C baggage: application key=value pairs (validated)
+  uint64_t trace_hi = 0, trace_lo = 0; // the 128-bit trace id (0: no trace)
+  uint64_t span = 0;                   // the span the next one is a child of
+  uint8_t flags = 0;                   // bit 0: sampled
+  std::string tracestate;              // vendor data, passed on unchanged (validated)
+  std::string baggage;                 // W3C baggage: application key=value pairs (validated)
 
-  bool valid() const { return !trace_id.empty(); }
+  bool valid() const { return trace_hi != 0 || trace_lo != 0; }
   bool sampled() const { return (flags & 1) != 0; }
+  std::string trace_id() const; // 32 lowercase hex digits
+  std::string span_id() const;  // 16 lowercase hex digits
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, context& x) {
-  return f(caf::meta::type_name("trace_context"), x.trace_id, x.span_id, x.flags, x.tracestate, x.baggage);
+  return f(caf::meta::type_name("trace_context"), x.trace_hi, x.trace_lo, x.span, x.flags, x.tracestate, x.baggage);
 }
+
+/// 128-bit and 64-bit ids as lowercase hex.
+std::string hex_id(uint64_t hi, uint64_t lo);
+std::string hex_id(uint64_t id);
 
 /// Parses a traceparent header (`00-<trace id>-<parent id>-<flags>`), as
 /// W3C Trace Context level 1 says: lowercase hex, all-zero ids invalid,
@@ -61,9 +70,6 @@ std::vector<std::pair<std::string, std::string>> baggage_entries(std::string_vie
 /// The traceparent header for `c` (version 00).
 std::string traceparent(const context& c);
 
-/// A fresh random trace id / span id (never all zeros).
-std::string new_trace_id();
-std::string new_span_id();
 
 enum class span_kind : uint8_t { internal = 1, server = 2, client = 3 };
 
@@ -73,9 +79,10 @@ struct attribute {
   bool integer = false; // exported as an integer
 };
 
-/// A finished (or running) span, as the exporter sees it.
+/// A finished span, as the exporter sees it.
 struct span_record {
-  std::string trace_id, span_id, parent_span_id, name, tracestate;
+  uint64_t trace_hi = 0, trace_lo = 0, span_id = 0, parent_span_id = 0; // parent 0: a root
+  std::string name, tracestate;
   span_kind kind = span_kind::internal;
   uint64_t start_unix_ns = 0, end_unix_ns = 0;
   std::vector<attribute> attributes;
@@ -91,37 +98,51 @@ struct tracer_config {
   /// its sampled flag. Spans that end in an error are always kept.
   double sample_ratio = 0.1;
   size_t queue_limit = 4096; // finished spans waiting for the exporter
+  size_t batch_size = 512;   // the exporter is woken when this many wait
 };
 
 /// Sets up (or turns off) tracing for the process.
 void configure(const tracer_config& cfg);
 bool enabled();
 
+/// Called (on the thread that ends a span) whenever a full batch waits:
+/// the exporter's wake-up. It must not block. Empty: none.
+void on_batch_ready(std::function<void()> fn);
+
 /// One span: started by start_span, ended by end() or its destructor.
-/// Inactive (every call a no-op) when tracing is off.
+/// Inactive (every call a no-op) when tracing is off. An unsampled span
+/// costs no allocation: it keeps no attributes, and is recorded only if it
+/// fails (with its name, times, ids and status).
 class span {
 public:
   span() = default;
-  span(span&&) noexcept = default;
+  span(span&& other) noexcept { *this = std::move(other); }
   span& operator=(span&& other) noexcept;
   span(const span&) = delete;
   span& operator=(const span&) = delete;
   ~span() { end(); }
 
-  bool active() const { return rec_ != nullptr; }
+  bool active() const { return live_; }
   /// The context a child of this span (or a message sent for it) carries;
   /// the parent's as it came when inactive.
   const context& ctx() const { return ctx_; }
-  void set(std::string key, std::string value);
-  void set(std::string key, int64_t value);
+  /// Whether attributes are kept (sampled): check before building costly ones.
+  bool recording() const { return rec_ != nullptr; }
+  void set(std::string_view key, std::string_view value);
+  void set(std::string_view key, int64_t value);
   void fail(std::string message);
   /// Records the end time and queues the span (if sampled or failed).
   void end();
 
 private:
   friend span start_span(std::string name, span_kind kind, const context& parent);
-  std::unique_ptr<span_record> rec_;
+  std::unique_ptr<span_record> rec_; // sampled, or failed
   context ctx_;
+  bool live_ = false;       // started with tracing on, not ended
+  std::string name_;        // unsampled: kept in case it fails
+  span_kind kind_ = span_kind::internal;
+  uint64_t start_ns_ = 0;
+  uint64_t parent_ = 0;
 };
 
 /// Starts a span under `parent` (a new trace when it is not valid).

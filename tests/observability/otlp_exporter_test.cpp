@@ -53,8 +53,9 @@ TEST_CASE("an OTLP endpoint that is not http://HOST[:PORT][/PATH] is refused nam
 
 TEST_CASE("spans are encoded as OTLP JSON: hex ids, kinds, times as strings, typed attributes, error status") {
   trace::span_record ok;
-  ok.trace_id = "0af7651916cd43dd8448eb211c80319c";
-  ok.span_id = "b7ad6b7169203331";
+  ok.trace_hi = 0x0af7651916cd43ddULL;
+  ok.trace_lo = 0x8448eb211c80319cULL;
+  ok.span_id = 0xb7ad6b7169203331ULL;
   ok.name = "POST /mcp";
   ok.kind = trace::span_kind::server;
   ok.start_unix_ns = 1700000000000000000ULL;
@@ -62,7 +63,7 @@ TEST_CASE("spans are encoded as OTLP JSON: hex ids, kinds, times as strings, typ
   ok.attributes = {{"http.request.method", "POST", false}, {"http.response.status_code", "200", true}};
   ok.tracestate = "vendor=x";
   trace::span_record bad = ok;
-  bad.span_id = "00f067aa0ba902b7";
+  bad.span_id = 0x00f067aa0ba902b7ULL;
   bad.parent_span_id = ok.span_id;
   bad.kind = trace::span_kind::client;
   bad.error = true;
@@ -70,21 +71,38 @@ TEST_CASE("spans are encoded as OTLP JSON: hex ids, kinds, times as strings, typ
   observability::tracing_config cfg;
   cfg.node_name = "n1";
   cfg.version = "1.2.3";
-  auto j = observability::otlp_json({ok, bad}, cfg);
+  auto j = json::parse(observability::otlp_body({ok, bad}, cfg));
   auto& rs = j["resourceSpans"][0];
   auto& res = rs["resource"]["attributes"];
   CHECK(res[0] == json{{"key", "service.name"}, {"value", {{"stringValue", "cafmcp"}}}});
   CHECK(res[1]["value"]["stringValue"] == "n1");
   auto& spans = rs["scopeSpans"][0]["spans"];
   REQUIRE(spans.size() == 2);
-  CHECK(spans[0]["traceId"] == ok.trace_id);
+  CHECK(spans[0]["traceId"] == "0af7651916cd43dd8448eb211c80319c");
+  CHECK(spans[0]["spanId"] == "b7ad6b7169203331");
   CHECK(spans[0]["kind"] == 2);
   CHECK(spans[0]["startTimeUnixNano"] == "1700000000000000000");
   CHECK_FALSE(spans[0].contains("parentSpanId"));
   CHECK_FALSE(spans[0].contains("status"));
   CHECK(spans[0]["traceState"] == "vendor=x");
   CHECK(spans[0]["attributes"][1]["value"] == json{{"intValue", "200"}});
-  CHECK(spans[1]["parentSpanId"] == ok.span_id);
+  CHECK(spans[1]["spanId"] == "00f067aa0ba902b7"); // leading zeros kept
+  CHECK(spans[1]["parentSpanId"] == "b7ad6b7169203331");
   CHECK(spans[1]["kind"] == 3);
   CHECK(spans[1]["status"] == json{{"code", 2}, {"message", "no quorum"}});
+}
+
+TEST_CASE("span text from clients is escaped and invalid UTF-8 replaced so the export stays valid JSON") {
+  trace::span_record s;
+  s.trace_lo = 1;
+  s.span_id = 2;
+  s.name = "tool \"quoted\" \\ back\nslash";
+  s.error = true;
+  s.status_message = std::string{"bad \xff byte, ok \xc3\xa9, ctrl \x01"};
+  auto j = json::parse(observability::otlp_body({s}, observability::tracing_config{}), nullptr, false);
+  REQUIRE(j.is_object());
+  auto& span = j["resourceSpans"][0]["scopeSpans"][0]["spans"][0];
+  CHECK(span["name"] == "tool \"quoted\" \\ back\nslash");
+  CHECK(span["status"]["message"] == "bad \xef\xbf\xbd byte, ok \xc3\xa9, ctrl \x01");
+  CHECK(span["traceId"] == "00000000000000000000000000000001");
 }

@@ -23,8 +23,8 @@ const char* good = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
 TEST_CASE("a valid traceparent is parsed into its trace id, parent id and sampled flag") {
   auto c = trace::parse_traceparent(good);
   REQUIRE(c);
-  CHECK(c->trace_id == "4bf92f3577b34da6a3ce929d0e0e4736");
-  CHECK(c->span_id == "00f067aa0ba902b7");
+  CHECK(c->trace_id() == "4bf92f3577b34da6a3ce929d0e0e4736");
+  CHECK(c->span_id() == "00f067aa0ba902b7");
   CHECK(c->sampled());
   CHECK(trace::traceparent(*c) == good);
   auto unsampled = trace::parse_traceparent("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00");
@@ -48,7 +48,7 @@ TEST_CASE("invalid traceparents are refused with the reason") {
   // A later version is read by its version-00 prefix.
   auto later = trace::parse_traceparent("01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-what-comes-next");
   REQUIRE(later);
-  CHECK(later->trace_id == "4bf92f3577b34da6a3ce929d0e0e4736");
+  CHECK(later->trace_id() == "4bf92f3577b34da6a3ce929d0e0e4736");
 }
 
 TEST_CASE("tracestate and baggage are validated and baggage is decoded") {
@@ -93,8 +93,8 @@ TEST_CASE("a child span joins its parent's trace and links to it") {
   {
     auto root = trace::start_span("root", trace::span_kind::server, *parent);
     REQUIRE(root.active());
-    CHECK(root.ctx().trace_id == parent->trace_id);
-    CHECK(root.ctx().span_id != parent->span_id);
+    CHECK(root.ctx().trace_id() == parent->trace_id());
+    CHECK(root.ctx().span != parent->span);
     CHECK(root.ctx().baggage == "user=alice");
     auto child = trace::start_span("child", trace::span_kind::internal, root.ctx());
     child.set("n", int64_t{3});
@@ -104,8 +104,8 @@ TEST_CASE("a child span joins its parent's trace and links to it") {
     REQUIRE(spans.size() == 2);
     CHECK(spans[0].name == "child");
     CHECK(spans[0].parent_span_id == spans[1].span_id);
-    CHECK(spans[1].parent_span_id == parent->span_id);
-    CHECK(spans[0].trace_id == parent->trace_id);
+    CHECK(spans[1].parent_span_id == parent->span);
+    CHECK(spans[0].trace_lo == parent->trace_lo);
     CHECK(spans[0].end_unix_ns >= spans[0].start_unix_ns);
     REQUIRE(spans[0].attributes.size() == 1);
     CHECK(spans[0].attributes[0].integer);
@@ -131,6 +131,36 @@ TEST_CASE("unsampled spans are dropped unless they fail") {
   CHECK(trace::take(10).size() == 1);
 }
 
+TEST_CASE("an unsampled span that fails is kept with its name, ids and status but no attributes") {
+  tracing_on on{0.0};
+  auto parent = trace::start_span("parent", trace::span_kind::server, {});
+  auto s = trace::start_span("child", trace::span_kind::client, parent.ctx());
+  s.set("dropped", "unsampled");
+  s.fail("no quorum");
+  s.end();
+  parent.end();
+  auto spans = trace::take(10);
+  REQUIRE(spans.size() == 1);
+  CHECK(spans[0].name == "child");
+  CHECK(spans[0].kind == trace::span_kind::client);
+  CHECK(spans[0].parent_span_id == parent.ctx().span);
+  CHECK(spans[0].trace_lo == parent.ctx().trace_lo);
+  CHECK(spans[0].attributes.empty());
+  CHECK(spans[0].start_unix_ns > 0);
+  CHECK(spans[0].end_unix_ns >= spans[0].start_unix_ns);
+}
+
+TEST_CASE("the exporter is woken each time a full batch waits") {
+  trace::configure(trace::tracer_config{true, 1.0, 100, 4});
+  int wakes = 0;
+  trace::on_batch_ready([&] { ++wakes; });
+  for (int i = 0; i < 9; ++i)
+    trace::start_span("s", trace::span_kind::internal, {}).end();
+  CHECK(wakes == 2);
+  trace::on_batch_ready({});
+  trace::configure(trace::tracer_config{});
+}
+
 TEST_CASE("a full span queue drops and counts instead of growing") {
   tracing_on on{1.0, 3};
   auto before = trace::figures();
@@ -151,7 +181,7 @@ TEST_CASE("wrap carries this thread's context in a message only while tracing is
     tracing_on on;
     auto w = trace::wrap(inner);
     REQUIRE((w.match_elements<trace::traced_atom, trace::context, caf::message>()));
-    CHECK(w.get_as<trace::context>(1).trace_id == c.trace_id);
+    CHECK(w.get_as<trace::context>(1).trace_id() == c.trace_id());
   }
   tracing_on on;
   CHECK_FALSE(trace::current().valid());
