@@ -40,6 +40,8 @@ int run(int argc, char** argv, std::function<void(protocol::catalog&)> extend) {
   node_cmd->add_option("--config", config_file, "JSON config file")->check(CLI::ExistingFile);
   node_cmd->add_option("--log-level", log_level, "debug, info, warning or error");
   node_cmd->add_option("--log-format", log_format, "text or json");
+  std::string log_file;
+  node_cmd->add_option("--log-file", log_file, "append log lines to this file instead of stderr");
   std::string host;
   int http_port = -1;
   node_cmd->add_option("--host", host, "address of the MCP HTTP endpoint (default 127.0.0.1)");
@@ -140,6 +142,8 @@ int run(int argc, char** argv, std::function<void(protocol::catalog&)> extend) {
       node.overrides.log_level = log_level;
     if (!log_format.empty())
       node.overrides.log_format = log_format;
+    if (!log_file.empty())
+      node.overrides.log_file = log_file;
     if (!host.empty())
       node.overrides.host = host;
     if (http_port >= 0)

@@ -75,6 +75,11 @@ int run_node(const node_options& opts) {
     return 0;
   }
   log::configure(cfg.log_level, cfg.log_format, cfg.name);
+  if (!cfg.log_file.empty())
+    if (auto why = log::write_to_file(cfg.log_file); !why.empty()) {
+      std::cerr << "cafmcp node: \"log.file\": cannot open " << cfg.log_file << " for appending: " << why << '\n';
+      return 2;
+    }
   trace::configure(trace::tracer_config{cfg.tracing.enabled, cfg.tracing.sample_ratio, cfg.tracing.queue_limit,
                                         cfg.tracing.batch_size});
   if (cfg.cluster.enabled) {

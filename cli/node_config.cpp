@@ -22,6 +22,7 @@ std::vector<field> node_config_schema() {
     {"log", value_type::object, {}, "logging", {}, {}, {}, {
       {"level", value_type::string, "info", "minimum level", {}, {}, {"debug", "info", "warning", "error"}, {}},
       {"format", value_type::string, "text", "line format", {}, {}, {"text", "json"}, {}},
+      {"file", value_type::string, "", "append log lines to this file (\"\": stderr)", {}, {}, {}, {}},
     }},
     {"scheduler", value_type::object, {}, "CAF scheduler", {}, {}, {}, {
       {"policy", value_type::string, "sharing", "sharing wakes idle workers at once; stealing polls",
@@ -168,6 +169,8 @@ node_config load_node_config(const std::optional<std::string>& file, const node_
     raw["log"]["level"] = *overrides.log_level;
   if (overrides.log_format)
     raw["log"]["format"] = *overrides.log_format;
+  if (overrides.log_file)
+    raw["log"]["file"] = *overrides.log_file;
   if (overrides.host)
     raw["http"]["host"] = *overrides.host;
   if (overrides.cluster_port) {
@@ -194,6 +197,7 @@ node_config load_node_config(const std::optional<std::string>& file, const node_
   v["name"] = out.name;
   log::parse_level(v["log"]["level"].get<std::string>(), out.log_level);
   log::parse_format(v["log"]["format"].get<std::string>(), out.log_format);
+  out.log_file = v["log"]["file"].get<std::string>();
   out.scheduler_policy = v["scheduler"]["policy"].get<std::string>();
   out.scheduler_max_threads = v["scheduler"]["max_threads"].get<int>();
   auto& sv = v["supervision"];

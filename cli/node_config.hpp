@@ -29,6 +29,7 @@ struct node_config {
   std::string name;
   log::level log_level = log::level::info;
   log::format log_format = log::format::text;
+  std::string log_file; // "": stderr
   std::string scheduler_policy = "sharing";
   int scheduler_max_threads = 2;
   supervision::supervisor_flags tier_flags; // root, core, protocol, cluster
@@ -70,6 +71,7 @@ struct node_overrides {
   std::optional<std::string> name;
   std::optional<std::string> log_level;
   std::optional<std::string> log_format;
+  std::optional<std::string> log_file;
   std::optional<std::string> host;
   std::optional<int> http_port;
   std::optional<int> cluster_port;

@@ -1,5 +1,6 @@
 #include "cli/status_command.hpp"
 
+#include <cstdio>
 #include <iostream>
 
 #include <poll.h>
@@ -45,13 +46,16 @@ replication_map replication_of(caf::actor_system& sys, const caf::actor& node,
 
 std::string render_status(const std::vector<cluster::status_row>& rows, const replication_map& repl) {
   std::vector<std::vector<std::string>> cells{
-    {"NODE", "ADDRESS", "STATE", "HEALTH", "MISSED", "LAST HB", "LEADER", "SIDE"}};
+    {"NODE", "ADDRESS", "STATE", "HEALTH", "MISSED", "LAST HB", "RTT", "LEADER", "SIDE"}};
   if (!repl.empty())
     cells[0].insert(cells[0].end(), {"SESSIONS", "LAG"});
   for (auto& r : rows) {
     std::string last = r.self ? "self" : r.last_heartbeat_ms < 0 ? "never" : std::to_string(r.last_heartbeat_ms) + " ms";
-    cells.push_back({r.node, r.address, r.state, r.health, std::to_string(r.missed), last, r.leader ? "*" : "",
-                     r.side});
+    char rtt[32] = "-";
+    if (r.rtt_us >= 0)
+      std::snprintf(rtt, sizeof(rtt), "%.2f ms", static_cast<double>(r.rtt_us) / 1000.0);
+    cells.push_back({r.node, r.address, r.state, r.health, std::to_string(r.missed), last, rtt,
+                     r.leader ? "*" : "", r.side});
     if (repl.empty())
       continue;
     auto i = repl.find(r.node);
@@ -88,6 +92,8 @@ nlohmann::json status_json(const std::vector<cluster::status_row>& rows, const r
                    {"health", r.health},
                    {"missed_heartbeats", r.missed},
                    {"last_heartbeat_ms", r.last_heartbeat_ms < 0 ? nlohmann::json(nullptr) : nlohmann::json(r.last_heartbeat_ms)},
+                   {"heartbeat_rtt_ms", r.rtt_us < 0 ? nlohmann::json(nullptr)
+                                                     : nlohmann::json(static_cast<double>(r.rtt_us) / 1000.0)},
                    {"leader", r.leader},
                    {"side", r.side},
                    {"self", r.self},

@@ -24,6 +24,7 @@ namespace cafmcp::cluster {
 using hello_atom = caf::atom_constant<caf::atom("cl_hello")>;
 using auth_atom = caf::atom_constant<caf::atom("cl_auth")>;
 using heartbeat_atom = caf::atom_constant<caf::atom("cl_hb")>;
+using heartbeat_ack_atom = caf::atom_constant<caf::atom("cl_hback")>; // (from, sent_ns): a heartbeat's echo
 using status_atom = caf::atom_constant<caf::atom("cl_status")>;
 using call_atom = caf::atom_constant<caf::atom("cl_call")>;
 using leave_atom = caf::atom_constant<caf::atom("cl_leave")>;
@@ -63,11 +64,13 @@ struct heartbeat {
   std::vector<std::string> reachable;   // members it hears from
   std::vector<std::string> unreachable; // members it has given up on (not: not yet connected)
   std::vector<member_info> members;
+  int64_t sent_ns = 0; // the sender's clock: echoed back (heartbeat_ack_atom) to time the round trip
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, heartbeat& x) {
-  return f(caf::meta::type_name("heartbeat"), x.from, x.incarnation, x.seq, x.reachable, x.unreachable, x.members);
+  return f(caf::meta::type_name("heartbeat"), x.from, x.incarnation, x.seq, x.reachable, x.unreachable, x.members,
+           x.sent_ns);
 }
 
 /// One row of cluster_status, as the answering node sees it.
@@ -78,6 +81,7 @@ struct status_row {
   std::string health;   // healthy, degraded, unhealthy
   uint32_t missed = 0;  // heartbeats missed in a row
   int64_t last_heartbeat_ms = -1; // ms since the last heartbeat (-1: never; 0 for the answering node)
+  int64_t rtt_us = -1;            // the last heartbeat round trip (-1: none while reachable)
   bool leader = false;
   std::string side;     // partition side: the lowest member of the side, "unreachable", "bridge", "fenced"
   bool self = false;    // the answering node
@@ -86,7 +90,7 @@ struct status_row {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, status_row& x) {
   return f(caf::meta::type_name("status_row"), x.node, x.address, x.state, x.health, x.missed,
-           x.last_heartbeat_ms, x.leader, x.side, x.self);
+           x.last_heartbeat_ms, x.rtt_us, x.leader, x.side, x.self);
 }
 
 // -- replication (replicator.hpp) ------------------------------------------------

@@ -57,6 +57,7 @@ struct peer {
   clock::time_point known_since = clock::now(); // when this incarnation was first seen
   health last_health = health::unhealthy;        // as last logged
   clock::time_point unconnected_since = clock::now(); // without a connection since
+  int64_t rtt_us = -1;                                // the last heartbeat round trip
 };
 
 struct node_state {
@@ -505,6 +506,7 @@ void send_heartbeats(node_actor* self, clock::time_point now) {
   for (auto& r : lost_set(self, now))
     hb.unreachable.push_back(r);
   hb.members = table(self);
+  hb.sent_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(now.time_since_epoch()).count();
   for (auto& [name, p] : st.peers)
     if (p.handle)
       self->send(p.handle, heartbeat_atom::value, hb);
@@ -585,6 +587,7 @@ std::vector<status_row> status_rows(node_actor* self, clock::time_point now) {
     r.health = to_string(health_of(self, p, now));
     r.missed = missed(self, p, now);
     r.last_heartbeat_ms = p.heard ? std::chrono::duration_cast<milliseconds>(now - p.last_heard).count() : -1;
+    r.rtt_us = reach.count(name) ? p.rtt_us : -1;
     r.leader = st.leader == name;
     r.side = reach.count(name) ? my_side : "unreachable";
     rows.push_back(r);
@@ -721,10 +724,22 @@ caf::behavior node_actor_fun(node_actor* self, cluster_config cfg, std::shared_p
       return {st.me, table(self)};
     },
     // -- between members ----------------------------------------------------------
+    [self](heartbeat_ack_atom, const std::string& from, int64_t sent_ns) {
+      if (!authed(self))
+        return;
+      auto now = std::chrono::duration_cast<std::chrono::nanoseconds>(clock::now().time_since_epoch()).count();
+      auto rtt = now - sent_ns;
+      if (auto p = find_peer(self, from); p && rtt >= 0 && rtt < 60'000'000'000)
+        p->rtt_us = rtt / 1000;
+    },
     [self](heartbeat_atom, const heartbeat& hb) -> caf::result<void> {
       if (!authed(self))
         return make_error(errc::not_authenticated);
       auto& st = self->state;
+      // Echoed at once, so the sender times the round trip (its own clock).
+      if (hb.sent_ns != 0)
+        if (auto sender = caf::actor_cast<caf::actor>(self->current_sender()))
+          self->send(sender, heartbeat_ack_atom::value, st.me.name, hb.sent_ns);
       merge(self, hb.members, hb.from);
       if (auto p = find_peer(self, hb.from); p && p->info.incarnation == hb.incarnation) {
         p->heard = true;

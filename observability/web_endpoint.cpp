@@ -322,6 +322,11 @@ std::string render_metrics(const web_state& st, const collected& c) {
                   {{"state", state}, {"health", health}})
             .set(i == members.end() ? 0 : i->second);
       }
+    for (auto& r : st.view->rows())
+      if (!r.self && r.rtt_us >= 0)
+        m.gauge("cafmcp_cluster_heartbeat_rtt_seconds", "The last heartbeat round trip to each reachable member",
+                {{"peer", r.node}})
+          .set(static_cast<double>(r.rtt_us) / 1e6);
     m.gauge("cafmcp_node_fenced", "1 while this node is fenced (the losing side of a partition)")
       .set(st.view->fenced() ? 1 : 0);
   }
@@ -413,7 +418,8 @@ std::string dashboard_json(caf::actor_system& sys, const web_state& st, const co
     auto node = st.names->lookup("node");
     for (auto& r : st.view->rows()) {
       members.push_back({{"node", r.node}, {"state", r.state}, {"health", r.health}, {"side", r.side},
-                         {"leader", r.leader}, {"self", r.self}, {"last_heartbeat_ms", r.last_heartbeat_ms}});
+                         {"leader", r.leader}, {"self", r.self}, {"last_heartbeat_ms", r.last_heartbeat_ms},
+                         {"rtt_us", r.rtt_us}});
       if (r.self || r.state != "up" || r.health == "unhealthy" || !node)
         continue;
       // Another member's sessions: its replicator, through our node actor.

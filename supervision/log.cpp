@@ -1,5 +1,8 @@
 #include "supervision/log.hpp"
 
+#include <cerrno>
+#include <cstring>
+
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -15,6 +18,7 @@ struct sink {
   std::atomic<int> min_level{static_cast<int>(level::info)};
   format fmt = format::text;
   std::string node;
+  std::FILE* out = stderr; // or the log file (kept open for the process's life)
 };
 
 sink& the_sink() {
@@ -156,8 +160,20 @@ void write(level x, std::string_view path, std::string_view message) {
     }
     line += '\n';
   }
-  std::fwrite(line.data(), 1, line.size(), stderr);
-  std::fflush(stderr);
+  std::fwrite(line.data(), 1, line.size(), s.out);
+  std::fflush(s.out);
+}
+
+std::string write_to_file(const std::string& path) {
+  auto* f = std::fopen(path.c_str(), "a");
+  if (!f)
+    return std::strerror(errno);
+  auto& s = the_sink();
+  std::lock_guard<std::mutex> guard{s.mtx};
+  if (s.out != stderr)
+    std::fclose(s.out);
+  s.out = f;
+  return {};
 }
 
 } // namespace cafmcp::log

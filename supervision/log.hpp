@@ -21,10 +21,14 @@ std::string_view to_string(level x);
 /// Sets the minimum level, the line format and the node name for all lines.
 void configure(level min, format fmt, std::string node_name);
 
+/// Appends lines to the file at `path` instead of stderr; "" when it is
+/// open, else why it could not be opened (lines then stay on stderr).
+std::string write_to_file(const std::string& path);
+
 /// True when lines at `x` are written (cheap; check before building text).
 bool enabled(level x);
 
-/// Writes one line to stderr: `path` names the actor (e.g. /root/core_sup).
+/// Writes one line (to stderr or the log file): `path` names the actor (e.g. /root/core_sup).
 void write(level x, std::string_view path, std::string_view message);
 
 /// While it lives, every line this thread writes carries `id` (the

@@ -49,6 +49,19 @@ TEST_CASE("three nodes form a cluster - every node sees all three up and healthy
   REQUIRE(p.wait_exit(20s) == 0);
   CHECK(p.out().find("NODE") == 0);
   CHECK(std::regex_search(p.out(), std::regex{R"(n3\s+127\.0\.0\.1:\d+\s+up\s+healthy)"}));
+  // Each heartbeat is echoed: every reachable member has a round trip, in
+  // the status (table and JSON) and in /metrics.
+  CHECK(std::regex_search(p.out(), std::regex{R"(n3\s+127\.0\.0\.1:\d+\s+up\s+healthy\s+\d+\s+\d+ ms\s+\d+\.\d\d ms)"}));
+  auto s = status(c.dir, *c.n2, c.cookie);
+  for (auto& r : s.rows) {
+    if (r["self"] == true)
+      CHECK(r["heartbeat_rtt_ms"].is_null());
+    else
+      CHECK((r["heartbeat_rtt_ms"].is_number() && r["heartbeat_rtt_ms"].get<double>() >= 0));
+  }
+  auto m = http_request(c.n2->web_port, "GET", "/metrics", {});
+  CHECK(m.body.find("cafmcp_cluster_heartbeat_rtt_seconds{peer=\"n1\"}") != std::string::npos);
+  CHECK(m.body.find("cafmcp_cluster_heartbeat_rtt_seconds{peer=\"n3\"}") != std::string::npos);
 }
 
 TEST_CASE("a node with the wrong cookie is refused and told why - status with it fails") {

@@ -14,6 +14,7 @@
 #include "tests/support/cluster_fixture.hpp"
 #include "tests/support/http_client.hpp"
 #include "tests/support/mcp_call.hpp"
+#include "tests/support/otlp_receiver.hpp"
 
 using namespace cafmcp::test;
 using namespace std::chrono_literals;
@@ -38,10 +39,19 @@ std::map<std::string, uint64_t> restarts(const three_nodes& c, const std::string
   return out;
 }
 
+/// Fast heartbeats, and every request traced to `rx`.
+std::string traced(const otlp_receiver& rx) {
+  auto cfg = json::parse(fast_config);
+  cfg["observability"]["tracing"] = {{"enabled", true}, {"endpoint", rx.endpoint()}, {"sample_ratio", 1.0},
+                                     {"export_interval_ms", 100}};
+  return cfg.dump();
+}
+
 } // namespace
 
 TEST_CASE("killing every observability actor over and over while /metrics is hammered fails no MCP request and restarts nothing in tiers 1 and 2") {
-  three_nodes c;
+  otlp_receiver rx;
+  three_nodes c{traced(rx)};
   auto core_before = restarts(c, "/root/core_sup");
   auto protocol_before = restarts(c, "/root/protocol_sup");
   REQUIRE_FALSE(core_before.empty());
@@ -75,6 +85,7 @@ TEST_CASE("killing every observability actor over and over while /metrics is ham
   for (int round = 0; round < 10; ++round) {
     kill("/root/observability_sup/web");
     kill("/root/observability_sup/health");
+    kill("/root/observability_sup/otlp_exporter");
     std::this_thread::sleep_for(200ms);
   }
   kill("/root/observability_sup");
@@ -84,7 +95,7 @@ TEST_CASE("killing every observability actor over and over while /metrics is ham
   scraper.join();
   MESSAGE("observability actors killed " << kills << " times; MCP calls " << calls.load() << ", failed "
                                          << failed.load() << "; scrapes " << scrapes.load());
-  CHECK(kills >= 10);
+  CHECK(kills >= 15);
   CHECK(calls > 0);
   CHECK(failed == 0);
   CHECK(restarts(c, "/root/core_sup") == core_before);
@@ -103,4 +114,11 @@ TEST_CASE("killing every observability actor over and over while /metrics is ham
       std::this_thread::sleep_for(500ms);
   }
   CHECK(back);
+  // The exporter is back too: a call made now reaches the receiver.
+  const std::string trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
+  auto r = mcp_tool_call(c.n1->http_port, "echo", {{"text", "traced"}}, 10s,
+                         {{"traceparent", "00-" + trace_id + "-00f067aa0ba902b7-01"}});
+  CHECK(r.status == 200);
+  auto spans = rx.wait_trace(trace_id, [](const std::vector<received_span>& s) { return !s.empty(); }, 30s);
+  CHECK_FALSE(spans.empty());
 }

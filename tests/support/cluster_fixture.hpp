@@ -128,10 +128,11 @@ inline bool all_up_healthy(const json& rows, size_t n) {
 struct three_nodes {
   temp_dir dir;
   std::string cookie = write_cookie(dir, "cookie", "test-cookie-0123456789");
-  std::string config = dir.write("node.json", fast_config);
+  std::string config;
   std::unique_ptr<cluster_node> n1, n2, n3;
 
-  three_nodes() {
+  /// Three nodes sharing `node_json` (default: fast heartbeats).
+  explicit three_nodes(const std::string& node_json = fast_config) : config(dir.write("node.json", node_json)) {
     n1 = std::make_unique<cluster_node>(dir, "n1", cookie, config);
     n2 = std::make_unique<cluster_node>(dir, "n2", cookie, config, n1->address());
     n3 = std::make_unique<cluster_node>(dir, "n3", cookie, config, n1->address());

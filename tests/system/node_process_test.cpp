@@ -3,6 +3,7 @@
 #include <csignal>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
@@ -85,6 +86,38 @@ TEST_CASE("a config file sets the node's name and log format") {
     ++count;
   }
   CHECK(count > 10);
+}
+
+TEST_CASE("--log-file appends the log lines to a file instead of stderr - an unwritable one is refused with exit code 2") {
+  temp_dir dir;
+  auto path = dir.path() + "/node.log";
+  {
+    std::ofstream earlier{path};
+    earlier << "an earlier line\n";
+  }
+  process node{node_args({"--name", "filed", "--log-format", "json", "--log-file", path}), dir.path()};
+  bool ready = false;
+  std::string text;
+  for (int i = 0; i < 200 && !ready; ++i) {
+    std::ifstream in{path};
+    text.assign(std::istreambuf_iterator<char>{in}, {});
+    ready = text.find("node filed ready") != std::string::npos;
+    if (!ready)
+      std::this_thread::sleep_for(100ms);
+  }
+  REQUIRE(ready);
+  node.signal(SIGTERM);
+  REQUIRE(node.wait_exit(20s) == 0);
+  CHECK(node.err().find("node filed ready") == std::string::npos); // not on stderr
+  CHECK(text.rfind("an earlier line\n", 0) == 0);                  // appended
+  std::istringstream lines{text.substr(text.find('\n') + 1)};
+  std::string line;
+  while (std::getline(lines, line))
+    if (!line.empty())
+      CHECK(nlohmann::json::parse(line, nullptr, false)["node"] == "filed");
+  auto bad = run(node_args({"--log-file", dir.path() + "/no/such/dir/node.log"}));
+  CHECK(bad.code == 2);
+  CHECK(bad.err.find("\"log.file\": cannot open") != std::string::npos);
 }
 
 TEST_CASE("flags override the config file") {
