@@ -408,8 +408,28 @@ private:
 } // namespace
 
 sink_ptr endpoint::traced(const rpc_message& msg, sink_ptr sink) const {
+  auto parent = sink->trace_context();
+  bool under_transport = parent.valid(); // else this is the request's first span
+  if (!parent.valid() && msg.params.is_object()) {
+    // Transports without headers (stdio) carry the context in params._meta,
+    // under the W3C header names.
+    auto meta = msg.params.find("_meta");
+    if (meta != msg.params.end() && meta->is_object()) {
+      auto text = [&](const char* key) {
+        auto i = meta->find(key);
+        return i != meta->end() && i->is_string() ? i->get<std::string>() : std::string{};
+      };
+      if (auto c = trace::parse_traceparent(text("traceparent"))) {
+        parent = std::move(*c);
+        if (auto ts = text("tracestate"); !ts.empty() && trace::valid_tracestate(ts))
+          parent.tracestate = ts;
+        if (auto bg = text("baggage"); !bg.empty() && trace::valid_baggage(bg))
+          parent.baggage = bg;
+      }
+    }
+  }
   auto s = trace::start_span(msg.method.empty() ? std::string{"mcp request"} : msg.method,
-                             trace::span_kind::internal, sink->trace_context());
+                             under_transport ? trace::span_kind::internal : trace::span_kind::server, parent);
   if (s.recording()) {
     s.set("mcp.method.name", msg.method);
     if (!msg.id.is_null())

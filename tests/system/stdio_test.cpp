@@ -7,6 +7,7 @@
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
 
+#include "tests/support/otlp_receiver.hpp"
 #include "tests/support/process.hpp"
 
 using namespace cafmcp::test;
@@ -90,4 +91,37 @@ TEST_CASE("cafmcp node --stdio refuses an oversized line without buffering it an
   CHECK(by_id(msgs, 7)["result"]["content"][0]["text"] == "after");
   node.close_stdin();
   CHECK(node.wait_exit(20s) == 0);
+}
+
+TEST_CASE("over stdio a traceparent in params._meta joins the request to the caller's trace") {
+  temp_dir dir;
+  otlp_receiver rx;
+  process node{{binary, "node", "--stdio", "--http-port", "0", "--metrics-port", "0", "--name", "stdio-traced",
+                "--otlp-endpoint", rx.endpoint()},
+               dir.path(), true};
+  const std::string trace_id = "0af7651916cd43dd8448eb211c80319c";
+  auto m = meta();
+  m["traceparent"] = "00-" + trace_id + "-b7ad6b7169203331-01";
+  m["baggage"] = "tenant=acme";
+  node.write_stdin(json{{"jsonrpc", "2.0"}, {"id", 1}, {"method", "tools/call"},
+                        {"params", {{"name", "echo"}, {"arguments", {{"text", "traced"}}}, {"_meta", m}}}}.dump()
+                   + "\n");
+  REQUIRE(node.wait_for_stdout_lines(1, 20s));
+  CHECK(by_id(lines_of(node.out()), 1)["result"]["content"][0]["text"] == "traced");
+  auto spans = rx.wait_trace(trace_id, [](const std::vector<received_span>& s) { return s.size() >= 2; }, 10s);
+  node.close_stdin();
+  node.wait_exit(20s);
+  const received_span *request = nullptr, *tool = nullptr;
+  for (auto& s : spans) {
+    if (s.span["name"] == "tools/call")
+      request = &s;
+    if (s.span["name"] == "tool echo")
+      tool = &s;
+  }
+  REQUIRE(request);
+  REQUIRE(tool);
+  CHECK(request->node == "stdio-traced");
+  CHECK(request->span["parentSpanId"] == "b7ad6b7169203331");
+  CHECK(request->span["kind"] == 2); // the request's first span: SERVER
+  CHECK(tool->span["parentSpanId"] == request->span["spanId"]);
 }
