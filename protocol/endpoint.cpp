@@ -346,10 +346,7 @@ public:
   trace::context trace_context() const override { return inner_->trace_context(); }
 
   void respond(const json& r) override {
-    const char* outcome = r.contains("error") ? "error"
-                          : r.contains("result") && r["result"].is_object() && r["result"].value("isError", false)
-                            ? "tool_error"
-                            : "ok";
+    const char* outcome = outcome_of(r);
     auto took = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
     // Per thread, each series is looked up once: then recording is two atomic adds.
     struct series {
@@ -390,12 +387,7 @@ public:
   trace::context trace_context() const override { return span_.ctx(); }
 
   void respond(const json& r) override {
-    if (auto e = r.find("error"); e != r.end() && e->is_object()) {
-      span_.set("rpc.jsonrpc.error_code", e->value("code", int64_t{0}));
-      span_.fail(e->value("message", std::string{}));
-    } else if (r.contains("result") && r["result"].is_object() && r["result"].value("isError", false)) {
-      span_.fail("the tool answered with isError");
-    }
+    record_outcome(span_, r);
     span_.end();
     inner_->respond(r);
   }
@@ -419,13 +411,7 @@ sink_ptr endpoint::traced(const rpc_message& msg, sink_ptr sink) const {
         auto i = meta->find(key);
         return i != meta->end() && i->is_string() ? i->get<std::string>() : std::string{};
       };
-      if (auto c = trace::parse_traceparent(text("traceparent"))) {
-        parent = std::move(*c);
-        if (auto ts = text("tracestate"); !ts.empty() && trace::valid_tracestate(ts))
-          parent.tracestate = ts;
-        if (auto bg = text("baggage"); !bg.empty() && trace::valid_baggage(bg))
-          parent.baggage = bg;
-      }
+      parent = trace::from_carriers(text("traceparent"), text("tracestate"), text("baggage"));
     }
   }
   auto s = trace::start_span(msg.method.empty() ? std::string{"mcp request"} : msg.method,

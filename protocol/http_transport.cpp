@@ -375,19 +375,10 @@ private:
   /// valid (an invalid one is ignored, as W3C Trace Context says: a new
   /// trace starts), carrying its tracestate and baggage on.
   void begin_span() {
-    trace::context parent;
-    if (auto tp = header("traceparent"); !tp.empty()) {
-      std::string why;
-      if (auto c = trace::parse_traceparent(tp, &why)) {
-        parent = std::move(*c);
-        if (auto ts = header("tracestate"); !ts.empty() && trace::valid_tracestate(ts))
-          parent.tracestate = ts;
-      } else {
-        log::debug(log_path, "ignoring the request's traceparent (" + why + "); starting a new trace");
-      }
-    }
-    if (auto bg = header("baggage"); !bg.empty() && trace::valid_baggage(bg))
-      parent.baggage = bg;
+    std::string why;
+    auto parent = trace::from_carriers(header("traceparent"), header("tracestate"), header("baggage"), &why);
+    if (!why.empty())
+      log::debug(log_path, "ignoring the request's traceparent (" + why + "); starting a new trace");
     auto method = std::string{req_.method_string()};
     auto target = std::string{req_.target()};
     span_ = trace::start_span(method + " " + target.substr(0, target.find('?')), trace::span_kind::server, parent);

@@ -48,6 +48,28 @@ std::string input_capability(const std::string& method) {
   return "";
 }
 
+const char* outcome_of(const nlohmann::json& r) {
+  if (r.contains("error"))
+    return "error";
+  if (r.contains("result") && r["result"].is_object() && r["result"].value("isError", false))
+    return "tool_error";
+  return "ok";
+}
+
+void record_outcome(trace::span& span, const nlohmann::json& response) {
+  if (!span.active())
+    return;
+  std::string outcome = outcome_of(response);
+  if (outcome == "error") {
+    auto& e = response["error"];
+    if (span.recording() && e.is_object())
+      span.set("rpc.jsonrpc.error_code", e.value("code", int64_t{0}));
+    span.fail(e.is_object() ? e.value("message", std::string{}) : std::string{"a JSON-RPC error"});
+  } else if (outcome == "tool_error") {
+    span.fail("the tool answered with isError");
+  }
+}
+
 bool call_job::answer(const nlohmann::json& response) {
   if (answered.exchange(true))
     return false;
@@ -55,14 +77,8 @@ bool call_job::answer(const nlohmann::json& response) {
   // response sees the call as done.
   if (on_finish)
     on_finish();
-  if (span.active()) {
-    if (auto e = response.find("error"); e != response.end() && e->is_object())
-      span.fail(e->value("message", std::string{}));
-    else if (response.contains("result") && response["result"].is_object()
-             && response["result"].value("isError", false))
-      span.fail("the tool answered with isError");
-    span.end();
-  }
+  record_outcome(span, response);
+  span.end();
   if (!cancelled->load())
     sink->respond(response);
   return true;

@@ -62,6 +62,13 @@ struct call_job {
 
 using call_job_ptr = std::shared_ptr<call_job>;
 
+/// How a JSON-RPC response ended: "ok", "error" (a JSON-RPC error) or
+/// "tool_error" (a result with isError).
+const char* outcome_of(const nlohmann::json& response);
+
+/// Marks `span` failed when `response` is an error or a tool error.
+void record_outcome(trace::span& span, const nlohmann::json& response);
+
 /// 0 (debug) … 7 (emergency); -1 for an unknown level.
 int log_severity(const std::string& level);
 

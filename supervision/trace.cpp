@@ -255,6 +255,21 @@ std::vector<std::pair<std::string, std::string>> baggage_entries(std::string_vie
   return out;
 }
 
+context from_carriers(std::string_view traceparent, std::string_view tracestate, std::string_view baggage,
+                      std::string* why) {
+  context c;
+  if (!traceparent.empty()) {
+    if (auto parsed = parse_traceparent(traceparent, why)) {
+      c = std::move(*parsed);
+      if (!tracestate.empty() && valid_tracestate(tracestate))
+        c.tracestate = std::string{tracestate};
+    }
+  }
+  if (!baggage.empty() && valid_baggage(baggage))
+    c.baggage = std::string{baggage};
+  return c;
+}
+
 std::string hex_id(uint64_t id) {
   static const char* digits = "0123456789abcdef";
   std::string out(16, '0');

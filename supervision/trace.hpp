@@ -67,6 +67,13 @@ bool valid_baggage(std::string_view header);
 /// The baggage's key=value pairs (values percent-decoded, properties dropped).
 std::vector<std::pair<std::string, std::string>> baggage_entries(std::string_view header);
 
+/// The context carried by the three W3C headers (or fields of the same
+/// names): invalid when there is no valid traceparent (`why` says why, if
+/// one was given), with tracestate only under a valid traceparent and
+/// baggage whenever it is valid.
+context from_carriers(std::string_view traceparent, std::string_view tracestate, std::string_view baggage,
+                      std::string* why = nullptr);
+
 /// The traceparent header for `c` (version 00).
 std::string traceparent(const context& c);
 

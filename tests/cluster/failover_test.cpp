@@ -50,15 +50,8 @@ std::string open_handle(uint16_t port) {
   return {};
 }
 
-/// Which member is primary for each handle (`cafmcp shell -c sessions --json`).
 std::map<std::string, std::string> primaries(const three_nodes& c) {
-  auto r = run({binary, "shell", "--node", c.n1->address(), "--cookie-file", c.cookie, "-c", "sessions", "--json"});
-  std::map<std::string, std::string> out;
-  auto j = json::parse(r.out, nullptr, false);
-  if (j.is_array())
-    for (auto& s : j)
-      out[s["id"]] = s["node"];
-  return out;
+  return session_primaries(*c.n1, c.cookie);
 }
 
 /// Writers: one thread per port, each writing 1, 2, 3 … to key "k" of

@@ -42,8 +42,7 @@ std::map<std::string, uint64_t> restarts(const three_nodes& c, const std::string
 /// Fast heartbeats, and every request traced to `rx`.
 std::string traced(const otlp_receiver& rx) {
   auto cfg = json::parse(fast_config);
-  cfg["observability"]["tracing"] = {{"enabled", true}, {"endpoint", rx.endpoint()}, {"sample_ratio", 1.0},
-                                     {"export_interval_ms", 100}};
+  cfg["observability"]["tracing"] = rx.tracing_config(1.0);
   return cfg.dump();
 }
 

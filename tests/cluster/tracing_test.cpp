@@ -17,10 +17,7 @@ namespace {
 
 std::string traced_config(const otlp_receiver& rx, double ratio) {
   auto cfg = json::parse(fast_config);
-  cfg["observability"]["tracing"] = {{"enabled", true},
-                                     {"endpoint", rx.endpoint()},
-                                     {"sample_ratio", ratio},
-                                     {"export_interval_ms", 100}};
+  cfg["observability"]["tracing"] = rx.tracing_config(ratio);
   return cfg.dump();
 }
 
@@ -44,15 +41,10 @@ struct two_traced_nodes {
       n->proc->wait_exit(20s);
   }
 
-  /// Which node is primary for `handle` (`cafmcp shell -c sessions --json`).
   std::string primary_of(const std::string& handle) {
-    auto r = run({binary, "shell", "--node", n1->address(), "--cookie-file", cookie, "-c", "sessions", "--json"});
-    auto j = json::parse(r.out, nullptr, false);
-    if (j.is_array())
-      for (auto& s : j)
-        if (s["id"] == handle)
-          return s["node"];
-    return {};
+    auto all = session_primaries(*n1, cookie);
+    auto i = all.find(handle);
+    return i == all.end() ? std::string{} : i->second;
   }
 };
 

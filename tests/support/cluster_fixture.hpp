@@ -6,6 +6,7 @@
 
 #include <csignal>
 #include <functional>
+#include <map>
 #include <memory>
 #include <regex>
 #include <sstream>
@@ -148,6 +149,18 @@ struct three_nodes {
       n->proc->wait_exit(20s);
   }
 };
+
+/// Which member leads each session or handle, as `n` sees it
+/// (`cafmcp shell -c sessions --json`).
+inline std::map<std::string, std::string> session_primaries(const cluster_node& n, const std::string& cookie) {
+  auto r = run({binary, "shell", "--node", n.address(), "--cookie-file", cookie, "-c", "sessions", "--json"});
+  std::map<std::string, std::string> out;
+  auto j = json::parse(r.out, nullptr, false);
+  if (j.is_array())
+    for (auto& s : j)
+      out[s["id"]] = s["node"];
+  return out;
+}
 
 /// Prints each node's membership decisions (for a failing test's report).
 inline void dump_membership_log(const three_nodes& c) {

@@ -31,6 +31,10 @@ public:
 
   uint16_t port() const { return port_; }
   std::string endpoint() const { return "http://127.0.0.1:" + std::to_string(port_) + "/v1/traces"; }
+  /// A node's observability.tracing section exporting here (fast, at `ratio`).
+  nlohmann::json tracing_config(double ratio) const {
+    return {{"enabled", true}, {"endpoint", endpoint()}, {"sample_ratio", ratio}, {"export_interval_ms", 100}};
+  }
   std::vector<received_span> spans() const;
   /// The spans of trace `id`; waits (bounded) until `pred` holds for them.
   std::vector<received_span> wait_trace(const std::string& id,
