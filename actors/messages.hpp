@@ -88,7 +88,20 @@ typename Inspector::result_type inspect(Inspector& f, breaker_status& x) {
 
 // -- rate limiter --------------------------------------------------------------
 // (rate_take_atom, key, tokens) -> rate_decision
+// (rate_stats_atom)             -> rate_stats   (since this incarnation started)
 using rate_take_atom = caf::atom_constant<caf::atom("rl_take")>;
+using rate_stats_atom = caf::atom_constant<caf::atom("rl_stats")>;
+
+struct rate_stats {
+  uint64_t allowed = 0;
+  uint64_t rejected = 0;
+  uint64_t keys = 0; // buckets held (recently active keys)
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, rate_stats& x) {
+  return f(caf::meta::type_name("rate_stats"), x.allowed, x.rejected, x.keys);
+}
 
 struct rate_decision {
   bool allowed = false;

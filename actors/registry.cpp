@@ -71,6 +71,7 @@ void register_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<breaker_status>("cafmcp.breaker_status");
   cfg.add_message_type<std::vector<breaker_status>>("cafmcp.breaker_status_list");
   cfg.add_message_type<rate_decision>("cafmcp.rate_decision");
+  cfg.add_message_type<rate_stats>("cafmcp.rate_stats");
   supervision::add_error_category<errc>(cfg, error_category, "core");
 }
 

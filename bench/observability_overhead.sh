@@ -22,18 +22,11 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# An OTLP/HTTP sink that accepts and discards (the collector is not what is measured).
-python3 -c '
-import http.server, sys
-class H(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    def do_POST(self):
-        self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        self.send_response(200); self.send_header("Content-Length", "2"); self.end_headers(); self.wfile.write(b"{}")
-    def log_message(self, *a): pass
-s = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
-print(s.server_address[1], flush=True)
-s.serve_forever()' > "$work/sink.port" &
+# An OTLP/HTTP sink that accepts and discards (the collector is not what is
+# measured): bench/otlp_sink, built beside the binary.
+sink_bin="$(dirname "$bin")/otlp_sink"
+[ -x "$sink_bin" ] || { echo "observability_overhead: $sink_bin is missing (build the otlp_sink target)" >&2; exit 1; }
+"$sink_bin" > "$work/sink.port" 2> "$work/sink.log" &
 pids+=($!)
 for _ in $(seq 1 50); do [ -s "$work/sink.port" ] && break; sleep 0.1; done
 otlp="http://127.0.0.1:$(cat "$work/sink.port")/v1/traces"

@@ -236,6 +236,7 @@ struct collected {
   std::optional<health_report> core;
   std::optional<cluster::replication_status> replication;
   std::vector<actors::breaker_status> breakers;
+  std::optional<actors::rate_stats> rates;
   int64_t sessions = -1;
 };
 
@@ -272,6 +273,7 @@ collected collect(caf::actor_system& sys, const web_state& st, bool tree) {
   if (auto b = ask<std::vector<actors::breaker_status>>(self, st.names->lookup("circuit_breakers"),
                                                         caf::make_message(actors::breaker_list_atom::value)))
     c.breakers = std::move(*b);
+  c.rates = ask<actors::rate_stats>(self, st.names->lookup("rate_limiter"), caf::make_message(actors::rate_stats_atom::value));
   if (c.replication) {
     c.sessions = static_cast<int64_t>(c.replication->primaries);
   } else if (auto list = ask<std::vector<actors::session_record>>(self, st.names->lookup("session_manager"),
@@ -305,6 +307,12 @@ std::string render_metrics(const web_state& st, const collected& c) {
   auto& m = *st.metrics;
   if (c.tree)
     walk(*c.tree, m);
+  if (c.rates) {
+    // Counted by the limiter since its incarnation started (a restart resets them, as Prometheus allows).
+    m.counter("cafmcp_rate_limit_rejections_total", "Requests for tokens the rate limiter refused").store(c.rates->rejected);
+    m.counter("cafmcp_rate_limit_allowed_total", "Requests for tokens the rate limiter granted").store(c.rates->allowed);
+    m.gauge("cafmcp_rate_limit_keys", "Keys (clients, tools) with a token bucket").set(static_cast<double>(c.rates->keys));
+  }
   for (auto& b : c.breakers)
     m.gauge("cafmcp_circuit_breaker_state", "Circuit breaker state: 0 closed, 1 half_open, 2 open", {{"key", b.key}})
       .set(b.state == "open" ? 2 : b.state == "half_open" ? 1 : 0);

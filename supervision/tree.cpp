@@ -23,9 +23,14 @@ caf::error fill(caf::scoped_actor& self, tree_node& node, std::chrono::milliseco
     return err;
   for (auto& row : rows) {
     auto child = child_node(node, row);
+    // A child supervisor that stops between its parent's answer and our
+    // question (it gave up, or is being restarted) is shown as stopping,
+    // without children: a race, not a failure to read the whole tree.
     if (row.type == "supervisor" && row.handle)
-      if (auto e = fill(self, child, timeout))
-        return e;
+      if (fill(self, child, timeout)) {
+        child.children.clear();
+        child.state = "stopping";
+      }
     node.children.push_back(std::move(child));
   }
   return caf::error{};

@@ -21,7 +21,7 @@ struct tree_node {
   std::string id;
   std::string path;
   std::string type;     // worker | supervisor
-  std::string state;    // running | restarting | undefined
+  std::string state;    // running | restarting | undefined; stopping: a supervisor that stopped while read
   std::string strategy; // supervisors only
   std::string restart;  // permanent | transient | temporary ("" for the top)
   uint64_t restarts = 0;

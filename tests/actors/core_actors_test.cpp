@@ -216,6 +216,12 @@ TEST_CASE_FIXTURE(core_fixture, "the rate limiter refuses a key past its burst a
            errc::invalid_argument));
   CHECK(is(ask<rate_decision>(rl, rate_take_atom::value, std::string{"c"}, 4.0).error(),
            errc::invalid_argument));
+  // What /metrics reports: granted and refused takes (invalid ones are neither), and the keys held.
+  auto stats = ask<rate_stats>(rl, rate_stats_atom::value);
+  REQUIRE(stats);
+  CHECK(stats->allowed == 4);
+  CHECK(stats->rejected == 1);
+  CHECK(stats->keys == 2);
 }
 
 TEST_CASE_FIXTURE(core_fixture, "core_sup registers its actors and restarts all of them when one dies") {
