@@ -795,14 +795,24 @@ session_op make_op(uint8_t kind, std::string id, uint8_t level) {
   return op;
 }
 
+session_op create_op(std::string id, int64_t ttl_ms, uint8_t level) {
+  auto op = make_op(session_op::create, std::move(id), level);
+  op.ttl_ms = ttl_ms;
+  return op;
+}
+
+session_op put_op(std::string id, std::string key, std::string value, uint8_t level) {
+  auto op = make_op(session_op::put, std::move(id), level);
+  op.key = std::move(key);
+  op.value = std::move(value);
+  return op;
+}
+
 /// The operation for one of the API messages tools send traced (create,
 /// get, put); none for other messages, which are served untraced.
 std::optional<session_op> api_op(caf::message& m, uint8_t level) {
-  if (m.match_elements<actors::session_create_atom, int64_t>()) {
-    auto op = make_op(session_op::create, actors::make_session_id(), level);
-    op.ttl_ms = m.get_as<int64_t>(1);
-    return op;
-  }
+  if (m.match_elements<actors::session_create_atom, int64_t>())
+    return create_op(actors::make_session_id(), m.get_as<int64_t>(1), level);
   if (m.match_elements<actors::session_get_atom, std::string>())
     return make_op(session_op::get, m.get_as<std::string>(1), level);
   bool with_level = m.match_elements<actors::session_put_atom, std::string, std::string, std::string, std::string>();
@@ -814,10 +824,7 @@ std::optional<session_op> api_op(caf::message& m, uint8_t level) {
       return std::nullopt; // the plain handler names the error
     level = static_cast<uint8_t>(c);
   }
-  auto op = make_op(session_op::put, m.get_as<std::string>(1), level);
-  op.key = m.get_as<std::string>(2);
-  op.value = m.get_as<std::string>(3);
-  return op;
+  return put_op(m.get_as<std::string>(1), m.get_as<std::string>(2), m.get_as<std::string>(3), level);
 }
 
 caf::behavior replicator_actor(repl_actor* self, replication_config cfg, std::string me,
@@ -876,19 +883,10 @@ caf::behavior replicator_actor(repl_actor* self, replication_config cfg, std::st
       }
       self->delegate(caf::actor_cast<caf::actor>(self), std::move(inner));
     },
-    [=](actors::session_create_atom, int64_t ttl_ms) {
-      auto op = make_op(session_op::create, actors::make_session_id(), level);
-      op.ttl_ms = ttl_ms;
-      local(std::move(op));
-    },
-    [=](actors::session_create_atom, int64_t ttl_ms, std::string& id) {
-      auto op = make_op(session_op::create, std::move(id), level);
-      op.ttl_ms = ttl_ms;
-      local(std::move(op));
-    },
+    [=](actors::session_create_atom, int64_t ttl_ms) { local(create_op(actors::make_session_id(), ttl_ms, level)); },
+    [=](actors::session_create_atom, int64_t ttl_ms, std::string& id) { local(create_op(std::move(id), ttl_ms, level)); },
     [=](actors::session_create_atom, int64_t ttl_ms, std::string& id, std::string& info) {
-      auto op = make_op(session_op::create, std::move(id), level);
-      op.ttl_ms = ttl_ms;
+      auto op = create_op(std::move(id), ttl_ms, level);
       op.info = std::move(info);
       local(std::move(op));
     },
@@ -901,10 +899,7 @@ caf::behavior replicator_actor(repl_actor* self, replication_config cfg, std::st
     [=](actors::session_touch_atom, std::string& id) { local(make_op(session_op::touch, std::move(id), level)); },
     [=](actors::session_delete_atom, std::string& id) { local(make_op(session_op::remove, std::move(id), level)); },
     [=](actors::session_put_atom, std::string& id, std::string& key, std::string& value) {
-      auto op = make_op(session_op::put, std::move(id), level);
-      op.key = std::move(key);
-      op.value = std::move(value);
-      local(std::move(op));
+      local(put_op(std::move(id), std::move(key), std::move(value), level));
     },
     [=](actors::session_put_atom, std::string& id, std::string& key, std::string& value,
         const std::string& consistency_name) -> caf::result<void> {
@@ -912,10 +907,7 @@ caf::behavior replicator_actor(repl_actor* self, replication_config cfg, std::st
       if (!parse_consistency(consistency_name, c))
         return actors::make_error(actors::errc::invalid_argument,
                                   "consistency must be local, one, majority or all, not \"" + consistency_name + "\"");
-      auto op = make_op(session_op::put, std::move(id), static_cast<uint8_t>(c));
-      op.key = std::move(key);
-      op.value = std::move(value);
-      local(std::move(op));
+      local(put_op(std::move(id), std::move(key), std::move(value), static_cast<uint8_t>(c)));
       return caf::unit;
     },
     [self](actors::session_list_atom) {

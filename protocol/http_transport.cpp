@@ -381,11 +381,12 @@ private:
       log::debug(log_path, "ignoring the request's traceparent (" + why + "); starting a new trace");
     auto method = std::string{req_.method_string()};
     auto target = std::string{req_.target()};
-    span_ = trace::start_span(method + " " + target.substr(0, target.find('?')), trace::span_kind::server, parent);
+    auto path = target.substr(0, target.find('?'));
+    span_ = trace::start_span(method + " " + path, trace::span_kind::server, parent);
     if (!span_.recording())
       return;
     span_.set("http.request.method", method);
-    span_.set("url.path", target.substr(0, target.find('?')));
+    span_.set("url.path", path);
     span_.set("cafmcp.correlation_id", correlation_);
     for (auto& [k, v] : trace::baggage_entries(parent.baggage))
       span_.set("baggage." + k, v);

@@ -59,7 +59,7 @@ const char* outcome_of(const nlohmann::json& r) {
 void record_outcome(trace::span& span, const nlohmann::json& response) {
   if (!span.active())
     return;
-  std::string outcome = outcome_of(response);
+  std::string_view outcome = outcome_of(response);
   if (outcome == "error") {
     auto& e = response["error"];
     if (span.recording() && e.is_object())
