@@ -5,7 +5,7 @@
 #include <caf/all.hpp>
 
 #include "actors/messages.hpp"
-#include "supervision/log.hpp"
+#include "base/log.hpp"
 #include "supervision/worker.hpp"
 
 namespace cafmcp::actors {

@@ -15,7 +15,7 @@
 #include "actors/session_manager.hpp"
 #include "actors/token_bucket.hpp"
 #include "supervision/child_spec.hpp"
-#include "supervision/config_schema.hpp"
+#include "base/config_schema.hpp"
 
 namespace cafmcp::actors {
 

@@ -4,7 +4,7 @@
 
 #include "actors/errors.hpp"
 #include "actors/messages.hpp"
-#include "supervision/error_category.hpp"
+#include "base/error_category.hpp"
 #include "supervision/worker.hpp"
 
 namespace cafmcp::actors {
@@ -58,11 +58,11 @@ std::string to_string(errc x) {
 }
 
 caf::error make_error(errc x, std::string context) {
-  return supervision::category_error(error_category, x, std::move(context));
+  return errors::category_error(error_category, x, std::move(context));
 }
 
 bool is(const caf::error& e, errc x) {
-  return supervision::is_category_error(e, error_category, x);
+  return errors::is_category_error(e, error_category, x);
 }
 
 void register_types(caf::actor_system_config& cfg) {
@@ -72,7 +72,7 @@ void register_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<std::vector<breaker_status>>("cafmcp.breaker_status_list");
   cfg.add_message_type<rate_decision>("cafmcp.rate_decision");
   cfg.add_message_type<rate_stats>("cafmcp.rate_stats");
-  supervision::add_error_category<errc>(cfg, error_category, "core");
+  errors::add_error_category<errc>(cfg, error_category, "core");
 }
 
 } // namespace cafmcp::actors

@@ -7,8 +7,8 @@
 
 #include "actors/errors.hpp"
 #include "actors/messages.hpp"
-#include "supervision/log.hpp"
-#include "supervision/trace.hpp"
+#include "base/log.hpp"
+#include "base/trace.hpp"
 #include "supervision/worker.hpp"
 
 namespace cafmcp::actors {

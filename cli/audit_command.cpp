@@ -3,7 +3,7 @@
 #include <fstream>
 #include <iostream>
 
-#include "supervision/audit_log.hpp"
+#include "base/audit_log.hpp"
 
 namespace cafmcp::cli {
 
@@ -13,7 +13,7 @@ int run_audit_verify(const std::string& file) {
     std::cerr << "cafmcp audit verify: cannot read " << file << '\n';
     return 2;
   }
-  auto v = supervision::verify_audit_log(in);
+  auto v = audit::verify_audit_log(in);
   if (v.broken_line != 0) {
     std::cerr << file << ": the chain breaks at line " << v.broken_line << ": " << v.why
               << " (the log was changed at that line or before it)\n";

@@ -15,14 +15,14 @@
 #include "cluster/cookie.hpp"
 #include "protocol/builtin.hpp"
 #include "protocol/conformance_tools.hpp"
-#include "protocol/crypto.hpp"
+#include "base/crypto.hpp"
 #include "protocol/endpoint.hpp"
 #include "protocol/http_transport.hpp"
 #include "protocol/tool_runner.hpp"
 #include "protocol/stdio_transport.hpp"
 #include "supervision/messages.hpp"
-#include "supervision/log.hpp"
-#include "supervision/trace.hpp"
+#include "base/log.hpp"
+#include "base/trace.hpp"
 #include "supervision/supervisor.hpp"
 #include "supervision/tree.hpp"
 
@@ -110,7 +110,7 @@ int run_node(const node_options& opts) {
   auto view = std::make_shared<cluster::cluster_view>();
   auto orphans = std::make_shared<std::function<void(const actors::session_record&)>>();
   auto task_registry = std::make_shared<std::shared_ptr<protocol::task_registry>>();
-  auto metrics = std::make_shared<supervision::metrics_registry>();
+  auto metrics = std::make_shared<metrics::metrics_registry>();
   cfg.replication.on_orphaned_task = [orphans](const actors::session_record& rec) {
     if (*orphans)
       (*orphans)(rec);
@@ -147,7 +147,7 @@ int run_node(const node_options& opts) {
     // Every member seals MCP requestStates with the same key, derived from
     // the cookie, so a client's retry may land on any node.
     env.sealer = std::make_shared<protocol::request_state_sealer>(
-      protocol::hmac_sha256(cfg.cluster.cookie, "cafmcp requestState key"));
+      crypto::hmac_sha256(cfg.cluster.cookie, "cafmcp requestState key"));
   }
   auto workers = std::make_shared<protocol::tool_workers>(names, cfg.tool_workers);
   env.tool_worker = [workers] { return workers->next(); };

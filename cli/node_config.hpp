@@ -20,8 +20,8 @@
 #include "observability/web_endpoint.hpp"
 #include "protocol/task_registry.hpp"
 #include "supervision/child_spec.hpp"
-#include "supervision/config_schema.hpp"
-#include "supervision/log.hpp"
+#include "base/config_schema.hpp"
+#include "base/log.hpp"
 
 namespace cafmcp::cli {
 

@@ -22,7 +22,7 @@ using namespace supervision;
 
 std::vector<child_spec> node_tree(const node_config& cfg, std::shared_ptr<actors::name_table> names,
                                   std::shared_ptr<cluster::cluster_view> view, registry_slot tasks,
-                                  std::shared_ptr<supervision::metrics_registry> metrics) {
+                                  std::shared_ptr<metrics::metrics_registry> metrics) {
   auto tier = [&](strategy how) {
     auto f = cfg.tier_flags;
     f.how = how;
@@ -49,7 +49,7 @@ std::vector<child_spec> node_tree(const node_config& cfg, std::shared_ptr<actors
   auto cluster = supervisor_child("cluster_sup", tier(strategy::rest_for_one), std::move(members));
   std::vector<child_spec> tier3;
   if (!metrics)
-    metrics = std::make_shared<supervision::metrics_registry>();
+    metrics = std::make_shared<metrics::metrics_registry>();
   if (cfg.web.enabled)
     tier3.push_back(observability::web_endpoint_spec(cfg.web, names, cfg.cluster.enabled ? view : nullptr, metrics));
   if (cfg.tracing.enabled)

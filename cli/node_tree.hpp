@@ -31,7 +31,7 @@ std::vector<supervision::child_spec> node_tree(const node_config& cfg,
                                                std::shared_ptr<actors::name_table> names,
                                                std::shared_ptr<cluster::cluster_view> view = nullptr,
                                                registry_slot tasks = nullptr,
-                                               std::shared_ptr<supervision::metrics_registry> metrics = nullptr);
+                                               std::shared_ptr<metrics::metrics_registry> metrics = nullptr);
 
 /// Fills a CAF config for a node: message types of every part, scheduler.
 void configure_actor_system(caf::actor_system_config& sys_cfg, const node_config& cfg);

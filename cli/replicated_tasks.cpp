@@ -4,7 +4,7 @@
 
 #include "actors/core_sup.hpp"
 #include "cluster/messages.hpp"
-#include "supervision/log.hpp"
+#include "base/log.hpp"
 #include "supervision/worker.hpp"
 
 namespace cafmcp::cli {

@@ -9,7 +9,7 @@
 #include "cluster/cookie.hpp"
 #include "cluster/errors.hpp"
 #include "cluster/tcp_probe.hpp"
-#include "protocol/crypto.hpp"
+#include "base/crypto.hpp"
 
 namespace cafmcp::cluster {
 
@@ -51,14 +51,14 @@ caf::expected<caf::actor> attach(caf::actor_system& sys, const std::string& host
   auto node = tls ? caf::openssl::remote_actor(sys, host, port) : sys.middleman().remote_actor(host, port);
   if (!node)
     return make_error(errc::no_node, "no cafmcp node at " + where + ": " + sys.render(node.error()));
-  auto nonce = protocol::to_hex(protocol::random_bytes(16));
+  auto nonce = crypto::to_hex(crypto::random_bytes(16));
   member_info me;
   me.name = "client-" + std::to_string(::getpid());
   std::string their_nonce;
   auto err = ask(
     sys, *node, timeout, "handshake with " + where,
     [&](const std::string& n, const std::string& proof) {
-      if (protocol::constant_time_equal(proof, cookie_proof(cookie, "server", "", nonce)))
+      if (crypto::constant_time_equal(proof, cookie_proof(cookie, "server", "", nonce)))
         their_nonce = n;
     },
     hello_atom::value, me, nonce);

@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "protocol/crypto.hpp"
+#include "base/crypto.hpp"
 
 namespace cafmcp::cluster {
 
@@ -25,7 +25,7 @@ std::string load_cookie(const std::string& path, bool create) {
   if (::stat(path.c_str(), &st) != 0) {
     if (errno != ENOENT || !create)
       throw std::runtime_error("cannot read the cluster cookie " + path + ": " + std::strerror(errno));
-    auto cookie = protocol::to_hex(protocol::random_bytes(32));
+    auto cookie = crypto::to_hex(crypto::random_bytes(32));
     int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0400);
     if (fd < 0 && errno != EEXIST)
       throw std::runtime_error("cannot create the cluster cookie " + path + ": " + std::strerror(errno));
@@ -56,7 +56,7 @@ std::string load_cookie(const std::string& path, bool create) {
 
 std::string cookie_proof(const std::string& cookie, const std::string& role, const std::string& name,
                          const std::string& nonce) {
-  return protocol::to_hex(protocol::hmac_sha256(cookie, role + "|" + name + "|" + nonce));
+  return crypto::to_hex(crypto::hmac_sha256(cookie, role + "|" + name + "|" + nonce));
 }
 
 } // namespace cafmcp::cluster

@@ -3,7 +3,7 @@
 #include <caf/all.hpp>
 
 #include "cluster/errors.hpp"
-#include "supervision/error_category.hpp"
+#include "base/error_category.hpp"
 
 namespace cafmcp::cluster {
 
@@ -65,11 +65,11 @@ bool parse_consistency(const std::string& s, consistency& out) {
 }
 
 caf::error make_error(errc x, std::string context) {
-  return supervision::category_error(error_category, x, std::move(context));
+  return errors::category_error(error_category, x, std::move(context));
 }
 
 bool is(const caf::error& e, errc x) {
-  return supervision::is_category_error(e, error_category, x);
+  return errors::is_category_error(e, error_category, x);
 }
 
 void register_types(caf::actor_system_config& cfg) {
@@ -88,7 +88,7 @@ void register_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<std::vector<member_handle>>("cafmcp.member_handle_list");
   cfg.add_message_type<peer_replication>("cafmcp.peer_replication");
   cfg.add_message_type<replication_status>("cafmcp.replication_status");
-  supervision::add_error_category<errc>(cfg, error_category, "cluster");
+  errors::add_error_category<errc>(cfg, error_category, "cluster");
 }
 
 } // namespace cafmcp::cluster

@@ -16,7 +16,7 @@
 #include <caf/atom.hpp>
 #include <caf/meta/type_name.hpp>
 
-#include "supervision/trace.hpp"
+#include "base/trace.hpp"
 
 namespace cafmcp::cluster {
 

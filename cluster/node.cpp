@@ -15,8 +15,8 @@
 #include "cluster/host_port.hpp"
 #include "cluster/messages.hpp"
 #include "cluster/tcp_probe.hpp"
-#include "protocol/crypto.hpp"
-#include "supervision/log.hpp"
+#include "base/crypto.hpp"
+#include "base/log.hpp"
 
 namespace cafmcp::cluster {
 
@@ -318,14 +318,14 @@ std::set<std::string> lost_set(node_actor* self, clock::time_point now) {
 // -- the handshake (outbound) ---------------------------------------------------
 
 void handshake(node_actor* self, caf::actor handle, const std::string& host, uint16_t port) {
-  auto nonce = protocol::to_hex(protocol::random_bytes(16));
+  auto nonce = crypto::to_hex(crypto::random_bytes(16));
   auto timeout = std::max(milliseconds{2000}, 3 * self->state.cfg.heartbeat);
   auto where = address(host, port);
   self->request(handle, timeout, hello_atom::value, self->state.me, nonce)
     .then(
       [=](const std::string& their_nonce, const std::string& their_proof) {
         auto& st = self->state;
-        if (!protocol::constant_time_equal(their_proof, cookie_proof(st.cfg.cookie, "server", "", nonce))) {
+        if (!crypto::constant_time_equal(their_proof, cookie_proof(st.cfg.cookie, "server", "", nonce))) {
           log::error(st.path, "the node at " + where + " does not hold our cluster cookie; not joining it");
           return;
         }
@@ -658,7 +658,7 @@ caf::behavior node_actor_fun(node_actor* self, cluster_config cfg, std::shared_p
       auto sender = self->current_sender();
       if (!sender)
         return make_error(errc::no_handshake, "hello needs a sender");
-      auto mine = protocol::to_hex(protocol::random_bytes(16));
+      auto mine = crypto::to_hex(crypto::random_bytes(16));
       auto& st = self->state;
       // Bounded: whoever connects without finishing the handshake (or
       // without the cookie) cannot grow these maps without end.
@@ -688,7 +688,7 @@ caf::behavior node_actor_fun(node_actor* self, cluster_config cfg, std::shared_p
         return make_error(errc::no_handshake, "send hello first");
       bool matched = false;
       for (auto n = i->second.begin(); n != i->second.end(); ++n)
-        if (protocol::constant_time_equal(proof, cookie_proof(st.cfg.cookie, "client", name, *n))) {
+        if (crypto::constant_time_equal(proof, cookie_proof(st.cfg.cookie, "client", name, *n))) {
           i->second.erase(n);
           matched = true;
           break;

@@ -13,8 +13,8 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/core_sup.hpp"
-#include "supervision/digest.hpp"
-#include "supervision/log.hpp"
+#include "base/crypto.hpp"
+#include "base/log.hpp"
 #include "supervision/messages.hpp"
 
 namespace cafmcp::cluster {
@@ -75,14 +75,14 @@ bool make_dirs(const std::string& dir) {
 
 std::string encode_wal_line(const record_delta& d) {
   auto text = to_json(d).dump();
-  return supervision::sha256_hex(text) + " " + text;
+  return crypto::sha256_hex(text) + " " + text;
 }
 
 std::optional<record_delta> decode_wal_line(const std::string& line) {
   if (line.size() < 66 || line[64] != ' ')
     return std::nullopt;
   auto text = line.substr(65);
-  if (supervision::sha256_hex(text) != line.substr(0, 64))
+  if (crypto::sha256_hex(text) != line.substr(0, 64))
     return std::nullopt;
   auto j = json::parse(text, nullptr, false);
   if (j.is_discarded())
@@ -106,7 +106,7 @@ disk_load load_replicas(const std::string& dir) {
     if (magic != snapshot_magic || version != 1) {
       out.snapshot_corrupt = true;
       out.problem = "the snapshot's header is not \"cafmcp-replicas 1 …\"";
-    } else if (supervision::sha256_hex(body) != sum) {
+    } else if (crypto::sha256_hex(body) != sum) {
       out.snapshot_corrupt = true;
       out.problem = "the snapshot's SHA-256 does not match its content";
     } else {
@@ -156,7 +156,7 @@ bool write_snapshot(const std::string& dir, const std::vector<record_delta>& rec
   auto tmp = path_of(dir, snapshot_name) + ".tmp";
   {
     std::ofstream f{tmp, std::ios::trunc};
-    f << snapshot_magic << " 1 " << records.size() << " " << supervision::sha256_hex(body) << "\n" << body;
+    f << snapshot_magic << " 1 " << records.size() << " " << crypto::sha256_hex(body) << "\n" << body;
     f.flush();
     if (!f) {
       err = "cannot write " + tmp + ": " + std::strerror(errno);

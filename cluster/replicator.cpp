@@ -17,7 +17,7 @@
 #include "cluster/placement.hpp"
 #include "cluster/replica_disk.hpp"
 #include "cluster/replica_store.hpp"
-#include "supervision/log.hpp"
+#include "base/log.hpp"
 #include "supervision/worker.hpp"
 
 namespace cafmcp::cluster {

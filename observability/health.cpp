@@ -4,7 +4,7 @@
 
 #include <caf/all.hpp>
 
-#include "supervision/log.hpp"
+#include "base/log.hpp"
 #include "supervision/supervisor.hpp"
 #include "supervision/worker.hpp"
 

@@ -7,7 +7,7 @@
 #include <boost/beast/http.hpp>
 #include <caf/all.hpp>
 
-#include "supervision/log.hpp"
+#include "base/log.hpp"
 
 namespace cafmcp::observability {
 
@@ -57,15 +57,15 @@ std::string post(const tracing_config& cfg, const std::string& body) {
 
 struct exporter_state {
   tracing_config cfg;
-  std::shared_ptr<supervision::metrics_registry> metrics;
+  std::shared_ptr<metrics::metrics_registry> metrics;
   std::string path;
   bool failing = false; // the last export failed (logged once per change)
-  supervision::counter_series* exported = nullptr;
-  supervision::counter_series* dropped_full = nullptr;
-  supervision::counter_series* dropped_failed = nullptr;
-  supervision::counter_series* ok = nullptr;
-  supervision::counter_series* failed = nullptr;
-  supervision::gauge_series* waiting = nullptr;
+  metrics::counter_series* exported = nullptr;
+  metrics::counter_series* dropped_full = nullptr;
+  metrics::counter_series* dropped_failed = nullptr;
+  metrics::counter_series* ok = nullptr;
+  metrics::counter_series* failed = nullptr;
+  metrics::gauge_series* waiting = nullptr;
 };
 
 using exporter_actor = caf::stateful_actor<exporter_state>;
@@ -100,7 +100,7 @@ void export_some(exporter_actor* self, size_t batches) {
 }
 
 caf::behavior exporter_fun(exporter_actor* self, tracing_config cfg,
-                           std::shared_ptr<supervision::metrics_registry> metrics, std::string path) {
+                           std::shared_ptr<metrics::metrics_registry> metrics, std::string path) {
   auto& st = self->state;
   st.cfg = std::move(cfg);
   st.metrics = std::move(metrics);
@@ -294,7 +294,7 @@ std::string otlp_body(const std::vector<trace::span_record>& spans, const tracin
   return out;
 }
 
-supervision::child_spec otlp_exporter_spec(tracing_config cfg, std::shared_ptr<supervision::metrics_registry> metrics) {
+supervision::child_spec otlp_exporter_spec(tracing_config cfg, std::shared_ptr<metrics::metrics_registry> metrics) {
   supervision::child_spec spec;
   spec.id = "otlp_exporter";
   spec.start = [cfg, metrics](const supervision::start_context& ctx) -> caf::expected<caf::actor> {

@@ -16,9 +16,9 @@
 #include <nlohmann/json.hpp>
 
 #include "supervision/child_spec.hpp"
-#include "supervision/config_schema.hpp"
-#include "supervision/metrics.hpp"
-#include "supervision/trace.hpp"
+#include "base/config_schema.hpp"
+#include "base/metrics.hpp"
+#include "base/trace.hpp"
 
 namespace cafmcp::observability {
 
@@ -49,6 +49,6 @@ std::string otlp_body(const std::vector<trace::span_record>& spans, const tracin
 
 /// The exporter's child spec (id "otlp_exporter", detached: it blocks on
 /// its HTTP requests).
-supervision::child_spec otlp_exporter_spec(tracing_config cfg, std::shared_ptr<supervision::metrics_registry> metrics);
+supervision::child_spec otlp_exporter_spec(tracing_config cfg, std::shared_ptr<metrics::metrics_registry> metrics);
 
 } // namespace cafmcp::observability

@@ -17,7 +17,7 @@
 #include "observability/health.hpp"
 #include "observability/otlp_exporter.hpp"
 #include "observability/web_server.hpp"
-#include "supervision/log.hpp"
+#include "base/log.hpp"
 #include "supervision/messages.hpp"
 #include "supervision/tree.hpp"
 
@@ -141,7 +141,7 @@ struct web_state {
   web_config cfg;
   std::shared_ptr<actors::name_table> names;
   std::shared_ptr<cluster::cluster_view> view;
-  std::shared_ptr<supervision::metrics_registry> metrics;
+  std::shared_ptr<metrics::metrics_registry> metrics;
   std::shared_ptr<web_server> server; // while listening
   std::shared_ptr<std::shared_ptr<web_server>> held = std::make_shared<std::shared_ptr<web_server>>();
   std::deque<sample> samples;
@@ -283,7 +283,7 @@ collected collect(caf::actor_system& sys, const web_state& st, bool tree) {
   return c;
 }
 
-void walk(const supervision::tree_node& n, supervision::metrics_registry& m) {
+void walk(const supervision::tree_node& n, metrics::metrics_registry& m) {
   if (!n.restart.empty())
     m.gauge("cafmcp_child_restarts", "Restarts of a supervised child since its supervisor started",
             {{"path", n.path}})
@@ -554,7 +554,7 @@ void serve(web_actor* self, web_job_ptr job) {
 
 caf::behavior web_actor_fun(web_actor* self, web_config cfg, std::shared_ptr<actors::name_table> names,
                             std::shared_ptr<cluster::cluster_view> view,
-                            std::shared_ptr<supervision::metrics_registry> metrics, std::string path) {
+                            std::shared_ptr<metrics::metrics_registry> metrics, std::string path) {
   auto& st = self->state;
   st.cfg = cfg;
   st.names = std::move(names);
@@ -643,7 +643,7 @@ web_config web_config_from(const nlohmann::json& v) {
 
 supervision::child_spec web_endpoint_spec(web_config cfg, std::shared_ptr<actors::name_table> names,
                                           std::shared_ptr<cluster::cluster_view> view,
-                                          std::shared_ptr<supervision::metrics_registry> metrics) {
+                                          std::shared_ptr<metrics::metrics_registry> metrics) {
   supervision::child_spec spec;
   spec.id = "web";
   spec.answers_mailbox = true;

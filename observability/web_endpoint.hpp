@@ -22,8 +22,8 @@
 #include "actors/name_table.hpp"
 #include "cluster/cluster_view.hpp"
 #include "supervision/child_spec.hpp"
-#include "supervision/config_schema.hpp"
-#include "supervision/metrics.hpp"
+#include "base/config_schema.hpp"
+#include "base/metrics.hpp"
 
 namespace cafmcp::observability {
 
@@ -48,6 +48,6 @@ web_config web_config_from(const nlohmann::json& validated);
 /// The endpoint's child spec (id "web", detached: it owns an I/O thread).
 supervision::child_spec web_endpoint_spec(web_config cfg, std::shared_ptr<actors::name_table> names,
                                           std::shared_ptr<cluster::cluster_view> view,
-                                          std::shared_ptr<supervision::metrics_registry> metrics);
+                                          std::shared_ptr<metrics::metrics_registry> metrics);
 
 } // namespace cafmcp::observability

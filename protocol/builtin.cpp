@@ -1,6 +1,6 @@
 #include "protocol/builtin.hpp"
 
-#include "supervision/trace.hpp"
+#include "base/trace.hpp"
 
 #include <caf/all.hpp>
 

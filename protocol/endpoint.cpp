@@ -6,7 +6,7 @@
 
 #include "actors/messages.hpp"
 #include "actors/session_manager.hpp"
-#include "protocol/crypto.hpp"
+#include "base/crypto.hpp"
 #include "protocol/json_schema.hpp"
 #include "protocol/tool_runner.hpp"
 #include "protocol/versions.hpp"
@@ -337,7 +337,7 @@ const std::string& method_label(const std::string& m) {
 /// Counts a request and its duration when it is answered.
 class metered_sink : public request_sink {
 public:
-  metered_sink(sink_ptr inner, std::shared_ptr<supervision::metrics_registry> m, const std::string& method)
+  metered_sink(sink_ptr inner, std::shared_ptr<metrics::metrics_registry> m, const std::string& method)
     : inner_(std::move(inner)), metrics_(std::move(m)), method_(method_label(method)),
       started_(std::chrono::steady_clock::now()) {}
 
@@ -350,8 +350,8 @@ public:
     auto took = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
     // Per thread, each series is looked up once: then recording is two atomic adds.
     struct series {
-      supervision::counter_series* count;
-      supervision::histogram_series* duration;
+      metrics::counter_series* count;
+      metrics::histogram_series* duration;
     };
     thread_local std::map<std::tuple<uint64_t, std::string, std::string>, series> cache;
     auto key = std::make_tuple(metrics_->id(), method_, std::string{outcome});
@@ -360,7 +360,7 @@ public:
       series s{&metrics_->counter("cafmcp_requests_total", "MCP requests answered, by method and outcome",
                                   {{"method", method_}, {"outcome", outcome}}),
                &metrics_->histogram("cafmcp_request_duration_seconds", "Time from a request to its answer",
-                                    {{"method", method_}}, supervision::metrics_registry::latency_buckets())};
+                                    {{"method", method_}}, metrics::metrics_registry::latency_buckets())};
       i = cache.emplace(key, s).first;
     }
     i->second.count->inc();
@@ -370,7 +370,7 @@ public:
 
 private:
   sink_ptr inner_;
-  std::shared_ptr<supervision::metrics_registry> metrics_;
+  std::shared_ptr<metrics::metrics_registry> metrics_;
   std::string method_;
   std::chrono::steady_clock::time_point started_;
 };
@@ -850,7 +850,7 @@ void endpoint::call_tool(const rpc_message& msg, bool modern, const sink_ptr& ou
       if (auto* why = std::get_if<std::string>(&opened))
         fail(rpc_code::invalid_params, *why);
       auto& payload = std::get<json>(opened);
-      if (payload.value("tool", "") != name || payload.value("args", "") != sha256_hex(args.dump()))
+      if (payload.value("tool", "") != name || payload.value("args", "") != crypto::sha256_hex(args.dump()))
         fail(rpc_code::invalid_params, "requestState was minted for another request (tool or arguments differ)");
       state = payload["state"];
     }
@@ -938,7 +938,7 @@ void endpoint::call_tool(const rpc_message& msg, bool modern, const sink_ptr& ou
       // The state is bound to this tool and these arguments.
       json result{{"resultType", input_required_note}, {"inputRequests", std::move(requests)}};
       result["requestState"] = sealer->seal(
-        json{{"tool", j.tool->name}, {"args", sha256_hex(j.arguments.dump())}, {"state", std::move(st)}});
+        json{{"tool", j.tool->name}, {"args", crypto::sha256_hex(j.arguments.dump())}, {"state", std::move(st)}});
       result["_meta"][meta_key::server_info] = info;
       out->respond(make_result(j.id, std::move(result)));
     };

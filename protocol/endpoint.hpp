@@ -27,8 +27,8 @@
 #include "protocol/request_state.hpp"
 #include "protocol/task_registry.hpp"
 #include "protocol/json_rpc.hpp"
-#include "supervision/metrics.hpp"
-#include "supervision/trace.hpp"
+#include "base/metrics.hpp"
+#include "base/trace.hpp"
 
 namespace cafmcp::protocol {
 
@@ -67,7 +67,7 @@ struct endpoint_env {
   std::shared_ptr<std::atomic<size_t>> inflight = std::make_shared<std::atomic<size_t>>(0);
   size_t max_inflight = 10000;
   /// Requests by method and outcome and their durations (null: none kept).
-  std::shared_ptr<supervision::metrics_registry> metrics;
+  std::shared_ptr<metrics::metrics_registry> metrics;
   /// In a cluster: asks node `owner` to cancel task `id` it runs; `done`
   /// gets "cancelled", "already_ended", "not_found", or an error text.
   std::function<void(const std::string& owner, const std::string& id, std::function<void(std::string)> done)>

@@ -2,7 +2,7 @@
 
 #include <caf/all.hpp>
 
-#include "supervision/log.hpp"
+#include "base/log.hpp"
 #include "supervision/messages.hpp"
 #include "supervision/supervisor.hpp"
 

@@ -5,7 +5,7 @@
 
 #include "protocol/http_transport.hpp"
 
-#include "protocol/crypto.hpp"
+#include "base/crypto.hpp"
 #include "protocol/tcp_listen.hpp"
 
 #include <atomic>
@@ -22,7 +22,7 @@
 
 #include "protocol/base64.hpp"
 #include "protocol/versions.hpp"
-#include "supervision/log.hpp"
+#include "base/log.hpp"
 
 namespace cafmcp::protocol {
 
@@ -276,10 +276,10 @@ std::string correlation_for(const std::string& given) {
     ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.' || c == ':');
   if (ok)
     return given;
-  auto b = random_bytes(16);
+  auto b = crypto::random_bytes(16);
   b[6] = static_cast<char>((b[6] & 0x0f) | 0x40); // version 4
   b[8] = static_cast<char>((b[8] & 0x3f) | 0x80); // variant 10
-  auto hex = to_hex(b);
+  auto hex = crypto::to_hex(b);
   return hex.substr(0, 8) + "-" + hex.substr(8, 4) + "-" + hex.substr(12, 4) + "-" + hex.substr(16, 4) + "-"
          + hex.substr(20);
 }

@@ -3,7 +3,7 @@
 #include <stdexcept>
 
 #include "protocol/base64.hpp"
-#include "protocol/crypto.hpp"
+#include "base/crypto.hpp"
 
 namespace cafmcp::protocol {
 
@@ -20,11 +20,11 @@ int64_t now_ms() {
 request_state_sealer::request_state_sealer(std::string key, std::chrono::milliseconds ttl)
   : key_(std::move(key)), ttl_(ttl) {
   if (key_.empty())
-    key_ = random_bytes(32);
+    key_ = crypto::random_bytes(32);
 }
 
 std::string request_state_sealer::mac(const std::string& data) const {
-  return hmac_sha256(key_, data);
+  return crypto::hmac_sha256(key_, data);
 }
 
 std::string request_state_sealer::seal(const nlohmann::json& payload) const {
@@ -40,7 +40,7 @@ std::variant<nlohmann::json, std::string> request_state_sealer::open(const std::
   auto encoded = token.substr(0, dot);
   auto sig = base64_decode(token.substr(dot + 1));
   auto expected = mac(encoded);
-  if (!sig || !constant_time_equal(*sig, expected))
+  if (!sig || !crypto::constant_time_equal(*sig, expected))
     return std::string{"requestState failed verification (altered, or not minted by this server)"};
   auto raw = base64_decode(encoded);
   if (!raw)

@@ -7,7 +7,7 @@
 #include "protocol/endpoint.hpp"
 #include "protocol/versions.hpp"
 #include "actors/core_sup.hpp"
-#include "supervision/log.hpp"
+#include "base/log.hpp"
 #include "supervision/supervisor.hpp"
 #include "supervision/worker.hpp"
 

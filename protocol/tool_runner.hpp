@@ -19,7 +19,7 @@
 #include "protocol/catalog.hpp"
 #include "protocol/catalog_store.hpp"
 #include "supervision/child_spec.hpp"
-#include "supervision/trace.hpp"
+#include "base/trace.hpp"
 
 namespace cafmcp::protocol {
 

@@ -4,9 +4,9 @@
 
 #include <caf/all.hpp>
 
-#include "supervision/audit_log.hpp"
+#include "base/audit_log.hpp"
 #include "supervision/errors.hpp"
-#include "supervision/log.hpp"
+#include "base/log.hpp"
 #include "supervision/messages.hpp"
 #include "supervision/tree.hpp"
 
@@ -182,7 +182,7 @@ void collect(admin_actor* self, tree_node top, int max_depth, std::function<void
 
 /// Writes the audit record, then answers: the record is on disk before the
 /// operator hears the result.
-void audited(admin_actor* self, caf::response_promise rp, audit_record rec, caf::expected<caf::message> result) {
+void audited(admin_actor* self, caf::response_promise rp, audit::audit_record rec, caf::expected<caf::message> result) {
   rec.result = result ? "ok" : self->system().render(result.error());
   log::info(self->state.path, rec.op + " " + rec.target + " by " + rec.who + ": " + rec.result);
   auto answer = [rp, result]() mutable {
@@ -193,7 +193,7 @@ void audited(admin_actor* self, caf::response_promise rp, audit_record rec, caf:
     else
       rp.deliver(result.error());
   };
-  self->request(self->state.audit, std::chrono::seconds(10), audit_record_atom::value, rec)
+  self->request(self->state.audit, std::chrono::seconds(10), audit::audit_record_atom::value, rec)
     .then([answer]() mutable { answer(); },
           [answer](caf::error&) mutable { answer(); }); // the writer logged why
 }
@@ -209,7 +209,7 @@ caf::behavior admin_actor_fun(admin_actor* self, admin_config cfg, caf::actor au
   self->link_to(audit); // the writer lives and dies with us
   // The supervisor API's answer to a change: the child's handle.
   // start and restart answer the child's actor id; terminate and delete nothing.
-  auto change = [self](caf::response_promise rp, audit_record rec, const std::string& sup, caf::message msg,
+  auto change = [self](caf::response_promise rp, audit::audit_record rec, const std::string& sup, caf::message msg,
                        bool answers_id) {
     resolve_supervisor(self, sup, [self, rp, rec, msg, sup, answers_id](caf::expected<tree_node> n) mutable {
       if (!n)
@@ -279,7 +279,7 @@ caf::behavior admin_actor_fun(admin_actor* self, admin_config cfg, caf::actor au
     },
     [self](admin_kill_atom, const std::string& who, const std::string& path) {
       auto rp = self->make_response_promise();
-      audit_record rec{who, "kill", path, ""};
+      audit::audit_record rec{who, "kill", path, ""};
       resolve(self, path, [self, rp, rec](caf::expected<tree_node> n) mutable {
         if (!n)
           return audited(self, rp, rec, n.error());
@@ -301,7 +301,7 @@ caf::behavior admin_actor_fun(admin_actor* self, admin_config cfg, caf::actor au
       return rp;
     },
     [self](admin_audit_atom, uint32_t n) {
-      return self->delegate(self->state.audit, audit_tail_atom::value, n);
+      return self->delegate(self->state.audit, audit::audit_tail_atom::value, n);
     },
   };
 }
@@ -313,10 +313,10 @@ child_spec admin_child(admin_config cfg) {
   spec.id = "admin";
   spec.answers_mailbox = false;
   spec.start = [cfg](const start_context& ctx) -> caf::expected<caf::actor> {
-    auto audit = spawn_audit_log(ctx.system, cfg.audit_log);
-    if (!audit)
-      return audit.error();
-    return ctx.system.spawn(admin_actor_fun, cfg, *audit, ctx.path);
+    auto log = audit::spawn_audit_log(ctx.system, cfg.audit_log);
+    if (!log)
+      return log.error();
+    return ctx.system.spawn(admin_actor_fun, cfg, *log, ctx.path);
   };
   return spec;
 }

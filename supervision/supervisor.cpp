@@ -1,6 +1,6 @@
 #include "supervision/supervisor.hpp"
 
-#include "supervision/error_category.hpp"
+#include "base/error_category.hpp"
 
 #include <deque>
 #include <map>
@@ -11,10 +11,10 @@
 #include <caf/all.hpp>
 
 #include "supervision/errors.hpp"
-#include "supervision/log.hpp"
+#include "base/log.hpp"
 #include "supervision/messages.hpp"
-#include "supervision/audit_log.hpp"
-#include "supervision/trace.hpp"
+#include "base/audit_log.hpp"
+#include "base/trace.hpp"
 #include "supervision/tree.hpp"
 
 namespace cafmcp::supervision {
@@ -952,15 +952,15 @@ std::string to_string(errc x) {
 }
 
 caf::error make_error(errc x) {
-  return category_error(error_category, x);
+  return errors::category_error(error_category, x);
 }
 
 caf::error make_error(errc x, std::string context) {
-  return category_error(error_category, x, std::move(context));
+  return errors::category_error(error_category, x, std::move(context));
 }
 
 bool is(const caf::error& e, errc x) {
-  return is_category_error(e, error_category, x);
+  return errors::is_category_error(e, error_category, x);
 }
 
 void register_types(caf::actor_system_config& cfg) {
@@ -971,9 +971,9 @@ void register_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<child_spec_desc>("cafmcp.child_spec_desc");
   cfg.add_message_type<tree_node>("cafmcp.tree_node");
   cfg.add_message_type<std::vector<tree_node>>("cafmcp.tree_node_list");
-  cfg.add_message_type<audit_record>("cafmcp.audit_record");
+  cfg.add_message_type<audit::audit_record>("cafmcp.audit_record");
   cfg.add_message_type<trace::context>("cafmcp.trace_context");
-  add_error_category<errc>(cfg, error_category, "supervision");
+  errors::add_error_category<errc>(cfg, error_category, "supervision");
 }
 
 } // namespace cafmcp::supervision

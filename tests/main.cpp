@@ -3,7 +3,7 @@
 
 #include <cstdlib>
 
-#include "supervision/log.hpp"
+#include "base/log.hpp"
 
 int main(int argc, char** argv) {
   // Tests check behaviour, not log lines; keep their output readable.

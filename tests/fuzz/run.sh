@@ -9,7 +9,7 @@ out=build-fuzz
 mkdir -p "$out/corpus"
 clang++ -std=c++17 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
   -I. tests/fuzz/decoder_fuzzer.cpp protocol/json_rpc.cpp protocol/json_schema.cpp \
-  protocol/base64.cpp protocol/crypto.cpp protocol/request_state.cpp supervision/digest.cpp -lcrypto \
+  protocol/base64.cpp base/crypto.cpp protocol/request_state.cpp -lcrypto \
   -o "$out/decoder_fuzzer"
 # New inputs go to build-fuzz/corpus; the seeds in tests/fuzz/corpus stay as they are.
 "$out/decoder_fuzzer" "$out/corpus" tests/fuzz/corpus \

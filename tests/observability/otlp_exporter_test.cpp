@@ -4,7 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "observability/otlp_exporter.hpp"
-#include "supervision/config_schema.hpp"
+#include "base/config_schema.hpp"
 
 using namespace cafmcp;
 using nlohmann::json;

@@ -11,13 +11,14 @@
 #include <nlohmann/json.hpp>
 
 #include "supervision/admin.hpp"
-#include "supervision/audit_log.hpp"
+#include "base/audit_log.hpp"
 #include "supervision/tree.hpp"
 #include "supervision/worker.hpp"
 #include "tests/support/actor_fixture.hpp"
 
 using namespace cafmcp;
 using namespace cafmcp::supervision;
+using namespace cafmcp::audit;
 using namespace cafmcp::test;
 using namespace std::chrono_literals;
 

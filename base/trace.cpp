@@ -1,4 +1,4 @@
-#include "supervision/trace.hpp"
+#include "base/trace.hpp"
 
 #include <cctype>
 #include <chrono>

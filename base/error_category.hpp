@@ -13,7 +13,7 @@
 #include <caf/error.hpp>
 #include <caf/message.hpp>
 
-namespace cafmcp::supervision {
+namespace cafmcp::errors {
 
 template <class Enum>
 caf::error category_error(caf::atom_value category, Enum code, std::string context = {}) {
@@ -38,4 +38,4 @@ void add_error_category(caf::actor_system_config& cfg, caf::atom_value category,
   });
 }
 
-} // namespace cafmcp::supervision
+} // namespace cafmcp::errors

@@ -2,7 +2,7 @@
 
 #include <doctest/doctest.h>
 
-#include "supervision/trace.hpp"
+#include "base/trace.hpp"
 
 using namespace cafmcp;
 

@@ -1,4 +1,4 @@
-#include "supervision/log.hpp"
+#include "base/log.hpp"
 
 #include <cerrno>
 #include <cstring>

@@ -5,9 +5,9 @@
 
 #include <doctest/doctest.h>
 
-#include "supervision/metrics.hpp"
+#include "base/metrics.hpp"
 
-using namespace cafmcp::supervision;
+using namespace cafmcp::metrics;
 
 TEST_CASE("a counter series is found again by its labels - other labels are another series") {
   metrics_registry m;

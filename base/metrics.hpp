@@ -19,7 +19,7 @@
 #include <utility>
 #include <vector>
 
-namespace cafmcp::supervision {
+namespace cafmcp::metrics {
 
 using metric_labels = std::vector<std::pair<std::string, std::string>>;
 
@@ -114,4 +114,4 @@ private:
 /// A label value escaped for the exposition format (\\, \" and \n).
 std::string escape_label_value(const std::string& v);
 
-} // namespace cafmcp::supervision
+} // namespace cafmcp::metrics

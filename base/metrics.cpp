@@ -1,4 +1,4 @@
-#include "supervision/metrics.hpp"
+#include "base/metrics.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -8,7 +8,7 @@
 #include <sstream>
 #include <stdexcept>
 
-namespace cafmcp::supervision {
+namespace cafmcp::metrics {
 
 uint64_t gauge_series::to_bits(double v) {
   uint64_t b;
@@ -232,4 +232,4 @@ std::string metrics_registry::render() const {
   return out;
 }
 
-} // namespace cafmcp::supervision
+} // namespace cafmcp::metrics

@@ -1,6 +1,4 @@
-#include "protocol/crypto.hpp"
-
-#include "supervision/digest.hpp"
+#include "base/crypto.hpp"
 
 #include <stdexcept>
 
@@ -9,7 +7,7 @@
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 
-namespace cafmcp::protocol {
+namespace cafmcp::crypto {
 
 std::string hmac_sha256(const std::string& key, const std::string& data) {
   unsigned char out[EVP_MAX_MD_SIZE];
@@ -20,11 +18,21 @@ std::string hmac_sha256(const std::string& key, const std::string& data) {
 }
 
 std::string to_hex(const std::string& bytes) {
-  return supervision::to_hex(bytes);
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string s;
+  s.reserve(bytes.size() * 2);
+  for (unsigned char c : bytes) {
+    s += hex[c >> 4];
+    s += hex[c & 0x0f];
+  }
+  return s;
 }
 
 std::string sha256_hex(const std::string& data) {
-  return supervision::sha256_hex(data);
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_Digest(data.data(), data.size(), out, &len, EVP_sha256(), nullptr);
+  return to_hex(std::string(reinterpret_cast<const char*>(out), len));
 }
 
 std::string random_bytes(size_t n) {
@@ -38,4 +46,4 @@ bool constant_time_equal(const std::string& a, const std::string& b) {
   return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
-} // namespace cafmcp::protocol
+} // namespace cafmcp::crypto

@@ -1,6 +1,6 @@
 #include <doctest/doctest.h>
 
-#include "supervision/config_schema.hpp"
+#include "base/config_schema.hpp"
 
 using namespace cafmcp::config;
 using nlohmann::json;

@@ -19,7 +19,7 @@
 #include <caf/fwd.hpp>
 #include <caf/meta/type_name.hpp>
 
-namespace cafmcp::supervision {
+namespace cafmcp::audit {
 
 using audit_record_atom = caf::atom_constant<caf::atom("au_record")>;
 using audit_tail_atom = caf::atom_constant<caf::atom("au_tail")>;
@@ -57,4 +57,4 @@ struct audit_verdict {
 /// `prev` equal to the SHA-256 of the line before.
 audit_verdict verify_audit_log(std::istream& in);
 
-} // namespace cafmcp::supervision
+} // namespace cafmcp::audit

@@ -1,4 +1,4 @@
-#include "supervision/config_schema.hpp"
+#include "base/config_schema.hpp"
 
 #include <algorithm>
 #include <cmath>

@@ -1,4 +1,4 @@
-#include "supervision/audit_log.hpp"
+#include "base/audit_log.hpp"
 
 #include <cerrno>
 #include <cstring>
@@ -13,10 +13,10 @@
 #include <caf/all.hpp>
 #include <nlohmann/json.hpp>
 
-#include "supervision/digest.hpp"
-#include "supervision/log.hpp"
+#include "base/crypto.hpp"
+#include "base/log.hpp"
 
-namespace cafmcp::supervision {
+namespace cafmcp::audit {
 
 namespace {
 
@@ -116,7 +116,7 @@ audit_verdict verify_audit_log(std::istream& in) {
     if (j["prev"] != prev)
       return fail("its prev is " + j["prev"].get<std::string>() + ", but the line before hashes to " + prev
                   + (v.records == 1 ? " (the first record)" : ""));
-    prev = sha256_hex(line);
+    prev = crypto::sha256_hex(line);
   }
   return v;
 }
@@ -129,7 +129,7 @@ caf::expected<caf::actor> spawn_audit_log(caf::actor_system& sys, const std::str
                            "cannot open the audit log " + path + ": " + std::strerror(errno));
   // (An argument besides self: argument-less function actors trip UBSan.)
   auto last = last_line(f->fd);
-  auto prev = std::make_shared<std::string>(last.empty() ? audit_genesis : sha256_hex(last));
+  auto prev = std::make_shared<std::string>(last.empty() ? audit_genesis : crypto::sha256_hex(last));
   return sys.spawn<caf::detached>(
     [f, prev](caf::event_based_actor*, std::string path) -> caf::behavior {
       return {
@@ -145,7 +145,7 @@ caf::expected<caf::actor> spawn_audit_log(caf::actor_system& sys, const std::str
             return caf::make_error(caf::sec::runtime_error, why);
           }
           ::fdatasync(f->fd);
-          *prev = sha256_hex(text);
+          *prev = crypto::sha256_hex(text);
           return caf::unit;
         },
         [path](audit_tail_atom, uint32_t n) { return tail(path, n); },
@@ -154,4 +154,4 @@ caf::expected<caf::actor> spawn_audit_log(caf::actor_system& sys, const std::str
     path);
 }
 
-} // namespace cafmcp::supervision
+} // namespace cafmcp::audit

@@ -1,17 +1,18 @@
 #pragma once
 
-// The few cryptographic primitives cafmcp needs (OpenSSL underneath):
-// HMAC-SHA256 for sealed request states and the cluster cookie handshake,
-// SHA-256, random bytes, and a constant-time comparison.
+// The cryptographic primitives every part uses (OpenSSL's libcrypto):
+// SHA-256 and hex, HMAC-SHA256 for sealed request states, the cookie
+// handshake and the audit chain, random bytes, a constant-time comparison.
 
+#include <cstddef>
 #include <string>
 
-namespace cafmcp::protocol {
+namespace cafmcp::crypto {
 
 /// Raw 32-byte HMAC-SHA256 of `data` under `key`.
 std::string hmac_sha256(const std::string& key, const std::string& data);
 
-/// Hex SHA-256 of `data`.
+/// SHA-256 of `data`, as 64 lower-case hex digits.
 std::string sha256_hex(const std::string& data);
 
 /// Lower-case hex of `bytes`.
@@ -23,4 +24,4 @@ std::string random_bytes(size_t n);
 /// Compares without leaking where the inputs differ.
 bool constant_time_equal(const std::string& a, const std::string& b);
 
-} // namespace cafmcp::protocol
+} // namespace cafmcp::crypto
