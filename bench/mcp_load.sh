@@ -16,7 +16,8 @@ source bench/lib.sh
   || { npm ci --no-audit --no-fund --loglevel=error && sha256sum package-lock.json | cut -d' ' -f1 > node_modules/.cafmcp-lock-sha256; })
 
 "$bin" node --http-port 0 --metrics-port 0 --log-level info 2> "$work/cafmcp.log" & pids+=($!)
-caf_port=$(ready_port "$(wait_ready "$work/cafmcp.log")" mcp)
+caf_ready=$(wait_ready "$work/cafmcp.log")
+caf_port=$(ready_port "$caf_ready" mcp)
 node bench/reference/v2_stateless_server.mjs 0 > "$work/v2.log" 2>&1 & pids+=($!)
 v2_port=$(wait_for "$work/v2.log" 'LISTENING ([0-9]+)')
 node bench/reference/v1_session_server.mjs 0 > "$work/v1.log" 2>&1 & pids+=($!)
