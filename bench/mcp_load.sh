@@ -10,36 +10,14 @@ cd "$(dirname "$0")/.."
 bin=${1:-build/bin/cafmcp}
 duration=${DURATION:-10}
 command -v wrk >/dev/null || { echo "mcp_load: wrk is needed (bash deploy/install-deps.sh)" >&2; exit 1; }
-
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+source bench/lib.sh
 
 (cd bench/reference && { [ -f node_modules/.cafmcp-lock-sha256 ] && [ "$(cat node_modules/.cafmcp-lock-sha256)" = "$(sha256sum package-lock.json | cut -d' ' -f1)" ]; } \
   || { npm ci --no-audit --no-fund --loglevel=error && sha256sum package-lock.json | cut -d' ' -f1 > node_modules/.cafmcp-lock-sha256; })
 
-# Waits (bounded) until `file` matches `pattern`; prints the first match's group 1.
-wait_for() {
-  local file=$1 pattern=$2
-  for _ in $(seq 1 200); do
-    if grep -qE "$pattern" "$file" 2>/dev/null; then
-      grep -oE "$pattern" "$file" | head -1 | sed -E "s#$pattern#\1#"
-      return 0
-    fi
-    sleep 0.1
-  done
-  echo "mcp_load: timed out waiting for /$pattern/ in $file:" >&2
-  cat "$file" >&2
-  return 1
-}
-
 "$bin" node --http-port 0 --metrics-port 0 --log-level info 2> "$work/cafmcp.log" & pids+=($!)
-caf_port=$(wait_for "$work/cafmcp.log" 'MCP endpoint http://127.0.0.1:([0-9]+)/mcp')
+caf_ready=$(wait_ready "$work/cafmcp.log")
+caf_port=$(ready_port "$caf_ready" mcp)
 node bench/reference/v2_stateless_server.mjs 0 > "$work/v2.log" 2>&1 & pids+=($!)
 v2_port=$(wait_for "$work/v2.log" 'LISTENING ([0-9]+)')
 node bench/reference/v1_session_server.mjs 0 > "$work/v1.log" 2>&1 & pids+=($!)

@@ -13,14 +13,7 @@ bin=$(realpath "${1:-build/bin/cafmcp}")
 duration=${DURATION:-8}
 rounds=${ROUNDS:-3}
 command -v wrk >/dev/null || { echo "observability_overhead: wrk is needed (bash deploy/install-deps.sh)" >&2; exit 1; }
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+source bench/lib.sh
 
 # An OTLP/HTTP sink that accepts and discards (the collector is not what is
 # measured): bench/otlp_sink, built beside the binary.
@@ -28,8 +21,9 @@ sink_bin="$(dirname "$bin")/otlp_sink"
 [ -x "$sink_bin" ] || { echo "observability_overhead: $sink_bin is missing (build the otlp_sink target)" >&2; exit 1; }
 "$sink_bin" > "$work/sink.port" 2> "$work/sink.log" &
 pids+=($!)
-for _ in $(seq 1 50); do [ -s "$work/sink.port" ] && break; sleep 0.1; done
-otlp="http://127.0.0.1:$(cat "$work/sink.port")/v1/traces"
+sink_port=$(wait_for "$work/sink.port" '^([0-9]+)$')
+wait_port "$sink_port"
+otlp="http://127.0.0.1:$sink_port/v1/traces"
 
 start() { # NAME REQUEST_METRICS [TRACE_RATIO]
   if [ -n "${3:-}" ]; then
@@ -40,9 +34,10 @@ start() { # NAME REQUEST_METRICS [TRACE_RATIO]
   "$bin" node --name "$1" --http-port 0 --metrics-port 0 --config "$work/$1.json" 2> "$work/$1.log" &
   pids+=($!)
   echo $! > "$work/$1.pid"
-  for _ in $(seq 1 100); do grep -q 'readiness on' "$work/$1.log" && break; sleep 0.1; done
-  grep -oE 'MCP endpoint http://127.0.0.1:([0-9]+)' "$work/$1.log" | head -1 | sed -E 's#.*:##' > "$work/$1.port"
-  grep -oE 'readiness on http://127.0.0.1:([0-9]+)' "$work/$1.log" | head -1 | sed -E 's#.*:##' > "$work/$1.web"
+  local ready
+  ready=$(wait_ready "$work/$1.log")
+  ready_port "$ready" mcp > "$work/$1.port"
+  ready_port "$ready" observability > "$work/$1.web"
 }
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$(cat "$work/$1.pid")/stat"; }
 

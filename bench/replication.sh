@@ -13,12 +13,8 @@ cd "$(dirname "$0")/.."
 bin=$(realpath "${1:-build/bin/cafmcp}")
 runs=${RUNS:-5}
 secs=${SECONDS_PER_RUN:-10}
-work=$(mktemp -d)
-cleanup() {
-  "$bin" cluster down --data-dir "$work/c" >/dev/null 2>&1 || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+source bench/lib.sh
+at_exit '"$bin" cluster down --data-dir "$work/c" >/dev/null 2>&1'
 printf 'cookie-for-the-benchmark\n' > "$work/cookie"
 chmod 600 "$work/cookie"
 cat > "$work/node.json" <<JSON

@@ -56,6 +56,39 @@ bool stop_tree(caf::actor_system& sys, const caf::actor& root, std::chrono::mill
   return stopped;
 }
 
+/// The port `listener` answers a get_atom with (0 when it does not answer).
+uint32_t port_of(caf::actor_system& sys, const caf::actor& listener) {
+  if (!listener)
+    return 0;
+  uint32_t port = 0;
+  caf::scoped_actor self{sys};
+  self->request(listener, std::chrono::seconds(5), caf::get_atom::value)
+    .receive([&](uint32_t p) { port = p; }, [](caf::error&) {});
+  return port;
+}
+
+/// The node's bound addresses for its ready line, one key=value each
+/// ("off" when disabled, "unbound" when the port could not be opened yet):
+/// `cluster=HOST:PORT mcp=http://HOST:PORT/PATH observability=http://HOST:PORT`.
+std::string bound_addresses(caf::actor_system& sys, const node_config& cfg, const caf::actor& http_listener,
+                            const caf::actor& web) {
+  auto http_url = [](const std::string& host, uint32_t port) {
+    return port == 0 ? std::string{"unbound"} : "http://" + host + ":" + std::to_string(port);
+  };
+  std::string out = "cluster=";
+  out += cfg.cluster.enabled ? cfg.cluster.host + ":" + std::to_string(cfg.cluster.port) : "off";
+  out += " mcp=";
+  if (!cfg.http_enabled)
+    out += "off";
+  else if (auto port = port_of(sys, http_listener); port != 0)
+    out += http_url(cfg.http_host, port) + cfg.http_path;
+  else
+    out += "unbound";
+  out += " observability=";
+  out += cfg.web.enabled ? http_url(cfg.web.host, port_of(sys, web)) : "off";
+  return out;
+}
+
 } // namespace
 
 int run_node(const node_options& opts) {
@@ -165,6 +198,7 @@ int run_node(const node_options& opts) {
     env.refusal = [view] { return view->fenced(); }; // the losing side of a partition answers -32030
   if (cfg.cluster.enabled)
     replicate_tasks(env, names, cfg.name, cfg.tasks.ttl, orphans, task_registry);
+  caf::actor http_listener;
   if (cfg.http_enabled) {
     protocol::http_config http;
     http.host = cfg.http_host;
@@ -182,7 +216,7 @@ int run_node(const node_options& opts) {
                   caf::make_message(protocol::http_listener(http, env, [names] {
                     return names->lookup("server_sup");
                   })))
-      .receive([](caf::actor&) {}, [&](caf::error& e) { err = std::move(e); });
+      .receive([&](caf::actor& listener) { http_listener = listener; }, [&](caf::error& e) { err = std::move(e); });
     if (err) {
       log::error("/", "node failed to start: " + sys.render(err));
       stop_tree(sys, root, cfg.shutdown_grace);
@@ -203,7 +237,9 @@ int run_node(const node_options& opts) {
   // Ready once everything serves; the tree now includes the listener.
   if (auto tree = supervision::collect_tree(sys, root, "root", "/root", std::chrono::seconds(5)))
     log::info("/", "supervision tree:\n" + supervision::draw_tree(*tree));
-  log::info("/", "node " + cfg.name + " ready");
+  // One line with every bound address, for people and for scripts and
+  // tests (which wait for this whole line, not for a word in it).
+  log::info("/", "node " + cfg.name + " ready " + bound_addresses(sys, cfg, http_listener, names->lookup("web")));
 
   int sig = 0;
   sigwait(&signals, &sig);

@@ -51,7 +51,9 @@ std::vector<child_spec> node_tree(const node_config& cfg, std::shared_ptr<actors
   if (!metrics)
     metrics = std::make_shared<metrics::metrics_registry>();
   if (cfg.web.enabled)
-    tier3.push_back(observability::web_endpoint_spec(cfg.web, names, cfg.cluster.enabled ? view : nullptr, metrics));
+    // Registered as "web": the node asks it for its bound port (ready line).
+    tier3.push_back(actors::registered(
+      observability::web_endpoint_spec(cfg.web, names, cfg.cluster.enabled ? view : nullptr, metrics), names));
   if (cfg.tracing.enabled)
     tier3.push_back(observability::otlp_exporter_spec(cfg.tracing, metrics));
   return {

@@ -70,8 +70,9 @@ async function startHttpNode() {
     const timer = setTimeout(() => reject(new Error(`node did not start:\n${log}`)), 20000);
     httpNode.stderr.on("data", (d) => {
       log += d;
-      const m = log.match(/MCP endpoint (http:\/\/\S+)/);
-      if (m && /ready/.test(log)) {
+      // The node's whole ready line (not a word in another line), ended by its newline.
+      const m = log.match(/^\S+ info +(?:\S+ )?\/: node \S+ ready cluster=\S+ mcp=(http:\/\/\S+) observability=\S+\n/m);
+      if (m) {
         clearTimeout(timer);
         resolve(m[1]);
       }

@@ -20,6 +20,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/support/net.hpp"
+#include "tests/support/node_ready.hpp"
 #include "tests/support/process.hpp"
 
 namespace cafmcp::test {
@@ -41,7 +42,8 @@ inline std::string write_cookie(const temp_dir& dir, const std::string& name, co
   return path;
 }
 
-/// One node: its cluster port, its MCP HTTP port and its observability port (from the log).
+/// One node: its cluster port, its MCP HTTP port and its observability port
+/// (from its ready line).
 struct cluster_node {
   std::string name;
   uint16_t cluster_port = 0;
@@ -59,15 +61,13 @@ struct cluster_node {
     if (!seed.empty())
       args.insert(args.end(), {"--seeds", seed});
     proc = std::make_unique<process>(args, dir.path());
-    REQUIRE(proc->wait_for_stderr("ready", 20s));
-    std::smatch m;
-    auto log = proc->err();
-    REQUIRE(std::regex_search(log, m, std::regex{R"(MCP endpoint http://127\.0\.0\.1:(\d+)/mcp)"}));
-    http_port = static_cast<uint16_t>(std::stoi(m[1]));
-    REQUIRE(proc->wait_for_stderr("/metrics, /health, /ready", 20s));
-    log = proc->err();
-    REQUIRE(std::regex_search(log, m, std::regex{R"(readiness on http://127\.0\.0\.1:(\d+)/metrics)"}));
-    web_port = static_cast<uint16_t>(std::stoi(m[1]));
+    auto ready = wait_ready(*proc, name);
+    REQUIRE(ready);
+    REQUIRE(ready->cluster == address());
+    REQUIRE(ready->mcp_port != 0);
+    REQUIRE(ready->web_port != 0);
+    http_port = ready->mcp_port;
+    web_port = ready->web_port;
   }
 
   std::string address() const { return "127.0.0.1:" + std::to_string(cluster_port); }

@@ -134,6 +134,34 @@ bool process::wait_for_stderr(const std::string& needle, std::chrono::millisecon
   return false;
 }
 
+namespace {
+
+/// The first complete line of `text` that `pattern` matches as a whole.
+std::optional<std::string> whole_line(const std::string& text, const std::regex& pattern) {
+  size_t start = 0;
+  for (auto end = text.find('\n'); end != std::string::npos; start = end + 1, end = text.find('\n', start)) {
+    auto line = text.substr(start, end - start);
+    if (std::regex_match(line, pattern))
+      return line;
+  }
+  return std::nullopt; // a last line without '\n' is not complete yet
+}
+
+} // namespace
+
+std::optional<std::string> process::wait_for_stderr_line(const std::regex& line,
+                                                         std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    bool alive = running(); // read before the text: a line written before exit is seen
+    if (auto found = whole_line(err(), line))
+      return found;
+    if (!alive || std::chrono::steady_clock::now() >= deadline)
+      return std::nullopt;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
 bool process::wait_for_stdout_lines(size_t count, std::chrono::milliseconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   for (;;) {

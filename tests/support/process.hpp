@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <optional>
+#include <regex>
 #include <string>
 #include <vector>
 
@@ -47,6 +48,9 @@ public:
 
   /// Waits until stderr contains `needle`.
   bool wait_for_stderr(const std::string& needle, std::chrono::milliseconds timeout);
+  /// Waits for a complete stderr line (without its '\n') that `line`
+  /// matches as a whole (std::regex_match); returns that line.
+  std::optional<std::string> wait_for_stderr_line(const std::regex& line, std::chrono::milliseconds timeout);
   /// Waits until stdout has at least `count` complete lines.
   bool wait_for_stdout_lines(size_t count, std::chrono::milliseconds timeout);
 

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/support/http_client.hpp"
+#include "tests/support/node_ready.hpp"
 #include "tests/support/process.hpp"
 
 using namespace cafmcp::test;
@@ -29,12 +30,10 @@ struct http_node {
     std::vector<std::string> args{bin, "node", "--http-port", "0", "--metrics-port", "0"};
     args.insert(args.end(), extra.begin(), extra.end());
     proc = std::make_unique<process>(args, dir.path());
-    REQUIRE(proc->wait_for_stderr("MCP endpoint http://", 20s));
-    std::smatch m;
-    auto log = proc->err();
-    REQUIRE(std::regex_search(log, m, std::regex{R"(MCP endpoint http://127\.0\.0\.1:(\d+)/mcp)"}));
-    port = static_cast<uint16_t>(std::stoi(m[1]));
-    REQUIRE(proc->wait_for_stderr("ready", 20s));
+    auto ready = wait_ready(*proc);
+    REQUIRE(ready);
+    REQUIRE(ready->mcp_port != 0);
+    port = ready->mcp_port;
   }
 
   ~http_node() {

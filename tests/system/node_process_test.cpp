@@ -8,6 +8,7 @@
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
 
+#include "tests/support/node_ready.hpp"
 #include "tests/support/process.hpp"
 
 using namespace cafmcp::test;
@@ -28,7 +29,7 @@ std::vector<std::string> node_args(std::vector<std::string> extra) {
 TEST_CASE("cafmcp node logs its tree and stops cleanly on SIGTERM with exit code 0") {
   temp_dir dir;
   process node{node_args({"--name", "t1"}), dir.path()};
-  REQUIRE(node.wait_for_stderr("node t1 ready", 20s));
+  REQUIRE(wait_ready(node, "t1"));
   auto log = node.err();
   CHECK(log.find("supervision tree:") != std::string::npos);
   CHECK(log.find("core_sup (one_for_all)") != std::string::npos);
@@ -55,7 +56,7 @@ TEST_CASE("cafmcp node logs its tree and stops cleanly on SIGTERM with exit code
 TEST_CASE("cafmcp node stops cleanly on SIGINT") {
   temp_dir dir;
   process node{node_args({"--name", "t2"}), dir.path()};
-  REQUIRE(node.wait_for_stderr("node t2 ready", 20s));
+  REQUIRE(wait_ready(node, "t2"));
   node.signal(SIGINT);
   auto code = node.wait_exit(20s);
   REQUIRE(code);
@@ -66,7 +67,7 @@ TEST_CASE("a config file sets the node's name and log format") {
   temp_dir dir;
   auto cfg = dir.write("node.json", R"({"name": "from-file", "log": {"format": "json"}})");
   process node{node_args({"--config", cfg}), dir.path()};
-  REQUIRE(node.wait_for_stderr("node from-file ready", 20s));
+  REQUIRE(wait_ready(node, "from-file"));
   node.signal(SIGTERM);
   REQUIRE(node.wait_exit(20s) == 0);
   // Every line is a JSON object with the documented fields.

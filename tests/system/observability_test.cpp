@@ -16,6 +16,7 @@
 #include "tests/support/http_client.hpp"
 #include "tests/support/mcp_call.hpp"
 #include "tests/support/net.hpp"
+#include "tests/support/node_ready.hpp"
 #include "tests/support/process.hpp"
 
 using namespace cafmcp::test;
@@ -36,14 +37,12 @@ struct observed_node {
     std::vector<std::string> args{binary, "node", "--http-port", "0", "--metrics-port", "0"};
     args.insert(args.end(), extra.begin(), extra.end());
     proc = std::make_unique<process>(args, dir.path());
-    REQUIRE(proc->wait_for_stderr("ready", 20s));
-    REQUIRE(proc->wait_for_stderr("/metrics, /health, /ready", 20s));
-    auto log = proc->err();
-    std::smatch m;
-    REQUIRE(std::regex_search(log, m, std::regex{R"(MCP endpoint http://127\.0\.0\.1:(\d+)/mcp)"}));
-    mcp = static_cast<uint16_t>(std::stoi(m[1]));
-    REQUIRE(std::regex_search(log, m, std::regex{R"(readiness on http://127\.0\.0\.1:(\d+)/metrics)"}));
-    web = static_cast<uint16_t>(std::stoi(m[1]));
+    auto ready = wait_ready(*proc);
+    REQUIRE(ready);
+    REQUIRE(ready->mcp_port != 0);
+    REQUIRE(ready->web_port != 0);
+    mcp = ready->mcp_port;
+    web = ready->web_port;
   }
 
   ~observed_node() {

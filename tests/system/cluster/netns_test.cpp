@@ -20,6 +20,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/support/mcp_call.hpp"
+#include "tests/support/node_ready.hpp"
 #include "tests/support/process.hpp"
 
 using namespace cafmcp::test;
@@ -147,7 +148,7 @@ struct ns_cluster {
                                  "--cookie-file", cookie, "--config", path, "--cluster-port", "4370", "--seeds",
                                  lab.ip(1) + ":4370"},
         dir.path()));
-      REQUIRE(nodes.back()->wait_for_stderr("ready", 20s));
+      REQUIRE(wait_ready(*nodes.back(), "n" + std::to_string(k)));
       if (k == 1)
         std::this_thread::sleep_for(300ms); // n1 is the oldest
     }

@@ -1,0 +1,51 @@
+# The preamble the bench/ scripts share; sourced right after `set -euo pipefail`
+# and `cd` to the repository root:
+#   $work        a fresh temporary directory, removed at exit
+#   pids+=($!)   background processes to stop at exit
+#   at_exit CMD  a command to run at exit, before the processes are stopped
+#   wait_for FILE REGEX     (bounded) prints group 1 of the first line matching REGEX
+#   wait_ready LOG          (bounded) prints a node's whole ready line
+#   ready_port LINE KEY     the port of KEY (mcp, observability) in a ready line
+#   wait_port PORT          (bounded) until 127.0.0.1:PORT accepts a connection
+bench_name=$(basename "$0" .sh)
+work=$(mktemp -d)
+pids=()
+exit_commands=()
+at_exit() { exit_commands+=("$*"); }
+cleanup() {
+  for c in "${exit_commands[@]}"; do eval "$c" || true; done
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+wait_for() {
+  local file=$1 pattern=$2
+  for _ in $(seq 1 200); do
+    if grep -qE "$pattern" "$file" 2>/dev/null; then
+      grep -oE "$pattern" "$file" | head -1 | sed -E "s#$pattern#\1#"
+      return 0
+    fi
+    sleep 0.1
+  done
+  echo "$bench_name: timed out waiting for /$pattern/ in $file:" >&2
+  cat "$file" >&2
+  return 1
+}
+
+# The node's one ready line (text log): "<ts> info    <node> /: node NAME ready
+# cluster=HOST:PORT|off mcp=URL|off|unbound observability=URL|off|unbound".
+wait_ready() {
+  wait_for "$1" '^([^ ]+ info +([^ ]+ )?/: node [^ ]+ ready cluster=[^ ]+ mcp=[^ ]+ observability=[^ ]+)$'
+}
+ready_port() { sed -nE "s#.* $2=http://[^ ]*:([0-9]+)(/[^ ]*)?( .*)?\$#\1#p" <<<"$1"; }
+
+wait_port() {
+  for _ in $(seq 1 200); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+    sleep 0.1
+  done
+  echo "$bench_name: nothing answers on 127.0.0.1:$1" >&2
+  return 1
+}
