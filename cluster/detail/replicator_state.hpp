@@ -1,0 +1,131 @@
+#pragma once
+// The replicator actor's state and the steps its translation units share (CAF-heavy: only the replicator's .cpp files include it).
+
+#include <algorithm>
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <caf/all.hpp>
+
+#include "actors/name_table.hpp"
+#include "cluster/forwarding.hpp"
+#include "cluster/hlc.hpp"
+#include "cluster/orphaned_task.hpp"
+#include "cluster/persistence_batch.hpp"
+#include "cluster/record_placement.hpp"
+#include "cluster/replica_store.hpp"
+#include "cluster/replicator.hpp"
+#include "cluster/write_quorum.hpp"
+
+namespace cafmcp::cluster::detail {
+
+using clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+using repl_tick_atom = caf::atom_constant<caf::atom("rp_tick")>;
+using repl_sweep_atom = caf::atom_constant<caf::atom("rp_sweep")>;
+using repl_local_atom = caf::atom_constant<caf::atom("rp_local")>; // serve a routed op, answer the router
+
+constexpr size_t push_batch = 256;        // records per push message
+constexpr milliseconds renew_every{1000}; // reads renew last activity at most this often
+
+struct write_wait {
+  std::optional<caf::response_promise> rp; // none: a write nobody waits for (renewal, expiry)
+  session_op op;
+  actors::session_record result;
+  record_delta delta; // what the backups are sent
+  write_quorum quorum;
+};
+
+struct peer_stats {
+  uint64_t sent = 0, acked = 0, failed = 0, bytes = 0;
+  std::multiset<clock::time_point> inflight;
+};
+
+struct queued_op {
+  session_op op;
+  caf::response_promise rp;
+};
+
+struct forward_wait {
+  session_op op; // as our caller sent it
+  caf::response_promise rp;
+  trace::span hop; // the cross-node hop (tracing on and the op traced)
+};
+
+struct repl_state {
+  replication_config cfg;
+  std::string me;
+  std::shared_ptr<cluster_view> view;
+  std::shared_ptr<actors::name_table> names;
+  std::string path;
+  replica_store store;
+  hlc_clock hlc{""};
+  std::map<std::string, member_handle> members; // up members (reachable or not), by name
+  placement_view layout;                        // the reachable members (they hold placement) and drains
+  std::map<std::string, uint64_t> drain_incarnation;
+  std::map<uint64_t, write_wait> writes;
+  uint64_t next_write = 0;
+  pending_forwards<forward_wait> forwards; // operations at another primary
+  std::vector<queued_op> waiting;          // forwarded here, but this node does not lead them (yet)
+  std::set<std::string> needs_repair;                      // pull before serving
+  std::map<std::string, std::vector<queued_op>> repairing; // pulls under way, with waiting ops
+  std::map<std::string, peer_stats> stats;
+  uint64_t promotions = 0;
+  bool members_known = false;
+  persistence_batch disk;  // changes for replica_disk's WAL, and when a snapshot is due
+  bool snapshots = false;  // replica_disk ran at start: snapshot at the interval
+  orphan_detector orphans; // task records handed to on_orphaned_task
+  bool loaded = true;        // what replica_disk held is in the store (catch up only then)
+  uint32_t sync_pending = 0; // catch-up answers still due
+  uint64_t caught_up = 0;
+};
+
+using repl_actor = caf::stateful_actor<repl_state>;
+
+inline std::vector<std::string> placement(repl_actor* self, const std::string& id) {
+  return place_record(self->state.store, id, self->state.layout);
+}
+
+inline caf::actor node_of(repl_actor* self, const std::string& name) {
+  auto i = self->state.members.find(name);
+  return i == self->state.members.end() ? caf::actor{} : i->second.node;
+}
+
+inline bool is_member_of(const std::vector<std::string>& xs, const std::string& x) {
+  return std::find(xs.begin(), xs.end(), x) != xs.end();
+}
+
+// replicator_writes.cpp: serving operations at the primary, forwarding.
+void serve(repl_actor* self, session_op op, caf::response_promise rp, bool repaired = false);
+void write(repl_actor* self, const session_op& op, record_delta d, std::optional<caf::response_promise> rp,
+           const std::vector<std::string>& replicas);
+record_delta delta_of(repl_actor* self, const std::string& id,
+                      std::initializer_list<std::pair<std::string, std::string>> fields);
+void absorb(repl_actor* self, const record_delta& d);
+void reroute(repl_actor* self);
+void widen_writes(repl_actor* self);
+int64_t wall_ms();
+
+// replicator_sync.cpp: copies between replicators, membership, sweep, disk.
+void send_apply(repl_actor* self, const std::string& peer, std::vector<record_delta> ds,
+                std::function<void(bool)> done);
+void push_records(repl_actor* self, const std::string& peer, const std::vector<std::string>& ids,
+                  std::function<void(bool)> done);
+void rebalance(repl_actor* self, const placement_view& before);
+void update_members(repl_actor* self, std::vector<member_handle>& ms);
+void sweep(repl_actor* self);
+void snapshot(repl_actor* self);
+void flush_wal(repl_actor* self);
+void load_from_disk(repl_actor* self);
+replication_status status_of(repl_actor* self);
+caf::result<caf::ok_atom> drain(repl_actor* self, const std::string& from, const std::string& to, bool all);
+caf::result<uint64_t> handoff(repl_actor* self);
+
+} // namespace cafmcp::cluster::detail

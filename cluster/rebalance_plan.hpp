@@ -1,0 +1,49 @@
+#pragma once
+// The rebalance and catch-up planner: from placements and digests, which records go to which member and which this node must pull first.
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "cluster/messages.hpp"
+#include "cluster/record_placement.hpp"
+
+namespace cafmcp::cluster {
+
+class replica_store;
+
+/// Record ids to send, by member (each list sorted, no duplicates).
+using push_plan = std::map<std::string, std::vector<std::string>>;
+
+struct rebalance_plan {
+  push_plan pushes;
+  std::vector<std::string> newly_led; // this node leads them now: pull (read repair) before serving
+  size_t promoted = 0;                // of those, records whose former primary is gone
+};
+
+/// Placement moved from `before` to `now`: every record goes to the members
+/// that became its replicas, and a record this node no longer replicates
+/// (drained, or a member joined) goes to all of its replicas.
+rebalance_plan plan_rebalance(const replica_store& store, const std::string& me, const placement_view& before,
+                              const placement_view& now);
+
+/// On a drained node: every live record to each of its other replicas;
+/// `count` is the number of live records.
+struct handoff_plan {
+  push_plan pushes;
+  uint64_t count = 0;
+};
+handoff_plan plan_handoff(const replica_store& store, const std::string& me, const placement_view& now);
+
+/// What this node holds: the newest stamp of each record (catch-up asks
+/// the others for what is newer or missing).
+record_digest digest_of(const replica_store& store);
+
+/// The catch-up answer for `member`, which holds `have`: the records it
+/// replicates that it lacks or holds in an older version.
+std::vector<std::string> records_to_send(const replica_store& store, const std::string& member,
+                                         const record_digest& have, const placement_view& now);
+
+} // namespace cafmcp::cluster

@@ -1,0 +1,339 @@
+// The replicator's copies between members: pushes, membership changes (rebalance, catch-up), drain and handoff, the TTL sweep, the disk and status.
+#include "cluster/detail/replicator_state.hpp"
+
+#include "base/log.hpp"
+#include "cluster/errors.hpp"
+#include "cluster/rebalance_plan.hpp"
+#include "cluster/replica_disk.hpp"
+#include "cluster/ttl_sweep.hpp"
+
+namespace cafmcp::cluster::detail {
+
+namespace {
+
+size_t payload_bytes(const record_delta& d) {
+  size_t n = d.id.size();
+  for (auto& [k, v] : d.fields)
+    n += k.size() + v.value.size() + 16;
+  return n;
+}
+
+/// A (re)started replicator holds nothing: fetch from every member the
+/// records this node is a replica of (the others push only on changes).
+void catch_up(repl_actor* self) {
+  auto& st = self->state;
+  // The digest (what this node holds, e.g. from disk) keeps the answers to
+  // what it lacks or holds in an older version.
+  auto have = digest_of(st.store);
+  for (auto& peer : st.layout.members) {
+    if (peer == st.me)
+      continue;
+    ++st.sync_pending;
+    self->request(node_of(self, peer), milliseconds{30000}, call_atom::value, peer, std::string{"replicator"},
+                  caf::make_message(repl_sync_atom::value, st.me, have))
+      .then(
+        [self, peer](std::vector<record_delta>& ds) {
+          auto& st = self->state;
+          for (auto& d : ds)
+            absorb(self, d);
+          --st.sync_pending;
+          st.caught_up += ds.size();
+          log::info(st.path, "caught up from " + peer + ": " + std::to_string(ds.size()) + " record(s) newer or missing here"
+                               + (st.sync_pending > 0 ? "; waiting on " + std::to_string(st.sync_pending) + " more member(s)"
+                                                      : "; done"));
+        },
+        [self, peer](caf::error& err) {
+          --self->state.sync_pending;
+          log::warning(self->state.path, "catching up from " + peer + " failed: " + self->system().render(err));
+        });
+  }
+}
+
+/// A task record this node leads, still "working" while its owner is gone
+/// (or is this node): handed to on_orphaned_task once.
+void find_orphan(repl_actor* self, const std::string& id) {
+  auto& st = self->state;
+  if (!st.cfg.on_orphaned_task)
+    return;
+  auto owner = st.orphans.check(id, st.store.value(id, field::info), st.store.value(id, field::data("state")), st.me,
+                                [&st](const std::string& m) { return st.members.count(m) > 0; });
+  if (!owner)
+    return;
+  log::info(st.path, "task " + id + " was running on " + *owner + ", which is gone or restarted: taking it over");
+  st.cfg.on_orphaned_task(st.store.to_session(id));
+}
+
+} // namespace
+
+void send_apply(repl_actor* self, const std::string& peer, std::vector<record_delta> ds,
+                std::function<void(bool)> done) {
+  auto node = node_of(self, peer);
+  if (!node) {
+    done(false);
+    return;
+  }
+  auto& ps = self->state.stats[peer];
+  size_t bytes = 0;
+  for (auto& d : ds)
+    bytes += payload_bytes(d);
+  ps.sent += ds.size();
+  ps.bytes += bytes;
+  auto slot = ps.inflight.insert(clock::now());
+  auto n = ds.size();
+  self->request(node, self->state.cfg.write_timeout, call_atom::value, peer, std::string{"replicator"},
+                caf::make_message(repl_apply_atom::value, std::move(ds)))
+    .then(
+      [self, peer, slot, n, done](caf::ok_atom) {
+        auto& ps = self->state.stats[peer];
+        ps.inflight.erase(slot);
+        ps.acked += n;
+        done(true);
+      },
+      [self, peer, slot, done](caf::error&) {
+        auto& ps = self->state.stats[peer];
+        ps.inflight.erase(slot);
+        ++ps.failed;
+        done(false);
+      });
+}
+
+void push_records(repl_actor* self, const std::string& peer, const std::vector<std::string>& ids,
+                  std::function<void(bool)> done) {
+  if (ids.empty()) {
+    done(true);
+    return;
+  }
+  auto batches = std::make_shared<size_t>((ids.size() + push_batch - 1) / push_batch);
+  auto ok = std::make_shared<bool>(true);
+  for (size_t i = 0; i < ids.size(); i += push_batch) {
+    std::vector<record_delta> ds;
+    for (size_t j = i; j < std::min(ids.size(), i + push_batch); ++j)
+      ds.push_back(self->state.store.full(ids[j]));
+    send_apply(self, peer, std::move(ds), [batches, ok, done](bool fine) {
+      *ok = *ok && fine;
+      if (--*batches == 0)
+        done(*ok);
+    });
+  }
+}
+
+/// Placement moved from `before` to the current layout: restore every
+/// record's replicas and mark the ones this node now leads.
+void rebalance(repl_actor* self, const placement_view& before) {
+  auto& st = self->state;
+  auto plan = plan_rebalance(st.store, st.me, before, st.layout);
+  st.needs_repair.insert(plan.newly_led.begin(), plan.newly_led.end());
+  for (auto& [peer, ids] : plan.pushes)
+    push_records(self, peer, ids, [](bool) {});
+  st.promotions += plan.promoted;
+  if (plan.promoted > 0 || !plan.pushes.empty())
+    log::info(st.path, "placement changed (members " + std::to_string(st.layout.members.size()) + "): primary for "
+                         + std::to_string(plan.promoted) + " record(s) of departed members; copies sent to "
+                         + std::to_string(plan.pushes.size()) + " member(s)");
+}
+
+void update_members(repl_actor* self, std::vector<member_handle>& ms) {
+  auto& st = self->state;
+  auto before = st.layout;
+  st.members.clear();
+  st.layout.members.clear();
+  for (auto& m : ms) {
+    if (m.reachable)
+      st.layout.members.push_back(m.name);
+    st.members[m.name] = m;
+  }
+  std::sort(st.layout.members.begin(), st.layout.members.end());
+  // A drain ends with the drained incarnation.
+  auto& drains = st.layout.drains;
+  for (auto i = drains.begin(); i != drains.end();) {
+    auto m = st.members.find(i->first);
+    if (m == st.members.end() || m->second.incarnation != st.drain_incarnation[i->first]) {
+      st.drain_incarnation.erase(i->first);
+      i = drains.erase(i);
+    } else {
+      ++i;
+    }
+  }
+  if (!st.members_known) {
+    if (!st.loaded)
+      return; // catch up once the disk's records are in (the next tick)
+    st.members_known = true;
+    catch_up(self);
+  } else if (before.members != st.layout.members || before.drains != st.layout.drains) {
+    rebalance(self, before);
+    reroute(self);
+    widen_writes(self);
+  }
+}
+
+void sweep(repl_actor* self) {
+  auto& st = self->state;
+  size_t expired = 0;
+  auto leads = [self](const std::string& id) {
+    auto replicas = placement(self, id);
+    return !replicas.empty() && replicas.front() == self->state.me && !self->state.needs_repair.count(id);
+  };
+  for (auto& step : plan_sweep(st.store, wall_ms(), leads)) {
+    if (step.kind == sweep_step::forget) {
+      st.store.erase(step.id);
+    } else if (step.kind == sweep_step::led) {
+      find_orphan(self, step.id);
+    } else {
+      session_op op;
+      op.kind = session_op::remove;
+      op.id = step.id;
+      op.level = static_cast<uint8_t>(consistency::local);
+      write(self, op, delta_of(self, step.id, {{field::gone, "1"}}), std::nullopt, placement(self, step.id));
+      ++expired;
+    }
+  }
+  if (expired > 0)
+    log::info(st.path, "expired " + std::to_string(expired) + " record(s)");
+}
+
+void snapshot(repl_actor* self) {
+  auto disk = self->state.names->lookup("replica_disk");
+  self->state.disk.snapshot_taken(clock::now()); // the snapshot holds them, and replaces the WAL
+  if (!disk)
+    return;
+  std::vector<record_delta> all;
+  for (auto& id : self->state.store.ids())
+    all.push_back(self->state.store.full(id));
+  caf::anon_send(disk, disk_snapshot_atom::value, std::move(all));
+}
+
+void flush_wal(repl_actor* self) {
+  auto batch = self->state.disk.take_wal();
+  if (batch.empty())
+    return;
+  if (auto disk = self->state.names->lookup("replica_disk"))
+    caf::anon_send(disk, disk_append_atom::value, std::move(batch));
+}
+
+void load_from_disk(repl_actor* self) {
+  auto disk = self->state.names->lookup("replica_disk");
+  if (!disk)
+    return;
+  // What this node held before it stopped (or this actor crashed).
+  self->state.loaded = false;
+  self->state.snapshots = true;
+  self->request(disk, milliseconds{60000}, disk_load_atom::value)
+    .then(
+      [self](std::vector<record_delta>& ds) {
+        self->state.loaded = true;
+        auto mark = self->state.disk.mark();
+        for (auto& d : ds)
+          absorb(self, d);
+        self->state.disk.forget_since(mark); // those are on disk already
+        if (!ds.empty())
+          log::info(self->state.path, "restored " + std::to_string(self->state.store.size()) + " record(s) from disk");
+      },
+      [self](caf::error& err) {
+        self->state.loaded = true;
+        log::error(self->state.path, "could not read the replicas on disk: " + self->system().render(err));
+      });
+}
+
+replication_status status_of(repl_actor* self) {
+  auto& st = self->state;
+  replication_status out;
+  out.node = st.me;
+  out.factor = static_cast<uint32_t>(st.cfg.factor);
+  out.consistency = to_string(st.cfg.level);
+  for (auto& id : st.store.ids()) {
+    auto p = placement(self, id);
+    if (!st.store.live(id) || !is_member_of(p, st.me))
+      continue; // a copy left from before a placement change is not counted
+    ++out.records;
+    if (p.front() == st.me)
+      ++out.primaries;
+  }
+  out.repairing = st.needs_repair.size() + st.repairing.size();
+  out.promotions = st.promotions;
+  out.pending_writes = st.writes.size();
+  out.sync_pending = st.sync_pending;
+  out.caught_up = st.caught_up;
+  out.members = st.layout.members;
+  for (auto& [m, to] : st.layout.drains)
+    out.drained.push_back(m);
+  auto now = clock::now();
+  for (auto& [peer, ps] : st.stats) {
+    peer_replication r;
+    r.peer = peer;
+    r.sent = ps.sent;
+    r.acked = ps.acked;
+    r.failed = ps.failed;
+    r.bytes_sent = ps.bytes;
+    r.lag_ms = ps.inflight.empty() ? 0 : std::chrono::duration_cast<milliseconds>(now - *ps.inflight.begin()).count();
+    out.peers.push_back(r);
+  }
+  return out;
+}
+
+caf::result<caf::ok_atom> drain(repl_actor* self, const std::string& from, const std::string& to, bool all) {
+  auto& st = self->state;
+  auto m = st.members.find(from);
+  if (m == st.members.end())
+    return make_error(errc::unknown_node, from + " is not an up member");
+  if (!to.empty() && (to == from || !st.members.count(to)))
+    return make_error(errc::unknown_node, "--to " + to + " is not another up member");
+  auto before = st.layout;
+  st.layout.drains[from] = to;
+  st.drain_incarnation[from] = m->second.incarnation;
+  if (before.drains != st.layout.drains) {
+    log::info(st.path, "draining " + from + (to.empty() ? "" : " to " + to) + " (manual failover)");
+    rebalance(self, before);
+  }
+  if (!all)
+    return caf::ok_atom::value;
+  // Tell every other member; answer once all have it.
+  auto rp = self->make_response_promise();
+  std::vector<std::string> others;
+  for (auto& [name, h] : st.members)
+    if (name != st.me)
+      others.push_back(name);
+  if (others.empty()) {
+    rp.deliver(caf::ok_atom::value);
+    return rp;
+  }
+  auto left = std::make_shared<size_t>(others.size());
+  auto failed = std::make_shared<std::string>();
+  for (auto& name : others) {
+    self->request(node_of(self, name), st.cfg.write_timeout, call_atom::value, name, std::string{"replicator"},
+                  caf::make_message(repl_drain_atom::value, from, to, false))
+      .then(
+        [rp, left, failed](caf::ok_atom) mutable {
+          if (--*left == 0)
+            failed->empty() ? rp.deliver(caf::ok_atom::value) : rp.deliver(make_error(errc::unreachable, *failed));
+        },
+        [rp, left, failed, name](caf::error&) mutable {
+          *failed += (failed->empty() ? "not drained on: " : ", ") + name;
+          if (--*left == 0)
+            rp.deliver(make_error(errc::unreachable, *failed));
+        });
+  }
+  return rp;
+}
+
+caf::result<uint64_t> handoff(repl_actor* self) {
+  // On the drained node: send every record to its replicas now, and answer
+  // with the count once all of them hold it.
+  auto plan = plan_handoff(self->state.store, self->state.me, self->state.layout);
+  auto rp = self->make_response_promise();
+  if (plan.pushes.empty()) {
+    rp.deliver(plan.count);
+    return rp;
+  }
+  auto left = std::make_shared<size_t>(plan.pushes.size());
+  auto ok = std::make_shared<bool>(true);
+  for (auto& [peer, ids] : plan.pushes)
+    push_records(self, peer, ids, [rp, left, ok, count = plan.count](bool fine) mutable {
+      *ok = *ok && fine;
+      if (--*left == 0)
+        *ok ? rp.deliver(count)
+            : rp.deliver(make_error(errc::no_quorum, "some records were not acknowledged by their new replicas"));
+    });
+  return rp;
+}
+
+} // namespace cafmcp::cluster::detail

@@ -1,0 +1,365 @@
+// The replicator's write path: serving an operation at its primary (quorum writes, read repair, migrate, backup) or forwarding it.
+#include "cluster/detail/replicator_state.hpp"
+
+#include "actors/errors.hpp"
+#include "cluster/errors.hpp"
+
+namespace cafmcp::cluster::detail {
+
+int64_t wall_ms() {
+  return std::chrono::duration_cast<milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+namespace {
+
+/// Answers in the shape the session manager's API promises; a forwarded
+/// operation (hops > 0) always gets the record, which the forwarding node
+/// turns into that shape.
+void answer(caf::response_promise& rp, const session_op& op, actors::session_record rec) {
+  if (op.hops > 0)
+    return rp.deliver(std::move(rec));
+  switch (op.kind) {
+    case session_op::put:
+    case session_op::touch:
+    case session_op::remove:
+    case session_op::set_info:
+      rp.deliver(caf::ok_atom::value);
+      break;
+    default:
+      rp.deliver(std::move(rec));
+  }
+}
+
+/// Merges `d` into the store; a change is logged for the WAL.
+void merge(repl_actor* self, const record_delta& d) {
+  if (self->state.store.merge(d))
+    self->state.disk.changed(d);
+}
+
+void finish_write(repl_actor* self, uint64_t number) {
+  auto& st = self->state;
+  auto i = st.writes.find(number);
+  if (i == st.writes.end())
+    return;
+  auto& w = i->second;
+  switch (w.quorum.decide(clock::now())) {
+    case write_quorum::outcome::pending:
+      return;
+    case write_quorum::outcome::acknowledged:
+      if (w.rp)
+        answer(*w.rp, w.op, std::move(w.result));
+      break;
+    case write_quorum::outcome::failed:
+      if (w.rp)
+        w.rp->deliver(make_error(errc::no_quorum, std::string{"write "} + to_string(static_cast<consistency>(w.op.level))
+                                                 + ": acknowledged by " + std::to_string(w.quorum.acks() + 1) + " of "
+                                                 + std::to_string(w.quorum.needed_total()) + " replicas needed within "
+                                                 + std::to_string(st.cfg.write_timeout.count()) + " ms"));
+      break;
+  }
+  st.writes.erase(i);
+}
+
+/// Asks `peers` for acks of write `number` (each once). All are counted as
+/// asked before any is sent, so one that fails at once does not fail the
+/// write while the others have not been asked yet.
+void ask_backups(repl_actor* self, uint64_t number, const std::vector<std::string>& peers) {
+  auto i = self->state.writes.find(number);
+  if (i == self->state.writes.end())
+    return;
+  auto deadline = clock::now() + self->state.cfg.write_timeout;
+  std::vector<std::string> asked;
+  for (auto& peer : peers)
+    if (i->second.quorum.ask(peer, deadline))
+      asked.push_back(peer);
+  auto delta = i->second.delta;
+  for (auto& peer : asked)
+    send_apply(self, peer, {delta}, [self, number, peer](bool ok) {
+      auto i = self->state.writes.find(number);
+      if (i == self->state.writes.end())
+        return; // answered already
+      i->second.quorum.answer(peer, ok);
+      finish_write(self, number);
+    });
+}
+
+// -- read repair -------------------------------------------------------------------
+
+/// Pulls `id` from every other reachable member, merges what comes back,
+/// then serves the ops that waited for it.
+void repair(repl_actor* self, std::string id, queued_op first) {
+  auto& st = self->state;
+  auto existing = st.repairing.find(id);
+  if (existing != st.repairing.end()) {
+    existing->second.push_back(std::move(first));
+    return;
+  }
+  st.repairing[id].push_back(std::move(first));
+  std::vector<std::string> peers;
+  for (auto& m : st.layout.members)
+    if (m != st.me)
+      peers.push_back(m);
+  auto left = std::make_shared<size_t>(peers.size());
+  auto done = [self, id] {
+    auto& st = self->state;
+    st.needs_repair.erase(id);
+    auto ops = std::move(st.repairing[id]);
+    st.repairing.erase(id);
+    for (auto& q : ops)
+      serve(self, std::move(q.op), std::move(q.rp), true);
+  };
+  if (peers.empty())
+    return done();
+  for (auto& peer : peers) {
+    self->request(node_of(self, peer), st.cfg.write_timeout, call_atom::value, peer, std::string{"replicator"},
+                  caf::make_message(repl_pull_atom::value, std::vector<std::string>{id}))
+      .then(
+        [self, left, done](std::vector<record_delta>& ds) {
+          for (auto& d : ds)
+            absorb(self, d);
+          if (--*left == 0)
+            done();
+        },
+        [left, done](caf::error&) {
+          // A member that cannot answer holds nothing we could have lost:
+          // every acknowledged write is on a reachable replica as well.
+          if (--*left == 0)
+            done();
+        });
+  }
+}
+
+/// migrate_session, at the primary: the target gets the whole record first,
+/// then the pin (written at the op's consistency to the old replicas and
+/// the target), after which the target leads the record.
+void migrate(repl_actor* self, session_op op, caf::response_promise rp, std::vector<std::string> replicas) {
+  auto& st = self->state;
+  auto to = op.value;
+  if (!st.store.live(op.id))
+    return rp.deliver(actors::make_error(actors::errc::not_found, op.id));
+  if (!is_member_of(st.layout.members, to) || st.layout.drains.count(to))
+    return rp.deliver(make_error(errc::unknown_node, to + " is not an up, reachable member that takes records"));
+  if (to == st.me) {
+    auto rec = st.store.to_session(op.id);
+    rec.replicas = replicas;
+    return rp.deliver(std::move(rec)); // leads it already
+  }
+  send_apply(self, to, {st.store.full(op.id)}, [self, op, rp, replicas, to](bool ok) mutable {
+    if (!ok)
+      return rp.deliver(make_error(errc::unreachable, to + " did not take the record"));
+    if (!is_member_of(replicas, to))
+      replicas.push_back(to);
+    write(self, op, delta_of(self, op.id, {{field::pin, to}}), std::move(rp), replicas);
+  });
+}
+
+/// backup_session, at the primary: every replica gets the whole record now
+/// (the factor restored at once, e.g. before maintenance).
+void backup(repl_actor* self, session_op op, caf::response_promise rp, std::vector<std::string> replicas) {
+  auto& st = self->state;
+  if (!st.store.live(op.id))
+    return rp.deliver(actors::make_error(actors::errc::not_found, op.id));
+  auto left = std::make_shared<size_t>(replicas.size() - 1);
+  auto failed = std::make_shared<std::string>();
+  auto done = [self, id = op.id, rp, replicas, failed]() mutable {
+    if (!failed->empty())
+      return rp.deliver(make_error(errc::no_quorum, "not backed up on " + *failed));
+    auto rec = self->state.store.to_session(id);
+    rec.replicas = replicas;
+    rp.deliver(std::move(rec));
+  };
+  if (*left == 0)
+    return done();
+  for (size_t k = 1; k < replicas.size(); ++k)
+    send_apply(self, replicas[k], {st.store.full(op.id)}, [left, failed, done, peer = replicas[k]](bool ok) mutable {
+      if (!ok)
+        *failed += (failed->empty() ? "" : ", ") + peer;
+      if (--*left == 0)
+        done();
+    });
+}
+
+/// Serves an operation here, this node being the record's primary.
+void serve_primary(repl_actor* self, session_op op, caf::response_promise rp,
+                   const std::vector<std::string>& replicas, bool repaired) {
+  auto& st = self->state;
+  bool held = st.store.find(op.id) != nullptr;
+  // A record this node only just leads, or does not hold, is pulled from the
+  // other members first (once: a record nobody holds is not found).
+  if (st.repairing.count(op.id)
+      || (!repaired && op.kind != session_op::create && (st.needs_repair.count(op.id) || !held))) {
+    auto id = op.id; // (not op.id itself: the op is moved into the queue)
+    return repair(self, id, queued_op{std::move(op), std::move(rp)});
+  }
+  auto now = std::to_string(wall_ms());
+  switch (op.kind) {
+    case session_op::create: {
+      if (held)
+        return rp.deliver(actors::make_error(actors::errc::invalid_argument, "session id " + op.id + " is taken"));
+      auto ttl = op.ttl_ms > 0 ? op.ttl_ms : st.cfg.ttl.count();
+      auto d = delta_of(self, op.id,
+                        {{field::created, now}, {field::active, now}, {field::ttl, std::to_string(ttl)},
+                         {field::info, op.info}});
+      return write(self, op, std::move(d), std::move(rp), replicas);
+    }
+    case session_op::get: {
+      if (!st.store.live(op.id))
+        return rp.deliver(actors::make_error(actors::errc::not_found, op.id));
+      auto rec = st.store.to_session(op.id);
+      rec.replicas = replicas;
+      if (wall_ms() - rec.last_active_ms >= renew_every.count()) {
+        // Renewed without waiting: a read must not fail for want of backups.
+        session_op renew = op;
+        renew.level = static_cast<uint8_t>(consistency::local);
+        write(self, renew, delta_of(self, op.id, {{field::active, now}}), std::nullopt, replicas);
+      }
+      return rp.deliver(std::move(rec));
+    }
+    case session_op::touch:
+    case session_op::put:
+    case session_op::set_info:
+    case session_op::remove: {
+      if (!st.store.live(op.id))
+        return rp.deliver(actors::make_error(actors::errc::not_found, op.id));
+      record_delta d;
+      if (op.kind == session_op::put)
+        d = delta_of(self, op.id, {{field::data(op.key), op.value}, {field::active, now}});
+      else if (op.kind == session_op::set_info)
+        d = delta_of(self, op.id, {{field::info, op.info}, {field::active, now}});
+      else if (op.kind == session_op::touch)
+        d = delta_of(self, op.id, {{field::active, now}});
+      else
+        d = delta_of(self, op.id, {{field::gone, "1"}});
+      return write(self, op, std::move(d), std::move(rp), replicas);
+    }
+    case session_op::migrate:
+      return migrate(self, std::move(op), std::move(rp), replicas);
+    case session_op::backup:
+      return backup(self, std::move(op), std::move(rp), replicas);
+    default:
+      return rp.deliver(actors::make_error(actors::errc::invalid_argument, "unknown session operation"));
+  }
+}
+
+/// Sends `op` to `primary`'s replicator, kept until answered (reroute).
+void forward(repl_actor* self, session_op op, caf::response_promise rp, const std::string& primary) {
+  auto& st = self->state;
+  forward_wait f{op, std::move(rp), {}};
+  ++op.hops;
+  if (op.trace.valid() && trace::enabled()) {
+    f.hop = trace::start_span("cluster.forward", trace::span_kind::client, op.trace);
+    f.hop.set("cafmcp.peer", primary);
+    f.hop.set("cafmcp.record", op.id);
+    f.hop.set("cafmcp.hops", static_cast<int64_t>(op.hops));
+    op.trace = f.hop.ctx(); // the primary's span is the hop's child
+  }
+  auto number = st.forwards.add(primary, std::move(f));
+  self->request(node_of(self, primary), st.cfg.write_timeout + milliseconds{500}, call_atom::value, primary,
+                std::string{"replicator"}, caf::make_message(repl_route_atom::value, op))
+    .then(
+      [self, number](actors::session_record& rec) {
+        if (auto f = self->state.forwards.take(number)) // (none: rerouted)
+          answer(f->rp, f->op, std::move(rec));
+      },
+      [self, number](caf::error& err) {
+        if (auto f = self->state.forwards.take(number)) {
+          f->hop.fail(self->system().render(err));
+          f->rp.deliver(std::move(err));
+        }
+      });
+}
+
+} // namespace
+
+void absorb(repl_actor* self, const record_delta& d) {
+  // Later local stamps exceed the copy's stamps.
+  for (auto& [k, v] : d.fields)
+    self->state.hlc.observe(v.ts);
+  merge(self, d);
+}
+
+record_delta delta_of(repl_actor* self, const std::string& id,
+                      std::initializer_list<std::pair<std::string, std::string>> fields) {
+  record_delta d;
+  d.id = id;
+  for (auto& [k, v] : fields)
+    d.fields[k] = field_value{v, self->state.hlc.now()};
+  return d;
+}
+
+/// Applies `d` here (the primary) and replicates it to the record's backups;
+/// answers `rp` at the op's consistency.
+void write(repl_actor* self, const session_op& op, record_delta d, std::optional<caf::response_promise> rp,
+           const std::vector<std::string>& replicas) {
+  auto& st = self->state;
+  auto refuse = [&rp](caf::error err) {
+    if (rp)
+      rp->deliver(std::move(err));
+  };
+  if (auto why = st.view->fenced())
+    return refuse(make_error(errc::fenced, *why));
+  write_quorum quorum{op.level, st.cfg.factor, st.members.size()};
+  if (!quorum.enough(replicas.size()))
+    return refuse(make_error(errc::no_quorum, std::string{"write "} + to_string(static_cast<consistency>(op.level))
+                                                    + " needs " + std::to_string(quorum.needed_total()) + " replicas; "
+                                                    + std::to_string(replicas.size()) + " reachable"));
+  merge(self, d);
+  auto number = st.next_write++;
+  auto result = st.store.to_session(d.id);
+  result.replicas = placement(self, d.id);
+  st.writes.emplace(number, write_wait{std::move(rp), op, std::move(result), std::move(d), std::move(quorum)});
+  ask_backups(self, number, {replicas.begin() + 1, replicas.end()});
+  finish_write(self, number);
+}
+
+/// After a placement change: writes still waiting also ask the record's new
+/// backups (a backup that died answers nothing useful before the timeout).
+void widen_writes(repl_actor* self) {
+  auto& st = self->state;
+  std::vector<std::pair<uint64_t, std::vector<std::string>>> asks;
+  for (auto& [number, w] : st.writes) {
+    if (w.quorum.missing() == 0)
+      continue;
+    auto replicas = placement(self, w.delta.id);
+    if (replicas.size() > 1)
+      asks.emplace_back(number, std::vector<std::string>{replicas.begin() + 1, replicas.end()});
+  }
+  for (auto& [number, peers] : asks)
+    ask_backups(self, number, peers); // (the quorum skips peers asked already)
+}
+
+/// Serves `op` here if this node is the record's primary, else forwards it.
+void serve(repl_actor* self, session_op op, caf::response_promise rp, bool repaired) {
+  auto& st = self->state;
+  if (op.id.empty())
+    return rp.deliver(actors::make_error(actors::errc::invalid_argument, "a session id must not be empty"));
+  auto replicas = placement(self, op.id);
+  auto where = route_of(st.me, replicas, op.hops, op.waits);
+  switch (where.kind) {
+    case route::no_members:
+      return rp.deliver(make_error(errc::no_quorum, "no member is up to hold " + op.id + " (the cluster is forming)"));
+    case route::serve_here:
+      return serve_primary(self, std::move(op), std::move(rp), replicas, repaired);
+    case route::wait:
+      ++op.waits;
+      st.waiting.push_back(queued_op{std::move(op), std::move(rp)});
+      return;
+    case route::moving:
+      return rp.deliver(make_error(errc::placement_moving, "members disagree about the primary of " + op.id
+                                                             + " for a moment; retry"));
+    case route::forward:
+      return forward(self, std::move(op), std::move(rp), where.primary);
+  }
+}
+
+/// Serves again the forwarded operations whose primary is no longer a
+/// placement member (it died or was cut off while they were under way).
+void reroute(repl_actor* self) {
+  for (auto& [primary, f] : self->state.forwards.take_departed(self->state.layout.members)) {
+    f.hop.fail("rerouted: " + primary + " left before it answered");
+    f.hop.end();
+    serve(self, std::move(f.op), std::move(f.rp));
+  }
+}
+
+} // namespace cafmcp::cluster::detail

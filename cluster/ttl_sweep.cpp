@@ -1,0 +1,28 @@
+// The TTL sweep: which records the primary expires and which tombstones are forgotten.
+#include "cluster/ttl_sweep.hpp"
+
+#include "cluster/replica_store.hpp"
+
+namespace cafmcp::cluster {
+
+std::vector<sweep_step> plan_sweep(const replica_store& store, int64_t now_ms,
+                                   const std::function<bool(const std::string&)>& leads) {
+  std::vector<sweep_step> out;
+  for (auto& id : store.ids()) {
+    if (!store.live(id)) {
+      if (static_cast<int64_t>(store.last_write(id).wall_ms) + tombstone_keep.count() < now_ms)
+        out.push_back({sweep_step::forget, id});
+      continue;
+    }
+    if (!leads(id))
+      continue;
+    out.push_back({sweep_step::led, id});
+    auto active = store.number(id, field::active);
+    auto ttl = store.number(id, field::ttl);
+    if (ttl > 0 && now_ms - active >= ttl)
+      out.push_back({sweep_step::expire, id});
+  }
+  return out;
+}
+
+} // namespace cafmcp::cluster

@@ -1,0 +1,418 @@
+// The replication rules without actors: write quorum, forwarding, rebalance and catch-up planning, persistence batching, TTL sweep, orphaned tasks.
+
+#include <algorithm>
+#include <chrono>
+#include <set>
+
+#include <doctest/doctest.h>
+
+#include "cluster/forwarding.hpp"
+#include "cluster/orphaned_task.hpp"
+#include "cluster/persistence_batch.hpp"
+#include "cluster/placement.hpp"
+#include "cluster/rebalance_plan.hpp"
+#include "cluster/replica_store.hpp"
+#include "cluster/ttl_sweep.hpp"
+#include "cluster/write_quorum.hpp"
+
+using namespace cafmcp::cluster;
+using namespace std::chrono_literals;
+
+namespace {
+
+using time_point = std::chrono::steady_clock::time_point;
+const time_point t0{}; // the fake clock's start
+
+uint8_t level(consistency c) { return static_cast<uint8_t>(c); }
+
+bool has(const std::vector<std::string>& xs, const std::string& x) {
+  return std::find(xs.begin(), xs.end(), x) != xs.end();
+}
+
+/// A record in `store` whose fields were written at wall time `wall`.
+void put(replica_store& store, const std::string& id, uint64_t wall,
+         std::map<std::string, std::string> fields = {{field::active, "0"}}) {
+  record_delta d;
+  d.id = id;
+  for (auto& [k, v] : fields)
+    d.fields[k] = field_value{v, hlc_stamp{wall, 0, "n1"}};
+  store.merge(d);
+}
+
+std::vector<std::string> record_ids(size_t n) {
+  std::vector<std::string> out;
+  for (size_t i = 0; i < n; ++i)
+    out.push_back("r" + std::to_string(i));
+  return out;
+}
+
+placement_view layout(std::vector<std::string> members, size_t factor = 2,
+                      std::map<std::string, std::string> drains = {}) {
+  return placement_view{std::move(members), std::move(drains), factor};
+}
+
+size_t count(const std::vector<sweep_step>& steps, sweep_step::kind_t kind, const std::string& id) {
+  return std::count_if(steps.begin(), steps.end(), [&](auto& s) { return s.kind == kind && s.id == id; });
+}
+
+bool up(const std::string& m) { return m == "n1" || m == "n2"; }
+
+} // namespace
+
+// -- write quorum ----------------------------------------------------------------
+
+TEST_CASE("a local write is acknowledged at once, before any backup answers") {
+  write_quorum q{level(consistency::local), 3, 3};
+  CHECK(q.ask("n2", t0 + 2s));
+  CHECK(q.decide(t0) == write_quorum::outcome::acknowledged);
+}
+
+TEST_CASE("a write at level one is acknowledged on the first backup ack") {
+  write_quorum q{level(consistency::one), 3, 3};
+  q.ask("n2", t0 + 2s);
+  q.ask("n3", t0 + 2s);
+  CHECK(q.decide(t0) == write_quorum::outcome::pending);
+  q.answer("n3", true);
+  CHECK(q.decide(t0 + 1ms) == write_quorum::outcome::acknowledged);
+}
+
+TEST_CASE("a majority write to three replicas is acknowledged on the second ack, the primary's being the first") {
+  write_quorum q{level(consistency::majority), 3, 3};
+  CHECK(q.needed_total() == 2);
+  q.ask("n2", t0 + 2s);
+  q.ask("n3", t0 + 2s);
+  CHECK(q.decide(t0) == write_quorum::outcome::pending);
+  q.answer("n2", true);
+  CHECK(q.decide(t0 + 10ms) == write_quorum::outcome::acknowledged);
+}
+
+TEST_CASE("an all write to three replicas waits for both backups") {
+  write_quorum q{level(consistency::all), 3, 3};
+  q.ask("n2", t0 + 2s);
+  q.ask("n3", t0 + 2s);
+  q.answer("n2", true);
+  CHECK(q.decide(t0 + 10ms) == write_quorum::outcome::pending);
+  q.answer("n3", true);
+  CHECK(q.decide(t0 + 20ms) == write_quorum::outcome::acknowledged);
+}
+
+TEST_CASE("a majority write fails at its deadline when no backup answered") {
+  write_quorum q{level(consistency::majority), 3, 3};
+  q.ask("n2", t0 + 2s);
+  q.ask("n3", t0 + 2s);
+  CHECK(q.decide(t0 + 1999ms) == write_quorum::outcome::pending);
+  CHECK(q.decide(t0 + 2s) == write_quorum::outcome::failed);
+  CHECK(q.acks() == 0);
+}
+
+TEST_CASE("an all write fails as soon as every backup has answered without enough acks") {
+  write_quorum q{level(consistency::all), 3, 3};
+  q.ask("n2", t0 + 2s);
+  q.ask("n3", t0 + 2s);
+  q.answer("n2", true);
+  q.answer("n3", false);
+  CHECK(q.decide(t0 + 5ms) == write_quorum::outcome::failed);
+  CHECK(q.acks() == 1);
+}
+
+TEST_CASE("a duplicate ack from the same backup is not counted twice") {
+  write_quorum q{level(consistency::all), 3, 3};
+  q.ask("n2", t0 + 2s);
+  q.ask("n3", t0 + 2s);
+  q.answer("n2", true);
+  q.answer("n2", true);
+  CHECK(q.acks() == 1);
+  CHECK(q.decide(t0 + 5ms) == write_quorum::outcome::pending);
+}
+
+TEST_CASE("an ack from a backup never asked is not counted") {
+  write_quorum q{level(consistency::one), 3, 3};
+  q.ask("n2", t0 + 2s);
+  q.answer("n9", true);
+  CHECK(q.acks() == 0);
+  CHECK(q.decide(t0 + 5ms) == write_quorum::outcome::pending);
+}
+
+TEST_CASE("a backup asked again after a placement change is asked only once, a new backup can still ack") {
+  write_quorum q{level(consistency::one), 2, 3};
+  CHECK(q.ask("n2", t0 + 2s));
+  CHECK_FALSE(q.ask("n2", t0 + 3s)); // the first deadline stays
+  CHECK(q.ask("n3", t0 + 3s));
+  CHECK(q.decide(t0 + 2500ms) == write_quorum::outcome::pending); // n3 may still answer
+  q.answer("n3", true);
+  CHECK(q.decide(t0 + 2600ms) == write_quorum::outcome::acknowledged);
+}
+
+TEST_CASE("a write needing more replicas than are reachable is refused before it is written") {
+  write_quorum majority{level(consistency::majority), 3, 3};
+  CHECK_FALSE(majority.enough(1));
+  CHECK(majority.enough(2));
+  write_quorum all{level(consistency::all), 3, 3};
+  CHECK_FALSE(all.enough(2));
+  write_quorum one{level(consistency::one), 3, 3};
+  CHECK_FALSE(one.enough(1));
+}
+
+TEST_CASE("the quorum counts min of factor and up members, so a lone member of three cannot reach a majority") {
+  CHECK(write_quorum::replicas_needed(level(consistency::majority), 3, 3) == 2); // cut off, the others still up
+  CHECK(write_quorum::replicas_needed(level(consistency::majority), 3, 1) == 1); // really alone
+  CHECK(write_quorum::replicas_needed(level(consistency::all), 5, 2) == 2);
+  CHECK(write_quorum::replicas_needed(level(consistency::one), 2, 0) == 1);
+}
+
+// -- forwarding and reroute ------------------------------------------------------
+
+TEST_CASE("an operation is served where it is the primary and forwarded to the primary elsewhere") {
+  CHECK(route_of("n1", {"n1", "n2"}, 0, 0).kind == route::serve_here);
+  auto r = route_of("n1", {"n2", "n1"}, 0, 0);
+  CHECK(r.kind == route::forward);
+  CHECK(r.primary == "n2");
+  CHECK(route_of("n1", {}, 0, 0).kind == route::no_members);
+}
+
+TEST_CASE("an operation forwarded here by a node with another view waits for views to agree before going on") {
+  CHECK(route_of("n1", {"n2", "n1"}, 1, 0).kind == route::wait);
+  CHECK(route_of("n1", {"n2", "n1"}, 1, max_waits - 1).kind == route::wait);
+  auto on = route_of("n1", {"n2", "n1"}, 1, max_waits);
+  CHECK(on.kind == route::forward);
+  CHECK(on.primary == "n2");
+  CHECK(route_of("n1", {"n2", "n1"}, max_hops, max_waits).kind == route::moving);
+}
+
+TEST_CASE("a forward whose primary leaves mid-write is taken back and routed to the new primary") {
+  std::string id;
+  for (auto& candidate : record_ids(200))
+    if (place(candidate, {"n1", "n2", "n3"}, 2).front() == "n2") {
+      id = candidate;
+      break;
+    }
+  REQUIRE_FALSE(id.empty());
+  pending_forwards<std::string> forwards;
+  auto first = route_of("n3", place(id, {"n1", "n2", "n3"}, 2), 0, 0);
+  REQUIRE(first.kind == route::forward);
+  auto number = forwards.add(first.primary, id);
+  forwards.add("n1", "other");
+  // n2 dies: its forward comes back, the other stays.
+  auto back = forwards.take_departed({"n1", "n3"});
+  REQUIRE(back.size() == 1);
+  CHECK(back[0].first == "n2");
+  CHECK(back[0].second == id);
+  CHECK(forwards.size() == 1);
+  auto again = route_of("n3", place(id, {"n1", "n3"}, 2), 0, 0);
+  CHECK(again.primary != "n2");
+  // n2's late answer finds nothing: the operation is answered once.
+  CHECK_FALSE(forwards.take(number).has_value());
+}
+
+TEST_CASE("a forward answered by its primary is answered once") {
+  pending_forwards<int> forwards;
+  auto number = forwards.add("n2", 7);
+  auto got = forwards.take(number);
+  REQUIRE(got.has_value());
+  CHECK(*got == 7);
+  CHECK_FALSE(forwards.take(number).has_value());
+  CHECK(forwards.take_departed({}).empty());
+}
+
+// -- rebalance and catch-up planning ---------------------------------------------
+
+TEST_CASE("catch-up sends only the records the member lacks or holds in an older version") {
+  replica_store store;
+  put(store, "same", 100);
+  put(store, "newer", 200);
+  put(store, "missing", 100);
+  record_digest have{{"same", hlc_stamp{100, 0, "n1"}}, {"newer", hlc_stamp{150, 0, "n1"}},
+                     {"theirs_only", hlc_stamp{100, 0, "n2"}}};
+  auto out = records_to_send(store, "n2", have, layout({"n1", "n2"}));
+  std::sort(out.begin(), out.end());
+  CHECK(out == std::vector<std::string>{"missing", "newer"});
+}
+
+TEST_CASE("catch-up sends nothing of the records the member does not replicate") {
+  replica_store store;
+  auto members = std::vector<std::string>{"n1", "n2", "n3", "n4"};
+  for (auto& id : record_ids(100))
+    put(store, id, 100);
+  auto out = records_to_send(store, "n4", {}, layout(members));
+  size_t expected = 0;
+  for (auto& id : record_ids(100))
+    if (has(place(id, members, 2), "n4")) {
+      ++expected;
+      CHECK(has(out, id));
+    }
+  CHECK(out.size() == expected);
+  CHECK(expected < 100);
+}
+
+TEST_CASE("the digest holds the newest stamp of every record") {
+  replica_store store;
+  put(store, "a", 100);
+  put(store, "a", 300, {{field::data("k"), "v"}});
+  put(store, "b", 50);
+  auto d = digest_of(store);
+  CHECK(d.size() == 2);
+  CHECK(d["a"].wall_ms == 300);
+  CHECK(d["b"].wall_ms == 50);
+}
+
+TEST_CASE("when a member leaves, the node that becomes primary of its records pulls them before serving") {
+  replica_store store;
+  for (auto& id : record_ids(300))
+    put(store, id, 100);
+  auto before = layout({"n1", "n2", "n3"});
+  auto now = layout({"n1", "n3"});
+  auto plan = plan_rebalance(store, "n1", before, now);
+  size_t expected = 0;
+  for (auto& id : record_ids(300)) {
+    bool led_before = place(id, before.members, 2).front() == "n1";
+    bool leads_now = place(id, now.members, 2).front() == "n1";
+    CHECK(has(plan.newly_led, id) == (leads_now && !led_before));
+    if (leads_now && !led_before)
+      ++expected;
+  }
+  CHECK(expected > 0);
+  CHECK(plan.promoted == expected); // every one of them was led by n2, which is gone
+}
+
+TEST_CASE("a joining member gets a copy of every record it now replicates, and nothing else") {
+  replica_store store;
+  for (auto& id : record_ids(300))
+    put(store, id, 100);
+  auto before = layout({"n1", "n2"});
+  auto now = layout({"n1", "n2", "n3"});
+  auto plan = plan_rebalance(store, "n1", before, now);
+  auto& to_n3 = plan.pushes["n3"];
+  CHECK(std::is_sorted(to_n3.begin(), to_n3.end()));
+  for (auto& id : record_ids(300))
+    CHECK(has(to_n3, id) == has(place(id, now.members, 2), "n3"));
+  CHECK(plan.newly_led.empty());
+  CHECK(plan.promoted == 0);
+}
+
+TEST_CASE("a drained node hands every live record to its replicas and counts them") {
+  replica_store store;
+  put(store, "a", 100);
+  put(store, "b", 100);
+  put(store, "gone", 100, {{field::gone, "1"}});
+  auto plan = plan_handoff(store, "n1", layout({"n1", "n2", "n3"}, 2, {{"n1", ""}}));
+  CHECK(plan.count == 2);
+  size_t sent = 0;
+  for (auto& [peer, ids] : plan.pushes) {
+    CHECK(peer != "n1");
+    CHECK_FALSE(has(ids, "gone"));
+    sent += ids.size();
+  }
+  CHECK(sent == 4); // two records, two replicas each
+}
+
+TEST_CASE("a record migrated to a member is led by that member while it takes records") {
+  replica_store store;
+  std::string id;
+  for (auto& candidate : record_ids(200))
+    if (place(candidate, {"n1", "n2", "n3"}, 2).front() != "n3") {
+      id = candidate;
+      break;
+    }
+  REQUIRE_FALSE(id.empty());
+  put(store, id, 100, {{field::pin, "n3"}});
+  auto p = place_record(store, id, layout({"n1", "n2", "n3"}));
+  CHECK(p.front() == "n3");
+  CHECK(p.size() == 2);
+  CHECK(place_record(store, id, layout({"n1", "n2", "n3"}, 2, {{"n3", ""}})).front() != "n3");
+  CHECK(place_record(store, id, layout({"n1", "n2"})).front() != "n3");
+}
+
+// -- persistence batching --------------------------------------------------------
+
+TEST_CASE("changes collect in the WAL batch until the tick takes them") {
+  persistence_batch batch{60s, t0};
+  CHECK(batch.take_wal().empty());
+  batch.changed(record_delta{"a", {}});
+  batch.changed(record_delta{"b", {}});
+  auto wal = batch.take_wal();
+  REQUIRE(wal.size() == 2);
+  CHECK(wal[0].id == "a");
+  CHECK(batch.take_wal().empty());
+}
+
+TEST_CASE("records restored from disk are not written to the WAL again") {
+  persistence_batch batch{60s, t0};
+  batch.changed(record_delta{"before", {}});
+  auto mark = batch.mark();
+  batch.changed(record_delta{"restored", {}});
+  batch.forget_since(mark);
+  auto wal = batch.take_wal();
+  REQUIRE(wal.size() == 1);
+  CHECK(wal[0].id == "before");
+}
+
+TEST_CASE("a snapshot is due after the interval and empties the WAL batch") {
+  persistence_batch batch{60s, t0};
+  CHECK_FALSE(batch.snapshot_due(t0 + 59s));
+  CHECK(batch.snapshot_due(t0 + 60s));
+  batch.changed(record_delta{"a", {}});
+  batch.snapshot_taken(t0 + 61s);
+  CHECK(batch.pending() == 0);
+  CHECK_FALSE(batch.snapshot_due(t0 + 120s));
+  CHECK(batch.snapshot_due(t0 + 121s));
+}
+
+// -- TTL sweep -------------------------------------------------------------------
+
+TEST_CASE("the sweep expires a record it leads once its TTL has run out since its last activity") {
+  replica_store store;
+  put(store, "s", 1000, {{field::active, "1000"}, {field::ttl, "500"}});
+  auto leads = [](const std::string&) { return true; };
+  CHECK(count(plan_sweep(store, 1499, leads), sweep_step::expire, "s") == 0);
+  auto steps = plan_sweep(store, 1500, leads);
+  CHECK(count(steps, sweep_step::led, "s") == 1);
+  CHECK(count(steps, sweep_step::expire, "s") == 1);
+}
+
+TEST_CASE("the sweep leaves records it does not lead and records without a TTL") {
+  replica_store store;
+  put(store, "theirs", 1000, {{field::active, "0"}, {field::ttl, "1"}});
+  put(store, "forever", 1000, {{field::active, "0"}, {field::ttl, "0"}});
+  auto steps = plan_sweep(store, 100000, [](const std::string& id) { return id != "theirs"; });
+  CHECK(count(steps, sweep_step::expire, "theirs") == 0);
+  CHECK(count(steps, sweep_step::led, "theirs") == 0);
+  CHECK(count(steps, sweep_step::expire, "forever") == 0);
+  CHECK(count(steps, sweep_step::led, "forever") == 1);
+}
+
+TEST_CASE("a tombstone is forgotten only after it was kept a minute") {
+  replica_store store;
+  put(store, "deleted", 1000, {{field::gone, "1"}});
+  auto leads = [](const std::string&) { return true; };
+  CHECK(count(plan_sweep(store, 1000 + tombstone_keep.count(), leads), sweep_step::forget, "deleted") == 0);
+  auto steps = plan_sweep(store, 1001 + tombstone_keep.count(), leads);
+  CHECK(count(steps, sweep_step::forget, "deleted") == 1);
+  CHECK(count(steps, sweep_step::led, "deleted") == 0);
+}
+
+// -- orphaned tasks --------------------------------------------------------------
+
+TEST_CASE("a working task whose owner has left is orphaned and reported once") {
+  orphan_detector orphans;
+  std::string info = R"({"kind":"task","owner":"n3"})";
+  std::string state = R"({"status":"working"})";
+  auto owner = orphans.check("t1", info, state, "n1", up);
+  REQUIRE(owner.has_value());
+  CHECK(*owner == "n3");
+  CHECK_FALSE(orphans.check("t1", info, state, "n1", up).has_value());
+}
+
+TEST_CASE("a working task is orphaned when its owner is this node, not when its owner is another up member") {
+  std::string state = R"({"status":"working"})";
+  CHECK_FALSE(orphaned_task_owner(R"({"kind":"task","owner":"n2"})", state, "n1", up).has_value());
+  CHECK(orphaned_task_owner(R"({"kind":"task","owner":"n1"})", state, "n1", up).has_value());
+}
+
+TEST_CASE("a finished task, a record that is not a task and unreadable JSON are never orphaned") {
+  CHECK_FALSE(orphaned_task_owner(R"({"kind":"task","owner":"n3"})", R"({"status":"completed"})", "n1", up).has_value());
+  CHECK_FALSE(orphaned_task_owner(R"({"kind":"session","owner":"n3","note":"task"})", R"({"status":"working"})",
+                                  "n1", up).has_value());
+  CHECK_FALSE(orphaned_task_owner(R"({"kind":"task")", R"({"status":"working"})", "n1", up).has_value());
+  CHECK_FALSE(orphaned_task_owner(R"({"kind":"task","owner":"n3"})", "", "n1", up).has_value());
+  CHECK(working_task_owner(R"({"kind":"task","owner":"n3"})", R"({"status":"working"})") == "n3");
+}
