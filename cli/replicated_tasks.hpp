@@ -1,11 +1,10 @@
 #pragma once
+// Replicated tasks wired into a node: mirror, takeover and remote cancel.
 
-// Tasks (MCP Tasks extension) that outlive their node: in a cluster, every
-// task's state is mirrored into its replicated record (the replicator), so
-// tasks/get works on any node; when a task's node is gone, the member that
-// leads its record takes it over — runs it again from the start when its
-// tool is idempotent (idempotentHint), else fails it with a clear error.
-// Never left "working" forever.
+// Wiring of replicated tasks into a node: the mirror and the failover
+// policy (protocol/replicated_tasks.hpp) plugged into the endpoint
+// environment and the replicator, and tasks/cancel routed over the cluster
+// to the node running a task (its task_agent).
 
 #include <chrono>
 #include <functional>
@@ -20,8 +19,9 @@
 
 namespace cafmcp::cli {
 
-/// (task_cancel_atom, id) -> "cancelled" | "already_ended" | "not_found",
-/// to a node's task_agent (through the node actors, call_atom).
+/// (task_cancel_atom, id) -> "cancelled" | "already_ended" | "not_found"
+/// (protocol::cancel_outcome's wire names), to a node's task_agent (through
+/// the node actors, call_atom).
 using task_cancel_atom = caf::atom_constant<caf::atom("tk_cancel")>;
 
 /// Where the replicator's on_orphaned_task goes; filled once the endpoint

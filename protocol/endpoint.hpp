@@ -1,7 +1,7 @@
 #pragma once
+// One MCP connection: the endpoint serving both protocol eras.
 
-// One MCP connection: decodes JSON texts, serves both protocol eras, and
-// sends what each request produces to a sink. Modern (2026-07-28) requests
+// Decodes JSON texts, serves both protocol eras, and sends what each request produces to a sink. Modern (2026-07-28) requests
 // are served statelessly; `initialize` starts a legacy session on this
 // endpoint. Thread-safe: transports call handle_text from their I/O thread;
 // tool results arrive from actors.
@@ -13,7 +13,6 @@
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <set>
 #include <string>
 #include <string_view>
 
@@ -21,12 +20,14 @@
 #include <caf/fwd.hpp>
 #include <nlohmann/json.hpp>
 
+#include "protocol/cancel_outcome.hpp"
 #include "protocol/catalog.hpp"
 #include "protocol/catalog_store.hpp"
 #include "protocol/notification_hub.hpp"
 #include "protocol/request_state.hpp"
 #include "protocol/task_registry.hpp"
 #include "protocol/json_rpc.hpp"
+#include "protocol/legacy_session_record.hpp"
 #include "base/metrics.hpp"
 #include "base/trace.hpp"
 
@@ -69,8 +70,8 @@ struct endpoint_env {
   /// Requests by method and outcome and their durations (null: none kept).
   std::shared_ptr<metrics::metrics_registry> metrics;
   /// In a cluster: asks node `owner` to cancel task `id` it runs; `done`
-  /// gets "cancelled", "already_ended", "not_found", or an error text.
-  std::function<void(const std::string& owner, const std::string& id, std::function<void(std::string)> done)>
+  /// gets that node's outcome, or why none came.
+  std::function<void(const std::string& owner, const std::string& id, std::function<void(const cancel_reply&)> done)>
     cancel_remote_task;
   /// Set when the node may not serve writes (e.g. fenced); the message
   /// names why. Checked per request.
@@ -80,17 +81,6 @@ struct endpoint_env {
   /// random requestState key (tool workers etc. still to be set).
   static endpoint_env serving(std::shared_ptr<const protocol::catalog> cat, task_config tasks = {});
   const std::shared_ptr<notification_hub>& hub() const { return catalog->hub(); }
-};
-
-/// A legacy (session-based) session on this endpoint.
-struct legacy_session {
-  std::string id; // its record in the session manager (= Mcp-Session-Id)
-  std::string protocol_version;
-  nlohmann::json client_info;
-  nlohmann::json client_capabilities;
-  bool initialized = false; // notifications/initialized arrived
-  std::string log_level;    // from logging/setLevel ("": none)
-  std::set<std::string> subscriptions;
 };
 
 class endpoint : public std::enable_shared_from_this<endpoint> {

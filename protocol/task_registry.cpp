@@ -52,7 +52,7 @@ void task_registry::sweep(system_clock::time_point now) {
 }
 
 std::optional<json> task_registry::create(const std::string& tool, std::shared_ptr<std::atomic<bool>> cancel,
-                                          json origin, std::string id) {
+                                          std::optional<task_record> origin, std::string id) {
   json out;
   {
     std::lock_guard<std::mutex> guard{mtx_};
@@ -68,11 +68,15 @@ std::optional<json> task_registry::create(const std::string& tool, std::shared_p
     out = to_json(t);
     tasks_.emplace(t.id, std::move(t));
   }
-  mirror(out, origin.is_null() ? json{{"tool", tool}} : origin);
+  if (!origin) {
+    origin.emplace();
+    origin->tool = tool;
+  }
+  mirror(out, &*origin);
   return out;
 }
 
-void task_registry::mirror(const json& task_json, const json& origin) {
+void task_registry::mirror(const json& task_json, const task_record* origin) {
   if (mirror_)
     mirror_(task_json["taskId"].get<std::string>(), task_json, origin);
 }

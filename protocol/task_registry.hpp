@@ -19,7 +19,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "protocol/cancel_outcome.hpp"
 #include "protocol/notification_hub.hpp"
+#include "protocol/task_record.hpp"
 
 namespace cafmcp::protocol {
 
@@ -29,11 +31,11 @@ struct task_config {
   size_t max_tasks = 10000;                       // live tasks per node
 };
 
-/// Told of every task as it is created (`origin`: {tool, arguments,
-/// idempotent}) and as it changes (`origin` null): where a cluster keeps a
+/// Told of every task as it is created (`origin`: its record, without the
+/// owner) and as it changes (`origin` null): where a cluster keeps a
 /// replicated copy, so any node can answer tasks/get and a task outlives
 /// its node. Called outside the registry's lock, from any thread.
-using task_mirror = std::function<void(const std::string& id, const nlohmann::json& task, const nlohmann::json& origin)>;
+using task_mirror = std::function<void(const std::string& id, const nlohmann::json& task, const task_record* origin)>;
 
 class task_registry {
 public:
@@ -46,7 +48,7 @@ public:
   /// nullopt when max_tasks tasks are live (the caller answers "busy").
   /// `id`: the id to use (a task resumed after its node died), else a new one.
   std::optional<nlohmann::json> create(const std::string& tool, std::shared_ptr<std::atomic<bool>> cancel,
-                                       nlohmann::json origin = nullptr, std::string id = {});
+                                       std::optional<task_record> origin = std::nullopt, std::string id = {});
 
   /// The task as tasks/get returns it (without resultType), or nullopt:
   /// unknown or expired.
@@ -60,7 +62,7 @@ public:
   void complete(const std::string& id, nlohmann::json result);
   void fail(const std::string& id, nlohmann::json error);
 
-  enum class cancel_outcome { cancelled, already_ended, not_found };
+  using cancel_outcome = protocol::cancel_outcome;
   cancel_outcome cancel(const std::string& id);
 
   size_t size();
@@ -85,7 +87,7 @@ private:
   void end(const std::string& id, const char* status, nlohmann::json outcome);
   void sweep(std::chrono::system_clock::time_point now); // lock held
   void publish(const nlohmann::json& task_json);
-  void mirror(const nlohmann::json& task_json, const nlohmann::json& origin = nullptr);
+  void mirror(const nlohmann::json& task_json, const task_record* origin = nullptr);
 
   task_config cfg_;
   std::shared_ptr<notification_hub> hub_;

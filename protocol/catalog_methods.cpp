@@ -1,0 +1,155 @@
+// The catalog methods both eras share: the paged lists, resources/read, prompts/get, completion/complete.
+#include "protocol/endpoint.hpp"
+
+#include "protocol/detail/endpoint_state.hpp"
+#include "protocol/detail/pagination.hpp"
+
+namespace cafmcp::protocol {
+
+using namespace detail;
+
+json endpoint::list_tools(const catalog& cat, const json& params) {
+  return page(cat.tools(), "tools", params, cat.page_size, [](const tool_def& t) {
+    json j{{"name", t.name}, {"inputSchema", t.input_schema}};
+    put_if(j, "title", t.title);
+    put_if(j, "description", t.description);
+    if (!t.output_schema.is_null())
+      j["outputSchema"] = t.output_schema;
+    if (!t.annotations.is_null())
+      j["annotations"] = t.annotations;
+    return j;
+  });
+}
+
+json endpoint::list_resources(const catalog& cat, const json& params) {
+  return page(cat.resources(), "resources", params, cat.page_size,
+              [](const resource_def& r) {
+                json j{{"uri", r.uri}, {"name", r.name}};
+                put_if(j, "title", r.title);
+                put_if(j, "description", r.description);
+                put_if(j, "mimeType", r.mime_type);
+                return j;
+              });
+}
+
+json endpoint::list_templates(const catalog& cat, const json& params) {
+  return page(cat.resource_templates(), "resourceTemplates", params, cat.page_size,
+              [](const resource_template_def& t) {
+                json j{{"uriTemplate", t.uri_template}, {"name", t.name}};
+                put_if(j, "title", t.title);
+                put_if(j, "description", t.description);
+                put_if(j, "mimeType", t.mime_type);
+                return j;
+              });
+}
+
+json endpoint::list_prompts(const catalog& cat, const json& params) {
+  return page(cat.prompts(), "prompts", params, cat.page_size, [](const prompt_def& p) {
+    json j{{"name", p.name}};
+    put_if(j, "title", p.title);
+    put_if(j, "description", p.description);
+    j["arguments"] = json::array();
+    for (auto& a : p.arguments) {
+      json arg{{"name", a.name}, {"required", a.required}};
+      put_if(arg, "description", a.description);
+      j["arguments"].push_back(arg);
+    }
+    return j;
+  });
+}
+
+bool endpoint::handle_common(const rpc_message& msg, bool modern, const sink_ptr& out) {
+  auto& m = msg.method;
+  auto& params = params_object(msg);
+  if (m == "tools/call") {
+    call_tool(msg, modern, out); // takes its own snapshot
+    return true;
+  }
+  auto cat = env_.catalog->snapshot(); // one consistent view per request
+  auto reply = [&](json result, bool cacheable) {
+    out->respond(make_result(msg.id, modern ? modern_result(std::move(result), cacheable) : std::move(result)));
+  };
+  if (m == "tools/list") {
+    reply(list_tools(*cat, params), true);
+  } else if (m == "resources/list") {
+    reply(list_resources(*cat, params), true);
+  } else if (m == "resources/templates/list") {
+    reply(list_templates(*cat, params), true);
+  } else if (m == "prompts/list") {
+    reply(list_prompts(*cat, params), true);
+  } else if (m == "resources/read") {
+    auto uri = required_string(params, "uri");
+    std::vector<resource_contents> contents;
+    std::map<std::string, std::string> vars;
+    if (auto* r = cat->find_resource(uri)) {
+      contents = r->read();
+    } else if (auto* t = cat->match_template(uri, vars)) {
+      auto found = t->read(uri, vars);
+      if (!found)
+        fail(modern ? rpc_code::invalid_params : mcp_code::resource_not_found_legacy,
+             "Resource not found", json{{"uri", uri}});
+      contents = std::move(*found);
+    } else {
+      fail(modern ? rpc_code::invalid_params : mcp_code::resource_not_found_legacy,
+           "Resource not found", json{{"uri", uri}});
+    }
+    json result{{"contents", json::array()}};
+    for (auto& c : contents)
+      result["contents"].push_back(c.to_json());
+    reply(std::move(result), true);
+  } else if (m == "prompts/get") {
+    auto name = required_string(params, "name");
+    auto* p = cat->find_prompt(name);
+    if (!p)
+      fail(rpc_code::invalid_params, "Unknown prompt: " + name);
+    std::map<std::string, std::string> args;
+    if (auto a = params.find("arguments"); a != params.end() && !a->is_null()) {
+      if (!a->is_object())
+        fail(rpc_code::invalid_params, "\"arguments\" must be an object of strings");
+      for (auto& [k, v] : a->items()) {
+        if (!v.is_string())
+          fail(rpc_code::invalid_params, "prompt argument \"" + k + "\" must be a string");
+        args[k] = v.get<std::string>();
+      }
+    }
+    for (auto& a : p->arguments)
+      if (a.required && !args.count(a.name))
+        fail(rpc_code::invalid_params, "missing required prompt argument \"" + a.name + "\"");
+    json result{{"messages", p->get(args)}};
+    put_if(result, "description", p->description);
+    reply(std::move(result), false);
+  } else if (m == "completion/complete") {
+    auto ref = params.find("ref");
+    auto arg = params.find("argument");
+    if (ref == params.end() || !ref->is_object() || arg == params.end() || !arg->is_object())
+      fail(rpc_code::invalid_params, "completion/complete needs \"ref\" and \"argument\" objects");
+    auto arg_name = required_string(*arg, "name");
+    auto value = required_string(*arg, "value");
+    auto type = required_string(*ref, "type");
+    std::vector<std::string> values;
+    if (type == "ref/prompt") {
+      auto name = required_string(*ref, "name");
+      auto* p = cat->find_prompt(name);
+      if (!p)
+        fail(rpc_code::invalid_params, "Unknown prompt: " + name);
+      for (auto& a : p->arguments)
+        if (a.name == arg_name)
+          for (auto& c : a.completions)
+            if (c.rfind(value, 0) == 0)
+              values.push_back(c);
+    } else if (type == "ref/resource") {
+      required_string(*ref, "uri"); // templates offer no completions yet
+    } else {
+      fail(rpc_code::invalid_params, "unknown ref type " + type);
+    }
+    auto total = values.size();
+    if (values.size() > 100)
+      values.resize(100);
+    reply(json{{"completion", {{"values", values}, {"total", total}, {"hasMore", total > 100}}}}, false);
+  } else {
+    return false;
+  }
+  return true;
+}
+
+} // namespace cafmcp::protocol

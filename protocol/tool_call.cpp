@@ -1,0 +1,169 @@
+// tools/call: argument checks, backpressure, tasks, and input_required rounds with a sealed requestState.
+#include "protocol/endpoint.hpp"
+
+#include <caf/all.hpp>
+
+#include "base/crypto.hpp"
+#include "protocol/detail/endpoint_state.hpp"
+#include "protocol/json_schema.hpp"
+#include "protocol/task_record.hpp"
+#include "protocol/tool_runner.hpp"
+#include "protocol/versions.hpp"
+
+namespace cafmcp::protocol {
+
+using namespace detail;
+
+namespace {
+
+const char* input_required_note = "input_required";
+
+} // namespace
+
+void endpoint::call_tool(const rpc_message& msg, bool modern, const sink_ptr& out, json responses, json state,
+                         std::string task_id) {
+  auto& params = params_object(msg);
+  auto name = required_string(params, "name");
+  auto cat = env_.catalog->snapshot();
+  auto* tool = cat->find_tool(name);
+  if (!tool)
+    fail(rpc_code::invalid_params, "Unknown tool: " + name);
+  json args = json::object();
+  if (auto a = params.find("arguments"); a != params.end() && !a->is_null()) {
+    if (!a->is_object())
+      fail(rpc_code::invalid_params, "\"arguments\" must be an object");
+    args = *a;
+  }
+  auto meta = params.value("_meta", json::object());
+  if (!meta.is_object())
+    fail(rpc_code::invalid_params, "\"_meta\" must be an object");
+  json caps = json::object();
+  std::string log_level;
+  std::string principal; // whom a sealed requestState belongs to
+  if (modern) {
+    caps = meta[meta_key::client_capabilities];
+    log_level = meta.value(meta_key::log_level, "");
+    // A retry of an input_required round: verify what the client echoes.
+    if (auto rs = params.find("requestState"); rs != params.end()) {
+      if (!rs->is_string())
+        fail(rpc_code::invalid_params, "\"requestState\" must be a string");
+      auto opened = env_.sealer->open(rs->get<std::string>());
+      if (auto* why = std::get_if<std::string>(&opened))
+        fail(rpc_code::invalid_params, *why);
+      auto& payload = std::get<json>(opened);
+      if (payload.value("tool", "") != name || payload.value("args", "") != crypto::sha256_hex(args.dump()))
+        fail(rpc_code::invalid_params, "requestState was minted for another request (tool or arguments differ)");
+      state = payload["state"];
+    }
+    if (auto ir = params.find("inputResponses"); ir != params.end() && !ir->is_null()) {
+      if (!ir->is_object())
+        fail(rpc_code::invalid_params, "\"inputResponses\" must be an object");
+      responses = *ir;
+    }
+  } else {
+    std::lock_guard<std::mutex> guard{mtx_};
+    if (session_) {
+      caps = session_->client_capabilities;
+      log_level = session_->log_level.empty() ? "info" : session_->log_level;
+      principal = session_->id;
+    }
+  }
+  auto decorate = [this, modern](json r) { return modern ? modern_result(std::move(r), false) : r; };
+  // Invalid arguments are a tool execution error the model can correct.
+  if (auto violations = validate_schema(tool->input_schema, args); !violations.empty()) {
+    std::string text = "Invalid arguments for tool " + name + ":";
+    for (auto& v : violations)
+      text += " " + v.to_string() + ";";
+    text.pop_back();
+    out->respond(make_result(msg.id, decorate(tool_result::error(text).to_json())));
+    return;
+  }
+  bool as_task = !task_id.empty()
+                 || (modern && tool->task_capable && declares_tasks(caps) && responses.empty() && state.is_null());
+  // Backpressure: a bounded number of calls in flight, never an unbounded queue.
+  if (env_.inflight->fetch_add(1) >= env_.max_inflight) {
+    env_.inflight->fetch_sub(1);
+    fail(mcp_code::server_busy, "Server busy: " + std::to_string(env_.max_inflight)
+                                  + " tool calls in flight; retry later");
+  }
+  struct release_on_throw {
+    std::shared_ptr<std::atomic<size_t>> counter;
+    bool armed = true;
+    ~release_on_throw() {
+      if (armed)
+        counter->fetch_sub(1);
+    }
+  } slot{env_.inflight};
+  auto worker = env_.tool_worker ? env_.tool_worker() : caf::actor{};
+  if (!worker)
+    fail(rpc_code::internal_error, "no tool worker is running (the node is stopping or restarting them)");
+  auto job = std::make_shared<call_job>();
+  job->snapshot = cat;
+  job->store = env_.catalog;
+  job->tool = tool;
+  job->id = msg.id;
+  job->arguments = args;
+  job->meta = meta;
+  job->session_manager = env_.session_manager;
+  job->decorate = decorate;
+  job->client_capabilities = caps.is_object() ? caps : json::object();
+  job->log_level = log_level;
+  job->input_responses = std::move(responses);
+  job->request_state = std::move(state);
+  job->session_handle = principal;
+  job->correlation_id = out->correlation_id();
+  job->trace = out->trace_context();
+  std::weak_ptr<endpoint> weak = weak_from_this();
+  if (as_task) {
+    // The Tasks extension: answer at once with the task; the call runs on
+    // and reports into the registry, which tasks/get reads.
+    bool idempotent = tool->annotations.is_object() && tool->annotations.value("idempotentHint", false);
+    auto task = env_.tasks->create(name, job->cancelled,
+                                   task_record{{}, name, args, idempotent, !task_id.empty()}, task_id);
+    if (!task)
+      fail(mcp_code::server_busy, "Server busy: too many tasks are live; retry later");
+    job->sink = make_task_sink(env_.tasks, (*task)["taskId"].get<std::string>());
+    job->log_level.clear();
+    slot.armed = false;
+    job->on_finish = [inflight = env_.inflight] { inflight->fetch_sub(1); };
+    caf::anon_send(worker, std::move(job));
+    (*task)["resultType"] = "task";
+    out->respond(make_result(msg.id, modern_result(std::move(*task), false)));
+    return;
+  }
+  job->sink = out;
+  if (modern) {
+    job->on_input = [sealer = env_.sealer, info = server_info_, out](const call_job& j, json requests, json st) {
+      // The state is bound to this tool and these arguments.
+      json result{{"resultType", input_required_note}, {"inputRequests", std::move(requests)}};
+      result["requestState"] = sealer->seal(
+        json{{"tool", j.tool->name}, {"args", crypto::sha256_hex(j.arguments.dump())}, {"state", std::move(st)}});
+      result["_meta"][meta_key::server_info] = info;
+      out->respond(make_result(j.id, std::move(result)));
+    };
+  } else {
+    job->on_input = [weak, msg, out](const call_job&, json requests, json st) {
+      if (auto self = weak.lock())
+        self->ask_client(msg, out, requests, std::move(st));
+    };
+  }
+  auto key = id_key(msg.id);
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    running_[key] = job->cancelled;
+  }
+  auto flag = job->cancelled;
+  slot.armed = false; // from here the job gives the slot back when it is answered
+  job->on_finish = [weak, key, flag, inflight = env_.inflight] {
+    inflight->fetch_sub(1);
+    if (auto self = weak.lock()) {
+      std::lock_guard<std::mutex> guard{self->mtx_};
+      if (auto i = self->running_.find(key); i != self->running_.end() && i->second == flag)
+        self->running_.erase(i);
+    }
+  };
+  caf::anon_send(worker, std::move(job));
+}
+
+
+} // namespace cafmcp::protocol
