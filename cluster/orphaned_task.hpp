@@ -8,11 +8,6 @@
 
 namespace cafmcp::cluster {
 
-/// The owner of a task record (info kind "task") whose state's status is
-/// "working"; none for any other record. The ONE place that reads the task
-/// record's JSON (to be replaced by the typed task record).
-std::optional<std::string> working_task_owner(const std::string& info_json, const std::string& state_json);
-
 /// A working task whose owner is this node (which may have restarted) or
 /// is not an up member (`is_member`); its owner then, else none.
 std::optional<std::string> orphaned_task_owner(const std::string& info_json, const std::string& state_json,

@@ -12,6 +12,7 @@
 #include "cluster/placement.hpp"
 #include "cluster/rebalance_plan.hpp"
 #include "cluster/replica_store.hpp"
+#include "protocol/task_record.hpp"
 #include "cluster/ttl_sweep.hpp"
 #include "cluster/write_quorum.hpp"
 
@@ -29,11 +30,13 @@ bool has(const std::vector<std::string>& xs, const std::string& x) {
   return std::find(xs.begin(), xs.end(), x) != xs.end();
 }
 
-/// A record in `store` whose fields were written at wall time `wall`.
+/// A record in `store` whose fields were written at wall time `wall` (a
+/// record exists once it has its created field, as replica_store::live says).
 void put(replica_store& store, const std::string& id, uint64_t wall,
          std::map<std::string, std::string> fields = {{field::active, "0"}}) {
   record_delta d;
   d.id = id;
+  fields.emplace(field::created, std::to_string(wall));
   for (auto& [k, v] : fields)
     d.fields[k] = field_value{v, hlc_stamp{wall, 0, "n1"}};
   store.merge(d);
@@ -394,7 +397,7 @@ TEST_CASE("a tombstone is forgotten only after it was kept a minute") {
 
 TEST_CASE("a working task whose owner has left is orphaned and reported once") {
   orphan_detector orphans;
-  std::string info = R"({"kind":"task","owner":"n3"})";
+  std::string info = R"({"kind":"task","owner":"n3","tool":"sleep"})";
   std::string state = R"({"status":"working"})";
   auto owner = orphans.check("t1", info, state, "n1", up);
   REQUIRE(owner.has_value());
@@ -404,15 +407,15 @@ TEST_CASE("a working task whose owner has left is orphaned and reported once") {
 
 TEST_CASE("a working task is orphaned when its owner is this node, not when its owner is another up member") {
   std::string state = R"({"status":"working"})";
-  CHECK_FALSE(orphaned_task_owner(R"({"kind":"task","owner":"n2"})", state, "n1", up).has_value());
-  CHECK(orphaned_task_owner(R"({"kind":"task","owner":"n1"})", state, "n1", up).has_value());
+  CHECK_FALSE(orphaned_task_owner(R"({"kind":"task","owner":"n2","tool":"sleep"})", state, "n1", up).has_value());
+  CHECK(orphaned_task_owner(R"({"kind":"task","owner":"n1","tool":"sleep"})", state, "n1", up).has_value());
 }
 
 TEST_CASE("a finished task, a record that is not a task and unreadable JSON are never orphaned") {
-  CHECK_FALSE(orphaned_task_owner(R"({"kind":"task","owner":"n3"})", R"({"status":"completed"})", "n1", up).has_value());
+  CHECK_FALSE(orphaned_task_owner(R"({"kind":"task","owner":"n3","tool":"sleep"})", R"({"status":"completed"})", "n1", up).has_value());
   CHECK_FALSE(orphaned_task_owner(R"({"kind":"session","owner":"n3","note":"task"})", R"({"status":"working"})",
                                   "n1", up).has_value());
   CHECK_FALSE(orphaned_task_owner(R"({"kind":"task")", R"({"status":"working"})", "n1", up).has_value());
-  CHECK_FALSE(orphaned_task_owner(R"({"kind":"task","owner":"n3"})", "", "n1", up).has_value());
-  CHECK(working_task_owner(R"({"kind":"task","owner":"n3"})", R"({"status":"working"})") == "n3");
+  CHECK_FALSE(orphaned_task_owner(R"({"kind":"task","owner":"n3","tool":"sleep"})", "", "n1", up).has_value());
+  CHECK(cafmcp::protocol::working_task_owner(R"({"kind":"task","owner":"n3","tool":"sleep"})", R"({"status":"working"})") == "n3");
 }
