@@ -1,3 +1,4 @@
+// A circuit breaker's state machine (closed, open, half_open), driven by the time passed in.
 #include "actors/circuit_breaker.hpp"
 
 namespace cafmcp::actors {

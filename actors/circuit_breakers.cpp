@@ -1,3 +1,4 @@
+// The circuit_breakers actor: one circuit breaker per key.
 #include "actors/circuit_breakers.hpp"
 
 #include <unordered_map>

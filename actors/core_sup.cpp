@@ -1,3 +1,4 @@
+// Tier 1: core_sup and its children's specs.
 #include "actors/core_sup.hpp"
 
 #include <nlohmann/json.hpp>

@@ -1,3 +1,4 @@
+// The registry's name table: unique names to actor handles, read from any thread.
 #include "actors/name_table.hpp"
 
 #include <algorithm>

@@ -1,3 +1,4 @@
+// The rate_limiter actor: one token bucket per key.
 #include "actors/rate_limiter.hpp"
 
 #include <unordered_map>

@@ -1,3 +1,4 @@
+// The registry actor: the message front of the node's name table.
 #include "actors/registry.hpp"
 
 #include <caf/all.hpp>

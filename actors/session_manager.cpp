@@ -1,3 +1,4 @@
+// The session manager: a node's session records with their TTL.
 #include "actors/session_manager.hpp"
 
 #include <unordered_map>

@@ -1,3 +1,4 @@
+// The audit log: a hash-chained JSON line per record, synced as it is written.
 #include "base/audit_log.hpp"
 
 #include <cerrno>

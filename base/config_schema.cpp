@@ -1,3 +1,4 @@
+// Config schemas: each component's keys, types and defaults, validated with the key named.
 #include "base/config_schema.hpp"
 
 #include <algorithm>

@@ -1,3 +1,4 @@
+// The process-wide log sink: one line per event, text or JSON, naming node and actor path.
 #include "base/log.hpp"
 
 #include <cerrno>

@@ -1,3 +1,4 @@
+// The metrics registry: labelled counters, gauges and histograms, rendered as Prometheus text.
 #include "base/metrics.hpp"
 
 #include <algorithm>

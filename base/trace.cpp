@@ -1,3 +1,4 @@
+// W3C Trace Context and spans: parsing, sampling and the bounded span queue.
 #include "base/trace.hpp"
 
 #include <cctype>

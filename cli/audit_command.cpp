@@ -1,3 +1,4 @@
+// `cafmcp audit verify`: checks an audit log's hash chain.
 #include "cli/audit_command.hpp"
 
 #include <fstream>

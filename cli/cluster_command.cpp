@@ -1,3 +1,4 @@
+// `cafmcp cluster up|down`: a local cluster of node processes.
 #include "cli/cluster_command.hpp"
 
 #include <csignal>

@@ -1,3 +1,4 @@
+// How a command-line tool reaches a node: address, cookie and handshake.
 #include "cli/cluster_connection.hpp"
 
 #include <stdexcept>

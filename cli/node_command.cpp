@@ -1,3 +1,4 @@
+// `cafmcp node`: runs one node's tree until SIGINT or SIGTERM.
 #include "cli/node_command.hpp"
 
 #include <csignal>

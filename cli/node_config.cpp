@@ -1,3 +1,4 @@
+// The node's configuration: the JSON file, flags and defaults, validated at start.
 #include "cli/node_config.hpp"
 
 #include <fstream>

@@ -1,3 +1,4 @@
+// The node's three-tier supervision tree as data.
 #include "cli/node_tree.hpp"
 
 #include <caf/actor_system_config.hpp>

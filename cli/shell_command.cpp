@@ -1,3 +1,4 @@
+// `cafmcp shell` on a terminal: line editing, history, completion, -c.
 #include "cli/shell_command.hpp"
 
 #include <cstdio>

@@ -1,3 +1,4 @@
+// `cafmcp status`: one row per member, or JSON.
 #include "cli/status_command.hpp"
 
 #include <cstdio>

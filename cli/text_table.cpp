@@ -1,3 +1,4 @@
+// Plain-text tables for the command line.
 #include "cli/text_table.hpp"
 
 #include <algorithm>

@@ -1,3 +1,4 @@
+// The remote supervision API: any member's tree, read and changed through its node actor.
 #include "cluster/admin_client.hpp"
 
 #include <caf/all.hpp>

@@ -1,3 +1,4 @@
+// The programmatic cluster API, usable from any thread.
 #include "cluster/client.hpp"
 
 #include <unistd.h>

@@ -1,3 +1,4 @@
+// The cluster cookie: the shared secret, its file and its proofs.
 #include "cluster/cookie.hpp"
 
 #include <cerrno>

@@ -1,3 +1,4 @@
+// Parsing HOST:PORT.
 #include "cluster/host_port.hpp"
 
 namespace cafmcp::cluster {

@@ -1,3 +1,4 @@
+// The cluster's message types and their registration.
 #include "cluster/messages.hpp"
 
 #include <caf/all.hpp>

@@ -1,3 +1,4 @@
+// Rendezvous placement: which members hold a record.
 #include "cluster/placement.hpp"
 
 #include <algorithm>

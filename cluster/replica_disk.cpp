@@ -1,3 +1,4 @@
+// A node's replicas on disk: snapshot and write-ahead log.
 #include "cluster/replica_disk.hpp"
 
 #include <cerrno>

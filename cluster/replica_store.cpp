@@ -1,3 +1,4 @@
+// The records one node holds as a replica, merged last-write-wins by HLC stamp.
 #include "cluster/replica_store.hpp"
 
 namespace cafmcp::cluster {

@@ -1,3 +1,4 @@
+// The split-brain resolver: which side of a partition stays up.
 #include "cluster/split_brain.hpp"
 
 #include <algorithm>

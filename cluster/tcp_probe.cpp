@@ -1,3 +1,4 @@
+// Whether a HOST:PORT accepts TCP connections within a timeout.
 #include "cluster/tcp_probe.hpp"
 
 #include <cerrno>

@@ -1,3 +1,4 @@
+// The dashboard's one page: HTML, CSS and script.
 #include "observability/dashboard_page.hpp"
 
 namespace cafmcp::observability {

@@ -1,3 +1,4 @@
+// The health checker (tier 3): are the core actors answering?
 #include "observability/health.hpp"
 
 #include "actors/core_sup.hpp"

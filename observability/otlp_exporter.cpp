@@ -1,3 +1,4 @@
+// The OTLP/HTTP JSON span exporter (tier 3).
 #include "observability/otlp_exporter.hpp"
 
 #include <utility> // Boost 1.74's Asio misses it under C++20

@@ -1,3 +1,4 @@
+// The observability tier's HTTP server on its own I/O thread.
 #include "observability/web_server.hpp"
 
 #include <atomic>

@@ -1,3 +1,4 @@
+// Base64 and its URL-safe variant.
 #include "protocol/base64.hpp"
 
 namespace cafmcp::protocol {

@@ -1,3 +1,4 @@
+// The built-in tools, resources and prompts every node offers.
 #include "protocol/builtin.hpp"
 
 #include "base/trace.hpp"

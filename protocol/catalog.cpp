@@ -1,3 +1,4 @@
+// The catalog: what an MCP server offers (tools, resources, templates, prompts).
 #include "protocol/catalog.hpp"
 
 #include <stdexcept>

@@ -1,3 +1,4 @@
+// The catalog a running node serves, changeable while it serves.
 #include "protocol/catalog_store.hpp"
 
 #include <vector>

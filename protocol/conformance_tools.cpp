@@ -1,3 +1,4 @@
+// The tools the official MCP conformance suite calls.
 #include "protocol/conformance_tools.hpp"
 
 #include "protocol/base64.hpp"

@@ -1,3 +1,4 @@
+// The HTTP side of legacy sessions and the listener: a session actor per Mcp-Session-Id under server_sup, and the acceptor.
 #include "protocol/http_transport.hpp"
 
 #include <caf/all.hpp>

@@ -1,3 +1,4 @@
+// JSON-RPC 2.0 decoding and encoding as MCP uses it.
 #include "protocol/json_rpc.hpp"
 
 namespace cafmcp::protocol {

@@ -1,3 +1,4 @@
+// Validation of tool arguments against a JSON Schema subset.
 #include "protocol/json_schema.hpp"
 
 #include <cmath>

@@ -1,3 +1,4 @@
+// A node's server-initiated notifications and their subscribers.
 #include "protocol/notification_hub.hpp"
 
 #include <vector>

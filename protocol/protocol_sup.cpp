@@ -1,3 +1,4 @@
+// Tier 2: protocol_sup and its children's specs.
 #include "protocol/protocol_sup.hpp"
 
 #include "actors/core_sup.hpp"

@@ -1,3 +1,4 @@
+// The sealed requestState of a multi round-trip request.
 #include "protocol/request_state.hpp"
 
 #include <stdexcept>

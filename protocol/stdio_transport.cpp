@@ -1,3 +1,4 @@
+// MCP over stdio: newline-delimited JSON-RPC.
 #include "protocol/stdio_transport.hpp"
 
 #include <cerrno>

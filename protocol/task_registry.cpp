@@ -1,3 +1,4 @@
+// The node's tasks (Tasks extension): states, TTLs, cancel.
 #include "protocol/task_registry.hpp"
 
 #include <ctime>

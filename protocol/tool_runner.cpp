@@ -1,3 +1,4 @@
+// tools/call on a pool of supervised tool workers.
 #include "protocol/tool_runner.hpp"
 
 #include <optional>

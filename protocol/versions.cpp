@@ -1,3 +1,4 @@
+// The MCP protocol versions served, by era.
 #include "protocol/versions.hpp"
 
 #include <algorithm>

@@ -1,3 +1,4 @@
+// The admin actor: a node's supervision tree, operable by path and audited.
 #include "supervision/admin.hpp"
 
 #include <memory>

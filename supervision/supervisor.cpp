@@ -1,3 +1,4 @@
+// An Erlang/OTP supervisor on CAF.
 #include "supervision/supervisor.hpp"
 
 #include "base/error_category.hpp"

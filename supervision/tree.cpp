@@ -1,3 +1,4 @@
+// A supervision tree snapshot, collected through the runtime API, and its drawing.
 #include "supervision/tree.hpp"
 
 #include <caf/all.hpp>
