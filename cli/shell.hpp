@@ -1,5 +1,4 @@
 #pragma once
-
 // The admin shell's interpreter: one command line in, text (or JSON) out.
 // It talks to one attached node and, through it, to every member (the
 // remote supervision API, cluster/admin_client.hpp). The terminal around it
@@ -9,6 +8,7 @@
 #include <chrono>
 #include <functional>
 #include <map>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -21,11 +21,38 @@
 
 namespace cafmcp::cli {
 
+class shell;
+
+/// What completion offers for one argument of a command.
+enum class shell_arg {
+  other,           // nothing
+  command,         // a command name
+  status,          // the word "status" (watch)
+  member,          // a member's name
+  node_or_path,    // NODE, NODE:PATH or PATH, any node of the tree (tree)
+  actor_path,      // [NODE:]PATH, any node of the tree (kill)
+  supervisor_path, // [NODE:]PATH of a supervisor
+  child_id,        // a child of the supervisor named by the argument before
+};
+
+/// One command line being run: its arguments (the command name dropped)
+/// and where its answer and its errors go.
+struct shell_call {
+  std::vector<std::string> args;
+  std::ostream& out;
+  std::ostream& err;
+};
+
+/// One row of the shell's command table: `help`, completion and dispatch
+/// all read it.
 struct shell_command_info {
   std::string name;
   std::string usage;
   std::string summary;
-  std::string details = {}; // more for `help COMMAND`
+  std::vector<shell_arg> args;                    // completion, argument by argument
+  int (shell::*run)(const shell_call&) = nullptr; // 0 done, 1 failed, 2 bad usage
+  bool needs_node = true;                         // false: runs without a connection
+  std::string details = {};                       // more for `help COMMAND`
 };
 
 class shell {
@@ -69,17 +96,54 @@ private:
     std::string path;
   };
 
-  int run(const std::vector<std::string>& words, std::ostream& out, std::ostream& err);
+  static const std::vector<shell_command_info>& table();
+  static const shell_command_info* find_command(const std::string& name);
+
   /// "n2:/root/x", "/root/x" or "n2" → member and path (default `fallback`).
   target parse_target(const std::string& arg, const std::string& fallback) const;
+  /// parse_target, then the member resolved (the attached node unless one
+  /// is named); nullopt (said on `err`) for an unknown member.
+  std::optional<target> locate(const std::string& arg, const std::string& fallback, std::ostream& err);
   std::string self_name();
   std::vector<std::string> member_names();
+  /// True for a member of the cluster; else says so on `err`, listing them.
+  bool known_member(const std::string& m, std::ostream& err);
   /// An error in words: the context an error carries, else CAF's rendering.
   std::string explain(const caf::error& e) const;
   /// After a failed call: true when the attached node still answers, or
   /// the shell could attach again.
   bool check_connection(std::ostream& err);
+  /// Reports a failed call (1); says so clearly when the node itself is gone.
+  int failed(const caf::error& e, std::ostream& err);
+  /// Bad usage (2): the command's usage line on `err`.
+  int usage(const std::string& name, std::ostream& err) const;
   std::vector<std::string> paths_of(const std::string& member, bool supervisors_only);
+  /// Completions for argument `arg` (kind `kind`) of `words`' command.
+  std::vector<std::string> complete_arg(shell_arg kind, const std::vector<std::string>& words,
+                                        const std::string& word);
+
+  // One function per command (the table names them).
+  int run_help(const shell_call& c);
+  int run_quit(const shell_call& c);
+  int run_nodes(const shell_call& c);
+  int run_status(const shell_call& c);
+  int run_watch(const shell_call& c);
+  int run_tree(const shell_call& c);
+  int run_which_children(const shell_call& c);
+  int run_count_children(const shell_call& c);
+  int run_start_child(const shell_call& c);
+  int run_restart_child(const shell_call& c);
+  int run_terminate_child(const shell_call& c);
+  int run_delete_child(const shell_call& c);
+  int run_kill(const shell_call& c);
+  int run_sessions(const shell_call& c);
+  int run_session(const shell_call& c);
+  int run_migrate(const shell_call& c);
+  int run_backup(const shell_call& c);
+  int run_failover(const shell_call& c);
+  int run_audit(const shell_call& c);
+  /// sessions and session: the records `ids` (all when empty) on `members`.
+  int list_sessions(const shell_call& c, const std::vector<std::string>& members, bool one);
 
   caf::actor_system& sys_;
   std::function<caf::expected<caf::actor>()> reattach_;

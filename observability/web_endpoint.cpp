@@ -20,6 +20,7 @@
 #include "base/log.hpp"
 #include "supervision/messages.hpp"
 #include "supervision/tree.hpp"
+#include "supervision/tree_json.hpp"
 
 namespace cafmcp::observability {
 
@@ -402,14 +403,6 @@ web_reply health_reply(const web_state& st, const collected& c) {
   return r;
 }
 
-json tree_json(const supervision::tree_node& n) {
-  auto kids = json::array();
-  for (auto& c : n.children)
-    kids.push_back(tree_json(c));
-  return {{"id", n.id},           {"path", n.path},         {"state", n.state},   {"strategy", n.strategy},
-          {"restarts", n.restarts}, {"mailbox", n.mailbox}, {"children", kids}};
-}
-
 /// The dashboard's snapshot: members, sessions per member, the tree, the
 /// request rate and p95 per second over the alert window, active alerts.
 std::string dashboard_json(caf::actor_system& sys, const web_state& st, const collected& c) {
@@ -440,7 +433,7 @@ std::string dashboard_json(caf::actor_system& sys, const web_state& st, const co
   }
   out["members"] = members;
   out["sessions"] = sessions;
-  out["tree"] = c.tree ? tree_json(*c.tree) : json(nullptr);
+  out["tree"] = c.tree ? supervision::tree_json(*c.tree) : json(nullptr);
   auto history = json::array();
   auto& samples = st.samples;
   for (size_t i = 1; i < samples.size(); ++i) {

@@ -20,11 +20,16 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
-#include "protocol/base64.hpp"
+#include "protocol/detail/http_headers.hpp"
 #include "protocol/versions.hpp"
 #include "base/log.hpp"
 
 namespace cafmcp::protocol {
+
+using detail::correlation_for;
+using detail::decode_header_value;
+using detail::lower;
+using detail::origin_allowed;
 
 namespace net = boost::asio;
 namespace beast = boost::beast;
@@ -36,58 +41,9 @@ namespace {
 
 constexpr const char* log_path = "/root/protocol_sup/transport_sup/http";
 
-std::string lower(std::string s) {
-  for (auto& c : s)
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
-/// Decodes an `=?base64?...?=` header value (MCP 2026-07-28); other values
-/// are returned as they are. Returns false for a malformed encoding.
-bool decode_header_value(const std::string& in, std::string& out) {
-  static const std::string prefix = "=?base64?", suffix = "?=";
-  if (in.size() < prefix.size() + suffix.size() || in.compare(0, prefix.size(), prefix) != 0
-      || in.compare(in.size() - suffix.size(), suffix.size(), suffix) != 0) {
-    out = in;
-    return true;
-  }
-  auto decoded = base64_decode(in.substr(prefix.size(), in.size() - prefix.size() - suffix.size()));
-  if (!decoded)
-    return false;
-  out = std::move(*decoded);
-  return true;
-}
-
-bool origin_allowed(const std::string& origin, const std::vector<std::string>& extra) {
-  for (auto& o : extra)
-    if (o == origin)
-      return true;
-  for (auto scheme : {"http://", "https://"})
-    for (auto host : {"localhost", "127.0.0.1", "[::1]"}) {
-      auto base = std::string{scheme} + host;
-      if (origin == base || origin.rfind(base + ":", 0) == 0)
-        return true;
-    }
-  return false;
-}
-
 /// The HTTP status for a JSON-RPC error response (200 otherwise).
 http::status status_for(const json& response, bool modern) {
-  if (!response.is_object() || !response.contains("error"))
-    return http::status::ok;
-  auto code = response["error"].value("code", 0);
-  if (code == rpc_code::parse_error || code == rpc_code::invalid_request)
-    return http::status::bad_request;
-  if (code == mcp_code::server_busy || code == mcp_code::node_fenced)
-    return http::status::service_unavailable;
-  if (!modern)
-    return http::status::ok; // legacy clients read JSON-RPC errors from a 200
-  if (code == rpc_code::method_not_found)
-    return http::status::not_found;
-  if (code == mcp_code::header_mismatch || code == mcp_code::missing_client_capability
-      || code == mcp_code::unsupported_protocol_version || code == rpc_code::invalid_params)
-    return http::status::bad_request;
-  return http::status::ok;
+  return static_cast<http::status>(detail::http_status_for(response, modern));
 }
 
 } // namespace
@@ -267,22 +223,6 @@ private:
   std::mutex mtx_;
   std::unordered_map<std::string, std::shared_ptr<http_session>> sessions_;
 };
-
-/// The request's correlation id: `given` when it is 1 … 128 characters of
-/// [A-Za-z0-9._:-], else a fresh UUIDv4.
-std::string correlation_for(const std::string& given) {
-  bool ok = !given.empty() && given.size() <= 128;
-  for (char c : given)
-    ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.' || c == ':');
-  if (ok)
-    return given;
-  auto b = crypto::random_bytes(16);
-  b[6] = static_cast<char>((b[6] & 0x0f) | 0x40); // version 4
-  b[8] = static_cast<char>((b[8] & 0x3f) | 0x80); // variant 10
-  auto hex = crypto::to_hex(b);
-  return hex.substr(0, 8) + "-" + hex.substr(8, 4) + "-" + hex.substr(12, 4) + "-" + hex.substr(16, 4) + "-"
-         + hex.substr(20);
-}
 
 /// One TCP connection: reads requests one after the other (keep-alive) and
 /// writes each response as one JSON body or as a chunked SSE stream.

@@ -1,0 +1,29 @@
+#pragma once
+// HTTP header and status helpers of the Streamable HTTP transport (no Beast here: cheap to compile and test).
+
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace cafmcp::protocol::detail {
+
+/// `s` in lower case (ASCII).
+std::string lower(std::string s);
+
+/// Decodes an `=?base64?...?=` header value (MCP 2026-07-28); other values
+/// are returned as they are. Returns false for a malformed encoding.
+bool decode_header_value(const std::string& in, std::string& out);
+
+/// True for http(s)://localhost, 127.0.0.1 and [::1] (any port) and for `extra`.
+bool origin_allowed(const std::string& origin, const std::vector<std::string>& extra);
+
+/// The HTTP status code for a JSON-RPC response: 200 unless it is an error
+/// that maps to one (legacy clients read most errors from a 200).
+unsigned http_status_for(const nlohmann::json& response, bool modern);
+
+/// The request's correlation id: `given` when it is 1 … 128 characters of
+/// [A-Za-z0-9._:-], else a fresh UUIDv4.
+std::string correlation_for(const std::string& given);
+
+} // namespace cafmcp::protocol::detail

@@ -1,0 +1,47 @@
+// The Streamable HTTP transport's header and status helpers.
+
+#include <doctest/doctest.h>
+
+#include "protocol/detail/http_headers.hpp"
+#include "protocol/json_rpc.hpp"
+#include "protocol/versions.hpp"
+
+using namespace cafmcp::protocol;
+using namespace cafmcp::protocol::detail;
+
+TEST_CASE("a base64 header value is decoded - a plain one is kept and a malformed one refused") {
+  std::string out;
+  CHECK(decode_header_value("=?base64?dG9vbHMvY2FsbA==?=", out));
+  CHECK(out == "tools/call");
+  CHECK(decode_header_value("tools/list", out));
+  CHECK(out == "tools/list");
+  CHECK_FALSE(decode_header_value("=?base64?***?=", out));
+}
+
+TEST_CASE("local origins on any port are allowed - others only when configured") {
+  CHECK(origin_allowed("http://localhost:3000", {}));
+  CHECK(origin_allowed("https://127.0.0.1", {}));
+  CHECK(origin_allowed("http://[::1]:8080", {}));
+  CHECK_FALSE(origin_allowed("http://localhost.evil.example", {}));
+  CHECK_FALSE(origin_allowed("https://app.example", {}));
+  CHECK(origin_allowed("https://app.example", {"https://app.example"}));
+}
+
+TEST_CASE("JSON-RPC errors map to HTTP statuses - legacy clients get most of them in a 200") {
+  auto error = [](int code) { return nlohmann::json{{"jsonrpc", "2.0"}, {"id", 1}, {"error", {{"code", code}}}}; };
+  CHECK(http_status_for(nlohmann::json{{"result", 1}}, true) == 200);
+  CHECK(http_status_for(error(rpc_code::parse_error), false) == 400);
+  CHECK(http_status_for(error(mcp_code::server_busy), false) == 503);
+  CHECK(http_status_for(error(rpc_code::method_not_found), false) == 200);
+  CHECK(http_status_for(error(rpc_code::method_not_found), true) == 404);
+  CHECK(http_status_for(error(rpc_code::invalid_params), true) == 400);
+}
+
+TEST_CASE("a sane correlation id is kept - anything else gets a fresh UUIDv4") {
+  CHECK(correlation_for("req-1.a_b:c") == "req-1.a_b:c");
+  auto fresh = correlation_for("bad id with spaces");
+  REQUIRE(fresh.size() == 36);
+  CHECK(fresh[14] == '4');
+  CHECK(correlation_for("") != correlation_for(""));
+  CHECK(correlation_for(std::string(129, 'a')).size() == 36);
+}
