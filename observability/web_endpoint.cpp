@@ -1,3 +1,4 @@
+// The observability endpoint actor (tier 3): /metrics, /health, /ready, the dashboard feed and alerts.
 #include "observability/web_endpoint.hpp"
 
 #include <algorithm>
@@ -16,6 +17,7 @@
 #include "observability/dashboard_page.hpp"
 #include "observability/health.hpp"
 #include "observability/otlp_exporter.hpp"
+#include "observability/process_stats.hpp"
 #include "observability/web_server.hpp"
 #include "base/log.hpp"
 #include "supervision/messages.hpp"
@@ -63,47 +65,6 @@ namespace {
 
 using web_tick_atom = caf::atom_constant<caf::atom("ob_tick")>;
 using web_listen_atom = caf::atom_constant<caf::atom("ob_listen")>;
-
-// -- the process ---------------------------------------------------------------
-
-struct process_stats {
-  double resident_bytes = 0;
-  double machine_bytes = 0;
-  double cpu_seconds = 0;
-  double threads = 0;
-};
-
-/// Resident memory as a share of the machine's (0 when unknown).
-double memory_ratio(const process_stats& p) {
-  return p.machine_bytes > 0 ? p.resident_bytes / p.machine_bytes : 0;
-}
-
-process_stats read_process() {
-  process_stats p;
-  std::ifstream status{"/proc/self/status"};
-  for (std::string line; std::getline(status, line);) {
-    if (line.rfind("VmRSS:", 0) == 0)
-      p.resident_bytes = std::stod(line.substr(6)) * 1024;
-    else if (line.rfind("Threads:", 0) == 0)
-      p.threads = std::stod(line.substr(8));
-  }
-  std::ifstream meminfo{"/proc/meminfo"};
-  for (std::string line; std::getline(meminfo, line);)
-    if (line.rfind("MemTotal:", 0) == 0)
-      p.machine_bytes = std::stod(line.substr(9)) * 1024;
-  std::ifstream stat{"/proc/self/stat"};
-  std::string all((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
-  auto close = all.rfind(')');
-  if (close != std::string::npos) {
-    std::istringstream rest{all.substr(close + 2)};
-    std::vector<std::string> f;
-    for (std::string x; rest >> x;)
-      f.push_back(x);
-    if (f.size() > 12) // utime and stime: fields 14 and 15 of stat, 12 and 13 after the name
-      p.cpu_seconds = (std::stod(f[11]) + std::stod(f[12])) / static_cast<double>(::sysconf(_SC_CLK_TCK));
-  }
-  return p;
-}
 
 // -- alerts: error rate and p95 over the window ------------------------------------
 
@@ -599,40 +560,6 @@ caf::behavior web_actor_fun(web_actor* self, web_config cfg, std::shared_ptr<act
 }
 
 } // namespace
-
-std::vector<config::field> web_config_schema() {
-  using config::value_type;
-  return {
-    {"observability", value_type::object, {}, "the observability tier's HTTP endpoint (/metrics, /health, /ready)", {}, {}, {}, {
-      {"enabled", value_type::boolean, true, "serve it", {}, {}, {}, {}},
-      {"request_metrics", value_type::boolean, true,
-       "count MCP requests and their durations (off: the call path skips it entirely)", {}, {}, {}, {}},
-      {"host", value_type::string, "127.0.0.1", "address to listen on", {}, {}, {}, {}},
-      {"port", value_type::integer, 9090, "port (0: any free port, logged)", 0, 65535, {}, {}},
-      {"alert_window_ms", value_type::integer, 60000, "error rate and p95 latency are measured over this", 1000, {}, {}, {}},
-      {"error_rate_alert", value_type::number, 0.05, "alert when more than this share of requests fails", 0, 1, {}, {}},
-      {"p95_alert_ms", value_type::integer, 2000, "alert when the 95th percentile latency is above this", 1, {}, {}, {}},
-      {"memory_alert_ratio", value_type::number, 0.8, "alert (and /health degraded) above this share of the machine's memory", 0, 1, {}, {}},
-      {"queue_depth_limit", value_type::integer, 1000, "/health is degraded when any mailbox holds more", 1, {}, {}, {}},
-      tracing_config_field(),
-    }},
-  };
-}
-
-web_config web_config_from(const nlohmann::json& v) {
-  web_config out;
-  auto& o = v.at("observability");
-  out.enabled = o.at("enabled").get<bool>();
-  out.request_metrics = o.at("request_metrics").get<bool>();
-  out.host = o.at("host").get<std::string>();
-  out.port = o.at("port").get<uint16_t>();
-  out.alert_window = milliseconds{o.at("alert_window_ms").get<int64_t>()};
-  out.error_rate_alert = o.at("error_rate_alert").get<double>();
-  out.p95_alert_seconds = static_cast<double>(o.at("p95_alert_ms").get<int64_t>()) / 1000.0;
-  out.memory_alert_ratio = o.at("memory_alert_ratio").get<double>();
-  out.queue_depth_limit = o.at("queue_depth_limit").get<int64_t>();
-  return out;
-}
 
 supervision::child_spec web_endpoint_spec(web_config cfg, std::shared_ptr<actors::name_table> names,
                                           std::shared_ptr<cluster::cluster_view> view,

@@ -1,5 +1,5 @@
-// Streamable HTTP on Boost.Beast. Kept apart from CAF-heavy code: a TU with
-// Beast, Asio, nlohmann and CAF together takes ~30 s to compile (field guide §10).
+// One Streamable HTTP connection: POST, GET and DELETE on /mcp, JSON bodies or SSE streams.
+// Kept apart from CAF-heavy code: a TU with Beast, Asio, nlohmann and CAF together takes ~30 s to compile.
 
 #include <utility> // Boost 1.74's Asio misses it under C++20
 
@@ -21,6 +21,7 @@
 #include <boost/beast/http.hpp>
 
 #include "protocol/detail/http_headers.hpp"
+#include "protocol/detail/http_server.hpp"
 #include "protocol/versions.hpp"
 #include "base/log.hpp"
 
@@ -47,182 +48,6 @@ http::status status_for(const json& response, bool modern) {
 }
 
 } // namespace
-
-class connection;
-
-void http_session::serve(const json& body, const sink_ptr& out) {
-  std::function<void(const json&, const sink_ptr&)> route;
-  {
-    std::lock_guard<std::mutex> guard{mtx_};
-    route = route_;
-  }
-  if (route)
-    route(body, out);
-  else
-    ep->handle_value(body, out);
-}
-
-void http_session::set_actor(std::function<void(const json&, const sink_ptr&)> route,
-                             std::function<void()> stop) {
-  std::lock_guard<std::mutex> guard{mtx_};
-  route_ = std::move(route);
-  stop_ = std::move(stop);
-}
-
-void http_session::push(const json& msg) {
-  std::lock_guard<std::mutex> guard{mtx_};
-  // One stream gets each message; streams whose connection is gone go.
-  while (!streams_.empty()) {
-    if (streams_.front().send(msg))
-      return;
-    streams_.erase(streams_.begin());
-  }
-}
-
-void http_session::stop() {
-  std::function<void()> stop;
-  {
-    std::lock_guard<std::mutex> guard{mtx_};
-    stop = std::move(stop_);
-    route_ = nullptr;
-  }
-  if (stop)
-    stop();
-}
-
-class http_server : public std::enable_shared_from_this<http_server> {
-public:
-  http_server(http_config cfg, endpoint_env env, session_started_fn on_session)
-    : cfg_(std::move(cfg)),
-      env_(std::move(env)),
-      on_session_(std::move(on_session)),
-      acceptor_(io_),
-      sweep_timer_(io_) {
-  }
-
-  void start() {
-    listen_on(acceptor_, cfg_.host, cfg_.port, "http");
-    port_ = acceptor_.local_endpoint().port();
-    accept();
-    sweep();
-    for (int i = 0; i < std::max(1, cfg_.threads); ++i)
-      threads_.emplace_back([this] { io_.run(); });
-  }
-
-  void stop() {
-    if (stopped_.exchange(true))
-      return;
-    net::post(io_, [this] {
-      beast::error_code ec;
-      acceptor_.close(ec);
-      sweep_timer_.cancel();
-      std::lock_guard<std::mutex> guard{mtx_};
-      for (auto& [id, s] : sessions_)
-        s->ep->cancel_all();
-      sessions_.clear();
-    });
-    work_guard_.reset();
-    // Give open connections a moment to flush, then stop the loop.
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    io_.stop();
-    for (auto& t : threads_)
-      if (t.joinable())
-        t.join();
-  }
-
-  uint16_t port() const { return port_; }
-  const http_config& config() const { return cfg_; }
-  const endpoint_env& env() const { return env_; }
-
-  std::shared_ptr<http_session> find_session(const std::string& id) {
-    std::lock_guard<std::mutex> guard{mtx_};
-    auto i = sessions_.find(id);
-    if (i == sessions_.end())
-      return nullptr;
-    i->second->last_used = std::chrono::steady_clock::now();
-    return i->second;
-  }
-
-  void add_session(const std::string& id, std::shared_ptr<http_session> s) {
-    {
-      std::lock_guard<std::mutex> guard{mtx_};
-      sessions_[id] = s;
-    }
-    if (on_session_)
-      on_session_(s, weak_from_this());
-  }
-
-  size_t session_count() {
-    std::lock_guard<std::mutex> guard{mtx_};
-    return sessions_.size();
-  }
-
-  /// Ends a session: removed, its calls cancelled, its streams closed.
-  void end_session(const std::string& id) {
-    auto s = remove_session(id);
-    if (!s)
-      return;
-    s->ep->cancel_all();
-    end_streams(s);
-    s->stop();
-  }
-
-  std::shared_ptr<http_session> remove_session(const std::string& id) {
-    std::lock_guard<std::mutex> guard{mtx_};
-    auto i = sessions_.find(id);
-    if (i == sessions_.end())
-      return nullptr;
-    auto s = i->second;
-    sessions_.erase(i);
-    return s;
-  }
-
-  void end_streams(const std::shared_ptr<http_session>& s);
-
-private:
-  void accept();
-
-  // Idle legacy sessions end after the session TTL.
-  void sweep() {
-    sweep_timer_.expires_after(std::chrono::seconds(1));
-    sweep_timer_.async_wait([this](beast::error_code ec) {
-      if (ec)
-        return;
-      std::vector<std::shared_ptr<http_session>> expired;
-      {
-        std::lock_guard<std::mutex> guard{mtx_};
-        auto now = std::chrono::steady_clock::now();
-        for (auto i = sessions_.begin(); i != sessions_.end();) {
-          if (now - i->second->last_used >= cfg_.session_ttl) {
-            expired.push_back(i->second);
-            i = sessions_.erase(i);
-          } else {
-            ++i;
-          }
-        }
-      }
-      for (auto& s : expired) {
-        s->ep->cancel_all();
-        end_streams(s);
-        s->stop();
-      }
-      sweep();
-    });
-  }
-
-  http_config cfg_;
-  endpoint_env env_;
-  session_started_fn on_session_;
-  net::io_context io_{1};
-  std::optional<net::executor_work_guard<net::io_context::executor_type>> work_guard_{io_.get_executor()};
-  tcp::acceptor acceptor_;
-  net::steady_timer sweep_timer_;
-  std::vector<std::thread> threads_;
-  std::atomic<bool> stopped_{false};
-  uint16_t port_ = 0;
-  std::mutex mtx_;
-  std::unordered_map<std::string, std::shared_ptr<http_session>> sessions_;
-};
 
 /// One TCP connection: reads requests one after the other (keep-alive) and
 /// writes each response as one JSON body or as a chunked SSE stream.
@@ -371,45 +196,9 @@ private:
   }
 
   /// Checks the 2026-07-28 headers against the body; "" when they agree.
-  std::string header_mismatch(const json& body) const {
-    auto version = header("mcp-protocol-version");
-    auto body_version = body["params"]["_meta"][meta_key::protocol_version];
-    if (version.empty())
-      return "missing MCP-Protocol-Version header";
-    if (!body_version.is_string() || version != body_version.get<std::string>())
-      return "MCP-Protocol-Version header value '" + version + "' does not match body value "
-             + dump(body_version);
-    if (!body.contains("method"))
-      return "";
-    auto method = body["method"].is_string() ? body["method"].get<std::string>() : std::string{};
-    auto raw_method = header("mcp-method");
-    std::string header_method;
-    if (raw_method.empty())
-      return "missing Mcp-Method header";
-    if (!decode_header_value(raw_method, header_method) || header_method != method)
-      return "Mcp-Method header value '" + raw_method + "' does not match body value '" + method + "'";
-    const char* name_key = method == "tools/call" || method == "prompts/get" ? "name"
-                           : method == "resources/read"                       ? "uri"
-                           : method == "tasks/get" || method == "tasks/update" || method == "tasks/cancel"
-                             ? "taskId"
-                             : nullptr;
-    if (!name_key)
-      return "";
-    auto raw_name = header("mcp-name");
-    if (raw_name.empty())
-      return "missing Mcp-Name header";
-    auto& params = body["params"];
-    auto body_name = params.contains(name_key) && params[name_key].is_string()
-                       ? params[name_key].get<std::string>()
-                       : std::string{};
-    std::string header_name;
-    if (!decode_header_value(raw_name, header_name) || header_name != body_name)
-      return "Mcp-Name header value '" + raw_name + "' does not match body value '" + body_name + "'";
-    return "";
-  }
-
   void post_modern(const json& body) {
-    if (auto problem = header_mismatch(body); !problem.empty())
+    if (auto problem = detail::header_mismatch(body, [this](const char* name) { return header(name); });
+        !problem.empty())
       return reply_error(http::status::bad_request, mcp_code::header_mismatch, "Header mismatch: " + problem, body.value("id", json{}));
     // One stateless endpoint per connection: its requests come one at a
     // time, so their ids cannot collide with another client's.
@@ -803,47 +592,8 @@ void connection::dispatch_session(const std::shared_ptr<http_session>& session, 
   session->serve(body, std::make_shared<http_exchange>(shared_from_this(), false));
 }
 
-void http_server::end_streams(const std::shared_ptr<http_session>& s) {
-  std::vector<http_session::stream> streams;
-  {
-    std::lock_guard<std::mutex> guard{s->mtx_};
-    streams.swap(s->streams_);
-  }
-  for (auto& st : streams)
-    st.close();
-}
-
-void http_server::accept() {
-  acceptor_.async_accept(net::make_strand(io_), [self = shared_from_this()](beast::error_code ec, tcp::socket sock) {
-    if (ec)
-      return; // closed on stop
-    sock.set_option(tcp::no_delay(true), ec);
-    std::make_shared<connection>(std::move(sock), self)->start();
-    self->accept();
-  });
-}
-
-std::shared_ptr<http_server> start_http_server(const http_config& cfg, endpoint_env env,
-                                               session_started_fn on_session) {
-  auto srv = std::make_shared<http_server>(cfg, std::move(env), std::move(on_session));
-  srv->start();
-  return srv;
-}
-
-uint16_t bound_port(const http_server& srv) {
-  return srv.port();
-}
-
-void stop_http_server(http_server& srv) {
-  srv.stop();
-}
-
-void end_http_session(http_server& srv, const std::string& id) {
-  srv.end_session(id);
-}
-
-size_t http_session_count(http_server& srv) {
-  return srv.session_count();
+void serve_connection(tcp::socket sock, std::shared_ptr<http_server> srv) {
+  std::make_shared<connection>(std::move(sock), std::move(srv))->start();
 }
 
 } // namespace cafmcp::protocol

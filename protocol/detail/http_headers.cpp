@@ -82,4 +82,41 @@ std::string correlation_for(const std::string& given) {
          + hex.substr(20);
 }
 
+std::string header_mismatch(const json& body, const std::function<std::string(const char*)>& header) {
+  auto version = header("mcp-protocol-version");
+  auto body_version = body["params"]["_meta"][meta_key::protocol_version];
+  if (version.empty())
+    return "missing MCP-Protocol-Version header";
+  if (!body_version.is_string() || version != body_version.get<std::string>())
+    return "MCP-Protocol-Version header value '" + version + "' does not match body value "
+           + dump(body_version);
+  if (!body.contains("method"))
+    return "";
+  auto method = body["method"].is_string() ? body["method"].get<std::string>() : std::string{};
+  auto raw_method = header("mcp-method");
+  std::string header_method;
+  if (raw_method.empty())
+    return "missing Mcp-Method header";
+  if (!decode_header_value(raw_method, header_method) || header_method != method)
+    return "Mcp-Method header value '" + raw_method + "' does not match body value '" + method + "'";
+  const char* name_key = method == "tools/call" || method == "prompts/get" ? "name"
+                         : method == "resources/read"                       ? "uri"
+                         : method == "tasks/get" || method == "tasks/update" || method == "tasks/cancel"
+                           ? "taskId"
+                           : nullptr;
+  if (!name_key)
+    return "";
+  auto raw_name = header("mcp-name");
+  if (raw_name.empty())
+    return "missing Mcp-Name header";
+  auto& params = body["params"];
+  auto body_name = params.contains(name_key) && params[name_key].is_string()
+                     ? params[name_key].get<std::string>()
+                     : std::string{};
+  std::string header_name;
+  if (!decode_header_value(raw_name, header_name) || header_name != body_name)
+    return "Mcp-Name header value '" + raw_name + "' does not match body value '" + body_name + "'";
+  return "";
+}
+
 } // namespace cafmcp::protocol::detail

@@ -1,6 +1,7 @@
 #pragma once
 // HTTP header and status helpers of the Streamable HTTP transport (no Beast here: cheap to compile and test).
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -25,5 +26,10 @@ unsigned http_status_for(const nlohmann::json& response, bool modern);
 /// The request's correlation id: `given` when it is 1 … 128 characters of
 /// [A-Za-z0-9._:-], else a fresh UUIDv4.
 std::string correlation_for(const std::string& given);
+
+/// Why a 2026-07-28 request's headers disagree with its body
+/// (MCP-Protocol-Version, Mcp-Method, Mcp-Name), or "" when they agree.
+/// `header` reads a request header by its lower-case name ("" when absent).
+std::string header_mismatch(const nlohmann::json& body, const std::function<std::string(const char*)>& header);
 
 } // namespace cafmcp::protocol::detail

@@ -1,0 +1,46 @@
+// The observability endpoint's config: its schema (keys, types, defaults) and the validated values.
+#include "observability/web_endpoint.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include "observability/otlp_exporter.hpp"
+
+namespace cafmcp::observability {
+
+using std::chrono::milliseconds;
+
+std::vector<config::field> web_config_schema() {
+  using config::value_type;
+  return {
+    {"observability", value_type::object, {}, "the observability tier's HTTP endpoint (/metrics, /health, /ready)", {}, {}, {}, {
+      {"enabled", value_type::boolean, true, "serve it", {}, {}, {}, {}},
+      {"request_metrics", value_type::boolean, true,
+       "count MCP requests and their durations (off: the call path skips it entirely)", {}, {}, {}, {}},
+      {"host", value_type::string, "127.0.0.1", "address to listen on", {}, {}, {}, {}},
+      {"port", value_type::integer, 9090, "port (0: any free port, logged)", 0, 65535, {}, {}},
+      {"alert_window_ms", value_type::integer, 60000, "error rate and p95 latency are measured over this", 1000, {}, {}, {}},
+      {"error_rate_alert", value_type::number, 0.05, "alert when more than this share of requests fails", 0, 1, {}, {}},
+      {"p95_alert_ms", value_type::integer, 2000, "alert when the 95th percentile latency is above this", 1, {}, {}, {}},
+      {"memory_alert_ratio", value_type::number, 0.8, "alert (and /health degraded) above this share of the machine's memory", 0, 1, {}, {}},
+      {"queue_depth_limit", value_type::integer, 1000, "/health is degraded when any mailbox holds more", 1, {}, {}, {}},
+      tracing_config_field(),
+    }},
+  };
+}
+
+web_config web_config_from(const nlohmann::json& v) {
+  web_config out;
+  auto& o = v.at("observability");
+  out.enabled = o.at("enabled").get<bool>();
+  out.request_metrics = o.at("request_metrics").get<bool>();
+  out.host = o.at("host").get<std::string>();
+  out.port = o.at("port").get<uint16_t>();
+  out.alert_window = milliseconds{o.at("alert_window_ms").get<int64_t>()};
+  out.error_rate_alert = o.at("error_rate_alert").get<double>();
+  out.p95_alert_seconds = static_cast<double>(o.at("p95_alert_ms").get<int64_t>()) / 1000.0;
+  out.memory_alert_ratio = o.at("memory_alert_ratio").get<double>();
+  out.queue_depth_limit = o.at("queue_depth_limit").get<int64_t>();
+  return out;
+}
+
+} // namespace cafmcp::observability
