@@ -17,12 +17,17 @@ namespace cafmcp::cli {
 
 namespace {
 
-/// --node, --cookie-file and --config: how status and shell reach a node.
+/// --node, --cookie-file, --config, --certs-dir, --user and --insecure: how status and shell reach a node.
 void add_connection_options(CLI::App& cmd, connection_options& opts) {
   cmd.add_option("--node", opts.node, "a node's cluster port, HOST:PORT")->capture_default_str();
   cmd.add_option("--cookie-file", opts.cookie_file, "the cluster cookie (default $HOME/.cafmcp.cookie)");
-  cmd.add_option("--config", opts.config_file, "a node's config: its cookie file and TLS settings")
+  cmd.add_option("--config", opts.config_file, "a node's config: its cookie file, certs_dir and insecure setting")
     ->check(CLI::ExistingFile);
+  cmd.add_option("--certs-dir", opts.certs_dir,
+                 "ca.crt and client.USER.crt/.key (default: the config's cluster.certs_dir, else $HOME/.cafmcp/certs)");
+  cmd.add_option("--user", opts.user, "whose client certificate to present; the node allows what its role allows")
+    ->capture_default_str();
+  cmd.add_flag("--insecure", opts.insecure, "plain BASP, cookie only: for a node with cluster.insecure");
 }
 
 } // namespace
@@ -69,6 +74,12 @@ int run(int argc, char** argv, std::function<void(protocol::catalog&)> extend) {
   node_cmd->add_option("--data-dir", data_dir, "where a cluster node keeps its replicas (config data_dir)");
   node_cmd->add_option("--seeds", seeds, "HOST:PORT of nodes to join through (comma-separated)")->delimiter(',');
   node_cmd->add_option("--cookie-file", cookie_file, "the cluster cookie (default $HOME/.cafmcp.cookie)");
+  std::string certs_dir;
+  node_cmd->add_option("--certs-dir", certs_dir,
+                       "node.NAME.crt/.key and ca.crt for mutual TLS (config cluster.certs_dir; default "
+                       "$HOME/.cafmcp/certs)");
+  node_cmd->add_flag("--insecure", node.overrides.insecure,
+                     "plain BASP without TLS, cookie only (config cluster.insecure; loopback addresses only)");
   node_cmd->add_flag("--stdio", node.stdio,
                      "serve MCP on stdin/stdout (newline-delimited JSON-RPC; logs stay on stderr)");
   node_cmd->add_flag("--print-config", node.print_config,
@@ -87,6 +98,9 @@ int run(int argc, char** argv, std::function<void(protocol::catalog&)> extend) {
   up_cmd->add_option("--data-dir", up.data_dir, "logs and the pid file")->capture_default_str();
   up_cmd->add_option("--config", up.config_file, "a JSON config for every node")->check(CLI::ExistingFile);
   up_cmd->add_option("--cookie-file", up.cookie_file, "the cluster cookie (default $HOME/.cafmcp.cookie)");
+  up_cmd->add_option("--certs-dir", up.certs_dir,
+                     "the CA, node and client certificates, created on first use (default $HOME/.cafmcp/certs)");
+  up_cmd->add_flag("--insecure", up.insecure, "plain BASP between the nodes, cookie only (cluster.insecure)");
   up_cmd->add_flag("--detach", up.detach, "leave the nodes running (stop them with cafmcp cluster down)");
   std::string down_dir = "cafmcp-cluster";
   auto* down_cmd = cluster_cmd->add_subcommand("down", "stop the nodes of `cluster up --detach`");
@@ -164,6 +178,8 @@ int run(int argc, char** argv, std::function<void(protocol::catalog&)> extend) {
       node.overrides.data_dir = data_dir;
     if (!cookie_file.empty())
       node.overrides.cookie_file = cookie_file;
+    if (!certs_dir.empty())
+      node.overrides.certs_dir = certs_dir;
     return run_node(node);
   }
   if (up_cmd->parsed())

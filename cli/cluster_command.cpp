@@ -20,6 +20,7 @@
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
 
+#include "base/certificate.hpp"
 #include "cluster/client.hpp"
 #include "cluster/cookie.hpp"
 #include "cluster/messages.hpp"
@@ -142,7 +143,7 @@ std::vector<node_proc> read_pids(const std::string& dir) {
 
 /// Waits until the first node reports every node up and healthy.
 bool wait_all_up(const std::vector<node_proc>& procs, const std::string& cookie, const cluster::tls_files& tls,
-                 std::chrono::seconds limit, std::string& last) {
+                 const cluster::credentials& creds, std::chrono::seconds limit, std::string& last) {
   // Never destroyed: the process ends with _Exit, and a CAF system's
   // destructor could wait on middleman work we do not need.
   static caf::actor_system_config cfg;
@@ -159,7 +160,7 @@ bool wait_all_up(const std::vector<node_proc>& procs, const std::string& cookie,
       }
     if (!node) {
       auto n = cluster::attach(sys, "127.0.0.1", static_cast<uint16_t>(procs.front().cluster_port), cookie, 2s,
-                               tls.enabled());
+                               creds);
       if (n)
         node = *n;
       else
@@ -182,6 +183,34 @@ bool wait_all_up(const std::vector<node_proc>& procs, const std::string& cookie,
     std::this_thread::sleep_for(200ms);
   }
   return false;
+}
+
+/// The CA, each node's certificate and the admin's client certificate:
+/// made where missing (or, for a node, not of this CA), kept otherwise.
+/// Returns what it made, for the operator.
+std::string ensure_certificates(const std::string& dir, const std::vector<node_proc>& procs) {
+  std::string made;
+  auto note = [&made](const std::string& what) { made += (made.empty() ? "" : ", ") + what; };
+  auto exists = [](const std::string& path) { return ::access(path.c_str(), F_OK) == 0; };
+  if (!exists(certs::ca_cert_path(dir))) {
+    certs::create_ca(dir);
+    note("a CA");
+  }
+  auto ca_key = certs::ca_key_path(dir);
+  auto ca = certs::read_file(certs::ca_cert_path(dir));
+  for (auto& p : procs) {
+    auto cert = certs::node_cert_path(dir, p.name);
+    std::string why;
+    if (exists(cert) && exists(certs::node_key_path(dir, p.name)) && certs::verify(certs::read_file(cert), ca, why))
+      continue;
+    certs::create_node(dir, ca_key, p.name, {"127.0.0.1", "localhost"});
+    note("node " + p.name);
+  }
+  if (!exists(certs::client_cert_path(dir, "admin"))) {
+    certs::create_client(dir, ca_key, "admin", "admin");
+    note("client admin (role admin)");
+  }
+  return made;
 }
 
 } // namespace
@@ -207,15 +236,21 @@ int run_cluster_up(const cluster_up_options& opts) {
                 << p.pid << "); stop it with: cafmcp cluster down --data-dir " << opts.data_dir << '\n';
       return 1;
     }
-  cluster::tls_files tls;
+  auto certs_dir = opts.certs_dir;
+  bool insecure = opts.insecure;
   if (!opts.config_file.empty()) {
     try {
-      tls = load_node_config(opts.config_file, {}).cluster_tls; // checked once here, not N times
+      auto file = load_node_config(opts.config_file, {}); // checked once here, not N times
+      if (certs_dir.empty())
+        certs_dir = file.certs_dir;
+      insecure = insecure || file.cluster_insecure;
     } catch (const config::config_error& e) {
       std::cerr << "cafmcp cluster up: bad config: " << e.what() << '\n';
       return 2;
     }
   }
+  if (certs_dir.empty())
+    certs_dir = certs::default_certs_dir();
   std::string cookie;
   auto cookie_path = opts.cookie_file.empty() ? cluster::default_cookie_path() : opts.cookie_file;
   try {
@@ -239,6 +274,21 @@ int run_cluster_up(const cluster_up_options& opts) {
       }
     procs.push_back(p);
   }
+  cluster::tls_files tls;
+  cluster::credentials creds;
+  if (!insecure) {
+    try {
+      auto made = ensure_certificates(certs_dir, procs);
+      if (!made.empty())
+        std::cout << "certificates in " << certs_dir << ": created " << made << '\n';
+      tls = {certs::client_cert_path(certs_dir, "admin"), certs::client_key_path(certs_dir, "admin"),
+             certs::ca_cert_path(certs_dir)};
+      creds = cluster::credentials::load(tls);
+    } catch (const certs::cert_error& e) {
+      std::cerr << "cafmcp cluster up: " << e.what() << '\n';
+      return 1;
+    }
+  }
   // Signals are for us: the nodes get their own, later, from stop_all.
   sigset_t signals;
   sigemptyset(&signals);
@@ -257,6 +307,10 @@ int run_cluster_up(const cluster_up_options& opts) {
       argv.insert(argv.end(), {"--seeds", seed});
     if (!opts.config_file.empty())
       argv.insert(argv.end(), {"--config", opts.config_file});
+    if (insecure)
+      argv.push_back("--insecure");
+    else
+      argv.insert(argv.end(), {"--certs-dir", certs_dir});
     p.pid = spawn_node(argv, opts.data_dir + "/" + p.name + ".log");
     if (p.pid < 0) {
       std::cerr << "cafmcp cluster up: cannot start " << p.name << ": " << std::strerror(errno) << '\n';
@@ -266,20 +320,24 @@ int run_cluster_up(const cluster_up_options& opts) {
   }
   write_pids(opts.data_dir, procs);
   std::string progress;
-  if (!wait_all_up(procs, cookie, tls, 60s, progress)) {
+  if (!wait_all_up(procs, cookie, tls, creds, 60s, progress)) {
     std::cerr << "cafmcp cluster up: the cluster did not come up (" << progress << "); logs in " << opts.data_dir
               << "/\n";
     stop_all(procs, 30s);
     ::unlink(pid_file(opts.data_dir).c_str());
     return 1;
   }
-  std::cout << "cluster up: " << procs.size() << " nodes (cookie " << cookie_path << ")\n";
+  std::cout << "cluster up: " << procs.size() << " nodes (cookie " << cookie_path
+            << (insecure ? "; INSECURE: plain BASP" : "; mutual TLS, certificates in " + certs_dir) << ")\n";
   for (auto& p : procs)
     std::cout << "  " << p.name << "  pid " << p.pid << "  cluster 127.0.0.1:" << p.cluster_port
               << "  MCP http://127.0.0.1:" << p.http_port << "/mcp  metrics http://127.0.0.1:" << p.metrics_port
               << "/metrics  log " << opts.data_dir << "/" << p.name
               << ".log\n";
-  std::cout << "status: cafmcp status --node 127.0.0.1:" << procs.front().cluster_port << '\n';
+  auto flags = insecure ? std::string{" --insecure"}
+                        : certs_dir == certs::default_certs_dir() ? std::string{} : " --certs-dir " + certs_dir;
+  std::cout << "status: cafmcp status --node 127.0.0.1:" << procs.front().cluster_port << flags << '\n';
+  std::cout << "shell:  cafmcp shell --node 127.0.0.1:" << procs.front().cluster_port << flags << '\n';
   if (opts.detach) {
     std::cout << "stop:   cafmcp cluster down --data-dir " << opts.data_dir << '\n' << std::flush;
     std::fflush(nullptr);

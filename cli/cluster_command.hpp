@@ -14,6 +14,8 @@ struct cluster_up_options {
   std::string data_dir = "cafmcp-cluster";
   std::string config_file;        // passed to every node
   std::string cookie_file;        // "": $HOME/.cafmcp.cookie (created if missing)
+  std::string certs_dir;          // "": the config's cluster.certs_dir, else $HOME/.cafmcp/certs
+  bool insecure = false;          // plain BASP between the nodes (cluster.insecure)
   bool detach = false;
 };
 

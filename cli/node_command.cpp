@@ -117,6 +117,12 @@ int run_node(const node_options& opts) {
   trace::configure(trace::tracer_config{cfg.tracing.enabled, cfg.tracing.sample_ratio, cfg.tracing.queue_limit,
                                         cfg.tracing.batch_size});
   if (cfg.cluster.enabled) {
+    try {
+      resolve_cluster_security(cfg);
+    } catch (const config::config_error& e) {
+      std::cerr << "cafmcp node: " << e.what() << '\n';
+      return 2;
+    }
     auto path = cfg.cookie_file.empty() ? cluster::default_cookie_path() : cfg.cookie_file;
     try {
       // The default cookie is created on first use, as Erlang does; a named
@@ -139,6 +145,12 @@ int run_node(const node_options& opts) {
   caf::actor_system sys{sys_cfg};
   log::info("/", "starting node " + cfg.name + " (cafmcp " CAFMCP_VERSION ", pid "
                    + std::to_string(getpid()) + ")");
+  if (cfg.cluster.enabled)
+    cfg.web.cluster_transport = cfg.cluster.tls ? "mutual_tls" : "insecure";
+  if (cfg.cluster.enabled && cfg.cluster_insecure)
+    log::warning("/", "cluster.insecure: the cluster port " + cfg.cluster.host + ":" + std::to_string(cfg.cluster.port)
+                        + " speaks plain BASP and the cookie is the only credential; anyone on this machine who "
+                          "can read the cookie is an admin (docs/SECURITY.md)");
 
   auto names = actors::name_table::make();
   auto view = std::make_shared<cluster::cluster_view>();

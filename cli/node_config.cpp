@@ -80,10 +80,18 @@ std::vector<field> node_config_schema() {
       {"unhealthy_after", value_type::integer, 3,
        "missed heartbeats until a member is unhealthy (1 or 2 missed: degraded)", 1, 100, {}, {}},
       {"remove_after_ms", value_type::integer, 10000, "a down member is removed from the table after this", 0, {}, {}, {}},
-      {"tls", value_type::object, {}, "TLS between nodes (every node: the same CA; docs/CLUSTER.md)", {}, {}, {}, {
-        {"certificate", value_type::string, "", "this node's certificate (PEM); set: TLS on", {}, {}, {}, {}},
-        {"key", value_type::string, "", "its private key (PEM)", {}, {}, {}, {}},
-        {"cafile", value_type::string, "", "the CA certificate(s) that peers' certificates must chain to", {}, {}, {}, {}},
+      {"insecure", value_type::boolean, false,
+       "plain BASP without TLS, the cookie as the only credential: loopback cluster.host only (docs/SECURITY.md)",
+       {}, {}, {}, {}},
+      {"callable_actors", value_type::string_list, nlohmann::json::array(),
+       "application actors (by registered name) that members and admin clients may call with distribute_call; "
+       "the runtime's own actors follow a fixed policy (docs/SECURITY.md)", {}, {}, {}, {}},
+      {"certs_dir", value_type::string, "",
+       "certificates (cafmcp cert): node.NAME.crt/.key and ca.crt (default $HOME/.cafmcp/certs)", {}, {}, {}, {}},
+      {"tls", value_type::object, {}, "mutual TLS between nodes, on unless cluster.insecure (docs/SECURITY.md)", {}, {}, {}, {
+        {"certificate", value_type::string, "", "this node's certificate, PEM (default certs_dir/node.NAME.crt)", {}, {}, {}, {}},
+        {"key", value_type::string, "", "its private key, PEM (default certs_dir/node.NAME.key)", {}, {}, {}, {}},
+        {"cafile", value_type::string, "", "the CA certificate(s) peers must chain to (default certs_dir/ca.crt)", {}, {}, {}, {}},
       }},
       {"split_brain", value_type::object, {}, "which side of a partition stays up", {}, {}, {}, {
         {"strategy", value_type::string, "keep_majority", "the resolver", {}, {},
@@ -104,6 +112,8 @@ std::vector<field> node_config_schema() {
         {"snapshot_interval_ms", value_type::integer, 60000,
          "the replicas are written to a snapshot in data_dir this often (and on shutdown); a WAL in between",
          100, {}, {}, {}},
+        {"max_clock_drift_ms", value_type::integer, 5000,
+         "a replicated write stamped further ahead of this node's clock is refused (and counted)", 1, {}, {}, {}},
         {"clock_offset_ms", value_type::integer, 0,
          "skews this node's hybrid logical clock (fault tests of clock skew; leave 0)", {}, {}, {}, {}},
       }},
@@ -186,6 +196,10 @@ node_config load_node_config(const std::optional<std::string>& file, const node_
     raw["cluster"]["cookie_file"] = *overrides.cookie_file;
   if (overrides.cluster_host)
     raw["cluster"]["host"] = *overrides.cluster_host;
+  if (overrides.certs_dir)
+    raw["cluster"]["certs_dir"] = *overrides.certs_dir;
+  if (overrides.insecure)
+    raw["cluster"]["insecure"] = true;
   if (overrides.audit_log)
     raw["admin"]["audit_log"] = *overrides.audit_log;
   if (overrides.http_port)
@@ -248,19 +262,11 @@ node_config load_node_config(const std::optional<std::string>& file, const node_
   out.cluster_tls.certificate = tls["certificate"].get<std::string>();
   out.cluster_tls.key = tls["key"].get<std::string>();
   out.cluster_tls.cafile = tls["cafile"].get<std::string>();
-  if (!out.cluster_tls.certificate.empty()) {
-    for (auto [key, path] : {std::pair{"cluster.tls.certificate", out.cluster_tls.certificate},
-                             std::pair{"cluster.tls.key", out.cluster_tls.key},
-                             std::pair{"cluster.tls.cafile", out.cluster_tls.cafile}}) {
-      if (path.empty())
-        throw config_error(key, "is required when cluster.tls.certificate is set");
-      if (::access(path.c_str(), R_OK) != 0)
-        throw config_error(key, "cannot read " + path);
-    }
-  } else if (!out.cluster_tls.key.empty() || !out.cluster_tls.cafile.empty()) {
-    throw config_error("cluster.tls.certificate", "is required when key or cafile is set");
-  }
-  out.cluster.tls = out.cluster_tls.enabled();
+  out.certs_dir = c["certs_dir"].get<std::string>();
+  out.cluster.callable = c["callable_actors"].get<std::vector<std::string>>();
+  out.cluster_insecure = c["insecure"].get<bool>();
+  if (out.cluster_insecure && (!out.cluster_tls.certificate.empty() || !out.cluster_tls.key.empty()))
+    throw config_error("cluster.insecure", "cannot be combined with cluster.tls.certificate or key");
   auto& sb = c["split_brain"];
   out.cluster.sbr.strategy = *cluster::parse_strategy(sb["strategy"].get<std::string>());
   out.cluster.sbr.stable_after = std::chrono::milliseconds{sb["stable_after_ms"].get<int64_t>()};
@@ -274,6 +280,7 @@ node_config load_node_config(const std::optional<std::string>& file, const node_
   cluster::parse_consistency(rep["consistency"].get<std::string>(), out.replication.level);
   out.replication.write_timeout = std::chrono::milliseconds{rep["write_timeout_ms"].get<int64_t>()};
   out.replication.clock_offset_ms = rep["clock_offset_ms"].get<int64_t>();
+  out.replication.max_clock_drift_ms = rep["max_clock_drift_ms"].get<int64_t>();
   out.replication.ttl = out.core.sessions.ttl;
   out.data_dir = v["data_dir"].get<std::string>();
   if (out.data_dir.empty())

@@ -56,12 +56,22 @@ struct node_config {
   std::chrono::milliseconds http_keepalive{15000};
   cluster::cluster_config cluster; // cookie loaded at start, from cookie_file
   std::string cookie_file;         // "": the default ($HOME/.cafmcp.cookie)
-  cluster::tls_files cluster_tls;  // TLS between nodes (empty: plain BASP)
+  cluster::tls_files cluster_tls;  // TLS between nodes: the explicit files (resolve_cluster_security fills in the rest)
+  std::string certs_dir;           // cluster.certs_dir ("": $HOME/.cafmcp/certs)
+  bool cluster_insecure = false;   // cluster.insecure: plain BASP, loopback only
   cluster::replication_config replication; // MCP state across members
   std::string audit_log;           // the admin actor's audit log
   std::string data_dir;            // replicas on disk (cluster nodes)
   nlohmann::json effective; // the validated JSON, defaults filled in
 };
+
+/// Mutual TLS between nodes unless cluster.insecure: fills in cluster_tls
+/// from certs_dir (node.NAME.crt, node.NAME.key, ca.crt) where not given,
+/// and checks that the files can be read, the certificate chains to the CA,
+/// names this node (CN=name, OU=node) and matches the key; insecure is
+/// allowed on a loopback cluster.host only. Throws config_error naming the
+/// key and how to fix it. Nothing to do unless cluster.enabled.
+void resolve_cluster_security(node_config& cfg);
 
 /// Every key a node config may have.
 std::vector<config::field> node_config_schema();
@@ -78,6 +88,8 @@ struct node_overrides {
   std::optional<std::vector<std::string>> seeds;
   std::optional<std::string> cookie_file;
   std::optional<std::string> cluster_host;
+  std::optional<std::string> certs_dir;
+  bool insecure = false; // --insecure: cluster.insecure
   std::optional<std::string> audit_log;
   std::optional<std::string> data_dir;
   std::optional<int> metrics_port;

@@ -110,7 +110,7 @@ int run_shell(const shell_options& opts) {
   cluster::configure_transport(cfg, conn.tls);
   caf::actor_system sys{cfg};
   shell sh{sys,
-           [&] { return cluster::attach(sys, conn.host, conn.port, conn.cookie, attach_timeout, conn.tls.enabled()); },
+           [&] { return cluster::attach(sys, conn.host, conn.port, conn.cookie, attach_timeout, conn.creds); },
            opts.connection.node, operator_name(), opts.json};
   // The middleman may keep a connection attempt alive: never wait for it
   // on the way out (as `cafmcp status`).

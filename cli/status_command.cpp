@@ -120,7 +120,7 @@ int run_status(const status_options& opts) {
   cluster::register_types(cfg);
   cluster::configure_transport(cfg, conn.tls);
   caf::actor_system sys{cfg};
-  auto node = cluster::attach(sys, conn.host, conn.port, conn.cookie, timeout, conn.tls.enabled());
+  auto node = cluster::attach(sys, conn.host, conn.port, conn.cookie, timeout, conn.creds);
   if (!node) {
     std::cerr << "cafmcp status: " << sys.render(node.error()) << '\n';
     std::fflush(nullptr);
@@ -137,7 +137,12 @@ int run_status(const status_options& opts) {
     if (opts.watch && !opts.json)
       std::cout << "\x1b[2J\x1b[H" << "cafmcp status " << opts.connection.node << " (press Enter to stop)\n";
     auto repl = replication_of(sys, *node, *rows);
-    std::cout << (opts.json ? status_json(*rows, repl).dump(2) + "\n" : render_status(*rows, repl)) << std::flush;
+    std::cout << (opts.json ? status_json(*rows, repl).dump(2) + "\n" : render_status(*rows, repl));
+    if (!opts.json)
+      std::cout << (conn.creds.enabled() ? "transport: mutual TLS (we are user " + opts.connection.user + ")\n"
+                                         : std::string{"transport: INSECURE — plain BASP, the cookie is the only "
+                                                       "credential (cluster.insecure)\n"});
+    std::cout << std::flush;
     if (!opts.watch || key_pressed(std::chrono::seconds(1)))
       break;
   }

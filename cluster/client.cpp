@@ -9,6 +9,7 @@
 
 #include "cluster/cookie.hpp"
 #include "cluster/errors.hpp"
+#include "cluster/handshake.hpp"
 #include "cluster/tcp_probe.hpp"
 #include "base/crypto.hpp"
 
@@ -45,31 +46,48 @@ void configure_transport(caf::actor_system_config& cfg, const tls_files& tls) {
 }
 
 caf::expected<caf::actor> attach(caf::actor_system& sys, const std::string& host, uint16_t port,
-                                 const std::string& cookie, std::chrono::milliseconds timeout, bool tls) {
+                                 const std::string& cookie, std::chrono::milliseconds timeout,
+                                 const credentials& creds) {
   auto where = host + ":" + std::to_string(port);
   if (!tcp_probe(host, port, timeout))
     return make_error(errc::no_node, "nothing answers at " + where);
-  auto node = tls ? caf::openssl::remote_actor(sys, host, port) : sys.middleman().remote_actor(host, port);
+  auto node = creds.enabled() ? caf::openssl::remote_actor(sys, host, port) : sys.middleman().remote_actor(host, port);
   if (!node)
-    return make_error(errc::no_node, "no cafmcp node at " + where + ": " + sys.render(node.error()));
+    return make_error(errc::no_node, "no cafmcp node at " + where + " took our connection: "
+                                       + sys.render(node.error())
+                                       + (creds.enabled() ? " (TLS: is it a node of our CA, or cluster.insecure?)"
+                                                          : " (is the node using TLS? then pass --certs-dir)"));
   auto nonce = crypto::to_hex(crypto::random_bytes(16));
   member_info me;
   me.name = "client-" + std::to_string(::getpid());
   std::string their_nonce;
+  std::string server_name; // from its certificate: what our signature names
+  std::string refused;
   auto err = ask(
     sys, *node, timeout, "handshake with " + where,
-    [&](const std::string& n, const std::string& proof) {
-      if (crypto::constant_time_equal(proof, cookie_proof(cookie, "server", "", nonce)))
+    [&](const std::string& n, const std::string& proof, const credential& cred) {
+      if (!crypto::constant_time_equal(proof, cookie_proof(cookie, "server", "", nonce)))
+        return;
+      std::string why;
+      auto server = check_server(creds, cred, nonce, why);
+      if (!server)
+        refused = "the node at " + where + " did not prove a node certificate of our CA: " + why;
+      else {
         their_nonce = n;
+        server_name = server->name;
+      }
     },
     hello_atom::value, me, nonce);
   if (err)
     return err;
+  if (!refused.empty())
+    return make_error(errc::bad_certificate, refused);
   if (their_nonce.empty())
     return make_error(errc::wrong_cookie, "the node at " + where + " holds another cluster cookie");
   err = ask(
     sys, *node, timeout, "handshake with " + where, [](const member_info&, const std::vector<member_info>&) {},
-    auth_atom::value, me.name, cookie_proof(cookie, "client", me.name, their_nonce), false);
+    auth_atom::value, me, their_nonce, cookie_proof(cookie, "client", me.name, their_nonce), false,
+    present(creds, client_statement(me.name, server_name, their_nonce)));
   if (err)
     return err;
   return *node;

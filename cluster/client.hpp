@@ -13,26 +13,21 @@
 #include <caf/fwd.hpp>
 #include <caf/message.hpp>
 
+#include "cluster/credentials.hpp"
 #include "cluster/messages.hpp"
 
 namespace cafmcp::cluster {
 
-/// Connects to the node actor at host:port and proves the cookie (as a
-/// client: the caller does not become a member). Errors: no_node (nothing
-/// answers), wrong_cookie, timeout.
-/// With `tls`, the system must have caf::openssl::manager loaded and the
-/// certificates configured (configure_tls).
+/// Connects to the node actor at host:port and proves the cookie and, with
+/// `creds`, our certificate (as a client: the caller does not become a
+/// member; the node audits what we change under the certificate's subject
+/// and allows what its role allows). The node proves its certificate too.
+/// Errors: no_node (nothing answers, or TLS refused), wrong_cookie,
+/// bad_certificate, timeout. With credentials, the system must have been
+/// configured with configure_transport and the same files.
 caf::expected<caf::actor> attach(caf::actor_system& sys, const std::string& host, uint16_t port,
-                                 const std::string& cookie, std::chrono::milliseconds timeout, bool tls = false);
-
-/// TLS between nodes: certificate and key of this node (PEM) and the CA
-/// file that signs every node's certificate. Empty: plain BASP.
-struct tls_files {
-  std::string certificate;
-  std::string key;
-  std::string cafile;
-  bool enabled() const { return !certificate.empty(); }
-};
+                                 const std::string& cookie, std::chrono::milliseconds timeout,
+                                 const credentials& creds = {});
 
 /// Loads the middleman (and, for TLS, caf_openssl with the files) into a
 /// CAF config, with the BASP heartbeat every node must share.

@@ -8,8 +8,11 @@
 #include <atomic>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
+
+#include <caf/node_id.hpp>
 
 #include "cluster/messages.hpp"
 
@@ -41,11 +44,31 @@ public:
     rows_ = std::move(rows);
   }
 
+  /// Whether messages from `n` come from this node or a member that proved
+  /// its certificate (or, cluster.insecure, the cookie). Actors that peers
+  /// can address (the replicator) refuse anyone else.
+  bool trusted(const caf::node_id& n) const {
+    std::lock_guard<std::mutex> guard{mtx_};
+    return n == own_ || members_.count(n) > 0;
+  }
+
+  void set_own_node(caf::node_id n) {
+    std::lock_guard<std::mutex> guard{mtx_};
+    own_ = std::move(n);
+  }
+
+  void set_member_nodes(std::set<caf::node_id> nodes) {
+    std::lock_guard<std::mutex> guard{mtx_};
+    members_ = std::move(nodes);
+  }
+
 private:
   std::atomic<bool> fenced_{false};
   mutable std::mutex mtx_;
   std::string reason_;
   std::vector<status_row> rows_;
+  caf::node_id own_;
+  std::set<caf::node_id> members_;
 };
 
 } // namespace cafmcp::cluster

@@ -22,6 +22,10 @@ enum class errc : uint8_t {
   fenced,             // this node is on the losing side of a partition: it takes no writes
   no_quorum,          // too few replicas up, or too few acknowledged in time, for the write consistency
   placement_moving,   // members disagree about a record's primary for a moment (retry)
+  bad_certificate,    // the peer's certificate does not chain to our CA, or does not name it
+  forbidden,          // the caller's role (or a member's) may not do that, or that actor is internal
+  clock_drift,        // a replicated write stamped too far ahead of our clock
+  audit_failed,       // the audit record could not be written, so the action was not taken
 };
 
 constexpr caf::atom_value error_category = caf::atom("cluster");

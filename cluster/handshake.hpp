@@ -1,5 +1,5 @@
 #pragma once
-// The cookie handshake, both directions: challenges, proofs and who may be admitted (docs/CLUSTER.md).
+// The handshake, both directions: cookie challenges, certificate proofs and who may be admitted (docs/CLUSTER.md).
 //
 // Pure: nonces are passed in and the peer's node is an opaque key, so the
 // rules can be tested without CAF. The node actor sends and receives.
@@ -7,15 +7,27 @@
 #include <cstddef>
 #include <deque>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "cluster/credentials.hpp"
 #include "cluster/messages.hpp"
 
 namespace cafmcp::cluster {
 
 /// A fresh random nonce (hex).
 std::string make_nonce();
+
+/// Who completed a handshake: the certificate's identity (on an insecure
+/// node: the name the peer gave, unverified, with the role the cookie
+/// grants: node for a member, admin for a client).
+struct peer_identity {
+  std::string name;
+  std::string role; // node, admin or viewer
+  std::string subject; // as the audit log writes it
+  bool verified = false;
+};
 
 // -- connecting side ----------------------------------------------------------------
 
@@ -25,47 +37,64 @@ bool server_proof_ok(const std::string& cookie, const std::string& our_nonce, co
 /// Our answer to the node's challenge: proves we hold the cookie as `name`.
 std::string client_proof(const std::string& cookie, const std::string& name, const std::string& their_nonce);
 
+/// The answering node's identity from its credential (over our nonce): a
+/// node certificate of our CA. Insecure: an unverified "node".
+std::optional<peer_identity> check_server(const credentials& own, const credential& theirs,
+                                          const std::string& our_nonce, std::string& why);
+
 // -- answering side -------------------------------------------------------------------
 
-/// The challenges this node has sent, per connecting node, bounded: whoever
-/// connects without finishing the handshake (or without the cookie) cannot
-/// grow them without end.
+/// The answering side. It keeps no state per connecting node: a challenge
+/// is a random nonce with its expiry, MACed with a secret of this process
+/// and bound to the node that asked, so a flood of hellos (from any number
+/// of made-up nodes) grows nothing and pushes no legitimate join out. Each
+/// challenge admits one auth; the ones used are remembered until they expire.
 class handshake_server {
 public:
-  static constexpr size_t max_pending = 1024; // nodes between hello and auth
-  static constexpr size_t max_per_node = 8;   // a node gets a few handshakes in flight
+  static constexpr int64_t challenge_ttl_ms = 30000; // an auth must follow its hello within this
 
   struct challenge {
     std::string nonce; // ours: the node answers with a proof over it
     std::string proof; // that we hold the cookie, over the node's nonce
+    credential cred;   // our certificate, signed over the node's nonce
   };
 
-  enum class verdict { admitted, no_hello, wrong_cookie };
+  enum class verdict { admitted, no_hello, wrong_cookie, bad_certificate };
 
   struct admission {
     verdict result = verdict::no_hello;
-    member_info hello; // who said hello from that node (empty name: nobody)
+    peer_identity who; // admitted: who it proved to be
+    std::string why;   // refused: why
   };
 
-  explicit handshake_server(std::string cookie) : cookie_(std::move(cookie)) {}
+  /// `name` is ours (connecting sides sign it); without credentials the
+  /// cookie alone admits (cluster.insecure). `secret` MACs our challenges.
+  handshake_server(std::string cookie, std::string name, credentials own, std::string secret)
+    : cookie_(std::move(cookie)), name_(std::move(name)), own_(std::move(own)), secret_(std::move(secret)) {}
 
-  /// A hello from `node` (as `from`, with its nonce): our challenge, made
-  /// with `our_nonce`.
-  challenge on_hello(const std::string& node, const member_info& from, const std::string& their_nonce,
-                     const std::string& our_nonce);
+  /// A hello from `node` with its nonce: our challenge, made from `random`.
+  challenge on_hello(const std::string& node, const std::string& their_nonce, const std::string& random,
+                     int64_t now_ms) const;
 
-  /// An auth from `node`: admitted if the proof matches one of our open
-  /// challenges to it (each is used once). The node's hello is handed back
-  /// and forgotten once admitted.
-  admission on_auth(const std::string& node, const std::string& name, const std::string& proof);
+  /// An auth from `node` as `name`: admitted if `nonce` is a challenge we
+  /// gave that node, unexpired and unused, the proof over it matches our
+  /// cookie, and the credential is a certificate of our CA naming `name`
+  /// with role node (`join`) or a client certificate (admin or viewer).
+  admission on_auth(const std::string& node, const std::string& name, const std::string& nonce,
+                    const std::string& proof, const credential& cred, bool join, int64_t now_ms);
 
-  size_t pending() const { return nonces_.size(); }
+  /// Challenges used and not yet expired.
+  size_t used() const { return used_.size(); }
 
 private:
+  std::string mac(const std::string& node, const std::string& body) const;
+
   std::string cookie_;
-  std::map<std::string, std::vector<std::string>> nonces_; // our open challenges, per node
-  std::map<std::string, member_info> hellos_;              // who said hello from that node
-  std::deque<std::string> order_;                          // to bound both maps (oldest first)
+  std::string name_;
+  credentials own_;
+  std::string secret_;
+  std::map<std::string, int64_t> used_;            // used challenges, until their expiry
+  std::deque<std::pair<int64_t, std::string>> expiry_; // the same, oldest first
 };
 
 } // namespace cafmcp::cluster

@@ -48,6 +48,13 @@ public:
     last_.wall_ms = top;
   }
 
+  /// Whether `remote` is stamped more than `max_drift_ms` ahead of our
+  /// clock: such a write would win last-write-wins over everything written
+  /// until the clock catches up, so replicas refuse it.
+  bool too_far_ahead(const hlc_stamp& remote, int64_t max_drift_ms) const {
+    return remote.wall_ms > physical() + static_cast<uint64_t>(std::max<int64_t>(max_drift_ms, 0));
+  }
+
   const std::string& node() const { return node_; }
 
 private:

@@ -42,6 +42,10 @@ std::string to_string(errc x) {
     case errc::fenced: return "fenced";
     case errc::no_quorum: return "no_quorum";
     case errc::placement_moving: return "placement_moving";
+    case errc::bad_certificate: return "bad_certificate";
+    case errc::forbidden: return "forbidden";
+    case errc::clock_drift: return "clock_drift";
+    case errc::audit_failed: return "audit_failed";
   }
   return "unknown";
 }
@@ -77,6 +81,8 @@ void register_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<member_info>("cafmcp.member_info");
   cfg.add_message_type<std::vector<member_info>>("cafmcp.member_info_list");
   cfg.add_message_type<heartbeat>("cafmcp.heartbeat");
+  cfg.add_message_type<credential>("cafmcp.credential");
+  cfg.add_message_type<caller>("cafmcp.caller");
   cfg.add_message_type<status_row>("cafmcp.status_row");
   cfg.add_message_type<std::vector<status_row>>("cafmcp.status_row_list");
   cfg.add_message_type<hlc_stamp>("cafmcp.hlc_stamp");

@@ -55,6 +55,32 @@ typename Inspector::result_type inspect(Inspector& f, member_info& x) {
   return f(caf::meta::type_name("member_info"), x.name, x.host, x.port, x.incarnation, x.state);
 }
 
+/// One step of the handshake's proof of identity: a certificate and its
+/// key's signature over a statement naming the step (credentials.hpp).
+/// Empty on a cluster.insecure node (cookie only).
+struct credential {
+  std::string certificate; // PEM
+  std::string signature;   // hex
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, credential& x) {
+  return f(caf::meta::type_name("credential"), x.certificate, x.signature);
+}
+
+/// On whose behalf a member relays a call: the verified subject of the
+/// operator's client certificate and its role (admin, viewer), or the
+/// member itself (role "node").
+struct caller {
+  std::string subject;
+  std::string role;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, caller& x) {
+  return f(caf::meta::type_name("caller"), x.subject, x.role);
+}
+
 /// Sent to every member each heartbeat interval: who I am, whom I reach,
 /// and my member table (gossip: tables converge).
 struct heartbeat {
@@ -230,6 +256,7 @@ struct replication_status {
   uint64_t pending_writes = 0;
   uint32_t sync_pending = 0; // members this node still waits on to catch up (after a start)
   uint64_t caught_up = 0;    // records received while catching up
+  uint64_t refused_clock_drift = 0; // replicated writes refused: stamped more than max_clock_drift_ms ahead
   std::vector<std::string> members; // placement members as this node sees them
   std::vector<std::string> drained; // members being drained (manual failover)
   std::vector<peer_replication> peers;
@@ -238,7 +265,7 @@ struct replication_status {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, replication_status& x) {
   return f(caf::meta::type_name("replication_status"), x.node, x.factor, x.consistency, x.records, x.primaries,
-           x.repairing, x.promotions, x.pending_writes, x.sync_pending, x.caught_up, x.members, x.drained, x.peers);
+           x.repairing, x.promotions, x.pending_writes, x.sync_pending, x.caught_up, x.refused_clock_drift, x.members, x.drained, x.peers);
 }
 
 void register_types(caf::actor_system_config& cfg);

@@ -12,7 +12,10 @@
 #include <caf/openssl/all.hpp>
 
 #include "actors/core_sup.hpp"
+#include "base/audit_log.hpp"
+#include "base/crypto.hpp"
 #include "base/log.hpp"
+#include "cluster/call_policy.hpp"
 #include "cluster/connector.hpp"
 #include "cluster/errors.hpp"
 #include "cluster/handshake.hpp"
@@ -20,6 +23,7 @@
 #include "cluster/membership.hpp"
 #include "cluster/messages.hpp"
 #include "cluster/relay.hpp"
+#include "supervision/admin.hpp"
 
 namespace cafmcp::cluster {
 
@@ -48,10 +52,11 @@ struct node_state {
   std::shared_ptr<actors::name_table> names;
   std::string path;
   std::optional<membership> members;            // the rules: this node's view of the cluster
+  credentials creds;                           // our certificate (empty: cluster.insecure)
   std::optional<handshake_server> greeter;      // challenges we sent to connecting nodes
   std::map<std::string, caf::actor> handles;    // members' node actors we hold a connection to, by name
-  std::set<caf::node_id> authed;                // members' nodes that may talk to us
-  std::deque<caf::node_id> clients;             // clients (cafmcp status) that may, oldest first
+  std::map<caf::node_id, peer_identity> peers;  // members' nodes that may talk to us, and who they proved to be
+  std::deque<std::pair<caf::node_id, peer_identity>> clients; // operators' tools that may, oldest first
   std::vector<caf::response_promise> leaving;   // graceful leave requests to answer
   std::map<uint64_t, caf::response_promise> relayed; // calls waiting on a relay, by relay number
   uint64_t next_relay = 0;
@@ -100,25 +105,52 @@ void connect_to(node_actor* self, const std::string& host, uint16_t port) {
 
 // -- the handshake (outbound) ---------------------------------------------------
 
+/// A member's node proved who it is: it may talk to us, and the replicator
+/// takes its messages.
+void trust(node_actor* self, const caf::node_id& node, peer_identity who) {
+  auto& st = self->state;
+  st.peers[node] = std::move(who);
+  std::set<caf::node_id> nodes;
+  for (auto& p : st.peers)
+    nodes.insert(p.first);
+  st.view->set_member_nodes(std::move(nodes));
+}
+
 void handshake(node_actor* self, caf::actor handle, const std::string& host, uint16_t port) {
   auto nonce = make_nonce();
   auto timeout = std::max(milliseconds{2000}, 3 * self->state.cfg.heartbeat);
   auto where = address(host, port);
   self->request(handle, timeout, hello_atom::value, self->state.members->me(), nonce)
     .then(
-      [=](const std::string& their_nonce, const std::string& their_proof) {
+      [=](const std::string& their_nonce, const std::string& their_proof, const credential& their_cred) {
         auto& st = self->state;
         if (!server_proof_ok(st.cfg.cookie, nonce, their_proof)) {
           log::error(st.path, "the node at " + where + " does not hold our cluster cookie; not joining it");
           return;
         }
-        // It proved the cookie: it may talk to us over this connection.
-        st.authed.insert(handle.node());
-        auto& name = st.members->me().name;
-        self->request(handle, timeout, auth_atom::value, name, client_proof(st.cfg.cookie, name, their_nonce), true)
+        std::string why;
+        auto server = check_server(st.creds, their_cred, nonce, why);
+        if (!server) {
+          log::error(st.path, "the node at " + where + " did not prove a node certificate of our CA (" + why
+                                + "); not joining it");
+          return;
+        }
+        auto& me = st.members->me();
+        auto proof = client_proof(st.cfg.cookie, me.name, their_nonce);
+        auto cred = present(st.creds, client_statement(me.name, server->name, their_nonce));
+        self->request(handle, timeout, auth_atom::value, me, their_nonce, proof, true, cred)
           .then(
             [=](const member_info& them, const std::vector<member_info>& members) {
               auto& st = self->state;
+              if (server->verified && them.name != server->name) {
+                log::error(st.path, "the node at " + where + " calls itself " + them.name + " but its certificate is "
+                                      + server->subject + "; not joining it");
+                return;
+              }
+              // It proved the cookie (and its certificate): it may talk to us over this connection.
+              auto who = *server;
+              who.name = them.name;
+              trust(self, handle.node(), who);
               st.members->merge(members, them.name, right_now());
               st.members->learn(them, clock::now());
               publish(self);
@@ -151,14 +183,117 @@ void tick(node_actor* self) {
   self->delayed_send(self, st.cfg.heartbeat, tick_atom::value);
 }
 
-bool authed(node_actor* self) {
+/// Who sent the current message: this node's own actors (role node), a
+/// member that completed the handshake, or an operator's tool; nothing for
+/// anyone else.
+std::optional<peer_identity> sender_identity(node_actor* self) {
   auto sender = self->current_sender();
   if (!sender)
-    return false;
+    return std::nullopt;
   auto& st = self->state;
   auto n = sender->node();
-  return n == self->system().node() || st.authed.count(n) > 0
-         || std::find(st.clients.begin(), st.clients.end(), n) != st.clients.end();
+  if (n == self->system().node())
+    return peer_identity{st.cfg.name, "node", "node:" + st.cfg.name, true};
+  if (auto p = st.peers.find(n); p != st.peers.end())
+    return p->second;
+  for (auto& c : st.clients)
+    if (c.first == n)
+      return c.second;
+  return std::nullopt;
+}
+
+/// Whether a member (or this node) sent the current message.
+bool from_member(node_actor* self) {
+  auto who = sender_identity(self);
+  return who && who->role == "node";
+}
+
+/// Whether anyone authenticated sent it (members, and operators' tools of any role).
+bool authed(node_actor* self) {
+  return sender_identity(self).has_value();
+}
+
+/// Appends an audit record through the admin actor (fdatasync'ed), then
+/// calls `k` with the error if it could not be written.
+void audit_first(node_actor* self, audit::audit_record rec, std::function<void(caf::error)> k) {
+  auto admin = self->state.names->lookup("admin");
+  if (!admin)
+    return k(make_error(errc::audit_failed, "the admin actor (which keeps the audit log) is not running"));
+  self->request(admin, std::chrono::seconds(10), supervision::admin_record_atom::value, std::move(rec))
+    .then([k]() { k(caf::error{}); },
+          [self, k](caf::error& err) {
+            k(make_error(errc::audit_failed, "the audit log cannot be written: " + self->system().render(err)));
+          });
+}
+
+/// Sends `msg` to `target` through a relay; its answer goes to `rp`.
+void relay_to(node_actor* self, caf::response_promise rp, caf::actor target, caf::message msg, std::string what) {
+  auto& st = self->state;
+  auto number = st.next_relay++;
+  st.relayed.emplace(number, std::move(rp));
+  self->spawn(relay, caf::actor_cast<caf::actor>(self), number, std::move(target), std::move(msg), std::move(what));
+}
+
+/// A call through this gateway (distribute_call): checked against the
+/// caller's role, audited when it changes state, then delivered here or
+/// relayed to the member it names (with the caller, so that member checks
+/// and audits it too).
+void gateway_call(node_actor* self, caf::response_promise rp, const peer_identity& who, const std::string& node,
+                  const std::string& name, caf::message msg, const caller* vouched) {
+  auto& st = self->state;
+  caller c{who.subject, who.role};
+  if (vouched != nullptr && who.role == "node" && !vouched->subject.empty())
+    c = *vouched; // a member relays an operator's call (members are trusted to vouch)
+  if (msg.empty())
+    return rp.deliver(make_error(errc::forbidden, "an empty call"));
+  auto op = msg.match_element<caf::atom_value>(0) ? msg.get_as<caf::atom_value>(0) : caf::atom("");
+  auto callable = std::find(st.cfg.callable.begin(), st.cfg.callable.end(), name) != st.cfg.callable.end();
+  auto d = decide_call(name, op, c.role, callable);
+  auto what = name + " on " + node + " " + caf::to_string(msg);
+  if (!d.allowed) {
+    log::warning(st.path, "refused " + d.op + " by " + c.subject + ": " + d.why);
+    auto err = make_error(errc::forbidden, d.why);
+    if (!d.audited)
+      return rp.deliver(err);
+    return audit_first(self, {c.subject, d.op, what, "refused: " + d.why},
+                       [rp, err](caf::error) mutable { rp.deliver(err); });
+  }
+  if (node != st.members->me().name) {
+    if (!st.members->find(node))
+      return rp.deliver(make_error(errc::unknown_node, node));
+    auto h = st.handles.find(node);
+    if (h == st.handles.end())
+      return rp.deliver(make_error(errc::unreachable, node + " is not connected"));
+    return relay_to(self, rp, h->second, caf::make_message(call_atom::value, node, name, std::move(msg), c),
+                    name + " on " + node);
+  }
+  auto target = st.names->lookup(name);
+  if (!target)
+    return rp.deliver(make_error(errc::unknown_node, "no actor named " + name + " on " + node));
+  // Members' own calls go straight to the target. An operator's call is
+  // asked on their behalf, so the target only ever hears from members and
+  // this node (the replicator refuses anyone else).
+  auto deliver = [self, target, what, direct = c.role == "node"](caf::response_promise rp, caf::message msg) {
+    if (direct)
+      rp.delegate(target, std::move(msg));
+    else
+      relay_to(self, std::move(rp), target, std::move(msg), what);
+  };
+  if (d.audited_by_target) {
+    // The admin actor audits it; who asked is what we verified, never what the caller wrote.
+    if (msg.size() > 1 && msg.match_element<std::string>(1))
+      msg.get_mutable_as<std::string>(1) = c.subject;
+    return deliver(rp, std::move(msg));
+  }
+  if (!d.audited)
+    return deliver(rp, std::move(msg));
+  audit_first(self, {c.subject, d.op, what, "requested"}, [self, rp, deliver, msg](caf::error err) mutable {
+    if (err) {
+      log::error(self->state.path, "refusing a call: " + self->system().render(err));
+      return rp.deliver(err);
+    }
+    deliver(rp, std::move(msg));
+  });
 }
 
 caf::behavior node_actor_fun(node_actor* self, cluster_config cfg, std::shared_ptr<cluster_view> view,
@@ -176,11 +311,13 @@ caf::behavior node_actor_fun(node_actor* self, cluster_config cfg, std::shared_p
   auto joining = seeds.size();
   st.members.emplace(membership_config{st.cfg.heartbeat, st.cfg.unhealthy_after, st.cfg.remove_after, st.cfg.sbr},
                      me, std::move(seeds));
-  st.greeter.emplace(st.cfg.cookie);
+  st.creds = st.cfg.creds;
+  st.greeter.emplace(st.cfg.cookie, st.cfg.name, st.creds, crypto::random_bytes(32));
+  st.view->set_own_node(self->system().node());
   st.view->set_fenced(false);
   log::info(path, "cluster node " + me.name + " on " + address(me.host, me.port) + " ("
                     + (joining == 0 ? "founding a cluster" : "joining through " + std::to_string(joining) + " seed(s)")
-                    + (st.cfg.tls ? "; TLS" : "") + "; heartbeat " + std::to_string(st.cfg.heartbeat.count())
+                    + (st.cfg.tls ? "; mutual TLS" : "; INSECURE: plain BASP, cookie only") + "; heartbeat " + std::to_string(st.cfg.heartbeat.count())
                     + " ms, split brain " + to_string(st.cfg.sbr.strategy) + ")");
   // An error answering one of our one-way messages (e.g. a heartbeat to a
   // node that restarted and does not know us yet) must not end this actor.
@@ -213,48 +350,53 @@ caf::behavior node_actor_fun(node_actor* self, cluster_config cfg, std::shared_p
       handshake(self, handle, host, port);
     },
     // -- the handshake (inbound) ------------------------------------------------
-    [self](hello_atom, const member_info& from, const std::string& nonce) -> caf::result<std::string, std::string> {
+    [self](hello_atom, const member_info&,
+           const std::string& nonce) -> caf::result<std::string, std::string, credential> {
       auto sender = self->current_sender();
       if (!sender)
         return make_error(errc::no_handshake, "hello needs a sender");
-      auto c = self->state.greeter->on_hello(caf::to_string(sender->node()), from, nonce, make_nonce());
-      return {c.nonce, c.proof};
+      auto c = self->state.greeter->on_hello(caf::to_string(sender->node()), nonce, make_nonce(),
+                                             static_cast<int64_t>(wall_ms()));
+      return {c.nonce, c.proof, c.cred};
     },
-    [self](auth_atom, const std::string& name, const std::string& proof,
-           bool join) -> caf::result<member_info, std::vector<member_info>> {
+    [self](auth_atom, const member_info& hello, const std::string& nonce, const std::string& proof, bool join,
+           const credential& cred) -> caf::result<member_info, std::vector<member_info>> {
       auto& st = self->state;
       auto sender = self->current_sender();
       if (!sender)
         return make_error(errc::no_handshake);
-      auto a = st.greeter->on_auth(caf::to_string(sender->node()), name, proof);
+      auto& name = hello.name;
+      auto a = st.greeter->on_auth(caf::to_string(sender->node()), name, nonce, proof, cred, join,
+                                   static_cast<int64_t>(wall_ms()));
       if (a.result == handshake_server::verdict::no_hello)
         return make_error(errc::no_handshake, "send hello first");
-      if (a.result == handshake_server::verdict::wrong_cookie) {
+      if (a.result != handshake_server::verdict::admitted) {
         log::warning(st.path, std::string{"refused "} + (join ? "a join by " : "a client ") + name + " from node "
-                                + caf::to_string(sender->node()) + ": wrong cluster cookie");
-        return make_error(errc::wrong_cookie, "the cluster cookie does not match");
+                                + caf::to_string(sender->node()) + ": " + a.why);
+        return make_error(a.result == handshake_server::verdict::wrong_cookie ? errc::wrong_cookie
+                                                                              : errc::bad_certificate,
+                          a.why);
       }
       if (!join) {
-        st.clients.push_back(sender->node());
+        st.clients.emplace_back(sender->node(), a.who);
         while (st.clients.size() > max_clients)
           st.clients.pop_front();
+        log::info(st.path, "client " + a.who.subject + " (role " + a.who.role + ") authenticated");
         return {st.members->me(), st.members->table()};
       }
-      st.authed.insert(sender->node());
-      log::info(st.path, name + " authenticated");
+      trust(self, sender->node(), a.who);
+      log::info(st.path, name + " authenticated" + (a.who.verified ? " (" + a.who.subject + ")" : ""));
       // One connection per pair of nodes (caf_openssl drops the first of
       // two): the joiner's own connection carries our messages to it too.
-      if (a.hello.name == name) {
-        st.members->merge({a.hello}, name, right_now());
-        publish(self);
-        if (st.members->find(name) && !st.handles.count(name))
-          attach(self, name, caf::actor_cast<caf::actor>(sender));
-      }
+      st.members->merge({hello}, name, right_now());
+      publish(self);
+      if (st.members->find(name) && !st.handles.count(name))
+        attach(self, name, caf::actor_cast<caf::actor>(sender));
       return {st.members->me(), st.members->table()};
     },
     // -- between members ----------------------------------------------------------
     [self](heartbeat_ack_atom, const std::string& from, int64_t sent_ns) {
-      if (!authed(self))
+      if (!from_member(self))
         return;
       auto now = std::chrono::duration_cast<std::chrono::nanoseconds>(clock::now().time_since_epoch()).count();
       auto rtt = now - sent_ns;
@@ -262,7 +404,7 @@ caf::behavior node_actor_fun(node_actor* self, cluster_config cfg, std::shared_p
         self->state.members->set_rtt(from, rtt / 1000);
     },
     [self](heartbeat_atom, const heartbeat& hb) -> caf::result<void> {
-      if (!authed(self))
+      if (!from_member(self))
         return make_error(errc::not_authenticated);
       auto& st = self->state;
       // Echoed at once, so the sender times the round trip (its own clock).
@@ -298,29 +440,20 @@ caf::behavior node_actor_fun(node_actor* self, cluster_config cfg, std::shared_p
     },
     [self](call_atom, const std::string& node, const std::string& name, caf::message& msg) {
       // distribute_call: a local target answers the caller directly; a call
-      // for another member goes through a relay. (Checked before the
-      // promise: making it takes the sender out of the message.)
-      bool ok = authed(self);
+      // for another member goes through a relay. (The sender is read before
+      // the promise: making it takes the sender out of the message.)
+      auto who = sender_identity(self);
       auto rp = self->make_response_promise();
-      if (!ok)
+      if (!who)
         return rp.deliver(make_error(errc::not_authenticated));
-      auto& st = self->state;
-      if (node == st.members->me().name) {
-        auto target = st.names->lookup(name);
-        if (!target)
-          return rp.deliver(make_error(errc::unknown_node, "no actor named " + name + " on " + node));
-        rp.delegate(target, std::move(msg));
-        return;
-      }
-      if (!st.members->find(node))
-        return rp.deliver(make_error(errc::unknown_node, node));
-      auto h = st.handles.find(node);
-      if (h == st.handles.end())
-        return rp.deliver(make_error(errc::unreachable, node + " is not connected"));
-      auto number = st.next_relay++;
-      st.relayed.emplace(number, rp);
-      self->spawn(relay, caf::actor_cast<caf::actor>(self), number, h->second,
-                  caf::make_message(call_atom::value, node, name, std::move(msg)), name + " on " + node);
+      gateway_call(self, rp, *who, node, name, std::move(msg), nullptr);
+    },
+    [self](call_atom, const std::string& node, const std::string& name, caf::message& msg, const caller& c) {
+      auto who = sender_identity(self);
+      auto rp = self->make_response_promise();
+      if (!who)
+        return rp.deliver(make_error(errc::not_authenticated));
+      gateway_call(self, rp, *who, node, name, std::move(msg), &c);
     },
     [self](relayed_atom, uint64_t number, caf::message& answer) {
       auto sender = self->current_sender();
@@ -337,8 +470,11 @@ caf::behavior node_actor_fun(node_actor* self, cluster_config cfg, std::shared_p
         rp.deliver(std::move(answer));
     },
     [self](join_atom, const std::vector<std::string>& nodes) -> caf::result<void> {
-      if (!authed(self))
+      auto who = sender_identity(self);
+      if (!who)
         return make_error(errc::not_authenticated);
+      if (who->role == "viewer")
+        return make_error(errc::forbidden, "connect needs role admin; the caller's role is viewer");
       for (auto& n : nodes) {
         if (!parse_host_port(n))
           return make_error(errc::unknown_node, "not HOST:PORT: " + n);
@@ -347,8 +483,11 @@ caf::behavior node_actor_fun(node_actor* self, cluster_config cfg, std::shared_p
       return caf::unit;
     },
     [self](leave_atom) -> caf::result<void> {
-      if (!authed(self))
+      auto who = sender_identity(self);
+      if (!who)
         return make_error(errc::not_authenticated);
+      if (who->role == "viewer")
+        return make_error(errc::forbidden, "leave needs role admin; the caller's role is viewer");
       // Graceful leave: tell everyone now; the leader moves us to exiting
       // and, once we are gone, to removed. Answered after two heartbeats.
       auto& st = self->state;

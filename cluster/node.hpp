@@ -2,8 +2,8 @@
 
 // The cluster node actor: one per node, published through CAF's io
 // middleman (BASP over TCP) on the cluster port. Everything another node
-// (or `cafmcp status`) says to this node goes through it: the cookie
-// handshake, heartbeats with gossip of the member table, status queries,
+// (or `cafmcp status`) says to this node goes through it: the handshake
+// (cookie, and the peer's certificate bound to its name), heartbeats with gossip of the member table, status queries,
 // distribute_call. It also watches the members' health and runs the
 // split-brain resolver (split_brain.hpp); when this node's side loses, it
 // fences the node (cluster_view) and rejoins after the network heals.
@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "actors/name_table.hpp"
+#include "cluster/credentials.hpp"
 #include "cluster/cluster_view.hpp"
 #include "cluster/split_brain.hpp"
 #include "supervision/child_spec.hpp"
@@ -33,6 +34,8 @@ struct cluster_config {
   std::chrono::milliseconds remove_after{10000}; // a down member is removed after this
   sbr_config sbr;
   bool tls = false; // BASP over TLS (caf_openssl; certificates in the actor system config)
+  credentials creds; // with tls: what the handshake proves (the same files as the TLS config)
+  std::vector<std::string> callable; // application actors members and admins may call by name (distribute_call)
 };
 
 /// The child spec of the node actor ("node", under cluster_sup). Its start

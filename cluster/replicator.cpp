@@ -56,6 +56,18 @@ std::optional<session_op> api_op(caf::message& m, uint8_t level) {
   return put_op(m.get_as<std::string>(1), m.get_as<std::string>(2), m.get_as<std::string>(3), level);
 }
 
+/// Whether the current message comes from this node or a member that
+/// proved itself (operators' tools reach us only through the node actor,
+/// which checks their role and asks on their behalf).
+bool trusted(repl_actor* self) {
+  auto sender = self->current_sender();
+  return sender && self->state.view->trusted(sender->node());
+}
+
+caf::error untrusted_error() {
+  return make_error(errc::not_authenticated, "the replicator takes messages from members only");
+}
+
 caf::behavior replicator_actor(repl_actor* self, replication_config cfg, std::string me,
                                std::shared_ptr<cluster_view> view, std::shared_ptr<actors::name_table> names,
                                std::string path) {
@@ -81,7 +93,10 @@ caf::behavior replicator_actor(repl_actor* self, replication_config cfg, std::st
   });
   auto level = static_cast<uint8_t>(cfg.level);
   auto local = [self](session_op op) {
+    auto ok = trusted(self); // (read before the promise takes the sender)
     auto rp = self->make_response_promise();
+    if (!ok)
+      return rp.deliver(untrusted_error());
     serve(self, std::move(op), std::move(rp));
   };
   return {
@@ -138,6 +153,8 @@ caf::behavior replicator_actor(repl_actor* self, replication_config cfg, std::st
     [self](repl_route_atom, session_op& op) {
       // Answered in the API's terms for op.kind; the forwarding node
       // relays that answer.
+      if (!trusted(self))
+        return self->make_response_promise().deliver(untrusted_error());
       if (!op.trace.valid() || !trace::enabled())
         return serve(self, std::move(op), self->make_response_promise());
       // Traced: the span lasts until the answer, however long serving takes
@@ -163,37 +180,59 @@ caf::behavior replicator_actor(repl_actor* self, replication_config cfg, std::st
     },
     [self](repl_local_atom, session_op& op) { serve(self, std::move(op), self->make_response_promise()); },
     [self](repl_apply_atom, std::vector<record_delta>& ds) -> caf::result<caf::ok_atom> {
+      if (!trusted(self))
+        return untrusted_error();
       if (auto why = self->state.view->fenced())
         return make_error(errc::fenced, *why);
+      size_t refused = 0;
       for (auto& d : ds)
-        absorb(self, d);
+        refused += absorb(self, d) ? 0 : 1;
+      if (refused > 0)
+        return make_error(errc::clock_drift, std::to_string(refused) + " record(s) stamped more than "
+                                               + std::to_string(self->state.cfg.max_clock_drift_ms)
+                                               + " ms ahead of " + self->state.hlc.node() + "'s clock");
       return caf::ok_atom::value;
     },
-    [self](repl_pull_atom, const std::vector<std::string>& ids) {
+    [self](repl_pull_atom, const std::vector<std::string>& ids) -> caf::result<std::vector<record_delta>> {
+      if (!trusted(self))
+        return untrusted_error();
       std::vector<record_delta> out;
       for (auto& id : ids)
         if (self->state.store.find(id))
           out.push_back(self->state.store.full(id));
       return out;
     },
-    [self](repl_status_atom) { return status_of(self); },
+    [self](repl_status_atom) -> caf::result<replication_status> {
+      if (!trusted(self))
+        return untrusted_error();
+      return status_of(self);
+    },
     [=](repl_migrate_atom, std::string& id, std::string& to) {
       auto op = make_op(session_op::migrate, std::move(id), level);
       op.value = std::move(to);
       local(std::move(op));
     },
     [=](repl_backup_atom, std::string& id) { local(make_op(session_op::backup, std::move(id), level)); },
-    [self](repl_sync_atom, const std::string& member, const record_digest& have) {
+    [self](repl_sync_atom, const std::string& member,
+           const record_digest& have) -> caf::result<std::vector<record_delta>> {
+      if (!trusted(self))
+        return untrusted_error();
       auto& st = self->state;
       std::vector<record_delta> out;
       for (auto& id : records_to_send(st.store, member, have, st.layout))
         out.push_back(st.store.full(id));
       return out;
     },
-    [self](repl_drain_atom, const std::string& from, const std::string& to, bool all) {
+    [self](repl_drain_atom, const std::string& from, const std::string& to, bool all) -> caf::result<caf::ok_atom> {
+      if (!trusted(self))
+        return untrusted_error();
       return drain(self, from, to, all);
     },
-    [self](repl_handoff_atom) { return handoff(self); },
+    [self](repl_handoff_atom) -> caf::result<uint64_t> {
+      if (!trusted(self))
+        return untrusted_error();
+      return handoff(self);
+    },
     // -- timers --
     [self](repl_tick_atom) {
       auto node = self->state.names->lookup("node");

@@ -250,6 +250,7 @@ replication_status status_of(repl_actor* self) {
   }
   out.repairing = st.needs_repair.size() + st.repairing.size();
   out.promotions = st.promotions;
+  out.refused_clock_drift = st.refused_clock_drift;
   out.pending_writes = st.writes.size();
   out.sync_pending = st.sync_pending;
   out.caught_up = st.caught_up;

@@ -2,6 +2,7 @@
 #include "cluster/detail/replicator_state.hpp"
 
 #include "actors/errors.hpp"
+#include "base/log.hpp"
 #include "cluster/errors.hpp"
 
 namespace cafmcp::cluster::detail {
@@ -271,11 +272,25 @@ void forward(repl_actor* self, session_op op, caf::response_promise rp, const st
 
 } // namespace
 
-void absorb(repl_actor* self, const record_delta& d) {
+bool absorb(repl_actor* self, const record_delta& d) {
+  auto& st = self->state;
+  for (auto& [k, v] : d.fields)
+    if (st.hlc.too_far_ahead(v.ts, st.cfg.max_clock_drift_ms)) {
+      // Checked before the clock observes anything: one bad stamp must not
+      // drag this node's clock (and every later write) into the future.
+      if (st.refused_clock_drift++ % 100 == 0)
+        log::warning(st.path, "refused a copy of " + d.id + " from " + v.ts.node + ": stamped "
+                                + std::to_string(v.ts.wall_ms) + " ms, more than "
+                                + std::to_string(st.cfg.max_clock_drift_ms)
+                                + " ms (cluster.replication.max_clock_drift_ms) ahead of this node's clock; "
+                                + std::to_string(st.refused_clock_drift) + " refused so far");
+      return false;
+    }
   // Later local stamps exceed the copy's stamps.
   for (auto& [k, v] : d.fields)
-    self->state.hlc.observe(v.ts);
+    st.hlc.observe(v.ts);
   merge(self, d);
+  return true;
 }
 
 record_delta delta_of(repl_actor* self, const std::string& id,

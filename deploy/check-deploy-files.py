@@ -72,7 +72,7 @@ def check_kubernetes(deploy, cafmcp):
               where + " has apiVersion, kind and metadata.name")
         by_kind.setdefault(d.get("kind"), []).append(d)
 
-    for kind in ("StatefulSet", "Service", "ConfigMap", "Secret", "PodDisruptionBudget"):
+    for kind in ("StatefulSet", "Service", "ConfigMap", "Secret", "PodDisruptionBudget", "NetworkPolicy"):
         check(kind in by_kind, "kubernetes: a " + kind + " is defined")
     if "StatefulSet" not in by_kind:
         return
@@ -124,7 +124,7 @@ def check_kubernetes(deploy, cafmcp):
         check(csc.get("allowPrivilegeEscalation") is False and "ALL" in (dig(csc, "capabilities", "drop") or []),
               name + " drops all capabilities and privilege escalation")
         args = " ".join(str(a) for a in c.get("args", []))
-        for flag in ("--name=$(POD_NAME)", "--cluster-host=", "--seeds=", "--cookie-file="):
+        for flag in ("--name=$(POD_NAME)", "--cluster-host=", "--seeds=", "--cookie-file=", "--certs-dir="):
             check(flag in args, name + " passes " + flag.rstrip("="))
         env = {e.get("name"): e for e in c.get("env", [])}
         for var in sorted(set(re.findall(r"\$\((\w+)\)", args))):

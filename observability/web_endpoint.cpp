@@ -304,6 +304,9 @@ std::string render_metrics(const web_state& st, const collected& c) {
     auto& r = *c.replication;
     m.gauge("cafmcp_replication_records", "Records this node is a replica of").set(static_cast<double>(r.records));
     m.gauge("cafmcp_replication_pending_writes", "Writes waiting for acknowledgements").set(static_cast<double>(r.pending_writes));
+    m.counter("cafmcp_replication_refused_clock_drift_total",
+              "Replicated writes refused: stamped more than cluster.replication.max_clock_drift_ms ahead of our clock")
+      .store(r.refused_clock_drift);
     for (auto& p : r.peers) {
       m.gauge("cafmcp_replication_lag_seconds", "Age of the oldest unacknowledged replication to a peer",
               {{"peer", p.peer}})
@@ -357,10 +360,11 @@ web_reply health_reply(const web_state& st, const collected& c) {
   web_reply r;
   r.status = ok ? 200 : 503;
   r.content_type = "application/json";
-  r.body = json{{"status", ok ? "healthy" : "degraded"}, {"node", st.cfg.node_name}, {"checks", checks},
-                {"alerts", alerts}}
-             .dump(2)
-           + "\n";
+  auto body = json{{"status", ok ? "healthy" : "degraded"}, {"node", st.cfg.node_name}, {"checks", checks},
+                   {"alerts", alerts}};
+  if (!st.cfg.cluster_transport.empty())
+    body["cluster_transport"] = st.cfg.cluster_transport;
+  r.body = body.dump(2) + "\n";
   return r;
 }
 

@@ -39,6 +39,7 @@ struct web_config {
   double memory_alert_ratio = 0.8;               // resident memory / machine memory
   int64_t queue_depth_limit = 1000;              // messages waiting in any one actor
   std::vector<std::string> required_actors;      // core actors that must be alive
+  std::string cluster_transport;                 // "mutual_tls", "insecure" or "" (no cluster): shown in /health
 };
 
 /// The config keys this part owns ("observability").

@@ -43,6 +43,7 @@ using admin_terminate_atom = caf::atom_constant<caf::atom("adm_term")>;
 using admin_delete_atom = caf::atom_constant<caf::atom("adm_delete")>;
 using admin_kill_atom = caf::atom_constant<caf::atom("adm_kill")>;
 using admin_audit_atom = caf::atom_constant<caf::atom("adm_audit")>;
+using admin_record_atom = caf::atom_constant<caf::atom("adm_record")>;
 
 struct admin_config {
   std::function<caf::actor()> root; // the tree's top supervisor (found at each request)

@@ -78,6 +78,7 @@ struct repl_state {
   std::map<std::string, std::vector<queued_op>> repairing; // pulls under way, with waiting ops
   std::map<std::string, peer_stats> stats;
   uint64_t promotions = 0;
+  uint64_t refused_clock_drift = 0; // copies refused: stamped too far ahead (absorb)
   bool members_known = false;
   persistence_batch disk;  // changes for replica_disk's WAL, and when a snapshot is due
   bool snapshots = false;  // replica_disk ran at start: snapshot at the interval
@@ -108,7 +109,9 @@ void write(repl_actor* self, const session_op& op, record_delta d, std::optional
            const std::vector<std::string>& replicas);
 record_delta delta_of(repl_actor* self, const std::string& id,
                       std::initializer_list<std::pair<std::string, std::string>> fields);
-void absorb(repl_actor* self, const record_delta& d);
+/// Merges a copy from another replica; false (and counted) if it is stamped
+/// more than max_clock_drift_ms ahead of our clock.
+bool absorb(repl_actor* self, const record_delta& d);
 void reroute(repl_actor* self);
 void widen_writes(repl_actor* self);
 int64_t wall_ms();

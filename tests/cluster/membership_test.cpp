@@ -1,9 +1,8 @@
-// Membership and the cookie handshake as pure classes, driven by a fake clock: no processes, no sleeps.
+// Membership as a pure class, driven by a fake clock: no processes, no sleeps.
 
 #include <doctest/doctest.h>
 
 #include "cluster/cookie.hpp"
-#include "cluster/handshake.hpp"
 #include "cluster/membership.hpp"
 
 using namespace cafmcp::cluster;
@@ -499,64 +498,4 @@ TEST_CASE("a graceful leave is gossiped as leaving in the next heartbeat") {
   CHECK(hb.members[0].name == "n1");
   CHECK(static_cast<member_state>(hb.members[0].state) == member_state::leaving);
   CHECK(hb.seq > 0);
-}
-
-// -- the handshake ------------------------------------------------------------------------------
-
-TEST_CASE("handshake: a joiner with the right cookie is admitted and its hello handed back") {
-  handshake_server server{"secret"};
-  auto c = server.on_hello("node-a", info("n9"), "joiner-nonce", "server-nonce");
-  CHECK(server_proof_ok("secret", "joiner-nonce", c.proof));
-  auto a = server.on_auth("node-a", "n9", client_proof("secret", "n9", c.nonce));
-  CHECK(a.result == handshake_server::verdict::admitted);
-  CHECK(a.hello.name == "n9");
-}
-
-TEST_CASE("handshake: a joiner with a wrong cookie is refused") {
-  handshake_server server{"secret"};
-  auto c = server.on_hello("node-a", info("n9"), "joiner-nonce", "server-nonce");
-  auto a = server.on_auth("node-a", "n9", client_proof("other", "n9", c.nonce));
-  CHECK(a.result == handshake_server::verdict::wrong_cookie);
-  CHECK(a.hello.name.empty());
-}
-
-TEST_CASE("handshake: a joiner never trusts a node whose proof is over another cookie") {
-  handshake_server server{"other"};
-  auto c = server.on_hello("node-a", info("n9"), "joiner-nonce", "server-nonce");
-  CHECK_FALSE(server_proof_ok("secret", "joiner-nonce", c.proof));
-  CHECK_FALSE(server_proof_ok("other", "another-nonce", c.proof));
-}
-
-TEST_CASE("handshake: an auth without a hello first is refused") {
-  handshake_server server{"secret"};
-  auto a = server.on_auth("node-a", "n9", client_proof("secret", "n9", "server-nonce"));
-  CHECK(a.result == handshake_server::verdict::no_hello);
-}
-
-TEST_CASE("handshake: each challenge admits one auth only and only for the name it was proven for") {
-  handshake_server server{"secret"};
-  auto c = server.on_hello("node-a", info("n9"), "joiner-nonce", "server-nonce");
-  server.on_hello("node-a", info("n9"), "joiner-nonce-2", "server-nonce-2");
-  CHECK(server.on_auth("node-a", "n8", client_proof("secret", "n9", c.nonce)).result
-        == handshake_server::verdict::wrong_cookie);
-  auto proof = client_proof("secret", "n9", c.nonce);
-  CHECK(server.on_auth("node-a", "n9", proof).result == handshake_server::verdict::admitted);
-  CHECK(server.on_auth("node-a", "n9", proof).result != handshake_server::verdict::admitted); // replayed
-}
-
-TEST_CASE("handshake: a proof from another node id is not accepted") {
-  handshake_server server{"secret"};
-  auto c = server.on_hello("node-a", info("n9"), "joiner-nonce", "server-nonce");
-  CHECK(server.on_auth("node-b", "n9", client_proof("secret", "n9", c.nonce)).result
-        == handshake_server::verdict::no_hello);
-}
-
-TEST_CASE("handshake: nodes that never finish are forgotten beyond max_pending") {
-  handshake_server server{"secret"};
-  auto first = server.on_hello("node-0", info("n9"), "x", "nonce-0");
-  for (size_t i = 1; i <= handshake_server::max_pending; ++i)
-    server.on_hello("node-" + std::to_string(i), info("n9"), "x", "nonce-" + std::to_string(i));
-  CHECK(server.pending() == handshake_server::max_pending);
-  CHECK(server.on_auth("node-0", "n9", client_proof("secret", "n9", first.nonce)).result
-        == handshake_server::verdict::no_hello);
 }

@@ -40,7 +40,8 @@ const dir = mkdtempSync(join(tmpdir(), "cafmcp-dashboard-"));
 writeFileSync(join(dir, "cookie"), "dashboard-test-cookie\n", { mode: 0o600 });
 const base = await freeBase();
 const up = spawnSync(binary, ["cluster", "up", "--nodes", "3", "--base-port", String(base), "--data-dir", join(dir, "c"),
-                              "--cookie-file", join(dir, "cookie"), "--detach"], { encoding: "utf8", timeout: 60000 });
+                              "--cookie-file", join(dir, "cookie"), "--certs-dir", join(dir, "certs"), "--detach"],
+                   { encoding: "utf8", timeout: 60000 });
 if (up.status !== 0) { console.error(up.stdout, up.stderr); process.exit(1); }
 const mcp = base + 1, web = base + 2;
 

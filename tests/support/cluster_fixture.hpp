@@ -3,6 +3,9 @@
 // Real `cafmcp` node processes forming a cluster on 127.0.0.1 (free ports,
 // 200 ms heartbeats so that every wait stays short), and `cafmcp status`
 // against them. Every wait is bounded; every node is stopped by its PID.
+// They speak mutual TLS, as by default: a test directory's certificates are
+// in DIR/certs (a CA, clients admin and viewer, and each node's, made with
+// `cafmcp cert` as the node starts).
 
 #include <csignal>
 #include <functional>
@@ -15,6 +18,7 @@
 #include <vector>
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
@@ -42,6 +46,46 @@ inline std::string write_cookie(const temp_dir& dir, const std::string& name, co
   return path;
 }
 
+/// Where a test directory's certificates are.
+inline std::string certs_of(const temp_dir& dir) {
+  return dir.path() + "/certs";
+}
+
+/// `cafmcp cert ARGS --certs-dir DIR/certs`, which must succeed.
+inline void cert(const temp_dir& dir, std::vector<std::string> args) {
+  args.insert(args.begin(), {binary, "cert"});
+  args.insert(args.end(), {"--certs-dir", certs_of(dir)});
+  auto r = run(args);
+  INFO(r.err);
+  REQUIRE(r.code == 0);
+}
+
+/// The CA and the clients admin (role admin) and viewer (role viewer), once per directory.
+inline void ensure_ca(const temp_dir& dir) {
+  if (::access((certs_of(dir) + "/ca.crt").c_str(), F_OK) == 0)
+    return;
+  cert(dir, {"create-ca"});
+  cert(dir, {"create-client", "admin", "--role", "admin"});
+  cert(dir, {"create-client", "viewer", "--role", "viewer"});
+}
+
+/// A node certificate for `name` (once), for the loopback address and `hosts`.
+inline void ensure_node_cert(const temp_dir& dir, const std::string& name, const std::vector<std::string>& hosts = {}) {
+  ensure_ca(dir);
+  if (::access((certs_of(dir) + "/node." + name + ".crt").c_str(), F_OK) == 0)
+    return;
+  std::vector<std::string> args{"create-node", name, "--host", "127.0.0.1"};
+  for (auto& h : hosts)
+    args.insert(args.end(), {"--host", h});
+  cert(dir, args);
+}
+
+/// How a command-line tool reaches the nodes of `dir`: the cookie and the admin's certificate.
+inline std::vector<std::string> client_flags(const temp_dir& dir, const std::string& cookie,
+                                             const std::string& user = "admin") {
+  return {"--cookie-file", cookie, "--certs-dir", certs_of(dir), "--user", user};
+}
+
 /// One node: its cluster port, its MCP HTTP port and its observability port
 /// (from its ready line).
 struct cluster_node {
@@ -54,8 +98,10 @@ struct cluster_node {
   cluster_node(const temp_dir& dir, std::string n, const std::string& cookie, const std::string& config,
                const std::string& seed = {})
     : name(std::move(n)), cluster_port(free_port()) {
+    ensure_node_cert(dir, name);
     std::vector<std::string> args{binary, "node", "--name", name, "--cluster-port", std::to_string(cluster_port),
                                   "--http-port", "0", "--metrics-port", "0", "--cookie-file", cookie, "--config", config,
+                                  "--certs-dir", certs_of(dir),
                                   "--audit-log", dir.path() + "/" + name + ".audit.jsonl",
                                   "--data-dir", dir.path() + "/data/" + name};
     if (!seed.empty())
@@ -82,7 +128,9 @@ struct status_result {
 /// `cafmcp status --json` against `n`, with `extra` arguments (e.g. --config).
 inline status_result status(const temp_dir& dir, const cluster_node& n, const std::string& cookie,
                      const std::vector<std::string>& extra = {}) {
-  std::vector<std::string> args{binary, "status", "--node", n.address(), "--cookie-file", cookie, "--json"};
+  std::vector<std::string> args{binary, "status", "--node", n.address(), "--json"};
+  auto flags = client_flags(dir, cookie);
+  args.insert(args.end(), flags.begin(), flags.end());
   args.insert(args.end(), extra.begin(), extra.end());
   process p{args, dir.path()};
   status_result r;
@@ -152,8 +200,12 @@ struct three_nodes {
 
 /// Which member leads each session or handle, as `n` sees it
 /// (`cafmcp shell -c sessions --json`).
-inline std::map<std::string, std::string> session_primaries(const cluster_node& n, const std::string& cookie) {
-  auto r = run({binary, "shell", "--node", n.address(), "--cookie-file", cookie, "-c", "sessions", "--json"});
+inline std::map<std::string, std::string> session_primaries(const temp_dir& dir, const cluster_node& n,
+                                                             const std::string& cookie) {
+  std::vector<std::string> args{binary, "shell", "--node", n.address(), "-c", "sessions", "--json"};
+  auto flags = client_flags(dir, cookie);
+  args.insert(args.end(), flags.begin(), flags.end());
+  auto r = run(args);
   std::map<std::string, std::string> out;
   auto j = json::parse(r.out, nullptr, false);
   if (j.is_array())

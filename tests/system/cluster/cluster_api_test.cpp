@@ -40,6 +40,7 @@ struct member {
     cc.cookie = "api-test-cookie";
     cc.heartbeat = 100ms;
     cc.sbr.stable_after = 300ms;
+    cc.callable = {"shouter", "mute"}; // the test's own actors; the runtime's follow the call policy
     auto spec = cluster::node_actor_spec(cc, std::make_shared<cluster::cluster_view>(), names);
     auto h = spec.start(supervision::start_context{*sys, "/root/cluster_sup/node", caf::message{}});
     REQUIRE(h);

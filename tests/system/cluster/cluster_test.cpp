@@ -45,7 +45,7 @@ TEST_CASE("three nodes form a cluster - every node sees all three up and healthy
     CHECK(row_of(s.rows, "n1")["leader"] == true);
   }
   // The human-readable table.
-  process p{{binary, "status", "--node", c.n2->address(), "--cookie-file", c.cookie}, c.dir.path()};
+  process p{{binary, "status", "--node", c.n2->address(), "--cookie-file", c.cookie, "--certs-dir", certs_of(c.dir)}, c.dir.path()};
   REQUIRE(p.wait_exit(20s) == 0);
   CHECK(p.out().find("NODE") == 0);
   CHECK(std::regex_search(p.out(), std::regex{R"(n3\s+127\.0\.0\.1:\d+\s+up\s+healthy)"}));
@@ -80,7 +80,8 @@ TEST_CASE("a node with the wrong cookie is refused and told why - status with it
   CHECK(refused.code == 1);
   CHECK(refused.err.find("cookie") != std::string::npos);
   // Nothing answers: a clear error, exit 1.
-  process none{{binary, "status", "--node", "127.0.0.1:" + std::to_string(free_port()), "--cookie-file", cookie},
+  process none{{binary, "status", "--node", "127.0.0.1:" + std::to_string(free_port()), "--cookie-file", cookie,
+                "--certs-dir", certs_of(dir)},
                dir.path()};
   CHECK(none.wait_exit(20s) == 1);
   CHECK(none.err().find("nothing answers") != std::string::npos);
@@ -164,18 +165,20 @@ TEST_CASE("cafmcp cluster up --detach starts three nodes, status shows them up, 
   REQUIRE(base > 0);
   auto data = dir.path() + "/cluster";
   process up{{binary, "cluster", "up", "--nodes", "3", "--base-port", std::to_string(base), "--data-dir", data,
-              "--cookie-file", cookie, "--config", config, "--detach"},
+              "--cookie-file", cookie, "--config", config, "--certs-dir", certs_of(dir), "--detach"},
              dir.path()};
   REQUIRE(up.wait_exit(60s) == 0);
   CHECK(up.out().find("cluster up: 3 nodes") != std::string::npos);
   CHECK(up.out().find("MCP http://127.0.0.1:" + std::to_string(base + 1) + "/mcp") != std::string::npos);
-  process st{{binary, "status", "--node", "127.0.0.1:" + std::to_string(base), "--cookie-file", cookie, "--json"},
+  CHECK(up.out().find("mutual TLS, certificates in " + certs_of(dir)) != std::string::npos);
+  process st{{binary, "status", "--node", "127.0.0.1:" + std::to_string(base), "--cookie-file", cookie, "--certs-dir",
+              certs_of(dir), "--json"},
              dir.path()};
   REQUIRE(st.wait_exit(20s) == 0);
   CHECK(all_up_healthy(json::parse(st.out()), 3));
   CHECK(mcp_echo(static_cast<uint16_t>(base + 4))["status"] == 200); // n2's MCP port
   process again{{binary, "cluster", "up", "--nodes", "3", "--base-port", std::to_string(base), "--data-dir", data,
-                 "--cookie-file", cookie, "--detach"},
+                 "--cookie-file", cookie, "--certs-dir", certs_of(dir), "--detach"},
                 dir.path()};
   CHECK(again.wait_exit(20s) == 1); // already running from that data dir
   CHECK(again.err().find("cluster down") != std::string::npos);

@@ -51,7 +51,7 @@ std::string open_handle(uint16_t port) {
 }
 
 std::map<std::string, std::string> primaries(const three_nodes& c) {
-  return session_primaries(*c.n1, c.cookie);
+  return session_primaries(c.dir, *c.n1, c.cookie);
 }
 
 /// Writers: one thread per port, each writing 1, 2, 3 … to key "k" of
@@ -247,7 +247,7 @@ TEST_CASE("cafmcp failover drains a node under load - no client error, no acknow
   REQUIRE(on_n2 > 0);
   writers w{handles, {c.n1->http_port, c.n3->http_port}};
   std::this_thread::sleep_for(1000ms);
-  auto r = run({binary, "failover", "--from", "n2", "--node", c.n1->address(), "--cookie-file", c.cookie, "--json"}, 60s);
+  auto r = run({binary, "failover", "--from", "n2", "--node", c.n1->address(), "--cookie-file", c.cookie, "--certs-dir", certs_of(c.dir), "--json"}, 60s);
   REQUIRE(r.code == 0);
   auto summary = json::parse(r.out, nullptr, false);
   REQUIRE(summary.is_object());
@@ -268,7 +268,7 @@ TEST_CASE("cafmcp failover drains a node under load - no client error, no acknow
     MESSAGE("error: " << w.errors[i]);
   CHECK(w.errors.empty());
   CHECK(lost == 0);
-  auto bad = run({binary, "failover", "--from", "n7", "--node", c.n1->address(), "--cookie-file", c.cookie});
+  auto bad = run({binary, "failover", "--from", "n7", "--node", c.n1->address(), "--cookie-file", c.cookie, "--certs-dir", certs_of(c.dir)});
   CHECK(bad.code == 1);
   CHECK(bad.err.find("no member named n7") != std::string::npos);
 }
@@ -569,7 +569,7 @@ TEST_CASE("migrate moves a handle's primary to the named node and backup copies 
   auto owner = primaries(c)[h];
   auto target = owner == "n3" ? "n1" : "n3";
   auto shell = [&](const std::string& cmd) {
-    return run({binary, "shell", "--node", c.n1->address(), "--cookie-file", c.cookie, "-c", cmd, "--json"});
+    return run({binary, "shell", "--node", c.n1->address(), "--cookie-file", c.cookie, "--certs-dir", certs_of(c.dir), "-c", cmd, "--json"});
   };
   auto moved = shell("migrate " + h + " " + target);
   REQUIRE_MESSAGE(moved.code == 0, moved.err);
@@ -597,7 +597,7 @@ TEST_CASE("migrate moves a handle's primary to the named node and backup copies 
   CHECK(text_of(r) == "kept");
   auto bad = shell("migrate " + h + " n9");
   CHECK(bad.code == 1);
-  auto missing = run({binary, "shell", "--node", survivor->address(), "--cookie-file", c.cookie, "-c",
+  auto missing = run({binary, "shell", "--node", survivor->address(), "--cookie-file", c.cookie, "--certs-dir", certs_of(c.dir), "-c",
                       "backup 0123456789abcdef0123456789abcdef"});
   CHECK(missing.code == 1);
 }

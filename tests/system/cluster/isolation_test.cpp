@@ -24,7 +24,7 @@ namespace {
 
 /// Restart counts of every node under `path` of member n1 (shell --json).
 std::map<std::string, uint64_t> restarts(const three_nodes& c, const std::string& path) {
-  auto r = run({binary, "shell", "--node", c.n1->address(), "--cookie-file", c.cookie, "-c", "tree n1:" + path, "--json"});
+  auto r = run({binary, "shell", "--node", c.n1->address(), "--cookie-file", c.cookie, "--certs-dir", certs_of(c.dir), "-c", "tree n1:" + path, "--json"});
   std::map<std::string, uint64_t> out;
   auto j = json::parse(r.out, nullptr, false);
   std::function<void(const json&)> walk = [&](const json& n) {
@@ -78,7 +78,7 @@ TEST_CASE("killing every observability actor over and over while /metrics is ham
   // tier 3 is backing off, which is fine.
   int kills = 0;
   auto kill = [&](const std::string& path) {
-    auto r = run({binary, "shell", "--node", c.n1->address(), "--cookie-file", c.cookie, "-c", "kill n1:" + path});
+    auto r = run({binary, "shell", "--node", c.n1->address(), "--cookie-file", c.cookie, "--certs-dir", certs_of(c.dir), "-c", "kill n1:" + path});
     kills += r.code == 0 ? 1 : 0;
   };
   for (int round = 0; round < 10; ++round) {

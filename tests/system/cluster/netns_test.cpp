@@ -19,6 +19,7 @@
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
 
+#include "tests/support/cluster_fixture.hpp"
 #include "tests/support/mcp_call.hpp"
 #include "tests/support/node_ready.hpp"
 #include "tests/support/process.hpp"
@@ -28,8 +29,6 @@ using namespace std::chrono_literals;
 using nlohmann::json;
 
 namespace {
-
-const std::string binary = CAFMCP_BINARY;
 
 void require_root() {
   if (::geteuid() != 0 || std::system("ip netns list > /dev/null 2>&1") != 0) {
@@ -143,9 +142,11 @@ struct ns_cluster {
       if (http)
         node_cfg["http"] = {{"enabled", true}, {"host", lab.ip(k)}, {"port", 8080}};
       auto path = dir.write("node" + std::to_string(k) + ".json", node_cfg.dump());
+      ensure_node_cert(dir, "n" + std::to_string(k), {lab.ip(k)});
       nodes.push_back(std::make_unique<process>(
         std::vector<std::string>{ip_binary(), "netns", "exec", lab.node_ns(k), binary, "node", "--name", "n" + std::to_string(k),
-                                 "--cookie-file", cookie, "--config", path, "--cluster-port", "4370", "--seeds",
+                                 "--cookie-file", cookie, "--certs-dir", certs_of(dir), "--config", path,
+                                 "--cluster-port", "4370", "--seeds",
                                  lab.ip(1) + ":4370"},
         dir.path()));
       REQUIRE(wait_ready(*nodes.back(), "n" + std::to_string(k)));
@@ -165,7 +166,7 @@ struct ns_cluster {
   /// Node k's status rows (null when it does not answer).
   json status(int k) {
     process p{{ip_binary(), "netns", "exec", lab.node_ns(k), binary, "status", "--node", lab.ip(k) + ":4370",
-               "--cookie-file", cookie, "--json"},
+               "--cookie-file", cookie, "--certs-dir", certs_of(dir), "--json"},
               dir.path()};
     if (p.wait_exit(15s) != 0)
       return nullptr;

@@ -16,7 +16,7 @@ namespace {
 
 /// `cafmcp shell -c CMD` against node `n` (with --json when asked).
 run_result shell(const three_nodes& c, const cluster_node& n, const std::string& cmd, bool json = false) {
-  std::vector<std::string> argv{binary, "shell", "--node", n.address(), "--cookie-file", c.cookie, "-c", cmd};
+  std::vector<std::string> argv{binary, "shell", "--node", n.address(), "--cookie-file", c.cookie, "--certs-dir", certs_of(c.dir), "-c", cmd};
   if (json)
     argv.push_back("--json");
   return run(argv, 30s);
@@ -144,7 +144,7 @@ TEST_CASE("shell -c shows another node's tree, children and sessions - and expla
   CHECK(missing.err.find("no member holds a session no-such-session") != std::string::npos);
 
   auto other_cookie = write_cookie(c.dir, "other", "not-the-cluster-cookie");
-  auto refused = run({binary, "shell", "--node", c.n1->address(), "--cookie-file", other_cookie, "-c", "nodes"}, 30s);
+  auto refused = run({binary, "shell", "--node", c.n1->address(), "--cookie-file", other_cookie, "--certs-dir", certs_of(c.dir), "-c", "nodes"}, 30s);
   CHECK(refused.code == 1);
   CHECK(refused.err.find("cookie") != std::string::npos);
 }
@@ -204,7 +204,7 @@ TEST_CASE("the shell supervises another node - kill, terminate, restart, start a
                                         "start_child su"});
   REQUIRE_FALSE(lines.empty());
   CHECK(lines[0]["target"] == "/root/protocol_sup/tool_sup/tool_worker_2");
-  CHECK(lines[0]["who"].get<std::string>().find('@') != std::string::npos);
+  CHECK(lines[0]["who"] == "CN=admin,OU=admin"); // the client certificate's subject, never what the shell says
   CHECK(lines[0]["time"].get<std::string>().size() == 24); // 2026-11-24T01:02:03.456Z
   auto intact = run({binary, "audit", "verify", c.dir.path() + "/n3.audit.jsonl"});
   CHECK_MESSAGE(intact.code == 0, intact.err);
@@ -243,7 +243,7 @@ TEST_CASE("the shell on a cluster that loses nodes - says which is gone, serves 
 
   // The attached node dies while the interactive session runs: the next
   // command says the connection is lost and the reconnect failed.
-  process sh{{binary, "shell", "--node", c.n2->address(), "--cookie-file", c.cookie}, c.dir.path(), true};
+  process sh{{binary, "shell", "--node", c.n2->address(), "--cookie-file", c.cookie, "--certs-dir", certs_of(c.dir)}, c.dir.path(), true};
   sh.write_stdin("nodes\n");
   REQUIRE(sh.wait_for_stdout_lines(2, 20s));
   c.n2->proc->signal(SIGKILL);

@@ -42,7 +42,7 @@ struct two_traced_nodes {
   }
 
   std::string primary_of(const std::string& handle) {
-    auto all = session_primaries(*n1, cookie);
+    auto all = session_primaries(dir, *n1, cookie);
     auto i = all.find(handle);
     return i == all.end() ? std::string{} : i->second;
   }

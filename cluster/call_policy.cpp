@@ -1,0 +1,120 @@
+// Which calls from outside a node its gateway lets through, by target actor, operation and the caller's role.
+#include "cluster/call_policy.hpp"
+
+#include <map>
+#include <utility>
+
+#include "actors/messages.hpp"
+#include "cluster/messages.hpp"
+#include "supervision/admin.hpp"
+
+namespace cafmcp::cluster {
+
+namespace {
+
+enum class need { viewer, admin, node };
+
+struct rule {
+  const char* op;
+  need role;
+  bool audited = false;
+  bool by_target = false;
+  bool operators_only = false; // members never do it on their own account, only relaying an operator's call
+};
+
+using table = std::map<std::pair<std::string, caf::atom_value>, rule>;
+
+const table& rules() {
+  using namespace supervision;
+  static const table t{
+    // The admin actor: reading the tree is for viewers; changes are for
+    // admins, and the admin actor audits them itself.
+    {{"admin", admin_tree_atom::value}, {"tree", need::viewer}},
+    {{"admin", admin_which_atom::value}, {"which_children", need::viewer}},
+    {{"admin", admin_count_atom::value}, {"count_children", need::viewer}},
+    {{"admin", admin_audit_atom::value}, {"audit", need::admin}},
+    {{"admin", admin_start_atom::value}, {"start_child", need::admin, true, true, true}},
+    {{"admin", admin_restart_atom::value}, {"restart_child", need::admin, true, true, true}},
+    {{"admin", admin_terminate_atom::value}, {"terminate_child", need::admin, true, true, true}},
+    {{"admin", admin_delete_atom::value}, {"delete_child", need::admin, true, true, true}},
+    {{"admin", admin_kill_atom::value}, {"kill", need::admin, true, true, true}},
+    // The replicator: status and sessions for viewers; failover, migrate
+    // and backup for admins (audited here); the rest is between members.
+    {{"replicator", repl_status_atom::value}, {"replication_status", need::viewer}},
+    {{"replicator", actors::session_list_atom::value}, {"sessions", need::viewer}},
+    {{"replicator", actors::session_get_atom::value}, {"session", need::viewer}},
+    {{"replicator", repl_drain_atom::value}, {"failover", need::admin, true}},
+    {{"replicator", repl_handoff_atom::value}, {"failover_handoff", need::admin, true}},
+    {{"replicator", repl_migrate_atom::value}, {"migrate", need::admin, true}},
+    {{"replicator", repl_backup_atom::value}, {"backup", need::admin, true}},
+    {{"replicator", repl_route_atom::value}, {"route", need::node}},
+    {{"replicator", repl_apply_atom::value}, {"apply", need::node}},
+    {{"replicator", repl_pull_atom::value}, {"pull", need::node}},
+    {{"replicator", repl_sync_atom::value}, {"sync", need::node}},
+  };
+  return t;
+}
+
+/// Whether the table has rules for `target` (then only they apply).
+bool rules_of(const std::string& target) {
+  return target == "admin" || target == "replicator" || target == "task_agent";
+}
+
+const char* name_of(need n) {
+  switch (n) {
+    case need::viewer: return "viewer";
+    case need::admin: return "admin";
+    case need::node: return "node";
+  }
+  return "?";
+}
+
+bool satisfies(const std::string& role, const rule& r) {
+  auto n = r.role;
+  if (role == "node")
+    return !r.operators_only; // members are trusted with each other's state
+  if (n == need::node)
+    return false;
+  if (role == "admin")
+    return true;
+  return role == "viewer" && n == need::viewer;
+}
+
+} // namespace
+
+call_decision decide_call(const std::string& target, caf::atom_value op, const std::string& role, bool callable) {
+  call_decision out;
+  if (callable && !rules_of(target)) {
+    out.op = target;
+    out.audited = role != "node"; // an operator's call; members' calls are the application's own traffic
+    out.allowed = role == "node" || role == "admin";
+    if (!out.allowed)
+      out.why = "calling " + target + " needs role admin; the caller's role is " + role;
+    return out;
+  }
+  // Between members, task owners answer each other about tasks (cli/replicated_tasks).
+  if (target == "task_agent") {
+    out.op = "task_agent";
+    out.allowed = role == "node";
+    if (!out.allowed)
+      out.why = "task_agent is for members only";
+    return out;
+  }
+  auto i = rules().find({target, op});
+  if (i == rules().end()) {
+    out.op = target;
+    out.why = "\"" + target + "\" does not take that call from outside its node";
+    return out;
+  }
+  auto& r = i->second;
+  out.op = r.op;
+  out.audited = r.audited;
+  out.audited_by_target = r.by_target;
+  out.allowed = satisfies(role, r);
+  if (!out.allowed)
+    out.why = role == "node" ? std::string{r.op} + " is for operators (role admin), not for members"
+                             : std::string{r.op} + " needs role " + name_of(r.role) + "; the caller's role is " + role;
+  return out;
+}
+
+} // namespace cafmcp::cluster
