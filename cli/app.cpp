@@ -8,6 +8,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/audit_command.hpp"
+#include "cli/cert_command.hpp"
 #include "cli/cluster_command.hpp"
 #include "cli/node_command.hpp"
 #include "cli/shell_command.hpp"
@@ -134,6 +135,36 @@ int run(int argc, char** argv, std::function<void(protocol::catalog&)> extend) {
   auto* verify_cmd = audit_cmd->add_subcommand("verify", "check an audit log's hash chain; names the first broken line");
   verify_cmd->add_option("FILE", audit_file, "the audit log (admin.audit_log)")->required()->check(CLI::ExistingFile);
 
+  cert_options cert;
+  auto* cert_cmd = app.add_subcommand("cert", "the cluster's certificates: a CA, node and client certificates");
+  cert_cmd->require_subcommand(1);
+  auto add_certs_dir = [&](CLI::App& cmd) {
+    cmd.add_option("--certs-dir", cert.certs_dir, "the certificates directory (default $HOME/.cafmcp/certs)");
+  };
+  auto add_ca_key = [&](CLI::App& cmd) {
+    cmd.add_option("--ca-key", cert.ca_key, "the CA's private key (default DIR/ca.key)");
+  };
+  auto* create_ca_cmd = cert_cmd->add_subcommand("create-ca", "a new CA: ca.crt and ca.key (never replaces one)");
+  add_certs_dir(*create_ca_cmd);
+  auto* create_node_cmd = cert_cmd->add_subcommand("create-node", "a node's certificate and key, signed by the CA");
+  create_node_cmd->add_option("NAME", cert.name, "the node's name (its subject CN)")->required();
+  // One value per --host, so that NAME after a --host is not taken for one.
+  create_node_cmd->add_option("--host", cert.hosts, "an IP address or DNS name the node is reached at (repeatable; "
+                                                    "default 127.0.0.1 and localhost)")
+    ->allow_extra_args(false);
+  add_certs_dir(*create_node_cmd);
+  add_ca_key(*create_node_cmd);
+  auto* create_client_cmd =
+    cert_cmd->add_subcommand("create-client", "an operator's certificate and key, signed by the CA");
+  create_client_cmd->add_option("USER", cert.name, "the operator's user name (its subject CN)")->required();
+  create_client_cmd->add_option("--role", cert.role, "admin or viewer (its subject OU)")
+    ->check(CLI::IsMember({"admin", "viewer"}))
+    ->capture_default_str();
+  add_certs_dir(*create_client_cmd);
+  add_ca_key(*create_client_cmd);
+  auto* cert_list_cmd = cert_cmd->add_subcommand("list", "every certificate in the directory, who it names, its expiry");
+  add_certs_dir(*cert_list_cmd);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -197,6 +228,14 @@ int run(int argc, char** argv, std::function<void(protocol::catalog&)> extend) {
   }
   if (verify_cmd->parsed())
     return run_audit_verify(audit_file);
+  if (create_ca_cmd->parsed())
+    return run_cert_create_ca(cert);
+  if (create_node_cmd->parsed())
+    return run_cert_create_node(cert);
+  if (create_client_cmd->parsed())
+    return run_cert_create_client(cert);
+  if (cert_list_cmd->parsed())
+    return run_cert_list(cert);
   return 2;
 }
 

@@ -191,25 +191,36 @@ TEST_CASE("cafmcp cluster up --detach starts three nodes, status shows them up, 
 
 TEST_CASE("with TLS (caf_openssl) nodes form a cluster - a client without the CA's certificate is refused") {
   temp_dir dir;
-  auto make_cert = [&](const std::string& name) {
-    auto cmd = "openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=" + name + " -keyout " + dir.path() + "/"
-               + name + ".key -out " + dir.path() + "/" + name + ".pem > /dev/null 2>&1";
-    REQUIRE(std::system(cmd.c_str()) == 0);
+  // The certificates as an operator makes them: `cafmcp cert` (ECDSA P-256),
+  // one CA for the cluster and another for a stranger.
+  auto cert = [&](const std::string& certs, std::vector<std::string> args) {
+    std::vector<std::string> argv{binary, "cert"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    argv.insert(argv.end(), {"--certs-dir", dir.path() + "/" + certs});
+    auto r = run(argv);
+    REQUIRE_MESSAGE(r.code == 0, r.err);
   };
-  make_cert("cluster");
-  make_cert("stranger");
-  auto tls_config = [&](const std::string& name) {
+  cert("certs", {"create-ca"});
+  cert("certs", {"create-node", "n1"});
+  cert("certs", {"create-node", "n2"});
+  cert("certs", {"create-client", "root", "--role", "admin"});
+  cert("stranger", {"create-ca"});
+  cert("stranger", {"create-client", "root", "--role", "admin"});
+  auto tls_config = [&](const std::string& certs, const std::string& kind, const std::string& name) {
     json cfg = json::parse(fast_config);
-    cfg["cluster"]["tls"] = {{"certificate", dir.path() + "/" + name + ".pem"},
-                             {"key", dir.path() + "/" + name + ".key"},
-                             {"cafile", dir.path() + "/" + name + ".pem"}};
-    return dir.write(name + ".json", cfg.dump());
+    auto base = dir.path() + "/" + certs + "/";
+    cfg["cluster"]["tls"] = {{"certificate", base + kind + "." + name + ".crt"},
+                             {"key", base + kind + "." + name + ".key"},
+                             {"cafile", base + "ca.crt"}};
+    return dir.write(certs + "." + kind + "." + name + ".json", cfg.dump());
   };
-  auto config = tls_config("cluster");
-  auto stranger = tls_config("stranger");
+  auto n1_config = tls_config("certs", "node", "n1");
+  auto n2_config = tls_config("certs", "node", "n2");
+  auto config = tls_config("certs", "client", "root");
+  auto stranger = tls_config("stranger", "client", "root");
   auto cookie = write_cookie(dir, "cookie", "tls-cookie");
-  cluster_node n1{dir, "n1", cookie, config};
-  cluster_node n2{dir, "n2", cookie, config, n1.address()};
+  cluster_node n1{dir, "n1", cookie, n1_config};
+  cluster_node n2{dir, "n2", cookie, n2_config, n1.address()};
   CHECK(n1.proc->err().find("TLS") != std::string::npos);
   CHECK(wait_status(dir, n1, cookie, [](const json& rows) { return all_up_healthy(rows, 2); }, 10s,
                     {"--config", config}));
