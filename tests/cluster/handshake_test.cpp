@@ -49,7 +49,8 @@ struct pki {
 /// A whole handshake of `joiner` (presenting `creds`) with `server`, as member `name`.
 handshake_server::admission join(handshake_server& server, const credentials& creds, const std::string& name,
                                  const std::string& server_name = "n1", bool as_member = true) {
-  auto c = server.on_hello("node-b", "joiner-nonce", "r1", t0);
+  static int challenges = 0; // a fresh random part each time
+  auto c = server.on_hello("node-b", "joiner-nonce", "r" + std::to_string(++challenges), t0);
   return server.on_auth("node-b", name, c.nonce, client_proof("secret", name, c.nonce),
                         present(creds, client_statement(name, server_name, c.nonce)), as_member, t0 + 10);
 }
@@ -156,7 +157,7 @@ TEST_CASE("handshake: no certificate, or a signature made for another node, is r
   CHECK(join(server, p.node("n2"), "n2", "n2").result == handshake_server::verdict::bad_certificate);
 }
 
-TEST_CASE("handshake: clients join with their role; a client certificate cannot join as a member") {
+TEST_CASE("handshake: clients join with their role - a client certificate cannot join as a member") {
   pki p;
   handshake_server server{"secret", "n1", p.node("n1"), "k"};
   auto alice = join(server, p.client("alice"), "client-1", "n1", false);
