@@ -1,4 +1,4 @@
-// The cryptographic primitives (OpenSSL): SHA-256, HMAC-SHA256, random bytes, constant-time compare.
+// The cryptographic primitives (OpenSSL): SHA-256, HMAC-SHA256, hex, random bytes, constant-time compare.
 #include "base/crypto.hpp"
 
 #include <stdexcept>
@@ -27,6 +27,30 @@ std::string to_hex(const std::string& bytes) {
     s += hex[c & 0x0f];
   }
   return s;
+}
+
+std::optional<std::string> from_hex(const std::string& hex) {
+  auto digit = [](char c) -> int {
+    if (c >= '0' && c <= '9')
+      return c - '0';
+    if (c >= 'a' && c <= 'f')
+      return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+      return c - 'A' + 10;
+    return -1;
+  };
+  if (hex.size() % 2 != 0)
+    return std::nullopt;
+  std::string out;
+  out.reserve(hex.size() / 2);
+  for (size_t i = 0; i < hex.size(); i += 2) {
+    auto hi = digit(hex[i]);
+    auto lo = digit(hex[i + 1]);
+    if (hi < 0 || lo < 0)
+      return std::nullopt;
+    out += static_cast<char>(hi << 4 | lo);
+  }
+  return out;
 }
 
 std::string sha256_hex(const std::string& data) {

@@ -5,6 +5,7 @@
 // handshake and the audit chain, random bytes, a constant-time comparison.
 
 #include <cstddef>
+#include <optional>
 #include <string>
 
 namespace cafmcp::crypto {
@@ -17,6 +18,10 @@ std::string sha256_hex(const std::string& data);
 
 /// Lower-case hex of `bytes`.
 std::string to_hex(const std::string& bytes);
+
+/// The bytes `hex` spells (either case); nullopt for an odd length or a
+/// character that is not a hex digit.
+std::optional<std::string> from_hex(const std::string& hex);
 
 /// `n` bytes from the OpenSSL CSPRNG; throws std::runtime_error without entropy.
 std::string random_bytes(size_t n);

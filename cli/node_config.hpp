@@ -59,6 +59,8 @@ struct node_config {
   cluster::tls_files cluster_tls;  // TLS between nodes (empty: plain BASP)
   cluster::replication_config replication; // MCP state across members
   std::string audit_log;           // the admin actor's audit log
+  std::string audit_key_file;      // the key of its chain (default: audit_log + ".key")
+  std::string audit_key;           // loaded at start, from audit_key_file
   std::string data_dir;            // replicas on disk (cluster nodes)
   nlohmann::json effective; // the validated JSON, defaults filled in
 };
@@ -79,6 +81,7 @@ struct node_overrides {
   std::optional<std::string> cookie_file;
   std::optional<std::string> cluster_host;
   std::optional<std::string> audit_log;
+  std::optional<std::string> audit_key_file;
   std::optional<std::string> data_dir;
   std::optional<int> metrics_port;
   std::optional<std::string> otlp_endpoint; // turns tracing on
