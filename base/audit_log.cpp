@@ -1,4 +1,4 @@
-// The audit log: a hash-chained JSON line per record, synced as it is written.
+// The audit log: a JSON line per record, HMAC-chained under the audit key, on disk before it is answered.
 #include "base/audit_log.hpp"
 
 #include <cerrno>
@@ -7,8 +7,11 @@
 #include <deque>
 #include <fstream>
 #include <memory>
+#include <optional>
+#include <utility>
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <caf/all.hpp>
@@ -37,14 +40,6 @@ std::string iso8601(int64_t unix_ms) {
   std::snprintf(out, sizeof out, "%s.%03dZ", buf, static_cast<int>(unix_ms % 1000));
   return out;
 }
-
-struct file {
-  int fd = -1;
-  ~file() {
-    if (fd >= 0)
-      ::close(fd);
-  }
-};
 
 /// The last `n` lines of `path` (the file is small next to a node's life,
 /// and read only on an operator's request).
@@ -87,17 +82,97 @@ std::string last_line(int fd) {
   return {};
 }
 
+/// The member every line ends with: `,"mac":"<64 hex digits>"}`.
+const std::string mac_member = ",\"mac\":\"";
+constexpr size_t mac_hex_size = 64;
+
+std::string mac_of(const std::string& key, const std::string& body) {
+  return crypto::to_hex(crypto::hmac_sha256(key, body));
+}
+
+/// A line cut into the JSON object it holds without its mac member (the
+/// bytes the mac covers), and the mac; nullopt when it does not end with one.
+std::optional<std::pair<std::string, std::string>> split_mac(const std::string& line) {
+  auto suffix = mac_member.size() + mac_hex_size + 2; // ,"mac":" hex "}
+  if (line.size() <= suffix || line.compare(line.size() - 2, 2, "\"}") != 0)
+    return std::nullopt;
+  auto at = line.size() - suffix;
+  if (line.compare(at, mac_member.size(), mac_member) != 0)
+    return std::nullopt;
+  return std::pair{line.substr(0, at) + "}", line.substr(at + mac_member.size(), mac_hex_size)};
+}
+
+/// The line for `r` and its mac.
+std::pair<std::string, std::string> make_line(const audit_record& r, int64_t unix_ms, const std::string& prev,
+                                              const std::string& key) {
+  nlohmann::json j{{"time", iso8601(unix_ms)}, {"who", r.who},         {"op", r.op},
+                   {"target", r.target},       {"result", r.result}, {"prev", prev}};
+  auto body = j.dump();
+  auto mac = mac_of(key, body);
+  body.pop_back(); // the closing brace, after which the mac goes
+  return {body + mac_member + mac + "\"}", mac};
+}
+
+struct writer_state {
+  std::string path;
+  std::string key;
+  std::string prev; // the mac of the last line written
+  bool torn = false; // a short write left a partial line: the next record starts on a new line
+};
+
+/// Appends one record durably: open, write, fdatasync, close, every record
+/// (audit volume is low; a fresh open notices a log replaced or made
+/// unwritable). An error names the file, the step and errno's text.
+caf::error append(writer_state& w, const audit_record& r) {
+  auto fail = [&](const char* step, int err) {
+    auto why = "the audit log " + w.path + " cannot be written: " + step + ": " + std::strerror(err);
+    log::error("/audit", why);
+    return caf::make_error(caf::sec::runtime_error, std::move(why));
+  };
+  int fd = ::open(w.path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0)
+    return fail("open", errno);
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    auto err = errno;
+    ::close(fd);
+    return fail("fstat", err);
+  }
+  if (st.st_size == 0) { // a new file (the old one rotated away) starts a new chain
+    w.prev = audit_genesis;
+    w.torn = false;
+  }
+  auto [text, mac] = make_line(r, now_ms(), w.prev, w.key);
+  auto line = (w.torn ? "\n" : "") + text + "\n";
+  // One write per record with O_APPEND: records never interleave.
+  auto n = ::write(fd, line.data(), line.size());
+  if (n != static_cast<ssize_t>(line.size())) {
+    auto err = n < 0 ? errno : ENOSPC; // a short write on a regular file: the disk is full
+    w.torn = w.torn || n > 0;
+    ::close(fd);
+    return fail("write", err);
+  }
+  w.torn = false;
+  w.prev = mac; // the line is in the file now, even if it is not yet durable
+  if (::fdatasync(fd) != 0) {
+    auto err = errno;
+    ::close(fd);
+    return fail("fdatasync", err);
+  }
+  if (::close(fd) != 0)
+    return fail("close", errno);
+  return caf::none;
+}
+
 } // namespace
 
 const std::string audit_genesis(64, '0');
 
-std::string audit_line(const audit_record& r, int64_t unix_ms, const std::string& prev) {
-  nlohmann::json j{{"time", iso8601(unix_ms)}, {"who", r.who},         {"op", r.op},
-                   {"target", r.target},       {"result", r.result}, {"prev", prev}};
-  return j.dump();
+std::string audit_line(const audit_record& r, int64_t unix_ms, const std::string& prev, const std::string& key) {
+  return make_line(r, unix_ms, prev, key).first;
 }
 
-audit_verdict verify_audit_log(std::istream& in) {
+audit_verdict verify_audit_log(std::istream& in, const std::string& key) {
   audit_verdict v;
   auto prev = audit_genesis;
   std::string line;
@@ -111,42 +186,46 @@ audit_verdict verify_audit_log(std::istream& in) {
     auto j = nlohmann::json::parse(line, nullptr, false);
     if (j.is_discarded() || !j.is_object())
       return fail("not a JSON object");
-    for (auto key : {"time", "who", "op", "target", "result", "prev"})
-      if (!j.contains(key) || !j[key].is_string())
-        return fail(std::string{"no \""} + key + "\" field");
+    for (auto field : {"time", "who", "op", "target", "result", "prev", "mac"})
+      if (!j.contains(field) || !j[field].is_string())
+        return fail(std::string{"no \""} + field + "\" field");
+    auto parts = split_mac(line);
+    if (!parts)
+      return fail("its \"mac\" is not 64 hex digits at the end of the line");
+    if (!crypto::constant_time_equal(mac_of(key, parts->first), parts->second))
+      return fail("its mac does not match its content under this key (the line was changed, or another key wrote it)");
     if (j["prev"] != prev)
-      return fail("its prev is " + j["prev"].get<std::string>() + ", but the line before hashes to " + prev
-                  + (v.records == 1 ? " (the first record)" : ""));
-    prev = crypto::sha256_hex(line);
+      return fail("its prev is " + j["prev"].get<std::string>() + ", but "
+                  + (v.records == 1 ? "a log's first record has " + audit_genesis
+                                    : "the line before has mac " + prev));
+    prev = parts->second;
   }
   return v;
 }
 
-caf::expected<caf::actor> spawn_audit_log(caf::actor_system& sys, const std::string& path) {
-  auto f = std::make_shared<file>();
-  f->fd = ::open(path.c_str(), O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-  if (f->fd < 0)
+caf::expected<caf::actor> spawn_audit_log(caf::actor_system& sys, const std::string& path, const std::string& key) {
+  if (key.empty())
+    return caf::make_error(caf::sec::runtime_error, "no audit key for the audit log " + path);
+  int fd = ::open(path.c_str(), O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0)
     return caf::make_error(caf::sec::runtime_error,
                            "cannot open the audit log " + path + ": " + std::strerror(errno));
+  auto last = last_line(fd);
+  ::close(fd);
+  auto w = std::make_shared<writer_state>();
+  w->path = path;
+  w->key = key;
+  // A last line without a mac (torn, or from before the keyed chain) cannot
+  // be continued: verify names it, and the next record starts from genesis.
+  auto parts = split_mac(last);
+  w->prev = parts ? parts->second : audit_genesis;
   // (An argument besides self: argument-less function actors trip UBSan.)
-  auto last = last_line(f->fd);
-  auto prev = std::make_shared<std::string>(last.empty() ? audit_genesis : crypto::sha256_hex(last));
   return sys.spawn<caf::detached>(
-    [f, prev](caf::event_based_actor*, std::string path) -> caf::behavior {
+    [w](caf::event_based_actor*, std::string path) -> caf::behavior {
       return {
-        [f, prev, path](audit_record_atom, const audit_record& r) -> caf::result<void> {
-          auto text = audit_line(r, now_ms(), *prev);
-          auto line = text + "\n";
-          // One write per record with O_APPEND: records never interleave.
-          auto n = ::write(f->fd, line.data(), line.size());
-          if (n != static_cast<ssize_t>(line.size())) {
-            auto why = std::string{"cannot write the audit log "} + path + ": "
-                       + (n < 0 ? std::strerror(errno) : "short write");
-            log::error("/audit", why);
-            return caf::make_error(caf::sec::runtime_error, why);
-          }
-          ::fdatasync(f->fd);
-          *prev = crypto::sha256_hex(text);
+        [w](audit_record_atom, const audit_record& r) -> caf::result<void> {
+          if (auto err = append(*w, r))
+            return err;
           return caf::unit;
         },
         [path](audit_tail_atom, uint32_t n) { return tail(path, n); },

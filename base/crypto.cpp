@@ -1,4 +1,4 @@
-// The cryptographic primitives (OpenSSL): SHA-256, HMAC-SHA256, random bytes, constant-time compare.
+// The cryptographic primitives (OpenSSL): SHA-256, HMAC-SHA256, hex, random bytes, constant-time compare.
 #include "base/crypto.hpp"
 
 #include <stdexcept>

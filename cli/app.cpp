@@ -71,6 +71,9 @@ int run(int argc, char** argv, std::function<void(protocol::catalog&)> extend) {
                        "address the cluster port binds to and gives to other nodes (default 127.0.0.1)");
   std::string audit_log;
   node_cmd->add_option("--audit-log", audit_log, "the admin shell's audit log (config admin.audit_log)");
+  std::string audit_key;
+  node_cmd->add_option("--audit-key", audit_key,
+                       "the key of the audit log's chain (config admin.audit_key_file; default: the log's path + .key)");
   std::string data_dir;
   node_cmd->add_option("--data-dir", data_dir, "where a cluster node keeps its replicas (config data_dir)");
   node_cmd->add_option("--seeds", seeds, "HOST:PORT of nodes to join through (comma-separated)")->delimiter(',');
@@ -131,9 +134,11 @@ int run(int argc, char** argv, std::function<void(protocol::catalog&)> extend) {
 
   auto* audit_cmd = app.add_subcommand("audit", "the audit log of changes made through the admin shell");
   audit_cmd->require_subcommand(1);
-  std::string audit_file;
-  auto* verify_cmd = audit_cmd->add_subcommand("verify", "check an audit log's hash chain; names the first broken line");
+  std::string audit_file, audit_verify_key;
+  auto* verify_cmd = audit_cmd->add_subcommand(
+    "verify", "check an audit log's keyed chain; names the first broken line (0 intact, 1 broken, 2 unreadable)");
   verify_cmd->add_option("FILE", audit_file, "the audit log (admin.audit_log)")->required()->check(CLI::ExistingFile);
+  verify_cmd->add_option("--key", audit_verify_key, "the node's audit key (admin.audit_key_file; default FILE.key)");
 
   cert_options cert;
   auto* cert_cmd = app.add_subcommand("cert", "the cluster's certificates: a CA, node and client certificates");
@@ -205,6 +210,8 @@ int run(int argc, char** argv, std::function<void(protocol::catalog&)> extend) {
       node.overrides.cluster_host = cluster_host;
     if (!audit_log.empty())
       node.overrides.audit_log = audit_log;
+    if (!audit_key.empty())
+      node.overrides.audit_key_file = audit_key;
     if (!data_dir.empty())
       node.overrides.data_dir = data_dir;
     if (!cookie_file.empty())
@@ -227,7 +234,7 @@ int run(int argc, char** argv, std::function<void(protocol::catalog&)> extend) {
     return run_shell(failover);
   }
   if (verify_cmd->parsed())
-    return run_audit_verify(audit_file);
+    return run_audit_verify(audit_file, audit_verify_key.empty() ? audit_file + ".key" : audit_verify_key);
   if (create_ca_cmd->parsed())
     return run_cert_create_ca(cert);
   if (create_node_cmd->parsed())

@@ -10,6 +10,7 @@
 
 #include <caf/all.hpp>
 
+#include "base/audit_key.hpp"
 #include "cli/node_tree.hpp"
 #include "cli/replicated_tasks.hpp"
 #include "cluster/client.hpp"
@@ -130,6 +131,14 @@ int run_node(const node_options& opts) {
       cfg.cluster.cookie = cluster::load_cookie(path, cfg.cookie_file.empty());
     } catch (const std::exception& e) {
       std::cerr << "cafmcp node: " << e.what() << '\n';
+      return 2;
+    }
+    // The admin actor (cluster nodes only) chains its audit log under this
+    // key; a key others may read, or a broken one, stops the start here.
+    try {
+      cfg.audit_key = audit::load_audit_key(cfg.audit_key_file, true);
+    } catch (const std::exception& e) {
+      std::cerr << "cafmcp node: bad config: \"admin.audit_key_file\": " << e.what() << '\n';
       return 2;
     }
   }

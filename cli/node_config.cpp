@@ -122,6 +122,10 @@ std::vector<field> node_config_schema() {
       {"audit_log", value_type::string, "",
        "file the shell's changes are appended to, one JSON line each (default: NAME.audit.jsonl in the working directory)",
        {}, {}, {}, {}},
+      {"audit_key_file", value_type::string, "",
+       "the secret keying the audit log's HMAC chain: 64 hex digits, mode 0600, created if missing "
+       "(default: the audit log's path + .key)",
+       {}, {}, {}, {}},
     }},
     {"health", value_type::object, {}, "health checker (tier 3)", {}, {}, {}, {
       {"interval_ms", value_type::integer, 1000, "how often health is checked", 10, {}, {}, {}},
@@ -202,6 +206,8 @@ node_config load_node_config(const std::optional<std::string>& file, const node_
     raw["cluster"]["insecure"] = true;
   if (overrides.audit_log)
     raw["admin"]["audit_log"] = *overrides.audit_log;
+  if (overrides.audit_key_file)
+    raw["admin"]["audit_key_file"] = *overrides.audit_key_file;
   if (overrides.http_port)
     raw["http"]["port"] = *overrides.http_port;
   auto v = config::validate(raw, node_config_schema());
@@ -289,6 +295,9 @@ node_config load_node_config(const std::optional<std::string>& file, const node_
   out.audit_log = v["admin"]["audit_log"].get<std::string>();
   if (out.audit_log.empty())
     out.audit_log = out.name + ".audit.jsonl";
+  out.audit_key_file = v["admin"]["audit_key_file"].get<std::string>();
+  if (out.audit_key_file.empty())
+    out.audit_key_file = out.audit_log + ".key";
   out.health.required_actors = actors::core_actor_names();
   out.web = observability::web_config_from(v);
   out.web.node_name = out.name;

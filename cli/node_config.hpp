@@ -61,6 +61,8 @@ struct node_config {
   bool cluster_insecure = false;   // cluster.insecure: plain BASP, loopback only
   cluster::replication_config replication; // MCP state across members
   std::string audit_log;           // the admin actor's audit log
+  std::string audit_key_file;      // the key of its chain (default: audit_log + ".key")
+  std::string audit_key;           // loaded at start, from audit_key_file
   std::string data_dir;            // replicas on disk (cluster nodes)
   nlohmann::json effective; // the validated JSON, defaults filled in
 };
@@ -91,6 +93,7 @@ struct node_overrides {
   std::optional<std::string> certs_dir;
   bool insecure = false; // --insecure: cluster.insecure
   std::optional<std::string> audit_log;
+  std::optional<std::string> audit_key_file;
   std::optional<std::string> data_dir;
   std::optional<int> metrics_port;
   std::optional<std::string> otlp_endpoint; // turns tracing on

@@ -45,6 +45,7 @@ std::vector<child_spec> node_tree(const node_config& cfg, std::shared_ptr<actors
     supervision::admin_config admin;
     admin.root = [names] { return names->lookup("root"); };
     admin.audit_log = cfg.audit_log;
+    admin.audit_key = cfg.audit_key;
     members.push_back(actors::registered(supervision::admin_child(admin), names));
   }
   auto cluster = supervisor_child("cluster_sup", tier(strategy::rest_for_one), std::move(members));

@@ -1,4 +1,4 @@
-// The admin actor: a node's supervision tree, operable by path and audited.
+// The admin actor: a node's supervision tree, operable by path, every change audited before it is made.
 #include "supervision/admin.hpp"
 
 #include <memory>
@@ -181,8 +181,41 @@ void collect(admin_actor* self, tree_node top, int max_depth, std::function<void
 
 // -- audited operations ----------------------------------------------------------
 
-/// Writes the audit record, then answers: the record is on disk before the
-/// operator hears the result.
+// The writer syncs each record: seconds only when the disk is in trouble.
+constexpr std::chrono::seconds audit_timeout{10};
+
+/// Why the writer could not append a record, in words that name the file.
+std::string audit_failure(admin_actor* self, const caf::error& e) {
+  if (e.context().match_elements<std::string>())
+    return e.context().get_as<std::string>(0); // the writer's own: file, step, errno text
+  return "the audit log " + self->state.cfg.audit_log + " cannot be written: " + self->system().render(e);
+}
+
+/// Appends `rec` durably, then calls `k` with none or the failure in words.
+void record(admin_actor* self, audit::audit_record rec, std::function<void(std::string)> k) {
+  self->request(self->state.audit, audit_timeout, audit::audit_record_atom::value, std::move(rec))
+    .then([k] { k({}); }, [self, k](caf::error& e) { k(audit_failure(self, e)); });
+}
+
+/// Audit before action: `act` runs only once the intent record
+/// {who, op, target, "requested"} is on disk. If it cannot be written, the
+/// change is refused and `act` never runs: an unaudited change is worse than
+/// a refused one.
+void intent_then(admin_actor* self, caf::response_promise rp, audit::audit_record rec, std::function<void()> act) {
+  auto intent = rec;
+  intent.result = "requested";
+  record(self, std::move(intent), [self, rp, rec, act](std::string failed) mutable {
+    if (failed.empty())
+      return act();
+    auto why = failed + "; refusing " + rec.op;
+    log::error(self->state.path, rec.op + " " + rec.target + " by " + rec.who + ": " + why);
+    rp.deliver(make_error(errc::audit_failed, why));
+  });
+}
+
+/// Appends the outcome record, then answers. The action is done by now: an
+/// outcome that cannot be written is logged (by the writer), the answer stays
+/// the action's result, and the intent record shows the attempt.
 void audited(admin_actor* self, caf::response_promise rp, audit::audit_record rec, caf::expected<caf::message> result) {
   rec.result = result ? "ok" : self->system().render(result.error());
   log::info(self->state.path, rec.op + " " + rec.target + " by " + rec.who + ": " + rec.result);
@@ -194,9 +227,7 @@ void audited(admin_actor* self, caf::response_promise rp, audit::audit_record re
     else
       rp.deliver(result.error());
   };
-  self->request(self->state.audit, std::chrono::seconds(10), audit::audit_record_atom::value, rec)
-    .then([answer]() mutable { answer(); },
-          [answer](caf::error&) mutable { answer(); }); // the writer logged why
+  record(self, rec, [answer](const std::string&) mutable { answer(); });
 }
 
 uint64_t id_of(const caf::actor& h) {
@@ -212,15 +243,17 @@ caf::behavior admin_actor_fun(admin_actor* self, admin_config cfg, caf::actor au
   // start and restart answer the child's actor id; terminate and delete nothing.
   auto change = [self](caf::response_promise rp, audit::audit_record rec, const std::string& sup, caf::message msg,
                        bool answers_id) {
-    resolve_supervisor(self, sup, [self, rp, rec, msg, sup, answers_id](caf::expected<tree_node> n) mutable {
-      if (!n)
-        return audited(self, rp, rec, n.error());
-      self->request(n->handle, change_timeout, msg)
-        .then(
-          [self, rp, rec, answers_id](caf::actor& h) {
-            audited(self, rp, rec, answers_id ? caf::make_message(id_of(h)) : caf::message{});
-          },
-          [self, rp, rec, sup](caf::error& e) { audited(self, rp, rec, describe(e, sup, change_timeout)); });
+    intent_then(self, rp, rec, [self, rp, rec, sup, msg, answers_id] {
+      resolve_supervisor(self, sup, [self, rp, rec, msg, sup, answers_id](caf::expected<tree_node> n) mutable {
+        if (!n)
+          return audited(self, rp, rec, n.error());
+        self->request(n->handle, change_timeout, msg)
+          .then(
+            [self, rp, rec, answers_id](caf::actor& h) {
+              audited(self, rp, rec, answers_id ? caf::make_message(id_of(h)) : caf::message{});
+            },
+            [self, rp, rec, sup](caf::error& e) { audited(self, rp, rec, describe(e, sup, change_timeout)); });
+      });
     });
   };
   return {
@@ -281,23 +314,34 @@ caf::behavior admin_actor_fun(admin_actor* self, admin_config cfg, caf::actor au
     [self](admin_kill_atom, const std::string& who, const std::string& path) {
       auto rp = self->make_response_promise();
       audit::audit_record rec{who, "kill", path, ""};
-      resolve(self, path, [self, rp, rec](caf::expected<tree_node> n) mutable {
-        if (!n)
-          return audited(self, rp, rec, n.error());
-        if (n->path == self->state.cfg.root_path)
-          return audited(self, rp, rec,
-                                   make_error(errc::bad_spec, "refusing to kill " + n->path
-                                                                + ": that stops the node (send it SIGTERM)"));
-        if (!n->handle)
-          return audited(self, rp, rec,
-                                   make_error(errc::not_found, n->path + " is not running (" + n->state + ")"));
-        if (n->handle.address() == self->address())
-          return audited(self, rp, rec,
-                                   make_error(errc::bad_spec, "refusing to kill " + n->path
-                                                                + " from itself: it could not answer"));
-        auto aid = n->handle.id();
-        self->send_exit(n->handle, caf::exit_reason::kill);
-        audited(self, rp, rec, caf::make_message(aid));
+      intent_then(self, rp, rec, [self, rp, rec] {
+        resolve(self, rec.target, [self, rp, rec](caf::expected<tree_node> n) mutable {
+          if (!n)
+            return audited(self, rp, rec, n.error());
+          if (n->path == self->state.cfg.root_path)
+            return audited(self, rp, rec,
+                           make_error(errc::bad_spec,
+                                      "refusing to kill " + n->path + ": that stops the node (send it SIGTERM)"));
+          if (!n->handle)
+            return audited(self, rp, rec, make_error(errc::not_found, n->path + " is not running (" + n->state + ")"));
+          if (n->handle.address() == self->address())
+            return audited(self, rp, rec,
+                           make_error(errc::bad_spec,
+                                      "refusing to kill " + n->path + " from itself: it could not answer"));
+          auto aid = n->handle.id();
+          self->send_exit(n->handle, caf::exit_reason::kill);
+          audited(self, rp, rec, caf::make_message(aid));
+        });
+      });
+      return rp;
+    },
+    [self](admin_record_atom, const audit::audit_record& rec) {
+      auto rp = self->make_response_promise();
+      record(self, rec, [rp](const std::string& failed) mutable {
+        if (failed.empty())
+          rp.deliver(caf::unit);
+        else
+          rp.deliver(make_error(errc::audit_failed, failed));
       });
       return rp;
     },
@@ -314,7 +358,7 @@ child_spec admin_child(admin_config cfg) {
   spec.id = "admin";
   spec.answers_mailbox = false;
   spec.start = [cfg](const start_context& ctx) -> caf::expected<caf::actor> {
-    auto log = audit::spawn_audit_log(ctx.system, cfg.audit_log);
+    auto log = audit::spawn_audit_log(ctx.system, cfg.audit_log, cfg.audit_key);
     if (!log)
       return log.error();
     return ctx.system.spawn(admin_actor_fun, cfg, *log, ctx.path);

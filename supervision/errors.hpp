@@ -22,6 +22,7 @@ enum class errc : uint8_t {
   start_failed,        // a start function failed (context: id and reason)
   bad_spec,            // a child spec or start request is malformed
   shutting_down,       // the supervisor is stopping
+  audit_failed,        // admin: the audit record could not be written, so the change was not made
 };
 
 constexpr caf::atom_value error_category = caf::atom("supervise");

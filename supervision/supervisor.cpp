@@ -948,6 +948,7 @@ std::string to_string(errc x) {
     case errc::start_failed: return "start_failed";
     case errc::bad_spec: return "bad_spec";
     case errc::shutting_down: return "shutting_down";
+    case errc::audit_failed: return "audit_failed";
   }
   return "unknown";
 }

@@ -1,10 +1,11 @@
-// The admin actor: a supervision tree read and changed by path, with every
-// change on the audit log (supervision/admin.hpp).
+// The admin actor: a supervision tree read and changed by path, every change
+// on the audit log before it is made (supervision/admin.hpp).
 
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <doctest/doctest.h>
@@ -12,6 +13,7 @@
 
 #include "supervision/admin.hpp"
 #include "base/audit_log.hpp"
+#include "base/crypto.hpp"
 #include "supervision/tree.hpp"
 #include "supervision/worker.hpp"
 #include "tests/support/actor_fixture.hpp"
@@ -34,6 +36,7 @@ struct admin_fixture : fixture {
     return std::string{::mkdtemp(tmpl)};
   }();
   std::string audit_path = dir + "/audit.jsonl";
+  std::string audit_key = crypto::random_bytes(32);
   caf::actor root;
   caf::actor admin;
 
@@ -47,6 +50,7 @@ struct admin_fixture : fixture {
     auto r = root;
     cfg.root = [r] { return r; };
     cfg.audit_log = audit_path;
+    cfg.audit_key = audit_key;
     auto h = admin_child(cfg).start(start_context{sys, "/root/admin", caf::message{}});
     REQUIRE(h);
     admin = *h;
@@ -54,7 +58,10 @@ struct admin_fixture : fixture {
   }
 
   ~admin_fixture() {
-    std::remove(audit_path.c_str());
+    for (auto p : {audit_path, audit_path + ".away"}) {
+      std::remove(p.c_str());
+      ::rmdir(p.c_str());
+    }
     ::rmdir(dir.c_str());
   }
 
@@ -63,6 +70,15 @@ struct admin_fixture : fixture {
     caf::expected<T> out{caf::error{}};
     self->request(admin, wait_limit, std::forward<Ts>(xs)...)
       .receive([&](T& x) { out = std::move(x); }, [&](caf::error& e) { out = std::move(e); });
+    return out;
+  }
+
+  /// The error of a request answered with nothing (none: it succeeded).
+  template <class... Ts>
+  caf::error ask_void(Ts&&... xs) {
+    caf::error out;
+    self->request(admin, wait_limit, std::forward<Ts>(xs)...)
+      .receive([] {}, [&](caf::error& e) { out = std::move(e); });
     return out;
   }
 
@@ -129,17 +145,26 @@ TEST_CASE_FIXTURE(admin_fixture, "kill by path lets the supervisor restart the a
   CHECK(after.id() != before.id());
   auto refused = ask<uint64_t>(admin_kill_atom::value, std::string{"alice@host"}, std::string{"/root"});
   REQUIRE_FALSE(refused);
+  // Each change: its intent before it is made, its outcome after.
   auto lines = audit();
-  REQUIRE(lines.size() == 2);
-  CHECK(lines[0]["op"] == "kill");
-  CHECK(lines[0]["who"] == "alice@host");
+  REQUIRE(lines.size() == 4);
+  for (auto& l : lines) {
+    CHECK(l["op"] == "kill");
+    CHECK(l["who"] == "alice@host");
+  }
   CHECK(lines[0]["target"] == "/root/sub/plain");
-  CHECK(lines[0]["result"] == "ok");
-  CHECK(lines[1]["result"].get<std::string>().find("refusing to kill /root") != std::string::npos);
+  CHECK(lines[0]["result"] == "requested");
+  CHECK(lines[1]["target"] == "/root/sub/plain");
+  CHECK(lines[1]["result"] == "ok");
+  CHECK(lines[2]["target"] == "/root");
+  CHECK(lines[2]["result"] == "requested");
+  CHECK(lines[3]["result"].get<std::string>().find("refusing to kill /root") != std::string::npos);
   auto tail = ask<std::vector<std::string>>(admin_audit_atom::value, uint32_t{1});
   REQUIRE(tail);
   REQUIRE(tail->size() == 1);
   CHECK(nlohmann::json::parse(tail->front())["op"] == "kill");
+  std::ifstream in{audit_path};
+  CHECK(verify_audit_log(in, audit_key).broken_line == 0);
 }
 
 TEST_CASE_FIXTURE(admin_fixture, "terminate, restart, delete and start a child by path, each audited with its result") {
@@ -164,92 +189,70 @@ TEST_CASE_FIXTURE(admin_fixture, "terminate, restart, delete and start a child b
   CHECK(is(bad.error(), errc::start_failed));
   std::vector<std::string> ops;
   for (auto& l : audit())
-    ops.push_back(l["op"].get<std::string>() + (l["result"] == "ok" ? " ok" : " failed"));
-  CHECK(ops == std::vector<std::string>{"terminate_child ok", "restart_child ok", "restart_child failed",
-                                        "start_child failed"});
+    ops.push_back(l["op"].get<std::string>() + " "
+                  + (l["result"] == "ok" || l["result"] == "requested" ? l["result"].get<std::string>() : "failed"));
+  CHECK(ops == std::vector<std::string>{"terminate_child requested", "terminate_child ok",
+                                        "restart_child requested", "restart_child ok",
+                                        "restart_child requested", "restart_child failed",
+                                        "start_child requested", "start_child failed"});
 }
 
 TEST_CASE_FIXTURE(fixture, "an audit log that cannot be written fails the admin actor's start") {
   admin_config cfg;
   cfg.root = [] { return caf::actor{}; };
   cfg.audit_log = "/nonexistent-dir/audit.jsonl";
+  cfg.audit_key = crypto::random_bytes(32);
   auto h = admin_child(cfg).start(start_context{sys, "/root/admin", caf::message{}});
   REQUIRE_FALSE(h);
   CHECK(sys.render(h.error()).find("cannot open the audit log /nonexistent-dir/audit.jsonl") != std::string::npos);
 }
 
-TEST_CASE("an audit record is one JSON line with time, who, op, target, result and the previous line's hash") {
-  auto line = audit_line({"carol@h", "kill", "/root/x", "ok"}, 1795000000123, audit_genesis);
-  CHECK(line.find('\n') == std::string::npos);
-  auto j = nlohmann::json::parse(line);
-  CHECK(j["time"] == "2026-11-18T11:06:40.123Z");
-  CHECK(j["who"] == "carol@h");
-  CHECK(j["op"] == "kill");
-  CHECK(j["target"] == "/root/x");
-  CHECK(j["result"] == "ok");
-  CHECK(j["prev"] == std::string(64, '0'));
+TEST_CASE_FIXTURE(admin_fixture, "when the audit log cannot be written, kill is refused and the actor keeps running") {
+  auto before = child(child(root, "sub"), "plain");
+  // The log replaced by a directory: no intent record can be written.
+  REQUIRE(std::rename(audit_path.c_str(), (audit_path + ".away").c_str()) == 0);
+  REQUIRE(::mkdir(audit_path.c_str(), 0700) == 0);
+  auto refused = ask<uint64_t>(admin_kill_atom::value, std::string{"alice@host"}, std::string{"/root/sub/plain"});
+  REQUIRE_FALSE(refused);
+  CHECK(is(refused.error(), errc::audit_failed));
+  CHECK_MESSAGE(sys.render(refused.error()).find("the audit log " + audit_path
+                                                 + " cannot be written: open: Is a directory; refusing kill")
+                  != std::string::npos,
+                sys.render(refused.error()));
+  CHECK(no_start_within(200ms));
+  CHECK(child(child(root, "sub"), "plain").id() == before.id());
+  auto terminate = ask_void(admin_terminate_atom::value, std::string{"alice@host"}, std::string{"/root/sub"},
+                           std::string{"plain"});
+  REQUIRE(terminate != caf::none);
+  CHECK(is(terminate, errc::audit_failed));
+  CHECK(child(child(root, "sub"), "plain").id() == before.id());
+
+  // Writable again: the change goes through, audited.
+  REQUIRE(::rmdir(audit_path.c_str()) == 0);
+  REQUIRE(std::rename((audit_path + ".away").c_str(), audit_path.c_str()) == 0);
+  auto killed = ask<uint64_t>(admin_kill_atom::value, std::string{"alice@host"}, std::string{"/root/sub/plain"});
+  REQUIRE_MESSAGE(killed, sys.render(killed.error()));
+  CHECK(*killed == before.id());
+  auto lines = audit();
+  REQUIRE(lines.size() == 2);
+  CHECK(lines[0]["result"] == "requested");
+  CHECK(lines[1]["result"] == "ok");
 }
 
-TEST_CASE_FIXTURE(fixture, "the audit log chains every record to the one before - across restarts of its writer") {
-  char tmpl[] = "/tmp/cafmcp-audit-XXXXXX";
-  std::string dir = ::mkdtemp(tmpl);
-  auto path = dir + "/audit.jsonl";
-  for (int round = 0; round < 2; ++round) { // the second writer continues the first one's chain
-    auto w = spawn_audit_log(sys, path);
-    REQUIRE(w);
-    for (int i = 0; i < 3; ++i)
-      self->request(*w, wait_limit, audit_record_atom::value, audit_record{"dave@h", "kill", "/root/x" + std::to_string(i), "ok"})
-        .receive([] {}, [](caf::error& e) { FAIL(to_string(e)); });
-    self->send_exit(*w, caf::exit_reason::user_shutdown);
-  }
-  std::ifstream in{path};
-  auto v = verify_audit_log(in);
-  CHECK(v.records == 6);
-  CHECK(v.broken_line == 0);
-
-  // Tampering anywhere breaks the chain at the line after the change.
-  std::vector<std::string> lines;
-  {
-    std::ifstream again{path};
-    for (std::string l; std::getline(again, l);)
-      lines.push_back(l);
-  }
-  auto verdict = [](const std::vector<std::string>& ls) {
-    std::stringstream s;
-    for (auto& l : ls)
-      s << l << '\n';
-    return verify_audit_log(s);
-  };
-  auto changed = lines;
-  changed[2].replace(changed[2].find("\"ok\""), 4, "\"no\"");
-  CHECK(verdict(changed).broken_line == 4);
-  auto removed = lines;
-  removed.erase(removed.begin() + 1);
-  CHECK(verdict(removed).broken_line == 2);
-  auto inserted = lines;
-  inserted.insert(inserted.begin() + 3, lines[0]);
-  CHECK(verdict(inserted).broken_line == 4);
-  auto garbage = lines;
-  garbage[5] = "not json";
-  auto g = verdict(garbage);
-  CHECK(g.broken_line == 6);
-  CHECK(g.why == "not a JSON object");
-  CHECK(verdict({}).records == 0);
-
-  // A torn last line (a crash mid-write) stays visible: the next writer starts on a new line.
-  {
-    std::ofstream out{path, std::ios::app};
-    out << "{\"time\": \"2026-";
-  }
-  auto w = spawn_audit_log(sys, path);
-  REQUIRE(w);
-  self->request(*w, wait_limit, audit_record_atom::value, audit_record{"dave@h", "kill", "/root/y", "ok"})
-    .receive([] {}, [](caf::error& e) { FAIL(to_string(e)); });
-  self->send_exit(*w, caf::exit_reason::user_shutdown);
-  std::ifstream torn{path};
-  auto t = verify_audit_log(torn);
-  CHECK(t.records == 7);
-  CHECK(t.broken_line == 7);
-  std::remove(path.c_str());
-  ::rmdir(dir.c_str());
+TEST_CASE_FIXTURE(admin_fixture, "a record sent to the admin actor is on the audit log when it answers - or refused when it cannot be") {
+  audit_record rec{"CN=gateway", "failover", "n2 -> n3", "requested"};
+  auto written = ask_void(admin_record_atom::value, rec);
+  REQUIRE_MESSAGE(written == caf::none, sys.render(written));
+  auto lines = audit();
+  REQUIRE(lines.size() == 1);
+  CHECK(lines[0]["who"] == "CN=gateway");
+  CHECK(lines[0]["op"] == "failover");
+  CHECK(lines[0]["target"] == "n2 -> n3");
+  CHECK(lines[0]["result"] == "requested");
+  REQUIRE(std::rename(audit_path.c_str(), (audit_path + ".away").c_str()) == 0);
+  REQUIRE(::mkdir(audit_path.c_str(), 0700) == 0);
+  auto refused = ask_void(admin_record_atom::value, rec);
+  REQUIRE(refused != caf::none);
+  CHECK(is(refused, errc::audit_failed));
+  CHECK(sys.render(refused).find("the audit log " + audit_path + " cannot be written") != std::string::npos);
 }

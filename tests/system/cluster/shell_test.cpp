@@ -193,33 +193,39 @@ TEST_CASE("the shell supervises another node - kill, terminate, restart, start a
   auto unknown_type = shell(c, *c.n1, "start_child " + tool_sup + R"( {"id": "x", "actor_type": "no_such_type"})");
   CHECK(unknown_type.code == 1);
 
-  // Every change is on n3's audit log, in order, with who and the result;
-  // reads (tree, which_children) are not.
+  // Every change is on n3's audit log, in order, with who and the result,
+  // its intent ("requested") before it was made; reads (tree,
+  // which_children) are not.
   auto lines = audit_lines(c, "n3");
   std::vector<std::string> ops;
   for (auto& l : lines)
     ops.push_back(l["op"].get<std::string>() + " " + l["result"].get<std::string>().substr(0, 2));
-  CHECK(ops == std::vector<std::string>{"kill ok", "terminate_child ok", "restart_child ok", "restart_child su",
-                                        "start_child ok", "terminate_child ok", "delete_child ok",
-                                        "start_child su"});
+  CHECK(ops == std::vector<std::string>{"kill re", "kill ok", "terminate_child re", "terminate_child ok",
+                                        "restart_child re", "restart_child ok", "restart_child re",
+                                        "restart_child su", "start_child re", "start_child ok",
+                                        "terminate_child re", "terminate_child ok", "delete_child re",
+                                        "delete_child ok", "start_child re", "start_child su"});
   REQUIRE_FALSE(lines.empty());
   CHECK(lines[0]["target"] == "/root/protocol_sup/tool_sup/tool_worker_2");
   CHECK(lines[0]["who"] == "CN=admin,OU=admin"); // the client certificate's subject, never what the shell says
   CHECK(lines[0]["time"].get<std::string>().size() == 24); // 2026-11-24T01:02:03.456Z
-  auto intact = run({binary, "audit", "verify", c.dir.path() + "/n3.audit.jsonl"});
+  auto log = c.dir.path() + "/n3.audit.jsonl";
+  auto intact = run({binary, "audit", "verify", log}); // its key beside it: n3.audit.jsonl.key
   CHECK_MESSAGE(intact.code == 0, intact.err);
-  CHECK(intact.out.find("8 record(s), chain intact") != std::string::npos);
-  std::string tampered;
-  for (auto& l : lines)
-    tampered += l.dump() + "\n"; // re-serialised: same fields, so only a changed value shows
+  CHECK(intact.out.find("16 record(s), chain intact") != std::string::npos);
+  std::ifstream raw{log};
+  std::string tampered, line;
+  while (std::getline(raw, line))
+    tampered += line + "\n";
   auto first_ok = tampered.find("\"ok\"");
   tampered.replace(first_ok, 4, "\"no\"");
-  auto broken = run({binary, "audit", "verify", c.dir.write("tampered.jsonl", tampered)});
+  auto broken = run({binary, "audit", "verify", c.dir.write("tampered.jsonl", tampered), "--key", log + ".key"});
   CHECK(broken.code == 1);
   CHECK(broken.err.find("the chain breaks at line 2") != std::string::npos);
   auto tail = shell_json(c, *c.n2, "audit n3 2");
   REQUIRE(tail.size() == 2);
-  CHECK(tail[0]["op"] == "delete_child");
+  CHECK(tail[0]["op"] == "start_child"); // the last change: its intent, then its failure
+  CHECK(tail[0]["result"] == "requested");
   CHECK(audit_lines(c, "n1").empty());
 }
 
