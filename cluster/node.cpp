@@ -59,6 +59,13 @@ struct node_state {
   std::deque<std::pair<caf::node_id, peer_identity>> clients; // operators' tools that may, oldest first
   std::vector<caf::response_promise> leaving;   // graceful leave requests to answer
   std::map<uint64_t, caf::response_promise> relayed; // calls waiting on a relay, by relay number
+  struct parked_call {
+    caf::response_promise rp;
+    caf::message call; // (call_atom, node, name, msg, caller)
+    std::string what;
+    clock::time_point until;
+  };
+  std::multimap<std::string, parked_call> parked; // calls for a member that is reconnecting, by member
   uint64_t next_relay = 0;
 };
 
@@ -90,10 +97,31 @@ void send_heartbeat(node_actor* self, const heartbeat& hb) {
 }
 
 /// Now holding `handle` to member `name`'s node actor.
+void relay_to(node_actor* self, caf::response_promise rp, caf::actor target, caf::message msg, std::string what);
+
+/// Now holding `handle` to member `name`'s node actor (calls parked for it go out).
 void attach(node_actor* self, const std::string& name, caf::actor handle) {
-  self->state.handles[name] = handle;
-  self->state.members->set_connected(name, true);
+  auto& st = self->state;
+  st.handles[name] = handle;
+  st.members->set_connected(name, true);
   self->monitor(handle);
+  auto [from, to] = st.parked.equal_range(name);
+  for (auto i = from; i != to; ++i)
+    relay_to(self, std::move(i->second.rp), handle, std::move(i->second.call), std::move(i->second.what));
+  st.parked.erase(from, to);
+}
+
+/// Calls parked for a member that did not come back in time fail.
+void expire_parked(node_actor* self, clock::time_point now) {
+  auto& st = self->state;
+  for (auto i = st.parked.begin(); i != st.parked.end();) {
+    if (i->second.until > now) {
+      ++i;
+      continue;
+    }
+    i->second.rp.deliver(make_error(errc::unreachable, i->first + " is not connected"));
+    i = st.parked.erase(i);
+  }
 }
 
 // -- connecting --------------------------------------------------------------------
@@ -175,6 +203,7 @@ void tick(node_actor* self) {
   auto& st = self->state;
   auto t = right_now();
   auto out = st.members->tick(t);
+  expire_parked(self, t.now);
   for (auto& hp : out.dial)
     connect_to(self, hp.host, hp.port);
   publish(self);
@@ -261,11 +290,16 @@ void gateway_call(node_actor* self, caf::response_promise rp, const peer_identit
   if (node != st.members->me().name) {
     if (!st.members->find(node))
       return rp.deliver(make_error(errc::unknown_node, node));
+    auto call = caf::make_message(call_atom::value, node, name, std::move(msg), c);
     auto h = st.handles.find(node);
-    if (h == st.handles.end())
-      return rp.deliver(make_error(errc::unreachable, node + " is not connected"));
-    return relay_to(self, rp, h->second, caf::make_message(call_atom::value, node, name, std::move(msg), c),
-                    name + " on " + node);
+    if (h == st.handles.end()) {
+      // Connections between members are replaced now and then (caf_openssl
+      // drops one of two): wait a little for this one to come back.
+      auto wait = std::max(milliseconds{2000}, 5 * st.cfg.heartbeat);
+      st.parked.emplace(node, node_state::parked_call{rp, std::move(call), name + " on " + node, clock::now() + wait});
+      return;
+    }
+    return relay_to(self, rp, h->second, std::move(call), name + " on " + node);
   }
   auto target = st.names->lookup(name);
   if (!target)
