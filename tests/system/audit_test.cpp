@@ -29,7 +29,9 @@ struct audited_node {
   }
 
   run_result shell(const std::string& cmd, bool json = false) const {
-    std::vector<std::string> argv{binary, "shell", "--node", node.address(), "--cookie-file", cookie, "-c", cmd};
+    std::vector<std::string> argv{binary, "shell", "--node", node.address(), "-c", cmd};
+    auto flags = client_flags(dir, cookie);
+    argv.insert(argv.end(), flags.begin(), flags.end());
     if (json)
       argv.push_back("--json");
     return run(argv, 30s);
@@ -134,10 +136,11 @@ TEST_CASE("cafmcp audit verify exits 0 for an intact log, 1 for a line changed a
 TEST_CASE("a node with an audit key others may read, or a malformed one, refuses to start naming the file and admin.audit_key_file") {
   temp_dir dir;
   auto cookie = write_cookie(dir, "cookie", "test-cookie-0123456789");
+  ensure_node_cert(dir, "k1");
   auto start = [&](const std::string& key) {
     return run({binary, "node", "--name", "k1", "--cluster-port", std::to_string(free_port()), "--http-port", "0",
-                "--metrics-port", "0", "--cookie-file", cookie, "--audit-log", dir.path() + "/k1.audit.jsonl",
-                "--audit-key", key},
+                "--metrics-port", "0", "--cookie-file", cookie, "--certs-dir", certs_of(dir), "--audit-log",
+                dir.path() + "/k1.audit.jsonl", "--audit-key", key},
                30s);
   };
   auto readable = dir.write("readable.key", std::string(64, 'a') + "\n");
