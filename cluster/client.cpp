@@ -1,6 +1,8 @@
 // The programmatic cluster API, usable from any thread.
 #include "cluster/client.hpp"
 
+#include <stdexcept>
+
 #include <unistd.h>
 
 #include <caf/all.hpp>
@@ -10,6 +12,7 @@
 #include "cluster/cookie.hpp"
 #include "cluster/errors.hpp"
 #include "cluster/handshake.hpp"
+#include "cluster/openssl_error_queue.hpp"
 #include "cluster/tcp_probe.hpp"
 #include "base/crypto.hpp"
 
@@ -38,6 +41,8 @@ caf::error ask(caf::actor_system& sys, const caf::actor& dest, std::chrono::mill
 void configure_transport(caf::actor_system_config& cfg, const tls_files& tls) {
   cfg.load<caf::io::middleman>();
   if (tls.enabled()) {
+    if (!openssl_error_queue_cleared())
+      throw std::runtime_error("cannot find OpenSSL's SSL_read: the TLS workaround is not in place");
     cfg.load<caf::openssl::manager>();
     cfg.set("openssl.certificate", tls.certificate);
     cfg.set("openssl.key", tls.key);
