@@ -93,7 +93,10 @@ caf::behavior replicator_actor(repl_actor* self, replication_config cfg, std::st
   });
   auto level = static_cast<uint8_t>(cfg.level);
   auto local = [self](session_op op) {
-    auto ok = trusted(self); // (read before the promise takes the sender)
+    // The node's own HTTP threads send session writes without a sender
+    // (anon_send), so the session API takes those too; the replication
+    // messages below insist on a member.
+    auto ok = !self->current_sender() || trusted(self); // (read before the promise takes the sender)
     auto rp = self->make_response_promise();
     if (!ok)
       return rp.deliver(untrusted_error());

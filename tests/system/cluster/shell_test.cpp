@@ -302,7 +302,8 @@ TEST_CASE("the interactive shell in a terminal - tab completes commands and path
     ~stopper() { fn(); }
   } stop_tmux{[&] { tmux({"kill-server"}); }};
   auto history = c.dir.path() + "/history";
-  auto cmd = binary + " shell --node " + c.n1->address() + " --cookie-file " + c.cookie + " --history-file " + history;
+  auto cmd = binary + " shell --node " + c.n1->address() + " --cookie-file " + c.cookie + " --certs-dir " + certs_of(c.dir) +
+             " --history-file " + history;
   REQUIRE(tmux({"new-session", "-d", "-s", "sh", "-x", "200", "-y", "50", "env HOME=" + c.dir.path() + " " + cmd})
             .code
           == 0);
