@@ -278,13 +278,15 @@ void gateway_call(node_actor* self, caf::response_promise rp, const peer_identit
   auto op = msg.match_element<caf::atom_value>(0) ? msg.get_as<caf::atom_value>(0) : caf::atom("");
   auto callable = std::find(st.cfg.callable.begin(), st.cfg.callable.end(), name) != st.cfg.callable.end();
   auto d = decide_call(name, op, c.role, callable);
-  auto what = name + " on " + node + " " + caf::to_string(msg);
+  // The whole call, as the audit log shows it (rendered only when audited).
+  auto described = [&] { return name + " on " + node + " " + caf::to_string(msg); };
+  auto what = name + " on " + node;
   if (!d.allowed) {
     log::warning(st.path, "refused " + d.op + " by " + c.subject + ": " + d.why);
     auto err = make_error(errc::forbidden, d.why);
     if (!d.audited)
       return rp.deliver(err);
-    return audit_first(self, {c.subject, d.op, what, "refused: " + d.why},
+    return audit_first(self, {c.subject, d.op, described(), "refused: " + d.why},
                        [rp, err](caf::error) mutable { rp.deliver(err); });
   }
   if (node != st.members->me().name) {
@@ -321,7 +323,7 @@ void gateway_call(node_actor* self, caf::response_promise rp, const peer_identit
   }
   if (!d.audited)
     return deliver(rp, std::move(msg));
-  audit_first(self, {c.subject, d.op, what, "requested"}, [self, rp, deliver, msg](caf::error err) mutable {
+  audit_first(self, {c.subject, d.op, described(), "requested"}, [self, rp, deliver, msg](caf::error err) mutable {
     if (err) {
       log::error(self->state.path, "refusing a call: " + self->system().render(err));
       return rp.deliver(err);
