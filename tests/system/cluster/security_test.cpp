@@ -243,6 +243,39 @@ TEST_CASE("a replicated write stamped far ahead of the clock is refused by every
     n->proc->wait_exit(20s);
 }
 
+TEST_CASE("a flood of connections that never finish TLS, from one source, does not keep a member from joining") {
+  temp_dir dir;
+  auto cookie = write_cookie(dir, "cookie", "flood-cookie");
+  auto config = dir.write("node.json", fast_config);
+  cluster_node n1{dir, "n1", cookie, config};
+  // 200 connections held open, each sending half a TLS record and then nothing.
+  std::vector<int> held;
+  for (int i = 0; i < 200; ++i) {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    REQUIRE(fd >= 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(n1.cluster_port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0) {
+      ::close(fd);
+      continue;
+    }
+    const char partial[] = "\x16\x03\x01\x02\x00\x01"; // a ClientHello's header, the rest never comes
+    CHECK(::write(fd, partial, sizeof(partial) - 1) > 0);
+    held.push_back(fd);
+  }
+  CHECK(held.size() == 200);
+  cluster_node n2{dir, "n2", cookie, config, n1.address()};
+  CHECK(wait_status(dir, n1, cookie, [](const json& rows) { return all_up_healthy(rows, 2); }, 15s));
+  for (int fd : held)
+    ::close(fd);
+  n1.proc->signal(SIGTERM);
+  n2.proc->signal(SIGTERM);
+  CHECK(n1.proc->wait_exit(20s) == 0);
+  CHECK(n2.proc->wait_exit(20s) == 0);
+}
+
 TEST_CASE("a cluster node refuses to start without certificates, and insecure only on a loopback address") {
   temp_dir dir;
   auto cookie = write_cookie(dir, "cookie", "sec-cookie");
