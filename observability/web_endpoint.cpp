@@ -510,6 +510,30 @@ void serve(web_actor* self, web_job_ptr job) {
   }, target);
 }
 
+/// Opens the port. A port in use must not stop the node (tier 3 is
+/// optional to it): said once, then tried again every 10 s.
+void listen(web_actor* self) {
+  auto& st = self->state;
+  auto me = caf::actor_cast<caf::actor>(self);
+  try {
+    st.server = start_web_server(st.cfg.host, st.cfg.port,
+                                 [me](const std::string& target, std::function<void(web_reply)> reply) {
+                                   auto job = std::make_shared<web_job>();
+                                   job->target = target;
+                                   job->reply = std::move(reply);
+                                   caf::anon_send(me, std::move(job)); // dropped if dead: the guard answers 503
+                                 });
+    *st.held = st.server;
+    log::info(st.path, "metrics, health and readiness on http://" + st.cfg.host + ":"
+                         + std::to_string(bound_port(*st.server)) + "/metrics, /health, /ready; dashboard on /dashboard");
+  } catch (const std::exception& e) {
+    if (!st.listen_failed)
+      log::warning(st.path, std::string{e.what()} + "; trying again every 10 s");
+    st.listen_failed = true;
+    self->delayed_send(self, std::chrono::seconds(10), web_listen_atom::value);
+  }
+}
+
 caf::behavior web_actor_fun(web_actor* self, web_config cfg, std::shared_ptr<actors::name_table> names,
                             std::shared_ptr<cluster::cluster_view> view,
                             std::shared_ptr<metrics::metrics_registry> metrics, std::string path) {
@@ -528,27 +552,8 @@ caf::behavior web_actor_fun(web_actor* self, web_config cfg, std::shared_ptr<act
   self->send(self, web_tick_atom::value);
   return {
     [self](web_listen_atom) {
-      // A port in use must not stop the node (tier 3 is optional to it):
-      // said once, then tried again every 10 s.
-      auto& st = self->state;
-      auto me = caf::actor_cast<caf::actor>(self);
-      try {
-        st.server = start_web_server(st.cfg.host, st.cfg.port,
-                                     [me](const std::string& target, std::function<void(web_reply)> reply) {
-                                       auto job = std::make_shared<web_job>();
-                                       job->target = target;
-                                       job->reply = std::move(reply);
-                                       caf::anon_send(me, std::move(job)); // dropped if dead: the guard answers 503
-                                     });
-        *st.held = st.server;
-        log::info(st.path, "metrics, health and readiness on http://" + st.cfg.host + ":"
-                             + std::to_string(bound_port(*st.server)) + "/metrics, /health, /ready; dashboard on /dashboard");
-      } catch (const std::exception& e) {
-        if (!st.listen_failed)
-          log::warning(st.path, std::string{e.what()} + "; trying again every 10 s");
-        st.listen_failed = true;
-        self->delayed_send(self, std::chrono::seconds(10), web_listen_atom::value);
-      }
+      if (!self->state.server)
+        listen(self);
     },
     [self](web_job_ptr& job) { serve(self, std::move(job)); },
     [self](web_tick_atom) {
@@ -557,6 +562,10 @@ caf::behavior web_actor_fun(web_actor* self, web_config cfg, std::shared_ptr<act
       self->delayed_send(self, std::chrono::seconds(1), web_tick_atom::value);
     },
     [self](caf::get_atom) {
+      // Asked (the node's ready line) before our own first listen message
+      // was queued: listen now, so the answer is the bound port.
+      if (!self->state.server && !self->state.listen_failed)
+        listen(self);
       return static_cast<uint32_t>(self->state.server ? bound_port(*self->state.server) : 0);
     },
     [self](supervision::mailbox_atom) { return static_cast<uint64_t>(self->mailbox().size()); },
