@@ -548,13 +548,13 @@ caf::behavior web_actor_fun(web_actor* self, web_config cfg, std::shared_ptr<act
     if (*held)
       stop_web_server(**held);
   });
-  self->send(self, web_listen_atom::value);
+  // Listening before the first message is handled: whoever asks for the
+  // port (the node's ready line) gets the bound one. A detached actor may
+  // block here; it has its own thread.
+  listen(self);
   self->send(self, web_tick_atom::value);
   return {
-    [self](web_listen_atom) {
-      if (!self->state.server)
-        listen(self);
-    },
+    [self](web_listen_atom) { listen(self); }, // a retry after a failed listen
     [self](web_job_ptr& job) { serve(self, std::move(job)); },
     [self](web_tick_atom) {
       evaluate_alerts(self);
@@ -562,10 +562,6 @@ caf::behavior web_actor_fun(web_actor* self, web_config cfg, std::shared_ptr<act
       self->delayed_send(self, std::chrono::seconds(1), web_tick_atom::value);
     },
     [self](caf::get_atom) {
-      // Asked (the node's ready line) before our own first listen message
-      // was queued: listen now, so the answer is the bound port.
-      if (!self->state.server && !self->state.listen_failed)
-        listen(self);
       return static_cast<uint32_t>(self->state.server ? bound_port(*self->state.server) : 0);
     },
     [self](supervision::mailbox_atom) { return static_cast<uint64_t>(self->mailbox().size()); },
