@@ -174,6 +174,21 @@ inline bool all_up_healthy(const json& rows, size_t n) {
   return true;
 }
 
+/// Waits until every node in `nodes` sees all of them up and healthy. Asking only
+/// one node is not enough: members that joined through it may not have linked to
+/// each other yet, and then they disagree about which member leads a record.
+inline bool wait_all_up(const temp_dir& dir, const std::vector<const cluster_node*>& nodes,
+                        const std::string& cookie, std::chrono::seconds limit = 20s) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  for (auto* n : nodes) {
+    auto left = std::chrono::duration_cast<std::chrono::seconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0 ||
+        !wait_status(dir, *n, cookie, [&](const json& rows) { return all_up_healthy(rows, nodes.size()); }, left))
+      return false;
+  }
+  return true;
+}
+
 struct three_nodes {
   temp_dir dir;
   std::string cookie = write_cookie(dir, "cookie", "test-cookie-0123456789");
@@ -185,7 +200,7 @@ struct three_nodes {
     n1 = std::make_unique<cluster_node>(dir, "n1", cookie, config);
     n2 = std::make_unique<cluster_node>(dir, "n2", cookie, config, n1->address());
     n3 = std::make_unique<cluster_node>(dir, "n3", cookie, config, n1->address());
-    REQUIRE(wait_status(dir, *n1, cookie, [](const json& rows) { return all_up_healthy(rows, 3); }));
+    REQUIRE(wait_all_up(dir, {n1.get(), n2.get(), n3.get()}, cookie));
   }
 
   ~three_nodes() {

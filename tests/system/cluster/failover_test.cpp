@@ -364,7 +364,7 @@ TEST_CASE("a whole cluster stopped and started again comes back with its handles
     cluster_node n1{dir, "n1", cookie, config};
     cluster_node n2{dir, "n2", cookie, config, n1.address()};
     cluster_node n3{dir, "n3", cookie, config, n1.address()};
-    REQUIRE(wait_status(dir, n1, cookie, [](const json& rows) { return all_up_healthy(rows, 3); }));
+    REQUIRE(wait_all_up(dir, {&n1, &n2, &n3}, cookie));
     for (int i = 0; i < 8; ++i) {
       auto h = open_handle(n2.http_port);
       REQUIRE_FALSE(h.empty());
@@ -381,7 +381,7 @@ TEST_CASE("a whole cluster stopped and started again comes back with its handles
   cluster_node n1{dir, "n1", cookie, config};
   cluster_node n2{dir, "n2", cookie, config, n1.address()};
   cluster_node n3{dir, "n3", cookie, config, n1.address()};
-  REQUIRE(wait_status(dir, n1, cookie, [](const json& rows) { return all_up_healthy(rows, 3); }));
+  REQUIRE(wait_all_up(dir, {&n1, &n2, &n3}, cookie));
   for (auto& [h, v] : values) {
     auto r = call_tool(n1.http_port, "session_get", {{"handle", h}, {"key", "k"}});
     CHECK(text_of(r) == v);
@@ -534,7 +534,7 @@ TEST_CASE("five nodes with factor 3 - two primaries killed one after the other l
   nodes.push_back(std::make_unique<cluster_node>(dir, "n1", cookie, config));
   for (int k = 2; k <= 5; ++k)
     nodes.push_back(std::make_unique<cluster_node>(dir, "n" + std::to_string(k), cookie, config, nodes[0]->address()));
-  REQUIRE(wait_status(dir, *nodes[0], cookie, [](const json& rows) { return all_up_healthy(rows, 5); }, 30s));
+  REQUIRE(wait_all_up(dir, {nodes[0].get(), nodes[1].get(), nodes[2].get(), nodes[3].get(), nodes[4].get()}, cookie, 30s));
   auto handles = open_handles(nodes[0]->http_port, 20);
   {
     writers w{handles, {nodes[0]->http_port, nodes[1]->http_port}};

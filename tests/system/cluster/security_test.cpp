@@ -226,7 +226,7 @@ TEST_CASE("a replicated write stamped far ahead of the clock is refused by every
   cluster_node n1{dir, "n1", cookie, config};
   cluster_node n2{dir, "n2", cookie, config, n1.address()};
   cluster_node n3{dir, "n3", cookie, skewed, n1.address()};
-  REQUIRE(wait_status(dir, n1, cookie, [](const json& rows) { return all_up_healthy(rows, 3); }));
+  REQUIRE(wait_all_up(dir, {&n1, &n2, &n3}, cookie));
   // Handles opened through n3: those it leads carry its stamps, an hour ahead.
   for (int i = 0; i < 60 && (metric(n1.web_port, "cafmcp_replication_refused_clock_drift_total") <= 0
                              || metric(n2.web_port, "cafmcp_replication_refused_clock_drift_total") <= 0);
