@@ -109,6 +109,14 @@ std::vector<field> node_config_schema() {
          {"local", "one", "majority", "all"}, {}},
         {"write_timeout_ms", value_type::integer, 2000,
          "a write without enough acknowledgements by then fails with a clear error", 10, {}, {}, {}},
+        {"durability", value_type::string, "fsync",
+         "fsync: a replica holds a write once its WAL record is on disk (fdatasync), so an acknowledged write "
+         "survives every node crashing at once; memory: once it is in memory (survives a minority failing)",
+         {}, {}, {"fsync", "memory"}, {}},
+        {"group_commit_ms", value_type::integer, 0,
+         "fsync: a WAL append waits this long for more writes to share its fdatasync (appends arriving while "
+         "one is on the disk are grouped anyway)",
+         0, 100, {}, {}},
         {"snapshot_interval_ms", value_type::integer, 60000,
          "the replicas are written to a snapshot in data_dir this often (and on shutdown); a WAL in between",
          100, {}, {}, {}},
@@ -292,6 +300,8 @@ node_config load_node_config(const std::optional<std::string>& file, const node_
   if (out.data_dir.empty())
     out.data_dir = "cafmcp-data/" + out.name;
   out.replication.snapshot_interval = std::chrono::milliseconds{rep["snapshot_interval_ms"].get<int64_t>()};
+  cluster::parse_durability(rep["durability"].get<std::string>(), out.replication.durable);
+  out.replication.group_commit = std::chrono::milliseconds{rep["group_commit_ms"].get<int64_t>()};
   out.audit_log = v["admin"]["audit_log"].get<std::string>();
   if (out.audit_log.empty())
     out.audit_log = out.name + ".audit.jsonl";

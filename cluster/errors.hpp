@@ -26,6 +26,7 @@ enum class errc : uint8_t {
   forbidden,          // the caller's role (or a member's) may not do that, or that actor is internal
   clock_drift,        // a replicated write stamped too far ahead of our clock
   audit_failed,       // the audit record could not be written, so the action was not taken
+  disk_failed,        // this node's replicas could not be written to its disk (a write needing it is refused)
 };
 
 constexpr caf::atom_value error_category = caf::atom("cluster");

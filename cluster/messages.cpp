@@ -46,6 +46,7 @@ std::string to_string(errc x) {
     case errc::forbidden: return "forbidden";
     case errc::clock_drift: return "clock_drift";
     case errc::audit_failed: return "audit_failed";
+    case errc::disk_failed: return "disk_failed";
   }
   return "unknown";
 }
@@ -64,6 +65,19 @@ bool parse_consistency(const std::string& s, consistency& out) {
   for (auto c : {consistency::local, consistency::one, consistency::majority, consistency::all})
     if (s == to_string(c)) {
       out = c;
+      return true;
+    }
+  return false;
+}
+
+const char* to_string(durability d) {
+  return d == durability::fsync ? "fsync" : "memory";
+}
+
+bool parse_durability(const std::string& s, durability& out) {
+  for (auto d : {durability::fsync, durability::memory})
+    if (s == to_string(d)) {
+      out = d;
       return true;
     }
   return false;

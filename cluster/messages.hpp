@@ -196,6 +196,12 @@ enum class consistency : uint8_t { local, one, majority, all };
 const char* to_string(consistency c);
 bool parse_consistency(const std::string& s, consistency& out);
 
+/// Where a replica must hold a write before it counts as holding it:
+/// `fsync` on disk (the WAL's fdatasync returned), `memory` in memory.
+enum class durability : uint8_t { fsync, memory };
+const char* to_string(durability d);
+bool parse_durability(const std::string& s, durability& out);
+
 /// One operation on a session, state handle or task record, routed to its primary.
 struct session_op {
   enum kind_t : uint8_t { create, get, touch, put, remove, list, set_info, migrate, backup };
@@ -257,6 +263,10 @@ struct replication_status {
   uint32_t sync_pending = 0; // members this node still waits on to catch up (after a start)
   uint64_t caught_up = 0;    // records received while catching up
   uint64_t refused_clock_drift = 0; // replicated writes refused: stamped more than max_clock_drift_ms ahead
+  std::string durability;           // fsync or memory
+  std::string disk_error;           // why the replicas cannot be persisted ("" while the disk works)
+  uint64_t disk_failures = 0;       // failed WAL appends and snapshots
+  uint64_t wal_appends = 0;         // WAL appends (each one fdatasync with durability fsync)
   std::vector<std::string> members; // placement members as this node sees them
   std::vector<std::string> drained; // members being drained (manual failover)
   std::vector<peer_replication> peers;
@@ -265,7 +275,7 @@ struct replication_status {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, replication_status& x) {
   return f(caf::meta::type_name("replication_status"), x.node, x.factor, x.consistency, x.records, x.primaries,
-           x.repairing, x.promotions, x.pending_writes, x.sync_pending, x.caught_up, x.refused_clock_drift, x.members, x.drained, x.peers);
+           x.repairing, x.promotions, x.pending_writes, x.sync_pending, x.caught_up, x.refused_clock_drift, x.durability, x.disk_error, x.disk_failures, x.wal_appends, x.members, x.drained, x.peers);
 }
 
 void register_types(caf::actor_system_config& cfg);

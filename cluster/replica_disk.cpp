@@ -1,12 +1,15 @@
 // A node's replicas on disk: snapshot and write-ahead log.
 #include "cluster/replica_disk.hpp"
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <sstream>
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -16,6 +19,7 @@
 #include "actors/core_sup.hpp"
 #include "base/crypto.hpp"
 #include "base/log.hpp"
+#include "cluster/errors.hpp"
 #include "supervision/messages.hpp"
 
 namespace cafmcp::cluster {
@@ -134,55 +138,182 @@ disk_load load_replicas(const std::string& dir) {
       }
     }
   }
-  if (std::ifstream wal{path_of(dir, wal_name)}) {
-    std::string line;
-    while (std::getline(wal, line)) {
-      if (line.empty())
+  if (std::ifstream wal{path_of(dir, wal_name), std::ios::binary}) {
+    std::stringstream all;
+    all << wal.rdbuf();
+    auto text = all.str();
+    // Split into lines first: whether a bad line is torn (the last one) or
+    // damage (good lines follow) depends on what comes after it.
+    std::vector<std::pair<size_t, size_t>> lines; // [begin, end) without the newline
+    for (size_t pos = 0; pos < text.size();) {
+      auto nl = text.find('\n', pos);
+      auto end = nl == std::string::npos ? text.size() : nl;
+      lines.emplace_back(pos, end);
+      pos = nl == std::string::npos ? text.size() : nl + 1;
+    }
+    for (size_t i = 0; i < lines.size(); ++i) {
+      auto [begin, end] = lines[i];
+      if (begin == end) {
+        out.wal_good_bytes = std::min(text.size(), end + 1);
         continue;
-      if (auto d = decode_wal_line(line)) {
+      }
+      auto d = decode_wal_line(text.substr(begin, end - begin));
+      // A line without its newline is torn even if it decodes: the append
+      // that wrote it did not finish.
+      bool complete = end < text.size();
+      if (d && complete) {
         out.records.push_back(std::move(*d));
         ++out.from_wal;
-      } else {
-        ++out.bad_lines;
+        out.wal_good_bytes = end + 1;
+        continue;
       }
+      bool last = true;
+      for (size_t k = i + 1; k < lines.size(); ++k)
+        last = last && lines[k].first == lines[k].second;
+      if (last) {
+        out.torn_tail = true;
+      } else {
+        out.wal_stopped_at = i + 1;
+        out.wal_not_replayed = lines.size() - i;
+        if (!out.problem.empty())
+          out.problem += "; ";
+        out.problem += "WAL line " + std::to_string(i + 1) + " of " + std::to_string(lines.size())
+                       + " has a bad checksum or format and lines follow it";
+      }
+      break;
     }
   }
   return out;
 }
+
+std::string set_aside_damage(const std::string& dir, const disk_load& load, int64_t unix_time) {
+  std::string done;
+  auto aside = [&](const char* name, const std::string& why) {
+    auto from = path_of(dir, name);
+    auto to = from + ".corrupt-" + std::to_string(unix_time);
+    if (std::rename(from.c_str(), to.c_str()) == 0)
+      done += std::string{done.empty() ? "" : " "} + name + " " + why + ": kept aside as " + to + ".";
+    else
+      done += std::string{done.empty() ? "" : " "} + name + " " + why + " and could not be moved aside: "
+              + std::strerror(errno) + ".";
+  };
+  if (load.snapshot_corrupt)
+    aside(snapshot_name, "is corrupt (" + load.problem + ")");
+  if (load.wal_stopped_at > 0) {
+    aside(wal_name, "is damaged at line " + std::to_string(load.wal_stopped_at) + "; "
+                      + std::to_string(load.from_wal) + " record(s) before it replayed, "
+                      + std::to_string(load.wal_not_replayed) + " line(s) not");
+  } else if (load.torn_tail) {
+    // Cut off, or the next append would follow half a line.
+    if (::truncate(path_of(dir, wal_name).c_str(), static_cast<off_t>(load.wal_good_bytes)) != 0)
+      done += std::string{done.empty() ? "" : " "} + "cannot cut the torn last line off " + path_of(dir, wal_name)
+              + ": " + std::strerror(errno) + ".";
+  }
+  return done;
+}
+
+namespace {
+
+bool write_all(int fd, const std::string& data) {
+  size_t off = 0;
+  while (off < data.size()) {
+    auto n = ::write(fd, data.data() + off, data.size() - off);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      return false;
+    off += static_cast<size_t>(n);
+  }
+  return true;
+}
+
+/// A rename or a new file is durable only once its directory is.
+bool sync_dir(const std::string& dir) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0)
+    return false;
+  bool ok = ::fsync(fd) == 0;
+  ::close(fd);
+  return ok;
+}
+
+std::string failure(const std::string& what, const std::string& path) {
+  return what + " " + path + ": " + std::strerror(errno);
+}
+
+} // namespace
 
 bool write_snapshot(const std::string& dir, const std::vector<record_delta>& records, std::string& err) {
   std::string body;
   for (auto& d : records)
     body += to_json(d).dump() + "\n";
   auto tmp = path_of(dir, snapshot_name) + ".tmp";
-  {
-    std::ofstream f{tmp, std::ios::trunc};
-    f << snapshot_magic << " 1 " << records.size() << " " << crypto::sha256_hex(body) << "\n" << body;
-    f.flush();
-    if (!f) {
-      err = "cannot write " + tmp + ": " + std::strerror(errno);
-      return false;
-    }
-  }
-  if (std::rename(tmp.c_str(), path_of(dir, snapshot_name).c_str()) != 0) {
-    err = "cannot rename " + tmp + ": " + std::strerror(errno);
+  auto text = std::string{snapshot_magic} + " 1 " + std::to_string(records.size()) + " " + crypto::sha256_hex(body)
+              + "\n" + body;
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+  if (fd < 0) {
+    err = failure("cannot create", tmp);
     return false;
   }
-  // Everything the WAL held is in the snapshot now.
-  std::ofstream{path_of(dir, wal_name), std::ios::trunc};
+  bool ok = write_all(fd, text);
+  if (!ok)
+    err = failure("cannot write", tmp);
+  else if (::fsync(fd) != 0) {
+    ok = false;
+    err = failure("cannot fsync", tmp);
+  }
+  ::close(fd);
+  if (!ok) {
+    std::remove(tmp.c_str());
+    return false;
+  }
+  if (std::rename(tmp.c_str(), path_of(dir, snapshot_name).c_str()) != 0) {
+    err = failure("cannot rename", tmp);
+    return false;
+  }
+  // The WAL may be emptied only once the new snapshot is surely in place.
+  if (!sync_dir(dir)) {
+    err = failure("cannot fsync the directory", dir);
+    return false;
+  }
+  int wal = ::open(path_of(dir, wal_name).c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC);
+  if (wal >= 0)
+    ::close(wal); // (not synced: a WAL that comes back only repeats the snapshot)
   return true;
 }
 
-bool append_wal(const std::string& dir, const std::vector<record_delta>& records, std::string& err) {
-  std::ofstream f{path_of(dir, wal_name), std::ios::app};
+bool append_wal(const std::string& dir, const std::vector<record_delta>& records, bool sync, std::string& err) {
+  auto path = path_of(dir, wal_name);
+  std::string buf;
   for (auto& d : records)
-    f << encode_wal_line(d) << '\n';
-  f.flush();
-  if (!f) {
-    err = "cannot append to " + path_of(dir, wal_name) + ": " + std::strerror(errno);
+    buf += encode_wal_line(d) + '\n';
+  bool created = false;
+  int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+  if (fd < 0 && errno == ENOENT) {
+    fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+    created = true;
+  }
+  if (fd < 0) {
+    err = failure("cannot open", path);
     return false;
   }
-  return true;
+  auto begin = ::lseek(fd, 0, SEEK_END);
+  bool ok = write_all(fd, buf);
+  if (!ok)
+    err = failure("cannot append to", path);
+  else if (sync && ::fdatasync(fd) != 0) {
+    ok = false;
+    err = failure("cannot fdatasync", path);
+  }
+  if (!ok && begin >= 0 && ::ftruncate(fd, begin) != 0) {
+    // Left as it is: the torn tail is cut at the next load.
+  }
+  ::close(fd);
+  if (ok && sync && created && !sync_dir(dir)) {
+    err = failure("cannot fsync the directory", dir);
+    return false;
+  }
+  return ok;
 }
 
 namespace {
@@ -196,27 +327,34 @@ caf::behavior replica_disk_actor(caf::event_based_actor* self, std::string dir, 
   // Detached: blocking file I/O is fine here, and nowhere else.
   return {
     [self](disk_quit_atom, caf::error& reason) { self->quit(std::move(reason)); },
-    [=](disk_append_atom, const std::vector<record_delta>& ds) {
+    [=](disk_append_atom, const std::vector<record_delta>& ds, bool sync) -> caf::result<caf::ok_atom> {
       std::string err;
-      if (!append_wal(dir, ds, err))
-        log::error(path, err);
+      if (!append_wal(dir, ds, sync, err))
+        return make_error(errc::disk_failed, err);
+      return caf::ok_atom::value;
     },
-    [=](disk_snapshot_atom, const std::vector<record_delta>& ds) {
+    [=](disk_snapshot_atom, const std::vector<record_delta>& ds) -> caf::result<caf::ok_atom> {
       std::string err;
-      if (!write_snapshot(dir, ds, err))
-        log::error(path, err);
+      if (!make_dirs(dir) || !write_snapshot(dir, ds, err))
+        return make_error(errc::disk_failed, err.empty() ? "cannot create " + dir + ": " + std::strerror(errno) : err);
+      return caf::ok_atom::value;
     },
     [=](disk_load_atom) {
       auto r = load_replicas(dir);
-      if (r.snapshot_corrupt)
-        log::error(path, "replicas.snapshot in " + dir + " is corrupt and was skipped: " + r.problem);
-      if (r.bad_lines > 0)
-        log::warning(path, "replicas.wal in " + dir + ": " + std::to_string(r.bad_lines)
-                             + " line(s) with a bad checksum skipped");
+      auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                   std::chrono::system_clock::now().time_since_epoch()).count();
+      auto done = set_aside_damage(dir, r, now);
+      if (r.incomplete())
+        log::error(path, "the replicas in " + dir + " are damaged; records this node leads are pulled from its peers "
+                           "before it serves them. " + done);
+      else if (!done.empty())
+        log::warning(path, done);
+      if (r.torn_tail)
+        log::info(path, "replicas.wal in " + dir + " ended in a torn line (a crash during an append): dropped");
       if (r.from_snapshot + r.from_wal > 0)
         log::info(path, "read " + std::to_string(r.from_snapshot) + " record(s) from the snapshot and "
                           + std::to_string(r.from_wal) + " from the WAL in " + dir);
-      return r.records;
+      return caf::make_message(std::move(r.records), r.incomplete());
     },
     [self](supervision::mailbox_atom) { return static_cast<uint64_t>(self->mailbox().size()); },
   };

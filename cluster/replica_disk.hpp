@@ -2,15 +2,24 @@
 
 // A node's replicas on disk: a snapshot and a write-ahead log (WAL) in the
 // node's data directory, so a node that restarts (or a whole cluster that
-// does) comes back with its sessions, handles and tasks.
+// does, even all at once) comes back with its sessions, handles and tasks.
 //
-// - replicas.wal: one line per changed record, "<sha256 of the JSON> <JSON>",
-//   appended by the replicator every tick (100 ms); a line whose checksum
-//   does not match (a torn write, a flipped bit) is reported and skipped.
+// - replicas.wal: one line per changed record, "<sha256 of the JSON> <JSON>".
+//   With durability fsync the replicator appends before it acknowledges a
+//   write and waits for the append's fdatasync (one covers every write that
+//   arrived meanwhile); with memory it appends every tick and does not wait.
+//   An append that fails is cut back to where it began, so a later one never
+//   follows half a line.
 // - replicas.snapshot: "cafmcp-replicas 1 <records> <sha256 of the rest>"
-//   then one JSON line per record; written to a temporary file and renamed,
-//   at an interval and on shutdown, after which the WAL starts afresh. A
-//   snapshot whose checksum does not match is reported and not loaded at all.
+//   then one JSON line per record; written to a temporary file, fsynced,
+//   renamed, the directory fsynced, and only then the WAL emptied.
+// - Loading: a torn final WAL line (a crash in the middle of an append) is
+//   dropped quietly and cut off the file. A bad line with good lines after
+//   it is damage, not a torn append: replay stops there and the WAL is moved
+//   aside (replicas.wal.corrupt-<unix time>). A snapshot whose checksum does
+//   not match is moved aside (replicas.snapshot.corrupt-<unix time>) and not
+//   loaded. Either way the load is incomplete, and the replicator pulls what
+//   it leads from its peers before serving it.
 //
 // The files are read and written by a detached actor (replica_disk), never
 // on a scheduler thread.
@@ -28,9 +37,12 @@
 
 namespace cafmcp::cluster {
 
-/// (disk_append_atom, vector<record_delta>)  appends to the WAL (one-way)
-/// (disk_snapshot_atom, vector<record_delta>) writes a snapshot, truncates the WAL (one-way)
-/// (disk_load_atom) -> vector<record_delta>    what the files hold (snapshot, then WAL)
+/// (disk_append_atom, vector<record_delta>, bool sync) -> ok | cluster error disk_failed
+///     appends to the WAL; with sync, answers once fdatasync returned
+/// (disk_snapshot_atom, vector<record_delta>) -> ok | disk_failed
+///     writes a snapshot durably, then empties the WAL
+/// (disk_load_atom) -> (vector<record_delta>, bool incomplete)
+///     what the files hold (snapshot, then WAL), damaged files set aside
 using disk_append_atom = caf::atom_constant<caf::atom("dk_append")>;
 using disk_snapshot_atom = caf::atom_constant<caf::atom("dk_snap")>;
 using disk_load_atom = caf::atom_constant<caf::atom("dk_load")>;
@@ -39,9 +51,15 @@ struct disk_load {
   std::vector<record_delta> records; // in the order to merge them
   size_t from_snapshot = 0;
   size_t from_wal = 0;
-  size_t bad_lines = 0;          // WAL lines skipped (checksum or format)
+  bool torn_tail = false;        // the WAL's last line was torn (dropped)
+  uint64_t wal_good_bytes = 0;   // the WAL up to its last good line
+  size_t wal_stopped_at = 0;     // 1-based line where replay stopped at damage (0: it did not)
+  size_t wal_not_replayed = 0;   // lines from there on
   bool snapshot_corrupt = false; // present but not loaded
   std::string problem;           // what was wrong, for the log
+
+  /// Records may be missing: the node must not serve from this alone.
+  bool incomplete() const { return snapshot_corrupt || wal_stopped_at > 0; }
 };
 
 /// "<sha256 hex> <json>" (no newline).
@@ -49,12 +67,19 @@ std::string encode_wal_line(const record_delta& d);
 /// The record of a WAL line, or nullopt when its checksum or format is bad.
 std::optional<record_delta> decode_wal_line(const std::string& line);
 
-/// Reads `dir`'s snapshot and WAL (missing files are no error).
+/// Reads `dir`'s snapshot and WAL (missing files are no error); changes
+/// nothing on disk.
 disk_load load_replicas(const std::string& dir);
-/// Writes the snapshot atomically and empties the WAL; false with `err`.
+/// Acts on what `load_replicas` found: cuts a torn tail off the WAL, moves a
+/// damaged WAL or snapshot aside (suffix ".corrupt-<unix_time>"). Returns
+/// what it did, one sentence per file ("" when nothing was wrong).
+std::string set_aside_damage(const std::string& dir, const disk_load& load, int64_t unix_time);
+/// Writes the snapshot durably (temporary file, fsync, rename, directory
+/// fsync), then empties the WAL; false with `err`.
 bool write_snapshot(const std::string& dir, const std::vector<record_delta>& records, std::string& err);
-/// Appends to the WAL; false with `err`.
-bool append_wal(const std::string& dir, const std::vector<record_delta>& records, std::string& err);
+/// Appends to the WAL, with `sync` through fdatasync; false with `err`, and
+/// then the file is as it was before.
+bool append_wal(const std::string& dir, const std::vector<record_delta>& records, bool sync, std::string& err);
 
 /// The disk actor's child spec (id "replica_disk", detached; registered as
 /// "replica_disk" in `names`). It creates `dir` if needed.

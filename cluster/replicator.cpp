@@ -88,7 +88,7 @@ caf::behavior replicator_actor(repl_actor* self, replication_config cfg, std::st
   load_from_disk(self);
   // On an orderly stop the store goes to a snapshot first.
   self->set_exit_handler([self](caf::exit_msg& m) {
-    snapshot(self);
+    snapshot(self, true);
     self->quit(m.reason);
   });
   auto level = static_cast<uint8_t>(cfg.level);
@@ -185,16 +185,27 @@ caf::behavior replicator_actor(repl_actor* self, replication_config cfg, std::st
     [self](repl_apply_atom, std::vector<record_delta>& ds) -> caf::result<caf::ok_atom> {
       if (!trusted(self))
         return untrusted_error();
-      if (auto why = self->state.view->fenced())
+      auto& st = self->state;
+      if (auto why = st.view->fenced())
         return make_error(errc::fenced, *why);
+      if (st.cfg.durable == durability::fsync && !st.disk_error.empty())
+        return make_error(errc::disk_failed, st.me + " cannot persist copies: " + st.disk_error);
       size_t refused = 0;
       for (auto& d : ds)
         refused += absorb(self, d) ? 0 : 1;
       if (refused > 0)
         return make_error(errc::clock_drift, std::to_string(refused) + " record(s) stamped more than "
-                                               + std::to_string(self->state.cfg.max_clock_drift_ms)
-                                               + " ms ahead of " + self->state.hlc.node() + "'s clock");
-      return caf::ok_atom::value;
+                                               + std::to_string(st.cfg.max_clock_drift_ms)
+                                               + " ms ahead of " + st.hlc.node() + "'s clock");
+      // A backup holds the copy once it is on disk (durability fsync).
+      auto rp = self->make_response_promise<caf::ok_atom>();
+      when_durable(self, [self, rp](const std::string& err) mutable {
+        if (err.empty())
+          rp.deliver(caf::ok_atom::value);
+        else
+          rp.deliver(make_error(errc::disk_failed, self->state.me + " cannot persist copies: " + err));
+      });
+      return rp;
     },
     [self](repl_pull_atom, const std::vector<std::string>& ids) -> caf::result<std::vector<record_delta>> {
       if (!trusted(self))
@@ -255,6 +266,7 @@ caf::behavior replicator_actor(repl_actor* self, replication_config cfg, std::st
         snapshot(self);
       self->delayed_send(self, self->state.cfg.tick, repl_tick_atom::value);
     },
+    [self](repl_flush_atom) { flush_wal(self); },
     [self](repl_sweep_atom) {
       sweep(self);
       self->delayed_send(self, self->state.cfg.sweep_interval, repl_sweep_atom::value);

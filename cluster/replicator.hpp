@@ -21,8 +21,12 @@
 // - The primary expires records after their TTL; expiry and deletion are
 //   writes too, so they replicate.
 // - With a replica_disk actor running (replica_disk.hpp), every change goes
-//   to the WAL each tick, the whole store to a snapshot at an interval and on
-//   shutdown, and a (re)started replicator loads them first.
+//   to the WAL, the whole store to a snapshot at an interval and on
+//   shutdown, and a (re)started replicator loads them first. With durability
+//   fsync (the default) a replica counts as holding a write (the primary for
+//   its own acknowledgement, a backup before it acks) only once the WAL's
+//   fdatasync returned; appends are grouped (one on its way at a time). A
+//   disk that fails makes the node refuse writes until it works again.
 // - Manual failover (`cafmcp failover`): a drained member holds no placement;
 //   it hands its records over and keeps forwarding until it is stopped.
 
@@ -50,6 +54,8 @@ struct replication_config {
   int64_t clock_offset_ms = 0;                          // skews the HLC's wall clock (fault tests)
   int64_t max_clock_drift_ms = 5000;                    // copies stamped further ahead of our clock are refused
   std::chrono::milliseconds snapshot_interval{60000};   // replica_disk (if running) snapshots this often
+  durability durable = durability::fsync;               // a replica holds a write once it is on disk (fsync)
+  std::chrono::milliseconds group_commit{0};            // fsync: an append waits this long for more writes
   /// Called (in the replicator) for a task record this node leads whose
   /// status is "working" while its owner is gone (or is this node, which
   /// may have restarted): once per task. The node resumes or fails it.

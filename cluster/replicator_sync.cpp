@@ -191,23 +191,108 @@ void sweep(repl_actor* self) {
     log::info(st.path, "expired " + std::to_string(expired) + " record(s)");
 }
 
-void snapshot(repl_actor* self) {
-  auto disk = self->state.names->lookup("replica_disk");
-  self->state.disk.snapshot_taken(clock::now()); // the snapshot holds them, and replaces the WAL
+namespace {
+
+/// The disk works (again): a failure reported before is over.
+void disk_ok(repl_actor* self) {
+  auto& st = self->state;
+  if (st.disk_error.empty())
+    return;
+  log::info(st.path, "the data directory takes writes again; acknowledging writes that need it");
+  st.disk_error.clear();
+}
+
+void disk_failed(repl_actor* self, const std::string& why) {
+  auto& st = self->state;
+  ++st.disk_failures;
+  if (st.disk_error.empty())
+    log::error(st.path, "cannot persist replicas (" + why + "): writes that need this node's disk are refused "
+                          "until it works again");
+  st.disk_error = why;
+  // Whoever waits for durability hears it now: their changes are not on disk.
+  auto waiters = std::move(st.disk_waiters);
+  st.disk_waiters.clear();
+  for (auto& [seq, k] : waiters)
+    k(why);
+}
+
+/// Answers the writes that the disk now holds.
+void release_durable(repl_actor* self) {
+  auto& st = self->state;
+  while (!st.disk_waiters.empty() && st.disk.is_durable(st.disk_waiters.begin()->first)) {
+    auto k = std::move(st.disk_waiters.begin()->second);
+    st.disk_waiters.erase(st.disk_waiters.begin());
+    k({});
+  }
+}
+
+} // namespace
+
+void snapshot(repl_actor* self, bool stopping) {
+  auto& st = self->state;
+  auto disk = st.names->lookup("replica_disk");
+  st.disk.snapshot_taken(clock::now());
   if (!disk)
     return;
   std::vector<record_delta> all;
-  for (auto& id : self->state.store.ids())
-    all.push_back(self->state.store.full(id));
-  caf::anon_send(disk, disk_snapshot_atom::value, std::move(all));
+  for (auto& id : st.store.ids())
+    all.push_back(st.store.full(id));
+  if (stopping)
+    return caf::anon_send(disk, disk_snapshot_atom::value, std::move(all));
+  auto upto = st.disk.last();
+  self->request(disk, disk_timeout, disk_snapshot_atom::value, std::move(all))
+    .then(
+      [self, upto](caf::ok_atom) {
+        self->state.disk.covered(upto);
+        disk_ok(self);
+        release_durable(self);
+      },
+      [self](caf::error& err) { disk_failed(self, "snapshot: " + self->system().render(err)); });
 }
 
 void flush_wal(repl_actor* self) {
-  auto batch = self->state.disk.take_wal();
-  if (batch.empty())
+  auto& st = self->state;
+  st.flush_scheduled = false;
+  auto disk = st.names->lookup("replica_disk");
+  if (!disk)
+    return; // (restarting with us: the next tick tries again)
+  auto batch = st.disk.take();
+  if (!batch)
     return;
-  if (auto disk = self->state.names->lookup("replica_disk"))
-    caf::anon_send(disk, disk_append_atom::value, std::move(batch));
+  ++st.wal_appends;
+  auto shared = std::make_shared<persistence_batch::append>(std::move(*batch));
+  self->request(disk, disk_timeout, disk_append_atom::value, shared->records, st.cfg.durable == durability::fsync)
+    .then(
+      [self, shared](caf::ok_atom) {
+        self->state.disk.written(*shared);
+        disk_ok(self);
+        release_durable(self);
+        // Group commit: what arrived during this append goes in the next.
+        if (!self->state.disk_waiters.empty())
+          flush_wal(self);
+      },
+      [self, shared](caf::error& err) {
+        self->state.disk.failed(std::move(*shared)); // kept, and tried again next tick
+        disk_failed(self, self->system().render(err));
+      });
+}
+
+void when_durable(repl_actor* self, std::function<void(const std::string&)> k) {
+  auto& st = self->state;
+  if (st.cfg.durable != durability::fsync || !st.snapshots)
+    return k({}); // memory (or no disk actor): held in memory is enough
+  if (!st.disk_error.empty())
+    return k(st.disk_error);
+  auto seq = st.disk.last();
+  if (st.disk.is_durable(seq))
+    return k({});
+  st.disk_waiters.emplace(seq, std::move(k));
+  if (st.disk.in_flight() || st.flush_scheduled)
+    return; // that append's answer starts the next
+  if (st.cfg.group_commit.count() == 0)
+    return flush_wal(self);
+  st.flush_scheduled = true;
+  self->delayed_send(self, st.cfg.group_commit, repl_flush_atom::value);
 }
 
 void load_from_disk(repl_actor* self) {
@@ -219,14 +304,24 @@ void load_from_disk(repl_actor* self) {
   self->state.snapshots = true;
   self->request(disk, milliseconds{60000}, disk_load_atom::value)
     .then(
-      [self](std::vector<record_delta>& ds) {
-        self->state.loaded = true;
-        auto mark = self->state.disk.mark();
+      [self](std::vector<record_delta>& ds, bool incomplete) {
+        auto& st = self->state;
+        st.loaded = true;
+        auto mark = st.disk.mark();
         for (auto& d : ds)
           absorb(self, d);
-        self->state.disk.forget_since(mark); // those are on disk already
+        st.disk.forget_since(mark); // those are on disk already
         if (!ds.empty())
-          log::info(self->state.path, "restored " + std::to_string(self->state.store.size()) + " record(s) from disk");
+          log::info(st.path, "restored " + std::to_string(st.store.size()) + " record(s) from disk");
+        if (incomplete) {
+          // Records may be missing or older than acknowledged: each is pulled
+          // from the other replicas before this node serves it (one it does
+          // not hold at all is pulled anyway), and what is good goes to a
+          // fresh snapshot, since the damaged files were moved aside.
+          for (auto& id : st.store.ids())
+            st.needs_repair.insert(id);
+          snapshot(self);
+        }
       },
       [self](caf::error& err) {
         self->state.loaded = true;
@@ -251,6 +346,10 @@ replication_status status_of(repl_actor* self) {
   out.repairing = st.needs_repair.size() + st.repairing.size();
   out.promotions = st.promotions;
   out.refused_clock_drift = st.refused_clock_drift;
+  out.durability = to_string(st.cfg.durable);
+  out.disk_error = st.disk_error;
+  out.disk_failures = st.disk_failures;
+  out.wal_appends = st.wal_appends;
   out.pending_writes = st.writes.size();
   out.sync_pending = st.sync_pending;
   out.caught_up = st.caught_up;

@@ -47,6 +47,8 @@ void finish_write(repl_actor* self, uint64_t number) {
     case write_quorum::outcome::pending:
       return;
     case write_quorum::outcome::acknowledged:
+      if (!w.durable)
+        return; // the backups have it; this node's own copy is not on disk yet
       if (w.rp)
         answer(*w.rp, w.op, std::move(w.result));
       break;
@@ -313,6 +315,8 @@ void write(repl_actor* self, const session_op& op, record_delta d, std::optional
   };
   if (auto why = st.view->fenced())
     return refuse(make_error(errc::fenced, *why));
+  if (st.cfg.durable == durability::fsync && !st.disk_error.empty())
+    return refuse(make_error(errc::disk_failed, st.me + " cannot persist the write: " + st.disk_error));
   write_quorum quorum{op.level, st.cfg.factor, st.members.size()};
   if (!quorum.enough(replicas.size()))
     return refuse(make_error(errc::no_quorum, std::string{"write "} + to_string(static_cast<consistency>(op.level))
@@ -322,9 +326,23 @@ void write(repl_actor* self, const session_op& op, record_delta d, std::optional
   auto number = st.next_write++;
   auto result = st.store.to_session(d.id);
   result.replicas = placement(self, d.id);
-  st.writes.emplace(number, write_wait{std::move(rp), op, std::move(result), std::move(d), std::move(quorum)});
+  st.writes.emplace(number, write_wait{std::move(rp), op, std::move(result), std::move(d), std::move(quorum), false});
+  // The backups are asked at once, in parallel with this node's own append.
   ask_backups(self, number, {replicas.begin() + 1, replicas.end()});
-  finish_write(self, number);
+  when_durable(self, [self, number](const std::string& err) {
+    auto i = self->state.writes.find(number);
+    if (i == self->state.writes.end())
+      return;
+    if (!err.empty()) {
+      if (i->second.rp)
+        i->second.rp->deliver(
+          make_error(errc::disk_failed, self->state.me + " cannot persist the write: " + err));
+      self->state.writes.erase(i);
+      return;
+    }
+    i->second.durable = true;
+    finish_write(self, number);
+  });
 }
 
 /// After a placement change: writes still waiting also ask the record's new

@@ -307,6 +307,14 @@ std::string render_metrics(const web_state& st, const collected& c) {
     m.counter("cafmcp_replication_refused_clock_drift_total",
               "Replicated writes refused: stamped more than cluster.replication.max_clock_drift_ms ahead of our clock")
       .store(r.refused_clock_drift);
+    m.counter("cafmcp_replication_disk_failures_total",
+              "WAL appends and snapshots of the replicas that failed (the data directory could not be written)")
+      .store(r.disk_failures);
+    m.counter("cafmcp_replication_wal_appends_total",
+              "WAL appends of the replicas (each one fdatasync with cluster.replication.durability fsync)")
+      .store(r.wal_appends);
+    m.gauge("cafmcp_replication_disk_ok", "1 while the replicas can be written to the data directory, else 0")
+      .set(r.disk_error.empty() ? 1 : 0);
     for (auto& p : r.peers) {
       m.gauge("cafmcp_replication_lag_seconds", "Age of the oldest unacknowledged replication to a peer",
               {{"peer", p.peer}})
@@ -343,6 +351,20 @@ web_reply health_reply(const web_state& st, const collected& c) {
   if (st.view) {
     auto why = st.view->fenced();
     check("quorum", !why, why ? *why : "this node's side of the cluster holds the quorum");
+  }
+  if (c.replication) {
+    auto& r = *c.replication;
+    check("disk", r.disk_error.empty(),
+          r.disk_error.empty() ? "the replicas are written to the data directory (durability " + r.durability + ")"
+                               : "cannot persist the replicas: " + r.disk_error
+                                   + (r.durability == "fsync" ? "; writes that need this node's disk are refused" : ""));
+  }
+  if (c.replication) {
+    auto& r = *c.replication;
+    check("disk", r.disk_error.empty(),
+          r.disk_error.empty() ? "the replicas are written to the data directory (durability " + r.durability + ")"
+                               : "cannot persist the replicas: " + r.disk_error
+                                   + (r.durability == "fsync" ? "; writes that need this node's disk are refused" : ""));
   }
   double mem = memory_ratio(read_process());
   check("memory", mem <= st.cfg.memory_alert_ratio,

@@ -31,9 +31,11 @@ using std::chrono::milliseconds;
 using repl_tick_atom = caf::atom_constant<caf::atom("rp_tick")>;
 using repl_sweep_atom = caf::atom_constant<caf::atom("rp_sweep")>;
 using repl_local_atom = caf::atom_constant<caf::atom("rp_local")>; // serve a routed op, answer the router
+using repl_flush_atom = caf::atom_constant<caf::atom("rp_flush")>; // the group commit window is over
 
 constexpr size_t push_batch = 256;        // records per push message
 constexpr milliseconds renew_every{1000}; // reads renew last activity at most this often
+constexpr milliseconds disk_timeout{30000}; // a disk that takes longer has failed
 
 struct write_wait {
   std::optional<caf::response_promise> rp; // none: a write nobody waits for (renewal, expiry)
@@ -41,6 +43,7 @@ struct write_wait {
   actors::session_record result;
   record_delta delta; // what the backups are sent
   write_quorum quorum;
+  bool durable = true; // this node's copy is on disk (durability fsync: false until the WAL says so)
 };
 
 struct peer_stats {
@@ -82,6 +85,11 @@ struct repl_state {
   bool members_known = false;
   persistence_batch disk;  // changes for replica_disk's WAL, and when a snapshot is due
   bool snapshots = false;  // replica_disk ran at start: snapshot at the interval
+  std::multimap<uint64_t, std::function<void(const std::string&)>> disk_waiters; // by change number
+  bool flush_scheduled = false; // a group commit window is open
+  std::string disk_error;       // why the last append or snapshot failed ("" while the disk works)
+  uint64_t disk_failures = 0;
+  uint64_t wal_appends = 0;
   orphan_detector orphans; // task records handed to on_orphaned_task
   bool loaded = true;        // what replica_disk held is in the store (catch up only then)
   uint32_t sync_pending = 0; // catch-up answers still due
@@ -124,8 +132,13 @@ void push_records(repl_actor* self, const std::string& peer, const std::vector<s
 void rebalance(repl_actor* self, const placement_view& before);
 void update_members(repl_actor* self, std::vector<member_handle>& ms);
 void sweep(repl_actor* self);
-void snapshot(repl_actor* self);
+/// The whole store to a snapshot (`stopping`: sent, nobody waits).
+void snapshot(repl_actor* self, bool stopping = false);
+/// Sends the pending changes to the WAL (one append on its way at a time).
 void flush_wal(repl_actor* self);
+/// Calls `k` once this node's changes so far are on disk ("" ) or cannot be
+/// (the reason). With durability memory at once.
+void when_durable(repl_actor* self, std::function<void(const std::string&)> k);
 void load_from_disk(repl_actor* self);
 replication_status status_of(repl_actor* self);
 caf::result<caf::ok_atom> drain(repl_actor* self, const std::string& from, const std::string& to, bool all);

@@ -327,37 +327,77 @@ TEST_CASE("a record migrated to a member is led by that member while it takes re
 
 // -- persistence batching --------------------------------------------------------
 
-TEST_CASE("changes collect in the WAL batch until the tick takes them") {
+TEST_CASE("changes collect in the WAL batch - one append is on its way at a time, and it makes its changes durable") {
   persistence_batch batch{60s, t0};
-  CHECK(batch.take_wal().empty());
-  batch.changed(record_delta{"a", {}});
-  batch.changed(record_delta{"b", {}});
-  auto wal = batch.take_wal();
-  REQUIRE(wal.size() == 2);
-  CHECK(wal[0].id == "a");
-  CHECK(batch.take_wal().empty());
+  CHECK_FALSE(batch.take());
+  auto a = batch.changed(record_delta{"a", {}});
+  auto b = batch.changed(record_delta{"b", {}});
+  CHECK(b > a);
+  CHECK_FALSE(batch.is_durable(a));
+  auto first = batch.take();
+  REQUIRE(first);
+  REQUIRE(first->records.size() == 2);
+  CHECK(first->records[0].id == "a");
+  CHECK(first->upto == b);
+  // Group commit: what changes while the append is on the disk waits for the next one.
+  auto c = batch.changed(record_delta{"c", {}});
+  CHECK(batch.in_flight());
+  CHECK_FALSE(batch.take());
+  batch.written(*first);
+  CHECK(batch.is_durable(b));
+  CHECK_FALSE(batch.is_durable(c));
+  auto second = batch.take();
+  REQUIRE(second);
+  CHECK(second->records.size() == 1);
+  batch.written(*second);
+  CHECK(batch.is_durable(c));
+  CHECK(batch.is_durable(batch.last()));
 }
 
-TEST_CASE("records restored from disk are not written to the WAL again") {
+TEST_CASE("an append the disk refused is written again, before the changes that came after it") {
   persistence_batch batch{60s, t0};
-  batch.changed(record_delta{"before", {}});
+  batch.changed(record_delta{"a", {}});
+  auto first = batch.take();
+  REQUIRE(first);
+  batch.changed(record_delta{"b", {}});
+  batch.failed(std::move(*first));
+  CHECK_FALSE(batch.in_flight());
+  CHECK_FALSE(batch.is_durable(1));
+  auto again = batch.take();
+  REQUIRE(again);
+  REQUIRE(again->records.size() == 2);
+  CHECK(again->records[0].id == "a");
+  CHECK(again->records[1].id == "b");
+  CHECK(again->upto == 2);
+  batch.written(*again);
+  CHECK(batch.is_durable(2));
+}
+
+TEST_CASE("records restored from disk are not written to the WAL again, and count as durable") {
+  persistence_batch batch{60s, t0};
   auto mark = batch.mark();
   batch.changed(record_delta{"restored", {}});
   batch.forget_since(mark);
-  auto wal = batch.take_wal();
-  REQUIRE(wal.size() == 1);
-  CHECK(wal[0].id == "before");
+  CHECK_FALSE(batch.take());
+  CHECK(batch.is_durable(batch.last()));
+  batch.changed(record_delta{"later", {}});
+  auto wal = batch.take();
+  REQUIRE(wal);
+  REQUIRE(wal->records.size() == 1);
+  CHECK(wal->records[0].id == "later");
 }
 
-TEST_CASE("a snapshot is due after the interval and empties the WAL batch") {
+TEST_CASE("a snapshot is due after the interval, and one on disk makes every change before it durable") {
   persistence_batch batch{60s, t0};
   CHECK_FALSE(batch.snapshot_due(t0 + 59s));
   CHECK(batch.snapshot_due(t0 + 60s));
-  batch.changed(record_delta{"a", {}});
+  auto a = batch.changed(record_delta{"a", {}});
   batch.snapshot_taken(t0 + 61s);
-  CHECK(batch.pending() == 0);
   CHECK_FALSE(batch.snapshot_due(t0 + 120s));
   CHECK(batch.snapshot_due(t0 + 121s));
+  CHECK_FALSE(batch.is_durable(a));
+  batch.covered(a);
+  CHECK(batch.is_durable(a));
 }
 
 // -- TTL sweep -------------------------------------------------------------------

@@ -3,11 +3,13 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <random>
 #include <sstream>
 
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <doctest/doctest.h>
@@ -216,51 +218,135 @@ TEST_CASE("a WAL line carries its checksum - a changed byte makes it unreadable,
   CHECK_FALSE(decode_wal_line(line.substr(0, line.size() - 3))); // a torn write
 }
 
-TEST_CASE("replicas on disk load back from snapshot then WAL - a corrupt snapshot is skipped whole, bad WAL lines one by one") {
+namespace {
+
+std::string make_temp_dir() {
   char tmpl[] = "/tmp/cafmcp-disk-XXXXXX";
   REQUIRE(::mkdtemp(tmpl) != nullptr);
-  std::string dir = tmpl;
-  std::vector<record_delta> records;
-  for (int i = 0; i < 3; ++i) {
+  return tmpl;
+}
+
+std::string slurp(const std::string& path) {
+  std::ifstream in{path, std::ios::binary};
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+void remove_tree(const std::string& dir) {
+  std::system(("rm -rf '" + dir + "'").c_str());
+}
+
+std::vector<record_delta> numbered(int n, const std::string& prefix = "r") {
+  std::vector<record_delta> out;
+  for (int i = 0; i < n; ++i) {
     record_delta d;
-    d.id = "r" + std::to_string(i);
+    d.id = prefix + std::to_string(i);
     d.fields[field::created] = at("1", 1, 0, "n1");
-    records.push_back(d);
+    out.push_back(d);
   }
+  return out;
+}
+
+bool exists_with_prefix(const std::string& dir, const std::string& prefix) {
+  return std::system(("ls '" + dir + "' | grep -q '^" + prefix + "'").c_str()) == 0;
+}
+
+} // namespace
+
+TEST_CASE("replicas on disk load back from snapshot then WAL, and a snapshot empties the WAL") {
+  auto dir = make_temp_dir();
   std::string err;
-  REQUIRE(write_snapshot(dir, records, err));
-  record_delta later;
-  later.id = "r9";
-  later.fields[field::created] = at("2", 2, 0, "n1");
-  REQUIRE(append_wal(dir, {later}, err));
-  {
-    std::ofstream wal{dir + "/replicas.wal", std::ios::app};
-    wal << "0000 not a line\n";
-  }
+  REQUIRE(write_snapshot(dir, numbered(3), err));
+  REQUIRE(append_wal(dir, numbered(1, "w"), true, err));
+  REQUIRE(append_wal(dir, numbered(2, "x"), false, err));
   auto loaded = load_replicas(dir);
   CHECK(loaded.from_snapshot == 3);
-  CHECK(loaded.from_wal == 1);
-  CHECK(loaded.bad_lines == 1);
-  CHECK_FALSE(loaded.snapshot_corrupt);
-  REQUIRE(loaded.records.size() == 4);
-  CHECK(loaded.records.back().id == "r9");
-  // A snapshot truncates the WAL; then one flipped byte in the snapshot.
-  REQUIRE(write_snapshot(dir, records, err));
+  CHECK(loaded.from_wal == 3);
+  CHECK_FALSE(loaded.incomplete());
+  CHECK_FALSE(loaded.torn_tail);
+  REQUIRE(loaded.records.size() == 6);
+  CHECK(loaded.records.back().id == "x1");
+  REQUIRE(write_snapshot(dir, numbered(3), err));
   CHECK(load_replicas(dir).from_wal == 0);
-  std::string snap;
+  remove_tree(dir);
+}
+
+TEST_CASE("a torn last WAL line is dropped quietly and cut off, so the next append starts on a line of its own") {
+  auto dir = make_temp_dir();
+  std::string err;
+  REQUIRE(append_wal(dir, numbered(2), true, err));
+  auto whole = slurp(dir + "/replicas.wal");
+  auto line = encode_wal_line(numbered(3).back());
   {
-    std::ifstream in{dir + "/replicas.snapshot"};
-    std::stringstream s;
-    s << in.rdbuf();
-    snap = s.str();
+    std::ofstream wal{dir + "/replicas.wal", std::ios::app | std::ios::binary};
+    wal << line.substr(0, line.size() / 2); // a crash in the middle of an append
   }
+  auto loaded = load_replicas(dir);
+  CHECK(loaded.torn_tail);
+  CHECK(loaded.from_wal == 2);
+  CHECK_FALSE(loaded.incomplete());
+  CHECK(set_aside_damage(dir, loaded, 1000).empty());
+  CHECK(slurp(dir + "/replicas.wal") == whole);
+  REQUIRE(append_wal(dir, numbered(1, "after"), true, err));
+  auto again = load_replicas(dir);
+  CHECK(again.from_wal == 3);
+  CHECK_FALSE(again.torn_tail);
+  remove_tree(dir);
+}
+
+TEST_CASE("a bad WAL line with good lines after it stops the replay there and the WAL is kept aside") {
+  auto dir = make_temp_dir();
+  std::string err;
+  REQUIRE(append_wal(dir, numbered(2, "a"), true, err));
+  {
+    std::ofstream wal{dir + "/replicas.wal", std::ios::app};
+    wal << "0000 a flipped line\n";
+  }
+  REQUIRE(append_wal(dir, numbered(2, "b"), true, err));
+  auto loaded = load_replicas(dir);
+  CHECK(loaded.incomplete());
+  CHECK(loaded.from_wal == 2);
+  CHECK(loaded.wal_stopped_at == 3);
+  CHECK(loaded.wal_not_replayed == 3);
+  REQUIRE(loaded.records.size() == 2);
+  CHECK(loaded.records.back().id == "a1"); // nothing after the damage
+  auto what = set_aside_damage(dir, loaded, 1234);
+  CHECK(what.find("line 3") != std::string::npos);
+  CHECK(slurp(dir + "/replicas.wal.corrupt-1234").find("a flipped line") != std::string::npos);
+  CHECK(load_replicas(dir).records.empty());
+  remove_tree(dir);
+}
+
+TEST_CASE("a corrupt snapshot is not loaded and is moved aside, never overwritten") {
+  auto dir = make_temp_dir();
+  std::string err;
+  REQUIRE(write_snapshot(dir, numbered(3), err));
+  auto snap = slurp(dir + "/replicas.snapshot");
   snap[snap.size() - 5] ^= 1;
-  std::ofstream{dir + "/replicas.snapshot", std::ios::trunc} << snap;
+  std::ofstream{dir + "/replicas.snapshot", std::ios::trunc | std::ios::binary} << snap;
   auto corrupt = load_replicas(dir);
   CHECK(corrupt.snapshot_corrupt);
+  CHECK(corrupt.incomplete());
   CHECK(corrupt.records.empty());
   CHECK(corrupt.problem.find("SHA-256") != std::string::npos);
-  std::remove((dir + "/replicas.snapshot").c_str());
-  std::remove((dir + "/replicas.wal").c_str());
-  ::rmdir(dir.c_str());
+  set_aside_damage(dir, corrupt, 99);
+  CHECK(slurp(dir + "/replicas.snapshot.corrupt-99") == snap);
+  REQUIRE(write_snapshot(dir, numbered(1), err));
+  CHECK(slurp(dir + "/replicas.snapshot.corrupt-99") == snap);
+  CHECK(exists_with_prefix(dir, "replicas.snapshot.corrupt-"));
+  remove_tree(dir);
+}
+
+TEST_CASE("a WAL append that cannot be written reports why and leaves no half line behind") {
+  auto dir = make_temp_dir();
+  std::string err;
+  // A directory where the WAL should be: opening it for writing fails.
+  REQUIRE(::mkdir((dir + "/replicas.wal").c_str(), 0700) == 0);
+  CHECK_FALSE(append_wal(dir, numbered(1), true, err));
+  CHECK(err.find("replicas.wal") != std::string::npos);
+  err.clear();
+  CHECK_FALSE(write_snapshot(dir + "/missing", numbered(1), err));
+  CHECK(err.find("missing") != std::string::npos);
+  remove_tree(dir);
 }
