@@ -1,6 +1,7 @@
 #pragma once
 // Persistence batching: which changes go into the next WAL append, which writes that append makes durable, and when the whole store is due as a snapshot.
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -85,6 +86,9 @@ public:
 
   bool snapshot_due(time_point now) const { return now >= next_snapshot_; }
   void snapshot_taken(time_point now) { next_snapshot_ = now + interval_; }
+  /// A snapshot the disk refused is tried again within a second (until
+  /// then the WAL still holds every change).
+  void snapshot_failed(time_point now) { next_snapshot_ = now + std::min<std::chrono::milliseconds>(interval_, std::chrono::seconds{1}); }
   /// A snapshot holding every change up to `upto` is on disk. (Changes
   /// still pending go to the WAL all the same: merging twice is harmless.)
   void covered(uint64_t upto) {

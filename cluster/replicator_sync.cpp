@@ -216,6 +216,13 @@ void disk_failed(repl_actor* self, const std::string& why) {
     k(why);
 }
 
+/// The disk actor's own words (its errors carry the failing call and errno).
+std::string reason_of(repl_actor* self, const caf::error& err) {
+  if (is(err, errc::disk_failed) && err.context().match_elements<std::string>())
+    return err.context().get_as<std::string>(0);
+  return self->system().render(err);
+}
+
 /// Answers the writes that the disk now holds.
 void release_durable(repl_actor* self) {
   auto& st = self->state;
@@ -247,7 +254,10 @@ void snapshot(repl_actor* self, bool stopping) {
         disk_ok(self);
         release_durable(self);
       },
-      [self](caf::error& err) { disk_failed(self, "snapshot: " + self->system().render(err)); });
+      [self](caf::error& err) {
+        self->state.disk.snapshot_failed(clock::now());
+        disk_failed(self, "snapshot: " + reason_of(self, err));
+      });
 }
 
 void flush_wal(repl_actor* self) {
@@ -273,7 +283,7 @@ void flush_wal(repl_actor* self) {
       },
       [self, shared](caf::error& err) {
         self->state.disk.failed(std::move(*shared)); // kept, and tried again next tick
-        disk_failed(self, self->system().render(err));
+        disk_failed(self, reason_of(self, err));
       });
 }
 

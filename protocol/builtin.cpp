@@ -116,7 +116,7 @@ void add_builtins(catalog& cat) {
             call->reply(structured(json{{"handle", rec.id}}, rec.id));
           },
           [call](caf::error& err) {
-            call->reply(tool_result::error("could not open a handle: " + caf::to_string(err)));
+            call->reply(tool_result::error("could not open a handle: " + call->self()->system().render(err)));
           });
     }});
 
@@ -145,7 +145,7 @@ void add_builtins(catalog& cat) {
                 if (actors::is(err, actors::errc::not_found))
                   call->reply(tool_result::error("handle: unknown or expired handle " + handle));
                 else
-                  call->reply(tool_result::error("could not store the value: " + caf::to_string(err)));
+                  call->reply(tool_result::error("could not store the value: " + call->self()->system().render(err)));
               });
     })});
 
@@ -171,7 +171,7 @@ void add_builtins(catalog& cat) {
             if (actors::is(err, actors::errc::not_found))
               call->reply(tool_result::error("handle: unknown or expired handle " + handle));
             else
-              call->reply(tool_result::error("could not read the value: " + caf::to_string(err)));
+              call->reply(tool_result::error("could not read the value: " + call->self()->system().render(err)));
           });
     })});
 

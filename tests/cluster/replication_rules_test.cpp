@@ -398,6 +398,9 @@ TEST_CASE("a snapshot is due after the interval, and one on disk makes every cha
   CHECK_FALSE(batch.is_durable(a));
   batch.covered(a);
   CHECK(batch.is_durable(a));
+  batch.snapshot_failed(t0 + 200s); // tried again soon, not an interval later
+  CHECK_FALSE(batch.snapshot_due(t0 + 200s));
+  CHECK(batch.snapshot_due(t0 + 201s));
 }
 
 // -- TTL sweep -------------------------------------------------------------------

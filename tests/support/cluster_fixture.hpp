@@ -23,6 +23,7 @@
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
 
+#include "tests/support/http_client.hpp"
 #include "tests/support/net.hpp"
 #include "tests/support/node_ready.hpp"
 #include "tests/support/process.hpp"
@@ -95,8 +96,10 @@ struct cluster_node {
   uint16_t web_port = 0; // /metrics, /health, /ready
   std::unique_ptr<process> proc;
 
+  /// `prefix` runs the node through another command first (e.g. unshare),
+  /// which must exec it (the node keeps the command's PID).
   cluster_node(const temp_dir& dir, std::string n, const std::string& cookie, const std::string& config,
-               const std::string& seed = {})
+               const std::string& seed = {}, const std::vector<std::string>& prefix = {})
     : name(std::move(n)), cluster_port(free_port()) {
     ensure_node_cert(dir, name);
     std::vector<std::string> args{binary, "node", "--name", name, "--cluster-port", std::to_string(cluster_port),
@@ -106,6 +109,7 @@ struct cluster_node {
                                   "--data-dir", dir.path() + "/data/" + name};
     if (!seed.empty())
       args.insert(args.end(), {"--seeds", seed});
+    args.insert(args.begin(), prefix.begin(), prefix.end());
     proc = std::make_unique<process>(args, dir.path());
     auto ready = wait_ready(*proc, name);
     REQUIRE(ready);
@@ -118,6 +122,15 @@ struct cluster_node {
 
   std::string address() const { return "127.0.0.1:" + std::to_string(cluster_port); }
 };
+
+/// A counter's or gauge's value in a node's /metrics (-1: not there).
+inline double metric(uint16_t web_port, const std::string& name) {
+  auto m = http_request(web_port, "GET", "/metrics", {});
+  std::smatch match;
+  if (std::regex_search(m.body, match, std::regex{"\n" + name + " ([0-9.e+]+)"}))
+    return std::stod(match[1]);
+  return -1;
+}
 
 struct status_result {
   int code = -1;

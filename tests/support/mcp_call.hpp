@@ -4,6 +4,8 @@
 
 #include <chrono>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -43,6 +45,34 @@ inline mcp_reply mcp_tool_call(uint16_t port, const std::string& tool, const nlo
   auto r = http_request(port, "POST", "/mcp", headers, body.dump(), timeout);
   auto j = nlohmann::json::parse(r.body, nullptr, false);
   return mcp_reply{r.status, j.is_discarded() ? nlohmann::json(r.body) : j};
+}
+
+/// The JSON-RPC reply of one tools/call (a string when there was none).
+inline nlohmann::json call_tool(uint16_t port, const std::string& tool, const nlohmann::json& args) {
+  return mcp_tool_call(port, tool, args).body;
+}
+
+/// A result that is not an error result.
+inline bool ok(const nlohmann::json& reply) {
+  return reply.is_object() && reply.contains("result") && !reply["result"].value("isError", false);
+}
+
+/// The first text content of a result, else the whole reply.
+inline std::string text_of(const nlohmann::json& reply) {
+  if (reply.is_object() && reply.contains("result") && reply["result"]["content"].is_array())
+    return reply["result"]["content"][0].value("text", "");
+  return reply.dump();
+}
+
+/// Opens a state handle through `port` (retried while a cluster settles; "" if it never opens).
+inline std::string open_handle(uint16_t port) {
+  for (int i = 0; i < 50; ++i) {
+    auto r = call_tool(port, "session_open", nlohmann::json::object());
+    if (ok(r))
+      return r["result"]["structuredContent"]["handle"];
+    std::this_thread::sleep_for(std::chrono::milliseconds{100});
+  }
+  return {};
 }
 
 } // namespace cafmcp::test

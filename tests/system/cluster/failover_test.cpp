@@ -24,32 +24,6 @@ using nlohmann::json;
 
 namespace {
 
-/// One MCP 2026-07-28 tools/call; the JSON-RPC reply (a string when there was none).
-json call_tool(uint16_t port, const std::string& tool, const json& args) {
-  return mcp_tool_call(port, tool, args).body;
-}
-
-bool ok(const json& reply) {
-  return reply.is_object() && reply.contains("result") && !reply["result"].value("isError", false);
-}
-
-std::string text_of(const json& reply) {
-  if (reply.is_object() && reply.contains("result") && reply["result"]["content"].is_array())
-    return reply["result"]["content"][0].value("text", "");
-  return reply.dump();
-}
-
-/// Opens a handle through `port` (retried while the cluster settles).
-std::string open_handle(uint16_t port) {
-  for (int i = 0; i < 50; ++i) {
-    auto r = call_tool(port, "session_open", json::object());
-    if (ok(r))
-      return r["result"]["structuredContent"]["handle"];
-    std::this_thread::sleep_for(100ms);
-  }
-  return {};
-}
-
 std::map<std::string, std::string> primaries(const three_nodes& c) {
   return session_primaries(c.dir, *c.n1, c.cookie);
 }

@@ -78,15 +78,6 @@ bool has_record(const std::vector<json>& lines, const std::string& who, const st
   return false;
 }
 
-/// A counter's value in /metrics (-1: not there).
-double metric(uint16_t web_port, const std::string& name) {
-  auto m = http_request(web_port, "GET", "/metrics", {});
-  std::smatch match;
-  if (std::regex_search(m.body, match, std::regex{"\n" + name + " ([0-9.e+]+)"}))
-    return std::stod(match[1]);
-  return -1;
-}
-
 } // namespace
 
 TEST_CASE("a default node speaks no BASP to a client without a certificate - an insecure one does at once") {
