@@ -3,14 +3,16 @@
 # with mutual TLS between the nodes (the default) and with cluster.insecure
 # (plain BASP), in one run so that the cost of TLS is a ratio:
 #  1. replicated writes per second: wrk posting session_set (MCP 2026-07-28) to
-#     n1 over 64 handles, at consistency majority and at local (the cost of safety);
+#     n1 over 64 handles, at consistency majority and at local (the cost of safety),
+#     with cluster.replication.durability fsync (the default: every replica's WAL
+#     fdatasync'ed before it counts) and memory, so the cost of fsync is a ratio;
 #  2. heartbeat round trip between the nodes (cafmcp status);
 #  3. failover time: kill -9 of a handle's primary → the first session_get
 #     through a survivor that answers with the value (p50 / max over RUNS);
 #  4. memory per session with its replica (TLS only): RSS of all nodes before
 #     and after opening handles for SECONDS_PER_RUN, divided by the count.
 # Prints its figures; asserts nothing. Usage: bash bench/replication.sh [path/to/cafmcp]
-# (RUNS=5 SECONDS_PER_RUN=10 MODES="tls insecure")
+# (RUNS=5 SECONDS_PER_RUN=10 MODES="tls insecure" DURABILITIES="fsync memory")
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=$(realpath "${1:-build/bin/cafmcp}")
@@ -20,18 +22,23 @@ source bench/lib.sh
 at_exit '"$bin" cluster down --data-dir "$work/c" >/dev/null 2>&1'
 printf 'cookie-for-the-benchmark\n' > "$work/cookie"
 chmod 600 "$work/cookie"
-cat > "$work/node.json" <<JSON
-{"cluster": {"heartbeat_ms": 200, "unhealthy_after": 3, "split_brain": {"stable_after_ms": 600}}}
+durabilities=${DURABILITIES:-fsync memory}
+for dur in fsync memory; do
+  cat > "$work/node.$dur.json" <<JSON
+{"cluster": {"heartbeat_ms": 200, "unhealthy_after": 3, "split_brain": {"stable_after_ms": 600},
+             "replication": {"durability": "$dur"}}}
 JSON
+done
+cp "$work/node.fsync.json" "$work/node.json"
 
 modes=${MODES:-tls insecure}
 transport() { # the flags of MODE for cluster up, status and shell
   if [ "$1" = insecure ]; then echo --insecure; else echo --certs-dir "$work/certs"; fi
 }
-up() {
+up() { # [CONFIG]
   base=$(( 20000 + RANDOM % 9000 ))
   # shellcheck disable=SC2046
-  "$bin" cluster up --nodes 3 --base-port "$base" --data-dir "$work/c" --config "$work/node.json" \
+  "$bin" cluster up --nodes 3 --base-port "$base" --data-dir "$work/c" --config "${1:-$work/node.json}" \
     --cookie-file "$work/cookie" $(transport "$mode") --detach > /dev/null
   port1=$((base + 1)); port2=$((base + 4)); port3=$((base + 7)); cport=$base
 }
@@ -47,9 +54,11 @@ stats() { sort -n | awk '{a[NR]=$1} END {if (NR==0) {print "-\t-"; exit} printf 
 
 declare -A majority_rps
 for mode in $modes; do
-echo "== [$mode] replicated writes per second (3 nodes, factor 2, wrk -t1 -c16 -d${secs}s to n1)"
-up
+for dur in $durabilities; do
+echo "== [$mode, durability $dur] replicated writes per second (3 nodes, factor 2, wrk -t1 -c16 -d${secs}s to n1)"
+up "$work/node.$dur.json"
 sleep 1
+rm -rf "$work/handles"
 : > "$work/handles"
 for _ in $(seq 1 64); do open_handle "$port1" >> "$work/handles"; done
 for level in majority local; do
@@ -76,7 +85,9 @@ LUA
   p99=$(echo "$out" | awk '$1=="99%" {print $2}')
   errors=$(echo "$out" | awk '/Non-2xx/ {print $4}')
   printf '%-9s %10s writes/s   p99 %-8s non-2xx %s\n' "$level" "$rps" "$p99" "${errors:-0}"
-  [ "$level" = majority ] && majority_rps[$mode]=$rps
+  [ "$level" = majority ] && majority_rps[$mode.$dur]=$rps
+done
+if [ "$dur" != "$(echo $durabilities | awk '{print $NF}')" ]; then down; fi
 done
 # A sample of the writes must read back (the figures count only real writes).
 h=$(head -1 "$work/handles")
@@ -133,7 +144,13 @@ for _ in $(seq 1 "$runs"); do
 done
 printf 'failover p50 / max: %s ms\n' "$(stats < "$work/failover" | tr '\t' '/')"
 done
-if [ -n "${majority_rps[tls]:-}" ] && [ -n "${majority_rps[insecure]:-}" ]; then
+if [ -n "${majority_rps[tls.fsync]:-}" ] && [ -n "${majority_rps[insecure.fsync]:-}" ]; then
   python3 -c "import sys; t, p = float(sys.argv[1]), float(sys.argv[2]); print('TLS / insecure, majority writes/s: %.2f (TLS costs %.0f %%)' % (t / p, 100 * (1 - t / p)))" \
-    "${majority_rps[tls]}" "${majority_rps[insecure]}"
+    "${majority_rps[tls.fsync]}" "${majority_rps[insecure.fsync]}"
 fi
+for mode in $modes; do
+  if [ -n "${majority_rps[$mode.fsync]:-}" ] && [ -n "${majority_rps[$mode.memory]:-}" ]; then
+    python3 -c "import sys; f, m = float(sys.argv[1]), float(sys.argv[2]); print('[%s] fsync / memory, majority writes/s: %.2f (fsync costs %.0f %%; goal <= 25 %%)' % (sys.argv[3], f / m, 100 * (1 - f / m)))" \
+      "${majority_rps[$mode.fsync]}" "${majority_rps[$mode.memory]}" "$mode"
+  fi
+done
