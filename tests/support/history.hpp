@@ -96,11 +96,20 @@ struct report {
   size_t unread = 0;               // final reads that failed (an error: the check is incomplete)
   std::map<std::string, size_t> errors; // error kind → count (writes, deletions, own reads)
   std::chrono::milliseconds longest_unavailable{0}; // longest gap without a successful acknowledgement
+  std::chrono::milliseconds slowest_ack{0};         // the longest an acknowledged operation took
   std::optional<std::chrono::milliseconds> converge; // heal → the last of the final reads
 
   /// No acknowledged write lost, nothing resurrected or unexpected, own writes read, every read answered.
   bool valid() const {
     return lost.empty() && resurrected == 0 && unexpected == 0 && stale_own_reads == 0 && unread == 0;
+  }
+
+  /// Acknowledged writes lost (on one node or more).
+  size_t lost_writes() const {
+    std::set<std::string> values;
+    for (auto& l : lost)
+      values.insert(l.value);
+    return values.size();
   }
 
   size_t error_count() const {
@@ -112,11 +121,12 @@ struct report {
 
   /// The fixed-format line bench/fault_suite.sh greps:
   /// FAULT-REPORT nemesis=N nodes=K operations=… acknowledged=… lost=… resurrected=…
+  /// (lost: acknowledged writes missing on at least one node)
   /// unavailable_ms=… converge_ms=… errors=… valid=0|1
   std::string line(const std::string& nemesis, size_t nodes) const {
     std::ostringstream o;
     o << "FAULT-REPORT nemesis=" << nemesis << " nodes=" << nodes << " operations=" << operations
-      << " acknowledged=" << acknowledged << " lost=" << lost.size() << " resurrected=" << resurrected
+      << " acknowledged=" << acknowledged << " lost=" << lost_writes() << " resurrected=" << resurrected
       << " unavailable_ms=" << longest_unavailable.count()
       << " converge_ms=" << (converge ? std::to_string(converge->count()) : std::string{"-"})
       << " errors=" << error_count() << " valid=" << (valid() ? 1 : 0);
@@ -126,10 +136,11 @@ struct report {
   /// Everything, for a failing test's output.
   std::string details(size_t max_items = 10) const {
     std::ostringstream o;
-    o << "operations " << operations << ", acknowledged " << acknowledged << ", lost " << lost.size()
+    o << "operations " << operations << ", acknowledged " << acknowledged << ", lost " << lost_writes()
+      << " (missed by " << lost.size() << " node reads)"
       << ", resurrected " << resurrected << ", unexpected " << unexpected << ", stale own reads "
       << stale_own_reads << ", unread " << unread << ", longest unavailability " << longest_unavailable.count()
-      << " ms";
+      << " ms, slowest acknowledged write " << slowest_ack.count() << " ms";
     for (size_t i = 0; i < std::min(max_items, lost.size()); ++i)
       o << "\n  lost: " << lost[i].value << " (node " << lost[i].node << " read: " << lost[i].read << ")";
     for (auto& [kind, n] : errors)
@@ -149,6 +160,7 @@ struct report {
     for (auto& [k, n] : r.errors)
       errors[k] += n;
     longest_unavailable = std::max(longest_unavailable, r.longest_unavailable);
+    slowest_ack = std::max(slowest_ack, r.slowest_ack);
     if (r.converge)
       converge = converge ? std::max(*converge, *r.converge) : r.converge;
   }
@@ -222,6 +234,7 @@ public:
       if (o.acked) {
         ++r.acknowledged;
         acks.push_back(o.completed);
+        r.slowest_ack = std::max(r.slowest_ack, std::chrono::duration_cast<std::chrono::milliseconds>(o.completed - o.invoked));
         if (o.what == kind::remove) {
           auto i = deleted_at.find(o.handle);
           if (i == deleted_at.end() || o.completed < i->second)
