@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <functional>
 #include <random>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -194,13 +195,14 @@ private:
 };
 
 /// Every node's read of every key with an acknowledged write and of every
-/// deleted handle (node i is named n<i+1>).
+/// deleted handle (its key "w0"; node i is named n<i+1>).
 inline std::vector<history::read> read_everything(const history::checker& h, const node_call& call,
                                                   const std::vector<size_t>& nodes) {
   std::vector<history::read> out;
-  auto keys = h.keys();
+  auto acked = h.keys();
+  std::set<std::pair<std::string, std::string>> keys{acked.begin(), acked.end()};
   for (auto& handle : h.deleted())
-    keys.emplace_back(handle, "w0");
+    keys.emplace(handle, "w0");
   for (auto n : nodes)
     for (auto& [handle, key] : keys) {
       auto invoked = history::clock::now();

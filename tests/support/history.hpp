@@ -228,8 +228,14 @@ public:
     std::lock_guard<std::mutex> g{mtx_};
     report r;
     std::vector<clock::time_point> acks;
-    std::map<std::string, clock::time_point> deleted_at;
+    std::map<std::string, clock::time_point> deleted_at; // acknowledged deletions
+    std::map<std::string, clock::time_point> maybe_deleted_at; // any deletion sent (it may have happened)
     for (auto& o : ops_) {
+      if (o.what == kind::remove) {
+        auto i = maybe_deleted_at.find(o.handle);
+        if (i == maybe_deleted_at.end() || o.invoked < i->second)
+          maybe_deleted_at[o.handle] = o.invoked;
+      }
       ++r.operations;
       if (o.acked) {
         ++r.acknowledged;
@@ -284,6 +290,10 @@ public:
           return;
         }
       }
+      // A deletion that failed may still have happened: the handle may read as gone.
+      auto maybe = maybe_deleted_at.find(rd.handle);
+      if (rd.result == read::outcome::gone && maybe != maybe_deleted_at.end() && maybe->second <= rd.completed)
+        return;
       if (last && (!got || *got < last->seq)) {
         if (!final_read) {
           ++r.stale_own_reads;

@@ -150,7 +150,8 @@ TEST_CASE("the history checker counts a deleted handle read back with a value as
   auto r = c.check({other_read("n1", "h1", "w0", read::outcome::gone, 1000),
                     value_read("n2", "h1", "w0", value_of("h1", "w0", 0, 1), 1000),
                     // A deletion that failed may or may not have happened: its keys are judged as usual.
-                    value_read("n1", "h2", "w0", value_of("h2", "w0", 0, 2), 1000)});
+                    value_read("n1", "h2", "w0", value_of("h2", "w0", 0, 2), 1000),
+                    other_read("n2", "h2", "w0", read::outcome::gone, 1000)});
   CHECK(r.resurrected == 1);
   CHECK(r.lost.empty());
   CHECK_FALSE(r.valid());
@@ -186,6 +187,7 @@ TEST_CASE("errors group by kind, and the longest unavailability is the longest g
   auto r = c.check({value_read("n1", "h1", "w0", value_of("h1", "w0", 0, 6), 1000)});
   CHECK(r.valid());
   CHECK(r.longest_unavailable.count() == 480);
+  CHECK(r.slowest_ack.count() == 10);
   CHECK(r.errors.size() == 3);
   CHECK(r.errors.at("handle: unknown or expired handle <id>") == 2);
   CHECK(r.errors.at("could not store the value: acknowledged by N of N replicas needed within N ms") == 1);

@@ -20,6 +20,7 @@
 #include "tests/support/cluster_fixture.hpp"
 #include "tests/support/fault_workload.hpp"
 #include "tests/support/history.hpp"
+#include "tests/support/http_client.hpp"
 
 using namespace cafmcp::test;
 using namespace std::chrono_literals;
@@ -114,6 +115,49 @@ struct fault_cluster {
   }
 };
 
+/// A legacy (2025-06-18) session opened through node i, a value stored in it
+/// (key "w0", writer 100) and the session deleted (DELETE /mcp): the write and
+/// the deletion go into the checker, whose final reads must find it gone.
+/// Stops at the first step that fails.
+void open_write_delete(fault_cluster& c, history::checker& h, size_t i, long seq) {
+  auto port = c.ports[i].load();
+  if (port == 0)
+    return;
+  std::vector<std::pair<std::string, std::string>> headers{{"Content-Type", "application/json"},
+                                                           {"Accept", "application/json, text/event-stream"}};
+  auto init = http_request(port, "POST", "/mcp", headers,
+                           json{{"jsonrpc", "2.0"}, {"id", 1}, {"method", "initialize"},
+                                {"params", {{"protocolVersion", "2025-06-18"}, {"capabilities", json::object()},
+                                            {"clientInfo", {{"name", "fault-test"}, {"version", "1"}}}}}}.dump(),
+                           5s);
+  auto sid = init.headers["mcp-session-id"];
+  if (init.status != 200 || sid.empty())
+    return;
+  headers.emplace_back("Mcp-Session-Id", sid);
+  headers.emplace_back("MCP-Protocol-Version", "2025-06-18");
+  if (http_request(port, "POST", "/mcp", headers, json{{"jsonrpc", "2.0"}, {"method", "notifications/initialized"}}.dump(), 5s).status != 202)
+    return;
+  auto value = history::value_of(sid, "w0", 100, seq);
+  auto invoked = history::clock::now();
+  auto set = http_request(port, "POST", "/mcp", headers,
+                          json{{"jsonrpc", "2.0"}, {"id", 2}, {"method", "tools/call"},
+                               {"params", {{"name", "session_set"}, {"arguments", {{"key", "w0"}, {"value", value}}}}}}.dump(),
+                          5s);
+  auto reply = json::parse(set.body, nullptr, false);
+  if (reply.is_discarded()) { // or one SSE event
+    auto events = sse_data(set.body);
+    reply = events.empty() ? json(nullptr) : json::parse(events.back(), nullptr, false);
+  }
+  bool ok = tool_ok(reply);
+  h.write(sid, "w0", 100, seq, value, invoked, history::clock::now(), ok, ok ? std::string{} : tool_error(reply));
+  if (!ok)
+    return;
+  invoked = history::clock::now();
+  auto del = http_request(port, "DELETE", "/mcp", headers, {}, 5s);
+  h.remove(sid, invoked, history::clock::now(), del.status == 204,
+           del.status == 204 ? std::string{} : "DELETE answered " + std::to_string(del.status));
+}
+
 size_t nodes_wanted() {
   return static_cast<size_t>(fault_env("CAFMCP_FAULT_NODES", 3));
 }
@@ -139,7 +183,7 @@ void check_valid(const history::report& r) {
 
 } // namespace
 
-TEST_CASE("kill -9 of every node at once loses no acknowledged write - 8 writers through random nodes, restarted on the same data dirs, 3 rounds") {
+TEST_CASE("kill -9 of every node at once loses no acknowledged write and resurrects no deleted session - 8 writers through random nodes, restarted on the same data dirs, 3 rounds") {
   auto n = nodes_wanted();
   auto writing = seconds_wanted(6) / 3; // per round
   fault_cluster c{n};
@@ -151,9 +195,13 @@ TEST_CASE("kill -9 of every node at once loses no acknowledged write - 8 writers
     opt.nodes = n;
     opt.pause_after_error = 100ms; // while every node is down
     workload w{h, handles, c.call(), opt};
+    long deletions = 0;
     for (int round = 0; round < 3; ++round) {
       CAPTURE(round);
-      std::this_thread::sleep_for(writing);
+      // Meanwhile sessions are opened, written and deleted through each node in turn.
+      auto until = history::clock::now() + writing;
+      for (int k = 0; k < 1000 && history::clock::now() < until; ++k)
+        open_write_delete(c, h, static_cast<size_t>(k) % n, ++deletions);
       // All at once: no node gets to write anything more to disk than the others.
       for (auto& node : c.nodes)
         node->proc->signal(SIGKILL);
@@ -171,6 +219,7 @@ TEST_CASE("kill -9 of every node at once loses no acknowledged write - 8 writers
   }
   h.healed(history::clock::now());
   auto r = converge(h, c.call(), c.all(), 10s);
+  MESSAGE("legacy sessions deleted (acknowledged): " << h.deleted().size());
   print(r, "kill-all", n);
   check_valid(r);
 }
