@@ -90,7 +90,7 @@ struct report {
   size_t operations = 0;   // writes and deletions attempted
   size_t acknowledged = 0; // of which acknowledged
   std::vector<lost_write> lost;
-  size_t resurrected = 0;          // reads of a value on a handle whose deletion was acknowledged
+  size_t resurrected = 0;          // handles read back with a value after their deletion was acknowledged
   size_t unexpected = 0;           // reads of a value nobody wrote to that key
   size_t stale_own_reads = 0;      // a writer's read that missed its own acknowledged write
   size_t unread = 0;               // final reads that failed (an error: the check is incomplete)
@@ -256,13 +256,14 @@ public:
       if (o.what == kind::write)
         writes_of[{o.handle, o.key}].push_back(&o);
     static const std::vector<const op*> none;
+    std::set<std::string> resurrected;
 
     auto judge = [&](const read& rd, bool final_read) {
       // A key of a deleted handle: only "gone" is right, once the deletion was acknowledged.
       auto del = deleted_at.find(rd.handle);
       if (del != deleted_at.end() && del->second <= rd.invoked) {
         if (rd.result == read::outcome::value)
-          ++r.resurrected;
+          resurrected.insert(rd.handle);
         else if (rd.result == read::outcome::error)
           final_read ? ++r.unread : ++r.errors[error_kind(rd.error)];
         return;
@@ -309,6 +310,7 @@ public:
       judge(rd, false);
     for (auto& rd : finals)
       judge(rd, true);
+    r.resurrected = resurrected.size();
 
     if (healed_ && !finals.empty()) {
       auto end = finals.front().completed;

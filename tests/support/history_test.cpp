@@ -149,6 +149,7 @@ TEST_CASE("the history checker counts a deleted handle read back with a value as
   CHECK(c.deleted() == std::vector<std::string>{"h1"});
   auto r = c.check({other_read("n1", "h1", "w0", read::outcome::gone, 1000),
                     value_read("n2", "h1", "w0", value_of("h1", "w0", 0, 1), 1000),
+                    value_read("n3", "h1", "w0", value_of("h1", "w0", 0, 1), 1000), // the same handle: counted once
                     // A deletion that failed may or may not have happened: its keys are judged as usual.
                     value_read("n1", "h2", "w0", value_of("h2", "w0", 0, 2), 1000),
                     other_read("n2", "h2", "w0", read::outcome::gone, 1000)});
