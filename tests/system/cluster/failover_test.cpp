@@ -1,20 +1,24 @@
 // Replicated MCP state against real faults in real 3-node clusters: MCP
-// clients write increasing values to state handles (majority consistency)
+// clients write unique values to state handles (majority consistency)
 // through the surviving nodes while the harness kill -9s or SIGSTOPs the
-// primary of some of them; a checker then reads every handle back. Every
-// acknowledged write must be there; the run prints its figures.
+// primary of some of them; every write and its answer go into the history
+// checker (tests/support/history.hpp), which judges every survivor's reads
+// at the end. Every acknowledged write must be there; the run prints its
+// report line.
 
-#include <atomic>
-#include <fstream>
-#include <sstream>
 #include <csignal>
-#include <mutex>
+#include <fstream>
+#include <iostream>
+#include <set>
+#include <sstream>
 #include <thread>
 
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
 
 #include "tests/support/cluster_fixture.hpp"
+#include "tests/support/fault_workload.hpp"
+#include "tests/support/history.hpp"
 #include "tests/support/http_client.hpp"
 #include "tests/support/mcp_call.hpp"
 
@@ -28,67 +32,42 @@ std::map<std::string, std::string> primaries(const three_nodes& c) {
   return session_primaries(c.dir, *c.n1, c.cookie);
 }
 
-/// Writers: one thread per port, each writing 1, 2, 3 … to key "k" of
-/// every handle in turn until stopped; remembers the last acknowledged
-/// value per handle and the longest a write took.
-struct writers {
-  std::vector<std::string> handles;
-  std::atomic<bool> stop{false};
-  std::mutex mtx;
-  std::map<std::string, long> acked; // handle → last acknowledged value
-  std::vector<std::string> errors;
-  long attempted = 0;
-  std::chrono::milliseconds worst{0};
-  std::vector<std::thread> threads;
+/// Calls to the three nodes by index: 0 is n1, 1 is n2, 2 is n3.
+node_call calls(const three_nodes& c, std::chrono::milliseconds timeout = 10s) {
+  return loopback_call([&c](size_t i) { return (i == 0 ? c.n1 : i == 1 ? c.n2 : c.n3)->http_port; }, timeout);
+}
 
-  writers(std::vector<std::string> hs, std::vector<uint16_t> ports) : handles(std::move(hs)) {
-    // Each handle has one writer (values must increase per handle).
-    for (size_t t = 0; t < ports.size(); ++t)
-      threads.emplace_back([this, t, port = ports[t], n = ports.size()] {
-        long value = 0;
-        auto deadline = std::chrono::steady_clock::now() + 60s; // bounded even if never stopped
-        while (!stop && std::chrono::steady_clock::now() < deadline) {
-          ++value;
-          for (size_t i = t; i < handles.size(); i += n) {
-            auto started = std::chrono::steady_clock::now();
-            auto r = call_tool(port, "session_set",
-                               {{"handle", handles[i]}, {"key", "k"}, {"value", std::to_string(value)}});
-            auto took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
-            std::lock_guard<std::mutex> guard{mtx};
-            ++attempted;
-            worst = std::max(worst, took);
-            if (ok(r))
-              acked[handles[i]] = value;
-            else
-              errors.push_back(text_of(r));
-          }
-        }
-      });
-  }
+/// One writer per entry of `nodes`: writer w writes through node nodes[w] only.
+workload_options writers_through(std::vector<size_t> nodes, size_t cluster_size = 3) {
+  workload_options opt;
+  opt.writers = nodes.size();
+  opt.nodes = cluster_size;
+  opt.targets = [nodes](size_t w) { return std::vector<size_t>{nodes[w]}; };
+  return opt;
+}
 
-  void finish() {
-    stop = true;
-    for (auto& t : threads)
-      t.join();
-    threads.clear();
-  }
+/// How many of `handles` got an acknowledged write.
+size_t handles_written(const history::checker& h, const std::vector<std::string>& handles) {
+  std::set<std::string> seen;
+  for (auto& [handle, key] : h.keys())
+    seen.insert(handle);
+  size_t n = 0;
+  for (auto& handle : handles)
+    n += seen.count(handle);
+  return n;
+}
 
-  ~writers() { finish(); }
-
-  /// Reads every handle through `port`: how many acknowledged values are missing.
-  size_t lost(uint16_t port) {
-    size_t missing = 0;
-    for (auto& [h, v] : acked) {
-      auto r = call_tool(port, "session_get", {{"handle", h}, {"key", "k"}});
-      long got = ok(r) ? std::stol(r["result"]["structuredContent"]["value"].get<std::string>()) : -1;
-      if (got < v) {
-        ++missing;
-        MESSAGE("lost: handle " << h << " acked " << v << ", read " << text_of(r));
-      }
-    }
-    return missing;
-  }
-};
+/// The report line and details, and the checks every history must pass.
+void judge(const history::report& r, const std::string& nemesis, size_t nodes) {
+  std::cout << r.line(nemesis, nodes) << std::endl;
+  MESSAGE(r.line(nemesis, nodes) << "\n" << r.details());
+  CHECK(r.lost.empty());
+  CHECK(r.resurrected == 0);
+  CHECK(r.unexpected == 0);
+  CHECK(r.stale_own_reads == 0);
+  CHECK(r.unread == 0);
+  CHECK(r.acknowledged > 0);
+}
 
 std::vector<std::string> open_handles(uint16_t port, size_t n) {
   std::vector<std::string> out;
@@ -112,60 +91,57 @@ TEST_CASE("kill -9 of the primary loses no acknowledged write - writers keep goi
     on_n2 += n == "n2" ? 1 : 0;
   REQUIRE(on_n2 > 0); // 12 handles over 3 nodes: n2 leads some
 
-  writers w{handles, {c.n1->http_port, c.n3->http_port}};
-  std::this_thread::sleep_for(1500ms);
-  auto killed_at = std::chrono::steady_clock::now();
-  c.n2->proc->signal(SIGKILL);
-  c.n2->proc->wait_exit(10s);
-  std::this_thread::sleep_for(2500ms);
-  w.finish();
-  (void) killed_at;
-
-  auto lost = w.lost(c.n3->http_port);
-  MESSAGE("kill -9 of n2 (primary of " << on_n2 << " of " << handles.size() << " handles): writes attempted "
-                                       << w.attempted << ", acknowledged handles " << w.acked.size() << ", errors "
-                                       << w.errors.size() << ", lost " << lost << ", slowest write "
-                                       << w.worst.count() << " ms");
-  for (size_t i = 0; i < std::min<size_t>(3, w.errors.size()); ++i)
-    MESSAGE("error: " << w.errors[i]);
-  CHECK(lost == 0);
-  CHECK(w.acked.size() == handles.size());
+  history::checker h;
+  {
+    workload w{h, handles, calls(c), writers_through({0, 2})}; // through n1 and n3
+    std::this_thread::sleep_for(1500ms);
+    w.next_epoch(); // the writes around the kill get keys of their own: none after it
+    c.n2->proc->signal(SIGKILL); // supersedes one acknowledged before it
+    c.n2->proc->wait_exit(10s);
+    w.next_epoch();
+    std::this_thread::sleep_for(2500ms);
+    w.finish();
+  }
+  h.healed(history::clock::now());
+  auto r = converge(h, calls(c), {0, 2});
+  MESSAGE("kill -9 of n2, the primary of " << on_n2 << " of " << handles.size() << " handles");
+  judge(r, "kill-primary", 3);
+  CHECK(r.error_count() == 0); // docs/CLUSTER.md: clients see a delay, not an error
+  CHECK(handles_written(h, handles) == handles.size());
   // After the failover every handle is led by a survivor and served by any of them.
   auto after = primaries(c);
   CHECK(after.size() == handles.size());
-  for (auto& [h, n] : after)
+  for (auto& [handle, n] : after)
     CHECK(n != "n2");
-  CHECK(w.lost(c.n1->http_port) == 0);
 }
 
 TEST_CASE("a SIGSTOPped primary loses no acknowledged write - and catches up when it comes back") {
   three_nodes c;
   auto handles = open_handles(c.n2->http_port, 12);
-  writers w{handles, {c.n1->http_port, c.n2->http_port}};
-  std::this_thread::sleep_for(1000ms);
-  c.n3->proc->signal(SIGSTOP);
-  std::this_thread::sleep_for(3000ms);
-  c.n3->proc->signal(SIGCONT);
-  std::this_thread::sleep_for(3000ms);
-  w.finish();
-  auto lost = w.lost(c.n1->http_port);
-  MESSAGE("SIGSTOP of n3 for 3 s: writes attempted " << w.attempted << ", errors " << w.errors.size() << ", lost "
-                                                      << lost << ", slowest write " << w.worst.count() << " ms");
-  for (size_t i = 0; i < std::min<size_t>(3, w.errors.size()); ++i)
-    MESSAGE("error: " << w.errors[i]);
-  if (lost != 0)
-    dump_membership_log(c);
-  CHECK(lost == 0);
-  CHECK(w.acked.size() == handles.size());
-  // Back in the cluster (as a new incarnation), n3 serves every handle too.
-  REQUIRE(wait_status(c.dir, *c.n1, c.cookie, [](const json& rows) { return all_up_healthy(rows, 3); }, 30s));
-  bool served = false;
-  for (int i = 0; i < 50 && !served; ++i) {
-    served = w.lost(c.n3->http_port) == 0;
-    if (!served)
-      std::this_thread::sleep_for(200ms);
+  history::checker h;
+  {
+    workload w{h, handles, calls(c), writers_through({0, 1})}; // through n1 and n2
+    std::this_thread::sleep_for(1000ms);
+    w.next_epoch();
+    c.n3->proc->signal(SIGSTOP);
+    w.next_epoch();
+    std::this_thread::sleep_for(3000ms);
+    c.n3->proc->signal(SIGCONT);
+    std::this_thread::sleep_for(3000ms);
+    w.finish();
   }
-  CHECK(served);
+  h.healed(history::clock::now());
+  auto r = converge(h, calls(c), {0, 1});
+  if (!r.valid())
+    dump_membership_log(c);
+  judge(r, "pause-primary", 3);
+  CHECK(r.error_count() == 0); // docs/CLUSTER.md: 0 errors
+  CHECK(handles_written(h, handles) == handles.size());
+  // Back in the cluster (as a new incarnation), n3 serves every write too.
+  REQUIRE(wait_status(c.dir, *c.n1, c.cookie, [](const json& rows) { return all_up_healthy(rows, 3); }, 30s));
+  auto on_n3 = converge(h, calls(c), {2}, 10s);
+  MESSAGE("read through n3 after it came back: " << on_n3.details(5));
+  CHECK(on_n3.valid());
 }
 
 TEST_CASE("a node cut off from the majority acknowledges no write - it answers with a clear error") {
@@ -219,8 +195,10 @@ TEST_CASE("cafmcp failover drains a node under load - no client error, no acknow
   for (auto& [h, n] : owner)
     on_n2 += n == "n2" ? 1 : 0;
   REQUIRE(on_n2 > 0);
-  writers w{handles, {c.n1->http_port, c.n3->http_port}};
+  history::checker h;
+  workload w{h, handles, calls(c), writers_through({0, 2})}; // through n1 and n3
   std::this_thread::sleep_for(1000ms);
+  w.next_epoch();
   auto r = run({binary, "failover", "--from", "n2", "--node", c.n1->address(), "--cookie-file", c.cookie, "--certs-dir", certs_of(c.dir), "--json"}, 60s);
   REQUIRE(r.code == 0);
   auto summary = json::parse(r.out, nullptr, false);
@@ -230,18 +208,17 @@ TEST_CASE("cafmcp failover drains a node under load - no client error, no acknow
   for (auto& [h, n] : primaries(c))
     CHECK(n != "n2");
   std::this_thread::sleep_for(500ms);
+  w.next_epoch();
   c.n2->proc->signal(SIGTERM);
   CHECK(c.n2->proc->wait_exit(20s).has_value());
+  w.next_epoch();
   std::this_thread::sleep_for(1500ms);
   w.finish();
-  auto lost = w.lost(c.n3->http_port);
-  MESSAGE("failover --from n2 (" << summary["records"] << " records, " << summary["took_ms"] << " ms) under load: writes "
-                                 << w.attempted << ", errors " << w.errors.size() << ", lost " << lost
-                                 << ", slowest write " << w.worst.count() << " ms");
-  for (size_t i = 0; i < std::min<size_t>(3, w.errors.size()); ++i)
-    MESSAGE("error: " << w.errors[i]);
-  CHECK(w.errors.empty());
-  CHECK(lost == 0);
+  h.healed(history::clock::now());
+  auto report = converge(h, calls(c), {0, 2});
+  MESSAGE("failover --from n2 (" << summary["records"] << " records, " << summary["took_ms"] << " ms) under load");
+  judge(report, "drain", 3);
+  CHECK(report.error_count() == 0);
   auto bad = run({binary, "failover", "--from", "n7", "--node", c.n1->address(), "--cookie-file", c.cookie, "--certs-dir", certs_of(c.dir)});
   CHECK(bad.code == 1);
   CHECK(bad.err.find("no member named n7") != std::string::npos);
@@ -547,25 +524,29 @@ TEST_CASE("five nodes with factor 3 - two primaries killed one after the other l
     nodes.push_back(std::make_unique<cluster_node>(dir, "n" + std::to_string(k), cookie, config, nodes[0]->address()));
   REQUIRE(wait_all_up(dir, {nodes[0].get(), nodes[1].get(), nodes[2].get(), nodes[3].get(), nodes[4].get()}, cookie, 30s));
   auto handles = open_handles(nodes[0]->http_port, 20);
+  history::checker h;
+  auto call = loopback_call([&nodes](size_t i) { return nodes[i]->http_port; }, 10s);
   {
-    writers w{handles, {nodes[0]->http_port, nodes[1]->http_port}};
+    workload w{h, handles, call, writers_through({0, 1}, 5)}; // through n1 and n2
     std::this_thread::sleep_for(1000ms);
+    w.next_epoch();
     nodes[4]->proc->signal(SIGKILL); // n5
     nodes[4]->proc->wait_exit(10s);
+    w.next_epoch();
     std::this_thread::sleep_for(1500ms);
+    w.next_epoch();
     nodes[3]->proc->signal(SIGKILL); // n4: with factor 3, a majority of every record's replicas is left
     nodes[3]->proc->wait_exit(10s);
+    w.next_epoch();
     std::this_thread::sleep_for(2000ms);
     w.finish();
-    auto lost = w.lost(nodes[2]->http_port);
-    MESSAGE("5 nodes, factor 3, kill -9 of n5 then n4: writes " << w.attempted << ", errors " << w.errors.size()
-                                                                  << ", lost " << lost << ", slowest write "
-                                                                  << w.worst.count() << " ms");
-    for (size_t i = 0; i < std::min<size_t>(3, w.errors.size()); ++i)
-      MESSAGE("error: " << w.errors[i]);
-    CHECK(lost == 0);
-    CHECK(w.acked.size() == handles.size());
   }
+  h.healed(history::clock::now());
+  auto r = converge(h, call, {0, 1, 2});
+  MESSAGE("5 nodes, factor 3, kill -9 of n5 then n4");
+  judge(r, "kill-two-of-five", 5);
+  CHECK(r.error_count() == 0); // writes through survivors: a delay, not an error
+  CHECK(handles_written(h, handles) == handles.size());
   for (int k = 0; k < 3; ++k)
     nodes[k]->proc->signal(SIGTERM);
   for (int k = 0; k < 3; ++k)

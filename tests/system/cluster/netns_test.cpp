@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <atomic>
 #include <functional>
+#include <iostream>
 #include <map>
 #include <mutex>
 #include <set>
@@ -20,6 +21,8 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/support/cluster_fixture.hpp"
+#include "tests/support/fault_workload.hpp"
+#include "tests/support/history.hpp"
 #include "tests/support/mcp_call.hpp"
 #include "tests/support/node_ready.hpp"
 #include "tests/support/process.hpp"
@@ -338,60 +341,48 @@ TEST_CASE("netns: writers lose no acknowledged write while one node is partition
     }
   }
   REQUIRE(handles.size() == 6);
-  std::mutex mtx;
-  std::map<std::string, long> acked;
-  size_t attempted = 0, errors = 0;
-  std::atomic<bool> stop{false};
-  // Two writers, each from its own node's namespace to that node, each
-  // with its own handles (values increase per handle).
-  std::vector<std::thread> writers;
-  for (int w = 0; w < 2; ++w)
-    writers.emplace_back([&, w] {
-      long value = 0;
-      auto deadline = std::chrono::steady_clock::now() + 40s;
-      while (!stop && std::chrono::steady_clock::now() < deadline) {
-        ++value;
-        for (size_t i = w; i < handles.size(); i += 2) {
-          auto r = lab_call(c, w + 1, w + 1, "session_set",
-                            {{"handle", handles[i]}, {"key", "k"}, {"value", std::to_string(value)}});
-          std::lock_guard<std::mutex> guard{mtx};
-          ++attempted;
-          if (lab_ok(r))
-            acked[handles[i]] = value;
-          else
-            ++errors;
-        }
-      }
-    });
-  std::this_thread::sleep_for(1500ms);
-  c.lab.partition({3}, {1, 2}); // n3 alone: it fences itself, n1 and n2 go on
-  std::this_thread::sleep_for(3000ms);
-  c.lab.heal();
-  REQUIRE(c.wait_all(3, [](int, const json& rows) { return ns_cluster::count(rows, "up") == 3; }, 60s));
-  std::this_thread::sleep_for(1000ms);
-  c.lab.isolate(2, true); // the writer through n2 now fails; n1's goes on
-  std::this_thread::sleep_for(3000ms);
-  c.lab.isolate(2, false);
-  stop = true;
-  for (auto& t : writers)
-    t.join();
-  // The checker reads every handle from n1's side.
-  size_t lost = 0;
-  for (auto& [h, v] : acked) {
-    json r;
-    for (int attempt = 0; attempt < 20 && !lab_ok(r); ++attempt) {
-      r = lab_call(c, 1, 1, "session_get", {{"handle", h}, {"key", "k"}});
-      if (!lab_ok(r))
-        std::this_thread::sleep_for(300ms);
-    }
-    long got = lab_ok(r) ? std::stol(r["result"]["structuredContent"]["value"].get<std::string>()) : -1;
-    if (got < v) {
-      ++lost;
-      MESSAGE("lost: " << h << " acked " << v << ", read " << r.dump());
-    }
+  // Node i's writer writes from node i's namespace to node i (i = 0, 1: n1
+  // and n2); every write and its answer go into the history checker.
+  node_call call = [&c](size_t node, const std::string& tool, const json& args) {
+    auto k = static_cast<int>(node) + 1;
+    return lab_call(c, k, k, tool, args);
+  };
+  history::checker h;
+  {
+    workload_options opt;
+    opt.writers = 2;
+    opt.nodes = 3;
+    opt.targets = [](size_t w) { return std::vector<size_t>{w}; };
+    opt.limit = 60s;
+    workload w{h, handles, call, opt};
+    std::this_thread::sleep_for(1500ms);
+    w.next_epoch(); // no write after a fault supersedes one acknowledged before it
+    c.lab.partition({3}, {1, 2}); // n3 alone: it fences itself, n1 and n2 go on
+    w.next_epoch();
+    std::this_thread::sleep_for(3000ms);
+    c.lab.heal();
+    REQUIRE(c.wait_all(3, [](int, const json& rows) { return ns_cluster::count(rows, "up") == 3; }, 60s));
+    std::this_thread::sleep_for(1000ms);
+    w.next_epoch();
+    c.lab.isolate(2, true); // the writer through n2 now fails; n1's goes on
+    w.next_epoch();
+    std::this_thread::sleep_for(3000ms);
+    c.lab.isolate(2, false);
+    w.finish();
   }
-  MESSAGE("netns partition of n3 then link down of n2: writes " << attempted << ", acknowledged handles " << acked.size()
-                                                                << ", errors " << errors << ", lost " << lost);
-  CHECK(lost == 0);
-  CHECK(acked.size() == handles.size());
+  REQUIRE(c.wait_all(3, [](int, const json& rows) { return ns_cluster::count(rows, "up") == 3; }, 60s));
+  h.healed(history::clock::now());
+  // Every node, each from its own namespace, reads everything back.
+  auto r = converge(h, call, {0, 1, 2}, 20s);
+  std::cout << r.line("partition-then-link-down", 3) << std::endl;
+  MESSAGE(r.line("partition-then-link-down", 3) << "\n" << r.details());
+  CHECK(r.lost.empty());
+  CHECK(r.resurrected == 0);
+  CHECK(r.unexpected == 0);
+  CHECK(r.stale_own_reads == 0);
+  CHECK(r.unread == 0);
+  std::set<std::string> written;
+  for (auto& [handle, key] : h.keys())
+    written.insert(handle);
+  CHECK(written.size() == handles.size());
 }

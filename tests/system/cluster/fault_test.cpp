@@ -1,0 +1,323 @@
+// Jepsen-style fault tests on real `cafmcp` clusters on 127.0.0.1: writer
+// threads write unique values through the nodes (tests/support/fault_workload.hpp)
+// while a nemesis kills, restarts, freezes or skews nodes; after the faults
+// heal, every node reads everything back and the history checker
+// (tests/support/history.hpp) judges it. Each test prints one line
+// "FAULT-REPORT nemesis=… nodes=…" that bench/fault_suite.sh collects.
+//
+// CAFMCP_FAULT_SECONDS (how long each nemesis runs) and CAFMCP_FAULT_NODES
+// (3 or 5) scale them; the defaults are the short CI values.
+
+#include <atomic>
+#include <csignal>
+#include <iostream>
+#include <random>
+#include <thread>
+
+#include <doctest/doctest.h>
+#include <nlohmann/json.hpp>
+
+#include "tests/support/cluster_fixture.hpp"
+#include "tests/support/fault_workload.hpp"
+#include "tests/support/history.hpp"
+#include "tests/support/http_client.hpp"
+
+using namespace cafmcp::test;
+using namespace std::chrono_literals;
+using nlohmann::json;
+
+namespace {
+
+/// N real nodes n1…nN whose data dirs (DIR/data/nK) outlive them: a node
+/// restarted under its name comes back with what it had on disk.
+struct fault_cluster {
+  temp_dir dir;
+  std::string cookie = write_cookie(dir, "cookie", "fault-cookie-0123456789");
+  std::vector<std::string> configs;
+  std::vector<std::unique_ptr<cluster_node>> nodes;
+  std::vector<std::atomic<uint16_t>> ports; // MCP port of each node, 0 while it is down
+
+  /// `config_of(i)`: node i's configuration (default: fast heartbeats).
+  explicit fault_cluster(size_t n, const std::function<json(size_t)>& config_of = {}) : nodes(n), ports(n) {
+    for (size_t i = 0; i < n; ++i) {
+      auto cfg = config_of ? config_of(i) : json::parse(fast_config);
+      configs.push_back(dir.write("node" + std::to_string(i + 1) + ".json", cfg.dump()));
+    }
+    for (size_t i = 0; i < n; ++i)
+      start(i);
+    REQUIRE(wait_up());
+  }
+
+  fault_cluster(const fault_cluster&) = delete;
+  fault_cluster& operator=(const fault_cluster&) = delete;
+
+  ~fault_cluster() {
+    for (auto& n : nodes)
+      if (n && n->proc->running()) {
+        n->proc->signal(SIGCONT);
+        n->proc->signal(SIGTERM);
+      }
+    for (auto& n : nodes)
+      if (n)
+        n->proc->wait_exit(20s); // and the process's destructor kills what is left, by PID
+  }
+
+  size_t size() const { return nodes.size(); }
+  std::vector<size_t> all() const {
+    std::vector<size_t> out;
+    for (size_t i = 0; i < size(); ++i)
+      out.push_back(i);
+    return out;
+  }
+
+  /// Starts node i (again) with its name and data dir, through a running node if there is one.
+  void start(size_t i) {
+    std::string seed;
+    for (size_t j = 0; j < size() && seed.empty(); ++j)
+      if (j != i && ports[j] != 0)
+        seed = nodes[j]->address();
+    nodes[i] = std::make_unique<cluster_node>(dir, "n" + std::to_string(i + 1), cookie, configs[i], seed);
+    ports[i] = nodes[i]->http_port;
+  }
+
+  void kill(size_t i) {
+    ports[i] = 0;
+    nodes[i]->proc->signal(SIGKILL);
+    REQUIRE(nodes[i]->proc->wait_exit(10s).has_value());
+  }
+
+  /// Every node sees every node up and healthy.
+  bool wait_up(std::chrono::seconds limit = 30s) {
+    std::vector<const cluster_node*> up;
+    for (auto& n : nodes)
+      up.push_back(n.get());
+    return wait_all_up(dir, up, cookie, limit);
+  }
+
+  node_call call() {
+    return loopback_call([this](size_t i) { return ports[i].load(); });
+  }
+
+  std::vector<std::string> open_handles(size_t n) {
+    std::vector<std::string> out;
+    auto c = call();
+    for (size_t k = 0; k < n; ++k) {
+      json r;
+      for (int attempt = 0; attempt < 50 && !tool_ok(r); ++attempt) {
+        r = c(k % size(), "session_open", json::object());
+        if (!tool_ok(r))
+          std::this_thread::sleep_for(100ms);
+      }
+      REQUIRE_MESSAGE(tool_ok(r), tool_error(r));
+      out.push_back(r["result"]["structuredContent"]["handle"]);
+    }
+    return out;
+  }
+};
+
+/// A legacy (2025-06-18) session opened through node i, a value stored in it
+/// (key "w0", writer 100) and the session deleted (DELETE /mcp): the write and
+/// the deletion go into the checker, whose final reads must find it gone.
+/// Stops at the first step that fails.
+void open_write_delete(fault_cluster& c, history::checker& h, size_t i, long seq) {
+  auto port = c.ports[i].load();
+  if (port == 0)
+    return;
+  std::vector<std::pair<std::string, std::string>> headers{{"Content-Type", "application/json"},
+                                                           {"Accept", "application/json, text/event-stream"}};
+  auto init = http_request(port, "POST", "/mcp", headers,
+                           json{{"jsonrpc", "2.0"}, {"id", 1}, {"method", "initialize"},
+                                {"params", {{"protocolVersion", "2025-06-18"}, {"capabilities", json::object()},
+                                            {"clientInfo", {{"name", "fault-test"}, {"version", "1"}}}}}}.dump(),
+                           5s);
+  auto sid = init.headers["mcp-session-id"];
+  if (init.status != 200 || sid.empty())
+    return;
+  headers.emplace_back("Mcp-Session-Id", sid);
+  headers.emplace_back("MCP-Protocol-Version", "2025-06-18");
+  if (http_request(port, "POST", "/mcp", headers, json{{"jsonrpc", "2.0"}, {"method", "notifications/initialized"}}.dump(), 5s).status != 202)
+    return;
+  auto value = history::value_of(sid, "w0", 100, seq);
+  auto invoked = history::clock::now();
+  auto set = http_request(port, "POST", "/mcp", headers,
+                          json{{"jsonrpc", "2.0"}, {"id", 2}, {"method", "tools/call"},
+                               {"params", {{"name", "session_set"}, {"arguments", {{"key", "w0"}, {"value", value}}}}}}.dump(),
+                          5s);
+  auto reply = json::parse(set.body, nullptr, false);
+  if (reply.is_discarded()) { // or one SSE event
+    auto events = sse_data(set.body);
+    reply = events.empty() ? json(nullptr) : json::parse(events.back(), nullptr, false);
+  }
+  bool ok = tool_ok(reply);
+  h.write(sid, "w0", 100, seq, value, invoked, history::clock::now(), ok, ok ? std::string{} : tool_error(reply));
+  if (!ok)
+    return;
+  invoked = history::clock::now();
+  auto del = http_request(port, "DELETE", "/mcp", headers, {}, 5s);
+  h.remove(sid, invoked, history::clock::now(), del.status == 204,
+           del.status == 204 ? std::string{} : "DELETE answered " + std::to_string(del.status));
+}
+
+size_t nodes_wanted() {
+  return static_cast<size_t>(fault_env("CAFMCP_FAULT_NODES", 3));
+}
+
+std::chrono::milliseconds seconds_wanted(int fallback) {
+  return std::chrono::seconds(fault_env("CAFMCP_FAULT_SECONDS", fallback));
+}
+
+/// Prints the report line (stdout, for bench/fault_suite.sh) and its details.
+void print(const history::report& r, const std::string& nemesis, size_t nodes) {
+  std::cout << r.line(nemesis, nodes) << std::endl;
+  MESSAGE(r.line(nemesis, nodes) << "\n" << r.details());
+}
+
+void check_valid(const history::report& r) {
+  CHECK(r.lost.empty());
+  CHECK(r.resurrected == 0);
+  CHECK(r.unexpected == 0);
+  CHECK(r.stale_own_reads == 0);
+  CHECK(r.unread == 0);
+  CHECK(r.acknowledged > 0);
+}
+
+} // namespace
+
+TEST_CASE("kill -9 of every node at once loses no acknowledged write and resurrects no deleted session - 8 writers through random nodes, restarted on the same data dirs, 3 rounds") {
+  auto n = nodes_wanted();
+  auto writing = seconds_wanted(6) / 3; // per round
+  fault_cluster c{n};
+  auto handles = c.open_handles(16);
+  history::checker h;
+  {
+    workload_options opt;
+    opt.writers = 8;
+    opt.nodes = n;
+    opt.pause_after_error = 100ms; // while every node is down
+    workload w{h, handles, c.call(), opt};
+    long deletions = 0;
+    for (int round = 0; round < 3; ++round) {
+      CAPTURE(round);
+      // Meanwhile sessions are opened, written and deleted through each node in turn.
+      auto until = history::clock::now() + writing;
+      for (int k = 0; k < 1000 && history::clock::now() < until; ++k)
+        open_write_delete(c, h, static_cast<size_t>(k) % n, ++deletions);
+      // All at once: no node gets to write anything more to disk than the others.
+      for (auto& node : c.nodes)
+        node->proc->signal(SIGKILL);
+      for (size_t i = 0; i < n; ++i) {
+        c.ports[i] = 0;
+        REQUIRE(c.nodes[i]->proc->wait_exit(10s).has_value());
+      }
+      w.next_epoch(); // nothing written from here on supersedes a write acknowledged before the kill
+      for (size_t i = 0; i < n; ++i)
+        c.start(i);
+      REQUIRE(c.wait_up());
+    }
+    std::this_thread::sleep_for(500ms); // writers are served again
+    w.finish();
+  }
+  h.healed(history::clock::now());
+  auto r = converge(h, c.call(), c.all(), 10s);
+  MESSAGE("legacy sessions deleted (acknowledged): " << h.deleted().size());
+  print(r, "kill-all", n);
+  check_valid(r);
+}
+
+TEST_CASE("kill -9 of one node and a restart on its data dir, again and again, loses no acknowledged write") {
+  auto n = nodes_wanted();
+  auto limit = seconds_wanted(8);
+  fault_cluster c{n};
+  auto handles = c.open_handles(12);
+  history::checker h;
+  std::mt19937 rng{4242};
+  {
+    workload_options opt;
+    opt.writers = 4;
+    opt.nodes = n;
+    workload w{h, handles, c.call(), opt};
+    auto deadline = history::clock::now() + limit;
+    for (int round = 0; round < 50 && history::clock::now() < deadline; ++round) {
+      std::this_thread::sleep_for(1s);
+      auto victim = std::uniform_int_distribution<size_t>{0, n - 1}(rng);
+      // The writes around the kill get keys of their own: none acknowledged
+      // before it is superseded by one after it.
+      w.next_epoch();
+      c.kill(victim);
+      w.next_epoch();
+      std::this_thread::sleep_for(500ms); // the others fail over while it is gone
+      c.start(victim);
+      REQUIRE(c.wait_up());
+    }
+    std::this_thread::sleep_for(500ms);
+    w.finish();
+  }
+  h.healed(history::clock::now());
+  auto r = converge(h, c.call(), c.all());
+  print(r, "kill-one", n);
+  check_valid(r);
+}
+
+TEST_CASE("SIGSTOP and SIGCONT of one node at a time lose no acknowledged write - the frozen node catches up") {
+  auto n = nodes_wanted();
+  auto limit = seconds_wanted(6);
+  fault_cluster c{n};
+  auto handles = c.open_handles(12);
+  history::checker h;
+  std::mt19937 rng{777};
+  {
+    workload_options opt;
+    opt.writers = 4;
+    opt.nodes = n;
+    workload w{h, handles, c.call(), opt};
+    auto deadline = history::clock::now() + limit;
+    for (int round = 0; round < 50 && history::clock::now() < deadline; ++round) {
+      std::this_thread::sleep_for(1s);
+      auto victim = std::uniform_int_distribution<size_t>{0, n - 1}(rng);
+      w.next_epoch();
+      c.nodes[victim]->proc->signal(SIGSTOP);
+      w.next_epoch();
+      std::this_thread::sleep_for(1500ms); // long enough to be found and failed over (200 ms heartbeats)
+      c.nodes[victim]->proc->signal(SIGCONT);
+      REQUIRE(c.wait_up());
+    }
+    std::this_thread::sleep_for(500ms);
+    w.finish();
+  }
+  h.healed(history::clock::now());
+  auto r = converge(h, c.call(), c.all());
+  print(r, "pause", n);
+  check_valid(r);
+}
+
+TEST_CASE("nodes whose clocks are skewed within max_clock_drift_ms lose no acknowledged write and refuse none") {
+  auto n = nodes_wanted();
+  auto limit = seconds_wanted(4);
+  // The last node's hybrid logical clock runs 2 s ahead, the one before it 2 s
+  // behind: 4 s apart, within the default max_clock_drift_ms (5 s).
+  fault_cluster c{n, [n](size_t i) {
+                    auto cfg = json::parse(fast_config);
+                    if (i == n - 1)
+                      cfg["cluster"]["replication"]["clock_offset_ms"] = 2000;
+                    if (i == n - 2)
+                      cfg["cluster"]["replication"]["clock_offset_ms"] = -2000;
+                    return cfg;
+                  }};
+  auto handles = c.open_handles(12);
+  history::checker h;
+  {
+    workload_options opt;
+    opt.writers = 4;
+    opt.nodes = n;
+    opt.own_read_every = 1; // every acknowledged write is read back at once (read your writes)
+    workload w{h, handles, c.call(), opt};
+    std::this_thread::sleep_for(limit);
+    w.finish();
+  }
+  h.healed(history::clock::now());
+  auto r = converge(h, c.call(), c.all());
+  print(r, "clock-skew", n);
+  check_valid(r);
+  // Nothing failed: the docs promise refusals only beyond max_clock_drift_ms.
+  CHECK(r.error_count() == 0);
+}
