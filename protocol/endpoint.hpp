@@ -127,8 +127,10 @@ public:
   static void restore(const endpoint_env& env, const std::string& id,
                       std::function<void(std::shared_ptr<endpoint>)> done);
 
-  /// The client ended the session (DELETE): its record goes too.
-  void forget_session();
+  /// The client ended the session (DELETE): its record goes too. `done`
+  /// (on a CAF thread) gets "" once the deletion is acknowledged (at the
+  /// node's write consistency and durability), else why it is not.
+  void forget_session(std::function<void(std::string)> done);
 
   /// Runs task `id` again here, from the start (its node died and its tool
   /// is idempotent); its state goes to the registry (and its mirror) as for

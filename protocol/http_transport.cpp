@@ -357,12 +357,24 @@ private:
       if (!session)
         return self->reply_error(http::status::not_found, rpc_code::invalid_request,
                                  "Session not found: " + session_id);
-      session->ep->forget_session(); // on every member: its record is deleted
-      self->srv_->end_session(session_id);
-      log::debug(log_path, "legacy session " + session_id + " ended by the client");
-      http::response<http::string_body> res{http::status::no_content, self->req_.version()};
-      res.keep_alive(self->keep_alive_);
-      self->send(std::move(res));
+      // On every member: its record is deleted; answered once that is acknowledged.
+      std::weak_ptr<connection> weak = self;
+      auto exec = self->sock_.get_executor();
+      session->ep->forget_session([weak, exec, session_id](std::string err) {
+        net::post(exec, [weak, session_id, err] {
+          auto self = weak.lock();
+          if (!self)
+            return;
+          if (!err.empty())
+            return self->reply_error(http::status::service_unavailable, rpc_code::internal_error,
+                                     "Session " + session_id + " was not deleted: " + err + "; retry the DELETE");
+          self->srv_->end_session(session_id);
+          log::debug(log_path, "legacy session " + session_id + " ended by the client");
+          http::response<http::string_body> res{http::status::no_content, self->req_.version()};
+          res.keep_alive(self->keep_alive_);
+          self->send(std::move(res));
+        });
+      });
     });
   }
 

@@ -3,6 +3,7 @@
 
 #include <caf/all.hpp>
 
+#include "actors/errors.hpp"
 #include "actors/session_manager.hpp"
 #include "protocol/detail/endpoint_state.hpp"
 #include "protocol/versions.hpp"
@@ -85,16 +86,30 @@ void endpoint::renew_session() {
     caf::anon_send(sm, actors::session_touch_atom::value, std::move(id));
 }
 
-void endpoint::forget_session() {
+void endpoint::forget_session(std::function<void(std::string)> done) {
   std::string id;
   {
     std::lock_guard<std::mutex> guard{mtx_};
     if (!session_)
-      return;
+      return done({});
     id = session_->id;
   }
-  if (auto sm = env_.session_manager ? env_.session_manager() : caf::actor{})
-    caf::anon_send(sm, actors::session_delete_atom::value, std::move(id));
+  auto sm = env_.session_manager ? env_.session_manager() : caf::actor{};
+  if (!sm)
+    return done("the session manager is restarting");
+  // Waited for: a DELETE answered before its deletion is acknowledged could
+  // bring the session back after a crash. From a short-lived actor, since
+  // callers are I/O threads.
+  sm->home_system().spawn(
+    [sm, done](caf::event_based_actor* self, std::string id) {
+      self->request(sm, std::chrono::seconds(5), actors::session_delete_atom::value, id)
+        .then([done](caf::ok_atom) { done({}); },
+              [self, done](caf::error& err) {
+                // Gone already (expired, deleted through another node): done.
+                done(actors::is(err, actors::errc::not_found) ? std::string{} : self->system().render(err));
+              });
+    },
+    std::move(id));
 }
 
 void endpoint::restore(const endpoint_env& env, const std::string& id,
