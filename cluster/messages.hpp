@@ -257,6 +257,8 @@ struct replication_status {
   uint32_t sync_pending = 0; // members this node still waits on to catch up (after a start)
   uint64_t caught_up = 0;    // records received while catching up
   uint64_t refused_clock_drift = 0; // replicated writes refused: stamped more than max_clock_drift_ms ahead
+  uint64_t tombstones = 0;          // deleted records this node still remembers (for tombstone_ttl_ms)
+  uint64_t refused_stale = 0;       // copies refused: lacked here and older than tombstone_ttl_ms
   std::vector<std::string> members; // placement members as this node sees them
   std::vector<std::string> drained; // members being drained (manual failover)
   std::vector<peer_replication> peers;
@@ -265,7 +267,7 @@ struct replication_status {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, replication_status& x) {
   return f(caf::meta::type_name("replication_status"), x.node, x.factor, x.consistency, x.records, x.primaries,
-           x.repairing, x.promotions, x.pending_writes, x.sync_pending, x.caught_up, x.refused_clock_drift, x.members, x.drained, x.peers);
+           x.repairing, x.promotions, x.pending_writes, x.sync_pending, x.caught_up, x.refused_clock_drift, x.tombstones, x.refused_stale, x.members, x.drained, x.peers);
 }
 
 void register_types(caf::actor_system_config& cfg);

@@ -19,7 +19,8 @@
 //   a record's primary first pulls it from every reachable member (read
 //   repair) and only then serves it, so it holds every acknowledged write.
 // - The primary expires records after their TTL; expiry and deletion are
-//   writes too, so they replicate.
+//   writes too, so they replicate. Deletions are forgotten after
+//   tombstone_ttl; older copies of records a node lacks are refused.
 // - With a replica_disk actor running (replica_disk.hpp), every change goes
 //   to the WAL each tick, the whole store to a snapshot at an interval and on
 //   shutdown, and a (re)started replicator loads them first.
@@ -50,6 +51,10 @@ struct replication_config {
   int64_t clock_offset_ms = 0;                          // skews the HLC's wall clock (fault tests)
   int64_t max_clock_drift_ms = 5000;                    // copies stamped further ahead of our clock are refused
   std::chrono::milliseconds snapshot_interval{60000};   // replica_disk (if running) snapshots this often
+  /// A deletion (tombstone) is forgotten this long after it; a copy of a
+  /// record this node lacks, not written for this long, is refused then
+  /// (it may be a deleted record whose tombstone is forgotten: ttl_sweep.hpp).
+  std::chrono::milliseconds tombstone_ttl{24 * 60 * 60 * 1000};
   /// Called (in the replicator) for a task record this node leads whose
   /// status is "working" while its owner is gone (or is this node, which
   /// may have restarted): once per task. The node resumes or fails it.

@@ -4,6 +4,7 @@
 #include "actors/errors.hpp"
 #include "base/log.hpp"
 #include "cluster/errors.hpp"
+#include "cluster/ttl_sweep.hpp"
 
 namespace cafmcp::cluster::detail {
 
@@ -286,6 +287,15 @@ bool absorb(repl_actor* self, const record_delta& d) {
                                 + std::to_string(st.refused_clock_drift) + " refused so far");
       return false;
     }
+  if (refuse_stale_copy(st.store, d, wall_ms(), st.cfg.tombstone_ttl)) {
+    // Taken (nothing to retry), but not kept: see refuse_stale_copy.
+    if (st.refused_stale++ % 100 == 0)
+      log::info(st.path, "refused a copy of " + d.id + ": not held here and not written for more than "
+                           + std::to_string(st.cfg.tombstone_ttl.count())
+                           + " ms (cluster.replication.tombstone_ttl_ms), so it may have been deleted meanwhile; "
+                           + std::to_string(st.refused_stale) + " refused so far");
+    return true;
+  }
   // Later local stamps exceed the copy's stamps.
   for (auto& [k, v] : d.fields)
     st.hlc.observe(v.ts);

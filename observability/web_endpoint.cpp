@@ -307,6 +307,11 @@ std::string render_metrics(const web_state& st, const collected& c) {
     m.counter("cafmcp_replication_refused_clock_drift_total",
               "Replicated writes refused: stamped more than cluster.replication.max_clock_drift_ms ahead of our clock")
       .store(r.refused_clock_drift);
+    m.gauge("cafmcp_replication_tombstones", "Deleted records this node remembers (cluster.replication.tombstone_ttl_ms)")
+      .set(static_cast<double>(r.tombstones));
+    m.counter("cafmcp_replication_refused_stale_total",
+              "Copies refused: not held here and older than cluster.replication.tombstone_ttl_ms (maybe deleted)")
+      .store(r.refused_stale);
     for (auto& p : r.peers) {
       m.gauge("cafmcp_replication_lag_seconds", "Age of the oldest unacknowledged replication to a peer",
               {{"peer", p.peer}})

@@ -79,6 +79,7 @@ struct repl_state {
   std::map<std::string, peer_stats> stats;
   uint64_t promotions = 0;
   uint64_t refused_clock_drift = 0; // copies refused: stamped too far ahead (absorb)
+  uint64_t refused_stale = 0;       // copies refused: possibly deleted, tombstone forgotten (absorb)
   bool members_known = false;
   persistence_batch disk;  // changes for replica_disk's WAL, and when a snapshot is due
   bool snapshots = false;  // replica_disk ran at start: snapshot at the interval
@@ -110,7 +111,8 @@ void write(repl_actor* self, const session_op& op, record_delta d, std::optional
 record_delta delta_of(repl_actor* self, const std::string& id,
                       std::initializer_list<std::pair<std::string, std::string>> fields);
 /// Merges a copy from another replica; false (and counted) if it is stamped
-/// more than max_clock_drift_ms ahead of our clock.
+/// more than max_clock_drift_ms ahead of our clock. A copy refused by
+/// refuse_stale_copy (ttl_sweep.hpp) is dropped and counted, but true.
 bool absorb(repl_actor* self, const record_delta& d);
 void reroute(repl_actor* self);
 void widen_writes(repl_actor* self);
