@@ -34,6 +34,8 @@ using repl_local_atom = caf::atom_constant<caf::atom("rp_local")>; // serve a ro
 
 constexpr size_t push_batch = 256;        // records per push message
 constexpr milliseconds renew_every{1000}; // reads renew last activity at most this often
+constexpr size_t background_repairs = 64;  // records the tick pulls at once (repair_in_background)
+constexpr int repair_attempts = 3;         // pulls of one peer within one repair (write_timeout in all)
 
 struct write_wait {
   std::optional<caf::response_promise> rp; // none: a write nobody waits for (renewal, expiry)
@@ -115,6 +117,17 @@ record_delta delta_of(repl_actor* self, const std::string& id,
 /// refuse_stale_copy (ttl_sweep.hpp) is dropped and counted, but true.
 bool absorb(repl_actor* self, const record_delta& d);
 void reroute(repl_actor* self);
+/// Read repair: pulls `id` from every other reachable member, then serves
+/// the ops waiting for it (`first`, and any queued meanwhile). A member that
+/// left the layout counts as holding nothing; one still reachable that does
+/// not answer (after retries) fails the ops with a retryable error and
+/// keeps the record in needs_repair.
+void repair(repl_actor* self, const std::string& id, std::optional<queued_op> first);
+/// From the tick: repairs records this node leads and has not repaired yet
+/// (at most background_repairs at once), so that expiry and orphaned-task
+/// takeover apply to them with no client touching them (the sweep skips
+/// records awaiting repair).
+void repair_in_background(repl_actor* self);
 void widen_writes(repl_actor* self);
 int64_t wall_ms();
 

@@ -1,6 +1,7 @@
-// Read repair and deletion against real faults in real 3-node clusters: a
-// replica that was away longer than the tombstone TTL does not bring a
-// deleted record back.
+// Read repair and deletion against real faults in real 3-node clusters:
+// records a node newly leads after a failover are repaired without a client
+// touching them (so they expire), and a replica that was away longer than the
+// tombstone TTL does not bring a deleted record back.
 
 #include <csignal>
 #include <thread>
@@ -17,6 +18,25 @@ using namespace std::chrono_literals;
 using nlohmann::json;
 
 namespace {
+
+json call_tool(uint16_t port, const std::string& tool, const json& args) {
+  return mcp_tool_call(port, tool, args).body;
+}
+
+bool ok(const json& reply) {
+  return reply.is_object() && reply.contains("result") && !reply["result"].value("isError", false);
+}
+
+/// Opens a handle through `port` (retried while the cluster settles).
+std::string open_handle(uint16_t port) {
+  for (int i = 0; i < 50; ++i) {
+    auto r = call_tool(port, "session_open", json::object());
+    if (ok(r))
+      return r["result"]["structuredContent"]["handle"];
+    std::this_thread::sleep_for(100ms);
+  }
+  return {};
+}
 
 cluster_node* by_name(const three_nodes& c, const std::string& name) {
   for (auto* n : {c.n1.get(), c.n2.get(), c.n3.get()})
@@ -46,7 +66,65 @@ http_reply legacy_post(uint16_t port, const std::string& sid, const json& msg) {
   return http_request(port, "POST", "/mcp", headers, msg.dump(), 10s);
 }
 
+/// The members holding `id`, primary first (`cafmcp shell -c sessions --json` through `n`).
+std::vector<std::string> replicas_of(const three_nodes& c, const cluster_node& n, const std::string& id) {
+  std::vector<std::string> args{binary, "shell", "--node", n.address(), "-c", "sessions", "--json"};
+  auto flags = client_flags(c.dir, c.cookie);
+  args.insert(args.end(), flags.begin(), flags.end());
+  auto j = json::parse(run(args).out, nullptr, false);
+  if (j.is_array())
+    for (auto& s : j)
+      if (s["id"] == id)
+        return s["replicas"].get<std::vector<std::string>>();
+  return {};
+}
+
 } // namespace
+
+// Before: the survivor that newly led the handle kept it awaiting repair
+// until a client touched it, and the sweep skips such records: it never
+// expired (nor would an orphaned task in it have been taken over).
+TEST_CASE("a handle whose primary is killed expires on time at its new primary - with no client touching it") {
+  three_nodes c{R"({
+    "cluster": {"heartbeat_ms": 200, "unhealthy_after": 3, "remove_after_ms": 3000,
+                "split_brain": {"stable_after_ms": 600}},
+    "sessions": {"ttl_ms": 3000},
+    "supervision": {"shutdown_grace_ms": 10000}
+  })"};
+  auto h = open_handle(c.n1->http_port);
+  REQUIRE_FALSE(h.empty());
+  auto owners = session_primaries(c.dir, *c.n1, c.cookie);
+  REQUIRE(owners.count(h) == 1);
+  auto* primary = by_name(c, owners[h]);
+  REQUIRE(primary != nullptr);
+  primary->proc->signal(SIGKILL);
+  primary->proc->wait_exit(10s);
+  auto killed = std::chrono::steady_clock::now();
+  const cluster_node* survivor = primary == c.n1.get() ? c.n2.get() : c.n1.get();
+  // Another member leads it once the kill is noticed (a second or so)…
+  bool moved = false;
+  for (int i = 0; i < 50 && !moved; ++i) {
+    auto now = session_primaries(c.dir, *survivor, c.cookie);
+    moved = now.count(h) == 1 && now[h] != primary->name;
+    if (!moved)
+      std::this_thread::sleep_for(200ms);
+  }
+  // (It may have expired already, if the failover took longer than its TTL.)
+  // …and expires it 3 s after its last use, give or take a sweep.
+  bool expired = false;
+  while (!expired && std::chrono::steady_clock::now() - killed < 15s) {
+    expired = session_primaries(c.dir, *survivor, c.cookie).count(h) == 0;
+    if (!expired)
+      std::this_thread::sleep_for(200ms);
+  }
+  MESSAGE("moved " << moved << ", expired "
+                   << std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - killed)
+                        .count()
+                   << " ms after kill -9 of its primary");
+  CHECK(expired);
+  // Nothing is left awaiting repair.
+  CHECK(replication_of(c, *survivor, survivor->name, "repairing") == 0);
+}
 
 // Before: each replica forgot a deletion 60 s after it, and took any copy of
 // a record it did not hold; the stopped replica, back after the others had
@@ -135,4 +213,56 @@ TEST_CASE("a replica stopped past the tombstone TTL does not bring a deleted ses
   for (auto* n : {primary, other})
     refused += std::max<int64_t>(0, replication_of(c, *primary, n->name, "refused_stale"));
   MESSAGE("copies refused as possibly deleted: " << refused);
+}
+
+// Before: a pull that timed out counted as "holds nothing", so the new
+// primary served the handle without the frozen backup's copy. Had that
+// backup been the only one to acknowledge the last write (consistency one,
+// or majority with the other backup behind), the write was lost. Now the
+// read fails with a retryable error until the backup answers (or leaves).
+TEST_CASE("a new primary does not serve a record while a reachable backup does not answer its pull - it asks the client to retry") {
+  // A frozen member stays reachable for 50 heartbeats (10 s); a pull gives up after 300 ms.
+  three_nodes c{R"({
+    "cluster": {"heartbeat_ms": 200, "unhealthy_after": 50, "remove_after_ms": 60000,
+                "split_brain": {"stable_after_ms": 600},
+                "replication": {"factor": 3, "write_timeout_ms": 300}},
+    "supervision": {"shutdown_grace_ms": 10000}
+  })"};
+  auto h = open_handle(c.n1->http_port);
+  REQUIRE_FALSE(h.empty());
+  REQUIRE(ok(call_tool(c.n1->http_port, "session_set", {{"handle", h}, {"key", "k"}, {"value", "v"}})));
+  auto replicas = replicas_of(c, *c.n1, h);
+  REQUIRE(replicas.size() == 3);
+  auto* primary = by_name(c, replicas[0]);
+  auto* next = by_name(c, replicas[1]);   // leads it once the primary is gone
+  auto* frozen = by_name(c, replicas[2]); // stopped: still a reachable member, answers nothing
+  frozen->proc->signal(SIGSTOP);
+  primary->proc->signal(SIGKILL); // its connection drops: unreachable at once
+  primary->proc->wait_exit(10s);
+  json r;
+  bool refused = false;
+  auto stopped_at = std::chrono::steady_clock::now();
+  while (!refused && std::chrono::steady_clock::now() - stopped_at < 6s) {
+    r = call_tool(next->http_port, "session_get", {{"handle", h}, {"key", "k"}});
+    refused = r.dump().find("could not read " + h + " from " + frozen->name) != std::string::npos;
+    INFO(r.dump());
+    REQUIRE_FALSE(ok(r)); // never served without the frozen backup's copy
+    if (!refused)
+      std::this_thread::sleep_for(100ms);
+  }
+  INFO(r.dump());
+  CHECK(refused);
+  CHECK(r.dump().find("retry") != std::string::npos);
+  // Back, it answers the pull: the handle is served, with its value.
+  frozen->proc->signal(SIGCONT);
+  bool served = false;
+  for (int i = 0; i < 50 && !served; ++i) {
+    r = call_tool(next->http_port, "session_get", {{"handle", h}, {"key", "k"}});
+    served = ok(r);
+    if (!served)
+      std::this_thread::sleep_for(100ms);
+  }
+  INFO(r.dump());
+  REQUIRE(served);
+  CHECK(r["result"]["structuredContent"]["value"] == "v");
 }
