@@ -122,6 +122,10 @@ std::vector<field> node_config_schema() {
          100, {}, {}, {}},
         {"max_clock_drift_ms", value_type::integer, 5000,
          "a replicated write stamped further ahead of this node's clock is refused (and counted)", 1, {}, {}, {}},
+        {"tombstone_ttl_ms", value_type::integer, 86400000,
+         "a deleted record's marker is kept this long; a copy of a record a node lacks that was not written "
+         "for this long is refused (it may have been deleted meanwhile). Keep it above every record TTL",
+         1, {}, {}, {}},
         {"clock_offset_ms", value_type::integer, 0,
          "skews this node's hybrid logical clock (fault tests of clock skew; leave 0)", {}, {}, {}, {}},
       }},
@@ -295,6 +299,7 @@ node_config load_node_config(const std::optional<std::string>& file, const node_
   out.replication.write_timeout = std::chrono::milliseconds{rep["write_timeout_ms"].get<int64_t>()};
   out.replication.clock_offset_ms = rep["clock_offset_ms"].get<int64_t>();
   out.replication.max_clock_drift_ms = rep["max_clock_drift_ms"].get<int64_t>();
+  out.replication.tombstone_ttl = std::chrono::milliseconds{rep["tombstone_ttl_ms"].get<int64_t>()};
   out.replication.ttl = out.core.sessions.ttl;
   out.data_dir = v["data_dir"].get<std::string>();
   if (out.data_dir.empty())

@@ -85,6 +85,7 @@ nlohmann::json status_json(const std::vector<cluster::status_row>& rows, const r
                      {"primaries", s.primaries},   {"repairing", s.repairing},     {"promotions", s.promotions},
                      {"pending_writes", s.pending_writes}, {"drained", s.drained}, {"lag_ms", max_lag_ms(s)},
                      {"catching_up_from", s.sync_pending}, {"caught_up", s.caught_up},
+                     {"tombstones", s.tombstones}, {"refused_stale", s.refused_stale},
                      {"peers", peers}};
     }
     out.push_back({{"node", r.node},

@@ -267,6 +267,8 @@ struct replication_status {
   std::string disk_error;           // why the replicas cannot be persisted ("" while the disk works)
   uint64_t disk_failures = 0;       // failed WAL appends and snapshots
   uint64_t wal_appends = 0;         // WAL appends (each one fdatasync with durability fsync)
+  uint64_t tombstones = 0;          // deleted records this node still remembers (for tombstone_ttl_ms)
+  uint64_t refused_stale = 0;       // copies refused: lacked here and older than tombstone_ttl_ms
   std::vector<std::string> members; // placement members as this node sees them
   std::vector<std::string> drained; // members being drained (manual failover)
   std::vector<peer_replication> peers;
@@ -275,7 +277,7 @@ struct replication_status {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, replication_status& x) {
   return f(caf::meta::type_name("replication_status"), x.node, x.factor, x.consistency, x.records, x.primaries,
-           x.repairing, x.promotions, x.pending_writes, x.sync_pending, x.caught_up, x.refused_clock_drift, x.durability, x.disk_error, x.disk_failures, x.wal_appends, x.members, x.drained, x.peers);
+           x.repairing, x.promotions, x.pending_writes, x.sync_pending, x.caught_up, x.refused_clock_drift, x.durability, x.disk_error, x.disk_failures, x.wal_appends, x.tombstones, x.refused_stale, x.members, x.drained, x.peers);
 }
 
 void register_types(caf::actor_system_config& cfg);

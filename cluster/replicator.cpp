@@ -259,6 +259,7 @@ caf::behavior replicator_actor(repl_actor* self, replication_config cfg, std::st
               self->state.waiting.clear();
               for (auto& q : again)
                 serve(self, std::move(q.op), std::move(q.rp));
+              repair_in_background(self);
             },
             [](caf::error&) {});
       flush_wal(self);

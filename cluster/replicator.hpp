@@ -19,7 +19,8 @@
 //   a record's primary first pulls it from every reachable member (read
 //   repair) and only then serves it, so it holds every acknowledged write.
 // - The primary expires records after their TTL; expiry and deletion are
-//   writes too, so they replicate.
+//   writes too, so they replicate. Deletions are forgotten after
+//   tombstone_ttl; older copies of records a node lacks are refused.
 // - With a replica_disk actor running (replica_disk.hpp), every change goes
 //   to the WAL, the whole store to a snapshot at an interval and on
 //   shutdown, and a (re)started replicator loads them first. With durability
@@ -56,6 +57,10 @@ struct replication_config {
   std::chrono::milliseconds snapshot_interval{60000};   // replica_disk (if running) snapshots this often
   durability durable = durability::fsync;               // a replica holds a write once it is on disk (fsync)
   std::chrono::milliseconds group_commit{0};            // fsync: an append waits this long for more writes
+  /// A deletion (tombstone) is forgotten this long after it; a copy of a
+  /// record this node lacks, not written for this long, is refused then
+  /// (it may be a deleted record whose tombstone is forgotten: ttl_sweep.hpp).
+  std::chrono::milliseconds tombstone_ttl{24 * 60 * 60 * 1000};
   /// Called (in the replicator) for a task record this node leads whose
   /// status is "working" while its owner is gone (or is this node, which
   /// may have restarted): once per task. The node resumes or fails it.

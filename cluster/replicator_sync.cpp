@@ -173,7 +173,7 @@ void sweep(repl_actor* self) {
     auto replicas = placement(self, id);
     return !replicas.empty() && replicas.front() == self->state.me && !self->state.needs_repair.count(id);
   };
-  for (auto& step : plan_sweep(st.store, wall_ms(), leads)) {
+  for (auto& step : plan_sweep(st.store, wall_ms(), st.cfg.tombstone_ttl, leads)) {
     if (step.kind == sweep_step::forget) {
       st.store.erase(step.id);
     } else if (step.kind == sweep_step::led) {
@@ -346,6 +346,8 @@ replication_status status_of(repl_actor* self) {
   out.factor = static_cast<uint32_t>(st.cfg.factor);
   out.consistency = to_string(st.cfg.level);
   for (auto& id : st.store.ids()) {
+    if (st.store.value(id, field::gone) == "1")
+      ++out.tombstones;
     auto p = placement(self, id);
     if (!st.store.live(id) || !is_member_of(p, st.me))
       continue; // a copy left from before a placement change is not counted
@@ -360,6 +362,7 @@ replication_status status_of(repl_actor* self) {
   out.disk_error = st.disk_error;
   out.disk_failures = st.disk_failures;
   out.wal_appends = st.wal_appends;
+  out.refused_stale = st.refused_stale;
   out.pending_writes = st.writes.size();
   out.sync_pending = st.sync_pending;
   out.caught_up = st.caught_up;

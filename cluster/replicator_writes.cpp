@@ -4,6 +4,7 @@
 #include "actors/errors.hpp"
 #include "base/log.hpp"
 #include "cluster/errors.hpp"
+#include "cluster/ttl_sweep.hpp"
 
 namespace cafmcp::cluster::detail {
 
@@ -88,49 +89,109 @@ void ask_backups(repl_actor* self, uint64_t number, const std::vector<std::strin
 
 // -- read repair -------------------------------------------------------------------
 
-/// Pulls `id` from every other reachable member, merges what comes back,
-/// then serves the ops that waited for it.
-void repair(repl_actor* self, std::string id, queued_op first) {
+/// One repair's pulls: how many peers are still due, until when a failing
+/// peer is retried, and a peer that never answered.
+struct repair_round {
+  size_t left = 0;
+  clock::time_point deadline;
+  std::string failed; // a reachable member that did not answer in time
+};
+
+void finish_repair(repl_actor* self, const std::string& id, const std::string& failed) {
   auto& st = self->state;
-  auto existing = st.repairing.find(id);
-  if (existing != st.repairing.end()) {
-    existing->second.push_back(std::move(first));
+  auto ops = std::move(st.repairing[id]);
+  st.repairing.erase(id);
+  if (failed.empty()) {
+    st.needs_repair.erase(id);
+    for (auto& q : ops)
+      serve(self, std::move(q.op), std::move(q.rp), true);
     return;
   }
-  st.repairing[id].push_back(std::move(first));
+  // Not served: `failed` may hold the only copy of an acknowledged write.
+  // The record stays marked, so the tick pulls it again.
+  st.needs_repair.insert(id);
+  for (auto& q : ops)
+    q.rp.deliver(make_error(errc::unreachable, "could not read " + id + " from " + failed + " before serving it; retry"));
+}
+
+void pull_for_repair(repl_actor* self, const std::string& id, const std::string& peer,
+                     std::shared_ptr<repair_round> round, int attempt) {
+  auto timeout = std::max(milliseconds{1}, std::chrono::duration_cast<milliseconds>(round->deadline - clock::now()));
+  auto peer_done = [self, id, round] {
+    if (--round->left == 0)
+      finish_repair(self, id, round->failed);
+  };
+  self->request(node_of(self, peer), timeout, call_atom::value, peer, std::string{"replicator"},
+                caf::make_message(repl_pull_atom::value, std::vector<std::string>{id}))
+    .then(
+      [self, peer_done](std::vector<record_delta>& ds) {
+        for (auto& d : ds)
+          absorb(self, d);
+        peer_done();
+      },
+      [self, id, peer, round, attempt, peer_done](caf::error&) {
+        auto& st = self->state;
+        // A member that left the layout holds nothing we could lose: every
+        // acknowledged write is on a reachable replica as well. One that is
+        // still a member may hold the only copy of an acknowledged write
+        // (the one backup that answered), so it is asked again, and failing
+        // that the waiting ops fail rather than read around it.
+        if (!is_member_of(st.layout.members, peer) || !node_of(self, peer))
+          return peer_done();
+        if (attempt + 1 < repair_attempts && clock::now() < round->deadline)
+          return pull_for_repair(self, id, peer, round, attempt + 1);
+        round->failed = peer;
+        peer_done();
+      });
+}
+
+} // namespace
+
+/// Pulls `id` from every other reachable member, merges what comes back,
+/// then serves the ops that waited for it (`first`; none when the tick
+/// repairs in the background).
+void repair(repl_actor* self, const std::string& id, std::optional<queued_op> first) {
+  auto& st = self->state;
+  bool under_way = st.repairing.count(id) > 0;
+  auto& ops = st.repairing[id];
+  if (first)
+    ops.push_back(std::move(*first));
+  if (under_way)
+    return;
   std::vector<std::string> peers;
   for (auto& m : st.layout.members)
     if (m != st.me)
       peers.push_back(m);
-  auto left = std::make_shared<size_t>(peers.size());
-  auto done = [self, id] {
-    auto& st = self->state;
-    st.needs_repair.erase(id);
-    auto ops = std::move(st.repairing[id]);
-    st.repairing.erase(id);
-    for (auto& q : ops)
-      serve(self, std::move(q.op), std::move(q.rp), true);
-  };
   if (peers.empty())
-    return done();
-  for (auto& peer : peers) {
-    self->request(node_of(self, peer), st.cfg.write_timeout, call_atom::value, peer, std::string{"replicator"},
-                  caf::make_message(repl_pull_atom::value, std::vector<std::string>{id}))
-      .then(
-        [self, left, done](std::vector<record_delta>& ds) {
-          for (auto& d : ds)
-            absorb(self, d);
-          if (--*left == 0)
-            done();
-        },
-        [left, done](caf::error&) {
-          // A member that cannot answer holds nothing we could have lost:
-          // every acknowledged write is on a reachable replica as well.
-          if (--*left == 0)
-            done();
-        });
-  }
+    return finish_repair(self, id, {});
+  auto round = std::make_shared<repair_round>();
+  round->left = peers.size();
+  round->deadline = clock::now() + st.cfg.write_timeout;
+  for (auto& peer : peers)
+    pull_for_repair(self, id, peer, round, 0);
 }
+
+void repair_in_background(repl_actor* self) {
+  auto& st = self->state;
+  std::vector<std::string> start;
+  for (auto i = st.needs_repair.begin(); i != st.needs_repair.end();) {
+    if (st.repairing.size() + start.size() >= background_repairs)
+      break;
+    auto replicas = placement(self, *i);
+    if (replicas.empty() || replicas.front() != st.me) {
+      // Led elsewhere now; becoming its primary again marks it again (rebalance).
+      i = st.needs_repair.erase(i);
+      continue;
+    }
+    if (!st.repairing.count(*i))
+      start.push_back(*i);
+    ++i;
+  }
+  for (auto& id : start)
+    repair(self, id, std::nullopt);
+}
+
+namespace {
 
 /// migrate_session, at the primary: the target gets the whole record first,
 /// then the pin (written at the op's consistency to the old replicas and
@@ -288,6 +349,15 @@ bool absorb(repl_actor* self, const record_delta& d) {
                                 + std::to_string(st.refused_clock_drift) + " refused so far");
       return false;
     }
+  if (refuse_stale_copy(st.store, d, wall_ms(), st.cfg.tombstone_ttl)) {
+    // Taken (nothing to retry), but not kept: see refuse_stale_copy.
+    if (st.refused_stale++ % 100 == 0)
+      log::info(st.path, "refused a copy of " + d.id + ": not held here and not written for more than "
+                           + std::to_string(st.cfg.tombstone_ttl.count())
+                           + " ms (cluster.replication.tombstone_ttl_ms), so it may have been deleted meanwhile; "
+                           + std::to_string(st.refused_stale) + " refused so far");
+    return true;
+  }
   // Later local stamps exceed the copy's stamps.
   for (auto& [k, v] : d.fields)
     st.hlc.observe(v.ts);

@@ -5,12 +5,12 @@
 
 namespace cafmcp::cluster {
 
-std::vector<sweep_step> plan_sweep(const replica_store& store, int64_t now_ms,
+std::vector<sweep_step> plan_sweep(const replica_store& store, int64_t now_ms, std::chrono::milliseconds tombstone_ttl,
                                    const std::function<bool(const std::string&)>& leads) {
   std::vector<sweep_step> out;
   for (auto& id : store.ids()) {
     if (!store.live(id)) {
-      if (static_cast<int64_t>(store.last_write(id).wall_ms) + tombstone_keep.count() < now_ms)
+      if (static_cast<int64_t>(store.last_write(id).wall_ms) + tombstone_ttl.count() < now_ms)
         out.push_back({sweep_step::forget, id});
       continue;
     }
@@ -23,6 +23,19 @@ std::vector<sweep_step> plan_sweep(const replica_store& store, int64_t now_ms,
       out.push_back({sweep_step::expire, id});
   }
   return out;
+}
+
+bool refuse_stale_copy(const replica_store& store, const record_delta& d, int64_t now_ms,
+                       std::chrono::milliseconds tombstone_ttl) {
+  if (store.find(d.id))
+    return false; // merged last-write-wins with what this node holds, a tombstone included
+  hlc_stamp newest;
+  for (auto& [name, v] : d.fields)
+    if (newest < v.ts)
+      newest = v.ts;
+  // (The same comparison as forgetting a tombstone: a copy older than a
+  // forgotten tombstone is refused.)
+  return static_cast<int64_t>(newest.wall_ms) + tombstone_ttl.count() < now_ms;
 }
 
 } // namespace cafmcp::cluster

@@ -1,5 +1,6 @@
 #pragma once
-// The TTL sweep: which records the primary expires and which tombstones are forgotten.
+// The TTL sweep: which records the primary expires and which tombstones are forgotten,
+// and which copies a replica refuses because their deletion may have been forgotten.
 
 #include <chrono>
 #include <cstdint>
@@ -10,8 +11,7 @@
 namespace cafmcp::cluster {
 
 class replica_store;
-
-constexpr std::chrono::milliseconds tombstone_keep{60000}; // a deleted record is forgotten after this
+struct record_delta;
 
 struct sweep_step {
   enum kind_t { forget, led, expire };
@@ -19,12 +19,23 @@ struct sweep_step {
   std::string id;
 };
 
-/// One sweep at wall time `now_ms`: tombstones older than tombstone_keep are
-/// forgotten; every live record this node leads (`leads`, and not awaiting
+/// One sweep at wall time `now_ms`: tombstones whose last write is older
+/// than `tombstone_ttl` are forgotten; every live record this node leads (`leads`, and not awaiting
 /// repair) is listed as `led` (checked for orphaned tasks), followed by
 /// `expire` when its TTL has run out since its last activity. Expiry is a
 /// write, so it replicates.
-std::vector<sweep_step> plan_sweep(const replica_store& store, int64_t now_ms,
+std::vector<sweep_step> plan_sweep(const replica_store& store, int64_t now_ms, std::chrono::milliseconds tombstone_ttl,
                                    const std::function<bool(const std::string&)>& leads);
+
+/// Whether a copy `d` from another replica (a push, a pull, a catch-up, the
+/// disk) is refused at wall time `now_ms`: `store` holds nothing of the
+/// record and even the copy's newest field is older than `tombstone_ttl`.
+/// Every replica forgets a deletion that long after it, so such a copy may
+/// be a record deleted while its sender was away (stopped, cut off, down
+/// with its data dir); taking it would bring the deleted record back. A live
+/// record is written (renewed, or expired by its primary) well within that
+/// time as long as tombstone_ttl exceeds every record TTL.
+bool refuse_stale_copy(const replica_store& store, const record_delta& d, int64_t now_ms,
+                       std::chrono::milliseconds tombstone_ttl);
 
 } // namespace cafmcp::cluster

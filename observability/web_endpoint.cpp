@@ -315,6 +315,11 @@ std::string render_metrics(const web_state& st, const collected& c) {
       .store(r.wal_appends);
     m.gauge("cafmcp_replication_disk_ok", "1 while the replicas can be written to the data directory, else 0")
       .set(r.disk_error.empty() ? 1 : 0);
+    m.gauge("cafmcp_replication_tombstones", "Deleted records this node remembers (cluster.replication.tombstone_ttl_ms)")
+      .set(static_cast<double>(r.tombstones));
+    m.counter("cafmcp_replication_refused_stale_total",
+              "Copies refused: not held here and older than cluster.replication.tombstone_ttl_ms (maybe deleted)")
+      .store(r.refused_stale);
     for (auto& p : r.peers) {
       m.gauge("cafmcp_replication_lag_seconds", "Age of the oldest unacknowledged replication to a peer",
               {{"peer", p.peer}})

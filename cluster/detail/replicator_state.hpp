@@ -36,6 +36,8 @@ using repl_flush_atom = caf::atom_constant<caf::atom("rp_flush")>; // the group 
 constexpr size_t push_batch = 256;        // records per push message
 constexpr milliseconds renew_every{1000}; // reads renew last activity at most this often
 constexpr milliseconds disk_timeout{30000}; // a disk that takes longer has failed
+constexpr size_t background_repairs = 64;  // records the tick pulls at once (repair_in_background)
+constexpr int repair_attempts = 3;         // pulls of one peer within one repair (write_timeout in all)
 
 struct write_wait {
   std::optional<caf::response_promise> rp; // none: a write nobody waits for (renewal, expiry)
@@ -82,6 +84,7 @@ struct repl_state {
   std::map<std::string, peer_stats> stats;
   uint64_t promotions = 0;
   uint64_t refused_clock_drift = 0; // copies refused: stamped too far ahead (absorb)
+  uint64_t refused_stale = 0;       // copies refused: possibly deleted, tombstone forgotten (absorb)
   bool members_known = false;
   persistence_batch disk;  // changes for replica_disk's WAL, and when a snapshot is due
   bool snapshots = false;  // replica_disk ran at start: snapshot at the interval
@@ -118,9 +121,21 @@ void write(repl_actor* self, const session_op& op, record_delta d, std::optional
 record_delta delta_of(repl_actor* self, const std::string& id,
                       std::initializer_list<std::pair<std::string, std::string>> fields);
 /// Merges a copy from another replica; false (and counted) if it is stamped
-/// more than max_clock_drift_ms ahead of our clock.
+/// more than max_clock_drift_ms ahead of our clock. A copy refused by
+/// refuse_stale_copy (ttl_sweep.hpp) is dropped and counted, but true.
 bool absorb(repl_actor* self, const record_delta& d);
 void reroute(repl_actor* self);
+/// Read repair: pulls `id` from every other reachable member, then serves
+/// the ops waiting for it (`first`, and any queued meanwhile). A member that
+/// left the layout counts as holding nothing; one still reachable that does
+/// not answer (after retries) fails the ops with a retryable error and
+/// keeps the record in needs_repair.
+void repair(repl_actor* self, const std::string& id, std::optional<queued_op> first);
+/// From the tick: repairs records this node leads and has not repaired yet
+/// (at most background_repairs at once), so that expiry and orphaned-task
+/// takeover apply to them with no client touching them (the sweep skips
+/// records awaiting repair).
+void repair_in_background(repl_actor* self);
 void widen_writes(repl_actor* self);
 int64_t wall_ms();
 

@@ -409,8 +409,8 @@ TEST_CASE("the sweep expires a record it leads once its TTL has run out since it
   replica_store store;
   put(store, "s", 1000, {{field::active, "1000"}, {field::ttl, "500"}});
   auto leads = [](const std::string&) { return true; };
-  CHECK(count(plan_sweep(store, 1499, leads), sweep_step::expire, "s") == 0);
-  auto steps = plan_sweep(store, 1500, leads);
+  CHECK(count(plan_sweep(store, 1499, 60s, leads), sweep_step::expire, "s") == 0);
+  auto steps = plan_sweep(store, 1500, 60s, leads);
   CHECK(count(steps, sweep_step::led, "s") == 1);
   CHECK(count(steps, sweep_step::expire, "s") == 1);
 }
@@ -419,21 +419,48 @@ TEST_CASE("the sweep leaves records it does not lead and records without a TTL")
   replica_store store;
   put(store, "theirs", 1000, {{field::active, "0"}, {field::ttl, "1"}});
   put(store, "forever", 1000, {{field::active, "0"}, {field::ttl, "0"}});
-  auto steps = plan_sweep(store, 100000, [](const std::string& id) { return id != "theirs"; });
+  auto steps = plan_sweep(store, 100000, 60s, [](const std::string& id) { return id != "theirs"; });
   CHECK(count(steps, sweep_step::expire, "theirs") == 0);
   CHECK(count(steps, sweep_step::led, "theirs") == 0);
   CHECK(count(steps, sweep_step::expire, "forever") == 0);
   CHECK(count(steps, sweep_step::led, "forever") == 1);
 }
 
-TEST_CASE("a tombstone is forgotten only after it was kept a minute") {
+TEST_CASE("a tombstone is forgotten only after it was kept for the tombstone TTL") {
   replica_store store;
   put(store, "deleted", 1000, {{field::gone, "1"}});
   auto leads = [](const std::string&) { return true; };
-  CHECK(count(plan_sweep(store, 1000 + tombstone_keep.count(), leads), sweep_step::forget, "deleted") == 0);
-  auto steps = plan_sweep(store, 1001 + tombstone_keep.count(), leads);
+  CHECK(count(plan_sweep(store, 1000 + 5000, 5s, leads), sweep_step::forget, "deleted") == 0);
+  auto steps = plan_sweep(store, 1001 + 5000, 5s, leads);
   CHECK(count(steps, sweep_step::forget, "deleted") == 1);
   CHECK(count(steps, sweep_step::led, "deleted") == 0);
+  // The default keeps a deletion a day, far longer than any replica stays away.
+  CHECK(count(plan_sweep(store, 1001 + 60000, 24h, leads), sweep_step::forget, "deleted") == 0);
+}
+
+TEST_CASE("a copy of a record this node lacks is refused once it is older than the tombstone TTL") {
+  replica_store store;
+  record_delta copy;
+  copy.id = "h";
+  copy.fields[field::created] = field_value{"1000", hlc_stamp{1000, 0, "n3"}};
+  copy.fields[field::data("k")] = field_value{"v", hlc_stamp{2000, 0, "n3"}};
+  // Judged by its newest field: the deletion that might have followed it is
+  // forgotten by then (the sweep's comparison, so the two never leave a gap).
+  CHECK_FALSE(refuse_stale_copy(store, copy, 2000 + 5000, 5s));
+  CHECK(refuse_stale_copy(store, copy, 2001 + 5000, 5s));
+  // The tombstone still held here: merged (and deleted) as usual.
+  put(store, "h", 3000, {{field::gone, "1"}});
+  CHECK_FALSE(refuse_stale_copy(store, copy, 2001 + 5000, 5s));
+  store.merge(copy);
+  CHECK_FALSE(store.live("h"));
+}
+
+TEST_CASE("a recent copy of a record this node lacks is taken - a new replica gets its records") {
+  replica_store store;
+  record_delta copy;
+  copy.id = "h";
+  copy.fields[field::created] = field_value{"1000", hlc_stamp{1000, 0, "n3"}};
+  CHECK_FALSE(refuse_stale_copy(store, copy, 1000 + 60000, 24h));
 }
 
 // -- orphaned tasks --------------------------------------------------------------
