@@ -358,13 +358,11 @@ private:
         return self->reply_error(http::status::not_found, rpc_code::invalid_request,
                                  "Session not found: " + session_id);
       // On every member: its record is deleted; answered once that is acknowledged.
-      std::weak_ptr<connection> weak = self;
+      // (The connection is kept alive until then: nothing else holds it
+      // while no read or write is under way; the request times out in 5 s.)
       auto exec = self->sock_.get_executor();
-      session->ep->forget_session([weak, exec, session_id](std::string err) {
-        net::post(exec, [weak, session_id, err] {
-          auto self = weak.lock();
-          if (!self)
-            return;
+      session->ep->forget_session([self, exec, session_id](std::string err) {
+        net::post(exec, [self, session_id, err] {
           if (!err.empty())
             return self->reply_error(http::status::service_unavailable, rpc_code::internal_error,
                                      "Session " + session_id + " was not deleted: " + err + "; retry the DELETE");
