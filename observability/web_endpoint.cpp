@@ -364,13 +364,6 @@ web_reply health_reply(const web_state& st, const collected& c) {
                                : "cannot persist the replicas: " + r.disk_error
                                    + (r.durability == "fsync" ? "; writes that need this node's disk are refused" : ""));
   }
-  if (c.replication) {
-    auto& r = *c.replication;
-    check("disk", r.disk_error.empty(),
-          r.disk_error.empty() ? "the replicas are written to the data directory (durability " + r.durability + ")"
-                               : "cannot persist the replicas: " + r.disk_error
-                                   + (r.durability == "fsync" ? "; writes that need this node's disk are refused" : ""));
-  }
   double mem = memory_ratio(read_process());
   check("memory", mem <= st.cfg.memory_alert_ratio,
         percent(mem) + " of the machine's memory (limit " + percent(st.cfg.memory_alert_ratio) + ")");
