@@ -10,12 +10,14 @@
 #include <chrono>
 #include <cstdlib>
 #include <functional>
+#include <iostream>
 #include <random>
 #include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
 
 #include "tests/support/history.hpp"
@@ -232,6 +234,20 @@ inline history::report converge(const history::checker& h, const node_call& call
   if (!r.valid())
     r.converge.reset(); // it did not converge
   return r;
+}
+
+/// Prints the report line (stdout, for bench/fault_suite.sh) and its
+/// details, then checks what every history must pass: nothing acknowledged
+/// lost, nothing deleted back, no value never written, own writes read.
+inline void judge(const history::report& r, const std::string& nemesis, size_t nodes) {
+  std::cout << r.line(nemesis, nodes) << std::endl;
+  MESSAGE(r.line(nemesis, nodes) << "\n" << r.details());
+  CHECK(r.lost.empty());
+  CHECK(r.resurrected == 0);
+  CHECK(r.unexpected == 0);
+  CHECK(r.stale_own_reads == 0);
+  CHECK(r.unread == 0);
+  CHECK(r.acknowledged > 0);
 }
 
 } // namespace cafmcp::test

@@ -75,4 +75,15 @@ inline std::string open_handle(uint16_t port) {
   return {};
 }
 
+/// One legacy (2025-06-18) JSON-RPC request on HTTP, in session `sid` ("" for initialize).
+inline http_reply legacy_post(uint16_t port, const std::string& sid, const nlohmann::json& msg) {
+  std::vector<std::pair<std::string, std::string>> headers{{"Content-Type", "application/json"},
+                                                           {"Accept", "application/json, text/event-stream"}};
+  if (!sid.empty()) {
+    headers.emplace_back("Mcp-Session-Id", sid);
+    headers.emplace_back("MCP-Protocol-Version", "2025-06-18");
+  }
+  return http_request(port, "POST", "/mcp", headers, msg.dump(), std::chrono::seconds(10));
+}
+
 } // namespace cafmcp::test

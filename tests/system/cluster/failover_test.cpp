@@ -57,18 +57,6 @@ size_t handles_written(const history::checker& h, const std::vector<std::string>
   return n;
 }
 
-/// The report line and details, and the checks every history must pass.
-void judge(const history::report& r, const std::string& nemesis, size_t nodes) {
-  std::cout << r.line(nemesis, nodes) << std::endl;
-  MESSAGE(r.line(nemesis, nodes) << "\n" << r.details());
-  CHECK(r.lost.empty());
-  CHECK(r.resurrected == 0);
-  CHECK(r.unexpected == 0);
-  CHECK(r.stale_own_reads == 0);
-  CHECK(r.unread == 0);
-  CHECK(r.acknowledged > 0);
-}
-
 std::vector<std::string> open_handles(uint16_t port, size_t n) {
   std::vector<std::string> out;
   for (size_t i = 0; i < n; ++i) {
@@ -227,16 +215,6 @@ TEST_CASE("cafmcp failover drains a node under load - no client error, no acknow
 
 namespace {
 
-/// One legacy (2025-06-18) JSON-RPC request on HTTP, in session `sid` ("" for initialize).
-http_reply legacy_post(uint16_t port, const std::string& sid, const json& msg) {
-  std::vector<std::pair<std::string, std::string>> headers{{"Content-Type", "application/json"},
-                                                           {"Accept", "application/json, text/event-stream"}};
-  if (!sid.empty()) {
-    headers.emplace_back("Mcp-Session-Id", sid);
-    headers.emplace_back("MCP-Protocol-Version", "2025-06-18");
-  }
-  return http_request(port, "POST", "/mcp", headers, msg.dump(), 10s);
-}
 
 json legacy_tool(uint16_t port, const std::string& sid, const std::string& tool, const json& args) {
   auto r = legacy_post(port, sid, {{"jsonrpc", "2.0"}, {"id", 7}, {"method", "tools/call"},

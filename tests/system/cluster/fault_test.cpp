@@ -166,21 +166,6 @@ std::chrono::milliseconds seconds_wanted(int fallback) {
   return std::chrono::seconds(fault_env("CAFMCP_FAULT_SECONDS", fallback));
 }
 
-/// Prints the report line (stdout, for bench/fault_suite.sh) and its details.
-void print(const history::report& r, const std::string& nemesis, size_t nodes) {
-  std::cout << r.line(nemesis, nodes) << std::endl;
-  MESSAGE(r.line(nemesis, nodes) << "\n" << r.details());
-}
-
-void check_valid(const history::report& r) {
-  CHECK(r.lost.empty());
-  CHECK(r.resurrected == 0);
-  CHECK(r.unexpected == 0);
-  CHECK(r.stale_own_reads == 0);
-  CHECK(r.unread == 0);
-  CHECK(r.acknowledged > 0);
-}
-
 } // namespace
 
 TEST_CASE("kill -9 of every node at once loses no acknowledged write and resurrects no deleted session - 8 writers through random nodes, restarted on the same data dirs, 3 rounds") {
@@ -220,8 +205,7 @@ TEST_CASE("kill -9 of every node at once loses no acknowledged write and resurre
   h.healed(history::clock::now());
   auto r = converge(h, c.call(), c.all(), 10s);
   MESSAGE("legacy sessions deleted (acknowledged): " << h.deleted().size());
-  print(r, "kill-all", n);
-  check_valid(r);
+  judge(r, "kill-all", n);
 }
 
 TEST_CASE("kill -9 of one node and a restart on its data dir, again and again, loses no acknowledged write") {
@@ -254,8 +238,7 @@ TEST_CASE("kill -9 of one node and a restart on its data dir, again and again, l
   }
   h.healed(history::clock::now());
   auto r = converge(h, c.call(), c.all());
-  print(r, "kill-one", n);
-  check_valid(r);
+  judge(r, "kill-one", n);
 }
 
 TEST_CASE("SIGSTOP and SIGCONT of one node at a time lose no acknowledged write - the frozen node catches up") {
@@ -286,8 +269,7 @@ TEST_CASE("SIGSTOP and SIGCONT of one node at a time lose no acknowledged write 
   }
   h.healed(history::clock::now());
   auto r = converge(h, c.call(), c.all());
-  print(r, "pause", n);
-  check_valid(r);
+  judge(r, "pause", n);
 }
 
 TEST_CASE("nodes whose clocks are skewed within max_clock_drift_ms lose no acknowledged write and refuse none") {
@@ -316,8 +298,7 @@ TEST_CASE("nodes whose clocks are skewed within max_clock_drift_ms lose no ackno
   }
   h.healed(history::clock::now());
   auto r = converge(h, c.call(), c.all());
-  print(r, "clock-skew", n);
-  check_valid(r);
+  judge(r, "clock-skew", n);
   // Nothing failed: the docs promise refusals only beyond max_clock_drift_ms.
   CHECK(r.error_count() == 0);
 }

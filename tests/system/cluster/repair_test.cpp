@@ -36,16 +36,6 @@ int64_t replication_of(const three_nodes& c, const cluster_node& asked, const st
   return row["replication"][key].get<int64_t>();
 }
 
-/// One legacy (2025-06-18) JSON-RPC request on HTTP, in session `sid` ("" for initialize).
-http_reply legacy_post(uint16_t port, const std::string& sid, const json& msg) {
-  std::vector<std::pair<std::string, std::string>> headers{{"Content-Type", "application/json"},
-                                                           {"Accept", "application/json, text/event-stream"}};
-  if (!sid.empty()) {
-    headers.emplace_back("Mcp-Session-Id", sid);
-    headers.emplace_back("MCP-Protocol-Version", "2025-06-18");
-  }
-  return http_request(port, "POST", "/mcp", headers, msg.dump(), 10s);
-}
 
 /// The members holding `id`, primary first (`cafmcp shell -c sessions --json` through `n`).
 std::vector<std::string> replicas_of(const three_nodes& c, const cluster_node& n, const std::string& id) {
