@@ -64,6 +64,17 @@ bool trusted(repl_actor* self) {
   return sender && self->state.view->trusted(sender->node());
 }
 
+/// Answers with `answer()` once the disk's records are in the store: before
+/// that an empty store would tell a peer "I hold nothing" (after a restart).
+template <class F>
+caf::result<std::vector<record_delta>> after_load(repl_actor* self, F answer) {
+  if (self->state.loaded)
+    return answer();
+  auto rp = self->make_response_promise<std::vector<record_delta>>();
+  self->state.after_load.push_back([rp, answer]() mutable { rp.deliver(answer()); });
+  return rp;
+}
+
 caf::error untrusted_error() {
   return make_error(errc::not_authenticated, "the replicator takes messages from members only");
 }
@@ -207,14 +218,17 @@ caf::behavior replicator_actor(repl_actor* self, replication_config cfg, std::st
       });
       return rp;
     },
-    [self](repl_pull_atom, const std::vector<std::string>& ids) -> caf::result<std::vector<record_delta>> {
+    [self](repl_pull_atom, std::vector<std::string>& ids) -> caf::result<std::vector<record_delta>> {
       if (!trusted(self))
         return untrusted_error();
-      std::vector<record_delta> out;
-      for (auto& id : ids)
-        if (self->state.store.find(id))
-          out.push_back(self->state.store.full(id));
-      return out;
+      auto answer = [self, ids] {
+        std::vector<record_delta> out;
+        for (auto& id : ids)
+          if (self->state.store.find(id))
+            out.push_back(self->state.store.full(id));
+        return out;
+      };
+      return after_load(self, std::move(answer));
     },
     [self](repl_status_atom) -> caf::result<replication_status> {
       if (!trusted(self))
@@ -231,11 +245,14 @@ caf::behavior replicator_actor(repl_actor* self, replication_config cfg, std::st
            const record_digest& have) -> caf::result<std::vector<record_delta>> {
       if (!trusted(self))
         return untrusted_error();
-      auto& st = self->state;
-      std::vector<record_delta> out;
-      for (auto& id : records_to_send(st.store, member, have, st.layout))
-        out.push_back(st.store.full(id));
-      return out;
+      auto answer = [self, member, have] {
+        auto& st = self->state;
+        std::vector<record_delta> out;
+        for (auto& id : records_to_send(st.store, member, have, st.layout))
+          out.push_back(st.store.full(id));
+        return out;
+      };
+      return after_load(self, std::move(answer));
     },
     [self](repl_drain_atom, const std::string& from, const std::string& to, bool all) -> caf::result<caf::ok_atom> {
       if (!trusted(self))

@@ -317,6 +317,13 @@ void load_from_disk(repl_actor* self) {
       [self](std::vector<record_delta>& ds, bool incomplete) {
         auto& st = self->state;
         st.loaded = true;
+        // (Answered after the records below are in: run at the end.)
+        auto waiting = std::move(st.after_load);
+        st.after_load.clear();
+        auto answer_waiting = [&waiting] {
+          for (auto& k : waiting)
+            k();
+        };
         auto mark = st.disk.mark();
         for (auto& d : ds)
           absorb(self, d);
@@ -332,9 +339,12 @@ void load_from_disk(repl_actor* self) {
             st.needs_repair.insert(id);
           snapshot(self);
         }
+        answer_waiting();
       },
       [self](caf::error& err) {
         self->state.loaded = true;
+        for (auto& k : std::exchange(self->state.after_load, {}))
+          k();
         log::error(self->state.path, "could not read the replicas on disk: " + self->system().render(err));
       });
 }

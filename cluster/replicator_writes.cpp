@@ -255,6 +255,11 @@ void serve_primary(repl_actor* self, session_op op, caf::response_promise rp,
     auto id = op.id; // (not op.id itself: the op is moved into the queue)
     return repair(self, id, queued_op{std::move(op), std::move(rp)});
   }
+  // Not found anywhere while this (re)started node still waits for its
+  // peers' catch-up answers: maybe not here yet, so "retry", not "unknown".
+  if (!held && st.sync_pending > 0 && op.kind != session_op::create)
+    return rp.deliver(make_error(errc::placement_moving, st.me + " is still catching up from its peers after a start and "
+                                                           "does not hold " + op.id + " yet; retry"));
   auto now = std::to_string(wall_ms());
   switch (op.kind) {
     case session_op::create: {

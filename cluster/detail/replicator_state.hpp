@@ -95,6 +95,7 @@ struct repl_state {
   uint64_t wal_appends = 0;
   orphan_detector orphans; // task records handed to on_orphaned_task
   bool loaded = true;        // what replica_disk held is in the store (catch up only then)
+  std::vector<std::function<void()>> after_load; // peers' pulls and syncs that came before it
   uint32_t sync_pending = 0; // catch-up answers still due
   uint64_t caught_up = 0;
 };
