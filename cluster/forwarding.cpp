@@ -15,4 +15,18 @@ route route_of(const std::string& me, const std::vector<std::string>& replicas, 
   return {route::forward, replicas.front()};
 }
 
+std::optional<std::string> stale_forward(const forward_origin& op, uint64_t my_incarnation, const sender_view& sender) {
+  if (op.from.empty())
+    return std::nullopt; // not forwarded (or by a node that does not say)
+  if (op.to_incarnation != 0 && my_incarnation != 0 && op.to_incarnation != my_incarnation)
+    return "it was sent to an earlier incarnation of this node";
+  if (!sender.known)
+    return op.from + " is not an up member here";
+  if (sender.incarnation != op.from_incarnation)
+    return op.from + " has rejoined as a new incarnation since it sent it";
+  if (!sender.reachable)
+    return op.from + " is unreachable from here, so it may have given up on it";
+  return std::nullopt;
+}
+
 } // namespace cafmcp::cluster

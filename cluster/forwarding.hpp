@@ -28,6 +28,30 @@ struct route {
 /// for them to agree rather than bouncing back.
 route route_of(const std::string& me, const std::vector<std::string>& replicas, size_t hops, uint32_t waits);
 
+/// Who sent a forwarded operation, and to whom, as the sender saw them.
+struct forward_origin {
+  std::string from;              // the forwarding member
+  uint64_t from_incarnation = 0; // its incarnation when it sent it
+  uint64_t to_incarnation = 0;   // the receiver's incarnation as it knew it
+};
+
+/// What the receiver knows now of the sender (from its member view).
+struct sender_view {
+  bool known = false;     // an up member
+  bool reachable = false; // and reachable from here
+  uint64_t incarnation = 0;
+};
+
+/// Why a forwarded operation must not be served here now (nothing: serve
+/// it). Its sender gives up on a forward when the receiver drops out of its
+/// view, and serves the operation elsewhere; a forward the network held back
+/// (a partition, TCP retransmitting after the heal) would otherwise be
+/// served late, overwriting what the client wrote since. So a forward is
+/// refused once either side has become a new incarnation, or while this
+/// node does not reach its sender: what was sent before a gap between the
+/// two arrives before the sender's next heartbeat does.
+std::optional<std::string> stale_forward(const forward_origin& op, uint64_t my_incarnation, const sender_view& sender);
+
 /// Operations forwarded to another primary, kept until answered: if that
 /// primary leaves first, they are taken back and served again (reroute)
 /// instead of timing out. `T` is whatever the caller must keep to answer.

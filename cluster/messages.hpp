@@ -17,6 +17,7 @@
 #include <caf/meta/type_name.hpp>
 
 #include "base/trace.hpp"
+#include "cluster/forwarding.hpp"
 
 namespace cafmcp::cluster {
 
@@ -214,12 +215,14 @@ struct session_op {
   uint8_t level = static_cast<uint8_t>(consistency::majority);
   uint32_t hops = 0;  // forwards so far (bounded: placement views may differ for a moment)
   uint32_t waits = 0; // ticks it waited at a node that was sent it but does not lead it (yet)
+  forward_origin origin; // the last forward's sender and both incarnations (empty: not forwarded)
   trace::context trace; // the span it is served for (invalid: not traced)
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, session_op& x) {
-  return f(caf::meta::type_name("session_op"), x.kind, x.id, x.key, x.value, x.info, x.ttl_ms, x.level, x.hops, x.waits, x.trace);
+  return f(caf::meta::type_name("session_op"), x.kind, x.id, x.key, x.value, x.info, x.ttl_ms, x.level, x.hops, x.waits,
+           x.origin.from, x.origin.from_incarnation, x.origin.to_incarnation, x.trace);
 }
 
 /// A member as placement sees it (from the node actor; local only).

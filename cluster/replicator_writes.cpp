@@ -101,10 +101,26 @@ void finish_repair(repl_actor* self, const std::string& id, const std::string& f
   auto& st = self->state;
   auto ops = std::move(st.repairing[id]);
   st.repairing.erase(id);
-  if (failed.empty()) {
+  // Held by nobody we reach: while an up member is cut off from us, it may
+  // hold the record (this node may be the one cut off, not yet fenced), so
+  // "unknown" would be a guess. Retry, as for a peer that did not answer.
+  std::string cut_off;
+  if (failed.empty() && !st.store.find(id))
+    for (auto& [name, m] : st.members)
+      if (name != st.me && !is_member_of(st.layout.members, name)) {
+        cut_off = name;
+        break;
+      }
+  if (failed.empty() && cut_off.empty()) {
     st.needs_repair.erase(id);
     for (auto& q : ops)
       serve(self, std::move(q.op), std::move(q.rp), true);
+    return;
+  }
+  if (!cut_off.empty()) {
+    for (auto& q : ops)
+      q.rp.deliver(make_error(errc::unreachable, st.me + " does not hold " + id + " and cannot reach " + cut_off
+                                                   + ", which may; retry"));
     return;
   }
   // Not served: `failed` may hold the only copy of an acknowledged write.
@@ -315,6 +331,11 @@ void forward(repl_actor* self, session_op op, caf::response_promise rp, const st
   auto& st = self->state;
   forward_wait f{op, std::move(rp), {}};
   ++op.hops;
+  auto incarnation_of = [&st](const std::string& name) {
+    auto m = st.members.find(name);
+    return m == st.members.end() ? uint64_t{0} : m->second.incarnation;
+  };
+  op.origin = forward_origin{st.me, incarnation_of(st.me), incarnation_of(primary)};
   if (op.trace.valid() && trace::enabled()) {
     f.hop = trace::start_span("cluster.forward", trace::span_kind::client, op.trace);
     f.hop.set("cafmcp.peer", primary);
@@ -441,6 +462,15 @@ void serve(repl_actor* self, session_op op, caf::response_promise rp, bool repai
   auto& st = self->state;
   if (op.id.empty())
     return rp.deliver(actors::make_error(actors::errc::invalid_argument, "a session id must not be empty"));
+  if (op.hops > 0) {
+    sender_view sender;
+    if (auto m = st.members.find(op.origin.from); m != st.members.end())
+      sender = sender_view{true, is_member_of(st.layout.members, m->first), m->second.incarnation};
+    auto me = st.members.find(st.me);
+    if (auto why = stale_forward(op.origin, me == st.members.end() ? 0 : me->second.incarnation, sender))
+      return rp.deliver(make_error(errc::placement_moving, st.me + " refused a forwarded operation on " + op.id + ": "
+                                                             + *why + "; retry"));
+  }
   auto replicas = placement(self, op.id);
   auto where = route_of(st.me, replicas, op.hops, op.waits);
   switch (where.kind) {

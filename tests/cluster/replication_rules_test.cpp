@@ -182,6 +182,21 @@ TEST_CASE("an operation forwarded here by a node with another view waits for vie
   CHECK(route_of("n1", {"n2", "n1"}, max_hops, max_waits).kind == route::moving);
 }
 
+TEST_CASE("a forward held back by the network is refused once its sender may have served it elsewhere") {
+  forward_origin op{"n3", 100, 200}; // n3 (incarnation 100) sent it to this node's incarnation 200
+  sender_view n3_now{true, true, 100};
+  CHECK_FALSE(stale_forward(op, 200, n3_now)); // both as they were: served
+  CHECK_FALSE(stale_forward(forward_origin{}, 200, sender_view{})); // not forwarded: served
+  // This node was cut off and rejoined as a new incarnation meanwhile.
+  CHECK(stale_forward(op, 201, n3_now)->find("earlier incarnation") != std::string::npos);
+  // The sender rejoined as a new incarnation (it was fenced or downed).
+  CHECK(stale_forward(op, 200, sender_view{true, true, 101})->find("n3 has rejoined") != std::string::npos);
+  // This node does not reach the sender (yet): the sender's view may have
+  // dropped this node and served the operation at another primary.
+  CHECK(stale_forward(op, 200, sender_view{true, false, 100})->find("n3 is unreachable") != std::string::npos);
+  CHECK(stale_forward(op, 200, sender_view{})->find("not an up member") != std::string::npos);
+}
+
 TEST_CASE("a forward whose primary leaves mid-write is taken back and routed to the new primary") {
   std::string id;
   for (auto& candidate : record_ids(200))
