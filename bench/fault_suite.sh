@@ -2,20 +2,24 @@
 # The Jepsen-style fault suite, longer than CI runs it: every nemesis of
 # tests/system/cluster/fault_test.cpp (kill -9 of every node at once and a
 # restart on the same data dirs, kill -9 and restart of one node at a time,
-# SIGSTOP/SIGCONT, clock skew) for DURATION seconds each, on clusters of each
-# size in NODES, with the very test binary CI runs (its doctest filters, and
-# CAFMCP_FAULT_SECONDS / CAFMCP_FAULT_NODES, which the tests read). Each test
+# SIGSTOP/SIGCONT, clock skew), partition_fault_test.cpp (iptables partitions
+# in network namespaces: halves, one node isolated, a bridge, a ring) and
+# disk_fault_test.cpp (a node's disk filling up) for DURATION seconds each, on
+# clusters of each size in NODES, with the very test binaries CI runs (their
+# doctest filters, and CAFMCP_FAULT_SECONDS / CAFMCP_FAULT_NODES, which the
+# tests read). The partition and full-disk nemeses need root. Each test
 # prints "FAULT-REPORT nemesis=… nodes=… operations=… acknowledged=… lost=…
 # resurrected=… unavailable_ms=… converge_ms=… errors=… valid=0|1"; this script
 # prints them as one table, and exits 1 if any run failed.
-# Usage: bash bench/fault_suite.sh [path/to/fault_tests]
-# (DURATION=60 NODES="3 5" NEMESES="kill-all kill-one pause clock-skew")
+# Usage: bash bench/fault_suite.sh [build/bin]   (the folder of fault_tests and netns_tests)
+# (DURATION=60 NODES="3 5" NEMESES="kill-all kill-one pause clock-skew
+#  partition-halves partition-isolate partition-bridge partition-ring full-disk")
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bin=$(realpath "${1:-build/bin/fault_tests}")
+bin_dir=$(realpath "${1:-build/bin}")
 duration=${DURATION:-60}
 node_counts=${NODES:-3 5}
-nemeses=${NEMESES:-kill-all kill-one pause clock-skew}
+nemeses=${NEMESES:-kill-all kill-one pause clock-skew partition-halves partition-isolate partition-bridge partition-ring full-disk}
 source bench/lib.sh
 
 # doctest filters (no commas: doctest splits filters there).
@@ -24,6 +28,17 @@ declare -A filter=(
   [kill-one]='kill -9 of one node and a restart*'
   [pause]='SIGSTOP and SIGCONT of one node*'
   [clock-skew]='nodes whose clocks are skewed*'
+  [partition-halves]='a partition into halves*'
+  [partition-isolate]='a partition that isolates one node*'
+  [partition-bridge]='a bridge node that reaches two halves*'
+  [partition-ring]='a ring partition*'
+  [full-disk]='a node whose disk fills up again and again*'
+)
+# The binary each nemesis is in.
+declare -A binary=(
+  [kill-all]=fault_tests [kill-one]=fault_tests [pause]=fault_tests [clock-skew]=fault_tests
+  [partition-halves]=netns_tests [partition-isolate]=netns_tests [partition-bridge]=netns_tests
+  [partition-ring]=netns_tests [full-disk]=netns_tests
 )
 
 group=0
@@ -38,7 +53,7 @@ for n in $node_counts; do
     log="$work/$nemesis-$n.log"
     echo "== $nemesis, $n nodes, ${duration} s" >&2
     CAFMCP_FAULT_SECONDS=$duration CAFMCP_FAULT_NODES=$n \
-      setsid "$bin" --test-case="${filter[$nemesis]}" > "$log" 2>&1 &
+      setsid "$bin_dir/${binary[$nemesis]}" --test-case="${filter[$nemesis]}" > "$log" 2>&1 &
     group=$!
     limit=$(( SECONDS + 3 * duration + 300 )) # generous, but bounded
     while kill -0 "$group" 2>/dev/null && (( SECONDS < limit )); do sleep 1; done

@@ -84,6 +84,7 @@ struct lost_write {
   clock::time_point acknowledged{};
   std::string node;  // the node whose read missed it
   std::string read;  // what that node answered
+  std::string story; // the key's writes, in the order sent (for the failure message)
 };
 
 struct report {
@@ -93,6 +94,7 @@ struct report {
   size_t resurrected = 0;          // handles read back with a value after their deletion was acknowledged
   size_t unexpected = 0;           // reads of a value nobody wrote to that key
   size_t stale_own_reads = 0;      // a writer's read that missed its own acknowledged write
+  std::vector<lost_write> stale;   // which (the write it missed and what it read)
   size_t unread = 0;               // final reads that failed (an error: the check is incomplete)
   std::map<std::string, size_t> errors; // error kind → count (writes, deletions, own reads)
   std::chrono::milliseconds longest_unavailable{0}; // longest gap without a successful acknowledgement
@@ -142,7 +144,10 @@ struct report {
       << stale_own_reads << ", unread " << unread << ", longest unavailability " << longest_unavailable.count()
       << " ms, slowest acknowledged write " << slowest_ack.count() << " ms";
     for (size_t i = 0; i < std::min(max_items, lost.size()); ++i)
-      o << "\n  lost: " << lost[i].value << " (node " << lost[i].node << " read: " << lost[i].read << ")";
+      o << "\n  lost: " << lost[i].value << " (node " << lost[i].node << " read: " << lost[i].read << ")"
+        << (i == 0 ? "\n    the key's writes: " + lost[i].story : std::string{});
+    for (size_t i = 0; i < std::min(max_items, stale.size()); ++i)
+      o << "\n  stale own read: " << stale[i].value << " (node " << stale[i].node << " read: " << stale[i].read << ")";
     for (auto& [kind, n] : errors)
       o << "\n  error x" << n << ": " << kind;
     return o.str();
@@ -156,6 +161,7 @@ struct report {
     resurrected += r.resurrected;
     unexpected += r.unexpected;
     stale_own_reads += r.stale_own_reads;
+    stale.insert(stale.end(), r.stale.begin(), r.stale.end());
     unread += r.unread;
     for (auto& [k, n] : r.errors)
       errors[k] += n;
@@ -296,14 +302,16 @@ public:
       if (rd.result == read::outcome::gone && maybe != maybe_deleted_at.end() && maybe->second <= rd.completed)
         return;
       if (last && (!got || *got < last->seq)) {
-        if (!final_read) {
-          ++r.stale_own_reads;
-          return;
-        }
         std::string saw = rd.result == read::outcome::value ? rd.value
                           : rd.result == read::outcome::gone ? std::string{"handle gone"}
                                                              : std::string{"no value"};
-        r.lost.push_back(lost_write{last->handle, last->key, last->value, last->seq, last->completed, rd.node, saw});
+        if (!final_read) {
+          ++r.stale_own_reads;
+          r.stale.push_back(lost_write{last->handle, last->key, last->value, last->seq, last->completed, rd.node, saw, {}});
+          return;
+        }
+        r.lost.push_back(lost_write{last->handle, last->key, last->value, last->seq, last->completed, rd.node, saw,
+                                    story_of(writes)});
       }
     };
     for (auto& [writer, rd] : own_reads_)
@@ -333,6 +341,18 @@ private:
     bool acked;
     std::string error;
   };
+
+  /// "s=<seq> ok|failed (<error>) <sent>–<answered> ms" for each write, times from the start.
+  std::string story_of(const std::vector<const op*>& writes) const {
+    auto ms = [this](clock::time_point t) {
+      return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(t - started_.value_or(t)).count());
+    };
+    std::string out;
+    for (auto* o : writes)
+      out += "\n      s=" + std::to_string(o->seq) + " " + (o->acked ? "ok" : "failed (" + o->error + ")") + " "
+             + ms(o->invoked) + "-" + ms(o->completed) + " ms";
+    return out;
+  }
 
   /// The longest time without an acknowledgement: between consecutive acks,
   /// from the start to the first, and from the last to the end of the history.

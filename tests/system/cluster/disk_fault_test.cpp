@@ -15,6 +15,9 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/support/cluster_fixture.hpp"
+#include "tests/support/fault_cluster.hpp"
+#include "tests/support/fault_workload.hpp"
+#include "tests/support/history.hpp"
 #include "tests/support/http_client.hpp"
 #include "tests/support/mcp_call.hpp"
 
@@ -109,4 +112,55 @@ TEST_CASE("a full disk makes a node refuse writes and report it in /health and /
   CHECK(text.find("\"after\"") != std::string::npos);
   n1.proc->signal(SIGTERM);
   n1.proc->wait_exit(20s);
+}
+
+TEST_CASE("a node whose disk fills up again and again loses no acknowledged write - writes go on through replicas that can persist them") {
+  require_unshare();
+  auto n = nodes_wanted();
+  auto limit = seconds_wanted(6);
+  // The last node's data directory is a 1 MiB tmpfs in its own mount namespace.
+  fault_cluster c{n, {}, [n](size_t i, const std::string& data) -> std::vector<std::string> {
+                    if (i != n - 1)
+                      return {};
+                    return {"/usr/bin/unshare", "-m", "--propagation", "private", "/bin/sh", "-c",
+                            "mkdir -p \"$0\" && mount -t tmpfs -o size=1m tmpfs \"$0\" && exec \"$@\"", data};
+                  }};
+  auto handles = c.open_handles(12);
+  auto& full = *c.nodes[n - 1];
+  auto inside = "/proc/" + std::to_string(full.proc->pid()) + "/root" + c.data_dir(n - 1);
+  history::checker h;
+  int rounds = 0;
+  double failures = 0;
+  {
+    workload_options opt;
+    opt.writers = 4;
+    opt.nodes = n;
+    workload w{h, handles, c.call(), opt};
+    auto deadline = history::clock::now() + limit;
+    do {
+      std::this_thread::sleep_for(1s);
+      w.next_epoch();
+      fill(inside + "/filler");
+      w.next_epoch();
+      std::this_thread::sleep_for(2s);
+      REQUIRE(std::remove((inside + "/filler").c_str()) == 0);
+      w.next_epoch();
+      bool recovered = false;
+      for (int i = 0; i < 100 && !recovered; ++i) { // the retry runs every tick (100 ms)
+        recovered = check_named(health(full.web_port), "disk")["ok"] == true;
+        if (!recovered)
+          std::this_thread::sleep_for(100ms);
+      }
+      REQUIRE(recovered);
+      ++rounds;
+    } while (rounds < 50 && history::clock::now() < deadline);
+    failures = metric(full.web_port, "cafmcp_replication_disk_failures_total");
+    std::this_thread::sleep_for(500ms);
+    w.finish();
+  }
+  h.healed(history::clock::now());
+  MESSAGE("full-disk: " << rounds << " rounds, " << failures << " disk failures on " << full.name);
+  CHECK(failures >= 1); // the disk did fill up under the writes
+  auto r = converge(h, c.call(), c.all());
+  judge(r, "full-disk", n);
 }

@@ -18,6 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/support/cluster_fixture.hpp"
+#include "tests/support/fault_cluster.hpp"
 #include "tests/support/fault_workload.hpp"
 #include "tests/support/history.hpp"
 #include "tests/support/http_client.hpp"
@@ -27,93 +28,6 @@ using namespace std::chrono_literals;
 using nlohmann::json;
 
 namespace {
-
-/// N real nodes n1…nN whose data dirs (DIR/data/nK) outlive them: a node
-/// restarted under its name comes back with what it had on disk.
-struct fault_cluster {
-  temp_dir dir;
-  std::string cookie = write_cookie(dir, "cookie", "fault-cookie-0123456789");
-  std::vector<std::string> configs;
-  std::vector<std::unique_ptr<cluster_node>> nodes;
-  std::vector<std::atomic<uint16_t>> ports; // MCP port of each node, 0 while it is down
-
-  /// `config_of(i)`: node i's configuration (default: fast heartbeats).
-  explicit fault_cluster(size_t n, const std::function<json(size_t)>& config_of = {}) : nodes(n), ports(n) {
-    for (size_t i = 0; i < n; ++i) {
-      auto cfg = config_of ? config_of(i) : json::parse(fast_config);
-      configs.push_back(dir.write("node" + std::to_string(i + 1) + ".json", cfg.dump()));
-    }
-    for (size_t i = 0; i < n; ++i)
-      start(i);
-    REQUIRE(wait_up());
-  }
-
-  fault_cluster(const fault_cluster&) = delete;
-  fault_cluster& operator=(const fault_cluster&) = delete;
-
-  ~fault_cluster() {
-    for (auto& n : nodes)
-      if (n && n->proc->running()) {
-        n->proc->signal(SIGCONT);
-        n->proc->signal(SIGTERM);
-      }
-    for (auto& n : nodes)
-      if (n)
-        n->proc->wait_exit(20s); // and the process's destructor kills what is left, by PID
-  }
-
-  size_t size() const { return nodes.size(); }
-  std::vector<size_t> all() const {
-    std::vector<size_t> out;
-    for (size_t i = 0; i < size(); ++i)
-      out.push_back(i);
-    return out;
-  }
-
-  /// Starts node i (again) with its name and data dir, through a running node if there is one.
-  void start(size_t i) {
-    std::string seed;
-    for (size_t j = 0; j < size() && seed.empty(); ++j)
-      if (j != i && ports[j] != 0)
-        seed = nodes[j]->address();
-    nodes[i] = std::make_unique<cluster_node>(dir, "n" + std::to_string(i + 1), cookie, configs[i], seed);
-    ports[i] = nodes[i]->http_port;
-  }
-
-  void kill(size_t i) {
-    ports[i] = 0;
-    nodes[i]->proc->signal(SIGKILL);
-    REQUIRE(nodes[i]->proc->wait_exit(10s).has_value());
-  }
-
-  /// Every node sees every node up and healthy.
-  bool wait_up(std::chrono::seconds limit = 30s) {
-    std::vector<const cluster_node*> up;
-    for (auto& n : nodes)
-      up.push_back(n.get());
-    return wait_all_up(dir, up, cookie, limit);
-  }
-
-  node_call call() {
-    return loopback_call([this](size_t i) { return ports[i].load(); });
-  }
-
-  std::vector<std::string> open_handles(size_t n) {
-    std::vector<std::string> out;
-    auto c = call();
-    for (size_t k = 0; k < n; ++k) {
-      json r;
-      for (int attempt = 0; attempt < 50 && !tool_ok(r); ++attempt) {
-        r = c(k % size(), "session_open", json::object());
-        if (!tool_ok(r))
-          std::this_thread::sleep_for(100ms);
-      }
-      REQUIRE_MESSAGE(tool_ok(r), tool_error(r));
-      out.push_back(r["result"]["structuredContent"]["handle"]);
-    }
-    return out;
-  }
-};
 
 /// A legacy (2025-06-18) session opened through node i, a value stored in it
 /// (key "w0", writer 100) and the session deleted (DELETE /mcp): the write and
@@ -158,13 +72,6 @@ void open_write_delete(fault_cluster& c, history::checker& h, size_t i, long seq
            del.status == 204 ? std::string{} : "DELETE answered " + std::to_string(del.status));
 }
 
-size_t nodes_wanted() {
-  return static_cast<size_t>(fault_env("CAFMCP_FAULT_NODES", 3));
-}
-
-std::chrono::milliseconds seconds_wanted(int fallback) {
-  return std::chrono::seconds(fault_env("CAFMCP_FAULT_SECONDS", fallback));
-}
 
 } // namespace
 
