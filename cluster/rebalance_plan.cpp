@@ -80,4 +80,21 @@ std::vector<std::string> records_to_send(const replica_store& store, const std::
   return out;
 }
 
+std::optional<missed_writes_reason> missed_writes(const std::map<std::string, member_handle>& before,
+                                         const std::map<std::string, member_handle>& now, const std::string& me) {
+  auto was = before.find(me);
+  auto is = now.find(me);
+  if (was != before.end() && is != now.end() && was->second.incarnation != 0
+      && was->second.incarnation != is->second.incarnation)
+    return missed_writes_reason{true, me + " rejoined as a new incarnation"};
+  for (auto& [name, m] : now) {
+    if (name == me || !m.reachable)
+      continue;
+    auto old = before.find(name);
+    if (old != before.end() && !old->second.reachable && old->second.incarnation == m.incarnation)
+      return missed_writes_reason{false, name + " is reachable again"};
+  }
+  return std::nullopt;
+}
+
 } // namespace cafmcp::cluster

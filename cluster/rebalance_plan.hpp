@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -31,6 +32,20 @@ rebalance_plan plan_rebalance(const replica_store& store, const std::string& me,
 
 /// On a drained node: every live record to each of its other replicas;
 /// `count` is the number of live records.
+/// Why this node's copies may have missed writes after a member change
+/// (nothing: they cannot have). Writes went on without it when this node
+/// itself was cut off and rejoined as a new incarnation, or when a member it
+/// did not reach, of the same incarnation, is reachable again: while the two
+/// did not reach each other, each could lead records the other leads now.
+/// A member that comes back as a new incarnation was fenced or restarted and
+/// acknowledged nothing meanwhile.
+struct missed_writes_reason {
+  bool rejoined = false; // this node is a new incarnation (it catches up as after a start)
+  std::string why;
+};
+std::optional<missed_writes_reason> missed_writes(const std::map<std::string, member_handle>& before,
+                                         const std::map<std::string, member_handle>& now, const std::string& me);
+
 struct handoff_plan {
   push_plan pushes;
   uint64_t count = 0;

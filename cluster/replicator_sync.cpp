@@ -135,6 +135,7 @@ void rebalance(repl_actor* self, const placement_view& before) {
 void update_members(repl_actor* self, std::vector<member_handle>& ms) {
   auto& st = self->state;
   auto before = st.layout;
+  auto members_before = std::move(st.members);
   st.members.clear();
   st.layout.members.clear();
   for (auto& m : ms) {
@@ -163,6 +164,22 @@ void update_members(repl_actor* self, std::vector<member_handle>& ms) {
     rebalance(self, before);
     reroute(self);
     widen_writes(self);
+  }
+  if (!st.members_known)
+    return;
+  if (auto why = missed_writes(members_before, st.members, st.me)) {
+    // What this node leads is read from the other replicas before it is
+    // served again (a copy that missed writes must not answer a read).
+    size_t marked = 0;
+    for (auto& id : st.store.ids()) {
+      auto replicas = placement(self, id);
+      if (!replicas.empty() && replicas.front() == st.me && st.needs_repair.insert(id).second)
+        ++marked;
+    }
+    if (why->rejoined)
+      catch_up(self);
+    log::info(st.path, why->why + ": " + std::to_string(marked)
+                         + " record(s) it leads are read from the other replicas before they are served");
   }
 }
 

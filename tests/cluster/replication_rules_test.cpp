@@ -307,6 +307,27 @@ TEST_CASE("a joining member gets a copy of every record it now replicates, and n
   CHECK(plan.promoted == 0);
 }
 
+TEST_CASE("after a partition heals, or after this node rejoined, its copies may have missed writes - not after a restart elsewhere") {
+  auto m = [](uint64_t incarnation, bool reachable) { return member_handle{"", {}, incarnation, reachable}; };
+  std::map<std::string, member_handle> cut{{"n1", m(10, true)}, {"n2", m(20, false)}, {"n3", m(30, true)}};
+  std::map<std::string, member_handle> healed{{"n1", m(10, true)}, {"n2", m(20, true)}, {"n3", m(30, true)}};
+  auto back = missed_writes(cut, healed, "n1");
+  REQUIRE(back);
+  CHECK_FALSE(back->rejoined);
+  CHECK(back->why == "n2 is reachable again");
+  // n2 restarted or was fenced: a new incarnation acknowledged nothing meanwhile.
+  std::map<std::string, member_handle> restarted{{"n1", m(10, true)}, {"n2", m(21, true)}, {"n3", m(30, true)}};
+  CHECK_FALSE(missed_writes(cut, restarted, "n1"));
+  // This node was cut off and rejoined as a new incarnation.
+  std::map<std::string, member_handle> me_again{{"n1", m(11, true)}, {"n2", m(20, true)}, {"n3", m(30, true)}};
+  auto rejoined = missed_writes(healed, me_again, "n1");
+  REQUIRE(rejoined);
+  CHECK(rejoined->rejoined);
+  // Nothing changed, or a member became unreachable: nothing missed yet.
+  CHECK_FALSE(missed_writes(healed, healed, "n1"));
+  CHECK_FALSE(missed_writes(healed, cut, "n1"));
+}
+
 TEST_CASE("a drained node hands every live record to its replicas and counts them") {
   replica_store store;
   put(store, "a", 100);
