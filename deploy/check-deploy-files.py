@@ -134,6 +134,10 @@ def check_kubernetes(deploy, cafmcp):
         for probe in ("readinessProbe", "livenessProbe"):
             port = dig(c, probe, "tcpSocket", "port") or dig(c, probe, "httpGet", "port")
             check(port in ports, "%s %s targets a declared port" % (name, probe), str(port))
+        # Liveness means "the process serves": /health and /ready also fail on
+        # a lost quorum or an error burst, and restarting pods then prolongs it.
+        live_path = dig(c, "livenessProbe", "httpGet", "path")
+        check(live_path == "/live", name + " livenessProbe asks /live", str(live_path))
         mounts = {m.get("name"): m for m in c.get("volumeMounts", [])}
         for m in mounts:
             check(m in volumes or m in [dig(t, "metadata", "name") for t in spec.get("volumeClaimTemplates", [])],

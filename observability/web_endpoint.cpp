@@ -186,9 +186,10 @@ void evaluate_alerts(web_actor* self) {
   p << "p95 " << (p95 < 0 ? std::string{"-"} : std::to_string(p95) + " s") << "; limit " << st.cfg.p95_alert_seconds
     << " s";
   set_alert(self, "latency_p95", p95 > st.cfg.p95_alert_seconds, p.str());
-  double mem = memory_ratio(read_process());
+  auto proc = read_process();
+  double mem = memory_ratio(proc);
   set_alert(self, "memory", mem > st.cfg.memory_alert_ratio,
-            percent(mem) + " of the machine's memory; limit " + percent(st.cfg.memory_alert_ratio));
+            percent(mem) + " of " + memory_limit_text(proc) + "; limit " + percent(st.cfg.memory_alert_ratio));
 }
 
 // -- collecting (a detached worker per request: the calls below block) -------------
@@ -332,6 +333,9 @@ std::string render_metrics(const web_state& st, const collected& c) {
   }
   auto proc = read_process();
   m.gauge("cafmcp_process_resident_memory_bytes", "Resident memory of the node process").set(proc.resident_bytes);
+  m.gauge("cafmcp_process_memory_limit_bytes",
+          "The memory the memory check compares against: the cgroup's memory.max, else the machine's RAM")
+    .set(proc.memory_limit_bytes);
   m.gauge("cafmcp_process_cpu_seconds", "CPU time the node process has used (user + system), in seconds")
     .set(proc.cpu_seconds);
   m.gauge("cafmcp_process_threads", "Threads of the node process").set(proc.threads);
@@ -364,9 +368,10 @@ web_reply health_reply(const web_state& st, const collected& c) {
                                : "cannot persist the replicas: " + r.disk_error
                                    + (r.durability == "fsync" ? "; writes that need this node's disk are refused" : ""));
   }
-  double mem = memory_ratio(read_process());
+  auto proc = read_process();
+  double mem = memory_ratio(proc);
   check("memory", mem <= st.cfg.memory_alert_ratio,
-        percent(mem) + " of the machine's memory (limit " + percent(st.cfg.memory_alert_ratio) + ")");
+        percent(mem) + " of " + memory_limit_text(proc) + " (limit " + percent(st.cfg.memory_alert_ratio) + ")");
   auto deepest = c.tree ? std::max<int64_t>(0, deepest_mailbox(*c.tree)) : int64_t{0}; // unmeasured: -1
   check("queue_depth", deepest <= st.cfg.queue_depth_limit,
         "deepest mailbox " + std::to_string(deepest) + " (limit " + std::to_string(st.cfg.queue_depth_limit) + ")");
@@ -478,6 +483,16 @@ void refresh_dashboard(web_actor* self) {
 void serve(web_actor* self, web_job_ptr job) {
   auto& st = self->state;
   auto target = job->target.substr(0, job->target.find('?'));
+  // Liveness: the process serves. Nothing about the cluster (quorum,
+  // fencing, error rates) belongs here: a probe that fails on those gets a
+  // healthy process restarted in a loop during a partition.
+  if (target == "/live") {
+    bool live = st.names->lookup("root") != nullptr;
+    web_reply r;
+    r.status = live ? 200 : 503;
+    r.body = live ? "live\n" : "starting\n";
+    return job->answer(std::move(r));
+  }
   if (target == "/ready") {
     bool ready = st.names->lookup("root") && !(st.view && st.view->fenced());
     web_reply r;
@@ -503,7 +518,7 @@ void serve(web_actor* self, web_job_ptr job) {
   if (target != "/metrics" && target != "/health") {
     web_reply r;
     r.status = 404;
-    r.body = "not found; try /dashboard, /metrics, /health or /ready\n";
+    r.body = "not found; try /dashboard, /metrics, /health, /ready or /live\n";
     return job->answer(std::move(r));
   }
   if (st.inflight->fetch_add(1) >= 4) {

@@ -10,6 +10,10 @@
 
 #include <unistd.h>
 
+#include <fstream>
+
+#include <sys/stat.h>
+
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
 
@@ -33,9 +37,11 @@ struct observed_node {
   std::unique_ptr<process> proc;
   uint16_t mcp = 0, web = 0;
 
-  explicit observed_node(std::vector<std::string> extra = {}) {
+  /// `prefix` runs the node through another command first, which must exec it.
+  explicit observed_node(std::vector<std::string> extra = {}, const std::vector<std::string>& prefix = {}) {
     std::vector<std::string> args{binary, "node", "--http-port", "0", "--metrics-port", "0"};
     args.insert(args.end(), extra.begin(), extra.end());
+    args.insert(args.begin(), prefix.begin(), prefix.end());
     proc = std::make_unique<process>(args, dir.path());
     auto ready = wait_ready(*proc);
     REQUIRE(ready);
@@ -51,6 +57,51 @@ struct observed_node {
   }
 
   http_reply get(const std::string& path) { return http_request(web, "GET", path, {}); }
+};
+
+/// A child of this test's own memory cgroup (v2 or v1) with a memory limit,
+/// removed on destruction; empty `dir` when this system does not let the
+/// test make one.
+struct limited_cgroup {
+  std::string dir, procs;
+
+  explicit limited_cgroup(uint64_t bytes) {
+    std::ifstream in{"/proc/self/cgroup"};
+    std::string parent, limit_file;
+    for (std::string line; std::getline(in, line);) {
+      auto a = line.find(':'), b = line.find(':', a + 1);
+      if (a == std::string::npos || b == std::string::npos)
+        continue;
+      auto controllers = "," + line.substr(a + 1, b - a - 1) + ",";
+      auto path = line.substr(b + 1);
+      if (controllers.find(",memory,") != std::string::npos) {
+        parent = "/sys/fs/cgroup/memory" + path;
+        limit_file = "memory.limit_in_bytes";
+      } else if (line.rfind("0::", 0) == 0 && parent.empty()
+                 && ::access("/sys/fs/cgroup/cgroup.controllers", R_OK) == 0) {
+        parent = "/sys/fs/cgroup" + path;
+        limit_file = "memory.max";
+      }
+    }
+    if (parent.empty())
+      return;
+    auto child = parent + (parent.back() == '/' ? "" : "/") + "cafmcp-test-" + std::to_string(::getpid());
+    if (::mkdir(child.c_str(), 0755) != 0)
+      return;
+    std::ofstream limit{child + "/" + limit_file};
+    limit << bytes << std::flush;
+    if (!limit) {
+      ::rmdir(child.c_str());
+      return;
+    }
+    dir = child;
+    procs = child + "/cgroup.procs";
+  }
+
+  ~limited_cgroup() {
+    if (!dir.empty())
+      ::rmdir(dir.c_str()); // empty once the node it held has exited
+  }
 };
 
 bool have(const char* tool) {
@@ -84,7 +135,7 @@ TEST_CASE("GET /metrics serves the Prometheus text format with requests, duratio
   CHECK_MESSAGE(check.code == 0, check.out << check.err);
 }
 
-TEST_CASE("GET /health answers 200 with every check and /ready 200 - other paths 404 and other methods 405") {
+TEST_CASE("GET /health answers 200 with every check, /ready and /live 200 - other paths 404 and other methods 405") {
   observed_node n;
   auto h = n.get("/health");
   REQUIRE(h.status == 200);
@@ -97,8 +148,17 @@ TEST_CASE("GET /health answers 200 with every check and /ready 200 - other paths
   }
   for (auto want : {"core:actor:session_manager", "memory", "queue_depth", "error_rate"})
     CHECK(names.count(want) == 1);
+  // The memory check says which limit it compares against.
+  for (auto& c : j["checks"])
+    if (c["name"] == "memory") {
+      auto detail = c["detail"].get<std::string>();
+      CAPTURE(detail);
+      CHECK((detail.find("the cgroup's memory limit (") != std::string::npos
+             || detail.find("the machine's memory (") != std::string::npos));
+    }
   CHECK(j["alerts"].empty());
   CHECK(n.get("/ready").status == 200);
+  CHECK(n.get("/live").status == 200);
   CHECK(n.get("/nothing-here").status == 404);
   CHECK(http_request(n.web, "POST", "/metrics", {}, "x").status == 405);
 }
@@ -117,11 +177,42 @@ TEST_CASE("a node whose error rate passes the limit raises the alert in the log,
   REQUIRE(j["alerts"].size() >= 1);
   CHECK(j["alerts"][0]["name"] == "error_rate");
   CHECK(n.get("/metrics").body.find("cafmcp_alert_active{alert=\"error_rate\"} 1") != std::string::npos);
+  // Liveness is not health: the process serves, so a liveness probe must not restart it.
+  auto live = n.get("/live");
+  CHECK(live.status == 200);
+  CHECK(live.body == "live\n");
   // The window passes without errors: cleared.
   for (int i = 0; i < 30; ++i)
     mcp_tool_call(n.mcp, "echo", {{"text", "fine"}});
   CHECK(n.proc->wait_for_stderr("alert cleared: error_rate", 10s));
   CHECK(n.get("/health").status == 200);
+}
+
+TEST_CASE("the memory check compares against the cgroup's memory limit, not the machine's RAM") {
+  limited_cgroup cg{256ull * 1024 * 1024};
+  if (cg.dir.empty()) {
+    MESSAGE("cannot make a memory cgroup here (not root, or no writable memory controller): skipped");
+    return;
+  }
+  {
+    // 256 MiB, of which the node uses more than 1 %: the check must fail at a 1 % ratio.
+    temp_dir cfg_dir;
+    auto cfg = cfg_dir.write("node.json", R"({"observability": {"memory_alert_ratio": 0.01}})");
+    observed_node n{{"--config", cfg}, {"/bin/sh", "-c", "echo $$ > \"$0\" && exec \"$@\"", cg.procs}};
+    auto j = json::parse(n.get("/health").body);
+    json memory;
+    for (auto& c : j["checks"])
+      if (c["name"] == "memory")
+        memory = c;
+    REQUIRE(memory.is_object());
+    auto detail = memory["detail"].get<std::string>();
+    CAPTURE(detail);
+    CHECK(detail.find("of the cgroup's memory limit (256 MiB)") != std::string::npos);
+    CHECK(memory["ok"] == false);
+    CHECK(n.get("/metrics").body.find("\ncafmcp_process_memory_limit_bytes 268435456\n") != std::string::npos);
+    // Degraded, yet live.
+    CHECK(n.get("/live").status == 200);
+  }
 }
 
 TEST_CASE("a real Prometheus scrapes a node - the target is up and a cafmcp metric comes back through its query API") {
