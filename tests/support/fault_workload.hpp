@@ -239,13 +239,17 @@ inline history::report converge(const history::checker& h, const node_call& call
 /// Prints the report line (stdout, for bench/fault_suite.sh) and its
 /// details, then checks what every history must pass: nothing acknowledged
 /// lost, nothing deleted back, no value never written, own writes read.
-inline void judge(const history::report& r, const std::string& nemesis, size_t nodes) {
+/// `own_reads_promised` false: a nemesis under which docs/CLUSTER.md does not
+/// promise read-your-writes (a bridge: two primaries for a moment); the
+/// stale reads are reported, not failed.
+inline void judge(const history::report& r, const std::string& nemesis, size_t nodes, bool own_reads_promised = true) {
   std::cout << r.line(nemesis, nodes) << std::endl;
   MESSAGE(r.line(nemesis, nodes) << "\n" << r.details());
   CHECK(r.lost.empty());
   CHECK(r.resurrected == 0);
   CHECK(r.unexpected == 0);
-  CHECK(r.stale_own_reads == 0);
+  if (own_reads_promised)
+    CHECK(r.stale_own_reads == 0);
   CHECK(r.unread == 0);
   CHECK(r.acknowledged > 0);
 }

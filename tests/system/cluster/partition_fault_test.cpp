@@ -81,7 +81,9 @@ cuts ring(int n, int round) {
 
 /// Runs `shape`, round after round (hold, heal, wait until all are up
 /// again), for CAFMCP_FAULT_SECONDS with one writer per node, then judges.
-void partition_nemesis(const std::string& nemesis, const std::function<cuts(int, int)>& shape) {
+/// `bridged`: a node reaches both sides, so until the split-brain resolver
+/// decides, each side may lead a record (read-your-writes not promised).
+void partition_nemesis(const std::string& nemesis, const std::function<cuts(int, int)>& shape, bool bridged = false) {
   require_root();
   auto n = static_cast<int>(nodes_wanted());
   auto limit = seconds_wanted(6);
@@ -136,7 +138,7 @@ void partition_nemesis(const std::string& nemesis, const std::function<cuts(int,
   h.healed(history::clock::now());
   MESSAGE(nemesis << ": " << rounds << " rounds");
   auto r = converge(h, call, c.all_nodes(), 30s);
-  judge(r, nemesis, static_cast<size_t>(n));
+  judge(r, nemesis, static_cast<size_t>(n), !bridged);
 }
 
 } // namespace
@@ -150,9 +152,9 @@ TEST_CASE("a partition that isolates one node loses no acknowledged write") {
 }
 
 TEST_CASE("a bridge node that reaches two halves that do not reach each other loses no acknowledged write") {
-  partition_nemesis("partition-bridge", bridge);
+  partition_nemesis("partition-bridge", bridge, true);
 }
 
 TEST_CASE("a ring partition in which each node sees a different majority loses no acknowledged write") {
-  partition_nemesis("partition-ring", ring);
+  partition_nemesis("partition-ring", ring, true);
 }
