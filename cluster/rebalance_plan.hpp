@@ -30,8 +30,6 @@ struct rebalance_plan {
 rebalance_plan plan_rebalance(const replica_store& store, const std::string& me, const placement_view& before,
                               const placement_view& now);
 
-/// On a drained node: every live record to each of its other replicas;
-/// `count` is the number of live records.
 /// Why this node's copies may have missed writes after a member change
 /// (nothing: they cannot have). Writes went on without it when this node
 /// itself was cut off and rejoined as a new incarnation, or when a member it
@@ -46,6 +44,8 @@ struct missed_writes_reason {
 std::optional<missed_writes_reason> missed_writes(const std::map<std::string, member_handle>& before,
                                          const std::map<std::string, member_handle>& now, const std::string& me);
 
+/// On a drained node: every live record to each of its other replicas;
+/// `count` is the number of live records.
 struct handoff_plan {
   push_plan pushes;
   uint64_t count = 0;

@@ -322,6 +322,18 @@ void when_durable(repl_actor* self, std::function<void(const std::string&)> k) {
   self->delayed_send(self, st.cfg.group_commit, repl_flush_atom::value);
 }
 
+namespace {
+
+/// The disk's records are in (or could not be read): peers' pulls and syncs
+/// that waited for them are answered now.
+void finish_load(repl_actor* self) {
+  self->state.loaded = true;
+  for (auto& k : std::exchange(self->state.after_load, {}))
+    k();
+}
+
+} // namespace
+
 void load_from_disk(repl_actor* self) {
   auto disk = self->state.names->lookup("replica_disk");
   if (!disk)
@@ -333,14 +345,6 @@ void load_from_disk(repl_actor* self) {
     .then(
       [self](std::vector<record_delta>& ds, bool incomplete) {
         auto& st = self->state;
-        st.loaded = true;
-        // (Answered after the records below are in: run at the end.)
-        auto waiting = std::move(st.after_load);
-        st.after_load.clear();
-        auto answer_waiting = [&waiting] {
-          for (auto& k : waiting)
-            k();
-        };
         auto mark = st.disk.mark();
         for (auto& d : ds)
           absorb(self, d);
@@ -356,12 +360,10 @@ void load_from_disk(repl_actor* self) {
             st.needs_repair.insert(id);
           snapshot(self);
         }
-        answer_waiting();
+        finish_load(self); // (the peers that asked meanwhile are answered with these records in)
       },
       [self](caf::error& err) {
-        self->state.loaded = true;
-        for (auto& k : std::exchange(self->state.after_load, {}))
-          k();
+        finish_load(self);
         log::error(self->state.path, "could not read the replicas on disk: " + self->system().render(err));
       });
 }

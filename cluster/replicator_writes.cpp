@@ -326,16 +326,18 @@ void serve_primary(repl_actor* self, session_op op, caf::response_promise rp,
   }
 }
 
+/// A member's incarnation as this node knows it (0: not an up member).
+uint64_t incarnation_of(const repl_state& st, const std::string& name) {
+  auto m = st.members.find(name);
+  return m == st.members.end() ? 0 : m->second.incarnation;
+}
+
 /// Sends `op` to `primary`'s replicator, kept until answered (reroute).
 void forward(repl_actor* self, session_op op, caf::response_promise rp, const std::string& primary) {
   auto& st = self->state;
   forward_wait f{op, std::move(rp), {}};
   ++op.hops;
-  auto incarnation_of = [&st](const std::string& name) {
-    auto m = st.members.find(name);
-    return m == st.members.end() ? uint64_t{0} : m->second.incarnation;
-  };
-  op.origin = forward_origin{st.me, incarnation_of(st.me), incarnation_of(primary)};
+  op.origin = forward_origin{st.me, incarnation_of(st, st.me), incarnation_of(st, primary)};
   if (op.trace.valid() && trace::enabled()) {
     f.hop = trace::start_span("cluster.forward", trace::span_kind::client, op.trace);
     f.hop.set("cafmcp.peer", primary);
@@ -466,8 +468,7 @@ void serve(repl_actor* self, session_op op, caf::response_promise rp, bool repai
     sender_view sender;
     if (auto m = st.members.find(op.origin.from); m != st.members.end())
       sender = sender_view{true, is_member_of(st.layout.members, m->first), m->second.incarnation};
-    auto me = st.members.find(st.me);
-    if (auto why = stale_forward(op.origin, me == st.members.end() ? 0 : me->second.incarnation, sender))
+    if (auto why = stale_forward(op.origin, incarnation_of(st, st.me), sender))
       return rp.deliver(make_error(errc::placement_moving, st.me + " refused a forwarded operation on " + op.id + ": "
                                                              + *why + "; retry"));
   }

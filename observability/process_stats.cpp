@@ -3,10 +3,10 @@
 
 #include <cstdlib>
 #include <fstream>
-#include <tuple>
 #include <iterator>
 #include <sstream>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include <unistd.h>

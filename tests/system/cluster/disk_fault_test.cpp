@@ -56,6 +56,17 @@ json check_named(const json& h, const std::string& name) {
   return nullptr;
 }
 
+/// Polls /health until its disk check passes again (the node retries every
+/// 100 ms tick); false after `polls` polls.
+bool wait_disk_ok(uint16_t web_port, int polls) {
+  for (int i = 0; i < polls; ++i) {
+    if (check_named(health(web_port), "disk")["ok"] == true)
+      return true;
+    std::this_thread::sleep_for(100ms);
+  }
+  return false;
+}
+
 } // namespace
 
 TEST_CASE("a full disk makes a node refuse writes and report it in /health and /metrics - it recovers by itself when space returns") {
@@ -97,13 +108,7 @@ TEST_CASE("a full disk makes a node refuse writes and report it in /health and /
   CHECK(text_of(call_tool(n1.http_port, "session_get", {{"handle", h}, {"key", "k2"}})).find("no value stored") != std::string::npos);
 
   REQUIRE(std::remove((inside + "/filler").c_str()) == 0);
-  bool recovered = false;
-  for (int i = 0; i < 50 && !recovered; ++i) { // the retry runs every tick (100 ms)
-    recovered = check_named(health(n1.web_port), "disk")["ok"] == true;
-    if (!recovered)
-      std::this_thread::sleep_for(100ms);
-  }
-  CHECK(recovered);
+  CHECK(wait_disk_ok(n1.web_port, 50));
   CHECK(ok(call_tool(n1.http_port, "session_set", {{"handle", h}, {"key", "k"}, {"value", "after"}})));
   CHECK(metric(n1.web_port, "cafmcp_replication_disk_ok") == 1);
   // What was written is on that disk: the WAL holds the write made after the recovery.
@@ -145,13 +150,7 @@ TEST_CASE("a node whose disk fills up again and again loses no acknowledged writ
       std::this_thread::sleep_for(2s);
       REQUIRE(std::remove((inside + "/filler").c_str()) == 0);
       w.next_epoch();
-      bool recovered = false;
-      for (int i = 0; i < 100 && !recovered; ++i) { // the retry runs every tick (100 ms)
-        recovered = check_named(health(full.web_port), "disk")["ok"] == true;
-        if (!recovered)
-          std::this_thread::sleep_for(100ms);
-      }
-      REQUIRE(recovered);
+      REQUIRE(wait_disk_ok(full.web_port, 100));
       ++rounds;
     } while (rounds < 50 && history::clock::now() < deadline);
     failures = metric(full.web_port, "cafmcp_replication_disk_failures_total");
