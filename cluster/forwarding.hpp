@@ -2,6 +2,7 @@
 // Forwarding: where an operation goes, and which forwards are served again when their primary leaves.
 
 #include <algorithm>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -58,11 +59,41 @@ std::optional<std::string> stale_forward(const forward_origin& op, uint64_t my_i
 template <class T>
 class pending_forwards {
 public:
+  using time_point = std::chrono::steady_clock::time_point;
+
   /// Keeps `item` sent to `primary`; the number names it in answers.
   uint64_t add(std::string primary, T item) {
     auto number = next_++;
-    entries_.emplace(number, entry{std::move(primary), std::move(item)});
+    entries_.emplace(number, entry{std::move(primary), std::move(item), std::nullopt});
     return number;
+  }
+
+  /// The connection to the primary dropped before it answered, so no answer
+  /// will come. The item stays to be taken back once the primary leaves the
+  /// view (it was killed or cut off: the usual cause), but no longer than
+  /// `deadline` (the connection came back and the primary stayed). False:
+  /// not held (answered or rerouted already).
+  bool park(uint64_t number, time_point deadline) {
+    auto i = entries_.find(number);
+    if (i == entries_.end())
+      return false;
+    i->second.parked_until = deadline;
+    return true;
+  }
+
+  /// Takes back the parked items whose deadline has passed, with the
+  /// primary each was sent to.
+  std::vector<std::pair<std::string, T>> take_expired(time_point now) {
+    std::vector<std::pair<std::string, T>> out;
+    for (auto i = entries_.begin(); i != entries_.end();) {
+      if (i->second.parked_until && *i->second.parked_until <= now) {
+        out.emplace_back(std::move(i->second.primary), std::move(i->second.item));
+        i = entries_.erase(i);
+      } else {
+        ++i;
+      }
+    }
+    return out;
   }
 
   /// The primary answered: the item, unless it was rerouted already.
@@ -101,6 +132,7 @@ private:
   struct entry {
     std::string primary;
     T item;
+    std::optional<time_point> parked_until;
   };
   std::map<uint64_t, entry> entries_;
   uint64_t next_ = 0;

@@ -279,6 +279,7 @@ caf::behavior replicator_actor(repl_actor* self, replication_config cfg, std::st
               repair_in_background(self);
             },
             [](caf::error&) {});
+      expire_forwards(self);
       flush_wal(self);
       if (self->state.snapshots && self->state.disk.snapshot_due(detail::clock::now()))
         snapshot(self);

@@ -354,6 +354,12 @@ void forward(repl_actor* self, session_op op, caf::response_promise rp, const st
           answer(f->rp, f->op, std::move(rec));
       },
       [self, number](caf::error& err) {
+        // The primary's node went away mid-write (kill -9, a cut): not the
+        // client's error. Served again by the next primary once this node's
+        // view drops it (reroute), as if it had left before the send.
+        if (err == caf::sec::request_receiver_down
+            && self->state.forwards.park(number, clock::now() + self->state.cfg.write_timeout))
+          return reroute(self);
         if (auto f = self->state.forwards.take(number)) {
           f->hop.fail(self->system().render(err));
           f->rp.deliver(std::move(err));
@@ -498,6 +504,18 @@ void reroute(repl_actor* self) {
     f.hop.fail("rerouted: " + primary + " left before it answered");
     f.hop.end();
     serve(self, std::move(f.op), std::move(f.rp));
+  }
+}
+
+/// Fails the forwards parked after their primary's connection dropped
+/// whose primary stayed in the view until their deadline.
+void expire_forwards(repl_actor* self) {
+  for (auto& [primary, f] : self->state.forwards.take_expired(clock::now())) {
+    auto why = "lost the connection to " + primary + " before it answered; the write may or may not have "
+               "taken effect; retry";
+    f.hop.fail(why);
+    f.hop.end();
+    f.rp.deliver(make_error(errc::unreachable, std::move(why)));
   }
 }
 

@@ -126,6 +126,7 @@ record_delta delta_of(repl_actor* self, const std::string& id,
 /// refuse_stale_copy (ttl_sweep.hpp) is dropped and counted, but true.
 bool absorb(repl_actor* self, const record_delta& d);
 void reroute(repl_actor* self);
+void expire_forwards(repl_actor* self);
 /// Read repair: pulls `id` from every other reachable member, then serves
 /// the ops waiting for it (`first`, and any queued meanwhile). A member that
 /// left the layout counts as holding nothing; one still reachable that does

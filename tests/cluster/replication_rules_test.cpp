@@ -222,6 +222,31 @@ TEST_CASE("a forward whose primary leaves mid-write is taken back and routed to 
   CHECK_FALSE(forwards.take(number).has_value());
 }
 
+TEST_CASE("a forward whose primary's connection drops waits for a reroute, and fails at its deadline if none comes") {
+  using namespace std::chrono_literals;
+  pending_forwards<int> forwards;
+  auto t0 = std::chrono::steady_clock::time_point{} + 1h;
+  auto killed = forwards.add("n2", 1);
+  auto blipped = forwards.add("n3", 2);
+  CHECK(forwards.park(killed, t0 + 2s));
+  CHECK(forwards.park(blipped, t0 + 2s));
+  CHECK(forwards.take_expired(t0 + 1s).empty()); // both still wait
+  // n2 leaves the view: its forward is taken back to be served again.
+  auto back = forwards.take_departed({"n1", "n3"});
+  REQUIRE(back.size() == 1);
+  CHECK(back[0].second == 1);
+  // n3 stayed: its forward fails at the deadline, once.
+  auto expired = forwards.take_expired(t0 + 2s);
+  REQUIRE(expired.size() == 1);
+  CHECK(expired[0].first == "n3");
+  CHECK(expired[0].second == 2);
+  CHECK(forwards.size() == 0);
+  CHECK_FALSE(forwards.park(blipped, t0 + 3s)); // answered already: nothing to park
+  // An unparked forward never expires.
+  forwards.add("n2", 3);
+  CHECK(forwards.take_expired(t0 + 24h).empty());
+}
+
 TEST_CASE("a forward answered by its primary is answered once") {
   pending_forwards<int> forwards;
   auto number = forwards.add("n2", 7);
