@@ -55,7 +55,7 @@ int run(int argc, char** argv, std::function<void(protocol::catalog&)> extend) {
     ->check(CLI::Range(0, 65535));
   int metrics_port = -1;
   node_cmd->add_option("--metrics-port", metrics_port,
-                       "port of /metrics, /health and /ready (default 9090; 0: any free port)")
+                       "port of /metrics, /health and /ready (default 9464; 0: any free port)")
     ->check(CLI::Range(0, 65535));
   std::string otlp_endpoint;
   node_cmd->add_option("--otlp-endpoint", otlp_endpoint,
@@ -85,7 +85,8 @@ int run(int argc, char** argv, std::function<void(protocol::catalog&)> extend) {
   node_cmd->add_flag("--insecure", node.overrides.insecure,
                      "plain BASP without TLS, cookie only (config cluster.insecure; loopback addresses only)");
   node_cmd->add_flag("--stdio", node.stdio,
-                     "serve MCP on stdin/stdout (newline-delimited JSON-RPC; logs stay on stderr)");
+                     "serve MCP on stdin/stdout (newline-delimited JSON-RPC; logs stay on stderr); no HTTP or "
+                     "observability port unless --http-port/--metrics-port or the config file asks for one");
   node_cmd->add_flag("--print-config", node.print_config,
                      "print the effective config (defaults filled in) and exit");
   node_cmd->add_flag("--describe-config", node.describe_config,

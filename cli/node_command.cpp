@@ -100,7 +100,9 @@ int run_node(const node_options& opts) {
   }
   node_config cfg;
   try {
-    cfg = load_node_config(opts.config_file, opts.overrides);
+    auto overrides = opts.overrides;
+    overrides.stdio = opts.stdio;
+    cfg = load_node_config(opts.config_file, overrides);
   } catch (const config::config_error& e) {
     std::cerr << "cafmcp node: bad config: " << e.what() << '\n';
     return 2;

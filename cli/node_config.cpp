@@ -222,6 +222,18 @@ node_config load_node_config(const std::optional<std::string>& file, const node_
     raw["admin"]["audit_key_file"] = *overrides.audit_key_file;
   if (overrides.http_port)
     raw["http"]["port"] = *overrides.http_port;
+  if (overrides.stdio) {
+    // A stdio server serves stdio only: hosts start one per window or per
+    // client, and each would take the default ports from the next. A port
+    // asked for (a flag, or the file naming the port or `enabled`) is served.
+    auto asked = [&raw](const char* section) {
+      auto s = raw.find(section);
+      return s != raw.end() && s->is_object() && (s->contains("port") || s->contains("enabled"));
+    };
+    for (auto section : {"http", "observability"})
+      if (!asked(section))
+        raw[section]["enabled"] = false;
+  }
   auto v = config::validate(raw, node_config_schema());
   node_config out;
   out.name = v["name"].get<std::string>();

@@ -97,6 +97,7 @@ struct node_overrides {
   std::optional<std::string> data_dir;
   std::optional<int> metrics_port;
   std::optional<std::string> otlp_endpoint; // turns tracing on
+  bool stdio = false; // --stdio: the HTTP and observability ports only when asked for
 };
 
 /// Reads and validates the config file (none: defaults only) and applies the

@@ -17,7 +17,7 @@ std::vector<config::field> web_config_schema() {
       {"request_metrics", value_type::boolean, true,
        "count MCP requests and their durations (off: the call path skips it entirely)", {}, {}, {}, {}},
       {"host", value_type::string, "127.0.0.1", "address to listen on", {}, {}, {}, {}},
-      {"port", value_type::integer, 9090, "port (0: any free port, logged)", 0, 65535, {}, {}},
+      {"port", value_type::integer, 9464, "port (0: any free port, logged)", 0, 65535, {}, {}},
       {"alert_window_ms", value_type::integer, 60000, "error rate and p95 latency are measured over this", 1000, {}, {}, {}},
       {"error_rate_alert", value_type::number, 0.05, "alert when more than this share of requests fails", 0, 1, {}, {}},
       {"p95_alert_ms", value_type::integer, 2000, "alert when the 95th percentile latency is above this", 1, {}, {}, {}},

@@ -31,7 +31,7 @@ struct web_config {
   bool enabled = true;
   bool request_metrics = true;                   // the endpoint counts requests and durations
   std::string host = "127.0.0.1";
-  uint16_t port = 9090;                          // 0: any free port (logged)
+  uint16_t port = 9464;                          // 0: any free port (logged)
   std::string node_name;
   std::chrono::milliseconds alert_window{60000}; // error rate and p95 over this
   double error_rate_alert = 0.05;                // errors / answered requests

@@ -47,14 +47,14 @@ void http_session::stop() {
     stop();
 }
 
-void http_server::end_streams(const std::shared_ptr<http_session>& s) {
+void http_server::end_streams(const std::shared_ptr<http_session>& s, const std::shared_ptr<void>& done) {
   std::vector<http_session::stream> streams;
   {
     std::lock_guard<std::mutex> guard{s->mtx_};
     streams.swap(s->streams_);
   }
   for (auto& st : streams)
-    st.close();
+    st.close(done);
 }
 
 void http_server::accept() {

@@ -69,10 +69,11 @@ public:
     });
   }
 
-  void close_stream() {
-    net::post(sock_.get_executor(), [self = shared_from_this()] {
-      if (self->streaming_)
-        self->queue_write("0\r\n\r\n", true);
+  /// Ends the open stream; `done` is released once its end is written.
+  void close_stream(std::shared_ptr<void> done = nullptr) {
+    net::post(sock_.get_executor(), [self = shared_from_this(), done = std::move(done)] {
+      if (self->streaming_ && !self->closed_)
+        self->queue_write("0\r\n\r\n", true, done);
     });
   }
 
@@ -209,9 +210,18 @@ private:
 
   void post_legacy(const json& body) {
     auto version = header("mcp-protocol-version");
-    if (!version.empty() && !is_legacy(version))
-      return reply_error(http::status::bad_request, rpc_code::invalid_request,
-                         "Unsupported MCP-Protocol-Version: " + version);
+    if (!version.empty() && !is_legacy(version)) {
+      auto id = body.is_object() ? body.value("id", json{}) : json{};
+      if (is_modern(version)) // a stateless request without its _meta (MCP 2026-07-28: -32602)
+        return reply_error(http::status::bad_request, rpc_code::invalid_params,
+                           "Invalid params: MCP-Protocol-Version " + version + " requests carry params._meta[\""
+                             + meta_key::protocol_version + "\"] and [\"" + meta_key::client_capabilities
+                             + "\"]; " + detail::missing_modern_meta(body),
+                           id);
+      return reply_error(http::status::bad_request, mcp_code::unsupported_protocol_version,
+                         "Unsupported protocol version: " + version, id,
+                         json{{"supported", all_versions()}, {"requested", version}});
+    }
     bool is_init = body.is_object() && body.value("method", "") == "initialize";
     auto session_id = header("mcp-session-id");
     if (is_init) {
@@ -332,9 +342,9 @@ private:
       // The stream stays open for server-initiated messages of the session.
       std::weak_ptr<connection> weak = shared_from_this();
       std::lock_guard<std::mutex> guard{session->mtx_};
-      session->streams_.push_back(http_session::stream{[weak] {
+      session->streams_.push_back(http_session::stream{[weak](std::shared_ptr<void> done) {
                                                          if (auto c = weak.lock())
-                                                           c->close_stream();
+                                                           c->close_stream(std::move(done));
                                                        },
                                                        [weak](const json& msg) {
                                                          auto c = weak.lock();
@@ -366,11 +376,28 @@ private:
           if (!err.empty())
             return self->reply_error(http::status::service_unavailable, rpc_code::internal_error,
                                      "Session " + session_id + " was not deleted: " + err + "; retry the DELETE");
-          self->srv_->end_session(session_id);
+          // 204 once the session's GET streams are ended: a client that
+          // closes right after the DELETE would report their end as a
+          // transport error. A reader too stuck to take the last chunk
+          // holds the answer back no more than a second.
+          auto answered = std::make_shared<std::atomic<bool>>(false);
+          auto answer = [self, answered] {
+            if (answered->exchange(true))
+              return;
+            http::response<http::string_body> res{http::status::no_content, self->req_.version()};
+            res.keep_alive(self->keep_alive_);
+            self->send(std::move(res));
+          };
+          auto exec = self->sock_.get_executor();
+          auto timer = std::make_shared<net::steady_timer>(exec, std::chrono::seconds(1));
+          timer->async_wait([answer, timer](beast::error_code) { answer(); });
+          self->srv_->end_session(session_id, [exec, answer, timer] {
+            net::post(exec, [answer, timer] {
+              timer->cancel();
+              answer();
+            });
+          });
           log::debug(log_path, "legacy session " + session_id + " ended by the client");
-          http::response<http::string_body> res{http::status::no_content, self->req_.version()};
-          res.keep_alive(self->keep_alive_);
-          self->send(std::move(res));
         });
       });
     });
@@ -430,8 +457,8 @@ private:
   }
 
   /// Writes in order; `ends_response` marks the last bytes of a response.
-  void queue_write(std::string data, bool ends_response) {
-    out_.push_back({std::move(data), ends_response});
+  void queue_write(std::string data, bool ends_response, std::shared_ptr<void> written = nullptr) {
+    out_.push_back({std::move(data), ends_response, std::move(written)});
     if (!writing_)
       write_next();
   }
@@ -517,10 +544,10 @@ private:
     send(std::move(res));
   }
 
-  void reply_error(http::status status, int code, std::string message, json id = nullptr) {
+  void reply_error(http::status status, int code, std::string message, json id = nullptr, json data = nullptr) {
     http::response<http::string_body> res{status, req_.version()};
     res.set(http::field::content_type, "application/json");
-    res.body() = dump(make_error(id, rpc_error{code, std::move(message), nullptr}));
+    res.body() = dump(make_error(id, rpc_error{code, std::move(message), std::move(data)}));
     res.prepare_payload();
     if (status == http::status::payload_too_large)
       keep_alive_ = false; // the rest of the body was never read
@@ -530,6 +557,7 @@ private:
   struct pending_write {
     std::string data;
     bool ends_response;
+    std::shared_ptr<void> written; // released once written (or the connection is gone)
   };
 
   std::string correlation_; // the current request's X-Correlation-ID

@@ -65,7 +65,9 @@ private:
   std::function<void(const nlohmann::json&, const sink_ptr&)> route_;
   std::function<void()> stop_;
   struct stream {
-    std::function<void()> close;
+    /// Ends the stream; `done` is held until its last bytes are written
+    /// (or the connection is gone), then released.
+    std::function<void(std::shared_ptr<void> done)> close;
     std::function<bool(const nlohmann::json&)> send; // false: that stream is gone
   };
   std::vector<stream> streams_; // open GET streams

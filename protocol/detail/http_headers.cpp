@@ -119,4 +119,21 @@ std::string header_mismatch(const json& body, const std::function<std::string(co
   return "";
 }
 
+std::string missing_modern_meta(const nlohmann::json& body) {
+  const std::string version_key = std::string{"params._meta[\""} + meta_key::protocol_version + "\"]";
+  if (!body.is_object())
+    return "the body is not a JSON-RPC request object";
+  auto p = body.find("params");
+  if (p == body.end() || !p->is_object())
+    return "params (with params._meta) is missing";
+  auto m = p->find("_meta");
+  if (m == p->end())
+    return "params._meta is missing";
+  if (!m->is_object())
+    return "params._meta is not an object";
+  if (!m->contains(meta_key::protocol_version))
+    return version_key + " is missing";
+  return {};
+}
+
 } // namespace cafmcp::protocol::detail

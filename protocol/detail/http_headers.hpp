@@ -32,4 +32,9 @@ std::string correlation_for(const std::string& given);
 /// `header` reads a request header by its lower-case name ("" when absent).
 std::string header_mismatch(const nlohmann::json& body, const std::function<std::string(const char*)>& header);
 
+/// What a body sent with a 2026-07-28 MCP-Protocol-Version header lacks to
+/// be a request of that revision ("params._meta is missing", …), or "" when
+/// its params._meta names a protocol version.
+std::string missing_modern_meta(const nlohmann::json& body);
+
 } // namespace cafmcp::protocol::detail

@@ -93,12 +93,17 @@ public:
   }
 
   /// Ends a session: removed, its calls cancelled, its streams closed.
-  void end_session(const std::string& id) {
+  /// `ended` (if any) runs once every stream's last bytes are written, on
+  /// whichever thread wrote them last (at once when none was open).
+  void end_session(const std::string& id, std::function<void()> ended = {}) {
+    std::shared_ptr<void> done;
+    if (ended)
+      done = std::shared_ptr<void>(nullptr, [ended = std::move(ended)](void*) { ended(); });
     auto s = remove_session(id);
     if (!s)
       return;
     s->ep->cancel_all();
-    end_streams(s);
+    end_streams(s, done);
     s->stop();
   }
 
@@ -112,7 +117,7 @@ public:
     return s;
   }
 
-  void end_streams(const std::shared_ptr<http_session>& s);
+  void end_streams(const std::shared_ptr<http_session>& s, const std::shared_ptr<void>& done = nullptr);
 
 private:
   void accept();

@@ -193,11 +193,16 @@ async function scenario() {
     // Over stdio each client runs its own node: the first node's handle is unknown there.
     check("another node does not know the handle", other.isError === true && /unknown or expired handle/.test(text(other)), JSON.stringify(other));
   }
+  const transportErrors = [];
+  second.onerror = (e) => transportErrors.push(String(e));
   if (opts.sdk === "v1" && opts.transport === "http") {
     await second.transport.terminateSession();
     check("DELETE ends the second client's session", true);
   }
   await second.close();
+  // The session's GET stream ended before the DELETE's 204: closing right
+  // after it is not a transport error ("SSE stream disconnected: AbortError").
+  check("closing after the DELETE reports no transport error", transportErrors.length === 0, transportErrors.join("; "));
   await client.close();
 }
 

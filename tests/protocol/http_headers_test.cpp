@@ -45,3 +45,18 @@ TEST_CASE("a sane correlation id is kept - anything else gets a fresh UUIDv4") {
   CHECK(correlation_for("") != correlation_for(""));
   CHECK(correlation_for(std::string(129, 'a')).size() == 36);
 }
+
+TEST_CASE("a body sent as 2026-07-28 without its _meta is told what it lacks") {
+  using nlohmann::json;
+  CHECK(missing_modern_meta(json{{"jsonrpc", "2.0"}, {"id", 1}, {"method", "tools/list"}})
+        == "params (with params._meta) is missing");
+  CHECK(missing_modern_meta(json{{"method", "tools/list"}, {"params", json::object()}}) == "params._meta is missing");
+  CHECK(missing_modern_meta(json{{"method", "tools/list"}, {"params", {{"_meta", 3}}}})
+        == "params._meta is not an object");
+  CHECK(missing_modern_meta(json{{"method", "tools/list"}, {"params", {{"_meta", json::object()}}}})
+        == "params._meta[\"io.modelcontextprotocol/protocolVersion\"] is missing");
+  CHECK(missing_modern_meta(json::array()) == "the body is not a JSON-RPC request object");
+  CHECK(missing_modern_meta(json{{"method", "tools/list"},
+                                 {"params", {{"_meta", {{"io.modelcontextprotocol/protocolVersion", "2026-07-28"}}}}}})
+        .empty());
+}

@@ -160,6 +160,19 @@ bool http_stream::wait_for(const std::string& needle, std::chrono::milliseconds 
   return true;
 }
 
+bool http_stream::arrived(const std::string& needle) {
+  char buf[65536];
+  while (fd_ >= 0 && !eof_) {
+    auto n = ::recv(fd_, buf, sizeof(buf), MSG_DONTWAIT);
+    if (n == 0)
+      eof_ = true;
+    if (n <= 0)
+      break;
+    raw_.append(buf, static_cast<size_t>(n));
+  }
+  return raw_.find(needle) != std::string::npos;
+}
+
 bool http_stream::wait_closed(std::chrono::milliseconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (!eof_) {

@@ -34,6 +34,9 @@ public:
   /// Reads until what arrived contains `needle` (true) or `timeout` passes
   /// or the server closes (false).
   bool wait_for(const std::string& needle, std::chrono::milliseconds timeout);
+  /// Whether `needle` is in what has arrived by now, without waiting (to
+  /// tell what came before another event).
+  bool arrived(const std::string& needle);
   /// Reads until the server closes the stream (true) or `timeout` passes.
   bool wait_closed(std::chrono::milliseconds timeout);
   /// Everything received so far (head and chunk framing included).

@@ -128,6 +128,22 @@ TEST_CASE("modern headers are checked against the body") {
                        {{"MCP-Protocol-Version", "2099-01-01"}, {"Mcp-Method", "tools/list"}});
   CHECK(old.status == 400);
   CHECK(body_of(old)["error"]["code"] == -32022);
+  // The 2026-07-28 header on a body without _meta: -32602, naming what is
+  // missing (was -32600 "Unsupported MCP-Protocol-Version: 2026-07-28").
+  auto no_meta = node.post(json{{"jsonrpc", "2.0"}, {"id", 5}, {"method", "tools/list"}},
+                           {{"MCP-Protocol-Version", "2026-07-28"}, {"Mcp-Method", "tools/list"}});
+  CHECK(no_meta.status == 400);
+  CHECK(body_of(no_meta)["id"] == 5);
+  CHECK(body_of(no_meta)["error"]["code"] == -32602);
+  CHECK(body_of(no_meta)["error"]["message"].get<std::string>().find("params (with params._meta) is missing")
+        != std::string::npos);
+  // A version header of no known revision, on a body of no revision: -32022 with the supported list.
+  auto unknown_header = node.post(json{{"jsonrpc", "2.0"}, {"id", 6}, {"method", "tools/list"}},
+                                  {{"MCP-Protocol-Version", "2099-01-01"}});
+  CHECK(unknown_header.status == 400);
+  CHECK(body_of(unknown_header)["error"]["code"] == -32022);
+  CHECK(body_of(unknown_header)["error"]["data"]["requested"] == "2099-01-01");
+  CHECK(body_of(unknown_header)["error"]["data"]["supported"][0] == "2026-07-28");
   // A stateless client has no GET stream.
   CHECK(http_request(node.port, "GET", "/mcp", {{"Accept", "text/event-stream"}}).status == 405);
 }
@@ -304,6 +320,29 @@ TEST_CASE("a legacy session's GET stream carries list_changed and updates of its
   call(4, "tools/call", json{{"name", "board_post"}, {"arguments", {{"topic", "t1"}, {"text", "b"}}}});
   REQUIRE(stream.wait_for("notifications/resources/updated", 10s));
   CHECK(stream.raw().find("notes://board/t1") != std::string::npos);
+}
+
+TEST_CASE("DELETE of a legacy session ends its open GET stream before it answers 204") {
+  http_node node;
+  // Twenty sessions: answering first loses the race to the stream's end
+  // only now and then.
+  for (int round = 0; round < 20; ++round) {
+    CAPTURE(round);
+    auto init = node.post(json{{"jsonrpc", "2.0"}, {"id", 1}, {"method", "initialize"},
+                               {"params", {{"protocolVersion", "2025-06-18"}, {"capabilities", json::object()},
+                                           {"clientInfo", {{"name", "t"}, {"version", "1"}}}}}});
+    auto sid = init.headers["mcp-session-id"];
+    REQUIRE(!sid.empty());
+    node.post(json{{"jsonrpc", "2.0"}, {"method", "notifications/initialized"}},
+              {{"Mcp-Session-Id", sid}, {"MCP-Protocol-Version", "2025-06-18"}});
+    http_stream stream{node.port, "GET", "/mcp", {{"Accept", "text/event-stream"}, {"Mcp-Session-Id", sid}}};
+    REQUIRE(stream.wait_for(": stream open", 10s));
+    auto deleted = http_request(node.port, "DELETE", "/mcp", {{"Mcp-Session-Id", sid}});
+    CHECK(deleted.status == 204);
+    // The stream's last chunk came first: a client closing now (the SDK v1,
+    // right after terminateSession) sees its stream ended, not aborted.
+    CHECK(stream.arrived("\r\n0\r\n\r\n"));
+  }
 }
 
 TEST_CASE("tasks over HTTP: tools/call answers with a task, tasks/get needs Mcp-Name to be the task id") {

@@ -19,7 +19,7 @@ namespace {
 const std::string binary = CAFMCP_BINARY;
 
 std::vector<std::string> node_args(std::vector<std::string> extra) {
-  std::vector<std::string> out{binary, "node", "--http-port", "0", "--metrics-port", "0"}; // never collide on 8080 or 9090
+  std::vector<std::string> out{binary, "node", "--http-port", "0", "--metrics-port", "0"}; // never collide on 8080 or 9464
   out.insert(out.end(), extra.begin(), extra.end());
   return out;
 }
@@ -129,6 +129,14 @@ TEST_CASE("flags override the config file") {
   auto j = nlohmann::json::parse(r.out);
   CHECK(j["name"] == "from-flag");
   CHECK(j["sessions"]["ttl_ms"] == 1800000); // defaults are filled in
+}
+
+TEST_CASE("the default ports do not clash with a Prometheus beside the node: observability on 9464, not 9090") {
+  auto r = run({binary, "node", "--print-config"});
+  REQUIRE(r.code == 0);
+  auto j = nlohmann::json::parse(r.out);
+  CHECK(j["observability"]["port"] == 9464); // OpenTelemetry's Prometheus exporter port
+  CHECK(j["http"]["port"] == 8080);
 }
 
 TEST_CASE("a config file with an unknown key is refused with exit code 2 naming the key") {

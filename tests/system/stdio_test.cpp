@@ -7,6 +7,7 @@
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
 
+#include "tests/support/node_ready.hpp"
 #include "tests/support/otlp_receiver.hpp"
 #include "tests/support/process.hpp"
 
@@ -124,4 +125,37 @@ TEST_CASE("over stdio a traceparent in params._meta joins the request to the cal
   CHECK(request->span["parentSpanId"] == "b7ad6b7169203331");
   CHECK(request->span["kind"] == 2); // the request's first span: SERVER
   CHECK(tool->span["parentSpanId"] == request->span["spanId"]);
+}
+
+TEST_CASE("two cafmcp node --stdio at once both answer: a stdio node opens no port unless asked") {
+  temp_dir dir;
+  // Default flags, as an MCP host starts a server: before, both bound
+  // 8080 and 9464 (or whatever held them) and the second exited.
+  process first{{binary, "node", "--stdio", "--name", "stdio-a"}, dir.path(), true};
+  process second{{binary, "node", "--stdio", "--name", "stdio-b"}, dir.path(), true};
+  for (auto* p : {&first, &second}) {
+    auto ready = wait_ready(*p);
+    REQUIRE(ready);
+    CHECK(ready->line.find("mcp=off observability=off") != std::string::npos);
+  }
+  for (auto* p : {&first, &second})
+    p->write_stdin(json{{"jsonrpc", "2.0"}, {"id", 1}, {"method", "tools/call"},
+                        {"params", {{"name", "echo"}, {"arguments", {{"text", "both"}}}, {"_meta", meta()}}}}
+                     .dump()
+                   + "\n");
+  for (auto* p : {&first, &second}) {
+    REQUIRE(p->wait_for_stdout_lines(1, 20s));
+    CHECK(by_id(lines_of(p->out()), 1)["result"]["content"][0]["text"] == "both");
+  }
+  // Asked for, the ports are served beside stdio.
+  process asked{{binary, "node", "--stdio", "--http-port", "0", "--metrics-port", "0", "--name", "stdio-c"},
+                dir.path(), true};
+  auto ready = wait_ready(asked);
+  REQUIRE(ready);
+  CHECK(ready->mcp_port != 0);
+  CHECK(ready->web_port != 0);
+  for (auto* p : {&first, &second, &asked}) {
+    p->close_stdin();
+    CHECK(p->wait_exit(20s) == 0);
+  }
 }
