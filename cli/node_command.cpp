@@ -224,7 +224,8 @@ int run_node(const node_options& opts) {
     replicate_tasks(env, names, cfg.name, cfg.tasks.ttl, orphans, task_registry);
   caf::actor http_listener;
   if (cfg.http_enabled) {
-    protocol::http_config http;
+    auto http = cfg.http_limits;
+    http.metrics = metrics;
     http.host = cfg.http_host;
     http.port = cfg.http_port;
     http.path = cfg.http_path;

@@ -66,6 +66,23 @@ std::vector<field> node_config_schema() {
       {"max_sessions", value_type::integer, 10000, "open legacy sessions; initialize past it gets 503", 1, {}, {}, {}},
       {"keepalive_ms", value_type::integer, 15000,
        "an SSE comment is sent on an idle open stream this often (finds clients that vanished)", 100, {}, {}, {}},
+      {"header_timeout_ms", value_type::integer, 10000,
+       "a request's headers must arrive within this from its first byte, else the connection is closed "
+       "(slowloris)", 100, {}, {}, {}},
+      {"body_timeout_ms", value_type::integer, 30000,
+       "a request's body must arrive within this once its headers are in, else the connection is closed", 100, {},
+       {}, {}},
+      {"idle_timeout_ms", value_type::integer, 120000,
+       "a kept-alive connection with no request for this long is closed", 100, {}, {}, {}},
+      {"max_connections", value_type::integer, 1024,
+       "connections open at once; past it a new one gets 503 with Retry-After and is closed", 1, {}, {}, {}},
+      {"max_connections_per_client", value_type::integer, 256,
+       "connections open at once from one client address (one client cannot take every slot)", 1, {}, {}, {}},
+      {"max_stream_queue_bytes", value_type::integer, 4194304,
+       "bytes of an SSE stream waiting for a slow reader; past it the stream is closed", 4096, {}, {}, {}},
+      {"allowed_hosts", value_type::string_list, nlohmann::json::array(),
+       "Host header names answered besides localhost, 127.0.0.1 and [::1] while bound to a loopback address "
+       "(others get 403: DNS rebinding)", {}, {}, {}, {}},
     }},
     {"cluster", value_type::object, {}, "joining other nodes (docs/CLUSTER.md)", {}, {}, {}, {
       {"enabled", value_type::boolean, false,
@@ -275,6 +292,13 @@ node_config load_node_config(const std::optional<std::string>& file, const node_
   out.http_threads = h["threads"].get<int>();
   out.http_max_sessions = h["max_sessions"].get<size_t>();
   out.http_keepalive = std::chrono::milliseconds{h["keepalive_ms"].get<int64_t>()};
+  out.http_limits.header_timeout = std::chrono::milliseconds{h["header_timeout_ms"].get<int64_t>()};
+  out.http_limits.body_timeout = std::chrono::milliseconds{h["body_timeout_ms"].get<int64_t>()};
+  out.http_limits.idle_timeout = std::chrono::milliseconds{h["idle_timeout_ms"].get<int64_t>()};
+  out.http_limits.max_connections = h["max_connections"].get<size_t>();
+  out.http_limits.max_connections_per_client = h["max_connections_per_client"].get<size_t>();
+  out.http_limits.max_stream_queue_bytes = h["max_stream_queue_bytes"].get<size_t>();
+  out.http_limits.allowed_hosts = h["allowed_hosts"].get<std::vector<std::string>>();
   auto& c = v["cluster"];
   out.cluster.enabled = c["enabled"].get<bool>();
   out.cluster.name = out.name;

@@ -18,6 +18,7 @@
 #include "observability/health.hpp"
 #include "observability/otlp_exporter.hpp"
 #include "observability/web_endpoint.hpp"
+#include "protocol/http_transport.hpp"
 #include "protocol/task_registry.hpp"
 #include "supervision/child_spec.hpp"
 #include "base/config_schema.hpp"
@@ -54,6 +55,7 @@ struct node_config {
   std::vector<std::string> http_allowed_origins;
   int http_threads = 1;
   std::chrono::milliseconds http_keepalive{15000};
+  protocol::http_config http_limits; // timeouts, connection limits, allowed hosts (the rest: the fields above)
   cluster::cluster_config cluster; // cookie loaded at start, from cookie_file
   std::string cookie_file;         // "": the default ($HOME/.cafmcp.cookie)
   cluster::tls_files cluster_tls;  // TLS between nodes: the explicit files (resolve_cluster_security fills in the rest)

@@ -3,6 +3,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/log.hpp"
+
 namespace cafmcp::protocol {
 
 using nlohmann::json;
@@ -59,12 +61,88 @@ void http_server::end_streams(const std::shared_ptr<http_session>& s, const std:
 
 void http_server::accept() {
   acceptor_.async_accept(net::make_strand(io_), [self = shared_from_this()](beast::error_code ec, tcp::socket sock) {
-    if (ec)
+    if (ec == net::error::operation_aborted || self->stopped_)
       return; // closed on stop
+    if (ec) {
+      // Out of file descriptors (EMFILE, ENFILE) or another accept error:
+      // the connection waits in the backlog; accepting stops only for a
+      // moment, not until a restart.
+      auto delay = accept_retry_delay(++self->accept_failures_);
+      self->count("cafmcp_http_accept_errors_total", "accept() failures on the MCP port (EMFILE, ENFILE …)",
+                  {{"error", ec.message()}});
+      if (self->accept_failures_ == 1 || self->accept_failures_ % 100 == 0)
+        log::warning("/root/protocol_sup/transport_sup/http",
+                     "cannot accept connections: " + ec.message() + " (" + std::to_string(self->accept_failures_)
+                       + " in a row); retrying in " + std::to_string(delay.count()) + " ms");
+      self->accept_timer_.expires_after(delay);
+      self->accept_timer_.async_wait([self](beast::error_code wait_ec) {
+        if (!wait_ec && !self->stopped_)
+          self->accept();
+      });
+      return;
+    }
+    if (self->accept_failures_ > 0) {
+      log::info("/root/protocol_sup/transport_sup/http",
+                "accepting connections again after " + std::to_string(self->accept_failures_) + " failures");
+      self->accept_failures_ = 0;
+    }
     sock.set_option(tcp::no_delay(true), ec);
-    serve_connection(std::move(sock), self);
+    auto client = sock.remote_endpoint(ec).address().to_string();
+    std::optional<connection_limits::refusal> why;
+    size_t open = 0;
+    {
+      std::lock_guard<std::mutex> guard{self->limits_mtx_};
+      why = self->limits_.admit(client);
+      open = self->limits_.open();
+    }
+    if (why)
+      self->refuse(std::move(sock), client, *why);
+    else {
+      self->set_open_gauge(open);
+      serve_connection(std::move(sock), self, std::move(client));
+    }
     self->accept();
   });
+}
+
+void http_server::refuse(tcp::socket sock, const std::string& client, connection_limits::refusal why) {
+  count("cafmcp_http_connections_refused_total", "connections refused past http.max_connections(_per_client)",
+        {{"reason", to_string(why)}});
+  auto text = std::make_shared<std::string>();
+  auto body = why == connection_limits::refusal::node_limit
+                ? "this node holds http.max_connections (" + std::to_string(cfg_.max_connections)
+                    + ") connections; retry\n"
+                : "too many connections from " + client + " (http.max_connections_per_client "
+                    + std::to_string(cfg_.max_connections_per_client) + "); retry\n";
+  *text = "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nContent-Type: text/plain\r\n"
+          "Connection: close\r\nContent-Length: "
+          + std::to_string(body.size()) + "\r\n\r\n" + body;
+  auto s = std::make_shared<tcp::socket>(std::move(sock));
+  net::async_write(*s, net::buffer(*text), [s, text](beast::error_code, size_t) {
+    beast::error_code ec;
+    s->shutdown(tcp::socket::shutdown_both, ec);
+    s->close(ec);
+  });
+}
+
+void http_server::release(const std::string& client) {
+  size_t open = 0;
+  {
+    std::lock_guard<std::mutex> guard{limits_mtx_};
+    limits_.release(client);
+    open = limits_.open();
+  }
+  set_open_gauge(open);
+}
+
+void http_server::set_open_gauge(size_t open) {
+  if (cfg_.metrics)
+    cfg_.metrics->gauge("cafmcp_http_connections", "open connections on the MCP port").set(static_cast<double>(open));
+}
+
+void http_server::count(const std::string& name, const std::string& help, const metrics::metric_labels& labels) {
+  if (cfg_.metrics)
+    cfg_.metrics->counter(name, help, labels).inc();
 }
 
 std::shared_ptr<http_server> start_http_server(const http_config& cfg, endpoint_env env,

@@ -53,7 +53,9 @@ http::status status_for(const json& response, bool modern) {
 /// writes each response as one JSON body or as a chunked SSE stream.
 class connection : public std::enable_shared_from_this<connection> {
 public:
-  connection(tcp::socket sock, std::shared_ptr<http_server> srv) : sock_(std::move(sock)), srv_(std::move(srv)) {}
+  connection(tcp::socket sock, std::shared_ptr<http_server> srv, std::string client)
+    : client_(std::move(client)), sock_(std::move(sock)), srv_(std::move(srv)) {}
+  ~connection() { srv_->release(client_); }
 
   void start() { read(); }
 
@@ -78,16 +80,62 @@ public:
   }
 
 private:
+  // -- reading, each phase under its own deadline -----------------------------
+
+  enum class phase { idle, header, body };
+
   void read() {
     parser_.emplace();
     parser_->body_limit(srv_->config().max_message);
     parser_->header_limit(64 * 1024);
-    http::async_read(sock_, buf_, *parser_, [self = shared_from_this()](beast::error_code ec, size_t) {
-      self->on_read(ec);
+    if (buf_.size() > 0) // the next request's bytes are here already
+      return read_header();
+    // Between requests: wait for a first byte, at most idle_timeout.
+    arm(phase::idle, srv_->config().idle_timeout);
+    sock_.async_wait(tcp::socket::wait_read, [self = shared_from_this()](beast::error_code ec) {
+      if (ec)
+        return self->on_read(ec);
+      self->read_header();
     });
   }
 
+  void read_header() {
+    arm(phase::header, srv_->config().header_timeout);
+    http::async_read_header(sock_, buf_, *parser_, [self = shared_from_this()](beast::error_code ec, size_t) {
+      if (ec || self->parser_->is_done())
+        return self->on_read(ec);
+      self->arm(phase::body, self->srv_->config().body_timeout);
+      http::async_read(self->sock_, self->buf_, *self->parser_,
+                       [self](beast::error_code ec2, size_t) { self->on_read(ec2); });
+    });
+  }
+
+  /// Closes the connection if `p` has not ended within `limit` (a slowloris
+  /// client sending its request a byte at a time, or one that never ends).
+  void arm(phase p, std::chrono::milliseconds limit) {
+    auto generation = ++deadline_generation_;
+    deadline_.expires_after(limit);
+    deadline_.async_wait([self = shared_from_this(), p, generation](beast::error_code ec) {
+      if (ec || generation != self->deadline_generation_ || self->closed_)
+        return;
+      static const char* names[] = {"idle", "header", "body"};
+      auto name = names[static_cast<int>(p)];
+      self->srv_->count("cafmcp_http_timeouts_total",
+                        "connections closed by http.idle/header/body_timeout_ms, by phase", {{"phase", name}});
+      if (p != phase::idle)
+        log::info(log_path, std::string{"closed a connection from "} + self->client_ + ": its request's " + name
+                              + " did not arrive in time (http." + name + "_timeout_ms)");
+      self->close();
+    });
+  }
+
+  void disarm() {
+    ++deadline_generation_;
+    deadline_.cancel();
+  }
+
   void on_read(beast::error_code ec) {
+    disarm();
     if (ec == http::error::end_of_stream || ec == net::error::eof || ec == net::error::operation_aborted) {
       close();
       return;
@@ -119,6 +167,11 @@ private:
       target.resize(q);
     if (target != cfg.path)
       return reply_plain(http::status::not_found, "not found: the MCP endpoint is " + cfg.path + "\n");
+    if (detail::is_loopback_host(cfg.host) && !detail::host_allowed(header(http::field::host), cfg.allowed_hosts))
+      return reply_error(http::status::forbidden, rpc_code::invalid_request,
+                         "Host " + header(http::field::host)
+                           + " is not allowed: this node is bound to a loopback address and answers localhost, "
+                             "127.0.0.1, [::1] or http.allowed_hosts (DNS rebinding protection)");
     if (auto origin = req_.find(http::field::origin); origin != req_.end()) {
       if (!origin_allowed(std::string{origin->value()}, cfg.allowed_origins))
         return reply_error(http::status::forbidden, rpc_code::invalid_request,
@@ -458,6 +511,17 @@ private:
 
   /// Writes in order; `ends_response` marks the last bytes of a response.
   void queue_write(std::string data, bool ends_response, std::shared_ptr<void> written = nullptr) {
+    // A response's first bytes always go out (one JSON answer may be large);
+    // a stream's events wait for its reader only up to the limit.
+    if (!backlog_.add(data.size()) && streaming_ && !out_.empty()) {
+      // A reader too slow for its stream: dropped, never buffered without bound.
+      srv_->count("cafmcp_http_slow_readers_total",
+                  "SSE streams closed with more than http.max_stream_queue_bytes waiting for their reader");
+      log::info(log_path, "closed a stream to " + client_ + ": more than "
+                            + std::to_string(srv_->config().max_stream_queue_bytes)
+                            + " bytes waited for the client to read them (http.max_stream_queue_bytes)");
+      return client_gone();
+    }
     out_.push_back({std::move(data), ends_response, std::move(written)});
     if (!writing_)
       write_next();
@@ -472,6 +536,7 @@ private:
     net::async_write(sock_, net::buffer(out_.front().data),
                      [self = shared_from_this()](beast::error_code ec, size_t) {
                        auto ends = self->out_.front().ends_response;
+                       self->backlog_.written(self->out_.front().data.size());
                        self->out_.pop_front();
                        if (ec) {
                          self->client_gone();
@@ -529,6 +594,7 @@ private:
   void close() {
     closed_ = true;
     ka_timer_.cancel();
+    deadline_.cancel();
     if (stateless_)
       stateless_->cancel_all(); // ends its listens: nothing keeps this connection alive
     beast::error_code ec;
@@ -562,6 +628,7 @@ private:
 
   std::string correlation_; // the current request's X-Correlation-ID
   trace::span span_;        // the current request's transport span
+  std::string client_;      // the peer's address (connection limits, logs)
   tcp::socket sock_;
   std::shared_ptr<http_server> srv_;
   beast::flat_buffer buf_;
@@ -573,6 +640,9 @@ private:
   std::atomic<bool> closed_{false}; // also read by other threads (session push)
   std::deque<pending_write> out_;
   net::steady_timer ka_timer_{sock_.get_executor()};
+  write_backlog backlog_{srv_->config().max_stream_queue_bytes}; // bytes in out_
+  net::steady_timer deadline_{sock_.get_executor()}; // of the read phase under way
+  uint64_t deadline_generation_ = 0;
   std::shared_ptr<endpoint> stateless_;
   std::function<void()> on_gone_;
 
@@ -630,8 +700,8 @@ void connection::dispatch_session(const std::shared_ptr<http_session>& session, 
   session->serve(body, std::make_shared<http_exchange>(shared_from_this(), false));
 }
 
-void serve_connection(tcp::socket sock, std::shared_ptr<http_server> srv) {
-  std::make_shared<connection>(std::move(sock), std::move(srv))->start();
+void serve_connection(tcp::socket sock, std::shared_ptr<http_server> srv, std::string client) {
+  std::make_shared<connection>(std::move(sock), std::move(srv), std::move(client))->start();
 }
 
 } // namespace cafmcp::protocol

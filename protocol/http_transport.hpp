@@ -37,6 +37,19 @@ struct http_config {
   std::chrono::milliseconds session_ttl{30 * 60 * 1000}; // idle legacy sessions end
   size_t max_sessions = 10000; // open legacy sessions; initialize past it gets 503
   std::chrono::milliseconds keepalive{15000};  // SSE comment on an open stream this often
+  // Hardening (docs/SECURITY.md, "The MCP port"): slow or greedy clients
+  // are closed and counted, never waited for without bound.
+  std::chrono::milliseconds header_timeout{10000}; // a request's headers, from its first byte
+  std::chrono::milliseconds body_timeout{30000};   // its body, once the headers are in
+  std::chrono::milliseconds idle_timeout{120000};  // a kept-alive connection waiting for its next request
+  size_t max_connections = 1024;                   // open at once; past it: 503 and closed
+  size_t max_connections_per_client = 256;         // from one client address
+  size_t max_stream_queue_bytes = 4 * 1024 * 1024; // SSE bytes waiting for a slow reader; past it: closed
+  /// Host names allowed besides localhost, 127.0.0.1 and [::1] while bound
+  /// to a loopback address (DNS rebinding: other Host headers get 403).
+  std::vector<std::string> allowed_hosts;
+  /// cafmcp_http_* counters and gauges (none: not counted).
+  std::shared_ptr<metrics::metrics_registry> metrics;
 };
 
 class http_server;

@@ -3,6 +3,8 @@
 // Opens, binds (SO_REUSEADDR) and listens an Asio acceptor on host:port, the
 // same way for every HTTP server of a node (MCP, observability).
 
+#include <algorithm>
+#include <chrono>
 #include <cstdint>
 #include <stdexcept>
 #include <string>
@@ -30,6 +32,14 @@ inline void listen_on(boost::asio::ip::tcp::acceptor& acceptor, const std::strin
     acceptor.listen(net::socket_base::max_listen_connections, ec);
   if (ec)
     throw std::runtime_error(what + ": cannot listen on " + host + ":" + std::to_string(port) + ": " + ec.message());
+}
+
+/// How long an HTTP server waits before it accepts again after the
+/// `failures`-th accept error in a row (out of file descriptors: waiting
+/// lets connections end): 10 ms, doubling, at most 1 s.
+inline std::chrono::milliseconds accept_retry_delay(unsigned failures) {
+  auto shift = std::min(failures == 0 ? 0u : failures - 1, 7u);
+  return std::min(std::chrono::milliseconds{10} * (1u << shift), std::chrono::milliseconds{1000});
 }
 
 } // namespace cafmcp::protocol

@@ -48,6 +48,33 @@ bool origin_allowed(const std::string& origin, const std::vector<std::string>& e
   return false;
 }
 
+bool host_allowed(const std::string& host, const std::vector<std::string>& extra) {
+  if (host.empty())
+    return false;
+  // The name without its port ("[::1]:8080" → "[::1]", "a.b:80" → "a.b").
+  auto name = host;
+  if (name.front() == '[') {
+    auto close = name.find(']');
+    if (close == std::string::npos)
+      return false;
+    name = name.substr(0, close + 1);
+  } else if (auto colon = name.rfind(':'); colon != std::string::npos) {
+    name = name.substr(0, colon);
+  }
+  name = lower(name);
+  for (auto local : {"localhost", "127.0.0.1", "[::1]"})
+    if (name == local)
+      return true;
+  for (auto& e : extra)
+    if (lower(e) == name || lower(e) == lower(host))
+      return true;
+  return false;
+}
+
+bool is_loopback_host(const std::string& host) {
+  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+}
+
 unsigned http_status_for(const json& response, bool modern) {
   if (!response.is_object() || !response.contains("error"))
     return 200;

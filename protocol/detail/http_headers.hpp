@@ -19,6 +19,14 @@ bool decode_header_value(const std::string& in, std::string& out);
 /// True for http(s)://localhost, 127.0.0.1 and [::1] (any port) and for `extra`.
 bool origin_allowed(const std::string& origin, const std::vector<std::string>& extra);
 
+/// For a server bound to a loopback address (DNS rebinding): true when the
+/// Host header names localhost, 127.0.0.1 or [::1] (any port), or a name in
+/// `extra` (with or without a port). A missing Host is refused.
+bool host_allowed(const std::string& host, const std::vector<std::string>& extra);
+
+/// True for 127.0.0.0/8, ::1 and "localhost".
+bool is_loopback_host(const std::string& host);
+
 /// The HTTP status code for a JSON-RPC response: 200 unless it is an error
 /// that maps to one (legacy clients read most errors from a 200).
 unsigned http_status_for(const nlohmann::json& response, bool modern);

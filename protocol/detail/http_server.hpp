@@ -16,6 +16,7 @@
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 
+#include "protocol/connection_limits.hpp"
 #include "protocol/http_transport.hpp"
 #include "protocol/tcp_listen.hpp"
 
@@ -32,7 +33,9 @@ public:
       env_(std::move(env)),
       on_session_(std::move(on_session)),
       acceptor_(io_),
-      sweep_timer_(io_) {
+      sweep_timer_(io_),
+      accept_timer_(io_),
+      limits_(cfg_.max_connections, cfg_.max_connections_per_client) {
   }
 
   void start() {
@@ -51,6 +54,7 @@ public:
       beast::error_code ec;
       acceptor_.close(ec);
       sweep_timer_.cancel();
+      accept_timer_.cancel();
       std::lock_guard<std::mutex> guard{mtx_};
       for (auto& [id, s] : sessions_)
         s->ep->cancel_all();
@@ -119,8 +123,17 @@ public:
 
   void end_streams(const std::shared_ptr<http_session>& s, const std::shared_ptr<void>& done = nullptr);
 
+  /// An admitted connection from `client` ended.
+  void release(const std::string& client);
+
+  /// Adds one to counter `name` (when metrics are kept).
+  void count(const std::string& name, const std::string& help, const metrics::metric_labels& labels = {});
+
 private:
   void accept();
+  /// Answers a connection past the limits with 503 and closes it.
+  void refuse(tcp::socket sock, const std::string& client, connection_limits::refusal why);
+  void set_open_gauge(size_t open);
 
   // Idle legacy sessions end after the session TTL.
   void sweep() {
@@ -157,6 +170,10 @@ private:
   std::optional<net::executor_work_guard<net::io_context::executor_type>> work_guard_{io_.get_executor()};
   tcp::acceptor acceptor_;
   net::steady_timer sweep_timer_;
+  net::steady_timer accept_timer_; // retries accept after an error (EMFILE …)
+  unsigned accept_failures_ = 0;   // in a row
+  std::mutex limits_mtx_;
+  connection_limits limits_;
   std::vector<std::thread> threads_;
   std::atomic<bool> stopped_{false};
   uint16_t port_ = 0;
@@ -166,6 +183,6 @@ private:
 
 /// Serves one accepted connection until the client or the server ends it
 /// (http_transport.cpp).
-void serve_connection(tcp::socket sock, std::shared_ptr<http_server> srv);
+void serve_connection(tcp::socket sock, std::shared_ptr<http_server> srv, std::string client);
 
 } // namespace cafmcp::protocol

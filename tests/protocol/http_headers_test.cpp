@@ -60,3 +60,21 @@ TEST_CASE("a body sent as 2026-07-28 without its _meta is told what it lacks") {
                                  {"params", {{"_meta", {{"io.modelcontextprotocol/protocolVersion", "2026-07-28"}}}}}})
         .empty());
 }
+
+TEST_CASE("a loopback server answers only Host names of this machine or configured ones (DNS rebinding)") {
+  CHECK(host_allowed("127.0.0.1:8080", {}));
+  CHECK(host_allowed("localhost", {}));
+  CHECK(host_allowed("LOCALHOST:1", {}));
+  CHECK(host_allowed("[::1]:8080", {}));
+  CHECK_FALSE(host_allowed("attacker.example:8080", {}));
+  CHECK_FALSE(host_allowed("127.0.0.1.attacker.example", {}));
+  CHECK_FALSE(host_allowed("", {}));
+  CHECK_FALSE(host_allowed("[::1", {}));
+  CHECK(host_allowed("mcp.internal:8080", {"mcp.internal"}));
+  CHECK(host_allowed("mcp.internal:8080", {"mcp.internal:8080"}));
+  CHECK_FALSE(host_allowed("mcp.internal:9999", {"mcp.internal:8080"}));
+  CHECK(is_loopback_host("127.0.0.1"));
+  CHECK(is_loopback_host("::1"));
+  CHECK_FALSE(is_loopback_host("0.0.0.0"));
+  CHECK_FALSE(is_loopback_host("10.0.0.1"));
+}

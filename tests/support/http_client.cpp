@@ -1,5 +1,7 @@
 #include "tests/support/http_client.hpp"
 
+#include <cerrno>
+
 #include <cstring>
 #include <sstream>
 
@@ -101,11 +103,26 @@ http_reply http_request(uint16_t port, const std::string& method, const std::str
   return reply;
 }
 
-http_stream::http_stream(uint16_t port, const std::string& method, const std::string& path,
+std::string request_text(const std::string& method, const std::string& path,
                          const std::vector<std::pair<std::string, std::string>>& headers, const std::string& body) {
+  std::string req = method + " " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\n";
+  for (auto& [k, v] : headers)
+    req += k + ": " + v + "\r\n";
+  if (!body.empty() || method == "POST")
+    req += "Content-Length: " + std::to_string(body.size()) + "\r\n";
+  return req + "\r\n" + body;
+}
+
+http_stream::http_stream(uint16_t port, const std::string& method, const std::string& path,
+                         const std::vector<std::pair<std::string, std::string>>& headers, const std::string& body)
+  : http_stream(port, request_text(method, path, headers, body)) {}
+
+http_stream::http_stream(uint16_t port, const std::string& raw, int receive_buffer) {
   fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
   if (fd_ < 0)
     return;
+  if (receive_buffer > 0)
+    setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof(receive_buffer));
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(port);
@@ -114,14 +131,18 @@ http_stream::http_stream(uint16_t port, const std::string& method, const std::st
     close();
     return;
   }
-  std::string req = method + " " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\n";
-  for (auto& [k, v] : headers)
-    req += k + ": " + v + "\r\n";
-  if (!body.empty() || method == "POST")
-    req += "Content-Length: " + std::to_string(body.size()) + "\r\n";
-  req += "\r\n" + body;
-  if (::send(fd_, req.data(), req.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(req.size()))
+  if (!raw.empty())
+    send(raw);
+}
+
+bool http_stream::send(const std::string& raw) {
+  if (fd_ < 0)
+    return false;
+  if (::send(fd_, raw.data(), raw.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(raw.size())) {
     close();
+    return false;
+  }
+  return true;
 }
 
 http_stream::~http_stream() {
@@ -141,8 +162,8 @@ bool http_stream::read_some(std::chrono::milliseconds timeout) {
   setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
   char buf[65536];
   auto n = ::recv(fd_, buf, sizeof(buf), 0);
-  if (n == 0)
-    eof_ = true;
+  if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
+    eof_ = true; // closed, or reset by the server
   if (n <= 0)
     return false;
   raw_.append(buf, static_cast<size_t>(n));

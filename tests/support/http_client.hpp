@@ -27,6 +27,14 @@ class http_stream {
 public:
   http_stream(uint16_t port, const std::string& method, const std::string& path,
               const std::vector<std::pair<std::string, std::string>>& headers, const std::string& body = {});
+  /// A connection that sends `raw` as it is (nothing added: part of a
+  /// request, or nothing). `receive_buffer` > 0 sets SO_RCVBUF before the
+  /// connect: a reader that takes little at a time.
+  http_stream(uint16_t port, const std::string& raw, int receive_buffer = 0);
+  /// Sends more bytes; false if the connection is gone.
+  bool send(const std::string& raw);
+  /// Whether the connection is open (connected, not closed by either side).
+  bool open() const { return fd_ >= 0 && !eof_; }
   ~http_stream();
   http_stream(const http_stream&) = delete;
   http_stream& operator=(const http_stream&) = delete;
@@ -49,6 +57,11 @@ private:
   bool eof_ = false;
   std::string raw_;
 };
+
+/// The bytes of an HTTP/1.1 request as http_stream sends it (Host
+/// 127.0.0.1, Content-Length for a body or a POST).
+std::string request_text(const std::string& method, const std::string& path,
+                         const std::vector<std::pair<std::string, std::string>>& headers, const std::string& body = {});
 
 /// The `data:` payloads of an SSE body, in order.
 std::vector<std::string> sse_data(const std::string& body);
