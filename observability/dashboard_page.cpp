@@ -83,7 +83,7 @@ function render(s) {
   const tree = el("tree"); tree.replaceChildren(); if (s.tree) tree.appendChild(treeNode(s.tree));
 }
 function connect() {
-  const es = new EventSource("/events");
+  const es = new EventSource("/events" + location.search); // carries ?token= when the port needs one
   es.onopen = () => { el("conn").textContent = "live"; };
   es.onmessage = e => { try { render(JSON.parse(e.data)); } catch (err) { el("conn").textContent = "bad update: " + err; } };
   es.onerror = () => { el("conn").textContent = "reconnecting…"; };

@@ -557,7 +557,8 @@ void listen(web_actor* self) {
                                    job->target = target;
                                    job->reply = std::move(reply);
                                    caf::anon_send(me, std::move(job)); // dropped if dead: the guard answers 503
-                                 });
+                                 },
+                                 st.cfg.server);
     *st.held = st.server;
     log::info(st.path, "metrics, health and readiness on http://" + st.cfg.host + ":"
                          + std::to_string(bound_port(*st.server)) + "/metrics, /health, /ready; dashboard on /dashboard");

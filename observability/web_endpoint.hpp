@@ -21,6 +21,7 @@
 
 #include "actors/name_table.hpp"
 #include "cluster/cluster_view.hpp"
+#include "observability/web_server.hpp"
 #include "supervision/child_spec.hpp"
 #include "base/config_schema.hpp"
 #include "base/metrics.hpp"
@@ -40,6 +41,7 @@ struct web_config {
   int64_t queue_depth_limit = 1000;              // messages waiting in any one actor
   std::vector<std::string> required_actors;      // core actors that must be alive
   std::string cluster_transport;                 // "mutual_tls", "insecure" or "" (no cluster): shown in /health
+  web_server_options server;                     // timeouts, limits, the token (token_file)
 };
 
 /// The config keys this part owns ("observability").

@@ -13,6 +13,9 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include "base/crypto.hpp"
+#include "base/log.hpp"
+#include "protocol/connection_limits.hpp"
 #include "protocol/tcp_listen.hpp"
 
 namespace cafmcp::observability {
@@ -22,11 +25,52 @@ namespace http = beast::http;
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
 
+namespace {
+
+constexpr const char* log_path = "/root/observability_sup/web";
+
+/// The query parameter `name` of `target` ("" when absent).
+std::string query_param(const std::string& target, const std::string& name) {
+  auto q = target.find('?');
+  if (q == std::string::npos)
+    return {};
+  auto rest = target.substr(q + 1);
+  size_t at = 0;
+  while (at <= rest.size()) {
+    auto end = rest.find('&', at);
+    auto pair = rest.substr(at, end == std::string::npos ? std::string::npos : end - at);
+    if (pair.rfind(name + "=", 0) == 0)
+      return pair.substr(name.size() + 1);
+    if (end == std::string::npos)
+      break;
+    at = end + 1;
+  }
+  return {};
+}
+
+} // namespace
+
+bool web_authorized(const std::string& target, const std::string& authorization, const std::string& token) {
+  if (token.empty())
+    return true;
+  auto path = target.substr(0, target.find('?'));
+  // Probes stay open: an orchestrator restarting pods needs no secret.
+  if (path == "/health" || path == "/ready" || path == "/live")
+    return true;
+  const std::string bearer = "Bearer ";
+  if (authorization.size() > bearer.size() && authorization.compare(0, bearer.size(), bearer) == 0)
+    return crypto::constant_time_equal(authorization.substr(bearer.size()), token);
+  auto given = query_param(target, "token");
+  return !given.empty() && crypto::constant_time_equal(given, token);
+}
+
 class web_connection;
 
 class web_server : public std::enable_shared_from_this<web_server> {
 public:
-  web_server(web_handler handler) : handler_(std::move(handler)), acceptor_(io_), guard_(io_.get_executor()) {}
+  web_server(web_handler handler, web_server_options options)
+    : handler_(std::move(handler)), options_(std::move(options)), acceptor_(io_), accept_timer_(io_),
+      guard_(io_.get_executor()), limits_(options_.max_connections, options_.max_connections_per_client) {}
 
   void listen(const std::string& host, uint16_t port) {
     protocol::listen_on(acceptor_, host, port, "observability");
@@ -41,6 +85,7 @@ public:
     net::post(io_, [this] {
       beast::error_code ec;
       acceptor_.close(ec);
+      accept_timer_.cancel();
     });
     guard_.reset();
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -51,6 +96,10 @@ public:
 
   uint16_t port() const { return port_; }
   const web_handler& handler() const { return handler_; }
+  const web_server_options& options() const { return options_; }
+
+  /// A connection from `client` ended (all on the one I/O thread).
+  void release(const std::string& client) { limits_.release(client); }
   net::io_context& io() { return io_; }
   bool stopped() const { return stopped_; }
 
@@ -58,9 +107,13 @@ private:
   void accept();
 
   web_handler handler_;
+  web_server_options options_;
   net::io_context io_{1};
   tcp::acceptor acceptor_;
+  net::steady_timer accept_timer_;
+  unsigned accept_failures_ = 0;
   net::executor_work_guard<net::io_context::executor_type> guard_;
+  protocol::connection_limits limits_;
   std::thread thread_;
   std::atomic<bool> stopped_{false};
   uint16_t port_ = 0;
@@ -70,7 +123,9 @@ private:
 /// answered with a body or kept open as an event stream.
 class web_connection : public std::enable_shared_from_this<web_connection> {
 public:
-  web_connection(tcp::socket sock, std::shared_ptr<web_server> srv) : sock_(std::move(sock)), srv_(std::move(srv)) {}
+  web_connection(tcp::socket sock, std::shared_ptr<web_server> srv, std::string client)
+    : sock_(std::move(sock)), srv_(std::move(srv)), client_(std::move(client)) {}
+  ~web_connection() { srv_->release(client_); }
 
   void start() { read(); }
 
@@ -79,7 +134,24 @@ private:
     req_ = {};
     parser_.emplace();
     parser_->body_limit(8 * 1024);
+    parser_->header_limit(16 * 1024);
+    if (buf_.size() > 0)
+      return read_request();
+    // Between requests, then for the request itself: each under a deadline,
+    // so a client that sends slowly or never cannot hold the connection.
+    arm(srv_->options().idle_timeout);
+    sock_.async_wait(tcp::socket::wait_read, [self = shared_from_this()](beast::error_code ec) {
+      if (ec)
+        return self->close();
+      self->read_request();
+    });
+  }
+
+  void read_request() {
+    arm(srv_->options().request_timeout);
     http::async_read(sock_, buf_, *parser_, [self = shared_from_this()](beast::error_code ec, size_t) {
+      self->deadline_.cancel();
+      ++self->generation_;
       if (ec)
         return self->close();
       self->req_ = self->parser_->release();
@@ -87,7 +159,26 @@ private:
     });
   }
 
+  void arm(std::chrono::milliseconds limit) {
+    auto generation = ++generation_;
+    deadline_.expires_after(limit);
+    deadline_.async_wait([self = shared_from_this(), generation](beast::error_code ec) {
+      if (!ec && generation == self->generation_)
+        self->close();
+    });
+  }
+
   void handle() {
+    auto authorization = req_.find(http::field::authorization);
+    if (!web_authorized(std::string{req_.target()},
+                        authorization == req_.end() ? std::string{} : std::string{authorization->value()},
+                        srv_->options().token)) {
+      web_reply r;
+      r.status = 401;
+      r.body = "this endpoint needs the bearer token of observability.token_file (Authorization: Bearer …, "
+               "or ?token=… in a browser)\n";
+      return write(std::move(r));
+    }
     if (req_.method() != http::verb::get && req_.method() != http::verb::head) {
       web_reply r;
       r.status = 405;
@@ -110,6 +201,8 @@ private:
       return stream(std::move(r));
     auto res = std::make_shared<http::response<http::string_body>>(static_cast<http::status>(r.status), req_.version());
     res->set(http::field::content_type, r.content_type);
+    if (r.status == 401)
+      res->set(http::field::www_authenticate, "Bearer realm=\"cafmcp observability\"");
     res->set(http::field::cache_control, "no-store");
     res->keep_alive(req_.keep_alive());
     res->body() = std::move(r.body);
@@ -147,6 +240,7 @@ private:
   }
 
   void close() {
+    deadline_.cancel();
     beast::error_code ec;
     sock_.shutdown(tcp::socket::shutdown_both, ec);
     sock_.close(ec);
@@ -159,19 +253,46 @@ private:
   http::request<http::string_body> req_;
   std::function<std::string()> next_;
   net::steady_timer timer_{sock_.get_executor()};
+  std::string client_;
+  net::steady_timer deadline_{sock_.get_executor()};
+  uint64_t generation_ = 0;
 };
 
 void web_server::accept() {
-  acceptor_.async_accept(net::make_strand(io_), [self = shared_from_this()](beast::error_code ec, tcp::socket sock) {
-    if (ec)
+  // One I/O thread: the acceptor, the limits and every connection share it.
+  acceptor_.async_accept(io_, [self = shared_from_this()](beast::error_code ec, tcp::socket sock) {
+    if (ec == net::error::operation_aborted || self->stopped_)
       return;
-    std::make_shared<web_connection>(std::move(sock), self)->start();
+    if (ec) { // out of file descriptors, …: try again shortly, never stop accepting
+      auto delay = protocol::accept_retry_delay(++self->accept_failures_);
+      if (self->accept_failures_ == 1 || self->accept_failures_ % 100 == 0)
+        log::warning(log_path, "cannot accept connections: " + ec.message() + " ("
+                                 + std::to_string(self->accept_failures_) + " in a row); retrying in "
+                                 + std::to_string(delay.count()) + " ms");
+      self->accept_timer_.expires_after(delay);
+      self->accept_timer_.async_wait([self](beast::error_code wait_ec) {
+        if (!wait_ec && !self->stopped_)
+          self->accept();
+      });
+      return;
+    }
+    self->accept_failures_ = 0;
+    auto client = sock.remote_endpoint(ec).address().to_string();
+    if (self->limits_.admit(client)) {
+      // Past the limits: closed at once (a scraper retries; the dashboard reconnects).
+      beast::error_code ignored;
+      sock.shutdown(tcp::socket::shutdown_both, ignored);
+      sock.close(ignored);
+    } else {
+      std::make_shared<web_connection>(std::move(sock), self, std::move(client))->start();
+    }
     self->accept();
   });
 }
 
-std::shared_ptr<web_server> start_web_server(const std::string& host, uint16_t port, web_handler handler) {
-  auto srv = std::make_shared<web_server>(std::move(handler));
+std::shared_ptr<web_server> start_web_server(const std::string& host, uint16_t port, web_handler handler,
+                                             web_server_options options) {
+  auto srv = std::make_shared<web_server>(std::move(handler), std::move(options));
   srv->listen(host, port);
   return srv;
 }

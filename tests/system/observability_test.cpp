@@ -287,3 +287,60 @@ TEST_CASE("X-Correlation-ID is taken from the request or generated (UUIDv4), ret
     CHECK(std::regex_match(rr.headers["x-correlation-id"], uuid4));
   }
 }
+
+TEST_CASE("with observability.token_file, /metrics and the dashboard need the bearer token - the probes stay open") {
+  temp_dir config_dir;
+  auto token_file = config_dir.write("web.token", "s3cret-token\n");
+  auto config = config_dir.write("node.json", R"({"observability": {"token_file": ")" + token_file
+                                                + R"(", "request_timeout_ms": 300, "idle_timeout_ms": 300}})");
+  observed_node node{{"--config", config}};
+  auto bare = node.get("/metrics");
+  CHECK(bare.status == 401);
+  CHECK(bare.headers["www-authenticate"].rfind("Bearer", 0) == 0);
+  CHECK(http_request(node.web, "GET", "/metrics", {{"Authorization", "Bearer s3cret-token"}}).status == 200);
+  CHECK(http_request(node.web, "GET", "/metrics", {{"Authorization", "Bearer s3cret-tokeN"}}).status == 401);
+  CHECK(node.get("/dashboard").status == 401);
+  CHECK(node.get("/dashboard?token=s3cret-token").status == 200);
+  CHECK(node.get("/live").status == 200);
+  CHECK(node.get("/ready").status == 200);
+  CHECK(node.get("/health").status != 401);
+  // A client that sends nothing, or half a request, is closed, not waited for.
+  http_stream idle{node.web, ""};
+  http_stream half{node.web, "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n"};
+  CHECK(idle.wait_closed(5s));
+  CHECK(half.wait_closed(5s));
+  CHECK(half.raw().empty());
+}
+
+TEST_CASE("the observability port closes connections past its per-client limit at once and serves again after") {
+  temp_dir config_dir;
+  auto config = config_dir.write("node.json", R"({"observability": {"max_connections_per_client": 2}})");
+  observed_node node{{"--config", config}};
+  std::vector<std::unique_ptr<http_stream>> held;
+  for (int i = 0; i < 2; ++i)
+    held.push_back(std::make_unique<http_stream>(node.web, ""));
+  // The third is closed without an answer; it may take a moment for the two to be accepted first.
+  bool refused = false;
+  for (int i = 0; i < 50 && !refused; ++i) { // bounded
+    http_stream extra{node.web, "GET /live HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"};
+    refused = extra.wait_closed(2s) && extra.raw().empty();
+  }
+  CHECK(refused);
+  held.clear();
+  int status = 0;
+  for (int i = 0; i < 100 && status != 200; ++i) { // bounded: the held ones end asynchronously
+    status = node.get("/live").status;
+    if (status != 200)
+      std::this_thread::sleep_for(20ms);
+  }
+  CHECK(status == 200);
+}
+
+TEST_CASE("an unreadable observability.token_file stops the start with exit code 2 naming the key") {
+  temp_dir dir;
+  auto config = dir.write("node.json", R"({"observability": {"token_file": "/nonexistent/web.token"}})");
+  auto r = run({binary, "node", "--http-port", "0", "--metrics-port", "0", "--config", config});
+  CHECK(r.code == 2);
+  CHECK(r.err.find("observability.token_file") != std::string::npos);
+  CHECK(r.err.find("/nonexistent/web.token") != std::string::npos);
+}
