@@ -33,6 +33,7 @@
 
 #include "actors/name_table.hpp"
 #include "cluster/messages.hpp"
+#include "cluster/replica_files.hpp"
 #include "supervision/child_spec.hpp"
 
 namespace cafmcp::cluster {
@@ -46,26 +47,6 @@ namespace cafmcp::cluster {
 using disk_append_atom = caf::atom_constant<caf::atom("dk_append")>;
 using disk_snapshot_atom = caf::atom_constant<caf::atom("dk_snap")>;
 using disk_load_atom = caf::atom_constant<caf::atom("dk_load")>;
-
-struct disk_load {
-  std::vector<record_delta> records; // in the order to merge them
-  size_t from_snapshot = 0;
-  size_t from_wal = 0;
-  bool torn_tail = false;        // the WAL's last line was torn (dropped)
-  uint64_t wal_good_bytes = 0;   // the WAL up to its last good line
-  size_t wal_stopped_at = 0;     // 1-based line where replay stopped at damage (0: it did not)
-  size_t wal_not_replayed = 0;   // lines from there on
-  bool snapshot_corrupt = false; // present but not loaded
-  std::string problem;           // what was wrong, for the log
-
-  /// Records may be missing: the node must not serve from this alone.
-  bool incomplete() const { return snapshot_corrupt || wal_stopped_at > 0; }
-};
-
-/// "<sha256 hex> <json>" (no newline).
-std::string encode_wal_line(const record_delta& d);
-/// The record of a WAL line, or nullopt when its checksum or format is bad.
-std::optional<record_delta> decode_wal_line(const std::string& line);
 
 /// Reads `dir`'s snapshot and WAL (missing files are no error); changes
 /// nothing on disk.

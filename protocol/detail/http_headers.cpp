@@ -111,7 +111,14 @@ std::string correlation_for(const std::string& given) {
 
 std::string header_mismatch(const json& body, const std::function<std::string(const char*)>& header) {
   auto version = header("mcp-protocol-version");
-  auto body_version = body["params"]["_meta"][meta_key::protocol_version];
+  // Looked up step by step: any body may come here (the fuzzer's do), and a
+  // const operator[] on a missing key is undefined behaviour.
+  json body_version;
+  if (body.is_object())
+    if (auto p = body.find("params"); p != body.end() && p->is_object())
+      if (auto m = p->find("_meta"); m != p->end() && m->is_object())
+        if (auto v = m->find(meta_key::protocol_version); v != m->end())
+          body_version = *v;
   if (version.empty())
     return "missing MCP-Protocol-Version header";
   if (!body_version.is_string() || version != body_version.get<std::string>())

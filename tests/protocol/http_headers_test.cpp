@@ -78,3 +78,10 @@ TEST_CASE("a loopback server answers only Host names of this machine or configur
   CHECK_FALSE(is_loopback_host("0.0.0.0"));
   CHECK_FALSE(is_loopback_host("10.0.0.1"));
 }
+
+TEST_CASE("header_mismatch takes any body: without params._meta the version cannot match") {
+  using nlohmann::json;
+  auto header = [](const char* name) { return std::string{name} == "mcp-protocol-version" ? "2026-07-28" : ""; };
+  for (auto body : {json::array(), json{{"params", 1}}, json{{"params", {{"_meta", json::object()}}}}, json(nullptr)})
+    CHECK(header_mismatch(body, header).find("does not match body value null") != std::string::npos);
+}
