@@ -8,6 +8,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/audit_command.hpp"
+#include "cli/token_command.hpp"
 #include "cli/cert_command.hpp"
 #include "cli/cluster_command.hpp"
 #include "cli/node_command.hpp"
@@ -141,6 +142,19 @@ int run(int argc, char** argv, std::function<void(protocol::catalog&)> extend) {
   verify_cmd->add_option("FILE", audit_file, "the audit log (admin.audit_log)")->required()->check(CLI::ExistingFile);
   verify_cmd->add_option("--key", audit_verify_key, "the node's audit key (admin.audit_key_file; default FILE.key)");
 
+  token_options token;
+  auto* token_cmd = app.add_subcommand("token", "static API tokens for the MCP endpoint's bearer authorisation");
+  token_cmd->require_subcommand(1);
+  auto* token_create_cmd = token_cmd->add_subcommand(
+    "create", "make a token and print it with its mcp.auth.static_tokens entry (which holds only its hash)");
+  token_create_cmd->add_option("--subject", token.subject, "whom the token stands for (logs, session binding)")
+    ->required()
+    ->check([](const std::string& s) {
+      return s.find_first_of(" \t\n") == std::string::npos ? std::string{} : std::string{"no spaces in a subject"};
+    });
+  token_create_cmd->add_option("--scopes", token.scopes, "comma-separated scopes the token carries");
+  token_create_cmd->add_option("--tenant", token.tenant, "the tenant the token belongs to");
+
   cert_options cert;
   auto* cert_cmd = app.add_subcommand("cert", "the cluster's certificates: a CA, node and client certificates");
   cert_cmd->require_subcommand(1);
@@ -234,6 +248,8 @@ int run(int argc, char** argv, std::function<void(protocol::catalog&)> extend) {
     failover.command = "failover " + failover_from + (failover_to.empty() ? "" : " " + failover_to);
     return run_shell(failover);
   }
+  if (token_create_cmd->parsed())
+    return run_token_create(token);
   if (verify_cmd->parsed())
     return run_audit_verify(audit_file, audit_verify_key.empty() ? audit_file + ".key" : audit_verify_key);
   if (create_ca_cmd->parsed())

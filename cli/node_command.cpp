@@ -17,6 +17,7 @@
 #include "cluster/cookie.hpp"
 #include "protocol/builtin.hpp"
 #include "protocol/conformance_tools.hpp"
+#include "protocol/detail/http_headers.hpp"
 #include "base/crypto.hpp"
 #include "protocol/endpoint.hpp"
 #include "protocol/http_transport.hpp"
@@ -158,6 +159,12 @@ int run_node(const node_options& opts) {
                    + std::to_string(getpid()) + ")");
   if (cfg.cluster.enabled)
     cfg.web.cluster_transport = cfg.cluster.tls ? "mutual_tls" : "insecure";
+  if (cfg.http_enabled) {
+    cfg.web.mcp_auth = cfg.http_limits.auth.enabled ? "bearer" : "off";
+    if (!cfg.http_limits.auth.enabled && !protocol::detail::is_loopback_host(cfg.http_host))
+      log::warning("/", "MCP on " + cfg.http_host + ":" + std::to_string(cfg.http_port)
+                          + " answers anyone who can reach it: set mcp.auth (docs/SECURITY.md)");
+  }
   if (cfg.cluster.enabled && cfg.cluster_insecure)
     log::warning("/", "cluster.insecure: the cluster port " + cfg.cluster.host + ":" + std::to_string(cfg.cluster.port)
                         + " speaks plain BASP and the cookie is the only credential; anyone on this machine who "

@@ -49,6 +49,21 @@ std::vector<field> node_config_schema() {
        "instructions returned by initialize and server/discover", {}, {}, {}, {}},
       {"conformance_tools", value_type::boolean, false,
        "also serve the MCP conformance suite's tools (test_simple_text, test_elicitation …)", {}, {}, {}, {}},
+      {"auth", value_type::object, {}, "bearer authorisation of the MCP endpoint (docs/SECURITY.md)", {}, {}, {}, {
+        {"enabled", value_type::boolean, false,
+         "every HTTP request needs Authorization: Bearer <token> (401 otherwise); stdio is not affected", {}, {}, {},
+         {}},
+        {"resource", value_type::string, "",
+         "the canonical URI clients use for this server, e.g. https://mcp.example.com/mcp (RFC 8707; \"\": "
+         "http://<Host header><http.path>)", {}, {}, {}, {}},
+        {"authorization_servers", value_type::string_list, nlohmann::json::array(),
+         "issuers clients get tokens from, named in the protected resource metadata", {}, {}, {}, {}},
+        {"scopes_supported", value_type::string_list, nlohmann::json::array(),
+         "scopes named in the metadata and in 401 challenges", {}, {}, {}, {}},
+        {"static_tokens", value_type::string_list, nlohmann::json::array(),
+         "API tokens by hash: \"sha256:<hex> subject=<name> [scopes=<a,b>] [tenant=<t>]\" (cafmcp token create "
+         "makes one)", {}, {}, {}, {}},
+      }},
       {"tasks", value_type::object, {}, "the Tasks extension (MCP 2026-07-28)", {}, {}, {}, {
         {"ttl_ms", value_type::integer, 3600000, "how long a task and its result are kept after it is created", 1000, {}, {}, {}},
         {"poll_interval_ms", value_type::integer, 1000, "pollIntervalMs suggested to clients", 10, {}, {}, {}},
@@ -278,6 +293,22 @@ node_config load_node_config(const std::optional<std::string>& file, const node_
   out.list_ttl = std::chrono::milliseconds{mcp["list_ttl_ms"].get<int64_t>()};
   out.instructions = mcp["instructions"].get<std::string>();
   out.conformance_tools = mcp["conformance_tools"].get<bool>();
+  auto& auth = mcp["auth"];
+  out.http_limits.auth.enabled = auth["enabled"].get<bool>();
+  out.http_limits.auth.resource = auth["resource"].get<std::string>();
+  out.http_limits.auth.authorization_servers = auth["authorization_servers"].get<std::vector<std::string>>();
+  out.http_limits.auth.scopes_supported = auth["scopes_supported"].get<std::vector<std::string>>();
+  auto entries = auth["static_tokens"].get<std::vector<std::string>>();
+  for (size_t i = 0; i < entries.size(); ++i) {
+    try {
+      out.http_limits.auth.static_tokens.push_back(protocol::parse_static_token(entries[i]));
+    } catch (const std::invalid_argument& e) {
+      throw config_error("mcp.auth.static_tokens[" + std::to_string(i) + "]", e.what());
+    }
+  }
+  if (out.http_limits.auth.enabled && out.http_limits.auth.static_tokens.empty())
+    throw config_error("mcp.auth.static_tokens",
+                       "mcp.auth.enabled needs at least one entry (make one with: cafmcp token create --subject NAME)");
   out.tasks.ttl = std::chrono::milliseconds{mcp["tasks"]["ttl_ms"].get<int64_t>()};
   out.tasks.poll_interval = std::chrono::milliseconds{mcp["tasks"]["poll_interval_ms"].get<int64_t>()};
   out.tasks.max_tasks = mcp["tasks"]["max_tasks"].get<size_t>();

@@ -389,6 +389,8 @@ web_reply health_reply(const web_state& st, const collected& c) {
                    {"alerts", alerts}};
   if (!st.cfg.cluster_transport.empty())
     body["cluster_transport"] = st.cfg.cluster_transport;
+  if (!st.cfg.mcp_auth.empty())
+    body["mcp_auth"] = st.cfg.mcp_auth;
   r.body = body.dump(2) + "\n";
   return r;
 }

@@ -42,6 +42,7 @@ struct web_config {
   std::vector<std::string> required_actors;      // core actors that must be alive
   std::string cluster_transport;                 // "mutual_tls", "insecure" or "" (no cluster): shown in /health
   web_server_options server;                     // timeouts, limits, the token (token_file)
+  std::string mcp_auth;                          // "bearer", "off" or "" (no MCP HTTP): shown in /health
 };
 
 /// The config keys this part owns ("observability").

@@ -45,6 +45,9 @@ public:
   /// The trace context the request came with (or its transport span's):
   /// what it causes is traced under it. Invalid: none.
   virtual trace::context trace_context() const { return {}; }
+  /// Whom the request acts for (the bearer token's subject; "": no
+  /// authorisation on this transport).
+  virtual std::string subject() const { return {}; }
 };
 
 using sink_ptr = std::shared_ptr<request_sink>;

@@ -58,6 +58,7 @@ public:
   void notify(const json& n) override { inner_->notify(n); }
   std::string correlation_id() const override { return inner_->correlation_id(); }
   trace::context trace_context() const override { return inner_->trace_context(); }
+  std::string subject() const override { return inner_->subject(); }
 
   void respond(const json& r) override {
     const char* outcome = outcome_of(r);
@@ -99,6 +100,7 @@ public:
   void notify(const json& n) override { inner_->notify(n); }
   std::string correlation_id() const override { return inner_->correlation_id(); }
   trace::context trace_context() const override { return span_.ctx(); }
+  std::string subject() const override { return inner_->subject(); }
 
   void respond(const json& r) override {
     record_outcome(span_, r);

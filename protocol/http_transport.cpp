@@ -60,6 +60,8 @@ public:
   void start() { read(); }
 
   const std::string& correlation() const { return correlation_; }
+  /// Whom the current request acts for ("": no authorisation).
+  std::string subject() const { return who_ ? who_->subject : std::string{}; }
   /// The current request's trace context (its transport span's).
   const trace::context& trace_context() const { return span_.ctx(); }
 
@@ -165,17 +167,42 @@ private:
     auto target = std::string{req_.target()};
     if (auto q = target.find('?'); q != std::string::npos)
       target.resize(q);
-    if (target != cfg.path)
-      return reply_plain(http::status::not_found, "not found: the MCP endpoint is " + cfg.path + "\n");
     if (detail::is_loopback_host(cfg.host) && !detail::host_allowed(header(http::field::host), cfg.allowed_hosts))
       return reply_error(http::status::forbidden, rpc_code::invalid_request,
                          "Host " + header(http::field::host)
                            + " is not allowed: this node is bound to a loopback address and answers localhost, "
                              "127.0.0.1, [::1] or http.allowed_hosts (DNS rebinding protection)");
+    auto resource = resource_uri(cfg.auth, header(http::field::host), cfg.path);
+    if (cfg.auth.enabled && target == metadata_path(resource) && req_.method() == http::verb::get) {
+      // Protected resource metadata (RFC 9728): where to get a token; open to all.
+      http::response<http::string_body> res{http::status::ok, req_.version()};
+      res.set(http::field::content_type, "application/json");
+      res.body() = protected_resource_metadata(cfg.auth, resource).dump();
+      res.prepare_payload();
+      return send(std::move(res));
+    }
+    if (target != cfg.path)
+      return reply_plain(http::status::not_found, "not found: the MCP endpoint is " + cfg.path + "\n");
     if (auto origin = req_.find(http::field::origin); origin != req_.end()) {
       if (!origin_allowed(std::string{origin->value()}, cfg.allowed_origins))
         return reply_error(http::status::forbidden, rpc_code::invalid_request,
                            "Origin " + std::string{origin->value()} + " is not allowed");
+    }
+    who_.reset();
+    if (cfg.auth.enabled) {
+      auto outcome = authenticate(cfg.auth, header(http::field::authorization), metadata_url(resource));
+      if (!outcome.who) {
+        srv_->count("cafmcp_http_unauthorized_total", "MCP requests refused with 401 (no or an unknown bearer token)");
+        http::response<http::string_body> res{http::status::unauthorized, req_.version()};
+        res.set(http::field::www_authenticate, outcome.www_authenticate);
+        res.set(http::field::content_type, "application/json");
+        res.body() = dump(make_error(nullptr, rpc_error{rpc_code::invalid_request, outcome.message, nullptr}));
+        res.prepare_payload();
+        return send(std::move(res));
+      }
+      who_ = std::move(outcome.who);
+      if (span_.recording())
+        span_.set("enduser.id", who_->subject);
     }
     switch (req_.method()) {
       case http::verb::post: return on_post();
@@ -299,7 +326,17 @@ private:
   /// The legacy session `id`: this node's, or one started on another
   /// member (a failover) restored from its replicated record. `found` runs
   /// on this connection's thread, with nullptr when there is none.
-  void with_session(const std::string& id, std::function<void(std::shared_ptr<http_session>)> found) {
+  void with_session(const std::string& id, std::function<void(std::shared_ptr<http_session>)> found_any) {
+    // A session started under another subject is not found (404), as if it
+    // did not exist: its id alone must not let one client act as another.
+    auto found = [found_any, subject = subject()](std::shared_ptr<http_session> s) {
+      if (s) {
+        auto state = s->ep->session();
+        if (!state || state->subject != subject)
+          return found_any(nullptr);
+      }
+      found_any(std::move(s));
+    };
     if (auto s = srv_->find_session(id))
       return found(std::move(s));
     if (srv_->session_count() >= srv_->config().max_sessions)
@@ -349,9 +386,12 @@ private:
       void notify(const json&) override {}
       void respond(const json& r) override { response = r; }
       trace::context trace_context() const override { return trace; }
+      std::string subject() const override { return who; }
+      std::string who;
     };
     auto sink = std::make_shared<capture>();
     sink->trace = span_.ctx();
+    sink->who = subject();
     ep->handle_value(body, sink);
     http::response<http::string_body> res{status_for(sink->response, false), req_.version()};
     res.set(http::field::content_type, "application/json");
@@ -629,6 +669,7 @@ private:
   std::string correlation_; // the current request's X-Correlation-ID
   trace::span span_;        // the current request's transport span
   std::string client_;      // the peer's address (connection limits, logs)
+  std::optional<principal> who_; // the current request's, with mcp.auth
   tcp::socket sock_;
   std::shared_ptr<http_server> srv_;
   beast::flat_buffer buf_;
@@ -655,17 +696,19 @@ class http_exchange : public request_sink {
 public:
   http_exchange(std::shared_ptr<connection> conn, bool modern)
     : conn_(std::move(conn)), modern_(modern), correlation_(conn_->correlation()),
-      trace_(conn_->trace_context()) {}
+      trace_(conn_->trace_context()), subject_(conn_->subject()) {}
   void notify(const json& n) override { conn_->post_event(n, false, modern_); }
   void respond(const json& r) override { conn_->post_event(r, true, modern_); }
   std::string correlation_id() const override { return correlation_; }
   trace::context trace_context() const override { return trace_; }
+  std::string subject() const override { return subject_; }
 
 private:
   std::shared_ptr<connection> conn_;
   bool modern_;
   std::string correlation_;
   trace::context trace_;
+  std::string subject_;
 };
 
 void connection::dispatch(const std::shared_ptr<endpoint>& ep, const json& body, bool modern) {

@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "protocol/bearer_auth.hpp"
 #include "protocol/endpoint.hpp"
 #include "supervision/child_spec.hpp"
 
@@ -48,6 +49,8 @@ struct http_config {
   /// Host names allowed besides localhost, 127.0.0.1 and [::1] while bound
   /// to a loopback address (DNS rebinding: other Host headers get 403).
   std::vector<std::string> allowed_hosts;
+  /// Bearer authorisation (mcp.auth): off, or every request needs a token.
+  auth_config auth;
   /// cafmcp_http_* counters and gauges (none: not counted).
   std::shared_ptr<metrics::metrics_registry> metrics;
 };

@@ -6,12 +6,15 @@ namespace cafmcp::protocol {
 using nlohmann::json;
 
 json legacy_session::to_json() const {
-  return json{{"kind", "legacy_session"},
-              {"protocolVersion", protocol_version},
-              {"clientInfo", client_info},
-              {"capabilities", client_capabilities},
-              {"logLevel", log_level},
-              {"subscriptions", subscriptions}};
+  json j{{"kind", "legacy_session"},
+         {"protocolVersion", protocol_version},
+         {"clientInfo", client_info},
+         {"capabilities", client_capabilities},
+         {"logLevel", log_level},
+         {"subscriptions", subscriptions}};
+  if (!subject.empty())
+    j["subject"] = subject;
+  return j;
 }
 
 std::optional<legacy_session> legacy_session::from_json(const std::string& id, const json& j) {
@@ -28,6 +31,8 @@ std::optional<legacy_session> legacy_session::from_json(const std::string& id, c
   s.initialized = true; // a client that comes back has finished its handshake
   if (auto level = j.find("logLevel"); level != j.end() && level->is_string())
     s.log_level = level->get<std::string>();
+  if (auto subject = j.find("subject"); subject != j.end() && subject->is_string())
+    s.subject = subject->get<std::string>();
   if (auto subs = j.find("subscriptions"); subs != j.end() && subs->is_array())
     for (auto& u : *subs)
       if (u.is_string())

@@ -21,9 +21,12 @@ struct legacy_session {
   bool initialized = false; // notifications/initialized arrived
   std::string log_level;    // from logging/setLevel ("": none)
   std::set<std::string> subscriptions;
+  /// The bearer token's subject that started it ("": no authorisation):
+  /// no other subject may use it, on any node.
+  std::string subject;
 
   /// {"kind": "legacy_session", "protocolVersion", "clientInfo",
-  /// "capabilities", "logLevel", "subscriptions"}: the format on disk and
+  /// "capabilities", "logLevel", "subscriptions", "subject" (when set)}: the format on disk and
   /// between nodes (change it only with a migration). Without the id (the
   /// record's key) and `initialized`.
   nlohmann::json to_json() const;

@@ -7,7 +7,7 @@
 // v2 (@modelcontextprotocol/client 2.x) is pinned to MCP 2026-07-28.
 // Prints one line per check and "N passed, M failed"; exits 1 on a failure.
 
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -45,8 +45,18 @@ async function expectReject(name, promise, predicate) {
   }
 }
 
+// Over HTTP the node needs a bearer token (mcp.auth), made as an operator would.
+function makeToken(subject) {
+  const out = execFileSync(opts.binary, ["token", "create", "--subject", subject], { encoding: "utf8" });
+  const m = out.match(/shown only now\):\n {2}(\S+)\n[^\n]*\n {2}("sha256:[^\n]+")/);
+  if (!m) throw new Error(`unexpected output of token create:\n${out}`);
+  return { token: m[1], entry: JSON.parse(m[2]) };
+}
+const tokens = { main: makeToken(`interop-${opts.sdk}`), other: makeToken(`interop-${opts.sdk}-other`) };
 const configPath = join(mkdtempSync(join(tmpdir(), "cafmcp-interop-")), "node.json");
-writeFileSync(configPath, JSON.stringify({ mcp: { conformance_tools: true } }));
+writeFileSync(configPath, JSON.stringify({
+  mcp: { conformance_tools: true, auth: { enabled: true, static_tokens: [tokens.main.entry, tokens.other.entry] } },
+}));
 
 /// Resolves with the first value `register(resolve)` delivers, or rejects after `ms`.
 function waitFor(register, ms = 5000) {
@@ -81,14 +91,15 @@ async function startHttpNode() {
   });
 }
 
-async function makeClient(name, capabilities = {}) {
+async function makeClient(name, capabilities = {}, token = tokens.main.token) {
+  const requestInit = token ? { headers: { Authorization: `Bearer ${token}` } } : undefined;
   const serverParams = { command: opts.binary, args: ["node", "--stdio", "--http-port", "0", "--metrics-port", "0", "--log-level", "warning", "--config", configPath], stderr: "inherit" };
   if (opts.sdk === "v1") {
     const { Client } = await import("@modelcontextprotocol/sdk/client/index.js");
     const client = new Client({ name, version: "1.0.0" }, { capabilities });
     if (opts.transport === "http") {
       const { StreamableHTTPClientTransport } = await import("@modelcontextprotocol/sdk/client/streamableHttp.js");
-      await client.connect(new StreamableHTTPClientTransport(new URL(httpUrl)));
+      await client.connect(new StreamableHTTPClientTransport(new URL(httpUrl), { requestInit }));
     } else {
       const { StdioClientTransport } = await import("@modelcontextprotocol/sdk/client/stdio.js");
       await client.connect(new StdioClientTransport(serverParams));
@@ -98,7 +109,7 @@ async function makeClient(name, capabilities = {}) {
   const sdk = await import("@modelcontextprotocol/client");
   const client = new sdk.Client({ name, version: "2.0.0" }, { capabilities, versionNegotiation: { mode: { pin: "2026-07-28" } } });
   if (opts.transport === "http") {
-    await client.connect(new sdk.StreamableHTTPClientTransport(new URL(httpUrl)));
+    await client.connect(new sdk.StreamableHTTPClientTransport(new URL(httpUrl), { requestInit }));
   } else {
     const { StdioClientTransport } = await import("@modelcontextprotocol/client/stdio");
     await client.connect(new StdioClientTransport(serverParams));
@@ -113,6 +124,12 @@ const callWith = (client, params, options) =>
   opts.sdk === "v1" ? client.callTool(params, undefined, options) : client.callTool(params, options);
 
 async function scenario() {
+  if (opts.transport === "http") {
+    await expectReject("without a bearer token the connect is refused (401)",
+      makeClient(`cafmcp-interop-${opts.sdk}-anonymous`, {}, null), (e) => /401|nauthorized/.test(`${e?.code} ${e?.message}`));
+    await expectReject("with an unknown bearer token the connect is refused (401)",
+      makeClient(`cafmcp-interop-${opts.sdk}-forged`, {}, "not-a-token"), (e) => /401|nauthorized/.test(`${e?.code} ${e?.message}`));
+  }
   const client = await makeClient(`cafmcp-interop-${opts.sdk}`);
   check("connect (initialize or server/discover)", true);
   const version = client.getServerVersion?.();
@@ -183,7 +200,7 @@ async function scenario() {
   }
 
   // A second client is a separate session / sees no implicit state.
-  const second = await makeClient(`cafmcp-interop-${opts.sdk}-2`);
+  const second = await makeClient(`cafmcp-interop-${opts.sdk}-2`, {}, tokens.other.token); // another subject
   check("a second client connects", text(await second.callTool({ name: "echo", arguments: { text: "two" } })) === "two");
   const other = await second.callTool({ name: "session_get", arguments: { handle, key: "colour" } });
   if (opts.transport === "http") {

@@ -76,3 +76,13 @@ TEST_CASE("a legacy session record skips subscriptions that are not strings") {
   REQUIRE(s);
   CHECK(s->subscriptions == std::set<std::string>{"notes://a"});
 }
+
+TEST_CASE("a legacy session keeps the subject that started it across nodes - none is written without authorisation") {
+  auto s = sample();
+  s.subject = "ann";
+  auto back = legacy_session::from_info("s1", s.to_json().dump());
+  REQUIRE(back);
+  CHECK(back->subject == "ann");
+  CHECK(sample().to_json().contains("subject") == false);
+  CHECK(legacy_session::from_info("s9", old_record)->subject.empty());
+}

@@ -1,0 +1,118 @@
+// Bearer authorisation of the MCP endpoint: static tokens by hash, refusals with WWW-Authenticate, RFC 9728 metadata.
+#include "protocol/bearer_auth.hpp"
+
+#include <cctype>
+#include <sstream>
+#include <stdexcept>
+
+#include "base/crypto.hpp"
+
+namespace cafmcp::protocol {
+
+namespace {
+
+std::vector<std::string> split(const std::string& s, char sep) {
+  std::vector<std::string> out;
+  std::stringstream in{s};
+  std::string part;
+  while (std::getline(in, part, sep))
+    if (!part.empty())
+      out.push_back(part);
+  return out;
+}
+
+/// "scheme://authority" and "/path" of a URI ("" path: none).
+std::pair<std::string, std::string> split_uri(const std::string& uri) {
+  auto scheme_end = uri.find("://");
+  auto path_at = uri.find('/', scheme_end == std::string::npos ? 0 : scheme_end + 3);
+  if (path_at == std::string::npos)
+    return {uri, ""};
+  return {uri.substr(0, path_at), uri.substr(path_at)};
+}
+
+} // namespace
+
+static_token parse_static_token(const std::string& entry) {
+  static_token t;
+  for (auto& word : split(entry, ' ')) {
+    if (word.rfind("sha256:", 0) == 0) {
+      t.sha256 = word.substr(7);
+      bool hex = t.sha256.size() == 64;
+      for (char c : t.sha256)
+        hex = hex && std::isxdigit(static_cast<unsigned char>(c));
+      if (!hex)
+        throw std::invalid_argument("\"sha256:\" must be followed by the token's SHA-256 in 64 hex digits");
+      for (auto& c : t.sha256)
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    } else if (word.rfind("subject=", 0) == 0) {
+      t.subject = word.substr(8);
+    } else if (word.rfind("scopes=", 0) == 0) {
+      t.scopes = split(word.substr(7), ',');
+    } else if (word.rfind("tenant=", 0) == 0) {
+      t.tenant = word.substr(7);
+    } else {
+      throw std::invalid_argument("unknown part \"" + word
+                                  + "\" (expected sha256:<hex> subject=<name> [scopes=<a,b>] [tenant=<t>])");
+    }
+  }
+  if (t.sha256.empty())
+    throw std::invalid_argument("missing sha256:<hex> (make one with cafmcp token create)");
+  if (t.subject.empty())
+    throw std::invalid_argument("missing subject=<name>");
+  return t;
+}
+
+auth_outcome authenticate(const auth_config& cfg, const std::string& authorization, const std::string& metadata_url) {
+  auth_outcome out;
+  auto challenge = "Bearer resource_metadata=\"" + metadata_url + "\"";
+  if (!cfg.scopes_supported.empty()) {
+    std::string scopes;
+    for (auto& s : cfg.scopes_supported)
+      scopes += (scopes.empty() ? "" : " ") + s;
+    challenge += ", scope=\"" + scopes + "\"";
+  }
+  const std::string bearer = "bearer ";
+  std::string scheme = authorization.substr(0, bearer.size());
+  for (auto& c : scheme)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (authorization.empty() || scheme != bearer) {
+    // No credentials: no error code (RFC 6750 §3.1), the client starts the flow.
+    out.www_authenticate = challenge;
+    out.message = "this MCP server needs Authorization: Bearer <token>; see " + metadata_url;
+    return out;
+  }
+  auto token = authorization.substr(bearer.size());
+  auto hash = crypto::sha256_hex(token);
+  for (auto& t : cfg.static_tokens)
+    if (crypto::constant_time_equal(hash, t.sha256)) {
+      out.who = principal{t.subject, t.scopes, t.tenant};
+      return out;
+    }
+  out.www_authenticate = challenge + ", error=\"invalid_token\", error_description=\"unknown or revoked token\"";
+  out.message = "the bearer token is unknown or revoked";
+  return out;
+}
+
+std::string resource_uri(const auth_config& cfg, const std::string& host, const std::string& path) {
+  return cfg.resource.empty() ? "http://" + host + path : cfg.resource;
+}
+
+std::string metadata_path(const std::string& resource) {
+  auto path = split_uri(resource).second;
+  return "/.well-known/oauth-protected-resource" + (path == "/" ? std::string{} : path);
+}
+
+std::string metadata_url(const std::string& resource) {
+  return split_uri(resource).first + metadata_path(resource);
+}
+
+nlohmann::json protected_resource_metadata(const auth_config& cfg, const std::string& resource) {
+  nlohmann::json doc{{"resource", resource}, {"bearer_methods_supported", {"header"}}};
+  if (!cfg.authorization_servers.empty())
+    doc["authorization_servers"] = cfg.authorization_servers;
+  if (!cfg.scopes_supported.empty())
+    doc["scopes_supported"] = cfg.scopes_supported;
+  return doc;
+}
+
+} // namespace cafmcp::protocol

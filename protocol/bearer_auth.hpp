@@ -1,0 +1,66 @@
+#pragma once
+// Bearer authorisation of the MCP endpoint as an OAuth 2.1 resource server: which token is whose, what a refusal says, the protected resource metadata.
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace cafmcp::protocol {
+
+/// A static API token (for deployments without an identity provider): only
+/// its SHA-256 is configured, never the token.
+struct static_token {
+  std::string sha256; // hex, lower case
+  std::string subject;
+  std::vector<std::string> scopes;
+  std::string tenant; // "": none
+};
+
+/// Parses a config entry "sha256:<64 hex> subject=<name> [scopes=<a,b>]
+/// [tenant=<t>]"; throws std::invalid_argument naming what is wrong.
+static_token parse_static_token(const std::string& entry);
+
+struct auth_config {
+  bool enabled = false;
+  /// The canonical URI clients use for this server (RFC 8707), e.g.
+  /// https://mcp.example.com/mcp; "": http://<Host header><path>.
+  std::string resource;
+  std::vector<std::string> authorization_servers; // issuers, for the metadata
+  std::vector<std::string> scopes_supported;
+  std::vector<static_token> static_tokens;
+};
+
+/// Who a request acts for.
+struct principal {
+  std::string subject;
+  std::vector<std::string> scopes;
+  std::string tenant;
+};
+
+/// The outcome of checking a request's Authorization header.
+struct auth_outcome {
+  std::optional<principal> who; // set: allowed
+  std::string www_authenticate; // refused: the header of the 401
+  std::string message;          // refused: why, for the client
+};
+
+/// Checks `authorization` (the header's value, "" when absent) against the
+/// configured tokens. A refusal's WWW-Authenticate names `metadata_url` so a
+/// client can find the authorization server (MCP authorization, RFC 9728).
+auth_outcome authenticate(const auth_config& cfg, const std::string& authorization, const std::string& metadata_url);
+
+/// The resource URI: cfg.resource, else http://<host><path>.
+std::string resource_uri(const auth_config& cfg, const std::string& host, const std::string& path);
+
+/// Where the protected resource metadata of `resource` is served (RFC 9728
+/// §3.1: /.well-known/oauth-protected-resource then the resource's path).
+std::string metadata_url(const std::string& resource);
+/// The path part of metadata_url (what the server answers on).
+std::string metadata_path(const std::string& resource);
+
+/// The protected resource metadata document (RFC 9728 §2).
+nlohmann::json protected_resource_metadata(const auth_config& cfg, const std::string& resource);
+
+} // namespace cafmcp::protocol

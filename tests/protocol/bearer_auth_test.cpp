@@ -1,0 +1,71 @@
+// Bearer authorisation of the MCP endpoint: static tokens by hash, what a refusal says, where the metadata is.
+
+#include <doctest/doctest.h>
+
+#include <stdexcept>
+
+#include "base/crypto.hpp"
+#include "protocol/bearer_auth.hpp"
+
+using namespace cafmcp;
+using namespace cafmcp::protocol;
+
+namespace {
+
+auth_config with_token(const std::string& token) {
+  auth_config cfg;
+  cfg.enabled = true;
+  cfg.static_tokens.push_back(parse_static_token("sha256:" + crypto::sha256_hex(token) + " subject=ann scopes=a,b tenant=t1"));
+  return cfg;
+}
+
+} // namespace
+
+TEST_CASE("a static token's config entry names its hash and subject - anything else is refused, naming the part") {
+  auto t = parse_static_token("sha256:" + std::string(64, 'A') + " subject=ci scopes=tools:call");
+  CHECK(t.sha256 == std::string(64, 'a'));
+  CHECK(t.subject == "ci");
+  CHECK(t.scopes == std::vector<std::string>{"tools:call"});
+  CHECK(t.tenant.empty());
+  CHECK_THROWS_WITH_AS(parse_static_token("subject=ci"), doctest::Contains("missing sha256"), std::invalid_argument);
+  CHECK_THROWS_WITH_AS(parse_static_token("sha256:abc subject=ci"), doctest::Contains("64 hex digits"),
+                       std::invalid_argument);
+  CHECK_THROWS_WITH_AS(parse_static_token("sha256:" + std::string(64, 'a')), doctest::Contains("missing subject"),
+                       std::invalid_argument);
+  CHECK_THROWS_WITH_AS(parse_static_token("sha256:" + std::string(64, 'a') + " subject=x role=admin"),
+                       doctest::Contains("unknown part \"role=admin\""), std::invalid_argument);
+}
+
+TEST_CASE("a request without a token is challenged, an unknown token is invalid_token, a known one acts for its subject") {
+  auto cfg = with_token("tok-123");
+  auto url = std::string{"http://127.0.0.1:8080/.well-known/oauth-protected-resource/mcp"};
+  auto none = authenticate(cfg, "", url);
+  CHECK_FALSE(none.who);
+  CHECK(none.www_authenticate == "Bearer resource_metadata=\"" + url + "\"");
+  auto basic = authenticate(cfg, "Basic dG9rLTEyMw==", url);
+  CHECK_FALSE(basic.who);
+  auto wrong = authenticate(cfg, "Bearer tok-124", url);
+  CHECK_FALSE(wrong.who);
+  CHECK(wrong.www_authenticate.find("error=\"invalid_token\"") != std::string::npos);
+  auto right = authenticate(cfg, "Bearer tok-123", url);
+  REQUIRE(right.who);
+  CHECK(right.who->subject == "ann");
+  CHECK(right.who->scopes == std::vector<std::string>{"a", "b"});
+  CHECK(right.who->tenant == "t1");
+  CHECK(authenticate(cfg, "bearer tok-123", url).who); // the scheme is case-insensitive (RFC 7235)
+}
+
+TEST_CASE("the protected resource metadata sits at the well-known path followed by the resource's path") {
+  auth_config cfg;
+  cfg.authorization_servers = {"https://id.example.com"};
+  auto resource = resource_uri(cfg, "127.0.0.1:8080", "/mcp");
+  CHECK(resource == "http://127.0.0.1:8080/mcp");
+  CHECK(metadata_path(resource) == "/.well-known/oauth-protected-resource/mcp");
+  CHECK(metadata_url(resource) == "http://127.0.0.1:8080/.well-known/oauth-protected-resource/mcp");
+  cfg.resource = "https://mcp.example.com";
+  CHECK(metadata_url(resource_uri(cfg, "ignored", "/mcp")) == "https://mcp.example.com/.well-known/oauth-protected-resource");
+  auto doc = protected_resource_metadata(cfg, "https://mcp.example.com");
+  CHECK(doc["resource"] == "https://mcp.example.com");
+  CHECK(doc["authorization_servers"][0] == "https://id.example.com");
+  CHECK(doc["bearer_methods_supported"][0] == "header");
+}

@@ -1,0 +1,133 @@
+// The MCP endpoint with bearer authorisation (mcp.auth, static tokens): the
+// real binary, tokens made by `cafmcp token create`.
+
+#include <csignal>
+#include <memory>
+#include <regex>
+
+#include <doctest/doctest.h>
+#include <nlohmann/json.hpp>
+
+#include "tests/support/http_client.hpp"
+#include "tests/support/node_ready.hpp"
+#include "tests/support/process.hpp"
+
+using namespace cafmcp::test;
+using namespace std::chrono_literals;
+using nlohmann::json;
+
+namespace {
+
+const std::string binary = CAFMCP_BINARY;
+using headers = std::vector<std::pair<std::string, std::string>>;
+
+/// A token from `cafmcp token create` and its config entry.
+struct made_token {
+  std::string token;
+  std::string entry; // a JSON string
+};
+
+made_token make_token(const std::string& subject) {
+  auto r = run({binary, "token", "create", "--subject", subject});
+  REQUIRE(r.code == 0);
+  std::smatch m;
+  REQUIRE(std::regex_search(r.out, m, std::regex{R"(shown only now\):\n  (\S+)\n[^\n]*\n  ("sha256:[^\n]+"))"}));
+  return {m[1], m[2]};
+}
+
+struct auth_node {
+  temp_dir dir;
+  std::unique_ptr<process> proc;
+  uint16_t port = 0;
+
+  explicit auth_node(const std::string& config) {
+    proc = std::make_unique<process>(std::vector<std::string>{binary, "node", "--http-port", "0", "--metrics-port",
+                                                              "0", "--config", dir.write("node.json", config)},
+                                     dir.path());
+    auto ready = wait_ready(*proc);
+    REQUIRE(ready);
+    port = ready->mcp_port;
+  }
+  ~auth_node() {
+    proc->signal(SIGTERM);
+    CHECK(proc->wait_exit(20s) == 0);
+  }
+
+  http_reply post(const json& body, headers extra) {
+    headers h{{"Content-Type", "application/json"}, {"Accept", "application/json, text/event-stream"}};
+    h.insert(h.end(), extra.begin(), extra.end());
+    return http_request(port, "POST", "/mcp", h, body.dump());
+  }
+
+  http_reply echo(headers extra) {
+    json body{{"jsonrpc", "2.0"}, {"id", 1}, {"method", "tools/call"},
+              {"params", {{"name", "echo"}, {"arguments", {{"text", "hi"}}},
+                          {"_meta", {{"io.modelcontextprotocol/protocolVersion", "2026-07-28"},
+                                     {"io.modelcontextprotocol/clientCapabilities", json::object()}}}}}};
+    extra.push_back({"MCP-Protocol-Version", "2026-07-28"});
+    extra.push_back({"Mcp-Method", "tools/call"});
+    extra.push_back({"Mcp-Name", "echo"});
+    return post(body, extra);
+  }
+};
+
+} // namespace
+
+TEST_CASE("with mcp.auth a request needs a known bearer token: 401 points to the resource metadata") {
+  auto ann = make_token("ann");
+  auth_node node{R"({"mcp": {"auth": {"enabled": true, "authorization_servers": ["https://id.example.com"],
+                    "static_tokens": [)" + ann.entry + R"(]}}})"};
+  auto bare = node.echo({});
+  CHECK(bare.status == 401);
+  // Without mcp.auth.resource the resource is named after the Host header (the test client sends 127.0.0.1).
+  auto metadata_url = std::string{"http://127.0.0.1/.well-known/oauth-protected-resource/mcp"};
+  CHECK(bare.headers["www-authenticate"] == "Bearer resource_metadata=\"" + metadata_url + "\"");
+  auto metadata = http_request(node.port, "GET", "/.well-known/oauth-protected-resource/mcp", {});
+  CHECK(metadata.status == 200);
+  auto doc = json::parse(metadata.body, nullptr, false);
+  CHECK(doc["resource"] == "http://127.0.0.1/mcp");
+  CHECK(doc["authorization_servers"][0] == "https://id.example.com");
+  auto wrong = node.echo({{"Authorization", "Bearer " + ann.token + "x"}});
+  CHECK(wrong.status == 401);
+  CHECK(wrong.headers["www-authenticate"].find("error=\"invalid_token\"") != std::string::npos);
+  auto right = node.echo({{"Authorization", "Bearer " + ann.token}});
+  CHECK(right.status == 200);
+  CHECK(json::parse(right.body)["result"]["content"][0]["text"] == "hi");
+}
+
+TEST_CASE("a legacy session started under one token is not found under another (404), only under its own") {
+  auto ann = make_token("ann");
+  auto bob = make_token("bob");
+  auth_node node{R"({"mcp": {"auth": {"enabled": true, "static_tokens": [)" + ann.entry + "," + bob.entry + "]}}}"};
+  headers as_ann{{"Authorization", "Bearer " + ann.token}};
+  headers as_bob{{"Authorization", "Bearer " + bob.token}};
+  auto init = node.post(json{{"jsonrpc", "2.0"}, {"id", 1}, {"method", "initialize"},
+                             {"params", {{"protocolVersion", "2025-06-18"}, {"capabilities", json::object()},
+                                         {"clientInfo", {{"name", "t"}, {"version", "1"}}}}}},
+                        as_ann);
+  REQUIRE(init.status == 200);
+  auto sid = init.headers["mcp-session-id"];
+  REQUIRE(!sid.empty());
+  json ping{{"jsonrpc", "2.0"}, {"id", 2}, {"method", "ping"}};
+  auto session = [&](headers h) {
+    h.push_back({"Mcp-Session-Id", sid});
+    h.push_back({"MCP-Protocol-Version", "2025-06-18"});
+    return h;
+  };
+  CHECK(node.post(ping, session(as_bob)).status == 404);
+  CHECK(http_request(node.port, "DELETE", "/mcp", session(as_bob)).status == 404);
+  CHECK(node.post(ping, session(as_ann)).status == 200);
+}
+
+TEST_CASE("a malformed mcp.auth.static_tokens entry, or auth without a token, stops the start naming the key") {
+  temp_dir dir;
+  auto bad = run({binary, "node", "--http-port", "0", "--metrics-port", "0", "--config",
+                  dir.write("a.json", R"({"mcp": {"auth": {"static_tokens": ["sha256:abc subject=x"]}}})")});
+  CHECK(bad.code == 2);
+  CHECK(bad.err.find("mcp.auth.static_tokens[0]") != std::string::npos);
+  CHECK(bad.err.find("64 hex digits") != std::string::npos);
+  auto empty = run({binary, "node", "--http-port", "0", "--metrics-port", "0", "--config",
+                    dir.write("b.json", R"({"mcp": {"auth": {"enabled": true}}})")});
+  CHECK(empty.code == 2);
+  CHECK(empty.err.find("cafmcp token create") != std::string::npos);
+}
