@@ -60,6 +60,9 @@ std::vector<field> node_config_schema() {
          "issuers clients get tokens from, named in the protected resource metadata", {}, {}, {}, {}},
         {"scopes_supported", value_type::string_list, nlohmann::json::array(),
          "scopes named in the metadata and in 401 challenges", {}, {}, {}, {}},
+        {"tool_scopes", value_type::string_list, nlohmann::json::array(),
+         "\"TOOL=SCOPE\": a call of TOOL needs a token carrying SCOPE, else 403 insufficient_scope (over the "
+         "tool's own required scope)", {}, {}, {}, {}},
         {"static_tokens", value_type::string_list, nlohmann::json::array(),
          "API tokens by hash: \"sha256:<hex> subject=<name> [scopes=<a,b>] [tenant=<t>]\" (cafmcp token create "
          "makes one)", {}, {}, {}, {}},
@@ -298,6 +301,14 @@ node_config load_node_config(const std::optional<std::string>& file, const node_
   out.http_limits.auth.resource = auth["resource"].get<std::string>();
   out.http_limits.auth.authorization_servers = auth["authorization_servers"].get<std::vector<std::string>>();
   out.http_limits.auth.scopes_supported = auth["scopes_supported"].get<std::vector<std::string>>();
+  auto tool_scopes = auth["tool_scopes"].get<std::vector<std::string>>();
+  for (size_t i = 0; i < tool_scopes.size(); ++i) {
+    auto eq = tool_scopes[i].find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == tool_scopes[i].size())
+      throw config_error("mcp.auth.tool_scopes[" + std::to_string(i) + "]",
+                         "must be TOOL=SCOPE, got \"" + tool_scopes[i] + "\"");
+    out.http_limits.auth.tool_scopes[tool_scopes[i].substr(0, eq)] = tool_scopes[i].substr(eq + 1);
+  }
   auto entries = auth["static_tokens"].get<std::vector<std::string>>();
   for (size_t i = 0; i < entries.size(); ++i) {
     try {

@@ -93,6 +93,22 @@ auth_outcome authenticate(const auth_config& cfg, const std::string& authorizati
   return out;
 }
 
+std::string lacking_scope(const auth_config& cfg, const principal& who, const std::string& tool,
+                          const std::string& declared) {
+  auto configured = cfg.tool_scopes.find(tool);
+  auto& needed = configured != cfg.tool_scopes.end() ? configured->second : declared;
+  if (needed.empty())
+    return {};
+  for (auto& s : who.scopes)
+    if (s == needed)
+      return {};
+  return needed;
+}
+
+std::string insufficient_scope_challenge(const std::string& metadata_url, const std::string& scope) {
+  return "Bearer resource_metadata=\"" + metadata_url + "\", error=\"insufficient_scope\", scope=\"" + scope + "\"";
+}
+
 std::string resource_uri(const auth_config& cfg, const std::string& host, const std::string& path) {
   return cfg.resource.empty() ? "http://" + host + path : cfg.resource;
 }

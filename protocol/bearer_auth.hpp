@@ -1,6 +1,7 @@
 #pragma once
 // Bearer authorisation of the MCP endpoint as an OAuth 2.1 resource server: which token is whose, what a refusal says, the protected resource metadata.
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -30,6 +31,9 @@ struct auth_config {
   std::vector<std::string> authorization_servers; // issuers, for the metadata
   std::vector<std::string> scopes_supported;
   std::vector<static_token> static_tokens;
+  /// Scopes tools need, by tool name (the operator's; over a tool's own
+  /// required_scope).
+  std::map<std::string, std::string> tool_scopes;
 };
 
 /// Who a request acts for.
@@ -50,6 +54,14 @@ struct auth_outcome {
 /// configured tokens. A refusal's WWW-Authenticate names `metadata_url` so a
 /// client can find the authorization server (MCP authorization, RFC 9728).
 auth_outcome authenticate(const auth_config& cfg, const std::string& authorization, const std::string& metadata_url);
+
+/// The scope a call of tool `tool` needs and `who` lacks ("" : none lacking).
+/// `declared` is the tool's own required_scope; cfg.tool_scopes overrides it.
+std::string lacking_scope(const auth_config& cfg, const principal& who, const std::string& tool,
+                          const std::string& declared);
+
+/// The WWW-Authenticate of a 403 for a token without `scope` (RFC 6750 §3.1).
+std::string insufficient_scope_challenge(const std::string& metadata_url, const std::string& scope);
 
 /// The resource URI: cfg.resource, else http://<host><path>.
 std::string resource_uri(const auth_config& cfg, const std::string& host, const std::string& path);

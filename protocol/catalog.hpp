@@ -105,6 +105,9 @@ struct tool_def {
   /// Runs as a task (Tasks extension) when the client declared it: the
   /// call answers at once with a task id and the client polls tasks/get.
   bool task_capable = false;
+  /// With bearer authorisation (mcp.auth): a call needs a token carrying
+  /// this scope, else 403 insufficient_scope ("": any token).
+  std::string required_scope = {};
 };
 
 // -- resources ------------------------------------------------------------------

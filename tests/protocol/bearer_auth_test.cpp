@@ -69,3 +69,17 @@ TEST_CASE("the protected resource metadata sits at the well-known path followed 
   CHECK(doc["authorization_servers"][0] == "https://id.example.com");
   CHECK(doc["bearer_methods_supported"][0] == "header");
 }
+
+TEST_CASE("a tool's scope, declared by the tool or set by the operator, must be among the token's scopes") {
+  auth_config cfg;
+  principal ann{"ann", {"tools:read"}, ""};
+  CHECK(lacking_scope(cfg, ann, "echo", "").empty());              // no scope needed
+  CHECK(lacking_scope(cfg, ann, "reader", "tools:read").empty());  // carried
+  CHECK(lacking_scope(cfg, ann, "writer", "tools:write") == "tools:write");
+  cfg.tool_scopes["echo"] = "admin";                               // the operator's word wins
+  CHECK(lacking_scope(cfg, ann, "echo", "") == "admin");
+  cfg.tool_scopes["writer"] = "tools:read";
+  CHECK(lacking_scope(cfg, ann, "writer", "tools:write").empty());
+  CHECK(insufficient_scope_challenge("http://h/.well-known/oauth-protected-resource", "admin")
+        == R"(Bearer resource_metadata="http://h/.well-known/oauth-protected-resource", error="insufficient_scope", scope="admin")");
+}

@@ -119,6 +119,43 @@ TEST_CASE("a legacy session started under one token is not found under another (
   CHECK(node.post(ping, session(as_ann)).status == 200);
 }
 
+TEST_CASE("a token without the scope a tool needs gets 403 insufficient_scope naming it - in a batch too") {
+  auto reader = make_token("reader");
+  auto adder = run({binary, "token", "create", "--subject", "adder", "--scopes", "math,other"});
+  REQUIRE(adder.code == 0);
+  std::smatch m;
+  REQUIRE(std::regex_search(adder.out, m, std::regex{R"(shown only now\):\n  (\S+)\n[^\n]*\n  ("sha256:[^\n]+"))"}));
+  std::string adder_token = m[1], adder_entry = m[2];
+  auth_node node{R"({"mcp": {"auth": {"enabled": true, "tool_scopes": ["add=math"], "static_tokens": [)"
+                 + reader.entry + "," + adder_entry + "]}}}"};
+  auto add = [&](const std::string& token) {
+    json body{{"jsonrpc", "2.0"}, {"id", 4}, {"method", "tools/call"},
+              {"params", {{"name", "add"}, {"arguments", {{"a", 1}, {"b", 2}}},
+                          {"_meta", {{"io.modelcontextprotocol/protocolVersion", "2026-07-28"},
+                                     {"io.modelcontextprotocol/clientCapabilities", json::object()}}}}}};
+    return node.post(body, {{"Authorization", "Bearer " + token}, {"MCP-Protocol-Version", "2026-07-28"},
+                            {"Mcp-Method", "tools/call"}, {"Mcp-Name", "add"}});
+  };
+  auto refused = add(reader.token);
+  CHECK(refused.status == 403);
+  CHECK(refused.headers["www-authenticate"].find(R"(error="insufficient_scope", scope="math")") != std::string::npos);
+  CHECK(json::parse(refused.body)["error"]["data"]["scope"] == "math");
+  CHECK(add(adder_token).status == 200);
+  CHECK(node.echo({{"Authorization", "Bearer " + reader.token}}).status == 200); // echo needs no scope
+  // A 2025-03-26 batch cannot carry the call past the check.
+  json init{{"jsonrpc", "2.0"}, {"id", 1}, {"method", "initialize"},
+            {"params", {{"protocolVersion", "2025-03-26"}, {"capabilities", json::object()},
+                        {"clientInfo", {{"name", "t"}, {"version", "1"}}}}}};
+  headers as_reader{{"Authorization", "Bearer " + reader.token}};
+  auto started = node.post(init, as_reader);
+  REQUIRE(started.status == 200);
+  as_reader.push_back({"Mcp-Session-Id", started.headers["mcp-session-id"]});
+  json batch = json::array({json{{"jsonrpc", "2.0"}, {"id", 2}, {"method", "ping"}},
+                            json{{"jsonrpc", "2.0"}, {"id", 3}, {"method", "tools/call"},
+                                 {"params", {{"name", "add"}, {"arguments", {{"a", 1}, {"b", 2}}}}}}});
+  CHECK(node.post(batch, as_reader).status == 403);
+}
+
 TEST_CASE("a malformed mcp.auth.static_tokens entry, or auth without a token, stops the start naming the key") {
   temp_dir dir;
   auto bad = run({binary, "node", "--http-port", "0", "--metrics-port", "0", "--config",
