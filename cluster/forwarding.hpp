@@ -84,16 +84,7 @@ public:
   /// Takes back the parked items whose deadline has passed, with the
   /// primary each was sent to.
   std::vector<std::pair<std::string, T>> take_expired(time_point now) {
-    std::vector<std::pair<std::string, T>> out;
-    for (auto i = entries_.begin(); i != entries_.end();) {
-      if (i->second.parked_until && *i->second.parked_until <= now) {
-        out.emplace_back(std::move(i->second.primary), std::move(i->second.item));
-        i = entries_.erase(i);
-      } else {
-        ++i;
-      }
-    }
-    return out;
+    return take_if([now](const entry& e) { return e.parked_until && *e.parked_until <= now; });
   }
 
   /// The primary answered: the item, unless it was rerouted already.
@@ -114,16 +105,9 @@ public:
   /// Takes back every item whose primary is not among `members` (it died or
   /// was cut off before answering), with the primary it was sent to.
   std::vector<std::pair<std::string, T>> take_departed(const std::vector<std::string>& members) {
-    std::vector<std::pair<std::string, T>> out;
-    for (auto i = entries_.begin(); i != entries_.end();) {
-      if (std::find(members.begin(), members.end(), i->second.primary) == members.end()) {
-        out.emplace_back(std::move(i->second.primary), std::move(i->second.item));
-        i = entries_.erase(i);
-      } else {
-        ++i;
-      }
-    }
-    return out;
+    return take_if([&members](const entry& e) {
+      return std::find(members.begin(), members.end(), e.primary) == members.end();
+    });
   }
 
   size_t size() const { return entries_.size(); }
@@ -134,6 +118,21 @@ private:
     T item;
     std::optional<time_point> parked_until;
   };
+
+  template <class Pred>
+  std::vector<std::pair<std::string, T>> take_if(Pred pred) {
+    std::vector<std::pair<std::string, T>> out;
+    for (auto i = entries_.begin(); i != entries_.end();) {
+      if (pred(i->second)) {
+        out.emplace_back(std::move(i->second.primary), std::move(i->second.item));
+        i = entries_.erase(i);
+      } else {
+        ++i;
+      }
+    }
+    return out;
+  }
+
   std::map<uint64_t, entry> entries_;
   uint64_t next_ = 0;
 };
