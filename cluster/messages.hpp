@@ -125,7 +125,7 @@ typename Inspector::result_type inspect(Inspector& f, status_row& x) {
 //   (repl_members_atom)                   -> vector<member_handle>  (placement members)
 // Between replicators (through the peers' node actors, call_atom):
 //   (repl_route_atom, session_op)         -> session_op_result      (served by the primary)
-//   (repl_apply_atom, vector<record_delta>) -> ok                   (a backup merges)
+//   (repl_apply_atom, vector<record_delta>, bool primary_write) -> ok (a backup merges)
 //   (repl_pull_atom, vector<string> ids)  -> vector<record_delta>   (what a replica holds of them)
 //   (repl_sync_atom, member, record_digest) -> vector<record_delta> (catch-up: what member should hold
 //                                            and has older than the digest says, or not at all)

@@ -193,7 +193,7 @@ caf::behavior replicator_actor(repl_actor* self, replication_config cfg, std::st
           });
     },
     [self](repl_local_atom, session_op& op) { serve(self, std::move(op), self->make_response_promise()); },
-    [self](repl_apply_atom, std::vector<record_delta>& ds) -> caf::result<caf::ok_atom> {
+    [self](repl_apply_atom, std::vector<record_delta>& ds, bool primary_write) -> caf::result<caf::ok_atom> {
       if (!trusted(self))
         return untrusted_error();
       auto& st = self->state;
@@ -201,13 +201,29 @@ caf::behavior replicator_actor(repl_actor* self, replication_config cfg, std::st
         return make_error(errc::fenced, *why);
       if (st.cfg.durable == durability::fsync && !st.disk_error.empty())
         return make_error(errc::disk_failed, st.me + " cannot persist copies: " + st.disk_error);
+      auto from = member_on(self, self->current_sender()->node());
       size_t refused = 0;
-      for (auto& d : ds)
+      std::string taken_over; // a record another member pulled from here to lead it
+      for (auto& d : ds) {
         refused += absorb(self, d) ? 0 : 1;
+        if (!primary_write || !taken_over.empty())
+          continue;
+        if (auto holder = claimed_by(self, d.id); holder && *holder != from)
+          taken_over = d.id + " is led by " + *holder + " now";
+      }
       if (refused > 0)
         return make_error(errc::clock_drift, std::to_string(refused) + " record(s) stamped more than "
                                                + std::to_string(st.cfg.max_clock_drift_ms)
                                                + " ms ahead of " + st.hlc.node() + "'s clock");
+      // A primary's write to a record another member has pulled from here
+      // to lead it: kept, but not acknowledged. The claimant did not pull
+      // it, so the acknowledgement would count a write its reads may miss.
+      // (Copies sent for placement, a drain or a backup are acknowledged:
+      // they count no client's write.)
+      if (!taken_over.empty())
+        return make_error(errc::placement_moving, st.me + " does not acknowledge a copy from " + from + ": "
+                                                    + taken_over + " (it read the record from " + st.me
+                                                    + " to serve it); retry");
       // A backup holds the copy once it is on disk (durability fsync).
       auto rp = self->make_response_promise<caf::ok_atom>();
       when_durable(self, [self, rp](const std::string& err) mutable {
@@ -221,11 +237,19 @@ caf::behavior replicator_actor(repl_actor* self, replication_config cfg, std::st
     [self](repl_pull_atom, std::vector<std::string>& ids) -> caf::result<std::vector<record_delta>> {
       if (!trusted(self))
         return untrusted_error();
-      auto answer = [self, ids] {
+      // Only a primary pulls (read repair): it leads these records in its
+      // view, whatever this node's view says yet (primacy_claims).
+      auto from = member_on(self, self->current_sender()->node());
+      auto answer = [self, ids, from] {
+        auto& st = self->state;
         std::vector<record_delta> out;
-        for (auto& id : ids)
-          if (self->state.store.find(id))
-            out.push_back(self->state.store.full(id));
+        auto m = st.members.find(from);
+        for (auto& id : ids) {
+          if (m != st.members.end())
+            st.claims.claim(id, from, m->second.incarnation, detail::clock::now() + st.cfg.write_timeout);
+          if (st.store.find(id))
+            out.push_back(st.store.full(id));
+        }
         return out;
       };
       return after_load(self, std::move(answer));
@@ -280,6 +304,7 @@ caf::behavior replicator_actor(repl_actor* self, replication_config cfg, std::st
             },
             [](caf::error&) {});
       expire_forwards(self);
+      self->state.claims.expire(detail::clock::now());
       flush_wal(self);
       if (self->state.snapshots && self->state.disk.snapshot_due(detail::clock::now()))
         snapshot(self);

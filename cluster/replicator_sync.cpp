@@ -66,7 +66,7 @@ void find_orphan(repl_actor* self, const std::string& id) {
 } // namespace
 
 void send_apply(repl_actor* self, const std::string& peer, std::vector<record_delta> ds,
-                std::function<void(bool)> done) {
+                std::function<void(bool)> done, bool primary_write) {
   auto node = node_of(self, peer);
   if (!node) {
     done(false);
@@ -81,7 +81,7 @@ void send_apply(repl_actor* self, const std::string& peer, std::vector<record_de
   auto slot = ps.inflight.insert(clock::now());
   auto n = ds.size();
   self->request(node, self->state.cfg.write_timeout, call_atom::value, peer, std::string{"replicator"},
-                caf::make_message(repl_apply_atom::value, std::move(ds)))
+                caf::make_message(repl_apply_atom::value, std::move(ds), primary_write))
     .then(
       [self, peer, slot, n, done](caf::ok_atom) {
         auto& ps = self->state.stats[peer];
@@ -188,7 +188,8 @@ void sweep(repl_actor* self) {
   size_t expired = 0;
   auto leads = [self](const std::string& id) {
     auto replicas = placement(self, id);
-    return !replicas.empty() && replicas.front() == self->state.me && !self->state.needs_repair.count(id);
+    return !replicas.empty() && replicas.front() == self->state.me && !self->state.needs_repair.count(id)
+           && !claimed_by(self, id);
   };
   for (auto& step : plan_sweep(st.store, wall_ms(), st.cfg.tombstone_ttl, leads)) {
     if (step.kind == sweep_step::forget) {

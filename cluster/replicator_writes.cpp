@@ -84,7 +84,7 @@ void ask_backups(repl_actor* self, uint64_t number, const std::vector<std::strin
         return; // answered already
       i->second.quorum.answer(peer, ok);
       finish_write(self, number);
-    });
+    }, true);
 }
 
 // -- read repair -------------------------------------------------------------------
@@ -199,7 +199,7 @@ void repair_in_background(repl_actor* self) {
       i = st.needs_repair.erase(i);
       continue;
     }
-    if (!st.repairing.count(*i))
+    if (!st.repairing.count(*i) && !claimed_by(self, *i)) // (claimed: not before the claim ends)
       start.push_back(*i);
     ++i;
   }
@@ -479,6 +479,19 @@ void serve(repl_actor* self, session_op op, caf::response_promise rp, bool repai
                                                              + *why + "; retry"));
   }
   auto replicas = placement(self, op.id);
+  if (!replicas.empty() && replicas.front() == st.me) {
+    if (auto holder = claimed_by(self, op.id)) {
+      if (op.hops > 0 && op.origin.from == *holder) {
+        st.claims.drop(op.id, *holder); // it takes this node for the primary now
+      } else if (op.hops < max_hops) {
+        return forward(self, std::move(op), std::move(rp), *holder);
+      } else {
+        return rp.deliver(make_error(errc::placement_moving, *holder + " has taken over " + op.id + " from " + st.me
+                                                               + " and members disagree about its primary for a "
+                                                               "moment; retry"));
+      }
+    }
+  }
   auto where = route_of(st.me, replicas, op.hops, op.waits);
   switch (where.kind) {
     case route::no_members:

@@ -18,6 +18,7 @@
 #include "cluster/hlc.hpp"
 #include "cluster/orphaned_task.hpp"
 #include "cluster/persistence_batch.hpp"
+#include "cluster/primacy_claims.hpp"
 #include "cluster/record_placement.hpp"
 #include "cluster/replica_store.hpp"
 #include "cluster/replicator.hpp"
@@ -81,6 +82,7 @@ struct repl_state {
   std::vector<queued_op> waiting;          // forwarded here, but this node does not lead them (yet)
   std::set<std::string> needs_repair;                      // pull before serving
   std::map<std::string, std::vector<queued_op>> repairing; // pulls under way, with waiting ops
+  primacy_claims claims; // records other members pulled from here to lead them
   std::map<std::string, peer_stats> stats;
   uint64_t promotions = 0;
   uint64_t refused_clock_drift = 0; // copies refused: stamped too far ahead (absorb)
@@ -109,6 +111,25 @@ inline std::vector<std::string> placement(repl_actor* self, const std::string& i
 inline caf::actor node_of(repl_actor* self, const std::string& name) {
   auto i = self->state.members.find(name);
   return i == self->state.members.end() ? caf::actor{} : i->second.node;
+}
+
+/// The up member on `node` ("" for none: not a member, or this node).
+inline std::string member_on(repl_actor* self, const caf::node_id& node) {
+  for (auto& [name, m] : self->state.members)
+    if (m.node && m.node.node() == node)
+      return name;
+  return {};
+}
+
+/// The member, other than this node, whose claim on `id` holds now. Only a
+/// reachable claimant counts: one this node no longer reaches (killed, cut
+/// off) serves nobody through here, and its side is fenced if it is cut off.
+inline std::optional<std::string> claimed_by(repl_actor* self, const std::string& id) {
+  auto& st = self->state;
+  return st.claims.holder(id, clock::now(), [&st](const std::string& name) {
+    auto m = st.members.find(name);
+    return m == st.members.end() || !m->second.reachable ? uint64_t{0} : m->second.incarnation;
+  });
 }
 
 inline bool is_member_of(const std::vector<std::string>& xs, const std::string& x) {
@@ -142,8 +163,11 @@ void widen_writes(repl_actor* self);
 int64_t wall_ms();
 
 // replicator_sync.cpp: copies between replicators, membership, sweep, disk.
+/// Sends copies to `peer`; `primary_write`: a primary's write that counts
+/// towards its quorum (a peer refuses it for a record another member has
+/// taken over, see primacy_claims).
 void send_apply(repl_actor* self, const std::string& peer, std::vector<record_delta> ds,
-                std::function<void(bool)> done);
+                std::function<void(bool)> done, bool primary_write = false);
 void push_records(repl_actor* self, const std::string& peer, const std::vector<std::string>& ids,
                   std::function<void(bool)> done);
 void rebalance(repl_actor* self, const placement_view& before);

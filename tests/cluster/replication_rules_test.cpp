@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <map>
+#include <optional>
 #include <set>
 
 #include <doctest/doctest.h>
@@ -9,6 +11,7 @@
 #include "cluster/forwarding.hpp"
 #include "cluster/orphaned_task.hpp"
 #include "cluster/persistence_batch.hpp"
+#include "cluster/primacy_claims.hpp"
 #include "cluster/placement.hpp"
 #include "cluster/rebalance_plan.hpp"
 #include "cluster/replica_store.hpp"
@@ -549,4 +552,58 @@ TEST_CASE("a finished task, a record that is not a task and unreadable JSON are 
   CHECK_FALSE(orphaned_task_owner(R"({"kind":"task")", R"({"status":"working"})", "n1", up).has_value());
   CHECK_FALSE(orphaned_task_owner(R"({"kind":"task","owner":"n3","tool":"sleep"})", "", "n1", up).has_value());
   CHECK(cafmcp::protocol::working_task_owner(R"({"kind":"task","owner":"n3","tool":"sleep"})", R"({"status":"working"})") == "n3");
+}
+
+// -- primacy claims ----------------------------------------------------------------
+
+namespace {
+
+/// Incarnations as a node knows its up members (absent: not an up member).
+struct fake_members {
+  std::map<std::string, uint64_t> up;
+  uint64_t operator()(const std::string& name) const {
+    auto i = up.find(name);
+    return i == up.end() ? 0 : i->second;
+  }
+};
+
+} // namespace
+
+TEST_CASE("a member that pulled a record to lead it holds it until the claim's deadline") {
+  primacy_claims claims;
+  fake_members members{{{"n3", 7}}};
+  claims.claim("s1", "n3", 7, t0 + 2s);
+  CHECK(claims.holder("s1", t0 + 1s, members) == std::optional<std::string>{"n3"});
+  CHECK_FALSE(claims.holder("s2", t0 + 1s, members));
+  CHECK_FALSE(claims.holder("s1", t0 + 2s, members));
+  claims.expire(t0 + 2s);
+  CHECK(claims.size() == 0);
+}
+
+TEST_CASE("a claim ends when its claimant leaves or comes back as a new incarnation") {
+  primacy_claims claims;
+  claims.claim("s1", "n3", 7, t0 + 2s);
+  CHECK_FALSE(claims.holder("s1", t0, fake_members{}));
+  CHECK_FALSE(claims.holder("s1", t0, fake_members{{{"n3", 8}}}));
+  CHECK(claims.holder("s1", t0, fake_members{{{"n3", 7}}}));
+}
+
+TEST_CASE("a claim ends when its claimant sends an operation on the record, and only its own claim") {
+  primacy_claims claims;
+  fake_members members{{{"n2", 1}, {"n3", 1}}};
+  claims.claim("s1", "n3", 1, t0 + 2s);
+  claims.drop("s1", "n2"); // not n2's claim
+  CHECK(claims.holder("s1", t0, members) == std::optional<std::string>{"n3"});
+  claims.drop("s1", "n3");
+  CHECK_FALSE(claims.holder("s1", t0, members));
+}
+
+TEST_CASE("a later pull of a record replaces the earlier claim on it") {
+  primacy_claims claims;
+  fake_members members{{{"n2", 1}, {"n3", 1}}};
+  claims.claim("s1", "n3", 1, t0 + 2s);
+  claims.claim("s1", "n2", 1, t0 + 3s);
+  CHECK(claims.holder("s1", t0 + 2500ms, members) == std::optional<std::string>{"n2"});
+  claims.expire(t0 + 2500ms);
+  CHECK(claims.size() == 1);
 }
