@@ -111,7 +111,7 @@ private:
   net::io_context io_{1};
   tcp::acceptor acceptor_;
   net::steady_timer accept_timer_;
-  unsigned accept_failures_ = 0;
+  protocol::accept_backoff backoff_;
   net::executor_work_guard<net::io_context::executor_type> guard_;
   protocol::connection_limits limits_;
   std::thread thread_;
@@ -264,19 +264,17 @@ void web_server::accept() {
     if (ec == net::error::operation_aborted || self->stopped_)
       return;
     if (ec) { // out of file descriptors, …: try again shortly, never stop accepting
-      auto delay = protocol::accept_retry_delay(++self->accept_failures_);
-      if (self->accept_failures_ == 1 || self->accept_failures_ % 100 == 0)
-        log::warning(log_path, "cannot accept connections: " + ec.message() + " ("
-                                 + std::to_string(self->accept_failures_) + " in a row); retrying in "
-                                 + std::to_string(delay.count()) + " ms");
-      self->accept_timer_.expires_after(delay);
-      self->accept_timer_.async_wait([self](beast::error_code wait_ec) {
-        if (!wait_ec && !self->stopped_)
+      std::string warn;
+      self->backoff_.failed(ec.message(), self->accept_timer_, [self] {
+        if (!self->stopped_)
           self->accept();
-      });
+      }, warn);
+      if (!warn.empty())
+        log::warning(log_path, warn);
       return;
     }
-    self->accept_failures_ = 0;
+    if (auto line = self->backoff_.succeeded(); !line.empty())
+      log::info(log_path, line);
     auto client = sock.remote_endpoint(ec).address().to_string();
     if (self->limits_.admit(client)) {
       // Past the limits: closed at once (a scraper retries; the dashboard reconnects).

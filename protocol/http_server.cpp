@@ -67,25 +67,19 @@ void http_server::accept() {
       // Out of file descriptors (EMFILE, ENFILE) or another accept error:
       // the connection waits in the backlog; accepting stops only for a
       // moment, not until a restart.
-      auto delay = accept_retry_delay(++self->accept_failures_);
       self->count("cafmcp_http_accept_errors_total", "accept() failures on the MCP port (EMFILE, ENFILE …)",
                   {{"error", ec.message()}});
-      if (self->accept_failures_ == 1 || self->accept_failures_ % 100 == 0)
-        log::warning("/root/protocol_sup/transport_sup/http",
-                     "cannot accept connections: " + ec.message() + " (" + std::to_string(self->accept_failures_)
-                       + " in a row); retrying in " + std::to_string(delay.count()) + " ms");
-      self->accept_timer_.expires_after(delay);
-      self->accept_timer_.async_wait([self](beast::error_code wait_ec) {
-        if (!wait_ec && !self->stopped_)
+      std::string warn;
+      self->backoff_.failed(ec.message(), self->accept_timer_, [self] {
+        if (!self->stopped_)
           self->accept();
-      });
+      }, warn);
+      if (!warn.empty())
+        log::warning("/root/protocol_sup/transport_sup/http", warn);
       return;
     }
-    if (self->accept_failures_ > 0) {
-      log::info("/root/protocol_sup/transport_sup/http",
-                "accepting connections again after " + std::to_string(self->accept_failures_) + " failures");
-      self->accept_failures_ = 0;
-    }
+    if (auto line = self->backoff_.succeeded(); !line.empty())
+      log::info("/root/protocol_sup/transport_sup/http", line);
     sock.set_option(tcp::no_delay(true), ec);
     auto client = sock.remote_endpoint(ec).address().to_string();
     std::optional<connection_limits::refusal> why;

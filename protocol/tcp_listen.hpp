@@ -42,4 +42,40 @@ inline std::chrono::milliseconds accept_retry_delay(unsigned failures) {
   return std::min(std::chrono::milliseconds{10} * (1u << shift), std::chrono::milliseconds{1000});
 }
 
+/// A server's run of accept errors: an error pauses accepting for
+/// accept_retry_delay, never stops it until a restart (the connection waits
+/// in the backlog meanwhile). The same for every HTTP server of a node.
+class accept_backoff {
+public:
+  /// An accept failed with `error`: accepts again after the delay, by
+  /// calling `retry` from `timer` (unless the wait is cancelled: a stop).
+  /// `warn` is the line to log: the run's first failure and every 100th
+  /// (empty for the others).
+  template <class Timer, class Retry>
+  void failed(const std::string& error, Timer& timer, Retry retry, std::string& warn) {
+    auto delay = accept_retry_delay(++failures_);
+    warn.clear();
+    if (failures_ == 1 || failures_ % 100 == 0)
+      warn = "cannot accept connections: " + error + " (" + std::to_string(failures_) + " in a row); retrying in "
+             + std::to_string(delay.count()) + " ms";
+    timer.expires_after(delay);
+    timer.async_wait([retry](const boost::system::error_code& ec) {
+      if (!ec)
+        retry();
+    });
+  }
+
+  /// An accept worked: the line that ends a run of failures ("" if none).
+  std::string succeeded() {
+    if (failures_ == 0)
+      return {};
+    auto line = "accepting connections again after " + std::to_string(failures_) + " failures";
+    failures_ = 0;
+    return line;
+  }
+
+private:
+  unsigned failures_ = 0;
+};
+
 } // namespace cafmcp::protocol

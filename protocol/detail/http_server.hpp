@@ -171,7 +171,7 @@ private:
   tcp::acceptor acceptor_;
   net::steady_timer sweep_timer_;
   net::steady_timer accept_timer_; // retries accept after an error (EMFILE …)
-  unsigned accept_failures_ = 0;   // in a row
+  accept_backoff backoff_;         // accept errors in a row
   std::mutex limits_mtx_;
   connection_limits limits_;
   std::vector<std::thread> threads_;

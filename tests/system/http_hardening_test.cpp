@@ -170,6 +170,28 @@ TEST_CASE("the accept loop survives running out of file descriptors and serves a
   CHECK(node.metric(R"(cafmcp_http_accept_errors_total{error="Too many open files"})") >= 1);
 }
 
+TEST_CASE("the observability port's accept loop survives running out of file descriptors and serves /health again") {
+  guarded_node node{R"({"observability": {"idle_timeout_ms": 600000, "max_connections": 1000,
+                                          "max_connections_per_client": 1000}})",
+                    {"/bin/sh", "-c", "ulimit -n 40 && exec \"$@\"", "sh"}};
+  std::vector<std::unique_ptr<http_stream>> held;
+  for (int i = 0; i < 40; ++i)
+    held.push_back(std::make_unique<http_stream>(node.web, ""));
+  REQUIRE(node.proc->wait_for_stderr_line(
+    std::regex{R"(\S+ warning +(\S+ )?/root/observability_sup/web: cannot accept connections: Too many open files \(1 in a row\); retrying in 10 ms)"},
+    10s));
+  held.clear();
+  int status = 0;
+  for (int i = 0; i < 200 && status != 200; ++i) { // bounded: 200 tries
+    status = http_request(node.web, "GET", "/health", {}, "", 1s).status;
+    if (status != 200)
+      std::this_thread::sleep_for(50ms);
+  }
+  CHECK(status == 200);
+  CHECK(node.proc->wait_for_stderr_line(
+    std::regex{R"(\S+ info +(\S+ )?/root/observability_sup/web: accepting connections again after \d+ failures)"}, 10s));
+}
+
 TEST_CASE("a node bound to loopback answers 403 to a Host header naming another machine (DNS rebinding)") {
   guarded_node node{R"({"http": {"allowed_hosts": ["mcp.test"]}})"};
   auto request = [&](const std::string& host) {
