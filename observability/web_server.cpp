@@ -16,6 +16,7 @@
 #include "base/crypto.hpp"
 #include "base/log.hpp"
 #include "protocol/connection_limits.hpp"
+#include "protocol/read_deadline.hpp"
 #include "protocol/tcp_listen.hpp"
 
 namespace cafmcp::observability {
@@ -150,8 +151,7 @@ private:
   void read_request() {
     arm(srv_->options().request_timeout);
     http::async_read(sock_, buf_, *parser_, [self = shared_from_this()](beast::error_code ec, size_t) {
-      self->deadline_.cancel();
-      ++self->generation_;
+      self->deadline_.disarm();
       if (ec)
         return self->close();
       self->req_ = self->parser_->release();
@@ -160,12 +160,7 @@ private:
   }
 
   void arm(std::chrono::milliseconds limit) {
-    auto generation = ++generation_;
-    deadline_.expires_after(limit);
-    deadline_.async_wait([self = shared_from_this(), generation](beast::error_code ec) {
-      if (!ec && generation == self->generation_)
-        self->close();
-    });
+    deadline_.arm(limit, [self = shared_from_this()] { self->close(); });
   }
 
   void handle() {
@@ -240,7 +235,7 @@ private:
   }
 
   void close() {
-    deadline_.cancel();
+    deadline_.disarm();
     beast::error_code ec;
     sock_.shutdown(tcp::socket::shutdown_both, ec);
     sock_.close(ec);
@@ -254,8 +249,7 @@ private:
   std::function<std::string()> next_;
   net::steady_timer timer_{sock_.get_executor()};
   std::string client_;
-  net::steady_timer deadline_{sock_.get_executor()};
-  uint64_t generation_ = 0;
+  protocol::read_deadline deadline_{sock_.get_executor()};
 };
 
 void web_server::accept() {

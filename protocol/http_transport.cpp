@@ -6,6 +6,7 @@
 #include "protocol/http_transport.hpp"
 
 #include "base/crypto.hpp"
+#include "protocol/read_deadline.hpp"
 #include "protocol/tcp_listen.hpp"
 
 #include <atomic>
@@ -115,10 +116,8 @@ private:
   /// Closes the connection if `p` has not ended within `limit` (a slowloris
   /// client sending its request a byte at a time, or one that never ends).
   void arm(phase p, std::chrono::milliseconds limit) {
-    auto generation = ++deadline_generation_;
-    deadline_.expires_after(limit);
-    deadline_.async_wait([self = shared_from_this(), p, generation](beast::error_code ec) {
-      if (ec || generation != self->deadline_generation_ || self->closed_)
+    deadline_.arm(limit, [self = shared_from_this(), p] {
+      if (self->closed_)
         return;
       static const char* names[] = {"idle", "header", "body"};
       auto name = names[static_cast<int>(p)];
@@ -131,10 +130,7 @@ private:
     });
   }
 
-  void disarm() {
-    ++deadline_generation_;
-    deadline_.cancel();
-  }
+  void disarm() { deadline_.disarm(); }
 
   void on_read(beast::error_code ec) {
     disarm();
@@ -675,7 +671,7 @@ private:
   void close() {
     closed_ = true;
     ka_timer_.cancel();
-    deadline_.cancel();
+    deadline_.disarm();
     if (stateless_)
       stateless_->cancel_all(); // ends its listens: nothing keeps this connection alive
     beast::error_code ec;
@@ -723,8 +719,7 @@ private:
   std::deque<pending_write> out_;
   net::steady_timer ka_timer_{sock_.get_executor()};
   write_backlog backlog_{srv_->config().max_stream_queue_bytes}; // bytes in out_
-  net::steady_timer deadline_{sock_.get_executor()}; // of the read phase under way
-  uint64_t deadline_generation_ = 0;
+  read_deadline deadline_{sock_.get_executor()}; // of the read phase under way
   std::shared_ptr<endpoint> stateless_;
   std::function<void()> on_gone_;
 
