@@ -303,11 +303,12 @@ node_config load_node_config(const std::optional<std::string>& file, const node_
   out.http_limits.auth.scopes_supported = auth["scopes_supported"].get<std::vector<std::string>>();
   auto tool_scopes = auth["tool_scopes"].get<std::vector<std::string>>();
   for (size_t i = 0; i < tool_scopes.size(); ++i) {
-    auto eq = tool_scopes[i].find('=');
-    if (eq == std::string::npos || eq == 0 || eq + 1 == tool_scopes[i].size())
-      throw config_error("mcp.auth.tool_scopes[" + std::to_string(i) + "]",
-                         "must be TOOL=SCOPE, got \"" + tool_scopes[i] + "\"");
-    out.http_limits.auth.tool_scopes[tool_scopes[i].substr(0, eq)] = tool_scopes[i].substr(eq + 1);
+    try {
+      auto [tool, scope] = protocol::parse_tool_scope(tool_scopes[i]);
+      out.http_limits.auth.tool_scopes[tool] = scope;
+    } catch (const std::invalid_argument& e) {
+      throw config_error("mcp.auth.tool_scopes[" + std::to_string(i) + "]", e.what());
+    }
   }
   auto entries = auth["static_tokens"].get<std::vector<std::string>>();
   for (size_t i = 0; i < entries.size(); ++i) {

@@ -32,6 +32,13 @@ std::pair<std::string, std::string> split_uri(const std::string& uri) {
 
 } // namespace
 
+std::pair<std::string, std::string> parse_tool_scope(const std::string& entry) {
+  auto eq = entry.find('=');
+  if (eq == std::string::npos || eq == 0 || eq + 1 == entry.size())
+    throw std::invalid_argument("must be TOOL=SCOPE, got \"" + entry + "\"");
+  return {entry.substr(0, eq), entry.substr(eq + 1)};
+}
+
 static_token parse_static_token(const std::string& entry) {
   static_token t;
   for (auto& word : split(entry, ' ')) {

@@ -4,6 +4,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -22,6 +23,10 @@ struct static_token {
 /// Parses a config entry "sha256:<64 hex> subject=<name> [scopes=<a,b>]
 /// [tenant=<t>]"; throws std::invalid_argument naming what is wrong.
 static_token parse_static_token(const std::string& entry);
+
+/// Parses a config entry "TOOL=SCOPE" into (tool, scope); throws
+/// std::invalid_argument naming what is wrong.
+std::pair<std::string, std::string> parse_tool_scope(const std::string& entry);
 
 struct auth_config {
   bool enabled = false;

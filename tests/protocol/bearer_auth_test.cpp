@@ -36,6 +36,16 @@ TEST_CASE("a static token's config entry names its hash and subject - anything e
                        doctest::Contains("unknown part \"role=admin\""), std::invalid_argument);
 }
 
+TEST_CASE("a tool scope's config entry is TOOL=SCOPE - anything else is refused, quoting the entry") {
+  CHECK(parse_tool_scope("session_set=sessions:write")
+        == std::pair<std::string, std::string>{"session_set", "sessions:write"});
+  CHECK(parse_tool_scope("a=b=c") == std::pair<std::string, std::string>{"a", "b=c"});
+  for (auto bad : {"session_set", "=sessions:write", "session_set="}) {
+    auto want = "must be TOOL=SCOPE, got \"" + std::string{bad} + "\"";
+    CHECK_THROWS_WITH_AS(parse_tool_scope(bad), want.c_str(), std::invalid_argument);
+  }
+}
+
 TEST_CASE("a request without a token is challenged, an unknown token is invalid_token, a known one acts for its subject") {
   auto cfg = with_token("tok-123");
   auto url = std::string{"http://127.0.0.1:8080/.well-known/oauth-protected-resource/mcp"};
