@@ -66,6 +66,17 @@ std::vector<field> node_config_schema() {
         {"static_tokens", value_type::string_list, nlohmann::json::array(),
          "API tokens by hash: \"sha256:<hex> subject=<name> [scopes=<a,b>] [tenant=<t>]\" (cafmcp token create "
          "makes one)", {}, {}, {}, {}},
+        {"jwt", value_type::object, {}, "JWT access tokens from an identity provider (RS256, ES256)", {}, {}, {}, {
+          {"jwks_file", value_type::string, "",
+           "the provider's signing keys as a JWKS document, read at start (\"\": no JWT tokens)", {}, {}, {}, {}},
+          {"issuer", value_type::string, "", "the iss every token must carry (needed with jwks_file)", {}, {}, {}, {}},
+          {"audience", value_type::string, "",
+           "the aud every token must name (\"\": the resource URI, mcp.auth.resource or http://<Host><path>)", {}, {},
+           {}, {}},
+          {"leeway_s", value_type::integer, 60, "clock skew allowed on exp and nbf, in seconds", 0, 3600, {}, {}},
+          {"tenant_claim", value_type::string, "",
+           "a claim naming the caller's tenant, needed in every token (\"\": none)", {}, {}, {}, {}},
+        }},
       }},
       {"tasks", value_type::object, {}, "the Tasks extension (MCP 2026-07-28)", {}, {}, {}, {
         {"ttl_ms", value_type::integer, 3600000, "how long a task and its result are kept after it is created", 1000, {}, {}, {}},
@@ -318,9 +329,31 @@ node_config load_node_config(const std::optional<std::string>& file, const node_
       throw config_error("mcp.auth.static_tokens[" + std::to_string(i) + "]", e.what());
     }
   }
-  if (out.http_limits.auth.enabled && out.http_limits.auth.static_tokens.empty())
+  auto& jwt = auth["jwt"];
+  auto& js = out.http_limits.auth.jwt;
+  js.issuer = jwt["issuer"].get<std::string>();
+  js.audience = jwt["audience"].get<std::string>();
+  js.leeway = std::chrono::seconds{jwt["leeway_s"].get<int64_t>()};
+  js.tenant_claim = jwt["tenant_claim"].get<std::string>();
+  if (auto jwks = jwt["jwks_file"].get<std::string>(); !jwks.empty()) {
+    std::ifstream in{jwks};
+    if (!in)
+      throw config_error("mcp.auth.jwt.jwks_file", "cannot read " + jwks);
+    std::stringstream text;
+    text << in.rdbuf();
+    try {
+      js.keys = protocol::parse_jwks(text.str());
+    } catch (const std::invalid_argument& e) {
+      throw config_error("mcp.auth.jwt.jwks_file", jwks + ": " + e.what());
+    }
+    if (js.issuer.empty())
+      throw config_error("mcp.auth.jwt.issuer", "needed with mcp.auth.jwt.jwks_file: the iss your provider puts in "
+                                                "its tokens, e.g. https://id.example.com/");
+  }
+  if (out.http_limits.auth.enabled && out.http_limits.auth.static_tokens.empty() && !js.enabled())
     throw config_error("mcp.auth.static_tokens",
-                       "mcp.auth.enabled needs at least one entry (make one with: cafmcp token create --subject NAME)");
+                       "mcp.auth.enabled needs at least one entry or mcp.auth.jwt.jwks_file (make a static token "
+                       "with: cafmcp token create --subject NAME)");
   out.tasks.ttl = std::chrono::milliseconds{mcp["tasks"]["ttl_ms"].get<int64_t>()};
   out.tasks.poll_interval = std::chrono::milliseconds{mcp["tasks"]["poll_interval_ms"].get<int64_t>()};
   out.tasks.max_tasks = mcp["tasks"]["max_tasks"].get<size_t>();

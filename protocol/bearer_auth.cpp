@@ -1,6 +1,8 @@
 // Bearer authorisation of the MCP endpoint: static tokens by hash, refusals with WWW-Authenticate, RFC 9728 metadata.
 #include "protocol/bearer_auth.hpp"
 
+#include <chrono>
+
 #include <cctype>
 #include <sstream>
 #include <stdexcept>
@@ -69,9 +71,9 @@ static_token parse_static_token(const std::string& entry) {
   return t;
 }
 
-auth_outcome authenticate(const auth_config& cfg, const std::string& authorization, const std::string& metadata_url) {
+auth_outcome authenticate(const auth_config& cfg, const std::string& authorization, const std::string& resource) {
   auth_outcome out;
-  auto challenge = "Bearer resource_metadata=\"" + metadata_url + "\"";
+  auto challenge = "Bearer resource_metadata=\"" + metadata_url(resource) + "\"";
   if (!cfg.scopes_supported.empty()) {
     std::string scopes;
     for (auto& s : cfg.scopes_supported)
@@ -85,7 +87,7 @@ auth_outcome authenticate(const auth_config& cfg, const std::string& authorizati
   if (authorization.empty() || scheme != bearer) {
     // No credentials: no error code (RFC 6750 §3.1), the client starts the flow.
     out.www_authenticate = challenge;
-    out.message = "this MCP server needs Authorization: Bearer <token>; see " + metadata_url;
+    out.message = "this MCP server needs Authorization: Bearer <token>; see " + metadata_url(resource);
     return out;
   }
   auto token = authorization.substr(bearer.size());
@@ -95,6 +97,24 @@ auth_outcome authenticate(const auth_config& cfg, const std::string& authorizati
       out.who = principal{t.subject, t.scopes, t.tenant};
       return out;
     }
+  if (cfg.jwt.enabled() && looks_like_jwt(token)) {
+    auto now_s = std::chrono::duration_cast<std::chrono::seconds>(
+                   std::chrono::system_clock::now().time_since_epoch())
+                   .count();
+    auto verdict = verify_jwt(cfg.jwt, token, cfg.jwt.audience.empty() ? resource : cfg.jwt.audience, now_s);
+    if (verdict.claims) {
+      out.who = principal{verdict.claims->subject, verdict.claims->scopes, verdict.claims->tenant};
+      return out;
+    }
+    // RFC 6750 §3: error_description is a quoted-string of printable ASCII without '"' or '\\'.
+    std::string description;
+    for (char c : verdict.error)
+      if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\')
+        description += c;
+    out.www_authenticate = challenge + ", error=\"invalid_token\", error_description=\"" + description + "\"";
+    out.message = "the bearer token is refused: " + verdict.error;
+    return out;
+  }
   out.www_authenticate = challenge + ", error=\"invalid_token\", error_description=\"unknown or revoked token\"";
   out.message = "the bearer token is unknown or revoked";
   return out;

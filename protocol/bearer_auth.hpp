@@ -7,6 +7,8 @@
 #include <utility>
 #include <vector>
 
+#include "protocol/jwt_verifier.hpp"
+
 #include <nlohmann/json.hpp>
 
 namespace cafmcp::protocol {
@@ -36,6 +38,7 @@ struct auth_config {
   std::vector<std::string> authorization_servers; // issuers, for the metadata
   std::vector<std::string> scopes_supported;
   std::vector<static_token> static_tokens;
+  jwt_settings jwt; // JWT access tokens (enabled when it has keys)
   /// Scopes tools need, by tool name (the operator's; over a tool's own
   /// required_scope).
   std::map<std::string, std::string> tool_scopes;
@@ -56,9 +59,11 @@ struct auth_outcome {
 };
 
 /// Checks `authorization` (the header's value, "" when absent) against the
-/// configured tokens. A refusal's WWW-Authenticate names `metadata_url` so a
-/// client can find the authorization server (MCP authorization, RFC 9728).
-auth_outcome authenticate(const auth_config& cfg, const std::string& authorization, const std::string& metadata_url);
+/// configured static tokens, then as a JWT (cfg.jwt) whose audience is
+/// `resource` unless cfg.jwt.audience says otherwise. A refusal's
+/// WWW-Authenticate names the resource's metadata URL so a client can find
+/// the authorization server (MCP authorization, RFC 9728).
+auth_outcome authenticate(const auth_config& cfg, const std::string& authorization, const std::string& resource);
 
 /// The scope a call of tool `tool` needs and `who` lacks ("" : none lacking).
 /// `declared` is the tool's own required_scope; cfg.tool_scopes overrides it.

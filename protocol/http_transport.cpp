@@ -186,7 +186,7 @@ private:
     }
     who_.reset();
     if (cfg.auth.enabled) {
-      auto outcome = authenticate(cfg.auth, header(http::field::authorization), metadata_url(resource));
+      auto outcome = authenticate(cfg.auth, header(http::field::authorization), resource);
       if (!outcome.who) {
         srv_->count("cafmcp_http_unauthorized_total", "MCP requests refused with 401 (no or an unknown bearer token)");
         http::response<http::string_body> res{http::status::unauthorized, req_.version()};

@@ -10,7 +10,7 @@ cd "$(dirname "$0")/../.."
 seconds=${1:-60}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(decoder_fuzzer http_request_fuzzer replica_files_fuzzer)
+[ ${#targets[@]} -gt 0 ] || targets=(decoder_fuzzer http_request_fuzzer replica_files_fuzzer jwt_fuzzer)
 out=build-fuzz
 flags=(-std=c++17 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -I.)
 
@@ -26,6 +26,8 @@ build() {
     replica_files_fuzzer)
       clang++ "${flags[@]}" tests/fuzz/replica_files_fuzzer.cpp cluster/replica_files.cpp base/crypto.cpp -lcrypto \
         -o "$out/replica_files_fuzzer" ;;
+    jwt_fuzzer)
+      clang++ "${flags[@]}" tests/fuzz/jwt_fuzzer.cpp protocol/jwt_verifier.cpp -lcrypto -o "$out/jwt_fuzzer" ;;
     *) echo "fuzz: unknown target $1" >&2; exit 2 ;;
   esac
 }
@@ -36,6 +38,7 @@ seeds_of() {
     decoder_fuzzer) echo tests/fuzz/corpus ;;
     http_request_fuzzer) echo tests/fuzz/http_corpus ;;
     replica_files_fuzzer) echo tests/fuzz/replica_corpus ;;
+    jwt_fuzzer) echo tests/fuzz/jwt_corpus ;;
   esac
 }
 

@@ -48,21 +48,22 @@ TEST_CASE("a tool scope's config entry is TOOL=SCOPE - anything else is refused,
 
 TEST_CASE("a request without a token is challenged, an unknown token is invalid_token, a known one acts for its subject") {
   auto cfg = with_token("tok-123");
+  auto resource = std::string{"http://127.0.0.1:8080/mcp"};
   auto url = std::string{"http://127.0.0.1:8080/.well-known/oauth-protected-resource/mcp"};
-  auto none = authenticate(cfg, "", url);
+  auto none = authenticate(cfg, "", resource);
   CHECK_FALSE(none.who);
   CHECK(none.www_authenticate == "Bearer resource_metadata=\"" + url + "\"");
-  auto basic = authenticate(cfg, "Basic dG9rLTEyMw==", url);
+  auto basic = authenticate(cfg, "Basic dG9rLTEyMw==", resource);
   CHECK_FALSE(basic.who);
-  auto wrong = authenticate(cfg, "Bearer tok-124", url);
+  auto wrong = authenticate(cfg, "Bearer tok-124", resource);
   CHECK_FALSE(wrong.who);
   CHECK(wrong.www_authenticate.find("error=\"invalid_token\"") != std::string::npos);
-  auto right = authenticate(cfg, "Bearer tok-123", url);
+  auto right = authenticate(cfg, "Bearer tok-123", resource);
   REQUIRE(right.who);
   CHECK(right.who->subject == "ann");
   CHECK(right.who->scopes == std::vector<std::string>{"a", "b"});
   CHECK(right.who->tenant == "t1");
-  CHECK(authenticate(cfg, "bearer tok-123", url).who); // the scheme is case-insensitive (RFC 7235)
+  CHECK(authenticate(cfg, "bearer tok-123", resource).who); // the scheme is case-insensitive (RFC 7235)
 }
 
 TEST_CASE("the protected resource metadata sits at the well-known path followed by the resource's path") {

@@ -1,5 +1,5 @@
-// The MCP endpoint with bearer authorisation (mcp.auth, static tokens): the
-// real binary, tokens made by `cafmcp token create`.
+// The MCP endpoint with bearer authorisation (mcp.auth): the real binary,
+// static tokens made by `cafmcp token create`, JWTs signed by a test issuer.
 
 #include <csignal>
 #include <memory>
@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/support/http_client.hpp"
+#include "tests/support/jwt_issuer.hpp"
 #include "tests/support/node_ready.hpp"
 #include "tests/support/process.hpp"
 
@@ -167,4 +168,84 @@ TEST_CASE("a malformed mcp.auth.static_tokens entry, or auth without a token, st
                     dir.write("b.json", R"({"mcp": {"auth": {"enabled": true}}})")});
   CHECK(empty.code == 2);
   CHECK(empty.err.find("cafmcp token create") != std::string::npos);
+}
+
+namespace {
+
+/// A node that takes JWTs from `idp` (issuer https://id.test/, resource
+/// https://mcp.test/mcp), and where a call of `add` needs the scope "math".
+struct jwt_node {
+  const std::string iss = "https://id.test/";
+  const std::string resource = "https://mcp.test/mcp";
+  temp_dir keys;
+  auth_node node;
+
+  explicit jwt_node(const jwt_issuer& idp)
+      : node{json{{"mcp", {{"auth", {{"enabled", true}, {"resource", "https://mcp.test/mcp"},
+                                     {"tool_scopes", {"add=math"}},
+                                     {"jwt", {{"jwks_file", keys.write("jwks.json", idp.jwks())},
+                                              {"issuer", "https://id.test/"}}}}}}}}
+               .dump()} {}
+
+  http_reply add(const std::string& token) {
+    json body{{"jsonrpc", "2.0"}, {"id", 4}, {"method", "tools/call"},
+              {"params", {{"name", "add"}, {"arguments", {{"a", 1}, {"b", 2}}},
+                          {"_meta", {{"io.modelcontextprotocol/protocolVersion", "2026-07-28"},
+                                     {"io.modelcontextprotocol/clientCapabilities", json::object()}}}}}};
+    return node.post(body, {{"Authorization", "Bearer " + token}, {"MCP-Protocol-Version", "2026-07-28"},
+                            {"Mcp-Method", "tools/call"}, {"Mcp-Name", "add"}});
+  }
+};
+
+/// The 401's error_description, checking that it is an invalid_token refusal.
+std::string refused_because(const http_reply& r) {
+  CHECK(r.status == 401);
+  auto challenge = r.headers.count("www-authenticate") ? r.headers.at("www-authenticate") : std::string{};
+  CHECK(challenge.find(R"(resource_metadata="https://mcp.test/.well-known/oauth-protected-resource/mcp")")
+        != std::string::npos);
+  CHECK(challenge.find(R"(error="invalid_token")") != std::string::npos);
+  std::smatch m;
+  return std::regex_search(challenge, m, std::regex{R"re(error_description="([^"]*)")re"}) ? std::string{m[1]} : "";
+}
+
+} // namespace
+
+TEST_CASE("JWT access tokens are checked against the provider's JWKS - valid, expired, wrong audience, wrong issuer, bad signature, missing scope") {
+  jwt_issuer idp;
+  jwt_node n{idp};
+  auto with = [&](const json& claims, const std::string& alg = "RS256") { return idp.sign(claims, alg); };
+  auto good = jwt_issuer::claims(n.iss, n.resource, "ann", "math");
+  CHECK(n.add(with(good)).status == 200);
+  CHECK(n.add(with(good, "ES256")).status == 200);
+  auto expired = good;
+  expired["exp"] = epoch_s(-600s);
+  CHECK(refused_because(n.add(with(expired))) == "the token has expired");
+  CHECK(refused_because(n.add(with(jwt_issuer::claims(n.iss, "https://other.test/mcp", "ann", "math"))))
+        == "the token's audience is not https://mcp.test/mcp");
+  CHECK(refused_because(n.add(with(jwt_issuer::claims("https://evil.test/", n.resource, "ann", "math"))))
+        == "the token's issuer is not https://id.test/");
+  jwt_issuer stranger; // same kids, other keys
+  CHECK(refused_because(n.add(stranger.sign(good))).find("signature") != std::string::npos);
+  auto no_math = n.add(with(jwt_issuer::claims(n.iss, n.resource, "ann", "tools:call")));
+  CHECK(no_math.status == 403);
+  CHECK(no_math.headers["www-authenticate"].find(R"(error="insufficient_scope", scope="math")") != std::string::npos);
+}
+
+TEST_CASE("an unreadable or unusable JWKS file, or one without an issuer, stops the start naming the key") {
+  temp_dir dir;
+  auto start = [&](const std::string& name, const json& jwt) {
+    return run({binary, "node", "--http-port", "0", "--metrics-port", "0", "--config",
+                dir.write(name, json{{"mcp", {{"auth", {{"enabled", true}, {"jwt", jwt}}}}}}.dump())});
+  };
+  auto missing = start("a.json", {{"jwks_file", dir.path() + "/nowhere.json"}, {"issuer", "https://id.test/"}});
+  CHECK(missing.code == 2);
+  CHECK(missing.err.find("mcp.auth.jwt.jwks_file") != std::string::npos);
+  CHECK(missing.err.find("cannot read") != std::string::npos);
+  auto junk = start("b.json", {{"jwks_file", dir.write("junk.json", R"({"keys": []})")}, {"issuer", "https://id.test/"}});
+  CHECK(junk.code == 2);
+  CHECK(junk.err.find("holds no RS256 (RSA) or ES256 (P-256) signing key") != std::string::npos);
+  jwt_issuer idp;
+  auto no_iss = start("c.json", {{"jwks_file", dir.write("jwks.json", idp.jwks())}});
+  CHECK(no_iss.code == 2);
+  CHECK(no_iss.err.find("mcp.auth.jwt.issuer") != std::string::npos);
 }
