@@ -25,27 +25,21 @@
 #include <openssl/x509v3.h>
 
 #include "base/crypto.hpp"
+#include "base/openssl_ptr.hpp"
 
 namespace cafmcp::certs {
 
 namespace {
 
-template <class T, void (*Free)(T*)>
-struct deleter {
-  void operator()(T* p) const { Free(p); }
-};
-
-void free_bio(BIO* b) { BIO_free(b); }
-
-using pkey_ptr = std::unique_ptr<EVP_PKEY, deleter<EVP_PKEY, EVP_PKEY_free>>;
-using x509_ptr = std::unique_ptr<X509, deleter<X509, X509_free>>;
-using bio_ptr = std::unique_ptr<BIO, deleter<BIO, free_bio>>;
-using store_ptr = std::unique_ptr<X509_STORE, deleter<X509_STORE, X509_STORE_free>>;
-using store_ctx_ptr = std::unique_ptr<X509_STORE_CTX, deleter<X509_STORE_CTX, X509_STORE_CTX_free>>;
-using md_ctx_ptr = std::unique_ptr<EVP_MD_CTX, deleter<EVP_MD_CTX, EVP_MD_CTX_free>>;
-using bn_ptr = std::unique_ptr<BIGNUM, deleter<BIGNUM, BN_free>>;
-using ext_ptr = std::unique_ptr<X509_EXTENSION, deleter<X509_EXTENSION, X509_EXTENSION_free>>;
-using names_ptr = std::unique_ptr<GENERAL_NAMES, deleter<GENERAL_NAMES, GENERAL_NAMES_free>>;
+using ossl::bio_ptr;
+using ossl::bn_ptr;
+using ossl::md_ctx_ptr;
+using ossl::pkey_ptr;
+using x509_ptr = ossl::ptr<X509, X509_free>;
+using store_ptr = ossl::ptr<X509_STORE, X509_STORE_free>;
+using store_ctx_ptr = ossl::ptr<X509_STORE_CTX, X509_STORE_CTX_free>;
+using ext_ptr = ossl::ptr<X509_EXTENSION, X509_EXTENSION_free>;
+using names_ptr = ossl::ptr<GENERAL_NAMES, GENERAL_NAMES_free>;
 
 /// OpenSSL's error queue as one line, emptied so that the next call starts clean.
 std::string openssl_why() {

@@ -1,5 +1,7 @@
 #include "protocol/jwt_verifier.hpp"
 
+#include "base/openssl_ptr.hpp"
+
 #include <cctype>
 #include <memory>
 #include <stdexcept>
@@ -42,18 +44,14 @@ std::string b64url_decode(std::string s) {
   return out;
 }
 
-template <class T, void (*Free)(T*)>
-struct openssl_deleter {
-  void operator()(T* p) const { Free(p); }
-};
-using bn_ptr = std::unique_ptr<BIGNUM, openssl_deleter<BIGNUM, BN_free>>;
-using bld_ptr = std::unique_ptr<OSSL_PARAM_BLD, openssl_deleter<OSSL_PARAM_BLD, OSSL_PARAM_BLD_free>>;
-using params_ptr = std::unique_ptr<OSSL_PARAM, openssl_deleter<OSSL_PARAM, OSSL_PARAM_free>>;
-using ctx_ptr = std::unique_ptr<EVP_PKEY_CTX, openssl_deleter<EVP_PKEY_CTX, EVP_PKEY_CTX_free>>;
-using pkey_ptr = std::unique_ptr<EVP_PKEY, openssl_deleter<EVP_PKEY, EVP_PKEY_free>>;
-using bio_ptr = std::unique_ptr<BIO, openssl_deleter<BIO, BIO_free_all>>;
-using md_ctx_ptr = std::unique_ptr<EVP_MD_CTX, openssl_deleter<EVP_MD_CTX, EVP_MD_CTX_free>>;
-using ec_sig_ptr = std::unique_ptr<ECDSA_SIG, openssl_deleter<ECDSA_SIG, ECDSA_SIG_free>>;
+using ossl::bio_ptr;
+using ossl::bn_ptr;
+using ossl::md_ctx_ptr;
+using ossl::pkey_ptr;
+using bld_ptr = ossl::ptr<OSSL_PARAM_BLD, OSSL_PARAM_BLD_free>;
+using params_ptr = ossl::ptr<OSSL_PARAM, OSSL_PARAM_free>;
+using ctx_ptr = ossl::ptr<EVP_PKEY_CTX, EVP_PKEY_CTX_free>;
+using ec_sig_ptr = ossl::ptr<ECDSA_SIG, ECDSA_SIG_free>;
 
 /// A JWK member that must be a non-empty base64url string, decoded.
 std::string member_bytes(const json& key, const char* name, const std::string& where) {

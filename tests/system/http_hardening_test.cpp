@@ -86,6 +86,19 @@ struct guarded_node {
   }
 };
 
+/// Holds 40 connections to `port` of a node limited to 40 descriptors
+/// until the server at `log_path` logs its first failed accept, then closes
+/// them.
+void exhaust_descriptors(guarded_node& node, uint16_t port, const std::string& log_path) {
+  std::vector<std::unique_ptr<http_stream>> held;
+  for (int i = 0; i < 40; ++i)
+    held.push_back(std::make_unique<http_stream>(port, ""));
+  REQUIRE(node.proc->wait_for_stderr_line(
+    std::regex{R"(\S+ warning +(\S+ )?)" + log_path
+               + R"(: cannot accept connections: Too many open files \(1 in a row\); retrying in 10 ms)"},
+    10s));
+}
+
 } // namespace
 
 TEST_CASE("a slowloris client is closed after http.header_timeout_ms and counted - others are served meanwhile") {
@@ -153,13 +166,7 @@ TEST_CASE("connections past the per-client and the node's limits get 503 with Re
 TEST_CASE("the accept loop survives running out of file descriptors and serves again once connections end") {
   // 40 descriptors: the node needs about 13; the rest go to connections.
   guarded_node node{R"({"http": {"idle_timeout_ms": 600000}})", {"/bin/sh", "-c", "ulimit -n 40 && exec \"$@\"", "sh"}};
-  std::vector<std::unique_ptr<http_stream>> held;
-  for (int i = 0; i < 40; ++i)
-    held.push_back(std::make_unique<http_stream>(node.port, ""));
-  REQUIRE(node.proc->wait_for_stderr_line(
-    std::regex{R"(\S+ warning +(\S+ )?/root/protocol_sup/transport_sup/http: cannot accept connections: Too many open files \(1 in a row\); retrying in 10 ms)"},
-    10s));
-  held.clear();
+  exhaust_descriptors(node, node.port, "/root/protocol_sup/transport_sup/http");
   int status = 0;
   for (int i = 0; i < 200 && status != 200; ++i) { // bounded: 200 tries
     status = node.echo();
@@ -174,13 +181,7 @@ TEST_CASE("the observability port's accept loop survives running out of file des
   guarded_node node{R"({"observability": {"idle_timeout_ms": 600000, "max_connections": 1000,
                                           "max_connections_per_client": 1000}})",
                     {"/bin/sh", "-c", "ulimit -n 40 && exec \"$@\"", "sh"}};
-  std::vector<std::unique_ptr<http_stream>> held;
-  for (int i = 0; i < 40; ++i)
-    held.push_back(std::make_unique<http_stream>(node.web, ""));
-  REQUIRE(node.proc->wait_for_stderr_line(
-    std::regex{R"(\S+ warning +(\S+ )?/root/observability_sup/web: cannot accept connections: Too many open files \(1 in a row\); retrying in 10 ms)"},
-    10s));
-  held.clear();
+  exhaust_descriptors(node, node.web, "/root/observability_sup/web");
   int status = 0;
   for (int i = 0; i < 200 && status != 200; ++i) { // bounded: 200 tries
     status = http_request(node.web, "GET", "/health", {}, "", 1s).status;
