@@ -23,6 +23,30 @@ namespace cafmcp::metrics {
 
 using metric_labels = std::vector<std::pair<std::string, std::string>>;
 
+/// Keeps a label whose values come from outside (a tenant, a client's
+/// name) to its first `limit` distinct values; any later one reads as
+/// "other", so the series stay bounded whatever is sent. Thread-safe.
+class label_cap {
+public:
+  explicit label_cap(size_t limit) : limit_(limit) {}
+
+  std::string operator()(const std::string& value) {
+    std::lock_guard<std::mutex> g{mtx_};
+    for (auto& v : seen_)
+      if (v == value)
+        return value;
+    if (seen_.size() >= limit_)
+      return "other";
+    seen_.push_back(value);
+    return value;
+  }
+
+private:
+  std::mutex mtx_;
+  size_t limit_;
+  std::vector<std::string> seen_;
+};
+
 class counter_series {
 public:
   void inc(uint64_t n = 1) { value_.fetch_add(n, std::memory_order_relaxed); }

@@ -197,8 +197,14 @@ private:
         return send(std::move(res));
       }
       who_ = std::move(outcome.who);
-      if (span_.recording())
+      srv_->count("cafmcp_http_authenticated_total",
+                  "MCP requests with an accepted bearer token, by tenant (\"\": none; past 100 tenants: other)",
+                  {{"tenant", srv_->tenant_label(who_->tenant)}});
+      if (span_.recording()) {
         span_.set("enduser.id", who_->subject);
+        if (!who_->tenant.empty())
+          span_.set("cafmcp.tenant", who_->tenant);
+      }
     }
     switch (req_.method()) {
       case http::verb::post: return on_post();

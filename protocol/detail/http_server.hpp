@@ -16,6 +16,7 @@
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 
+#include "base/metrics.hpp"
 #include "protocol/connection_limits.hpp"
 #include "protocol/http_transport.hpp"
 #include "protocol/tcp_listen.hpp"
@@ -128,6 +129,8 @@ public:
 
   /// Adds one to counter `name` (when metrics are kept).
   void count(const std::string& name, const std::string& help, const metrics::metric_labels& labels = {});
+  /// A tenant as a metric label: the first 100 distinct tenants, then "other".
+  std::string tenant_label(const std::string& tenant) { return tenants_(tenant); }
 
 private:
   void accept();
@@ -171,6 +174,7 @@ private:
   tcp::acceptor acceptor_;
   net::steady_timer sweep_timer_;
   net::steady_timer accept_timer_; // retries accept after an error (EMFILE …)
+  metrics::label_cap tenants_{100};
   accept_backoff backoff_;         // accept errors in a row
   std::mutex limits_mtx_;
   connection_limits limits_;

@@ -61,3 +61,11 @@ TEST_CASE("counters and histograms take records from many threads at once withou
   CHECK(h.count() == 100000);
   CHECK(h.cumulative().back() == 100000);
 }
+
+TEST_CASE("a capped label keeps its first values and reads any later one as other") {
+  label_cap tenants{2};
+  CHECK(tenants("acme") == "acme");
+  CHECK(tenants("globex") == "globex");
+  CHECK(tenants("initech") == "other");
+  CHECK(tenants("acme") == "acme"); // a value seen before keeps its own series
+}

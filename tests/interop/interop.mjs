@@ -8,6 +8,7 @@
 // Prints one line per check and "N passed, M failed"; exits 1 on a failure.
 
 import { execFileSync, spawn } from "node:child_process";
+import { generateKeyPairSync, sign as signBytes } from "node:crypto";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -53,9 +54,30 @@ function makeToken(subject) {
   return { token: m[1], entry: JSON.parse(m[2]) };
 }
 const tokens = { main: makeToken(`interop-${opts.sdk}`), other: makeToken(`interop-${opts.sdk}-other`) };
-const configPath = join(mkdtempSync(join(tmpdir(), "cafmcp-interop-")), "node.json");
+
+// And JWT access tokens from a test identity provider: an RSA key, its JWKS
+// file, tokens it signs (RS256, typ at+jwt as RFC 9068 has them).
+const idp = { issuer: "https://id.interop.test/", audience: "https://interop.test/mcp", key: generateKeyPairSync("rsa", { modulusLength: 2048 }) };
+const b64url = (s) => Buffer.from(s).toString("base64url");
+function jwtFor(over = {}, key = idp.key.privateKey) {
+  const now = Math.floor(Date.now() / 1000);
+  const claims = { iss: idp.issuer, aud: idp.audience, sub: `interop-${opts.sdk}-jwt`, iat: now, exp: now + 600, ...over };
+  const input = `${b64url(JSON.stringify({ alg: "RS256", typ: "at+jwt", kid: "interop-1" }))}.${b64url(JSON.stringify(claims))}`;
+  return `${input}.${signBytes("sha256", Buffer.from(input), key).toString("base64url")}`;
+}
+const configDir = mkdtempSync(join(tmpdir(), "cafmcp-interop-"));
+const jwksPath = join(configDir, "jwks.json");
+writeFileSync(jwksPath, JSON.stringify({ keys: [{ ...idp.key.publicKey.export({ format: "jwk" }), kid: "interop-1", use: "sig", alg: "RS256" }] }));
+const configPath = join(configDir, "node.json");
 writeFileSync(configPath, JSON.stringify({
-  mcp: { conformance_tools: true, auth: { enabled: true, static_tokens: [tokens.main.entry, tokens.other.entry] } },
+  mcp: {
+    conformance_tools: true,
+    auth: {
+      enabled: true,
+      static_tokens: [tokens.main.entry, tokens.other.entry],
+      jwt: { jwks_file: jwksPath, issuer: idp.issuer, audience: idp.audience },
+    },
+  },
 }));
 
 /// Resolves with the first value `register(resolve)` delivers, or rejects after `ms`.
@@ -129,6 +151,19 @@ async function scenario() {
       makeClient(`cafmcp-interop-${opts.sdk}-anonymous`, {}, null), (e) => /401|nauthorized/.test(`${e?.code} ${e?.message}`));
     await expectReject("with an unknown bearer token the connect is refused (401)",
       makeClient(`cafmcp-interop-${opts.sdk}-forged`, {}, "not-a-token"), (e) => /401|nauthorized/.test(`${e?.code} ${e?.message}`));
+    const now = Math.floor(Date.now() / 1000);
+    for (const [what, token] of [
+      ["an expired JWT", jwtFor({ exp: now - 600 })],
+      ["a JWT for another audience", jwtFor({ aud: "https://other.test/mcp" })],
+      ["a JWT from another issuer", jwtFor({ iss: "https://evil.test/" })],
+      ["a JWT signed by another key", jwtFor({}, generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey)],
+    ])
+      await expectReject(`with ${what} the connect is refused (401)`,
+        makeClient(`cafmcp-interop-${opts.sdk}-jwt-refused`, {}, token), (e) => /401|nauthorized/.test(`${e?.code} ${e?.message}`));
+    const viaJwt = await makeClient(`cafmcp-interop-${opts.sdk}-jwt`, {}, jwtFor());
+    check("with the identity provider's JWT the client connects and calls a tool",
+      text(await viaJwt.callTool({ name: "echo", arguments: { text: "signed" } })) === "signed");
+    await viaJwt.close();
   }
   const client = await makeClient(`cafmcp-interop-${opts.sdk}`);
   check("connect (initialize or server/discover)", true);

@@ -40,6 +40,7 @@ struct auth_node {
   temp_dir dir;
   std::unique_ptr<process> proc;
   uint16_t port = 0;
+  uint16_t web = 0; // the observability port
 
   explicit auth_node(const std::string& config) {
     proc = std::make_unique<process>(std::vector<std::string>{binary, "node", "--http-port", "0", "--metrics-port",
@@ -48,6 +49,7 @@ struct auth_node {
     auto ready = wait_ready(*proc);
     REQUIRE(ready);
     port = ready->mcp_port;
+    web = ready->web_port;
   }
   ~auth_node() {
     proc->signal(SIGTERM);
@@ -69,6 +71,16 @@ struct auth_node {
     extra.push_back({"Mcp-Method", "tools/call"});
     extra.push_back({"Mcp-Name", "echo"});
     return post(body, extra);
+  }
+
+  /// A modern call of `add` (1 + 2) under `token`.
+  http_reply add(const std::string& token) {
+    json body{{"jsonrpc", "2.0"}, {"id", 4}, {"method", "tools/call"},
+              {"params", {{"name", "add"}, {"arguments", {{"a", 1}, {"b", 2}}},
+                          {"_meta", {{"io.modelcontextprotocol/protocolVersion", "2026-07-28"},
+                                     {"io.modelcontextprotocol/clientCapabilities", json::object()}}}}}};
+    return post(body, {{"Authorization", "Bearer " + token}, {"MCP-Protocol-Version", "2026-07-28"},
+                       {"Mcp-Method", "tools/call"}, {"Mcp-Name", "add"}});
   }
 };
 
@@ -129,14 +141,7 @@ TEST_CASE("a token without the scope a tool needs gets 403 insufficient_scope na
   std::string adder_token = m[1], adder_entry = m[2];
   auth_node node{R"({"mcp": {"auth": {"enabled": true, "tool_scopes": ["add=math"], "static_tokens": [)"
                  + reader.entry + "," + adder_entry + "]}}}"};
-  auto add = [&](const std::string& token) {
-    json body{{"jsonrpc", "2.0"}, {"id", 4}, {"method", "tools/call"},
-              {"params", {{"name", "add"}, {"arguments", {{"a", 1}, {"b", 2}}},
-                          {"_meta", {{"io.modelcontextprotocol/protocolVersion", "2026-07-28"},
-                                     {"io.modelcontextprotocol/clientCapabilities", json::object()}}}}}};
-    return node.post(body, {{"Authorization", "Bearer " + token}, {"MCP-Protocol-Version", "2026-07-28"},
-                            {"Mcp-Method", "tools/call"}, {"Mcp-Name", "add"}});
-  };
+  auto add = [&](const std::string& token) { return node.add(token); };
   auto refused = add(reader.token);
   CHECK(refused.status == 403);
   CHECK(refused.headers["www-authenticate"].find(R"(error="insufficient_scope", scope="math")") != std::string::npos);
@@ -184,17 +189,10 @@ struct jwt_node {
       : node{json{{"mcp", {{"auth", {{"enabled", true}, {"resource", "https://mcp.test/mcp"},
                                      {"tool_scopes", {"add=math"}},
                                      {"jwt", {{"jwks_file", keys.write("jwks.json", idp.jwks())},
-                                              {"issuer", "https://id.test/"}}}}}}}}
+                                              {"issuer", "https://id.test/"}, {"tenant_claim", "org"}}}}}}}}
                .dump()} {}
 
-  http_reply add(const std::string& token) {
-    json body{{"jsonrpc", "2.0"}, {"id", 4}, {"method", "tools/call"},
-              {"params", {{"name", "add"}, {"arguments", {{"a", 1}, {"b", 2}}},
-                          {"_meta", {{"io.modelcontextprotocol/protocolVersion", "2026-07-28"},
-                                     {"io.modelcontextprotocol/clientCapabilities", json::object()}}}}}};
-    return node.post(body, {{"Authorization", "Bearer " + token}, {"MCP-Protocol-Version", "2026-07-28"},
-                            {"Mcp-Method", "tools/call"}, {"Mcp-Name", "add"}});
-  }
+  http_reply add(const std::string& token) { return node.add(token); }
 };
 
 /// The 401's error_description, checking that it is an invalid_token refusal.
@@ -215,8 +213,15 @@ TEST_CASE("JWT access tokens are checked against the provider's JWKS - valid, ex
   jwt_node n{idp};
   auto with = [&](const json& claims, const std::string& alg = "RS256") { return idp.sign(claims, alg); };
   auto good = jwt_issuer::claims(n.iss, n.resource, "ann", "math");
+  good["org"] = "acme";
   CHECK(n.add(with(good)).status == 200);
   CHECK(n.add(with(good, "ES256")).status == 200);
+  // The tenant labels a bounded metric.
+  auto metrics = http_request(n.node.web, "GET", "/metrics", {}).body;
+  CHECK(metrics.find("\ncafmcp_http_authenticated_total{tenant=\"acme\"} 2\n") != std::string::npos);
+  auto no_org = good;
+  no_org.erase("org");
+  CHECK(refused_because(n.add(with(no_org))) == "the token has no tenant (org)");
   auto expired = good;
   expired["exp"] = epoch_s(-600s);
   CHECK(refused_because(n.add(with(expired))) == "the token has expired");
@@ -226,7 +231,9 @@ TEST_CASE("JWT access tokens are checked against the provider's JWKS - valid, ex
         == "the token's issuer is not https://id.test/");
   jwt_issuer stranger; // same kids, other keys
   CHECK(refused_because(n.add(stranger.sign(good))).find("signature") != std::string::npos);
-  auto no_math = n.add(with(jwt_issuer::claims(n.iss, n.resource, "ann", "tools:call")));
+  auto reader = jwt_issuer::claims(n.iss, n.resource, "ann", "tools:call");
+  reader["org"] = "acme";
+  auto no_math = n.add(with(reader));
   CHECK(no_math.status == 403);
   CHECK(no_math.headers["www-authenticate"].find(R"(error="insufficient_scope", scope="math")") != std::string::npos);
 }
