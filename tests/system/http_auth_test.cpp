@@ -10,6 +10,7 @@
 
 #include "tests/support/http_client.hpp"
 #include "tests/support/jwt_issuer.hpp"
+#include "tests/support/mcp_call.hpp"
 #include "tests/support/node_ready.hpp"
 #include "tests/support/process.hpp"
 
@@ -62,25 +63,19 @@ struct auth_node {
     return http_request(port, "POST", "/mcp", h, body.dump());
   }
 
-  http_reply echo(headers extra) {
-    json body{{"jsonrpc", "2.0"}, {"id", 1}, {"method", "tools/call"},
-              {"params", {{"name", "echo"}, {"arguments", {{"text", "hi"}}},
-                          {"_meta", {{"io.modelcontextprotocol/protocolVersion", "2026-07-28"},
-                                     {"io.modelcontextprotocol/clientCapabilities", json::object()}}}}}};
+  /// A modern tools/call of `tool` with `extra` headers (e.g. Authorization).
+  http_reply call(const std::string& tool, const json& args, headers extra) {
     extra.push_back({"MCP-Protocol-Version", "2026-07-28"});
     extra.push_back({"Mcp-Method", "tools/call"});
-    extra.push_back({"Mcp-Name", "echo"});
-    return post(body, extra);
+    extra.push_back({"Mcp-Name", tool});
+    return post(mcp_tool_call_body(tool, args), extra);
   }
+
+  http_reply echo(headers extra) { return call("echo", {{"text", "hi"}}, std::move(extra)); }
 
   /// A modern call of `add` (1 + 2) under `token`.
   http_reply add(const std::string& token) {
-    json body{{"jsonrpc", "2.0"}, {"id", 4}, {"method", "tools/call"},
-              {"params", {{"name", "add"}, {"arguments", {{"a", 1}, {"b", 2}}},
-                          {"_meta", {{"io.modelcontextprotocol/protocolVersion", "2026-07-28"},
-                                     {"io.modelcontextprotocol/clientCapabilities", json::object()}}}}}};
-    return post(body, {{"Authorization", "Bearer " + token}, {"MCP-Protocol-Version", "2026-07-28"},
-                       {"Mcp-Method", "tools/call"}, {"Mcp-Name", "add"}});
+    return call("add", {{"a", 1}, {"b", 2}}, {{"Authorization", "Bearer " + token}});
   }
 };
 

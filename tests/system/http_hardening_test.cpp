@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/support/http_client.hpp"
+#include "tests/support/mcp_call.hpp"
 #include "tests/support/node_ready.hpp"
 #include "tests/support/process.hpp"
 
@@ -49,20 +50,7 @@ struct guarded_node {
   }
 
   /// A modern echo call on a fresh connection: its HTTP status (0: none).
-  int echo() {
-    json body{{"jsonrpc", "2.0"}, {"id", 1}, {"method", "tools/call"},
-              {"params", {{"name", "echo"}, {"arguments", {{"text", "hi"}}},
-                          {"_meta", {{"io.modelcontextprotocol/protocolVersion", "2026-07-28"},
-                                     {"io.modelcontextprotocol/clientCapabilities", json::object()}}}}}};
-    return http_request(port, "POST", "/mcp",
-                        {{"Content-Type", "application/json"},
-                         {"Accept", "application/json, text/event-stream"},
-                         {"MCP-Protocol-Version", "2026-07-28"},
-                         {"Mcp-Method", "tools/call"},
-                         {"Mcp-Name", "echo"}},
-                        body.dump(), 5s)
-      .status;
-  }
+  int echo() { return mcp_tool_call(port, "echo", {{"text", "hi"}}, 5s).status; }
 
   /// The value of series `series` (name and labels, exactly as exposed) on
   /// /metrics; -1 when absent.
