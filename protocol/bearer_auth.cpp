@@ -120,6 +120,31 @@ auth_outcome authenticate(const auth_config& cfg, const std::string& authorizati
   return out;
 }
 
+std::optional<scope_refusal> find_lacking_scope(const auth_config& cfg, const principal& who,
+                                                const nlohmann::json& body,
+                                                const std::function<std::string(const std::string&)>& declared) {
+  auto check = [&](const nlohmann::json& msg) -> std::optional<scope_refusal> {
+    if (!msg.is_object() || msg.value("method", nlohmann::json{}) != "tools/call")
+      return std::nullopt;
+    auto params = msg.find("params");
+    if (params == msg.end() || !params->is_object() || !params->contains("name") || !(*params)["name"].is_string())
+      return std::nullopt;
+    auto tool = (*params)["name"].get<std::string>();
+    auto scope = lacking_scope(cfg, who, tool, declared(tool));
+    if (scope.empty())
+      return std::nullopt;
+    return scope_refusal{msg.value("id", nlohmann::json{}), tool, scope,
+                         "the bearer token of " + who.subject + " lacks the scope \"" + scope + "\" that tool " + tool
+                           + " needs"};
+  };
+  if (!body.is_array())
+    return check(body);
+  for (auto& msg : body)
+    if (auto r = check(msg))
+      return r;
+  return std::nullopt;
+}
+
 std::string lacking_scope(const auth_config& cfg, const principal& who, const std::string& tool,
                           const std::string& declared) {
   auto configured = cfg.tool_scopes.find(tool);

@@ -1,6 +1,7 @@
 #pragma once
 // Bearer authorisation of the MCP endpoint as an OAuth 2.1 resource server: which token is whose, what a refusal says, the protected resource metadata.
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -69,6 +70,22 @@ auth_outcome authenticate(const auth_config& cfg, const std::string& authorizati
 /// `declared` is the tool's own required_scope; cfg.tool_scopes overrides it.
 std::string lacking_scope(const auth_config& cfg, const principal& who, const std::string& tool,
                           const std::string& declared);
+
+/// A tools/call the token may not make: its JSON-RPC id, the tool, the scope
+/// it needs and what to tell the client.
+struct scope_refusal {
+  nlohmann::json id;
+  std::string tool;
+  std::string scope;
+  std::string message;
+};
+
+/// The first tools/call in `body` (a message or a 2025-03-26 batch) naming a
+/// tool whose scope `who` lacks; `declared(tool)` is the tool's own
+/// required_scope ("" for none, or an unknown tool).
+std::optional<scope_refusal> find_lacking_scope(const auth_config& cfg, const principal& who,
+                                                const nlohmann::json& body,
+                                                const std::function<std::string(const std::string&)>& declared);
 
 /// The WWW-Authenticate of a 403 for a token without `scope` (RFC 6750 §3.1).
 std::string insufficient_scope_challenge(const std::string& metadata_url, const std::string& scope);

@@ -275,38 +275,22 @@ private:
   bool refuse_lacking_scope(const json& body) {
     auto& auth = srv_->config().auth;
     auto catalog = srv_->env().catalog ? srv_->env().catalog->snapshot() : nullptr;
-    auto check = [&](const json& msg) -> bool {
-      if (!msg.is_object() || msg.value("method", json{}) != "tools/call")
-        return false;
-      auto params = msg.find("params");
-      if (params == msg.end() || !params->is_object() || !params->contains("name") || !(*params)["name"].is_string())
-        return false;
-      auto tool = (*params)["name"].get<std::string>();
+    auto refusal = find_lacking_scope(auth, *who_, body, [&catalog](const std::string& tool) {
       auto def = catalog ? catalog->find_tool(tool) : nullptr;
-      auto scope = lacking_scope(auth, *who_, tool, def ? def->required_scope : std::string{});
-      if (scope.empty())
-        return false;
-      srv_->count("cafmcp_http_forbidden_total", "MCP tool calls refused with 403 (the token lacks the tool's scope)");
-      http::response<http::string_body> res{http::status::forbidden, req_.version()};
-      auto resource = resource_uri(auth, header(http::field::host), srv_->config().path);
-      res.set(http::field::www_authenticate, insufficient_scope_challenge(metadata_url(resource), scope));
-      res.set(http::field::content_type, "application/json");
-      res.body() = dump(make_error(msg.value("id", json{}),
-                                   rpc_error{rpc_code::invalid_request,
-                                             "the bearer token of " + who_->subject + " lacks the scope \"" + scope
-                                               + "\" that tool " + tool + " needs",
-                                             json{{"scope", scope}}}));
-      res.prepare_payload();
-      send(std::move(res));
-      return true;
-    };
-    if (body.is_array()) {
-      for (auto& msg : body)
-        if (check(msg))
-          return true;
+      return def ? def->required_scope : std::string{};
+    });
+    if (!refusal)
       return false;
-    }
-    return check(body);
+    srv_->count("cafmcp_http_forbidden_total", "MCP tool calls refused with 403 (the token lacks the tool's scope)");
+    http::response<http::string_body> res{http::status::forbidden, req_.version()};
+    auto resource = resource_uri(auth, header(http::field::host), srv_->config().path);
+    res.set(http::field::www_authenticate, insufficient_scope_challenge(metadata_url(resource), refusal->scope));
+    res.set(http::field::content_type, "application/json");
+    res.body() = dump(make_error(refusal->id, rpc_error{rpc_code::invalid_request, refusal->message,
+                                                       json{{"scope", refusal->scope}}}));
+    res.prepare_payload();
+    send(std::move(res));
+    return true;
   }
 
   static bool is_modern_body(const json& body) {

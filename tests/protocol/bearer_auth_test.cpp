@@ -94,3 +94,28 @@ TEST_CASE("a tool's scope, declared by the tool or set by the operator, must be 
   CHECK(insufficient_scope_challenge("http://h/.well-known/oauth-protected-resource", "admin")
         == R"(Bearer resource_metadata="http://h/.well-known/oauth-protected-resource", error="insufficient_scope", scope="admin")");
 }
+
+TEST_CASE("the first tools/call whose scope the token lacks is found in a message or anywhere in a batch") {
+  auth_config cfg;
+  cfg.tool_scopes["add"] = "math";
+  principal ann{"ann", {"tools:read"}, ""};
+  auto declared = [](const std::string& tool) { return tool == "writer" ? std::string{"tools:write"} : std::string{}; };
+  auto call = [](int id, const std::string& tool) {
+    return nlohmann::json{{"jsonrpc", "2.0"}, {"id", id}, {"method", "tools/call"}, {"params", {{"name", tool}}}};
+  };
+  CHECK_FALSE(find_lacking_scope(cfg, ann, call(1, "echo"), declared));
+  auto single = find_lacking_scope(cfg, ann, call(1, "add"), declared);
+  REQUIRE(single);
+  CHECK(single->id == 1);
+  CHECK(single->scope == "math");
+  CHECK(single->message == "the bearer token of ann lacks the scope \"math\" that tool add needs");
+  auto batch = nlohmann::json::array({nlohmann::json{{"jsonrpc", "2.0"}, {"id", 1}, {"method", "ping"}}, call(2, "echo"),
+                                      call(3, "writer"), call(4, "add")});
+  auto first = find_lacking_scope(cfg, ann, batch, declared);
+  REQUIRE(first);
+  CHECK(first->id == 3);
+  CHECK(first->tool == "writer");
+  // Not a tools/call, or one without a tool name: nothing to refuse here.
+  CHECK_FALSE(find_lacking_scope(cfg, ann, nlohmann::json{{"method", "tools/call"}, {"params", {{"name", 5}}}}, declared));
+  CHECK_FALSE(find_lacking_scope(cfg, ann, nlohmann::json{{"method", "tools/list"}}, declared));
+}
