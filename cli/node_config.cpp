@@ -198,14 +198,20 @@ std::vector<field> node_config_schema() {
 
 namespace {
 
-nlohmann::json read_file(const std::string& path) {
+/// The whole of file `path`; a config_error naming `key` if it cannot be read.
+std::string read_text(const std::string& path, const std::string& key, const std::string& what) {
   std::ifstream in{path};
   if (!in)
-    throw config_error("", "cannot read config file " + path);
+    throw config_error(key, "cannot read " + what + path);
   std::stringstream buf;
   buf << in.rdbuf();
+  return buf.str();
+}
+
+nlohmann::json read_file(const std::string& path) {
+  auto text = read_text(path, "", "config file ");
   try {
-    return nlohmann::json::parse(buf.str());
+    return nlohmann::json::parse(text);
   } catch (const nlohmann::json::exception& e) { // parse_error, or out_of_range for 1E999
     // e.what() carries "[json.exception.parse_error.101] parse error at line L, column C: ..."
     std::string msg = e.what();
@@ -336,13 +342,9 @@ node_config load_node_config(const std::optional<std::string>& file, const node_
   js.leeway = std::chrono::seconds{jwt["leeway_s"].get<int64_t>()};
   js.tenant_claim = jwt["tenant_claim"].get<std::string>();
   if (auto jwks = jwt["jwks_file"].get<std::string>(); !jwks.empty()) {
-    std::ifstream in{jwks};
-    if (!in)
-      throw config_error("mcp.auth.jwt.jwks_file", "cannot read " + jwks);
-    std::stringstream text;
-    text << in.rdbuf();
+    auto text = read_text(jwks, "mcp.auth.jwt.jwks_file", "");
     try {
-      js.keys = protocol::parse_jwks(text.str());
+      js.keys = protocol::parse_jwks(text);
     } catch (const std::invalid_argument& e) {
       throw config_error("mcp.auth.jwt.jwks_file", jwks + ": " + e.what());
     }
