@@ -2,6 +2,7 @@
 
 #include "base/openssl_ptr.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <memory>
 #include <stdexcept>
@@ -194,12 +195,15 @@ bool signature_verifies(const jwk& key, const std::string& input, const std::str
               == 1;
 }
 
-/// A NumericDate claim (RFC 7519 §2), if present and a number.
+/// A NumericDate claim (RFC 7519 §2), if present and a number; one beyond
+/// ±2^62 s is taken as that bound (casting it would be undefined; found by
+/// jwt_fuzzer).
 std::optional<int64_t> date_of(const json& payload, const char* name) {
   auto i = payload.find(name);
   if (i == payload.end() || !i->is_number())
     return std::nullopt;
-  return static_cast<int64_t>(i->get<double>());
+  constexpr double bound = 4611686018427387904.0; // 2^62
+  return static_cast<int64_t>(std::clamp(i->get<double>(), -bound, bound));
 }
 
 jwt_verdict refuse(std::string why) {

@@ -130,3 +130,14 @@ TEST_CASE("a JWKS document is read for its RS256 and ES256 signing keys - anythi
   doc["keys"].push_back({{"kty", "OKP"}, {"crv", "Ed25519"}, {"x", "AA"}});
   CHECK(parse_jwks(doc.dump()).size() == 2);
 }
+
+TEST_CASE("an expiry or not-before too large for a date is taken as the far future, not cast out of range") {
+  auto c = jwt_issuer::claims(iss, aud, "ann");
+  c["exp"] = 1.8e26; // found by jwt_fuzzer: a double beyond int64_t
+  CHECK(verify_jwt(settings(), issuer().sign(c), aud, epoch_s()).claims);
+  c["nbf"] = 1.8e26;
+  CHECK(refusal(issuer().sign(c)) == "the token is not valid yet (nbf)");
+  c.erase("nbf");
+  c["exp"] = -1.8e26;
+  CHECK(refusal(issuer().sign(c)) == "the token has expired");
+}
