@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "cluster/host_port.hpp"
+#include "protocol/jwks_fetcher.hpp"
 
 namespace cafmcp::cli {
 
@@ -69,7 +70,16 @@ std::vector<field> node_config_schema() {
         {"jwt", value_type::object, {}, "JWT access tokens from an identity provider (RS256, ES256)", {}, {}, {}, {
           {"jwks_file", value_type::string, "",
            "the provider's signing keys as a JWKS document, read at start (\"\": no JWT tokens)", {}, {}, {}, {}},
-          {"issuer", value_type::string, "", "the iss every token must carry (needed with jwks_file)", {}, {}, {}, {}},
+          {"jwks_url", value_type::string, "",
+           "the provider's jwks_uri: fetched at start, every jwks_refresh_s and early when a token names a key it "
+           "lacks (https://, or http:// to a loopback host; \"\": none; not with jwks_file)", {}, {}, {}, {}},
+          {"jwks_refresh_s", value_type::integer, 600, "seconds between fetches of jwks_url", 10, 86400, {}, {}},
+          {"jwks_min_refresh_s", value_type::integer, 30,
+           "least seconds between two early fetches (a token with an unknown kid), and the first retry after a "
+           "failed fetch (then doubling up to jwks_refresh_s)", 1, 3600, {}, {}},
+          {"jwks_ca_file", value_type::string, "",
+           "PEM file of the CAs trusted for jwks_url (\"\": the system's)", {}, {}, {}, {}},
+          {"issuer", value_type::string, "", "the iss every token must carry (needed with jwks_file or jwks_url)", {}, {}, {}, {}},
           {"audience", value_type::string, "",
            "the aud every token must name (\"\": the resource URI, mcp.auth.resource or http://<Host><path>)", {}, {},
            {}, {}},
@@ -348,14 +358,28 @@ node_config load_node_config(const std::optional<std::string>& file, const node_
     } catch (const std::invalid_argument& e) {
       throw config_error("mcp.auth.jwt.jwks_file", jwks + ": " + e.what());
     }
-    if (js.issuer.empty())
-      throw config_error("mcp.auth.jwt.issuer", "needed with mcp.auth.jwt.jwks_file: the iss your provider puts in "
-                                                "its tokens, e.g. https://id.example.com/");
   }
+  if (auto url = jwt["jwks_url"].get<std::string>(); !url.empty()) {
+    if (!js.keys.empty())
+      throw config_error("mcp.auth.jwt.jwks_url", "give jwks_url or jwks_file, not both");
+    if (auto why = protocol::check_jwks_url(url); !why.empty())
+      throw config_error("mcp.auth.jwt.jwks_url", url + ": " + why);
+    auto refresh = std::chrono::seconds{jwt["jwks_refresh_s"].get<int64_t>()};
+    auto least = std::chrono::seconds{jwt["jwks_min_refresh_s"].get<int64_t>()};
+    if (least > refresh)
+      throw config_error("mcp.auth.jwt.jwks_min_refresh_s", "must not exceed mcp.auth.jwt.jwks_refresh_s");
+    auto ca = jwt["jwks_ca_file"].get<std::string>();
+    if (!ca.empty())
+      read_text(ca, "mcp.auth.jwt.jwks_ca_file", ""); // there and readable now, not at the first fetch
+    js.source = std::make_shared<protocol::jwks_store>(url, ca, refresh, least);
+  }
+  if (js.enabled() && js.issuer.empty())
+    throw config_error("mcp.auth.jwt.issuer", "needed with mcp.auth.jwt.jwks_file or jwks_url: the iss your "
+                                              "provider puts in its tokens, e.g. https://id.example.com/");
   if (out.http_limits.auth.enabled && out.http_limits.auth.static_tokens.empty() && !js.enabled())
     throw config_error("mcp.auth.static_tokens",
-                       "mcp.auth.enabled needs at least one entry or mcp.auth.jwt.jwks_file (make a static token "
-                       "with: cafmcp token create --subject NAME)");
+                       "mcp.auth.enabled needs at least one entry, mcp.auth.jwt.jwks_file or jwks_url (make a "
+                       "static token with: cafmcp token create --subject NAME)");
   out.tasks.ttl = std::chrono::milliseconds{mcp["tasks"]["ttl_ms"].get<int64_t>()};
   out.tasks.poll_interval = std::chrono::milliseconds{mcp["tasks"]["poll_interval_ms"].get<int64_t>()};
   out.tasks.max_tasks = mcp["tasks"]["max_tasks"].get<size_t>();

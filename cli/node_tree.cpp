@@ -11,6 +11,7 @@
 #include "cluster/replica_disk.hpp"
 #include "cluster/replicator.hpp"
 #include "observability/health.hpp"
+#include "protocol/jwks_fetcher.hpp"
 #include "protocol/protocol_sup.hpp"
 #include "protocol/tool_runner.hpp"
 #include "supervision/admin.hpp"
@@ -29,7 +30,12 @@ std::vector<child_spec> node_tree(const node_config& cfg, std::shared_ptr<actors
     f.how = how;
     return f;
   };
-  auto protocol = protocol::protocol_supervisor(cfg.tier_flags, cfg.tool_workers, names);
+  if (!metrics)
+    metrics = std::make_shared<metrics::metrics_registry>();
+  std::vector<child_spec> protocol_extra;
+  if (auto& jwks = cfg.http_limits.auth.jwt.source; jwks && cfg.http_enabled)
+    protocol_extra.push_back(protocol::jwks_fetcher_spec(jwks, metrics));
+  auto protocol = protocol::protocol_supervisor(cfg.tier_flags, cfg.tool_workers, names, std::move(protocol_extra));
   std::vector<child_spec> members;
   if (cfg.cluster.enabled) {
     if (!view)
@@ -50,8 +56,6 @@ std::vector<child_spec> node_tree(const node_config& cfg, std::shared_ptr<actors
   }
   auto cluster = supervisor_child("cluster_sup", tier(strategy::rest_for_one), std::move(members));
   std::vector<child_spec> tier3;
-  if (!metrics)
-    metrics = std::make_shared<metrics::metrics_registry>();
   if (cfg.web.enabled)
     // Registered as "web": the node asks it for its bound port (ready line).
     tier3.push_back(actors::registered(

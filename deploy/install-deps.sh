@@ -15,6 +15,7 @@ packages=(
   libcli11-dev          # command line
   libedit-dev           # admin shell line editing
   libssl-dev            # SHA-256, HMAC, AES-GCM
+  libcurl4-openssl-dev  # fetching an identity provider's JWKS URL
   libbenchmark-dev      # Google Benchmark
   # test tools
   procps                # pgrep/ps for process tests

@@ -8,6 +8,7 @@
 #include <stdexcept>
 
 #include "base/crypto.hpp"
+#include "protocol/jwks_store.hpp"
 
 namespace cafmcp::protocol {
 
@@ -101,7 +102,19 @@ auth_outcome authenticate(const auth_config& cfg, const std::string& authorizati
     auto now_s = std::chrono::duration_cast<std::chrono::seconds>(
                    std::chrono::system_clock::now().time_since_epoch())
                    .count();
-    auto verdict = verify_jwt(cfg.jwt, token, cfg.jwt.audience.empty() ? resource : cfg.jwt.audience, now_s);
+    // Keys from a URL are the last set fetched; none before the first fetch works.
+    static const std::vector<jwk> none;
+    auto fetched = cfg.jwt.source ? cfg.jwt.source->keys() : nullptr;
+    const auto& keys = cfg.jwt.source ? (fetched ? *fetched : none) : cfg.jwt.keys;
+    auto verdict = verify_jwt(cfg.jwt, keys, token, cfg.jwt.audience.empty() ? resource : cfg.jwt.audience, now_s);
+    if (!verdict.claims && verdict.unknown_key && cfg.jwt.source) {
+      out.key_unknown = true;
+      if (!fetched) {
+        auto why = cfg.jwt.source->last_error();
+        verdict.error = "the signing keys from " + cfg.jwt.source->url() + " are not available yet"
+                        + (why.empty() ? std::string{} : " (" + why + ")");
+      }
+    }
     if (verdict.claims) {
       out.who = principal{verdict.claims->subject, verdict.claims->scopes, verdict.claims->tenant};
       return out;

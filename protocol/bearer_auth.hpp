@@ -57,6 +57,9 @@ struct auth_outcome {
   std::optional<principal> who; // set: allowed
   std::string www_authenticate; // refused: the header of the 401
   std::string message;          // refused: why, for the client
+  /// Refused because no key from the JWKS URL has the token's kid: an
+  /// early fetch may bring it (cfg.jwt.source->await_fetch).
+  bool key_unknown = false;
 };
 
 /// Checks `authorization` (the header's value, "" when absent) against the

@@ -6,6 +6,7 @@
 #include "protocol/http_transport.hpp"
 
 #include "base/crypto.hpp"
+#include "protocol/jwks_store.hpp"
 #include "protocol/read_deadline.hpp"
 #include "protocol/tcp_listen.hpp"
 
@@ -185,8 +186,26 @@ private:
                            "Origin " + std::string{origin->value()} + " is not allowed");
     }
     who_.reset();
-    if (cfg.auth.enabled) {
+    if (cfg.auth.enabled)
+      return authorize(resource, true);
+    dispatch();
+  }
+
+  /// With mcp.auth: the bearer token's principal, or a 401. A token naming
+  /// a key the JWKS URL's set lacks (the provider rotated its keys) waits
+  /// for one early fetch of the set (`may_wait`), then is checked again.
+  void authorize(const std::string& resource, bool may_wait) {
+    auto& cfg = srv_->config();
+    {
       auto outcome = authenticate(cfg.auth, header(http::field::authorization), resource);
+      if (!outcome.who && outcome.key_unknown && may_wait
+          && cfg.auth.jwt.source->await_fetch([self = shared_from_this(), resource] {
+               net::post(self->sock_.get_executor(), [self, resource] {
+                 log::correlation_scope scope{self->correlation_};
+                 self->authorize(resource, false);
+               });
+             }))
+        return;
       if (!outcome.who) {
         srv_->count("cafmcp_http_unauthorized_total", "MCP requests refused with 401 (no or an unknown bearer token)");
         http::response<http::string_body> res{http::status::unauthorized, req_.version()};
@@ -206,6 +225,10 @@ private:
           span_.set("cafmcp.tenant", who_->tenant);
       }
     }
+    dispatch();
+  }
+
+  void dispatch() {
     switch (req_.method()) {
       case http::verb::post: return on_post();
       case http::verb::get: return on_get();

@@ -251,6 +251,11 @@ bool looks_like_jwt(const std::string& token) {
 
 jwt_verdict verify_jwt(const jwt_settings& cfg, const std::string& token, const std::string& audience,
                        int64_t now_s) {
+  return verify_jwt(cfg, cfg.keys, token, audience, now_s);
+}
+
+jwt_verdict verify_jwt(const jwt_settings& cfg, const std::vector<jwk>& keys, const std::string& token,
+                       const std::string& audience, int64_t now_s) {
   auto parts = split_dots(token);
   if (parts.size() != 3)
     return refuse("the token is not a JWT (three base64url parts)");
@@ -269,11 +274,14 @@ jwt_verdict verify_jwt(const jwt_settings& cfg, const std::string& token, const 
   // The key is chosen by kid (the only key when the token names none), and
   // its algorithm is the key's, never the one the token asks for.
   const jwk* key = nullptr;
-  for (auto& k : cfg.keys)
-    if (k.kid == kid || (kid.empty() && cfg.keys.size() == 1))
+  for (auto& k : keys)
+    if (k.kid == kid || (kid.empty() && keys.size() == 1))
       key = &k;
-  if (!key)
-    return refuse("no key with kid \"" + kid + "\" in the JWKS");
+  if (!key) {
+    auto out = refuse("no key with kid \"" + kid + "\" in the JWKS");
+    out.unknown_key = true;
+    return out;
+  }
   if (alg != key->alg)
     return refuse("the token is signed with " + alg + "; its key is for " + key->alg);
   auto sig = b64url_decode(parts[2]);

@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -33,8 +34,10 @@ struct jwt_settings {
   std::string audience;              // the `aud` it must name; "": the resource URI
   std::chrono::seconds leeway{60};   // clock skew allowed on exp and nbf
   std::string tenant_claim;          // a claim naming the tenant ("": none)
-  std::vector<jwk> keys;
-  bool enabled() const { return !keys.empty(); }
+  std::vector<jwk> keys;              // from a JWKS file, read at start
+  /// Keys from a JWKS URL, fetched and refreshed (used instead of `keys`).
+  std::shared_ptr<class jwks_store> source;
+  bool enabled() const { return !keys.empty() || source; }
 };
 
 /// What a valid token says.
@@ -49,11 +52,15 @@ struct jwt_claims {
 struct jwt_verdict {
   std::optional<jwt_claims> claims;
   std::string error;
+  bool unknown_key = false; // no key has the token's kid (a rotation?)
 };
 
 /// Verifies `token` against `cfg` at `now_s` (seconds since the epoch);
 /// `audience` is the audience it must name (cfg.audience, else the resource
 /// URI). The signature is checked before any claim is believed.
+jwt_verdict verify_jwt(const jwt_settings& cfg, const std::vector<jwk>& keys, const std::string& token,
+                       const std::string& audience, int64_t now_s);
+/// The same with cfg.keys.
 jwt_verdict verify_jwt(const jwt_settings& cfg, const std::string& token, const std::string& audience, int64_t now_s);
 
 /// Whether `token` has the shape of a JWS (three base64url parts).

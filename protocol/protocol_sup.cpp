@@ -10,21 +10,20 @@ namespace cafmcp::protocol {
 using namespace supervision;
 
 child_spec protocol_supervisor(supervisor_flags flags, size_t tool_workers,
-                               std::shared_ptr<actors::name_table> names) {
+                               std::shared_ptr<actors::name_table> names, std::vector<child_spec> extra) {
   auto sofo = flags;
   sofo.how = strategy::simple_one_for_one;
   auto top = flags;
   top.how = strategy::one_for_one;
-  return supervisor_child(
-    "protocol_sup", top,
-    {
-      actors::registered(
-        supervisor_child("server_sup", sofo, {function_child_template("session", restart_type::temporary)}),
-        names),
-      actors::registered(supervisor_child("transport_sup", sofo, {function_child_template("listener")}),
-                         names),
-      tool_supervisor(top, tool_workers, names),
-    });
+  std::vector<child_spec> children{
+    actors::registered(
+      supervisor_child("server_sup", sofo, {function_child_template("session", restart_type::temporary)}), names),
+    actors::registered(supervisor_child("transport_sup", sofo, {function_child_template("listener")}), names),
+    tool_supervisor(top, tool_workers, names),
+  };
+  for (auto& c : extra)
+    children.push_back(std::move(c));
+  return supervisor_child("protocol_sup", top, std::move(children));
 }
 
 } // namespace cafmcp::protocol

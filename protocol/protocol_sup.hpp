@@ -4,16 +4,20 @@
 //   server_sup     simple_one_for_one: one actor per legacy MCP session (temporary)
 //   transport_sup  simple_one_for_one: listeners (start_child with their start function)
 //   tool_sup       one_for_one: a pool of tool workers (tools/call)
+//   jwks_fetcher   the identity provider's signing keys, with mcp.auth.jwt.jwks_url
 // transport_sup and the tool workers are registered in the name table.
 
 #include <memory>
+#include <vector>
 
 #include "actors/name_table.hpp"
 #include "supervision/child_spec.hpp"
 
 namespace cafmcp::protocol {
 
+/// `extra`: children after the tool pool (the jwks_fetcher).
 supervision::child_spec protocol_supervisor(supervision::supervisor_flags flags, size_t tool_workers,
-                                            std::shared_ptr<actors::name_table> names);
+                                            std::shared_ptr<actors::name_table> names,
+                                            std::vector<supervision::child_spec> extra = {});
 
 } // namespace cafmcp::protocol

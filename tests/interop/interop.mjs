@@ -9,6 +9,7 @@
 
 import { execFileSync, spawn } from "node:child_process";
 import { generateKeyPairSync, sign as signBytes } from "node:crypto";
+import { createServer } from "node:http";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -55,8 +56,9 @@ function makeToken(subject) {
 }
 const tokens = { main: makeToken(`interop-${opts.sdk}`), other: makeToken(`interop-${opts.sdk}-other`) };
 
-// And JWT access tokens from a test identity provider: an RSA key, its JWKS
-// file, tokens it signs (RS256, typ at+jwt as RFC 9068 has them).
+// And JWT access tokens from a test identity provider on 127.0.0.1: an RSA
+// key, its JWKS served over HTTP (the node fetches it, mcp.auth.jwt.jwks_url),
+// tokens it signs (RS256, typ at+jwt as RFC 9068 has them).
 const idp = { issuer: "https://id.interop.test/", audience: "https://interop.test/mcp", key: generateKeyPairSync("rsa", { modulusLength: 2048 }) };
 const b64url = (s) => Buffer.from(s).toString("base64url");
 function jwtFor(over = {}, key = idp.key.privateKey) {
@@ -66,8 +68,18 @@ function jwtFor(over = {}, key = idp.key.privateKey) {
   return `${input}.${signBytes("sha256", Buffer.from(input), key).toString("base64url")}`;
 }
 const configDir = mkdtempSync(join(tmpdir(), "cafmcp-interop-"));
-const jwksPath = join(configDir, "jwks.json");
-writeFileSync(jwksPath, JSON.stringify({ keys: [{ ...idp.key.publicKey.export({ format: "jwk" }), kid: "interop-1", use: "sig", alg: "RS256" }] }));
+const jwks = JSON.stringify({ keys: [{ ...idp.key.publicKey.export({ format: "jwk" }), kid: "interop-1", use: "sig", alg: "RS256" }] });
+let jwksFetches = 0;
+const idpServer = createServer((req, res) => {
+  if (req.method === "GET" && req.url === "/jwks") {
+    jwksFetches++;
+    res.writeHead(200, { "Content-Type": "application/json" }).end(jwks);
+  } else {
+    res.writeHead(404).end();
+  }
+});
+await new Promise((resolve) => idpServer.listen(0, "127.0.0.1", resolve));
+const jwksUrl = `http://127.0.0.1:${idpServer.address().port}/jwks`;
 const configPath = join(configDir, "node.json");
 writeFileSync(configPath, JSON.stringify({
   mcp: {
@@ -75,7 +87,7 @@ writeFileSync(configPath, JSON.stringify({
     auth: {
       enabled: true,
       static_tokens: [tokens.main.entry, tokens.other.entry],
-      jwt: { jwks_file: jwksPath, issuer: idp.issuer, audience: idp.audience },
+      jwt: { jwks_url: jwksUrl, issuer: idp.issuer, audience: idp.audience },
     },
   },
 }));
@@ -164,6 +176,7 @@ async function scenario() {
     check("with the identity provider's JWT the client connects and calls a tool",
       text(await viaJwt.callTool({ name: "echo", arguments: { text: "signed" } })) === "signed");
     await viaJwt.close();
+    check("the node took the provider's keys from its JWKS URL", jwksFetches >= 1, `(${jwksFetches} fetches)`);
   }
   const client = await makeClient(`cafmcp-interop-${opts.sdk}`);
   check("connect (initialize or server/discover)", true);
@@ -372,5 +385,6 @@ if (httpNode) {
   const code = await new Promise((resolve) => httpNode.on("exit", resolve));
   check("the node stops cleanly on SIGTERM", code === 0, `(exit ${code})`);
 }
+idpServer.close();
 console.log(`${passed} passed, ${failed} failed`);
 process.exit(failed === 0 ? 0 : 1);

@@ -9,6 +9,7 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 #include <nlohmann/json.hpp>
 #include <openssl/bn.h>
@@ -39,22 +40,28 @@ inline int64_t epoch_s(std::chrono::seconds offset = {}) {
 
 class jwt_issuer {
 public:
-  jwt_issuer() : rsa_{EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", size_t{2048})},
-                 ec_{EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256")} {
+  /// `generation` prefixes the key ids ("2" → "2rsa-1"), so a rotated
+  /// issuer's keys are told apart from the old ones.
+  explicit jwt_issuer(std::string generation = {})
+    : gen_{std::move(generation)}, rsa_{EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", size_t{2048})},
+      ec_{EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256")} {
     if (!rsa_ || !ec_)
       throw std::runtime_error("cannot make test keys");
   }
 
   /// The JWKS document of both keys (kid "rsa-1" and "ec-1").
-  std::string jwks() const {
+  std::string jwks() const { return nlohmann::json{{"keys", jwk_list()}}.dump(); }
+
+  /// The keys of that document, to merge with another issuer's.
+  nlohmann::json jwk_list() const {
     nlohmann::json keys = nlohmann::json::array();
-    keys.push_back({{"kty", "RSA"}, {"kid", "rsa-1"}, {"use", "sig"}, {"alg", "RS256"},
+    keys.push_back({{"kty", "RSA"}, {"kid", gen_ + "rsa-1"}, {"use", "sig"}, {"alg", "RS256"},
                     {"n", base64url(bn_param(rsa_.get(), OSSL_PKEY_PARAM_RSA_N, 0))},
                     {"e", base64url(bn_param(rsa_.get(), OSSL_PKEY_PARAM_RSA_E, 0))}});
-    keys.push_back({{"kty", "EC"}, {"kid", "ec-1"}, {"use", "sig"}, {"crv", "P-256"},
+    keys.push_back({{"kty", "EC"}, {"kid", gen_ + "ec-1"}, {"use", "sig"}, {"crv", "P-256"},
                     {"x", base64url(bn_param(ec_.get(), OSSL_PKEY_PARAM_EC_PUB_X, 32))},
                     {"y", base64url(bn_param(ec_.get(), OSSL_PKEY_PARAM_EC_PUB_Y, 32))}});
-    return nlohmann::json{{"keys", keys}}.dump();
+    return keys;
   }
 
   /// A token with `claims`, signed RS256 (kid rsa-1) or ES256 (kid ec-1).
@@ -64,7 +71,7 @@ public:
     if (header_alg.empty())
       header_alg = alg;
     if (kid.empty())
-      kid = alg == "RS256" ? "rsa-1" : "ec-1";
+      kid = gen_ + (alg == "RS256" ? "rsa-1" : "ec-1");
     nlohmann::json header{{"alg", header_alg}, {"typ", "at+jwt"}, {"kid", kid}};
     return sign_raw(header.dump(), claims.dump(), alg);
   }
@@ -91,6 +98,7 @@ private:
   struct pkey_free {
     void operator()(EVP_PKEY* k) const { EVP_PKEY_free(k); }
   };
+  std::string gen_;
   std::unique_ptr<EVP_PKEY, pkey_free> rsa_, ec_;
 
   static std::string bn_param(EVP_PKEY* key, const char* name, int pad) {

@@ -4,15 +4,15 @@
 // 127.0.0.1 port, answers every POST with 200 {} and keeps the spans it
 // got, each with the service.instance.id of the node that sent it.
 
-#include <atomic>
 #include <chrono>
 #include <functional>
 #include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include <nlohmann/json.hpp>
+
+#include "tests/support/stub_http_server.hpp"
 
 namespace cafmcp::test {
 
@@ -25,12 +25,9 @@ struct received_span {
 class otlp_receiver {
 public:
   otlp_receiver();
-  ~otlp_receiver();
-  otlp_receiver(const otlp_receiver&) = delete;
-  otlp_receiver& operator=(const otlp_receiver&) = delete;
 
-  uint16_t port() const { return port_; }
-  std::string endpoint() const { return "http://127.0.0.1:" + std::to_string(port_) + "/v1/traces"; }
+  uint16_t port() const { return server_.port(); }
+  std::string endpoint() const { return server_.url("/v1/traces"); }
   /// A node's observability.tracing section exporting here (fast, at `ratio`).
   nlohmann::json tracing_config(double ratio) const {
     return {{"enabled", true}, {"endpoint", endpoint()}, {"sample_ratio", ratio}, {"export_interval_ms", 100}};
@@ -40,17 +37,13 @@ public:
   std::vector<received_span> wait_trace(const std::string& id,
                                         const std::function<bool(const std::vector<received_span>&)>& pred,
                                         std::chrono::milliseconds limit);
-  size_t requests() const { return requests_; }
+  size_t requests() const { return server_.requests(); }
 
 private:
-  void serve();
-  int listen_fd_ = -1;
-  uint16_t port_ = 0;
-  std::atomic<bool> stop_{false};
-  std::atomic<size_t> requests_{0};
+  void take(const std::string& body);
   mutable std::mutex mtx_;
   std::vector<received_span> spans_;
-  std::thread thread_;
+  stub_http_server server_; // last: stopped before what it writes to
 };
 
 } // namespace cafmcp::test

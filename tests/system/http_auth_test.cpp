@@ -3,6 +3,7 @@
 
 #include <csignal>
 #include <memory>
+#include <mutex>
 #include <regex>
 
 #include <doctest/doctest.h>
@@ -13,6 +14,7 @@
 #include "tests/support/mcp_call.hpp"
 #include "tests/support/node_ready.hpp"
 #include "tests/support/process.hpp"
+#include "tests/support/stub_http_server.hpp"
 
 using namespace cafmcp::test;
 using namespace std::chrono_literals;
@@ -248,6 +250,131 @@ TEST_CASE("an unreadable or unusable JWKS file, or one without an issuer, stops 
   CHECK(junk.err.find("holds no RS256 (RSA) or ES256 (P-256) signing key") != std::string::npos);
   jwt_issuer idp;
   auto no_iss = start("c.json", {{"jwks_file", dir.write("jwks.json", idp.jwks())}});
+  CHECK(no_iss.code == 2);
+  CHECK(no_iss.err.find("mcp.auth.jwt.issuer") != std::string::npos);
+}
+
+namespace {
+
+/// An identity provider's JWKS endpoint on 127.0.0.1 whose document the
+/// test changes (a key rotation) or takes down (503).
+struct jwks_endpoint {
+  std::mutex mtx;
+  std::string doc;
+  bool down = false;
+  stub_http_server server{[this](const stub_request& req) {
+    std::lock_guard<std::mutex> guard{mtx};
+    if (req.method != "GET" || req.target != "/jwks")
+      return stub_response{404, "{}"};
+    return down ? stub_response{503, "{}"} : stub_response{200, doc};
+  }};
+
+  explicit jwks_endpoint(std::string document) : doc(std::move(document)) {}
+  std::string url() const { return server.url("/jwks"); }
+  void serve(std::string document, bool is_down = false) {
+    std::lock_guard<std::mutex> guard{mtx};
+    doc = std::move(document);
+    down = is_down;
+  }
+};
+
+/// A node taking JWTs (issuer https://id.test/, resource https://mcp.test/mcp)
+/// whose keys come from `url`, an early fetch at most once per `least`.
+auth_node jwks_url_node(const std::string& url, int least_s) {
+  return auth_node{json{{"mcp", {{"auth", {{"enabled", true}, {"resource", "https://mcp.test/mcp"},
+                                           {"jwt", {{"jwks_url", url}, {"issuer", "https://id.test/"},
+                                                    {"jwks_refresh_s", 86400}, {"jwks_min_refresh_s", least_s}}}}}}}}
+                     .dump()};
+}
+
+/// Waits for the jwks_fetcher's whole log line `message`.
+bool fetcher_logged(process& node, const std::string& level, const std::string& message) {
+  auto quoted = std::regex_replace(message, std::regex{R"([.^$|()\[\]{}*+?\\])"}, R"(\$&)");
+  return node
+    .wait_for_stderr_line(std::regex{R"(\S+ )" + level + R"( +(?:\S+ )?/root/protocol_sup/jwks_fetcher: )" + quoted},
+                          20s)
+    .has_value();
+}
+
+const std::string iss = "https://id.test/";
+const std::string resource = "https://mcp.test/mcp";
+
+} // namespace
+
+TEST_CASE("JWT keys come from the provider's JWKS URL - fetched at start, early when a rotated key signs, not for made-up key ids") {
+  jwt_issuer idp, rotated{"2"}, stranger{"3"};
+  jwks_endpoint provider{idp.jwks()};
+  auto n = jwks_url_node(provider.url(), 3600);
+  REQUIRE(fetcher_logged(*n.proc, "info", "JWKS from " + provider.url() + ": 2 key(s): rsa-1 RS256, ec-1 ES256"));
+  CHECK(provider.server.requests() == 1);
+  auto claims = jwt_issuer::claims(iss, resource, "ann");
+  CHECK(n.add(idp.sign(claims)).status == 200);
+  CHECK(n.add(idp.sign(claims, "ES256")).status == 200);
+  // The provider rotates: its JWKS names the new keys before tokens use them,
+  // and the first such token waits for one early fetch instead of a 401.
+  auto both = idp.jwk_list();
+  for (auto& k : rotated.jwk_list())
+    both.push_back(k);
+  provider.serve(json{{"keys", both}}.dump());
+  CHECK(n.add(rotated.sign(claims)).status == 200);
+  CHECK(provider.server.requests() == 2);
+  CHECK(n.add(rotated.sign(claims, "ES256")).status == 200);
+  CHECK(n.add(idp.sign(claims)).status == 200); // the old keys stay while the JWKS lists them
+  CHECK(provider.server.requests() == 2);
+  // Another unknown kid within jwks_min_refresh_s is refused without a fetch.
+  auto stray = n.add(stranger.sign(claims));
+  CHECK(stray.status == 401);
+  // (RFC 6750 allows no quotes inside error_description: the kid's are dropped.)
+  CHECK(stray.headers["www-authenticate"].find(R"(error_description="no key with kid 3rsa-1 in the JWKS")")
+        != std::string::npos);
+  CHECK(provider.server.requests() == 2);
+  auto metrics = http_request(n.web, "GET", "/metrics", {}).body;
+  CHECK(metrics.find("\ncafmcp_jwks_fetches_total{outcome=\"ok\"} 2\n") != std::string::npos);
+  CHECK(metrics.find("\ncafmcp_jwks_keys 4\n") != std::string::npos);
+}
+
+TEST_CASE("while the JWKS URL fails tokens are refused saying why, the node keeps running, and it serves once the provider answers") {
+  jwt_issuer idp;
+  jwks_endpoint provider{idp.jwks()};
+  provider.serve(idp.jwks(), true);
+  auto n = jwks_url_node(provider.url(), 1);
+  REQUIRE(fetcher_logged(*n.proc, "warning",
+                         "fetching the JWKS from " + provider.url()
+                           + " failed (HTTP 503); tokens are refused until a fetch works; retrying with backoff"));
+  auto claims = jwt_issuer::claims(iss, resource, "ann");
+  auto refused = n.add(idp.sign(claims));
+  CHECK(refused.status == 401);
+  CHECK(refused.headers["www-authenticate"].find("error_description=\"the signing keys from " + provider.url()
+                                                 + " are not available yet (HTTP 503)\"")
+        != std::string::npos);
+  provider.serve(idp.jwks());
+  // The backoff's retry (1 s, then 2 s …) brings the keys.
+  REQUIRE(fetcher_logged(*n.proc, "info", "JWKS from " + provider.url() + ": 2 key(s): rsa-1 RS256, ec-1 ES256"));
+  CHECK(n.add(idp.sign(claims)).status == 200);
+  auto metrics = http_request(n.web, "GET", "/metrics", {}).body;
+  CHECK(metrics.find("\ncafmcp_jwks_fetches_total{outcome=\"error\"} ") != std::string::npos);
+}
+
+TEST_CASE("a JWKS URL over plain http to another host, next to a JWKS file, or with a least interval over the refresh stops the start naming the key") {
+  temp_dir dir;
+  auto start = [&](const std::string& name, const json& jwt) {
+    return run({binary, "node", "--http-port", "0", "--metrics-port", "0", "--config",
+                dir.write(name, json{{"mcp", {{"auth", {{"enabled", true}, {"jwt", jwt}}}}}}.dump())});
+  };
+  auto plain = start("a.json", {{"jwks_url", "http://id.example.com/jwks"}, {"issuer", iss}});
+  CHECK(plain.code == 2);
+  CHECK(plain.err.find("mcp.auth.jwt.jwks_url") != std::string::npos);
+  CHECK(plain.err.find("use https://") != std::string::npos);
+  jwt_issuer idp;
+  auto both = start("b.json", {{"jwks_url", "https://id.example.com/jwks"},
+                               {"jwks_file", dir.write("jwks.json", idp.jwks())}, {"issuer", iss}});
+  CHECK(both.code == 2);
+  CHECK(both.err.find("give jwks_url or jwks_file, not both") != std::string::npos);
+  auto least = start("c.json", {{"jwks_url", "https://id.example.com/jwks"}, {"issuer", iss},
+                                {"jwks_refresh_s", 60}, {"jwks_min_refresh_s", 120}});
+  CHECK(least.code == 2);
+  CHECK(least.err.find("mcp.auth.jwt.jwks_min_refresh_s") != std::string::npos);
+  auto no_iss = start("d.json", {{"jwks_url", "https://id.example.com/jwks"}});
   CHECK(no_iss.code == 2);
   CHECK(no_iss.err.find("mcp.auth.jwt.issuer") != std::string::npos);
 }
