@@ -119,6 +119,9 @@ std::vector<field> node_config_schema() {
        "connections open at once from one client address (one client cannot take every slot)", 1, {}, {}, {}},
       {"max_stream_queue_bytes", value_type::integer, 4194304,
        "bytes of an SSE stream waiting for a slow reader; past it the stream is closed", 4096, {}, {}, {}},
+      {"socket_send_buffer_bytes", value_type::integer, 0,
+       "SO_SNDBUF of each connection: what the kernel holds for a slow reader besides max_stream_queue_bytes "
+       "(0: the kernel's, autotuned up to net.ipv4.tcp_wmem's maximum)", 0, 67108864, {}, {}},
       {"allowed_hosts", value_type::string_list, nlohmann::json::array(),
        "Host header names answered besides localhost, 127.0.0.1 and [::1] while bound to a loopback address "
        "(others get 403: DNS rebinding)", {}, {}, {}, {}},
@@ -400,6 +403,7 @@ node_config load_node_config(const std::optional<std::string>& file, const node_
   out.http_limits.max_connections = h["max_connections"].get<size_t>();
   out.http_limits.max_connections_per_client = h["max_connections_per_client"].get<size_t>();
   out.http_limits.max_stream_queue_bytes = h["max_stream_queue_bytes"].get<size_t>();
+  out.http_limits.socket_send_buffer = h["socket_send_buffer_bytes"].get<size_t>();
   out.http_limits.allowed_hosts = h["allowed_hosts"].get<std::vector<std::string>>();
   auto& c = v["cluster"];
   out.cluster.enabled = c["enabled"].get<bool>();

@@ -81,6 +81,8 @@ void http_server::accept() {
     if (auto line = self->backoff_.succeeded(); !line.empty())
       log::info("/root/protocol_sup/transport_sup/http", line);
     sock.set_option(tcp::no_delay(true), ec);
+    if (auto sndbuf = self->cfg_.socket_send_buffer)
+      sock.set_option(net::socket_base::send_buffer_size(static_cast<int>(sndbuf)), ec);
     auto client = sock.remote_endpoint(ec).address().to_string();
     std::optional<connection_limits::refusal> why;
     size_t open = 0;

@@ -46,6 +46,10 @@ struct http_config {
   size_t max_connections = 1024;                   // open at once; past it: 503 and closed
   size_t max_connections_per_client = 256;         // from one client address
   size_t max_stream_queue_bytes = 4 * 1024 * 1024; // SSE bytes waiting for a slow reader; past it: closed
+  /// SO_SNDBUF of each connection (0: the kernel's, autotuned up to
+  /// net.ipv4.tcp_wmem's maximum, 4 MiB by default): what the kernel holds
+  /// for a reader besides max_stream_queue_bytes.
+  size_t socket_send_buffer = 0;
   /// Host names allowed besides localhost, 127.0.0.1 and [::1] while bound
   /// to a loopback address (DNS rebinding: other Host headers get 403).
   std::vector<std::string> allowed_hosts;

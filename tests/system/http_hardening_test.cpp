@@ -24,16 +24,18 @@ const std::string binary = CAFMCP_BINARY;
 using headers = std::vector<std::pair<std::string, std::string>>;
 
 /// A node (through `prefix`, e.g. a shell setting ulimit) with `config`,
-/// on free ports; stopped with SIGTERM at the end.
+/// on free ports; stopped with SIGTERM at the end. `program`: cafmcp, or
+/// an example server built on it.
 struct guarded_node {
   temp_dir dir;
   std::unique_ptr<process> proc;
   uint16_t port = 0;
   uint16_t web = 0;
 
-  explicit guarded_node(const std::string& config, std::vector<std::string> prefix = {}) {
+  explicit guarded_node(const std::string& config, std::vector<std::string> prefix = {},
+                        const std::string& program = binary) {
     auto args = prefix;
-    for (auto a : {binary, std::string{"node"}, std::string{"--http-port"}, std::string{"0"},
+    for (auto a : {program, std::string{"node"}, std::string{"--http-port"}, std::string{"0"},
                    std::string{"--metrics-port"}, std::string{"0"}, std::string{"--config"},
                    dir.write("node.json", config)})
       args.push_back(a);
@@ -196,4 +198,35 @@ TEST_CASE("a node bound to loopback answers 403 to a Host header naming another 
   // This machine's names and a configured one get past the Host check (400: the body is no request).
   CHECK(request("localhost:1").rfind("HTTP/1.1 400", 0) == 0);
   CHECK(request("mcp.test").rfind("HTTP/1.1 400", 0) == 0);
+}
+
+TEST_CASE("a reader too slow for its SSE stream is closed past http.max_stream_queue_bytes and counted - others are served meanwhile") {
+  // The kernel holds little for the reader (socket_send_buffer_bytes), so
+  // what it does not read waits in the node's queue, bounded.
+  guarded_node node{R"({"http": {"max_stream_queue_bytes": 4096, "socket_send_buffer_bytes": 4096}})", {},
+                    NOTES_SERVER_BINARY};
+  json listen_body{{"jsonrpc", "2.0"}, {"id", 7}, {"method", "subscriptions/listen"},
+                   {"params", {{"notifications", {{"resourcesListChanged", true}}},
+                               {"_meta", {{"io.modelcontextprotocol/protocolVersion", "2026-07-28"},
+                                          {"io.modelcontextprotocol/clientCapabilities", json::object()}}}}}};
+  auto raw = request_text("POST", "/mcp",
+                          {{"Content-Type", "application/json"}, {"Accept", "application/json, text/event-stream"},
+                           {"MCP-Protocol-Version", "2026-07-28"}, {"Mcp-Method", "subscriptions/listen"}},
+                          listen_body.dump());
+  http_stream reader{node.port, raw, 2048}; // reads nothing more once it is listening
+  REQUIRE(reader.wait_for("notifications/subscriptions/acknowledged", 10s));
+  // Every new board topic is a resources/list_changed event on the stream.
+  int posts = 0;
+  for (; posts < 2000 && node.metric("cafmcp_http_slow_readers_total") < 1; posts += 50)
+    for (int i = 0; i < 50; ++i)
+      REQUIRE(ok(call_tool(node.port, "board_post",
+                           {{"topic", "t" + std::to_string(posts + i)}, {"text", "x"}})));
+  CHECK(node.wait_metric("cafmcp_http_slow_readers_total", 1, 5s));
+  MESSAGE(posts << " posts until the stream was closed");
+  CHECK(node.proc->wait_for_stderr_line(
+    std::regex{R"(\S+ info +(\S+ )?/root/protocol_sup/transport_sup/http: closed a stream to 127\.0\.0\.1: more )"
+               R"(than 4096 bytes waited for the client to read them \(http\.max_stream_queue_bytes\))"},
+    5s));
+  CHECK(reader.wait_closed(10s));
+  CHECK(node.echo() == 200);
 }
