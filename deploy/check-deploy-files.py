@@ -41,13 +41,47 @@ def dig(obj, *path):
     return obj
 
 
-def validate_config(cafmcp, path, label):
+def with_stand_ins(value, mounts, tmp):
+    """`value` with every path under one of `mounts` (Secrets mounted in the
+    pod, absent here) replaced by a stand-in file in `tmp` holding a token."""
+    if isinstance(value, dict):
+        return {k: with_stand_ins(v, mounts, tmp) for k, v in value.items()}
+    if isinstance(value, list):
+        return [with_stand_ins(v, mounts, tmp) for v in value]
+    if isinstance(value, str) and any(value.startswith(m.rstrip("/") + "/") for m in mounts):
+        stand_in = os.path.join(tmp, "stand-in-%d" % len(os.listdir(tmp)))
+        with open(stand_in, "w") as f:
+            f.write("stand-in-token-for-the-check\n")
+        return stand_in
+    return value
+
+
+def validate_config(cafmcp, path, label, secret_mounts=()):
     if not cafmcp:
         print("skip  " + label + " passes the node's config validation (no --cafmcp given)")
         return
-    r = subprocess.run([cafmcp, "node", "--config", path, "--print-config"], capture_output=True, text=True,
-                       timeout=30)
+    with tempfile.TemporaryDirectory() as tmp:
+        with open(path) as f:
+            config = with_stand_ins(json.load(f), secret_mounts, tmp)
+        copy = os.path.join(tmp, "config.json")
+        with open(copy, "w") as f:
+            json.dump(config, f)
+        r = subprocess.run([cafmcp, "node", "--config", copy, "--print-config"], capture_output=True, text=True,
+                           timeout=30)
     check(r.returncode == 0, label + " passes the node's config validation", r.stderr.strip())
+
+
+def check_exposed(config, label, secret_mounts=None):
+    """A node serving on a non-loopback address guards its MCP port with
+    bearer tokens and, with secret_mounts, its metrics with a token from a
+    mounted Secret."""
+    check(dig(config, "mcp", "auth", "enabled") is True,
+          label + ": a node serving MCP beyond loopback turns on mcp.auth (bearer tokens)")
+    if secret_mounts is not None:
+        token_file = dig(config, "observability", "token_file") or ""
+        check(any(token_file.startswith(m.rstrip("/") + "/") for m in secret_mounts),
+              label + ": observability.token_file (the /metrics token) lies on a mounted Secret",
+              token_file or "(unset)")
 
 
 # -- Kubernetes ---------------------------------------------------------------
@@ -98,6 +132,9 @@ def check_kubernetes(deploy, cafmcp):
     containers = pod.get("containers") or []
     check(bool(containers), "the StatefulSet has containers")
     volumes = {v.get("name"): v for v in pod.get("volumes", [])}
+    # Paths the config names under these exist in the pod only.
+    secret_mounts = [m.get("mountPath", "") for c in containers for m in c.get("volumeMounts", [])
+                     if "secret" in volumes.get(m.get("name"), {})]
     config_json = None
     for cm in by_kind.get("ConfigMap", []):
         for key, text in (cm.get("data") or {}).items():
@@ -107,8 +144,10 @@ def check_kubernetes(deploy, cafmcp):
                     check(True, "ConfigMap %s: %s is valid JSON" % (dig(cm, "metadata", "name"), key))
                     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
                         f.write(text)
-                    validate_config(cafmcp, f.name, "ConfigMap %s: %s" % (dig(cm, "metadata", "name"), key))
+                    label = "ConfigMap %s: %s" % (dig(cm, "metadata", "name"), key)
+                    validate_config(cafmcp, f.name, label, secret_mounts)
                     os.unlink(f.name)
+                    check_exposed(config_json, label, secret_mounts)
                 except json.JSONDecodeError as e:
                     check(False, "ConfigMap %s: %s is valid JSON" % (dig(cm, "metadata", "name"), key), str(e))
     shutdown_grace_ms = dig(config_json or {}, "supervision", "shutdown_grace_ms") or 30000
@@ -216,7 +255,12 @@ def check_systemd(deploy, cafmcp):
           "sysusers.d file creates the cafmcp user")
     for cfg in sorted(os.listdir(os.path.join(deploy, "systemd"))):
         if cfg.endswith(".json"):
-            validate_config(cafmcp, os.path.join(deploy, "systemd", cfg), "systemd/" + cfg)
+            path = os.path.join(deploy, "systemd", cfg)
+            validate_config(cafmcp, path, "systemd/" + cfg)
+            with open(path) as f:
+                config = json.load(f)
+            if dig(config, "http", "host") not in (None, "127.0.0.1", "::1", "localhost"):
+                check_exposed(config, "systemd/" + cfg)
     analyze = shutil.which("systemd-analyze")
     if not analyze:
         print("skip  systemd-analyze verify (systemd-analyze is not installed)")
