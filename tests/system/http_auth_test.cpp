@@ -5,6 +5,7 @@
 #include <memory>
 #include <mutex>
 #include <regex>
+#include <thread>
 
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
@@ -279,11 +280,13 @@ struct jwks_endpoint {
 };
 
 /// A node taking JWTs (issuer https://id.test/, resource https://mcp.test/mcp)
-/// whose keys come from `url`, an early fetch at most once per `least`.
-auth_node jwks_url_node(const std::string& url, int least_s) {
+/// whose keys come from `url`, refreshed every `refresh_s`, an early fetch
+/// at most once per `least_s`.
+auth_node jwks_url_node(const std::string& url, int refresh_s, int least_s) {
   return auth_node{json{{"mcp", {{"auth", {{"enabled", true}, {"resource", "https://mcp.test/mcp"},
                                            {"jwt", {{"jwks_url", url}, {"issuer", "https://id.test/"},
-                                                    {"jwks_refresh_s", 86400}, {"jwks_min_refresh_s", least_s}}}}}}}}
+                                                    {"jwks_refresh_s", refresh_s},
+                                                    {"jwks_min_refresh_s", least_s}}}}}}}}
                      .dump()};
 }
 
@@ -304,7 +307,7 @@ const std::string resource = "https://mcp.test/mcp";
 TEST_CASE("JWT keys come from the provider's JWKS URL - fetched at start, early when a rotated key signs, not for made-up key ids") {
   jwt_issuer idp, rotated{"2"}, stranger{"3"};
   jwks_endpoint provider{idp.jwks()};
-  auto n = jwks_url_node(provider.url(), 3600);
+  auto n = jwks_url_node(provider.url(), 86400, 3600);
   REQUIRE(fetcher_logged(*n.proc, "info", "JWKS from " + provider.url() + ": 2 key(s): rsa-1 RS256, ec-1 ES256"));
   CHECK(provider.server.requests() == 1);
   auto claims = jwt_issuer::claims(iss, resource, "ann");
@@ -337,7 +340,7 @@ TEST_CASE("while the JWKS URL fails tokens are refused saying why, the node keep
   jwt_issuer idp;
   jwks_endpoint provider{idp.jwks()};
   provider.serve(idp.jwks(), true);
-  auto n = jwks_url_node(provider.url(), 1);
+  auto n = jwks_url_node(provider.url(), 10, 1); // retries after 1, 2, 4, 8, then every 10 s
   REQUIRE(fetcher_logged(*n.proc, "warning",
                          "fetching the JWKS from " + provider.url()
                            + " failed (HTTP 503); tokens are refused until a fetch works; retrying with backoff"));
@@ -348,7 +351,7 @@ TEST_CASE("while the JWKS URL fails tokens are refused saying why, the node keep
                                                  + " are not available yet (HTTP 503)\"")
         != std::string::npos);
   provider.serve(idp.jwks());
-  // The backoff's retry (1 s, then 2 s …) brings the keys.
+  // The backoff's next retry (at most 10 s away) brings the keys.
   REQUIRE(fetcher_logged(*n.proc, "info", "JWKS from " + provider.url() + ": 2 key(s): rsa-1 RS256, ec-1 ES256"));
   CHECK(n.add(idp.sign(claims)).status == 200);
   auto metrics = http_request(n.web, "GET", "/metrics", {}).body;
@@ -377,4 +380,47 @@ TEST_CASE("a JWKS URL over plain http to another host, next to a JWKS file, or w
   auto no_iss = start("d.json", {{"jwks_url", "https://id.example.com/jwks"}});
   CHECK(no_iss.code == 2);
   CHECK(no_iss.err.find("mcp.auth.jwt.issuer") != std::string::npos);
+}
+
+TEST_CASE("a JWKS URL over https is trusted through jwks_ca_file, and refused with a certificate no trusted CA signed") {
+  // The provider: openssl s_server serving jwks.json with a certificate for
+  // 127.0.0.1 from a CA of the test's own (cafmcp cert).
+  temp_dir dir;
+  REQUIRE(run({binary, "cert", "create-ca", "--certs-dir", dir.path() + "/ca"}).code == 0);
+  REQUIRE(run({binary, "cert", "create-node", "idp", "--certs-dir", dir.path() + "/ca", "--host", "127.0.0.1"}).code
+          == 0);
+  jwt_issuer idp;
+  dir.write("jwks.json", idp.jwks());
+  process provider{{"/bin/sh", "-c",
+                    "cd '" + dir.path() + "' && exec stdbuf -oL openssl s_server -accept 127.0.0.1:0 -cert ca/node.idp.crt "
+                                          "-key ca/node.idp.key -WWW"},
+                   dir.path()};
+  std::smatch port;
+  std::string out;
+  for (int i = 0; i < 250 && !std::regex_search(out, port, std::regex{R"((?:^|\n)ACCEPT 127\.0\.0\.1:(\d+)\n)"}); ++i) {
+    std::this_thread::sleep_for(20ms);
+    out = provider.out();
+  }
+  INFO("openssl s_server said: " << out << provider.err());
+  REQUIRE(port.size() == 2);
+  auto url = "https://127.0.0.1:" + std::string{port[1]} + "/jwks.json";
+  auto node_with = [&](const json& extra) {
+    json jwt{{"jwks_url", url}, {"issuer", iss}, {"jwks_refresh_s", 86400}, {"jwks_min_refresh_s", 3600}};
+    jwt.update(extra);
+    return json{{"mcp", {{"auth", {{"enabled", true}, {"resource", resource}, {"jwt", jwt}}}}}}.dump();
+  };
+  {
+    auth_node trusted{node_with({{"jwks_ca_file", dir.path() + "/ca/ca.crt"}})};
+    REQUIRE(fetcher_logged(*trusted.proc, "info", "JWKS from " + url + ": 2 key(s): rsa-1 RS256, ec-1 ES256"));
+    CHECK(trusted.add(idp.sign(jwt_issuer::claims(iss, resource, "ann"))).status == 200);
+  }
+  auth_node untrusted{node_with(json::object())}; // the system's CAs do not know the test's
+  auto quoted = std::regex_replace(url, std::regex{R"([.^$|()\[\]{}*+?\\])"}, R"(\$&)");
+  CHECK(untrusted.proc->wait_for_stderr_line(
+    std::regex{R"(\S+ warning +(?:\S+ )?/root/protocol_sup/jwks_fetcher: fetching the JWKS from )" + quoted
+               + R"( failed \(SSL certificate problem: [^)]+\); tokens are refused until a fetch works; retrying with backoff)"},
+    20s));
+  CHECK(untrusted.add(idp.sign(jwt_issuer::claims(iss, resource, "ann"))).status == 401);
+  provider.signal(SIGTERM);
+  provider.wait_exit(10s);
 }
