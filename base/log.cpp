@@ -99,19 +99,20 @@ void configure(level min, format fmt, std::string node_name) {
 }
 
 namespace {
-thread_local std::string correlation;
+thread_local correlation_scope::tags request;
 } // namespace
 
-correlation_scope::correlation_scope(std::string id) : previous_(std::move(correlation)) {
-  correlation = std::move(id);
+correlation_scope::correlation_scope(std::string id, std::string subject, std::string tenant)
+  : previous_(std::move(request)) {
+  request = tags{std::move(id), std::move(subject), std::move(tenant)};
 }
 
 correlation_scope::~correlation_scope() {
-  correlation = std::move(previous_);
+  request = std::move(previous_);
 }
 
 const std::string& current_correlation() {
-  return correlation;
+  return request.correlation;
 }
 
 bool enabled(level x) {
@@ -136,10 +137,12 @@ void write(level x, std::string_view path, std::string_view message) {
     append_json_string(line, path);
     line += ",\"msg\":";
     append_json_string(line, message);
-    if (!correlation.empty()) {
-      line += ",\"correlation_id\":";
-      append_json_string(line, correlation);
-    }
+    for (auto [key, value] : {std::pair{",\"correlation_id\":", &request.correlation},
+                              std::pair{",\"subject\":", &request.subject}, std::pair{",\"tenant\":", &request.tenant}})
+      if (!value->empty()) {
+        line += key;
+        append_json_string(line, *value);
+      }
     line += "}\n";
   } else {
     append_timestamp(line);
@@ -154,11 +157,13 @@ void write(level x, std::string_view path, std::string_view message) {
     line += path;
     line += ": ";
     line += message;
-    if (!correlation.empty()) {
-      line += " [correlation_id ";
-      line += correlation;
-      line += ']';
-    }
+    for (auto [key, value] : {std::pair{" [correlation_id ", &request.correlation},
+                              std::pair{" [subject ", &request.subject}, std::pair{" [tenant ", &request.tenant}})
+      if (!value->empty()) {
+        line += key;
+        line += *value;
+        line += ']';
+      }
     line += '\n';
   }
   std::fwrite(line.data(), 1, line.size(), s.out);

@@ -32,16 +32,22 @@ bool enabled(level x);
 void write(level x, std::string_view path, std::string_view message);
 
 /// While it lives, every line this thread writes carries `id` (the
-/// X-Correlation-ID of the request it works for); scopes nest.
+/// X-Correlation-ID of the request it works for) and, with bearer
+/// authorisation, whom the request acts for: its `subject` and `tenant`
+/// ("": not shown); scopes nest.
 class correlation_scope {
 public:
-  explicit correlation_scope(std::string id);
+  explicit correlation_scope(std::string id, std::string subject = {}, std::string tenant = {});
   ~correlation_scope();
   correlation_scope(const correlation_scope&) = delete;
   correlation_scope& operator=(const correlation_scope&) = delete;
 
+  struct tags {
+    std::string correlation, subject, tenant;
+  };
+
 private:
-  std::string previous_;
+  tags previous_;
 };
 
 /// The correlation id of this thread's current request ("": none).

@@ -45,6 +45,11 @@ public:
   virtual const nlohmann::json& meta() const = 0;
   /// The legacy session's implicit state handle ("" for stateless calls).
   virtual const std::string& session_handle() const = 0;
+  /// Whom the call acts for: the bearer token's subject ("" without
+  /// mcp.auth, and on stdio), and its tenant ("": none configured) — for
+  /// per-subject data or per-tenant routing.
+  virtual const std::string& subject() const = 0;
+  virtual const std::string& tenant() const = 0;
   /// The node's session manager (state handles live there).
   virtual caf::actor session_manager() const = 0;
   /// The node's live catalog: a handler may add or remove tools, resources

@@ -48,6 +48,9 @@ public:
   /// Whom the request acts for (the bearer token's subject; "": no
   /// authorisation on this transport).
   virtual std::string subject() const { return {}; }
+  /// The tenant of that subject (a static token's tenant=, the JWT's
+  /// tenant_claim; "": none).
+  virtual std::string tenant() const { return {}; }
 };
 
 using sink_ptr = std::shared_ptr<request_sink>;

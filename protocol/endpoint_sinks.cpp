@@ -59,6 +59,7 @@ public:
   std::string correlation_id() const override { return inner_->correlation_id(); }
   trace::context trace_context() const override { return inner_->trace_context(); }
   std::string subject() const override { return inner_->subject(); }
+  std::string tenant() const override { return inner_->tenant(); }
 
   void respond(const json& r) override {
     const char* outcome = outcome_of(r);
@@ -101,6 +102,7 @@ public:
   std::string correlation_id() const override { return inner_->correlation_id(); }
   trace::context trace_context() const override { return span_.ctx(); }
   std::string subject() const override { return inner_->subject(); }
+  std::string tenant() const override { return inner_->tenant(); }
 
   void respond(const json& r) override {
     record_outcome(span_, r);

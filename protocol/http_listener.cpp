@@ -42,7 +42,7 @@ caf::behavior session_actor(caf::event_based_actor* self, std::shared_ptr<http_s
   });
   return {
     [entry](session_request& r) {
-      log::correlation_scope scope{r.sink->correlation_id()};
+      log::correlation_scope scope{r.sink->correlation_id(), r.sink->subject(), r.sink->tenant()};
       entry->ep->handle_value(r.body, r.sink);
     },
     [self](caf::close_atom) { self->quit(); },

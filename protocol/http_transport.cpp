@@ -64,6 +64,7 @@ public:
   const std::string& correlation() const { return correlation_; }
   /// Whom the current request acts for ("": no authorisation).
   std::string subject() const { return who_ ? who_->subject : std::string{}; }
+  std::string tenant() const { return who_ ? who_->tenant : std::string{}; }
   /// The current request's trace context (its transport span's).
   const trace::context& trace_context() const { return span_.ctx(); }
 
@@ -225,6 +226,9 @@ private:
           span_.set("cafmcp.tenant", who_->tenant);
       }
     }
+    log::correlation_scope scope{correlation_, subject(), tenant()}; // the request's log lines say whose it is
+    if (log::enabled(log::level::debug))
+      log::debug(log_path, std::string{req_.method_string()} + " from " + client_ + " with a bearer token");
     dispatch();
   }
 
@@ -437,11 +441,13 @@ private:
       void respond(const json& r) override { response = r; }
       trace::context trace_context() const override { return trace; }
       std::string subject() const override { return who; }
-      std::string who;
+      std::string tenant() const override { return org; }
+      std::string who, org;
     };
     auto sink = std::make_shared<capture>();
     sink->trace = span_.ctx();
     sink->who = subject();
+    sink->org = tenant();
     ep->handle_value(body, sink);
     http::response<http::string_body> res{status_for(sink->response, false), req_.version()};
     res.set(http::field::content_type, "application/json");
@@ -745,12 +751,13 @@ class http_exchange : public request_sink {
 public:
   http_exchange(std::shared_ptr<connection> conn, bool modern)
     : conn_(std::move(conn)), modern_(modern), correlation_(conn_->correlation()),
-      trace_(conn_->trace_context()), subject_(conn_->subject()) {}
+      trace_(conn_->trace_context()), subject_(conn_->subject()), tenant_(conn_->tenant()) {}
   void notify(const json& n) override { conn_->post_event(n, false, modern_); }
   void respond(const json& r) override { conn_->post_event(r, true, modern_); }
   std::string correlation_id() const override { return correlation_; }
   trace::context trace_context() const override { return trace_; }
   std::string subject() const override { return subject_; }
+  std::string tenant() const override { return tenant_; }
 
 private:
   std::shared_ptr<connection> conn_;
@@ -758,6 +765,7 @@ private:
   std::string correlation_;
   trace::context trace_;
   std::string subject_;
+  std::string tenant_;
 };
 
 void connection::dispatch(const std::shared_ptr<endpoint>& ep, const json& body, bool modern) {

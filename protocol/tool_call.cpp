@@ -112,6 +112,8 @@ void endpoint::call_tool(const rpc_message& msg, bool modern, const sink_ptr& ou
   job->request_state = std::move(state);
   job->session_handle = principal;
   job->correlation_id = out->correlation_id();
+  job->subject = out->subject();
+  job->tenant = out->tenant();
   job->trace = out->trace_context();
   std::weak_ptr<endpoint> weak = weak_from_this();
   if (as_task) {

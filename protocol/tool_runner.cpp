@@ -113,6 +113,8 @@ public:
   caf::event_based_actor* self() override { return self_; }
   const nlohmann::json& meta() const override { return job_->meta; }
   const std::string& session_handle() const override { return job_->session_handle; }
+  const std::string& subject() const override { return job_->subject; }
+  const std::string& tenant() const override { return job_->tenant; }
   caf::actor session_manager() const override {
     return job_->session_manager ? job_->session_manager() : caf::actor{};
   }
@@ -211,11 +213,13 @@ void guarded(const call_job_ptr& job, const std::function<void()>& fn) {
   }
 }
 
-caf::behavior tool_worker(caf::event_based_actor* self, const std::string& /* path */) {
+caf::behavior tool_worker(caf::event_based_actor* self, const std::string& path) {
   return {
-    [self](call_job_ptr& job) {
+    [self, path](call_job_ptr& job) {
       auto call = std::make_shared<tool_call_impl>(self, job);
-      log::correlation_scope scope{job->correlation_id};
+      log::correlation_scope scope{job->correlation_id, job->subject, job->tenant};
+      if (log::enabled(log::level::debug))
+        log::debug(path, "tools/call " + job->tool->name);
       // Messages the handler sends carry the tool call's context (trace::wrap).
       std::optional<trace::context_scope> traced;
       if (trace::enabled()) {

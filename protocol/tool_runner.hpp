@@ -36,6 +36,8 @@ struct call_job {
   nlohmann::json meta;
   std::string session_handle;
   std::string correlation_id; // X-Correlation-ID of the request (log lines carry it)
+  std::string subject;        // whom it acts for (bearer authorisation; "": none)
+  std::string tenant;
   trace::context trace;       // the request's span: the tool call's span is its child
   trace::span span;           // the tool call's (ended with the answer)
   std::shared_ptr<request_sink> sink;

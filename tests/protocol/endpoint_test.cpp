@@ -273,3 +273,27 @@ TEST_CASE_FIXTURE(endpoint_fixture, "malformed input gets -32700 or -32600 and t
   CHECK(sink->next()["error"]["code"] == -32600);
   CHECK(modern("tools/call", json{{"name", "echo"}, {"arguments", {{"text", "ok"}}}})["result"]["content"][0]["text"] == "ok");
 }
+
+TEST_CASE_FIXTURE(endpoint_fixture, "a tool handler learns whom the call acts for - the bearer token's subject and tenant") {
+  cat->add_tool(tool_def{"whoami", "", "names the caller", json{{"type", "object"}}, nullptr, nullptr,
+                         [](const json&, std::shared_ptr<tool_call> call) {
+                           call->reply(tool_result::text(call->subject() + " of " + call->tenant()));
+                         },
+                         false});
+  auto e = endpoint_env::serving(cat);
+  e.tool_worker = env.tool_worker;
+  e.session_manager = env.session_manager;
+  auto served = std::make_shared<endpoint>(e);
+  struct as_ann : test_sink {
+    std::string subject() const override { return "ann"; }
+    std::string tenant() const override { return "acme"; }
+  };
+  auto call = [&](std::shared_ptr<test_sink> sink) {
+    json msg{{"jsonrpc", "2.0"}, {"id", 1}, {"method", "tools/call"},
+             {"params", {{"name", "whoami"}, {"arguments", json::object()}, {"_meta", modern_meta()}}}};
+    served->handle_text(msg.dump(), sink);
+    return sink->next()["result"]["content"][0]["text"];
+  };
+  CHECK(call(std::make_shared<as_ann>()) == "ann of acme");
+  CHECK(call(std::make_shared<test_sink>()) == " of "); // no authorisation: nobody in particular
+}

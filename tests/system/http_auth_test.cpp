@@ -32,8 +32,11 @@ struct made_token {
   std::string entry; // a JSON string
 };
 
-made_token make_token(const std::string& subject) {
-  auto r = run({binary, "token", "create", "--subject", subject});
+made_token make_token(const std::string& subject, const std::string& tenant = {}) {
+  std::vector<std::string> args{binary, "token", "create", "--subject", subject};
+  if (!tenant.empty())
+    args.insert(args.end(), {"--tenant", tenant});
+  auto r = run(args);
   REQUIRE(r.code == 0);
   std::smatch m;
   REQUIRE(std::regex_search(r.out, m, std::regex{R"(shown only now\):\n  (\S+)\n[^\n]*\n  ("sha256:[^\n]+"))"}));
@@ -423,4 +426,23 @@ TEST_CASE("a JWKS URL over https is trusted through jwks_ca_file, and refused wi
   CHECK(untrusted.add(idp.sign(jwt_issuer::claims(iss, resource, "ann"))).status == 401);
   provider.signal(SIGTERM);
   provider.wait_exit(10s);
+}
+
+TEST_CASE("the log lines of a request with a bearer token name its subject and tenant") {
+  auto ann = make_token("ann", "acme");
+  temp_dir dir;
+  process node{{binary, "node", "--http-port", "0", "--metrics-port", "0", "--log-level", "debug", "--config",
+                dir.write("node.json", R"({"mcp": {"auth": {"enabled": true, "static_tokens": [)" + ann.entry + "]}}}")},
+               dir.path()};
+  auto ready = wait_ready(node);
+  REQUIRE(ready);
+  auto reply = mcp_tool_call(ready->mcp_port, "echo", {{"text", "hi"}}, 10s,
+                             {{"Authorization", "Bearer " + ann.token}, {"X-Correlation-ID", "req-42"}});
+  CHECK(reply.status == 200);
+  CHECK(node.wait_for_stderr_line(
+    std::regex{R"(\S+ debug +(\S+ )?/root/protocol_sup/tool_sup/tool_worker_\d+: tools/call echo )"
+               R"(\[correlation_id req-42\] \[subject ann\] \[tenant acme\])"},
+    10s));
+  node.signal(SIGTERM);
+  CHECK(node.wait_exit(20s) == 0);
 }
