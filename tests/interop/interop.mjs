@@ -88,6 +88,7 @@ writeFileSync(configPath, JSON.stringify({
       enabled: true,
       static_tokens: [tokens.main.entry, tokens.other.entry],
       jwt: { jwks_url: jwksUrl, issuer: idp.issuer, audience: idp.audience },
+      tool_scopes: ["test_simple_text=math"],
     },
   },
 }));
@@ -175,7 +176,39 @@ async function scenario() {
     const viaJwt = await makeClient(`cafmcp-interop-${opts.sdk}-jwt`, {}, jwtFor());
     check("with the identity provider's JWT the client connects and calls a tool",
       text(await viaJwt.callTool({ name: "echo", arguments: { text: "signed" } })) === "signed");
+    await expectReject("a JWT without the tool's scope is refused that tool (403)",
+      viaJwt.callTool({ name: "test_simple_text", arguments: {} }), (e) => /403|forbidden|insufficient[_ ]scope/i.test(`${e?.code} ${e?.message}`));
     await viaJwt.close();
+    const withScope = await makeClient(`cafmcp-interop-${opts.sdk}-jwt-math`, {}, jwtFor({ scope: "math" }));
+    check("a JWT carrying the tool's scope calls it",
+      typeof text(await withScope.callTool({ name: "test_simple_text", arguments: {} })) === "string");
+    await withScope.close();
+    // What a client (or its OAuth library) reads from each refusal: the status and WWW-Authenticate.
+    const probe = async (token, tool = "echo") => {
+      const body = { jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: tool, arguments: tool === "echo" ? { text: "x" } : {},
+        _meta: { "io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {} } } };
+      const r = await fetch(httpUrl, { method: "POST", body: JSON.stringify(body), headers: {
+        "Content-Type": "application/json", Accept: "application/json, text/event-stream", "MCP-Protocol-Version": "2026-07-28",
+        "Mcp-Method": "tools/call", "Mcp-Name": tool, ...(token ? { Authorization: `Bearer ${token}` } : {}) } });
+      await r.text();
+      return { status: r.status, challenge: r.headers.get("www-authenticate") ?? "" };
+    };
+    const metadata = /resource_metadata="http:\/\/[^"]+\/\.well-known\/oauth-protected-resource\/mcp"/;
+    for (const [what, token, description] of [
+      ["no token", null, null],
+      ["an expired JWT", jwtFor({ exp: now - 600 }), "the token has expired"],
+      ["a JWT for another audience", jwtFor({ aud: "https://other.test/mcp" }), `the token's audience is not ${idp.audience}`],
+      ["a JWT from another issuer", jwtFor({ iss: "https://evil.test/" }), `the token's issuer is not ${idp.issuer}`],
+      ["a JWT signed by another key", jwtFor({}, generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey), "the token's signature does not verify"],
+    ]) {
+      const { status, challenge } = await probe(token);
+      const wanted = description === null ? !/error=/.test(challenge) : challenge.includes(`error="invalid_token", error_description="${description}"`);
+      check(`${what}: 401 with WWW-Authenticate naming the resource metadata${description ? " and why" : ""}`,
+        status === 401 && metadata.test(challenge) && wanted, `(${status} ${challenge})`);
+    }
+    const lacking = await probe(jwtFor(), "test_simple_text");
+    check("a JWT without the tool's scope: 403 with WWW-Authenticate insufficient_scope naming the scope",
+      lacking.status === 403 && lacking.challenge.includes('error="insufficient_scope", scope="math"'), `(${lacking.status} ${lacking.challenge})`);
     check("the node took the provider's keys from its JWKS URL", jwksFetches >= 1, `(${jwksFetches} fetches)`);
   }
   const client = await makeClient(`cafmcp-interop-${opts.sdk}`);
