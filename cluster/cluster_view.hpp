@@ -31,8 +31,15 @@ public:
   void set_fenced(bool on, std::string reason = {}) {
     std::lock_guard<std::mutex> guard{mtx_};
     reason_ = std::move(reason);
+    if (!on && fenced_.load(std::memory_order_relaxed))
+      unfenced_.fetch_add(1, std::memory_order_release);
     fenced_.store(on, std::memory_order_release);
   }
+
+  /// How often fencing has been lifted: a replicator that read its members
+  /// before the last lift holds the layout of its isolation (where it led
+  /// everything) and must not serve from it.
+  uint64_t unfenced_count() const { return unfenced_.load(std::memory_order_acquire); }
 
   std::vector<status_row> rows() const {
     std::lock_guard<std::mutex> guard{mtx_};
@@ -64,6 +71,7 @@ public:
 
 private:
   std::atomic<bool> fenced_{false};
+  std::atomic<uint64_t> unfenced_{0};
   mutable std::mutex mtx_;
   std::string reason_;
   std::vector<status_row> rows_;

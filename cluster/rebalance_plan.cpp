@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "cluster/placement.hpp"
 #include "cluster/replica_store.hpp"
 
 namespace cafmcp::cluster {
@@ -78,6 +79,18 @@ std::vector<std::string> records_to_send(const replica_store& store, const std::
       out.push_back(id);
   }
   return out;
+}
+
+std::string repair_blocker(const std::string& id, bool held, const std::string& me,
+                           const std::vector<std::string>& known, const placement_view& reachable) {
+  bool minority = reachable.members.size() * 2 <= known.size();
+  if (held && !minority)
+    return {};
+  auto holders = held ? place(id, known, reachable.factor, reachable.drains) : known;
+  for (auto& name : holders)
+    if (name != me && std::find(reachable.members.begin(), reachable.members.end(), name) == reachable.members.end())
+      return name;
+  return {};
 }
 
 std::optional<missed_writes_reason> missed_writes(const std::map<std::string, member_handle>& before,

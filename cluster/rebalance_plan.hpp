@@ -44,6 +44,17 @@ struct missed_writes_reason {
 std::optional<missed_writes_reason> missed_writes(const std::map<std::string, member_handle>& before,
                                          const std::map<std::string, member_handle>& now, const std::string& me);
 
+/// Whom a read repair of `id` (pulled from every member in `reachable`)
+/// cannot do without: an up member cut off from this node that may hold
+/// what was acknowledged ("": none, serve). This node may be the one cut
+/// off, not yet fenced. A record held nowhere we reach may be held by any
+/// such member; a copy `held` here is in doubt only when this node reaches
+/// no majority of the `known` up members (isolated, it leads everything in
+/// its view), and then because of the record's replicas among them. On the
+/// majority side every acknowledged write is on a member we reach.
+std::string repair_blocker(const std::string& id, bool held, const std::string& me,
+                           const std::vector<std::string>& known, const placement_view& reachable);
+
 /// On a drained node: every live record to each of its other replicas;
 /// `count` is the number of live records.
 struct handoff_plan {

@@ -87,6 +87,7 @@ caf::behavior replicator_actor(repl_actor* self, replication_config cfg, std::st
   st.layout.factor = cfg.factor;
   st.me = me;
   st.view = std::move(view);
+  st.unfenced_seen = st.view->unfenced_count(); // a restart catches up from its peers anyway
   st.names = std::move(names);
   st.path = std::move(path);
   st.hlc = hlc_clock{me, cfg.clock_offset_ms};
@@ -290,19 +291,7 @@ caf::behavior replicator_actor(repl_actor* self, replication_config cfg, std::st
     },
     // -- timers --
     [self](repl_tick_atom) {
-      auto node = self->state.names->lookup("node");
-      if (node)
-        self->request(node, milliseconds{1000}, repl_members_atom::value)
-          .then(
-            [self](std::vector<member_handle>& ms) {
-              update_members(self, ms);
-              auto again = std::move(self->state.waiting);
-              self->state.waiting.clear();
-              for (auto& q : again)
-                serve(self, std::move(q.op), std::move(q.rp));
-              repair_in_background(self);
-            },
-            [](caf::error&) {});
+      read_members(self);
       expire_forwards(self);
       self->state.claims.expire(detail::clock::now());
       flush_wal(self);

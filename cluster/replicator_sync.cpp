@@ -161,6 +161,10 @@ void update_members(repl_actor* self, std::vector<member_handle>& ms) {
     st.members_known = true;
     catch_up(self);
   } else if (before.members != st.layout.members || before.drains != st.layout.drains) {
+    // Other members see the change a little earlier or later (after a heal,
+    // some links come back before others): for a while a write may have
+    // gone to a primary this node does not know of.
+    st.unsettled_until = clock::now() + 2 * st.cfg.write_timeout;
     rebalance(self, before);
     reroute(self);
     widen_writes(self);
@@ -168,19 +172,51 @@ void update_members(repl_actor* self, std::vector<member_handle>& ms) {
   if (!st.members_known)
     return;
   if (auto why = missed_writes(members_before, st.members, st.me)) {
-    // What this node leads is read from the other replicas before it is
-    // served again (a copy that missed writes must not answer a read).
-    size_t marked = 0;
-    for (auto& id : st.store.ids()) {
-      auto replicas = placement(self, id);
-      if (!replicas.empty() && replicas.front() == st.me && st.needs_repair.insert(id).second)
-        ++marked;
-    }
+    mark_led_for_repair(self, why->why);
     if (why->rejoined)
       catch_up(self);
-    log::info(st.path, why->why + ": " + std::to_string(marked)
-                         + " record(s) it leads are read from the other replicas before they are served");
   }
+}
+
+void mark_led_for_repair(repl_actor* self, const std::string& why) {
+  // A copy that missed writes must not answer a read.
+  auto& st = self->state;
+  size_t marked = 0;
+  for (auto& id : st.store.ids()) {
+    auto replicas = placement(self, id);
+    if (!replicas.empty() && replicas.front() == st.me && st.needs_repair.insert(id).second)
+      ++marked;
+  }
+  log::info(st.path, why + ": " + std::to_string(marked)
+                       + " record(s) it leads are read from the other replicas before they are served");
+}
+
+void read_members(repl_actor* self) {
+  auto& st = self->state;
+  auto node = st.names->lookup("node");
+  if (!node || st.reading_members)
+    return;
+  st.reading_members = true;
+  auto unfenced = st.view->unfenced_count(); // read before the members: a lift after it is seen next time
+  self->request(node, std::chrono::milliseconds{1000}, repl_members_atom::value)
+    .then(
+      [self, unfenced](std::vector<member_handle>& ms) {
+        auto& st = self->state;
+        st.reading_members = false;
+        update_members(self, ms);
+        if (unfenced != st.unfenced_seen) {
+          st.unfenced_seen = unfenced;
+          st.unsettled_until = clock::now() + 2 * st.cfg.write_timeout;
+          if (st.members_known)
+            mark_led_for_repair(self, st.me + " was fenced (a minority, or downed) and serves again");
+        }
+        auto again = std::move(st.waiting);
+        st.waiting.clear();
+        for (auto& q : again)
+          serve(self, std::move(q.op), std::move(q.rp));
+        repair_in_background(self);
+      },
+      [self](caf::error&) { self->state.reading_members = false; });
 }
 
 void sweep(repl_actor* self) {

@@ -4,6 +4,7 @@
 #include "actors/errors.hpp"
 #include "base/log.hpp"
 #include "cluster/errors.hpp"
+#include "cluster/rebalance_plan.hpp"
 #include "cluster/ttl_sweep.hpp"
 
 namespace cafmcp::cluster::detail {
@@ -101,16 +102,17 @@ void finish_repair(repl_actor* self, const std::string& id, const std::string& f
   auto& st = self->state;
   auto ops = std::move(st.repairing[id]);
   st.repairing.erase(id);
-  // Held by nobody we reach: while an up member is cut off from us, it may
-  // hold the record (this node may be the one cut off, not yet fenced), so
-  // "unknown" would be a guess. Retry, as for a peer that did not answer.
+  // An up member cut off from here may hold what was acknowledged (this
+  // node may be the one cut off, not yet fenced): retry rather than guess,
+  // as for a peer that did not answer.
   std::string cut_off;
-  if (failed.empty() && !st.store.find(id))
+  bool held = st.store.find(id) != nullptr;
+  if (failed.empty()) {
+    std::vector<std::string> known;
     for (auto& [name, m] : st.members)
-      if (name != st.me && !is_member_of(st.layout.members, name)) {
-        cut_off = name;
-        break;
-      }
+      known.push_back(name);
+    cut_off = repair_blocker(id, held, st.me, known, st.layout);
+  }
   if (failed.empty() && cut_off.empty()) {
     st.needs_repair.erase(id);
     for (auto& q : ops)
@@ -118,9 +120,13 @@ void finish_repair(repl_actor* self, const std::string& id, const std::string& f
     return;
   }
   if (!cut_off.empty()) {
+    if (held)
+      st.needs_repair.insert(id); // still to be read from its replicas
     for (auto& q : ops)
-      q.rp.deliver(make_error(errc::unreachable, st.me + " does not hold " + id + " and cannot reach " + cut_off
-                                                   + ", which may; retry"));
+      q.rp.deliver(make_error(errc::unreachable, held ? st.me + " cannot tell its copy of " + id + " is current: "
+                                                          + cut_off + " holds it too and is cut off from here; retry"
+                                                    : st.me + " does not hold " + id + " and cannot reach " + cut_off
+                                                          + ", which may; retry"));
     return;
   }
   // Not served: `failed` may hold the only copy of an acknowledged write.
@@ -266,8 +272,9 @@ void serve_primary(repl_actor* self, session_op op, caf::response_promise rp,
   bool held = st.store.find(op.id) != nullptr;
   // A record this node only just leads, or does not hold, is pulled from the
   // other members first (once: a record nobody holds is not found).
+  bool unsettled = clock::now() < st.unsettled_until;
   if (st.repairing.count(op.id)
-      || (!repaired && op.kind != session_op::create && (st.needs_repair.count(op.id) || !held))) {
+      || (!repaired && op.kind != session_op::create && (st.needs_repair.count(op.id) || !held || unsettled))) {
     auto id = op.id; // (not op.id itself: the op is moved into the queue)
     return repair(self, id, queued_op{std::move(op), std::move(rp)});
   }
@@ -470,6 +477,13 @@ void serve(repl_actor* self, session_op op, caf::response_promise rp, bool repai
   auto& st = self->state;
   if (op.id.empty())
     return rp.deliver(actors::make_error(actors::errc::invalid_argument, "a session id must not be empty"));
+  if (st.view->unfenced_count() != st.unfenced_seen && st.members_known) {
+    // Fencing was lifted since the members were read: the layout here is
+    // the isolation's, in which this node led everything. Wait for the
+    // members (what it leads is then repaired before it is served).
+    st.waiting.push_back(queued_op{std::move(op), std::move(rp)});
+    return read_members(self);
+  }
   if (op.hops > 0) {
     sender_view sender;
     if (auto m = st.members.find(op.origin.from); m != st.members.end())

@@ -88,6 +88,12 @@ struct repl_state {
   uint64_t refused_clock_drift = 0; // copies refused: stamped too far ahead (absorb)
   uint64_t refused_stale = 0;       // copies refused: possibly deleted, tombstone forgotten (absorb)
   bool members_known = false;
+  bool reading_members = false; // a members request is under way
+  uint64_t unfenced_seen = 0;   // view->unfenced_count() when the members were last read
+  /// Until then the members' views may disagree (a change, a heal): every
+  /// operation at a primary first reads the record from the members it
+  /// reaches, since the last write may have gone to another primary.
+  clock::time_point unsettled_until{};
   persistence_batch disk;  // changes for replica_disk's WAL, and when a snapshot is due
   bool snapshots = false;  // replica_disk ran at start: snapshot at the interval
   std::multimap<uint64_t, std::function<void(const std::string&)>> disk_waiters; // by change number
@@ -172,6 +178,12 @@ void push_records(repl_actor* self, const std::string& peer, const std::vector<s
                   std::function<void(bool)> done);
 void rebalance(repl_actor* self, const placement_view& before);
 void update_members(repl_actor* self, std::vector<member_handle>& ms);
+/// Asks the node actor for the members (unless a request is under way),
+/// then serves the operations that waited.
+void read_members(repl_actor* self);
+/// Marks every record this node leads to be read from the other replicas
+/// before it is served again (it may have missed writes: `why`).
+void mark_led_for_repair(repl_actor* self, const std::string& why);
 void sweep(repl_actor* self);
 /// The whole store to a snapshot (`stopping`: sent, nobody waits).
 void snapshot(repl_actor* self, bool stopping = false);

@@ -607,3 +607,38 @@ TEST_CASE("a later pull of a record replaces the earlier claim on it") {
   claims.expire(t0 + 2500ms);
   CHECK(claims.size() == 1);
 }
+
+TEST_CASE("an isolated node does not vouch for its copy while another replica is cut off - the majority side serves after reading what it reaches") {
+  std::vector<std::string> known{"n1", "n2", "n3"};
+  // n2 alone, not yet fenced: it leads everything in its view.
+  placement_view alone{{"n2"}, {}, 2};
+  std::string id;
+  for (int i = 0; id.empty() && i < 100; ++i) {
+    auto candidate = "h" + std::to_string(i);
+    auto replicas = place(candidate, known, 2);
+    if (std::find(replicas.begin(), replicas.end(), "n2") != replicas.end())
+      id = candidate; // a record n2 replicates with a member it does not reach
+  }
+  REQUIRE_FALSE(id.empty());
+  auto other = place(id, known, 2)[0] == "n2" ? place(id, known, 2)[1] : place(id, known, 2)[0];
+  CHECK(repair_blocker(id, true, "n2", known, alone) == other);
+  // On the majority side the copy is served once read from n3.
+  placement_view majority{{"n2", "n3"}, {}, 2};
+  CHECK(repair_blocker(id, true, "n2", known, majority).empty());
+  // A record not held here may be held by anyone cut off, on either side.
+  CHECK(repair_blocker(id, false, "n2", known, majority) == "n1");
+  CHECK(repair_blocker(id, false, "n2", known, alone) == "n1");
+  // Everyone reached: nothing blocks.
+  placement_view all{{"n1", "n2", "n3"}, {}, 2};
+  CHECK(repair_blocker(id, false, "n2", known, all).empty());
+  CHECK(repair_blocker(id, true, "n2", known, all).empty());
+  // Half of four is no majority either: a replica among the two cut off blocks.
+  std::vector<std::string> four{"n1", "n2", "n3", "n4"};
+  std::string blocked;
+  for (auto& r : place(id, four, 2))
+    if (r == "n1" || r == "n4")
+      blocked = blocked.empty() ? r : blocked;
+  CHECK(repair_blocker(id, true, "n2", four, majority) == blocked);
+  placement_view three_of_four{{"n1", "n2", "n3"}, {}, 2};
+  CHECK(repair_blocker(id, true, "n2", four, three_of_four).empty());
+}

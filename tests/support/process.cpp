@@ -45,6 +45,8 @@ temp_dir::temp_dir() {
 }
 
 temp_dir::~temp_dir() {
+  if (std::getenv("CAFMCP_KEEP_TEST_DIRS")) // to read the logs of a failed run
+    return;
   nftw(path_.c_str(), remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
