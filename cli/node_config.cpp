@@ -36,6 +36,18 @@ std::vector<field> node_config_schema() {
       {"period_ms", value_type::integer, 60000, "the restart intensity window", 1, {}, {}, {}},
       {"shutdown_grace_ms", value_type::integer, 30000,
        "longest an orderly stop may take before the process exits anyway", 100, {}, {}, {}},
+      {"restart_backoff", value_type::object, {},
+       "restart delays of children that talk to the outside (observability tier, its web endpoint and span "
+       "exporter, the JWKS fetcher); such restarts do not count towards intensity", {}, {}, {}, {
+        {"initial_ms", value_type::integer, 1000, "the first restart's delay", 1, 3600000, {}, {}},
+        {"max_ms", value_type::integer, 30000, "the longest delay", 1, 3600000, {}, {}},
+        {"multiplier", value_type::number, 2, "each consecutive restart's delay is the last one times this", 1, 10, {}, {}},
+        {"jitter", value_type::number, 0.2,
+         "each delay is spread by up to this share either way (children that died together restart apart)", 0, 1,
+         {}, {}},
+        {"reset_after_ms", value_type::integer, 0,
+         "a child up this long starts its backoff over (0: max_ms)", 0, 86400000, {}, {}},
+      }},
     }},
     {"mcp", value_type::object, {}, "the MCP protocol layer", {}, {}, {}, {
       {"max_message_bytes", value_type::integer, 4194304,
@@ -314,6 +326,13 @@ node_config load_node_config(const std::optional<std::string>& file, const node_
   out.tier_flags.intensity = sv["intensity"].get<int>();
   out.tier_flags.period = std::chrono::milliseconds{sv["period_ms"].get<int64_t>()};
   out.shutdown_grace = std::chrono::milliseconds{sv["shutdown_grace_ms"].get<int64_t>()};
+  auto& rb = sv["restart_backoff"];
+  out.restart_backoff = supervision::backoff_policy{
+    std::chrono::milliseconds{rb["initial_ms"].get<int64_t>()}, std::chrono::milliseconds{rb["max_ms"].get<int64_t>()},
+    rb["multiplier"].get<double>(), rb["jitter"].get<double>(),
+    std::chrono::milliseconds{rb["reset_after_ms"].get<int64_t>()}};
+  if (out.restart_backoff.initial > out.restart_backoff.max)
+    throw config_error("supervision.restart_backoff.initial_ms", "must not exceed supervision.restart_backoff.max_ms");
   out.core = actors::core_config_from(v);
   out.core.flags.intensity = out.tier_flags.intensity;
   out.core.flags.period = out.tier_flags.period;

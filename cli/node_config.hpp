@@ -35,6 +35,8 @@ struct node_config {
   int scheduler_max_threads = 2;
   supervision::supervisor_flags tier_flags; // root, core, protocol, cluster
   std::chrono::milliseconds shutdown_grace{30000};
+  /// Restart delays of the children that talk to the outside.
+  supervision::backoff_policy restart_backoff{std::chrono::milliseconds{1000}, std::chrono::milliseconds{30000}, 2, 0.2};
   actors::core_config core;
   observability::health_config health;
   observability::web_config web; // /metrics, /health, /ready

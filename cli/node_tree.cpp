@@ -33,8 +33,10 @@ std::vector<child_spec> node_tree(const node_config& cfg, std::shared_ptr<actors
   if (!metrics)
     metrics = std::make_shared<metrics::metrics_registry>();
   std::vector<child_spec> protocol_extra;
-  if (auto& jwks = cfg.http_limits.auth.jwt.source; jwks && cfg.http_enabled)
+  if (auto& jwks = cfg.http_limits.auth.jwt.source; jwks && cfg.http_enabled) {
     protocol_extra.push_back(protocol::jwks_fetcher_spec(jwks, metrics));
+    protocol_extra.back().backoff = cfg.restart_backoff; // an identity provider that is down is retried, not escalated
+  }
   auto protocol = protocol::protocol_supervisor(cfg.tier_flags, cfg.tool_workers, names, std::move(protocol_extra));
   std::vector<child_spec> members;
   if (cfg.cluster.enabled) {
@@ -62,11 +64,13 @@ std::vector<child_spec> node_tree(const node_config& cfg, std::shared_ptr<actors
       observability::web_endpoint_spec(cfg.web, names, cfg.cluster.enabled ? view : nullptr, metrics), names));
   if (cfg.tracing.enabled)
     tier3.push_back(observability::otlp_exporter_spec(cfg.tracing, metrics));
+  for (auto& c : tier3)
+    c.backoff = cfg.restart_backoff; // they talk to the outside: a crash loop there waits, never escalates
   return {
     actors::core_supervisor(cfg.core, names),
     protocol,
     cluster,
-    observability::observability_supervisor(cfg.health, names, std::move(tier3)),
+    observability::observability_supervisor(cfg.health, names, std::move(tier3), cfg.restart_backoff),
   };
 }
 

@@ -70,7 +70,8 @@ supervision::child_spec health_spec(health_config cfg, std::shared_ptr<actors::n
 }
 
 supervision::child_spec observability_supervisor(health_config cfg, std::shared_ptr<actors::name_table> names,
-                                                 std::vector<supervision::child_spec> extra) {
+                                                 std::vector<supervision::child_spec> extra,
+                                                 supervision::backoff_policy backoff) {
   using namespace std::chrono_literals;
   auto health = actors::registered(health_spec(cfg, names), names); // the web endpoint asks it by name
   health.shutdown = supervision::shutdown_spec::after(1000ms);
@@ -80,7 +81,7 @@ supervision::child_spec observability_supervisor(health_config cfg, std::shared_
   auto spec = supervision::supervisor_child(
     "observability_sup", supervision::supervisor_flags{supervision::strategy::one_for_one, 10, 10000ms},
     std::move(children));
-  spec.backoff = supervision::backoff_policy{1000ms, 30000ms};
+  spec.backoff = backoff;
   return spec;
 }
 

@@ -56,8 +56,10 @@ supervision::child_spec health_spec(health_config cfg, std::shared_ptr<actors::n
 /// (its parent restarts it with a backoff, so a crash storm here can never
 /// use up the root's restart intensity).
 /// `extra`: further tier-3 children (the web endpoint), started after health.
-supervision::child_spec observability_supervisor(health_config cfg, std::shared_ptr<actors::name_table> names,
-                                                 std::vector<supervision::child_spec> extra = {});
+/// `backoff`: its restart delays (supervision.restart_backoff).
+supervision::child_spec observability_supervisor(
+  health_config cfg, std::shared_ptr<actors::name_table> names, std::vector<supervision::child_spec> extra = {},
+  supervision::backoff_policy backoff = {std::chrono::milliseconds{1000}, std::chrono::milliseconds{30000}, 2, 0.2});
 
 void register_types(caf::actor_system_config& cfg);
 

@@ -58,13 +58,19 @@ struct start_context {
 /// "ignore" as in OTP: the spec is kept but no child runs.
 using start_function = std::function<caf::expected<caf::actor>(const start_context&)>;
 
-/// Restart delay that doubles on each consecutive restart from `initial` up to
-/// `max` (reset once the child has stayed up for `max`). Restarts with a
-/// backoff do not count towards the supervisor's intensity: the delay itself
-/// bounds their rate. Beyond OTP; used to isolate tier 3.
+/// Restart delay that grows by `multiplier` on each consecutive restart from
+/// `initial` up to `max`, spread by ±`jitter` (a share of the delay, so
+/// children that died together do not come back together), and starts over
+/// once the child has stayed up for `reset_after` (0: `max`). Restarts with
+/// a backoff do not count towards the supervisor's intensity: the delay
+/// itself bounds their rate. Beyond OTP; for children that talk to the
+/// outside (supervision/restart_backoff.hpp computes it).
 struct backoff_policy {
   std::chrono::milliseconds initial{0};
   std::chrono::milliseconds max{0};
+  double multiplier = 2;
+  double jitter = 0;
+  std::chrono::milliseconds reset_after{0};
   bool enabled() const { return initial.count() > 0; }
 };
 

@@ -6,6 +6,7 @@
 #include <deque>
 #include <map>
 #include <memory>
+#include <random>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -14,6 +15,7 @@
 #include "supervision/errors.hpp"
 #include "base/log.hpp"
 #include "supervision/messages.hpp"
+#include "supervision/restart_backoff.hpp"
 #include "base/audit_log.hpp"
 #include "base/trace.hpp"
 #include "supervision/tree.hpp"
@@ -34,7 +36,7 @@ struct child {
   uint64_t incarnation = 0;  // bumped on every start
   uint64_t restarts = 0;     // restarts of this child (by the supervisor or restart_child)
   bool restart_pending = false;
-  int backoff_step = 0;
+  restart_backoff backoff;
   clock_type::time_point started_at;
 };
 
@@ -530,12 +532,8 @@ private:
       return done();
     }
     if (c->spec.backoff.enabled()) {
-      auto now = clock_type::now();
-      if (now - c->started_at >= c->spec.backoff.max)
-        c->backoff_step = 0;
-      std::chrono::milliseconds delay = c->spec.backoff.initial * (1LL << std::min(c->backoff_step, 20));
-      delay = std::min(delay, c->spec.backoff.max);
-      c->backoff_step += 1;
+      auto delay = c->backoff.next(c->spec.backoff, c->started_at, clock_type::now(),
+                                   std::uniform_real_distribution<double>{0, 1}(rng_));
       c->restart_pending = true;
       log::info(path_, "restarting " + c->spec.id + " in " + std::to_string(delay.count()) + " ms (backoff)");
       delayed_send(this, delay, retry_atom::value, key);
@@ -786,6 +784,7 @@ private:
 
   std::string path_;
   supervisor_flags flags_;
+  std::mt19937 rng_{std::random_device{}()}; // restart jitter
   std::vector<child_spec> initial_specs_;
   child_spec template_; // simple_one_for_one
 

@@ -12,6 +12,7 @@
 #include "supervision/supervisor.hpp"
 #include "supervision/tree.hpp"
 #include "tests/support/actor_fixture.hpp"
+#include "tests/support/process.hpp"
 
 using namespace cafmcp;
 using namespace cafmcp::test;
@@ -144,4 +145,25 @@ TEST_CASE_FIXTURE(node_fixture, "server_sup and transport_sup start children fro
   self->request(server_sup, 5s, supervision::start_child_atom::value, caf::make_message(start))
     .receive([&](caf::actor& h) { child = h; }, [&](caf::error& e) { FAIL(sys->render(e)); });
   CHECK(child);
+}
+
+TEST_CASE("supervision.restart_backoff sets the restart delays of the children that talk to the outside") {
+  temp_dir dir;
+  auto file = dir.write("node.json", R"({"supervision": {"restart_backoff": {"initial_ms": 250, "max_ms": 4000,
+    "multiplier": 3, "jitter": 0.5, "reset_after_ms": 9000}}, "observability": {"port": 0}})");
+  auto cfg = cli::load_node_config(file, cli::node_overrides{});
+  auto tree = cli::node_tree(cfg, actors::name_table::make());
+  const supervision::child_spec* obs = nullptr;
+  for (auto& c : tree)
+    if (c.id == "observability_sup")
+      obs = &c;
+  REQUIRE(obs != nullptr);
+  CHECK(obs->backoff.initial == 250ms);
+  CHECK(obs->backoff.max == 4000ms);
+  CHECK(obs->backoff.multiplier == 3);
+  CHECK(obs->backoff.jitter == 0.5);
+  CHECK(obs->backoff.reset_after == 9000ms);
+  auto bad = dir.write("bad.json", R"({"supervision": {"restart_backoff": {"initial_ms": 5000, "max_ms": 1000}}})");
+  CHECK_THROWS_WITH_AS(cli::load_node_config(bad, cli::node_overrides{}),
+                       doctest::Contains("supervision.restart_backoff.initial_ms"), std::exception);
 }
