@@ -22,6 +22,27 @@ namespace {
 
 using json = nlohmann::json;
 
+/// The string member `name` of `obj`, `fallback` when absent; nullopt when
+/// it is there but not a string (json::value would throw: never let a
+/// client's or a provider's JSON throw past the checks).
+std::optional<std::string> string_member(const json& obj, const char* name, std::string fallback = {}) {
+  auto i = obj.find(name);
+  if (i == obj.end())
+    return fallback;
+  if (!i->is_string())
+    return std::nullopt;
+  return i->get<std::string>();
+}
+
+/// The same in a JWKS key: not a string is an unusable document.
+std::string key_member(const json& key, const char* name, const std::string& where, std::string fallback = {}) {
+  auto v = string_member(key, name, std::move(fallback));
+  if (!v)
+    throw std::invalid_argument(where + ": \"" + name + "\" is not a string");
+  return *v;
+}
+
+
 /// Decodes base64url without padding (RFC 7515 §2); "" if it is not.
 std::string b64url_decode(std::string s) {
   for (auto& c : s) {
@@ -97,7 +118,7 @@ std::string rsa_pem(const json& key, const std::string& where) {
 }
 
 std::string ec_pem(const json& key, const std::string& where) {
-  if (key.value("crv", std::string{}) != "P-256")
+  if (key_member(key, "crv", where) != "P-256")
     throw std::invalid_argument(where + ": only the P-256 curve (ES256) is supported");
   auto x = member_bytes(key, "x", where);
   auto y = member_bytes(key, "y", where);
@@ -222,12 +243,12 @@ std::vector<jwk> parse_jwks(const std::string& text) {
     auto where = "keys[" + std::to_string(i) + "]";
     if (!key.is_object())
       throw std::invalid_argument(where + " is not an object");
-    if (key.value("use", std::string{"sig"}) != "sig")
+    if (key_member(key, "use", where, "sig") != "sig")
       continue; // an encryption key
-    auto kty = key.value("kty", std::string{});
-    auto alg = key.value("alg", std::string{});
+    auto kty = key_member(key, "kty", where);
+    auto alg = key_member(key, "alg", where);
     jwk k;
-    k.kid = key.value("kid", std::string{});
+    k.kid = key_member(key, "kid", where);
     if (kty == "RSA" && (alg.empty() || alg == "RS256")) {
       k.alg = "RS256";
       k.pem = rsa_pem(key, where);
@@ -270,7 +291,10 @@ jwt_verdict verify_jwt(const jwt_settings& cfg, const std::vector<jwk>& keys, co
       return refuse("the token's type is not JWT or at+jwt");
   }
   auto alg = header["alg"].get<std::string>();
-  auto kid = header.value("kid", std::string{});
+  auto named = string_member(header, "kid");
+  if (!named)
+    return refuse("the token's kid is not a string");
+  auto kid = *named;
   // The key is chosen by kid (the only key when the token names none), and
   // its algorithm is the key's, never the one the token asks for.
   const jwk* key = nullptr;

@@ -141,3 +141,17 @@ TEST_CASE("an expiry or not-before too large for a date is taken as the far futu
   c["exp"] = -1.8e26;
   CHECK(refusal(issuer().sign(c)) == "the token has expired");
 }
+
+TEST_CASE("a kid or a key member of another JSON type than string is refused, not thrown past the checks") {
+  // Found by jwt_fuzzer: json::value threw a type_error out of verify_jwt,
+  // which on the HTTP I/O thread would have ended the process.
+  auto claims = jwt_issuer::claims(iss, aud, "ann").dump();
+  CHECK(refusal(issuer().sign_raw(R"({"alg": "RS256", "kid": 30054646800030})", claims, "RS256"))
+        == "the token's kid is not a string");
+  CHECK_THROWS_WITH_AS(parse_jwks(R"({"keys": [{"kty": "RSA", "kid": 7, "n": "AQAB", "e": "AQAB"}]})"),
+                       doctest::Contains("keys[0]: \"kid\" is not a string"), std::invalid_argument);
+  CHECK_THROWS_WITH_AS(parse_jwks(R"({"keys": [{"kty": ["RSA"]}]})"), doctest::Contains("\"kty\" is not a string"),
+                       std::invalid_argument);
+  CHECK_THROWS_WITH_AS(parse_jwks(R"({"keys": [{"kty": "EC", "crv": 256, "x": "AA", "y": "AA"}]})"),
+                       doctest::Contains("\"crv\" is not a string"), std::invalid_argument);
+}
