@@ -26,11 +26,28 @@ bool circuit_breaker::allow(time_point now) {
     trials_ = 0;
   }
   if (state_ == breaker_state::half_open) {
-    if (trials_ >= cfg_.half_open_max_calls)
+    // A trial that never reports (its caller went away) must not keep the
+    // circuit half open for ever: after open_timeout another may go.
+    if (trials_ >= cfg_.half_open_max_calls && now < trial_at_ + cfg_.open_timeout)
       return false;
+    if (trials_ >= cfg_.half_open_max_calls)
+      trials_ = 0;
     ++trials_;
+    trial_at_ = now;
   }
   return true;
+}
+
+std::chrono::milliseconds circuit_breaker::retry_after(time_point now) const {
+  using std::chrono::milliseconds;
+  auto until = [now](time_point t) {
+    return t > now ? std::chrono::ceil<milliseconds>(t - now) : milliseconds{0};
+  };
+  if (state_ == breaker_state::open)
+    return until(opened_at_ + cfg_.open_timeout);
+  if (state_ == breaker_state::half_open && trials_ >= cfg_.half_open_max_calls)
+    return until(trial_at_ + cfg_.open_timeout);
+  return milliseconds{0};
 }
 
 void circuit_breaker::record_success(time_point) {

@@ -32,6 +32,8 @@ public:
 
   breaker_state state(time_point now) const;
   uint32_t failures() const { return failures_; }
+  /// When a refused call may be tried again (0: it may now).
+  std::chrono::milliseconds retry_after(time_point now) const;
 
 private:
   void open(time_point now);
@@ -41,6 +43,7 @@ private:
   uint32_t failures_ = 0;
   uint32_t trials_ = 0;
   time_point opened_at_{};
+  time_point trial_at_{}; // the last half-open trial let through
 };
 
 } // namespace cafmcp::actors

@@ -1,6 +1,9 @@
 // Tier 1: core_sup and its children's specs.
 #include "actors/core_sup.hpp"
 
+#include <cmath>
+#include <stdexcept>
+
 #include <nlohmann/json.hpp>
 
 #include "actors/circuit_breakers.hpp"
@@ -37,8 +40,10 @@ std::vector<field> core_config_schema() {
        {"sweep_interval_ms", value_type::integer, 1000, "how often expired sessions are removed", 1,
         3600000, {}, {}},
      }},
-    {"circuit_breaker", value_type::object, {}, "circuit breakers per key", {}, {}, {},
+    {"circuit_breaker", value_type::object, {}, "circuit breakers per tool and per peer", {}, {}, {},
      {
+       {"enabled", value_type::boolean, true,
+        "every tool call goes through its tool's breaker; an open one refuses at once", {}, {}, {}, {}},
        {"failure_threshold", value_type::integer, 5, "consecutive failures that open a circuit", 1,
         {}, {}, {}},
        {"open_timeout_ms", value_type::integer, 30000, "time an open circuit waits before a trial call",
@@ -46,10 +51,16 @@ std::vector<field> core_config_schema() {
        {"half_open_max_calls", value_type::integer, 1, "trial calls let through while half open", 1,
         {}, {}, {}},
      }},
-    {"rate_limiter", value_type::object, {}, "token buckets per key", {}, {}, {},
+    {"rate_limiter", value_type::object, {}, "rate limits on MCP requests (token buckets)", {}, {}, {},
      {
-       {"capacity", value_type::number, 100, "bucket size (burst)", 1, {}, {}, {}},
-       {"refill_per_second", value_type::number, 50, "tokens added per second", 0.001, {}, {}, {}},
+       {"enabled", value_type::boolean, false,
+        "limit each client's MCP requests (key: token subject, else legacy session, else address)", {}, {}, {}, {}},
+       {"capacity", value_type::number, 100, "a client's bucket size (burst)", 1, {}, {}, {}},
+       {"refill_per_second", value_type::number, 50, "a client's requests per second", 0.001, {}, {}, {}},
+       {"max_keys", value_type::integer, 10000,
+        "client buckets held at most; past it new clients share one bucket", 1, 10000000, {}, {}},
+       {"tools", value_type::string_list, nlohmann::json::array(),
+        "per-tool limits over all clients, \"NAME=CAPACITY/PER_SECOND\" (e.g. \"search=20/5\")", {}, {}, {}, {}},
      }},
   };
 }
@@ -61,13 +72,55 @@ core_config core_config_from(const nlohmann::json& v) {
   out.sessions.ttl = milliseconds{s.at("ttl_ms").get<int64_t>()};
   out.sessions.sweep_interval = milliseconds{s.at("sweep_interval_ms").get<int64_t>()};
   auto& b = v.at("circuit_breaker");
-  out.breaker.failure_threshold = b.at("failure_threshold").get<uint32_t>();
-  out.breaker.open_timeout = milliseconds{b.at("open_timeout_ms").get<int64_t>()};
-  out.breaker.half_open_max_calls = b.at("half_open_max_calls").get<uint32_t>();
+  breaker_config breaker;
+  breaker.failure_threshold = b.at("failure_threshold").get<uint32_t>();
+  breaker.open_timeout = milliseconds{b.at("open_timeout_ms").get<int64_t>()};
+  breaker.half_open_max_calls = b.at("half_open_max_calls").get<uint32_t>();
+  out.breakers = std::make_shared<breaker_table>(breaker, b.at("enabled").get<bool>());
   auto& r = v.at("rate_limiter");
-  out.bucket.capacity = r.at("capacity").get<double>();
-  out.bucket.refill_per_second = r.at("refill_per_second").get<double>();
+  rate_limit_config rates;
+  if (r.at("enabled").get<bool>())
+    rates.client = bucket_config{r.at("capacity").get<double>(), r.at("refill_per_second").get<double>()};
+  rates.max_keys = r.at("max_keys").get<size_t>();
+  auto tools = r.at("tools").get<std::vector<std::string>>();
+  for (size_t i = 0; i < tools.size(); ++i) {
+    try {
+      auto [name, bucket] = parse_tool_rate(tools[i]);
+      if (!rates.tools.emplace(name, bucket).second)
+        throw std::invalid_argument("tool " + name + " has a limit already");
+    } catch (const std::invalid_argument& e) {
+      throw config::config_error("rate_limiter.tools[" + std::to_string(i) + "]", e.what());
+    }
+  }
+  out.limits = std::make_shared<rate_limits>(std::move(rates));
   return out;
+}
+
+std::pair<std::string, bucket_config> parse_tool_rate(const std::string& entry) {
+  auto fail = [&entry] {
+    throw std::invalid_argument("must be NAME=CAPACITY/PER_SECOND with CAPACITY >= 1 and PER_SECOND >= 0.001 "
+                                "(e.g. \"search=20/5\"), got \"" + entry + "\"");
+  };
+  auto eq = entry.rfind('=');
+  auto slash = entry.rfind('/');
+  if (eq == std::string::npos || eq == 0 || slash == std::string::npos || slash < eq)
+    fail();
+  auto number = [&](const std::string& text) {
+    size_t used = 0;
+    double x = 0;
+    try {
+      x = std::stod(text, &used);
+    } catch (const std::exception&) {
+      fail();
+    }
+    if (used != text.size() || !std::isfinite(x))
+      fail();
+    return x;
+  };
+  bucket_config b{number(entry.substr(eq + 1, slash - eq - 1)), number(entry.substr(slash + 1))};
+  if (b.capacity < 1 || b.refill_per_second < 0.001)
+    fail();
+  return {entry.substr(0, eq), b};
 }
 
 const std::vector<std::string>& core_actor_names() {
@@ -81,8 +134,8 @@ supervision::child_spec core_supervisor(const core_config& cfg, std::shared_ptr<
                                        {
                                          registered(registry_spec(names), names),
                                          registered(session_manager_spec(cfg.sessions), names),
-                                         registered(circuit_breakers_spec(cfg.breaker), names),
-                                         registered(rate_limiter_spec(cfg.bucket), names),
+                                         registered(circuit_breakers_spec(cfg.breakers), names),
+                                         registered(rate_limiter_spec(cfg.limits), names),
                                        });
 }
 

@@ -10,10 +10,10 @@
 
 #include <nlohmann/json_fwd.hpp>
 
-#include "actors/circuit_breaker.hpp"
+#include "actors/breaker_table.hpp"
 #include "actors/name_table.hpp"
 #include "actors/session_manager.hpp"
-#include "actors/token_bucket.hpp"
+#include "actors/rate_limits.hpp"
 #include "supervision/child_spec.hpp"
 #include "base/config_schema.hpp"
 
@@ -21,8 +21,10 @@ namespace cafmcp::actors {
 
 struct core_config {
   session_config sessions;
-  breaker_config breaker;
-  bucket_config bucket;
+  /// Shared by the request path (tool calls, forwards) and the core
+  /// actors that serve them to the shell and metrics.
+  std::shared_ptr<breaker_table> breakers = std::make_shared<breaker_table>(breaker_config{});
+  std::shared_ptr<rate_limits> limits = std::make_shared<rate_limits>(rate_limit_config{});
   supervision::supervisor_flags flags{supervision::strategy::one_for_all, 5,
                                       std::chrono::milliseconds{60000}};
 };
@@ -30,8 +32,13 @@ struct core_config {
 /// The config keys this tier owns: "sessions", "circuit_breaker", "rate_limiter".
 std::vector<config::field> core_config_schema();
 
-/// Reads those keys from a validated config (defaults filled in).
+/// Reads those keys from a validated config (defaults filled in); throws
+/// config::config_error naming the key of a malformed entry.
 core_config core_config_from(const nlohmann::json& validated);
+
+/// A per-tool rate limit, "NAME=CAPACITY/PER_SECOND" (e.g. "search=20/5":
+/// bursts of 20, 5 calls a second); throws std::invalid_argument.
+std::pair<std::string, bucket_config> parse_tool_rate(const std::string& entry);
 
 /// Names of the core actors, as registered in the name table.
 const std::vector<std::string>& core_actor_names();

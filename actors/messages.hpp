@@ -78,29 +78,55 @@ using breaker_list_atom = caf::atom_constant<caf::atom("cb_list")>;
 struct breaker_status {
   std::string key;
   std::string state; // closed | open | half_open
-  uint32_t failures = 0;
+  uint32_t failures = 0;       // consecutive
+  uint64_t rejected = 0;       // calls refused while open
+  uint64_t opened = 0;         // times it opened
+  int64_t retry_after_ms = 0;  // when open: until a trial call may go
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, breaker_status& x) {
-  return f(caf::meta::type_name("breaker_status"), x.key, x.state, x.failures);
+  return f(caf::meta::type_name("breaker_status"), x.key, x.state, x.failures, x.rejected, x.opened,
+           x.retry_after_ms);
 }
 
 // -- rate limiter --------------------------------------------------------------
-// (rate_take_atom, key, tokens) -> rate_decision
-// (rate_stats_atom)             -> rate_stats   (since this incarnation started)
+// (rate_take_atom, key, tokens)  -> rate_decision  (a client key's bucket)
+// (rate_stats_atom)              -> rate_stats     (since the node started)
+// (rate_limits_atom)             -> vector<rate_limit> (every limit: "client", then "tool:NAME")
+// (rate_set_atom, rate_limit)    -> rate_limit     (set one at run time; off: remove it)
 using rate_take_atom = caf::atom_constant<caf::atom("rl_take")>;
 using rate_stats_atom = caf::atom_constant<caf::atom("rl_stats")>;
+using rate_limits_atom = caf::atom_constant<caf::atom("rl_limits")>;
+using rate_set_atom = caf::atom_constant<caf::atom("rl_set")>;
 
 struct rate_stats {
   uint64_t allowed = 0;
   uint64_t rejected = 0;
-  uint64_t keys = 0; // buckets held (recently active keys)
+  uint64_t keys = 0;          // client buckets held (recently active keys)
+  uint64_t client_rejected = 0;
+  uint64_t tool_rejected = 0;
+  uint64_t overflowed = 0;    // takes by new clients while the key table was full
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, rate_stats& x) {
-  return f(caf::meta::type_name("rate_stats"), x.allowed, x.rejected, x.keys);
+  return f(caf::meta::type_name("rate_stats"), x.allowed, x.rejected, x.keys, x.client_rejected,
+           x.tool_rejected, x.overflowed);
+}
+
+/// One limit: scope "client" (per client key) or "tool:NAME" (that tool,
+/// all clients together); off: none.
+struct rate_limit {
+  std::string scope;
+  bool on = false;
+  double capacity = 0;
+  double refill_per_second = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, rate_limit& x) {
+  return f(caf::meta::type_name("rate_limit"), x.scope, x.on, x.capacity, x.refill_per_second);
 }
 
 struct rate_decision {

@@ -1,12 +1,11 @@
-// The rate_limiter actor: one token bucket per key.
+// The rate_limiter actor: the node's rate limits read, changed and pruned through messages.
 #include "actors/rate_limiter.hpp"
-
-#include <unordered_map>
 
 #include <caf/all.hpp>
 
 #include "actors/errors.hpp"
 #include "actors/messages.hpp"
+#include "base/log.hpp"
 #include "supervision/worker.hpp"
 
 namespace cafmcp::actors {
@@ -16,43 +15,31 @@ namespace {
 using prune_atom = caf::atom_constant<caf::atom("rl_prune")>;
 constexpr auto prune_interval = std::chrono::seconds(30);
 
-struct limiter_state {
-  std::unordered_map<std::string, token_bucket> buckets;
-  rate_stats stats;
-};
-
-caf::behavior rate_limiter_actor(caf::stateful_actor<limiter_state>* self, bucket_config cfg,
-                                 const std::string& /* path */) {
+caf::behavior rate_limiter_actor(caf::event_based_actor* self, std::shared_ptr<rate_limits> limits,
+                                 const std::string& path) {
   self->delayed_send(self, prune_interval, prune_atom::value);
-  auto& buckets = self->state.buckets;
-  auto& stats = self->state.stats;
   return {
-    [&buckets, &stats, cfg](rate_take_atom, const std::string& key, double n) -> caf::result<rate_decision> {
-      if (!(n > 0) || n > cfg.capacity)
+    [limits](rate_take_atom, const std::string& key, double n) -> caf::result<rate_decision> {
+      auto client = limits->limits().front();
+      if (!client.on)
+        return make_error(errc::invalid_argument, "there is no client rate limit (rate_limiter.enabled is false)");
+      if (!(n > 0) || n > client.capacity)
         return make_error(errc::invalid_argument,
-                          "tokens must be > 0 and at most the capacity "
-                            + std::to_string(cfg.capacity));
-      auto now = std::chrono::steady_clock::now();
-      auto i = buckets.find(key);
-      if (i == buckets.end())
-        i = buckets.emplace(key, token_bucket{cfg, now}).first;
-      rate_decision out;
-      out.allowed = i->second.try_take(now, n);
-      ++(out.allowed ? stats.allowed : stats.rejected);
-      if (!out.allowed)
-        out.retry_after_ms = i->second.retry_after(now, n).count();
-      out.remaining = i->second.tokens(now);
-      return out;
+                          "tokens must be > 0 and at most the capacity " + std::to_string(client.capacity));
+      return limits->take_client(key, std::chrono::steady_clock::now(), n);
     },
-    [&buckets, &stats](rate_stats_atom) {
-      auto out = stats;
-      out.keys = buckets.size();
-      return out;
+    [limits](rate_stats_atom) { return limits->stats(); },
+    [limits](rate_limits_atom) { return limits->limits(); },
+    [limits, path](rate_set_atom, const rate_limit& limit) -> caf::result<std::vector<rate_limit>> {
+      if (auto why = limits->set(limit); !why.empty())
+        return make_error(errc::invalid_argument, why);
+      log::info(path, limit.on ? "rate limit " + limit.scope + " set: capacity " + std::to_string(limit.capacity)
+                                   + ", " + std::to_string(limit.refill_per_second) + " per second"
+                               : "rate limit " + limit.scope + " removed");
+      return limits->limits();
     },
-    [=, &buckets](prune_atom) {
-      auto now = std::chrono::steady_clock::now();
-      for (auto i = buckets.begin(); i != buckets.end();)
-        i = i->second.full(now) ? buckets.erase(i) : std::next(i);
+    [self, limits](prune_atom) {
+      limits->prune(std::chrono::steady_clock::now());
       self->delayed_send(self, prune_interval, prune_atom::value);
     },
   };
@@ -60,8 +47,8 @@ caf::behavior rate_limiter_actor(caf::stateful_actor<limiter_state>* self, bucke
 
 } // namespace
 
-supervision::child_spec rate_limiter_spec(bucket_config cfg) {
-  return supervision::worker_child("rate_limiter", rate_limiter_actor, cfg);
+supervision::child_spec rate_limiter_spec(std::shared_ptr<rate_limits> limits) {
+  return supervision::worker_child("rate_limiter", rate_limiter_actor, std::move(limits));
 }
 
 } // namespace cafmcp::actors

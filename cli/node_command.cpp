@@ -206,6 +206,10 @@ int run_node(const node_options& opts) {
     }
   }
   cat->page_size = cfg.page_size;
+  for (auto& l : cfg.core.limits->limits())
+    if (l.scope.rfind("tool:", 0) == 0 && !cat->find_tool(l.scope.substr(5)))
+      log::warning("/", "rate_limiter.tools limits tool " + l.scope.substr(5)
+                          + ", which this node does not serve (yet): the limit applies once it does");
   auto env = protocol::endpoint_env::serving(cat, cfg.tasks);
   if (cfg.cluster.enabled) {
     // Every member seals MCP requestStates with the same key, derived from
@@ -225,6 +229,8 @@ int run_node(const node_options& opts) {
     env.metrics = metrics;
   env.session_renew = std::min(std::chrono::milliseconds{30000}, cfg.core.sessions.ttl / 3);
   env.max_inflight = cfg.max_inflight_calls;
+  env.limits = cfg.core.limits;
+  env.breakers = cfg.core.breakers;
   if (cfg.cluster.enabled)
     env.refusal = [view] { return view->fenced(); }; // the losing side of a partition answers -32030
   if (cfg.cluster.enabled)

@@ -142,6 +142,9 @@ private:
   int run_backup(const shell_call& c);
   int run_failover(const shell_call& c);
   int run_audit(const shell_call& c);
+  int run_breakers(const shell_call& c);
+  int run_limits(const shell_call& c);
+  int set_limit(const shell_call& c);
   /// sessions and session: the records `ids` (all when empty) on `members`.
   int list_sessions(const shell_call& c, const std::vector<std::string>& members, bool one);
 

@@ -68,6 +68,14 @@ const std::vector<shell_command_info>& shell::table() {
      {a::member, a::member}, &shell::run_failover, true,
      "Every acknowledged write reaches the new primaries first; FROM keeps forwarding requests and can be stopped "
      "once this returns. The same as `cafmcp failover --from FROM [--to TO]`."},
+    {"breakers", "breakers [NODE]", "circuit breakers (tools, peers): state, failures, times opened, calls refused",
+     {a::member}, &shell::run_breakers},
+    {"limits", "limits [NODE] | limits set LIMIT CAPACITY/PER_SECOND|off [NODE]",
+     "rate limits on MCP requests and what they refused; set one at run time (every member, or NODE)", {a::member},
+     &shell::run_limits, true,
+     "LIMIT is client (each client's requests: token subject, else legacy session, else address) or tool:NAME\n"
+     "  (that tool's calls, all clients together). CAPACITY is the burst, PER_SECOND the refill rate.\n"
+     "  A change lasts until the node restarts (then the config applies); it is audited."},
     {"audit", "audit [NODE] [N]", "the last N (default 20) changes made through the shell on NODE", {a::member},
      &shell::run_audit},
     {"watch", "watch status", "refresh `status` every second until a key is pressed", {a::status}, &shell::run_watch},

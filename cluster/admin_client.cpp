@@ -122,4 +122,22 @@ caf::expected<actors::session_record> get_session(const admin_target& t, const s
     call(t, "replicator", caf::make_message(actors::session_get_atom::value, id)));
 }
 
+caf::expected<std::vector<actors::breaker_status>> list_breakers(const admin_target& t) {
+  return one<std::vector<actors::breaker_status>>(
+    call(t, "circuit_breakers", caf::make_message(actors::breaker_list_atom::value)));
+}
+
+caf::expected<std::vector<actors::rate_limit>> rate_limits_of(const admin_target& t) {
+  return one<std::vector<actors::rate_limit>>(call(t, "rate_limiter", caf::make_message(actors::rate_limits_atom::value)));
+}
+
+caf::expected<actors::rate_stats> rate_stats_of(const admin_target& t) {
+  return one<actors::rate_stats>(call(t, "rate_limiter", caf::make_message(actors::rate_stats_atom::value)));
+}
+
+caf::expected<std::vector<actors::rate_limit>> set_rate_limit(const admin_target& t, const actors::rate_limit& limit) {
+  return one<std::vector<actors::rate_limit>>(
+    call(t, "rate_limiter", caf::make_message(actors::rate_set_atom::value, limit)));
+}
+
 } // namespace cafmcp::cluster

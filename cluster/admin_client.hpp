@@ -84,4 +84,15 @@ caf::expected<std::vector<actors::session_record>> list_sessions(const admin_tar
 /// One session of the member (the core error not_found if it has none by that id).
 caf::expected<actors::session_record> get_session(const admin_target& t, const std::string& id);
 
+/// The member's circuit breakers (tools, peers) and their states.
+caf::expected<std::vector<actors::breaker_status>> list_breakers(const admin_target& t);
+
+/// The member's rate limits ("client", "tool:NAME") and what they refused.
+caf::expected<std::vector<actors::rate_limit>> rate_limits_of(const admin_target& t);
+caf::expected<actors::rate_stats> rate_stats_of(const admin_target& t);
+
+/// Sets (or removes) one of the member's rate limits at run time (role
+/// admin; audited); the limits afterwards.
+caf::expected<std::vector<actors::rate_limit>> set_rate_limit(const admin_target& t, const actors::rate_limit& limit);
+
 } // namespace cafmcp::cluster

@@ -51,13 +51,20 @@ const table& rules() {
     {{"replicator", repl_apply_atom::value}, {"apply", need::node}},
     {{"replicator", repl_pull_atom::value}, {"pull", need::node}},
     {{"replicator", repl_sync_atom::value}, {"sync", need::node}},
+    // Breakers and rate limits: reading is for viewers; changing a limit
+    // is for admins, audited here.
+    {{"circuit_breakers", actors::breaker_list_atom::value}, {"breakers", need::viewer}},
+    {{"rate_limiter", actors::rate_limits_atom::value}, {"limits", need::viewer}},
+    {{"rate_limiter", actors::rate_stats_atom::value}, {"limits", need::viewer}},
+    {{"rate_limiter", actors::rate_set_atom::value}, {"set_limit", need::admin, true}},
   };
   return t;
 }
 
 /// Whether the table has rules for `target` (then only they apply).
 bool rules_of(const std::string& target) {
-  return target == "admin" || target == "replicator" || target == "task_agent";
+  return target == "admin" || target == "replicator" || target == "task_agent" || target == "circuit_breakers"
+         || target == "rate_limiter";
 }
 
 const char* name_of(need n) {

@@ -27,6 +27,7 @@ const char* dashboard_page() {
   canvas { width: 100%; height: 120px; }
   #alerts li { color: #b3261e; } #noalerts { color: #147a36; }
   .wide { grid-column: span 2; }
+  .open { color: #b3261e; font-weight: 600; } .half_open { color: #a86400; } .closed { color: #147a36; }
 </style>
 </head>
 <body>
@@ -34,7 +35,9 @@ const char* dashboard_page() {
 <main>
   <section><h2>Cluster</h2><table id="members"><thead><tr><th>node</th><th>state</th><th>health</th><th>side</th><th>sessions</th></tr></thead><tbody></tbody></table></section>
   <section><h2>Alerts</h2><ul id="alerts"></ul><div id="noalerts">no active alerts</div>
-    <h2 style="margin-top:12px">Requests</h2><div id="summary"></div></section>
+    <h2 style="margin-top:12px">Requests</h2><div id="summary"></div>
+    <h2 style="margin-top:12px">Circuit breakers</h2><table id="breakers"><thead><tr><th>key</th><th>state</th><th>opened</th><th>refused</th></tr></thead><tbody></tbody></table>
+    <div id="nobreakers" class="closed">every circuit closed</div><div id="limited"></div></section>
   <section><h2>Request rate (per second)</h2><canvas id="rate" width="600" height="120"></canvas></section>
   <section><h2>p95 latency (ms)</h2><canvas id="p95" width="600" height="120"></canvas></section>
   <section class="wide"><h2>Supervision tree</h2><ul class="tree" id="tree"></ul></section>
@@ -78,6 +81,16 @@ function render(s) {
   el("noalerts").style.display = s.alerts.length ? "none" : "block";
   el("summary").textContent = s.requests.total + " requests answered, " + s.requests.errors + " errors; now " +
     s.requests.rate.toFixed(1) + "/s, p95 " + (s.requests.p95_ms < 0 ? "-" : s.requests.p95_ms.toFixed(1) + " ms");
+  const breakers = el("breakers").querySelector("tbody"); breakers.replaceChildren();
+  (s.breakers || []).forEach(b => {
+    const tr = document.createElement("tr"); tr.dataset.key = b.key;
+    tr.append(text("td", b.key), text("td", b.state + (b.state === "open" ? " (trial in " + (b.retry_after_ms / 1000).toFixed(1) + " s)" : ""), b.state),
+              text("td", b.opened), text("td", b.rejected));
+    breakers.appendChild(tr);
+  });
+  el("nobreakers").style.display = (s.breakers || []).some(b => b.state !== "closed") ? "none" : "block";
+  el("limited").textContent = s.rate_limited ? "rate limited: " + s.rate_limited.client + " client requests, " +
+    s.rate_limited.tool + " tool calls; " + s.rate_limited.keys + " clients tracked" : "";
   drawChart(el("rate"), s.history.map(h => h.rate), "#2b6cb0");
   drawChart(el("p95"), s.history.map(h => Math.max(0, h.p95_ms)), "#a86400");
   const tree = el("tree"); tree.replaceChildren(); if (s.tree) tree.appendChild(treeNode(s.tree));

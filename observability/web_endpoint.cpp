@@ -271,14 +271,27 @@ std::string render_metrics(const web_state& st, const collected& c) {
   if (c.tree)
     walk(*c.tree, m);
   if (c.rates) {
-    // Counted by the limiter since its incarnation started (a restart resets them, as Prometheus allows).
-    m.counter("cafmcp_rate_limit_rejections_total", "Requests for tokens the rate limiter refused").store(c.rates->rejected);
-    m.counter("cafmcp_rate_limit_allowed_total", "Requests for tokens the rate limiter granted").store(c.rates->allowed);
-    m.gauge("cafmcp_rate_limit_keys", "Keys (clients, tools) with a token bucket").set(static_cast<double>(c.rates->keys));
+    // Counted since the node started (the limits outlive a limiter restart).
+    m.counter("cafmcp_rate_limit_rejections_total", "MCP requests refused by a rate limit (HTTP 429)",
+              {{"limit", "client"}})
+      .store(c.rates->client_rejected);
+    m.counter("cafmcp_rate_limit_rejections_total", "MCP requests refused by a rate limit (HTTP 429)",
+              {{"limit", "tool"}})
+      .store(c.rates->tool_rejected);
+    m.counter("cafmcp_rate_limit_allowed_total", "Requests a rate limit let through").store(c.rates->allowed);
+    m.gauge("cafmcp_rate_limit_keys", "Client keys with a token bucket (recently active clients)")
+      .set(static_cast<double>(c.rates->keys));
+    m.counter("cafmcp_rate_limit_overflow_total", "Requests of new clients while the key table was full (shared bucket)")
+      .store(c.rates->overflowed);
   }
-  for (auto& b : c.breakers)
+  // Keys are tools of the catalog and cluster members: bounded label values.
+  for (auto& b : c.breakers) {
     m.gauge("cafmcp_circuit_breaker_state", "Circuit breaker state: 0 closed, 1 half_open, 2 open", {{"key", b.key}})
       .set(b.state == "open" ? 2 : b.state == "half_open" ? 1 : 0);
+    m.counter("cafmcp_circuit_breaker_opened_total", "Times a circuit opened", {{"key", b.key}}).store(b.opened);
+    m.counter("cafmcp_circuit_breaker_rejections_total", "Calls refused at once by an open circuit", {{"key", b.key}})
+      .store(b.rejected);
+  }
   if (c.sessions >= 0)
     m.gauge("cafmcp_sessions", "MCP sessions, state handles and tasks this node leads").set(static_cast<double>(c.sessions));
   if (st.view) {
@@ -426,6 +439,15 @@ std::string dashboard_json(caf::actor_system& sys, const web_state& st, const co
   out["members"] = members;
   out["sessions"] = sessions;
   out["tree"] = c.tree ? supervision::tree_json(*c.tree) : json(nullptr);
+  auto breakers = json::array();
+  for (auto& b : c.breakers)
+    if (b.state != "closed" || b.opened > 0)
+      breakers.push_back({{"key", b.key}, {"state", b.state}, {"failures", b.failures}, {"opened", b.opened},
+                          {"rejected", b.rejected}, {"retry_after_ms", b.retry_after_ms}});
+  out["breakers"] = breakers;
+  if (c.rates)
+    out["rate_limited"] = {{"client", c.rates->client_rejected}, {"tool", c.rates->tool_rejected},
+                           {"keys", c.rates->keys}};
   auto history = json::array();
   auto& samples = st.samples;
   for (size_t i = 1; i < samples.size(); ++i) {

@@ -188,6 +188,13 @@ void endpoint::handle(const rpc_message& msg, const sink_ptr& sink) {
   sink_ptr out = env_.metrics ? make_metered_sink(sink, env_.metrics, msg.method) : sink;
   if (trace::enabled())
     out = traced(msg, std::move(out));
+  if (env_.limits) {
+    auto d = env_.limits->take_client(client_key(*sink), std::chrono::steady_clock::now());
+    if (!d.allowed) {
+      out->respond(make_error(msg.id, rate_limited_error("client", d.retry_after_ms)));
+      return;
+    }
+  }
   try {
     auto& params = params_object(msg);
     auto meta = params.find("_meta");
@@ -200,6 +207,19 @@ void endpoint::handle(const rpc_message& msg, const sink_ptr& sink) {
   } catch (const std::exception& e) {
     out->respond(make_error(msg.id, rpc_error{rpc_code::internal_error, e.what(), nullptr}));
   }
+}
+
+std::string endpoint::client_key(const request_sink& sink) const {
+  if (auto who = sink.subject(); !who.empty())
+    return "subject:" + who;
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    if (session_)
+      return "session:" + session_->id;
+  }
+  if (auto address = sink.client_address(); !address.empty())
+    return "address:" + address;
+  return "local";
 }
 
 void endpoint::handle_notification(const rpc_message& msg) {

@@ -28,6 +28,8 @@
 #include "protocol/task_registry.hpp"
 #include "protocol/json_rpc.hpp"
 #include "protocol/legacy_session_record.hpp"
+#include "actors/breaker_table.hpp"
+#include "actors/rate_limits.hpp"
 #include "base/metrics.hpp"
 #include "base/trace.hpp"
 
@@ -51,6 +53,8 @@ public:
   /// The tenant of that subject (a static token's tenant=, the JWT's
   /// tenant_claim; "": none).
   virtual std::string tenant() const { return {}; }
+  /// The client's network address ("": not on a network, e.g. stdio).
+  virtual std::string client_address() const { return {}; }
 };
 
 using sink_ptr = std::shared_ptr<request_sink>;
@@ -73,6 +77,10 @@ struct endpoint_env {
   /// limit past which new calls are refused with -32000 (backpressure).
   std::shared_ptr<std::atomic<size_t>> inflight = std::make_shared<std::atomic<size_t>>(0);
   size_t max_inflight = 10000;
+  /// Rate limits per client and per tool (null: none).
+  std::shared_ptr<actors::rate_limits> limits;
+  /// Circuit breakers: tool calls go through "tool:NAME" (null: none).
+  std::shared_ptr<actors::breaker_table> breakers;
   /// Requests by method and outcome and their durations (null: none kept).
   std::shared_ptr<metrics::metrics_registry> metrics;
   /// In a cluster: asks node `owner` to cancel task `id` it runs; `done`
@@ -166,6 +174,9 @@ private:
   void handle_modern(const rpc_message& msg, const nlohmann::json& meta, const sink_ptr& out);
   void handle_legacy(const rpc_message& msg, const sink_ptr& out);
   void handle_notification(const rpc_message& msg);
+  /// The key a client's requests are limited by: its token's subject, else
+  /// its legacy session, else its address.
+  std::string client_key(const request_sink& sink) const;
   /// Methods both eras share; false when `method` is none of them.
   bool handle_common(const rpc_message& msg, bool modern, const sink_ptr& out);
   void initialize(const rpc_message& msg, const sink_ptr& out);

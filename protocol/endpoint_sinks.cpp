@@ -17,6 +17,11 @@ public:
   batch_sink(sink_ptr out, size_t expected) : out_(std::move(out)), expected_(expected) {}
 
   void notify(const json& n) override { out_->notify(n); }
+  std::string correlation_id() const override { return out_->correlation_id(); }
+  trace::context trace_context() const override { return out_->trace_context(); }
+  std::string subject() const override { return out_->subject(); }
+  std::string tenant() const override { return out_->tenant(); }
+  std::string client_address() const override { return out_->client_address(); }
 
   void respond(const json& r) override {
     std::unique_lock<std::mutex> guard{mtx_};
@@ -59,6 +64,7 @@ public:
   std::string correlation_id() const override { return inner_->correlation_id(); }
   trace::context trace_context() const override { return inner_->trace_context(); }
   std::string subject() const override { return inner_->subject(); }
+  std::string client_address() const override { return inner_->client_address(); }
   std::string tenant() const override { return inner_->tenant(); }
 
   void respond(const json& r) override {
@@ -102,6 +108,7 @@ public:
   std::string correlation_id() const override { return inner_->correlation_id(); }
   trace::context trace_context() const override { return span_.ctx(); }
   std::string subject() const override { return inner_->subject(); }
+  std::string client_address() const override { return inner_->client_address(); }
   std::string tenant() const override { return inner_->tenant(); }
 
   void respond(const json& r) override {

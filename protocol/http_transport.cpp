@@ -442,15 +442,19 @@ private:
       trace::context trace_context() const override { return trace; }
       std::string subject() const override { return who; }
       std::string tenant() const override { return org; }
-      std::string who, org;
+      std::string client_address() const override { return address; }
+      std::string who, org, address;
     };
     auto sink = std::make_shared<capture>();
     sink->trace = span_.ctx();
     sink->who = subject();
     sink->org = tenant();
+    sink->address = client_;
     ep->handle_value(body, sink);
     http::response<http::string_body> res{status_for(sink->response, false), req_.version()};
     res.set(http::field::content_type, "application/json");
+    if (auto after = detail::retry_after_for(sink->response); !after.empty())
+      res.set(http::field::retry_after, after);
     if (auto s = ep->session(); s && sink->response.contains("result")) {
       register_session(ep);
       res.set("Mcp-Session-Id", s->id);
@@ -561,6 +565,8 @@ private:
       // The whole answer at once: a plain JSON response.
       http::response<http::string_body> res{status_for(msg, modern), req_.version()};
       res.set(http::field::content_type, "application/json");
+      if (auto after = detail::retry_after_for(msg); !after.empty())
+        res.set(http::field::retry_after, after);
       res.body() = dump(msg);
       res.prepare_payload();
       res.keep_alive(keep_alive_);
@@ -751,13 +757,15 @@ class http_exchange : public request_sink {
 public:
   http_exchange(std::shared_ptr<connection> conn, bool modern)
     : conn_(std::move(conn)), modern_(modern), correlation_(conn_->correlation()),
-      trace_(conn_->trace_context()), subject_(conn_->subject()), tenant_(conn_->tenant()) {}
+      trace_(conn_->trace_context()), subject_(conn_->subject()), tenant_(conn_->tenant()),
+      address_(conn_->client_) {}
   void notify(const json& n) override { conn_->post_event(n, false, modern_); }
   void respond(const json& r) override { conn_->post_event(r, true, modern_); }
   std::string correlation_id() const override { return correlation_; }
   trace::context trace_context() const override { return trace_; }
   std::string subject() const override { return subject_; }
   std::string tenant() const override { return tenant_; }
+  std::string client_address() const override { return address_; }
 
 private:
   std::shared_ptr<connection> conn_;
@@ -766,6 +774,7 @@ private:
   trace::context trace_;
   std::string subject_;
   std::string tenant_;
+  std::string address_;
 };
 
 void connection::dispatch(const std::shared_ptr<endpoint>& ep, const json& body, bool modern) {

@@ -78,6 +78,22 @@ void endpoint::call_tool(const rpc_message& msg, bool modern, const sink_ptr& ou
     out->respond(make_result(msg.id, decorate(tool_result::error(text).to_json())));
     return;
   }
+  // Per-tool limits and the tool's breaker refuse before anything runs.
+  auto now = std::chrono::steady_clock::now();
+  if (env_.limits) {
+    if (auto d = env_.limits->take_tool(name, now); !d.allowed) {
+      auto e = rate_limited_error("tool:" + name, d.retry_after_ms);
+      fail(e.code, e.message, e.data);
+    }
+  }
+  std::string breaker = "tool:" + name;
+  if (env_.breakers) {
+    if (auto v = env_.breakers->allow(breaker, now); !v.allowed)
+      fail(mcp_code::unavailable,
+           "Tool " + name + " is unavailable: its circuit opened after " + std::to_string(v.failures)
+             + " consecutive failures; a trial call goes in " + std::to_string(v.retry_after.count()) + " ms",
+           json{{"retryAfterMs", v.retry_after.count()}, {"breaker", breaker}});
+  }
   bool as_task = !task_id.empty()
                  || (modern && tool->task_capable && declares_tasks(caps) && responses.empty() && state.is_null());
   // Backpressure: a bounded number of calls in flight, never an unbounded queue.
@@ -115,6 +131,10 @@ void endpoint::call_tool(const rpc_message& msg, bool modern, const sink_ptr& ou
   job->subject = out->subject();
   job->tenant = out->tenant();
   job->trace = out->trace_context();
+  if (env_.breakers)
+    job->on_outcome = [breakers = env_.breakers, breaker](bool failed) {
+      breakers->record(breaker, !failed, std::chrono::steady_clock::now());
+    };
   std::weak_ptr<endpoint> weak = weak_from_this();
   if (as_task) {
     // The Tasks extension: answer at once with the task; the call runs on

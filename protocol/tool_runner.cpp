@@ -78,6 +78,10 @@ bool call_job::answer(const nlohmann::json& response) {
   // response sees the call as done.
   if (on_finish)
     on_finish();
+  if (on_outcome) {
+    auto e = response.is_object() && response.contains("error") ? response["error"] : nlohmann::json{};
+    on_outcome(e.is_object() && e.value("code", 0) == rpc_code::internal_error);
+  }
   record_outcome(span, response);
   span.end();
   if (!cancelled->load())
@@ -90,6 +94,8 @@ bool call_job::hand_off() {
     return false;
   if (on_finish)
     on_finish();
+  if (on_outcome)
+    on_outcome(false); // it asked for input: it works
   span.set("mcp.round", std::string{"continues in another round"});
   span.end();
   return true;

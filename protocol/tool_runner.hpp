@@ -45,6 +45,10 @@ struct call_job {
   std::function<caf::actor()> session_manager;
   std::function<nlohmann::json(nlohmann::json)> decorate; // era-specific result fields
   std::function<void()> on_finish;                         // e.g. forget the cancel flag
+  /// Told once how the call ended: failed when the handler threw, crashed
+  /// or was stopped (an internal error), not for results with isError
+  /// (the tool ran and answered). The tool's circuit breaker counts it.
+  std::function<void(bool failed)> on_outcome;
   nlohmann::json client_capabilities = nlohmann::json::object();
   std::string log_level;                                   // lowest level sent ("": none)
   nlohmann::json input_responses = nlohmann::json::object();

@@ -40,7 +40,9 @@ constexpr int resource_not_found_legacy = -32002;
 constexpr int header_mismatch = -32020;
 constexpr int missing_client_capability = -32021;
 constexpr int unsupported_protocol_version = -32022;
+constexpr int rate_limited = -32029; // cafmcp: over a rate limit; data.retryAfterMs (HTTP 429 + Retry-After)
 constexpr int node_fenced = -32030; // cafmcp: this node is on the losing side of a partition
+constexpr int unavailable = -32031;  // cafmcp: a dependency's circuit is open; data.retryAfterMs (HTTP 503)
 } // namespace mcp_code
 
 } // namespace cafmcp::protocol

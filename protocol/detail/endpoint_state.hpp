@@ -20,6 +20,15 @@ using nlohmann::json;
   throw protocol_error{rpc_error{code, std::move(message), std::move(data)}};
 }
 
+/// Over a rate limit (`scope`: "client" or "tool:NAME"): the error every
+/// transport answers (HTTP: 429 with Retry-After; the data says when).
+inline rpc_error rate_limited_error(const std::string& scope, int64_t retry_after_ms) {
+  auto who = scope == "client" ? std::string{"this client"} : scope.substr(0, 5) == "tool:" ? "tool " + scope.substr(5) : scope;
+  return rpc_error{mcp_code::rate_limited,
+                   "Rate limit exceeded for " + who + ": retry after " + std::to_string(retry_after_ms) + " ms",
+                   json{{"retryAfterMs", retry_after_ms}, {"limit", scope}}};
+}
+
 inline const json& params_object(const rpc_message& msg) {
   static const json empty = json::object();
   return msg.params.is_object() ? msg.params : empty;

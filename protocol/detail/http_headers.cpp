@@ -2,6 +2,7 @@
 
 #include "protocol/detail/http_headers.hpp"
 
+#include <algorithm>
 #include <cctype>
 
 #include "base/crypto.hpp"
@@ -81,7 +82,9 @@ unsigned http_status_for(const json& response, bool modern) {
   auto code = response["error"].value("code", 0);
   if (code == rpc_code::parse_error || code == rpc_code::invalid_request)
     return 400;
-  if (code == mcp_code::server_busy || code == mcp_code::node_fenced)
+  if (code == mcp_code::rate_limited)
+    return 429;
+  if (code == mcp_code::server_busy || code == mcp_code::node_fenced || code == mcp_code::unavailable)
     return 503;
   if (!modern)
     return 200; // legacy clients read JSON-RPC errors from a 200
@@ -91,6 +94,18 @@ unsigned http_status_for(const json& response, bool modern) {
       || code == mcp_code::unsupported_protocol_version || code == rpc_code::invalid_params)
     return 400;
   return 200;
+}
+
+std::string retry_after_for(const json& response) {
+  if (!response.is_object() || !response.contains("error") || !response["error"].is_object())
+    return "";
+  auto& e = response["error"];
+  auto data = e.find("data");
+  if (data == e.end() || !data->is_object() || !data->contains("retryAfterMs") || !(*data)["retryAfterMs"].is_number())
+    return "";
+  // Whole seconds (RFC 9110), rounded up and at least 1: never retry early.
+  auto ms = (*data)["retryAfterMs"].get<int64_t>();
+  return std::to_string(std::max<int64_t>(1, (ms + 999) / 1000));
 }
 
 /// The request's correlation id: `given` when it is 1 … 128 characters of

@@ -31,6 +31,10 @@ bool is_loopback_host(const std::string& host);
 /// that maps to one (legacy clients read most errors from a 200).
 unsigned http_status_for(const nlohmann::json& response, bool modern);
 
+/// The Retry-After value (whole seconds) for an error whose data carries
+/// retryAfterMs (rate limited, a circuit open); "": none.
+std::string retry_after_for(const nlohmann::json& response);
+
 /// The request's correlation id: `given` when it is 1 … 128 characters of
 /// [A-Za-z0-9._:-], else a fresh UUIDv4.
 std::string correlation_for(const std::string& given);

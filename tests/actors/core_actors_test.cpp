@@ -191,7 +191,7 @@ TEST_CASE_FIXTURE(core_fixture, "sessions expire after their TTL unless touched"
 }
 
 TEST_CASE_FIXTURE(core_fixture, "the breakers actor opens a circuit per key") {
-  auto cb = spawn_child(circuit_breakers_spec(breaker_config{2, 60000ms, 1}));
+  auto cb = spawn_child(circuit_breakers_spec(std::make_shared<breaker_table>(breaker_config{2, 60000ms, 1})));
   CHECK(*ask<bool>(cb, breaker_allow_atom::value, std::string{"tool:x"}));
   caf::anon_send(cb, breaker_failure_atom::value, std::string{"tool:x"});
   caf::anon_send(cb, breaker_failure_atom::value, std::string{"tool:x"});
@@ -200,11 +200,16 @@ TEST_CASE_FIXTURE(core_fixture, "the breakers actor opens a circuit per key") {
   auto st = ask<breaker_status>(cb, breaker_state_atom::value, std::string{"tool:x"});
   CHECK(st->state == "open");
   CHECK(st->failures == 2);
+  CHECK(st->opened == 1);
+  CHECK(st->rejected == 1);
+  CHECK(st->retry_after_ms > 59000);
   CHECK(ask<std::vector<breaker_status>>(cb, breaker_list_atom::value)->size() == 2);
 }
 
 TEST_CASE_FIXTURE(core_fixture, "the rate limiter refuses a key past its burst and says when to retry") {
-  auto rl = spawn_child(rate_limiter_spec(bucket_config{3, 1}));
+  rate_limit_config cfg;
+  cfg.client = bucket_config{3, 1};
+  auto rl = spawn_child(rate_limiter_spec(std::make_shared<rate_limits>(cfg)));
   for (int i = 0; i < 3; ++i)
     CHECK(ask<rate_decision>(rl, rate_take_atom::value, std::string{"client-a"}, 1.0)->allowed);
   auto refused = ask<rate_decision>(rl, rate_take_atom::value, std::string{"client-a"}, 1.0);
@@ -222,6 +227,26 @@ TEST_CASE_FIXTURE(core_fixture, "the rate limiter refuses a key past its burst a
   CHECK(stats->allowed == 4);
   CHECK(stats->rejected == 1);
   CHECK(stats->keys == 2);
+}
+
+TEST_CASE_FIXTURE(core_fixture, "the rate limiter changes a limit at run time and refuses a malformed one") {
+  auto limits = std::make_shared<rate_limits>(rate_limit_config{});
+  auto rl = spawn_child(rate_limiter_spec(limits));
+  CHECK(is(ask<rate_decision>(rl, rate_take_atom::value, std::string{"a"}, 1.0).error(), errc::invalid_argument));
+  auto set = ask<std::vector<rate_limit>>(rl, rate_set_atom::value, rate_limit{"tool:search", true, 1, 0.5});
+  REQUIRE(set);
+  REQUIRE(set->size() == 2);
+  CHECK(set->at(1).scope == "tool:search");
+  // The request path sees the change at once: it shares the table.
+  auto now = std::chrono::steady_clock::now();
+  CHECK(limits->take_tool("search", now).allowed);
+  CHECK_FALSE(limits->take_tool("search", now).allowed);
+  CHECK(is(ask<std::vector<rate_limit>>(rl, rate_set_atom::value, rate_limit{"tool:x", true, 0, 1}).error(),
+           errc::invalid_argument));
+  CHECK(is(ask<std::vector<rate_limit>>(rl, rate_set_atom::value, rate_limit{"clients", true, 5, 1}).error(),
+           errc::invalid_argument));
+  CHECK(ask<std::vector<rate_limit>>(rl, rate_set_atom::value, rate_limit{"tool:search", false, 0, 0})->size() == 1);
+  CHECK(limits->take_tool("search", now).allowed);
 }
 
 TEST_CASE_FIXTURE(core_fixture, "core_sup registers its actors and restarts all of them when one dies") {

@@ -346,3 +346,41 @@ TEST_CASE("the interactive shell in a terminal - tab completes commands and path
   }
   CHECK(saved);
 }
+
+TEST_CASE("the shell lists breakers and sets a rate limit at run time on every member - refused when malformed, audited") {
+  three_nodes c;
+  REQUIRE(mcp_tool_call(c.n2->http_port, "echo", {{"text", "x"}}).status == 200);
+  bool seen = false;
+  for (auto& b : shell_json(c, *c.n1, "breakers n2"))
+    seen = seen || (b["breaker"] == "tool:echo" && b["state"] == "closed" && b["node"] == "n2");
+  CHECK(seen);
+
+  auto before = shell_json(c, *c.n1, "limits");
+  CHECK(before.size() == 3); // each member's client limit, off by default
+  for (auto& l : before)
+    CHECK((l["limit"] == "client" && l["on"] == false));
+  auto set = shell(c, *c.n1, "limits set tool:add 1/0.01");
+  REQUIRE_MESSAGE(set.code == 0, set.err);
+  CHECK(set.out.find("n3: tool:add limited to bursts of 1, 0.01 per second") != std::string::npos);
+  // Every member limits it now: the second call within 100 s is refused.
+  CHECK(mcp_tool_call(c.n3->http_port, "add", {{"a", 1}, {"b", 2}}).status == 200);
+  auto over = mcp_tool_call(c.n3->http_port, "add", {{"a", 1}, {"b", 2}});
+  CHECK(over.status == 429);
+  CHECK(over.body["error"]["data"]["limit"] == "tool:add");
+
+  auto bad_number = shell(c, *c.n1, "limits set tool:add 0/1");
+  CHECK(bad_number.code == 2);
+  CHECK(bad_number.err.find("the limit must be CAPACITY/PER_SECOND (e.g. 20/5) or off") != std::string::npos);
+  auto bad_scope = shell(c, *c.n1, "limits set clients 5/1 n2");
+  CHECK(bad_scope.code == 1);
+  INFO(bad_scope.err);
+  CHECK(bad_scope.err.rfind("n2: ", 0) == 0);
+  CHECK(bad_scope.err.find("unknown limit 'clients': the scopes are client and tool:NAME") != std::string::npos);
+  CHECK(shell(c, *c.n1, "limits set tool:add off").code == 0);
+  CHECK(mcp_tool_call(c.n3->http_port, "add", {{"a", 1}, {"b", 2}}).status == 200);
+
+  std::vector<std::string> ops;
+  for (auto& l : audit_lines(c, "n2"))
+    ops.push_back(l["op"].get<std::string>() + " " + l["result"].get<std::string>());
+  CHECK(ops == std::vector<std::string>{"set_limit requested", "set_limit requested", "set_limit requested"});
+}
