@@ -43,7 +43,7 @@ std::vector<field> core_config_schema() {
     {"circuit_breaker", value_type::object, {}, "circuit breakers per tool and per peer", {}, {}, {},
      {
        {"enabled", value_type::boolean, true,
-        "every tool call goes through its tool's breaker; an open one refuses at once", {}, {}, {}, {}},
+        "tool calls go through their tool's breaker, forwards to a primary through that member's; an open one refuses at once", {}, {}, {}, {}},
        {"failure_threshold", value_type::integer, 5, "consecutive failures that open a circuit", 1,
         {}, {}, {}},
        {"open_timeout_ms", value_type::integer, 30000, "time an open circuit waits before a trial call",

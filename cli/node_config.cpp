@@ -458,6 +458,7 @@ node_config load_node_config(const std::optional<std::string>& file, const node_
   out.replication.factor = rep["factor"].get<size_t>();
   cluster::parse_consistency(rep["consistency"].get<std::string>(), out.replication.level);
   out.replication.write_timeout = std::chrono::milliseconds{rep["write_timeout_ms"].get<int64_t>()};
+  out.replication.breakers = out.core.breakers;
   out.replication.clock_offset_ms = rep["clock_offset_ms"].get<int64_t>();
   out.replication.max_clock_drift_ms = rep["max_clock_drift_ms"].get<int64_t>();
   out.replication.tombstone_ttl = std::chrono::milliseconds{rep["tombstone_ttl_ms"].get<int64_t>()};

@@ -37,6 +37,7 @@
 #include <memory>
 #include <string>
 
+#include "actors/breaker_table.hpp"
 #include "actors/messages.hpp"
 #include "actors/name_table.hpp"
 #include "cluster/cluster_view.hpp"
@@ -65,6 +66,10 @@ struct replication_config {
   /// status is "working" while its owner is gone (or is this node, which
   /// may have restarted): once per task. The node resumes or fails it.
   std::function<void(const actors::session_record&)> on_orphaned_task;
+  /// Forwards to a primary go through its breaker ("peer:NAME"): one that
+  /// answers nothing within the forward timeout again and again is refused
+  /// at once while its circuit is open (null: no breakers).
+  std::shared_ptr<actors::breaker_table> breakers;
 };
 
 /// The replicator's child spec (id "replicator", under cluster_sup after
