@@ -36,6 +36,7 @@ std::vector<child_spec> node_tree(const node_config& cfg, std::shared_ptr<actors
   if (auto& jwks = cfg.http_limits.auth.jwt.source; jwks && cfg.http_enabled) {
     protocol_extra.push_back(protocol::jwks_fetcher_spec(jwks, metrics));
     protocol_extra.back().backoff = cfg.restart_backoff; // an identity provider that is down is retried, not escalated
+    protocol_extra.back().optional = true;               // the last key set stays in use without it
   }
   auto protocol = protocol::protocol_supervisor(cfg.tier_flags, cfg.tool_workers, names, std::move(protocol_extra));
   std::vector<child_spec> members;
@@ -64,13 +65,17 @@ std::vector<child_spec> node_tree(const node_config& cfg, std::shared_ptr<actors
       observability::web_endpoint_spec(cfg.web, names, cfg.cluster.enabled ? view : nullptr, metrics), names));
   if (cfg.tracing.enabled)
     tier3.push_back(observability::otlp_exporter_spec(cfg.tracing, metrics));
-  for (auto& c : tier3)
+  for (auto& c : tier3) {
     c.backoff = cfg.restart_backoff; // they talk to the outside: a crash loop there waits, never escalates
+    c.optional = true;               // MCP is served without them (degraded)
+  }
+  auto observability = observability::observability_supervisor(cfg.health, names, std::move(tier3), cfg.restart_backoff);
+  observability.optional = true; // tier 3 never takes the node down
   return {
     actors::core_supervisor(cfg.core, names),
     protocol,
     cluster,
-    observability::observability_supervisor(cfg.health, names, std::move(tier3), cfg.restart_backoff),
+    observability,
   };
 }
 

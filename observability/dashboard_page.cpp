@@ -19,7 +19,7 @@ const char* dashboard_page() {
   h2 { font-size: 14px; margin: 0 0 8px; text-transform: uppercase; letter-spacing: .04em; color: #55606e; }
   table { border-collapse: collapse; width: 100%; }
   td, th { text-align: left; padding: 3px 8px 3px 0; border-bottom: 1px solid #eef0f3; }
-  .healthy, .running, .up { color: #147a36; } .degraded { color: #a86400; }
+  .healthy, .running, .up { color: #147a36; } .degraded, .parked { color: #a86400; }
   .unhealthy, .down, .restarting, .fenced { color: #b3261e; font-weight: 600; }
   ul.tree, ul.tree ul { list-style: none; margin: 0; padding-left: 16px; }
   ul.tree { padding-left: 0; font-family: ui-monospace, monospace; font-size: 12px; }

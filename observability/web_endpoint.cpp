@@ -259,6 +259,15 @@ void walk(const supervision::tree_node& n, metrics::metrics_registry& m) {
     walk(c, m);
 }
 
+/// Paths of the children parked in the tree (optional ones past their
+/// supervisor's intensity, waiting to be retried).
+void parked_paths(const supervision::tree_node& n, std::vector<std::string>& out) {
+  if (n.state == "parked")
+    out.push_back(n.path);
+  for (auto& k : n.children)
+    parked_paths(k, out);
+}
+
 int64_t deepest_mailbox(const supervision::tree_node& n) {
   auto out = n.mailbox;
   for (auto& k : n.children)
@@ -268,8 +277,13 @@ int64_t deepest_mailbox(const supervision::tree_node& n) {
 
 std::string render_metrics(const web_state& st, const collected& c) {
   auto& m = *st.metrics;
-  if (c.tree)
+  if (c.tree) {
     walk(*c.tree, m);
+    std::vector<std::string> parked;
+    parked_paths(*c.tree, parked);
+    m.gauge("cafmcp_children_parked", "Optional children parked past their supervisor's intensity (degraded)")
+      .set(static_cast<double>(parked.size()));
+  }
   if (c.rates) {
     // Counted since the node started (the limits outlive a limiter restart).
     m.counter("cafmcp_rate_limit_rejections_total", "MCP requests refused by a rate limit (HTTP 429)",
@@ -385,6 +399,16 @@ web_reply health_reply(const web_state& st, const collected& c) {
   double mem = memory_ratio(proc);
   check("memory", mem <= st.cfg.memory_alert_ratio,
         percent(mem) + " of " + memory_limit_text(proc) + " (limit " + percent(st.cfg.memory_alert_ratio) + ")");
+  if (c.tree) {
+    std::vector<std::string> parked;
+    parked_paths(*c.tree, parked);
+    std::string list;
+    for (auto& p : parked)
+      list += (list.empty() ? "" : ", ") + p;
+    check("supervision", parked.empty(),
+          parked.empty() ? "no child is parked"
+                         : "parked (optional; the node serves without them and retries them with backoff): " + list);
+  }
   auto deepest = c.tree ? std::max<int64_t>(0, deepest_mailbox(*c.tree)) : int64_t{0}; // unmeasured: -1
   check("queue_depth", deepest <= st.cfg.queue_depth_limit,
         "deepest mailbox " + std::to_string(deepest) + " (limit " + std::to_string(st.cfg.queue_depth_limit) + ")");

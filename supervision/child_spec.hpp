@@ -83,6 +83,15 @@ struct child_spec {
   child_type type = child_type::worker;
   caf::message args;
   backoff_policy backoff;
+  /// The node can serve without this child (observability, an exporter, a
+  /// key fetcher, an upstream server). Its restarts are counted in a window
+  /// of its own, never towards its siblings'; when they exceed the
+  /// supervisor's intensity in its period the child is parked instead of
+  /// the supervisor giving up: retried after its backoff (else after
+  /// default_park_backoff) and shown as "parked" (the node reports itself
+  /// degraded) until a start succeeds. Required children (the default)
+  /// keep OTP's escalation.
+  bool optional = false;
   /// The child answers mailbox_atom (worker_child and supervisors do). Only
   /// such children are asked: an unexpected message would be printed to
   /// stdout by CAF's default handler, and stdout may carry MCP (stdio).
@@ -95,6 +104,12 @@ struct child_spec {
                                           : shutdown_spec::after(std::chrono::milliseconds{5000});
   }
 };
+
+/// How a parked optional child without a backoff of its own is retried.
+inline backoff_policy default_park_backoff() {
+  return backoff_policy{std::chrono::milliseconds{1000}, std::chrono::milliseconds{60000}, 2, 0.2,
+                        std::chrono::milliseconds{0}};
+}
 
 /// OTP's sup_flags; the defaults are OTP's (one_for_one, 1 restart in 5 s).
 struct supervisor_flags {

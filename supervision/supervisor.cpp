@@ -36,6 +36,8 @@ struct child {
   uint64_t incarnation = 0;  // bumped on every start
   uint64_t restarts = 0;     // restarts of this child (by the supervisor or restart_child)
   bool restart_pending = false;
+  bool parked = false;                       // optional, past the intensity: waiting to be retried
+  std::deque<clock_type::time_point> recent; // optional: its own restart window
   restart_backoff backoff;
   clock_type::time_point started_at;
 };
@@ -323,6 +325,10 @@ private:
     c->incarnation += 1;
     c->started_at = clock_type::now();
     by_actor_[h.id()] = key;
+    if (c->parked) {
+      c->parked = false;
+      log::info(path_, "unparked " + c->spec.id + ": it started again");
+    }
     if (c->spec.type == child_type::worker) {
       log::info(path_, "started " + c->spec.id + " (actor " + std::to_string(h.id()) + ")");
       return k(caf::error{});
@@ -531,6 +537,16 @@ private:
         children_.erase(key);
       return done();
     }
+    if (c->spec.optional) {
+      auto now = clock_type::now();
+      c->recent.push_back(now);
+      while (!c->recent.empty() && c->recent.front() + flags_.period < now)
+        c->recent.pop_front();
+      if (static_cast<int>(c->recent.size()) > flags_.intensity) {
+        park(*c, key, now);
+        return done();
+      }
+    }
     if (c->spec.backoff.enabled()) {
       auto delay = c->backoff.next(c->spec.backoff, c->started_at, clock_type::now(),
                                    std::uniform_real_distribution<double>{0, 1}(rng_));
@@ -539,6 +555,8 @@ private:
       delayed_send(this, delay, retry_atom::value, key);
       return done();
     }
+    if (c->spec.optional)
+      return restart_by_strategy(key); // counted in its own window above
     if (!add_restart()) {
       log::error(path_, "reached max restart intensity (" + std::to_string(flags_.intensity)
                           + " in " + std::to_string(flags_.period.count())
@@ -552,14 +570,30 @@ private:
     auto* c = find(key);
     if (!c || c->handle)
       return done();
-    if (c->restart_pending && c->spec.backoff.enabled())
-      return restart_by_strategy(key); // backoff restarts are not counted
+    if (c->restart_pending && (c->spec.backoff.enabled() || c->spec.optional))
+      return restart_by_strategy(key); // backoff restarts and optional children's are not counted
     if (!add_restart()) {
       log::error(path_, "reached max restart intensity while retrying " + c->spec.id
                           + "; shutting down");
       return shutdown(caf::exit_reason::user_shutdown, "max restart intensity reached");
     }
     restart_by_strategy(key);
+  }
+
+  /// An optional child past the intensity: not escalated, retried later.
+  void park(child& c, uint64_t key, clock_type::time_point now) {
+    auto policy = c.spec.backoff.enabled() ? c.spec.backoff : default_park_backoff();
+    auto delay = c.backoff.next(policy, c.started_at, now, std::uniform_real_distribution<double>{0, 1}(rng_));
+    if (!c.parked)
+      log::warning(path_, "parked " + c.spec.id + ": " + std::to_string(c.recent.size()) + " restarts in "
+                            + std::to_string(flags_.period.count()) + " ms exceed the intensity ("
+                            + std::to_string(flags_.intensity) + "); it is optional, so the node runs on without it "
+                            "(degraded) and retries it in " + std::to_string(delay.count()) + " ms");
+    else
+      log::info(path_, "retrying parked " + c.spec.id + " in " + std::to_string(delay.count()) + " ms");
+    c.parked = true;
+    c.restart_pending = true;
+    delayed_send(this, delay, retry_atom::value, key);
   }
 
   /// Restarts `key` (and, by strategy, its siblings). On a failed start the
@@ -569,7 +603,10 @@ private:
       if (err) {
         if (auto* c = find(key)) {
           c->restart_pending = true;
-          send(this, retry_atom::value, key);
+          if (c->spec.optional)
+            park(*c, key, clock_type::now()); // a start that fails waits its backoff, not a busy loop
+          else
+            send(this, retry_atom::value, key);
         }
       }
       done();
@@ -705,7 +742,7 @@ private:
       child_info row;
       row.id = display_id(key);
       row.handle = c.handle;
-      row.state = c.handle ? "running" : c.restart_pending ? "restarting" : "undefined";
+      row.state = c.handle ? "running" : c.parked ? "parked" : c.restart_pending ? "restarting" : "undefined";
       row.type = std::string{to_string(c.spec.type)};
       row.restart = std::string{to_string(c.spec.restart)};
       row.restarts = c.restarts;

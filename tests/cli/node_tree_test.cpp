@@ -163,6 +163,9 @@ TEST_CASE("supervision.restart_backoff sets the restart delays of the children t
   CHECK(obs->backoff.multiplier == 3);
   CHECK(obs->backoff.jitter == 0.5);
   CHECK(obs->backoff.reset_after == 9000ms);
+  // Tier 3 is optional (parked, never escalated); tiers 1 and 2 keep OTP's escalation.
+  for (auto& c : tree)
+    CHECK_MESSAGE(c.optional == (c.id == "observability_sup"), c.id);
   auto bad = dir.write("bad.json", R"({"supervision": {"restart_backoff": {"initial_ms": 5000, "max_ms": 1000}}})");
   CHECK_THROWS_WITH_AS(cli::load_node_config(bad, cli::node_overrides{}),
                        doctest::Contains("supervision.restart_backoff.initial_ms"), std::exception);

@@ -483,3 +483,54 @@ TEST_CASE_FIXTURE(fixture, "which_children reports id, handle, state, type and r
   CHECK(counts.workers == 1);
   CHECK(info(sup).strategy == "one_for_one");
 }
+
+TEST_CASE_FIXTURE(fixture, "an optional child past the intensity is parked and retried - the supervisor and its siblings live on") {
+  auto spec = worker_spec("exporter", self);
+  spec.optional = true;
+  spec.backoff = backoff_policy{1000ms, 1000ms};
+  auto sup = start_sup(flags(strategy::one_for_one, 1, 5000ms), {worker_spec("core", self), spec});
+  REQUIRE(await_started(sys, sup, 5s) == caf::none);
+  next_started();
+  next_started();
+  auto core = child(sup, "core");
+  // The first restart is within the intensity (1 in 5 s): after its backoff.
+  caf::anon_send(child(sup, "exporter"), crash_atom::value);
+  CHECK(next_stopped() == "exporter");
+  CHECK(next_started() == "exporter");
+  // The second exceeds it: parked, not escalated (seen once the
+  // supervisor has handled the exit; the retry comes 1 s later).
+  caf::anon_send(child(sup, "exporter"), crash_atom::value);
+  CHECK(next_stopped() == "exporter");
+  std::string state;
+  for (int i = 0; i < 80 && state != "parked"; ++i) { // bounded: 800 ms
+    state = which_children(sup).at(1).state;
+    if (state != "parked")
+      std::this_thread::sleep_for(10ms);
+  }
+  CHECK(state == "parked");
+  CHECK(child(sup, "core") == core);
+  // Retried after its backoff; once started it is running again.
+  CHECK(next_started() == "exporter");
+  CHECK(which_children(sup).at(1).state == "running");
+  CHECK(child(sup, "core") == core);
+}
+
+TEST_CASE_FIXTURE(fixture, "a required child past the intensity still takes its supervisor down (OTP escalation)") {
+  auto opt = worker_spec("exporter", self);
+  opt.optional = true;
+  auto sup = start_sup(flags(strategy::one_for_one, 1, 5000ms), {worker_spec("core", self), opt});
+  REQUIRE(await_started(sys, sup, 5s) == caf::none);
+  next_started();
+  next_started();
+  // An optional child's restarts do not count against the required one.
+  caf::anon_send(child(sup, "exporter"), crash_atom::value);
+  CHECK(next_stopped() == "exporter");
+  CHECK(next_started() == "exporter");
+  caf::anon_send(child(sup, "core"), crash_atom::value);
+  CHECK(next_stopped() == "core");
+  CHECK(next_started() == "core");
+  caf::anon_send(child(sup, "core"), crash_atom::value);
+  CHECK(next_stopped() == "core");
+  CHECK(next_stopped() == "exporter");
+  CHECK(wait_down(sup) == caf::exit_reason::user_shutdown);
+}
