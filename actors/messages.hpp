@@ -140,6 +140,30 @@ typename Inspector::result_type inspect(Inspector& f, rate_decision& x) {
   return f(caf::meta::type_name("rate_decision"), x.allowed, x.retry_after_ms, x.remaining);
 }
 
+// -- chaos (the chaos actor, observability/chaos.hpp) --------------------------
+// (chaos_start_atom, spec JSON) -> chaos_experiment        (refused unless chaos.enabled)
+// (chaos_list_atom)             -> vector<chaos_experiment> (active, then recently ended)
+// (chaos_stop_atom, id | "all") -> vector<chaos_experiment> (the ones stopped)
+using chaos_start_atom = caf::atom_constant<caf::atom("ch_start")>;
+using chaos_list_atom = caf::atom_constant<caf::atom("ch_list")>;
+using chaos_stop_atom = caf::atom_constant<caf::atom("ch_stop")>;
+
+struct chaos_experiment {
+  std::string id;          // e.g. "drop-2" (per node)
+  std::string kind;        // kill, drop, delay, tool_fail, tool_stall, memory
+  std::string what;        // in words
+  std::string state;       // active, ended (its duration passed), stopped
+  int64_t started_ms = 0;  // Unix time
+  int64_t ends_ms = 0;     // Unix time (when it ends, or ended)
+  uint64_t injected = 0;   // faults injected (kills, messages dropped or delayed, calls failed or stalled)
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, chaos_experiment& x) {
+  return f(caf::meta::type_name("chaos_experiment"), x.id, x.kind, x.what, x.state, x.started_ms, x.ends_ms,
+           x.injected);
+}
+
 /// Registers these types and the core error category. Call on every node.
 void register_types(caf::actor_system_config& cfg);
 

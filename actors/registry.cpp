@@ -74,6 +74,8 @@ void register_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<rate_decision>("cafmcp.rate_decision");
   cfg.add_message_type<rate_stats>("cafmcp.rate_stats");
   cfg.add_message_type<rate_limit>("cafmcp.rate_limit");
+  cfg.add_message_type<chaos_experiment>("cafmcp.chaos_experiment");
+  cfg.add_message_type<std::vector<chaos_experiment>>("cafmcp.chaos_experiment_list");
   cfg.add_message_type<std::vector<rate_limit>>("cafmcp.rate_limit_list");
   errors::add_error_category<errc>(cfg, error_category, "core");
 }

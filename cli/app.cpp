@@ -134,6 +134,22 @@ int run(int argc, char** argv, std::function<void(protocol::catalog&)> extend) {
   failover_cmd->add_option("--to", failover_to, "the member its primaries move to (default: each record's next replica)");
   failover_cmd->add_flag("--json", failover.json, "JSON for scripts");
 
+  shell_options chaos;
+  auto* chaos_cmd = app.add_subcommand("chaos", "chaos experiments: start, list and stop faults injected on purpose");
+  add_connection_options(*chaos_cmd, chaos.connection);
+  chaos_cmd->require_subcommand(1);
+  std::string chaos_spec, chaos_id, chaos_member;
+  auto* chaos_start_cmd = chaos_cmd->add_subcommand("start", "start an experiment on every member (or --member)");
+  chaos_start_cmd->add_option("spec", chaos_spec, "the experiment as JSON (see `cafmcp shell -c 'help chaos'`)")->required();
+  auto* chaos_list_cmd = chaos_cmd->add_subcommand("list", "active and recently ended experiments");
+  auto* chaos_stop_cmd = chaos_cmd->add_subcommand("stop", "stop an experiment before its time");
+  chaos_stop_cmd->add_option("id", chaos_id, "the experiment's id, or all")->required();
+  for (auto* sub : {chaos_start_cmd, chaos_list_cmd, chaos_stop_cmd}) {
+    sub->add_option("--member", chaos_member, "only this member");
+    sub->fallthrough(); // --node, --json … may follow the verb
+  }
+  chaos_cmd->add_flag("--json", chaos.json, "JSON for scripts");
+
   auto* audit_cmd = app.add_subcommand("audit", "the audit log of changes made through the admin shell");
   audit_cmd->require_subcommand(1);
   std::string audit_file, audit_verify_key;
@@ -247,6 +263,20 @@ int run(int argc, char** argv, std::function<void(protocol::catalog&)> extend) {
     // The shell's `failover` command, run once (the same checks and output).
     failover.command = "failover " + failover_from + (failover_to.empty() ? "" : " " + failover_to);
     return run_shell(failover);
+  }
+  if (chaos_cmd->parsed()) {
+    // The shell's `chaos` command, run once (the same checks and output).
+    auto quoted = [](const std::string& x) {
+      std::string q = "'";
+      for (char ch : x)
+        q += ch == '\'' ? std::string{"'\\''"} : std::string(1, ch);
+      return q + "'";
+    };
+    auto member = chaos_member.empty() ? std::string{} : quoted(chaos_member) + " ";
+    chaos.command = chaos_start_cmd->parsed()  ? "chaos start " + member + quoted(chaos_spec)
+                    : chaos_stop_cmd->parsed() ? "chaos stop " + member + quoted(chaos_id)
+                                               : "chaos list " + member;
+    return run_shell(chaos);
   }
   if (token_create_cmd->parsed())
     return run_token_create(token);

@@ -231,6 +231,7 @@ int run_node(const node_options& opts) {
   env.max_inflight = cfg.max_inflight_calls;
   env.limits = cfg.core.limits;
   env.breakers = cfg.core.breakers;
+  env.faults = cfg.faults;
   if (cfg.cluster.enabled)
     env.refusal = [view] { return view->fenced(); }; // the losing side of a partition answers -32030
   if (cfg.cluster.enabled)

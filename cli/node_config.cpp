@@ -218,6 +218,7 @@ std::vector<field> node_config_schema() {
     out.push_back(f);
   for (auto& f : observability::web_config_schema())
     out.push_back(f);
+  out.push_back(observability::chaos_config_field());
   return out;
 }
 
@@ -480,6 +481,9 @@ node_config load_node_config(const std::optional<std::string>& file, const node_
   out.web.node_name = out.name;
   out.tracing = observability::tracing_config_from(v);
   out.tracing.node_name = out.name;
+  out.chaos = observability::chaos_config_from(v);
+  out.chaos.node_name = out.name;
+  out.cluster.faults = out.faults;
   out.tracing.version = CAFMCP_VERSION;
   out.effective = std::move(v);
   return out;

@@ -15,6 +15,7 @@
 #include "cluster/client.hpp"
 #include "cluster/node.hpp"
 #include "cluster/replicator.hpp"
+#include "observability/chaos.hpp"
 #include "observability/health.hpp"
 #include "observability/otlp_exporter.hpp"
 #include "observability/web_endpoint.hpp"
@@ -41,6 +42,10 @@ struct node_config {
   observability::health_config health;
   observability::web_config web; // /metrics, /health, /ready
   observability::tracing_config tracing; // spans, exported over OTLP/HTTP
+  observability::chaos_config chaos;
+  /// What chaos experiments inject, shared by the node actor (messages),
+  /// the tool workers (calls) and the chaos actor.
+  std::shared_ptr<actors::fault_injection> faults = std::make_shared<actors::fault_injection>();
   size_t max_message_bytes = 4 * 1024 * 1024;
   size_t page_size = 50;
   size_t tool_workers = 4;

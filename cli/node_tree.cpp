@@ -76,6 +76,8 @@ std::vector<child_spec> node_tree(const node_config& cfg, std::shared_ptr<actors
     protocol,
     cluster,
     observability,
+    // Beside tier 3, not in it: a kill experiment there must not end itself.
+    actors::registered(observability::chaos_spec(cfg.chaos, cfg.faults, names, metrics), names),
   };
 }
 

@@ -145,6 +145,7 @@ private:
   int run_breakers(const shell_call& c);
   int run_limits(const shell_call& c);
   int set_limit(const shell_call& c);
+  int run_chaos(const shell_call& c);
   /// sessions and session: the records `ids` (all when empty) on `members`.
   int list_sessions(const shell_call& c, const std::vector<std::string>& members, bool one);
 

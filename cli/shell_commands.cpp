@@ -76,6 +76,17 @@ const std::vector<shell_command_info>& shell::table() {
      "LIMIT is client (each client's requests: token subject, else legacy session, else address) or tool:NAME\n"
      "  (that tool's calls, all clients together). CAPACITY is the burst, PER_SECOND the refill rate.\n"
      "  A change lasts until the node restarts (then the config applies); it is audited."},
+    {"chaos", "chaos list [NODE] | chaos start [NODE] SPEC | chaos stop [NODE] ID|all",
+     "chaos experiments: faults injected on purpose, each ending by itself (every member, or NODE)", {}, &shell::run_chaos,
+     true,
+     "Off unless the node's config sets chaos.enabled. SPEC is JSON with a kind and duration_ms:\n"
+     "  {\"kind\": \"kill\", \"target\": \"/root/observability_sup/*\", \"interval_ms\": 100, \"duration_ms\": 10000}\n"
+     "  {\"kind\": \"drop\", \"from\": \"n1\", \"to\": \"*\", \"probability\": 0.3, \"duration_ms\": 10000}\n"
+     "  {\"kind\": \"delay\", \"from\": \"*\", \"to\": \"n2\", \"delay_ms\": 200, \"duration_ms\": 10000}\n"
+     "  {\"kind\": \"tool_fail\", \"tool\": \"search\", \"probability\": 0.5, \"duration_ms\": 10000}\n"
+     "  {\"kind\": \"tool_stall\", \"tool\": \"*\", \"delay_ms\": 500, \"probability\": 0.1, \"duration_ms\": 10000}\n"
+     "  {\"kind\": \"memory\", \"bytes\": 67108864, \"duration_ms\": 10000}\n"
+     "  Starting and stopping need role admin and are audited."},
     {"audit", "audit [NODE] [N]", "the last N (default 20) changes made through the shell on NODE", {a::member},
      &shell::run_audit},
     {"watch", "watch status", "refresh `status` every second until a key is pressed", {a::status}, &shell::run_watch},
@@ -137,7 +148,8 @@ int shell::run_status(const shell_call& c) {
   if (!rows)
     return failed(rows.error(), c.err);
   auto repl = replication_of(sys_, node_, *rows);
-  c.out << (json_ ? status_json(*rows, repl).dump(2) + "\n" : render_status(*rows, repl));
+  auto chaos = chaos_of(sys_, node_, *rows);
+  c.out << (json_ ? status_json(*rows, repl, chaos).dump(2) + "\n" : render_status(*rows, repl) + render_chaos(chaos));
   return 0;
 }
 
@@ -149,7 +161,8 @@ int shell::run_watch(const shell_call& c) {
     if (!rows)
       return failed(rows.error(), c.err);
     c.out << "\x1b[2J\x1b[H" << "status of the cluster via " << address_ << " (press a key to stop)\n"
-          << render_status(*rows, replication_of(sys_, node_, *rows)) << std::flush;
+          << render_status(*rows, replication_of(sys_, node_, *rows)) << render_chaos(chaos_of(sys_, node_, *rows))
+          << std::flush;
     if (stop_watching(1s))
       break;
   }

@@ -141,4 +141,67 @@ int shell::set_limit(const shell_call& c) {
   return rc;
 }
 
+namespace {
+
+json experiment_json(const std::string& member, const actors::chaos_experiment& x) {
+  return {{"node", member},         {"id", x.id},           {"kind", x.kind},       {"what", x.what},
+          {"state", x.state},       {"started_ms", x.started_ms}, {"ends_ms", x.ends_ms}, {"injected", x.injected}};
+}
+
+} // namespace
+
+int shell::run_chaos(const shell_call& c) {
+  // chaos list [NODE] | chaos start [NODE] SPEC | chaos stop [NODE] ID|all (SPEC last: JSON runs to the end)
+  if (c.args.empty())
+    return usage("chaos", c.err);
+  auto& verb = c.args[0];
+  size_t plain = verb == "list" ? 1 : 2; // the words without NODE
+  if ((verb != "list" && verb != "start" && verb != "stop") || c.args.size() < plain || c.args.size() > plain + 1)
+    return usage("chaos", c.err);
+  bool named = c.args.size() == plain + 1;
+  if (named && !known_member(c.args[1], c.err))
+    return 1;
+  auto members = named ? std::vector<std::string>{c.args[1]} : member_names();
+  const std::string arg = verb == "list" ? std::string{} : c.args.back();
+  auto j = json::array();
+  std::vector<std::vector<std::string>> rows{{"NODE", "ID", "STATE", "FAULTS", "ENDS IN", "WHAT"}};
+  auto now_ms =
+    std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  auto add = [&](const std::string& m, const actors::chaos_experiment& x) {
+    j.push_back(experiment_json(m, x));
+    rows.push_back({m, x.id, x.state, std::to_string(x.injected),
+                    x.state == "active" ? std::to_string(std::max<int64_t>(0, x.ends_ms - now_ms) / 1000) + " s" : "-",
+                    x.what});
+  };
+  int rc = 0;
+  for (auto& m : members) {
+    cluster::admin_target at{sys_, node_, m, shell_call_timeout};
+    if (verb == "start") {
+      auto x = cluster::chaos_start(at, arg);
+      if (!x) {
+        c.err << m << ": " << explain(x.error()) << '\n';
+        rc = 1;
+        continue;
+      }
+      add(m, *x);
+      continue;
+    }
+    auto list = verb == "list" ? cluster::chaos_list(at) : cluster::chaos_stop(at, arg);
+    if (!list) {
+      c.err << m << ": " << explain(list.error()) << '\n';
+      rc = 1;
+      continue;
+    }
+    for (auto& x : *list)
+      add(m, x);
+  }
+  if (json_)
+    c.out << j.dump(2) << '\n';
+  else if (rows.size() > 1)
+    c.out << render_table(rows);
+  else if (rc == 0)
+    c.out << (verb == "list" ? "no experiment has run\n" : "nothing to stop\n");
+  return rc;
+}
+
 } // namespace cafmcp::cli

@@ -23,6 +23,14 @@ namespace {
 
 constexpr auto timeout = std::chrono::seconds(5);
 
+nlohmann::json chaos_json(const std::string& member, const chaos_map& chaos) {
+  auto out = nlohmann::json::array();
+  if (auto i = chaos.find(member); i != chaos.end())
+    for (auto& x : i->second)
+      out.push_back({{"id", x.id}, {"kind", x.kind}, {"what", x.what}, {"ends_ms", x.ends_ms}, {"injected", x.injected}});
+  return out;
+}
+
 } // namespace
 
 int64_t max_lag_ms(const cluster::replication_status& s) {
@@ -42,6 +50,33 @@ replication_map replication_of(caf::actor_system& sys, const caf::actor& node,
     if (s)
       out[r.node] = std::move(*s);
   }
+  return out;
+}
+
+chaos_map chaos_of(caf::actor_system& sys, const caf::actor& node, const std::vector<cluster::status_row>& rows) {
+  chaos_map out;
+  for (auto& r : rows) {
+    if (r.state != "up" || r.health == "unhealthy")
+      continue;
+    auto list = cluster::chaos_list(cluster::admin_target{sys, node, r.node, std::chrono::milliseconds{1000}});
+    if (!list)
+      continue;
+    for (auto& x : *list)
+      if (x.state == "active")
+        out[r.node].push_back(x);
+  }
+  return out;
+}
+
+std::string render_chaos(const chaos_map& chaos) {
+  auto now_ms =
+    std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  std::string out;
+  for (auto& [member, list] : chaos)
+    for (auto& x : list)
+      out += "chaos on " + member + ": " + x.id + " (" + x.what + "), "
+             + std::to_string(std::max<int64_t>(0, x.ends_ms - now_ms) / 1000) + " s left, "
+             + std::to_string(x.injected) + " fault(s)\n";
   return out;
 }
 
@@ -70,7 +105,8 @@ std::string render_status(const std::vector<cluster::status_row>& rows, const re
   return render_table(cells);
 }
 
-nlohmann::json status_json(const std::vector<cluster::status_row>& rows, const replication_map& repl) {
+nlohmann::json status_json(const std::vector<cluster::status_row>& rows, const replication_map& repl,
+                           const chaos_map& chaos) {
   auto out = nlohmann::json::array();
   for (auto& r : rows) {
     nlohmann::json replication = nullptr;
@@ -99,7 +135,8 @@ nlohmann::json status_json(const std::vector<cluster::status_row>& rows, const r
                    {"leader", r.leader},
                    {"side", r.side},
                    {"self", r.self},
-                   {"replication", replication}});
+                   {"replication", replication},
+                   {"chaos", chaos_json(r.node, chaos)}});
   }
   return out;
 }
@@ -118,6 +155,7 @@ int run_status(const status_options& opts) {
     return 2;
   }
   caf::actor_system_config cfg;
+  actors::register_types(cfg); // chaos experiments
   cluster::register_types(cfg);
   cluster::configure_transport(cfg, conn.tls);
   caf::actor_system sys{cfg};
@@ -138,7 +176,9 @@ int run_status(const status_options& opts) {
     if (opts.watch && !opts.json)
       std::cout << "\x1b[2J\x1b[H" << "cafmcp status " << opts.connection.node << " (press Enter to stop)\n";
     auto repl = replication_of(sys, *node, *rows);
-    std::cout << (opts.json ? status_json(*rows, repl).dump(2) + "\n" : render_status(*rows, repl));
+    auto chaos = chaos_of(sys, *node, *rows);
+    std::cout << (opts.json ? status_json(*rows, repl, chaos).dump(2) + "\n"
+                            : render_status(*rows, repl) + render_chaos(chaos));
     if (!opts.json)
       std::cout << (conn.creds.enabled() ? "transport: mutual TLS (we are user " + opts.connection.user + ")\n"
                                          : std::string{"transport: INSECURE — plain BASP, the cookie is the only "

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/cluster_connection.hpp"
+#include "actors/messages.hpp"
 #include "cluster/messages.hpp"
 
 #include <caf/fwd.hpp>
@@ -33,7 +34,16 @@ replication_map replication_of(caf::actor_system& sys, const caf::actor& node,
 /// replication: SESSIONS (records the member leads / holds) and LAG (its
 /// oldest unacknowledged replication, ms).
 std::string render_status(const std::vector<cluster::status_row>& rows, const replication_map& repl = {});
-nlohmann::json status_json(const std::vector<cluster::status_row>& rows, const replication_map& repl = {});
+
+/// Each reachable member's active chaos experiments, by name.
+using chaos_map = std::map<std::string, std::vector<actors::chaos_experiment>>;
+chaos_map chaos_of(caf::actor_system& sys, const caf::actor& node, const std::vector<cluster::status_row>& rows);
+/// "chaos on n2: kill-1 (…), 7 s left, 12 fault(s)" lines ("": none active).
+std::string render_chaos(const chaos_map& chaos);
+
+/// The rows as JSON; each member's active experiments under "chaos".
+nlohmann::json status_json(const std::vector<cluster::status_row>& rows, const replication_map& repl = {},
+                           const chaos_map& chaos = {});
 
 /// True once stdin has input (or is closed) within `wait`.
 bool key_pressed(std::chrono::milliseconds wait);

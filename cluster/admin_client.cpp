@@ -140,4 +140,17 @@ caf::expected<std::vector<actors::rate_limit>> set_rate_limit(const admin_target
     call(t, "rate_limiter", caf::make_message(actors::rate_set_atom::value, limit)));
 }
 
+caf::expected<actors::chaos_experiment> chaos_start(const admin_target& t, const std::string& spec) {
+  return one<actors::chaos_experiment>(call(t, "chaos", caf::make_message(actors::chaos_start_atom::value, spec)));
+}
+
+caf::expected<std::vector<actors::chaos_experiment>> chaos_list(const admin_target& t) {
+  return one<std::vector<actors::chaos_experiment>>(call(t, "chaos", caf::make_message(actors::chaos_list_atom::value)));
+}
+
+caf::expected<std::vector<actors::chaos_experiment>> chaos_stop(const admin_target& t, const std::string& id) {
+  return one<std::vector<actors::chaos_experiment>>(
+    call(t, "chaos", caf::make_message(actors::chaos_stop_atom::value, id)));
+}
+
 } // namespace cafmcp::cluster

@@ -95,4 +95,9 @@ caf::expected<actors::rate_stats> rate_stats_of(const admin_target& t);
 /// admin; audited); the limits afterwards.
 caf::expected<std::vector<actors::rate_limit>> set_rate_limit(const admin_target& t, const actors::rate_limit& limit);
 
+/// Chaos experiments on the member (role admin to start or stop; audited).
+caf::expected<actors::chaos_experiment> chaos_start(const admin_target& t, const std::string& spec);
+caf::expected<std::vector<actors::chaos_experiment>> chaos_list(const admin_target& t);
+caf::expected<std::vector<actors::chaos_experiment>> chaos_stop(const admin_target& t, const std::string& id);
+
 } // namespace cafmcp::cluster

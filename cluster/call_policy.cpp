@@ -57,6 +57,11 @@ const table& rules() {
     {{"rate_limiter", actors::rate_limits_atom::value}, {"limits", need::viewer}},
     {{"rate_limiter", actors::rate_stats_atom::value}, {"limits", need::viewer}},
     {{"rate_limiter", actors::rate_set_atom::value}, {"set_limit", need::admin, true}},
+    // Chaos experiments: listing is for viewers; starting and stopping
+    // them is for admins, audited here (who started what).
+    {{"chaos", actors::chaos_list_atom::value}, {"chaos_list", need::viewer}},
+    {{"chaos", actors::chaos_start_atom::value}, {"chaos_start", need::admin, true}},
+    {{"chaos", actors::chaos_stop_atom::value}, {"chaos_stop", need::admin, true}},
   };
   return t;
 }
@@ -64,7 +69,7 @@ const table& rules() {
 /// Whether the table has rules for `target` (then only they apply).
 bool rules_of(const std::string& target) {
   return target == "admin" || target == "replicator" || target == "task_agent" || target == "circuit_breakers"
-         || target == "rate_limiter";
+         || target == "rate_limiter" || target == "chaos";
 }
 
 const char* name_of(need n) {

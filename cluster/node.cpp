@@ -67,9 +67,19 @@ struct node_state {
   };
   std::multimap<std::string, parked_call> parked; // calls for a member that is reconnecting, by member
   uint64_t next_relay = 0;
+  struct held_call { // a member's call a chaos experiment delays
+    caf::response_promise rp;
+    peer_identity who;
+    std::string node, name;
+    caf::message msg;
+    std::optional<caller> vouched;
+  };
+  std::map<uint64_t, held_call> held;
+  uint64_t next_held = 0;
 };
 
 using left_atom = caf::atom_constant<caf::atom("cl_left")>;
+using release_atom = caf::atom_constant<caf::atom("cl_release")>;
 
 constexpr size_t max_clients = 1024; // authenticated clients remembered
 
@@ -332,6 +342,33 @@ void gateway_call(node_actor* self, caf::response_promise rp, const peer_identit
   });
 }
 
+/// Chaos on receipt: what the active experiments do to a message from
+/// member `who` (nothing for operators' tools and this node's own calls).
+actors::fault_verdict chaos_on(node_actor* self, const peer_identity& who) {
+  auto& st = self->state;
+  if (!st.cfg.faults || who.role != "node" || who.name == st.cfg.name)
+    return {};
+  return st.cfg.faults->on_message(who.name, st.cfg.name, clock::now());
+}
+
+/// A member's call as it arrives: lost (never answered: its caller times
+/// out, as with a message the network dropped), held, or served now.
+void receive_call(node_actor* self, caf::response_promise rp, const peer_identity& who, const std::string& node,
+                  const std::string& name, caf::message msg, const caller* vouched) {
+  auto v = chaos_on(self, who);
+  if (v.drop)
+    return;
+  if (v.delay.count() > 0) {
+    auto& st = self->state;
+    auto n = st.next_held++;
+    st.held.emplace(n, node_state::held_call{std::move(rp), who, node, name, std::move(msg),
+                                             vouched ? std::optional<caller>{*vouched} : std::nullopt});
+    self->delayed_send(self, v.delay, release_atom::value, n);
+    return;
+  }
+  gateway_call(self, std::move(rp), who, node, name, std::move(msg), vouched);
+}
+
 caf::behavior node_actor_fun(node_actor* self, cluster_config cfg, std::shared_ptr<cluster_view> view,
                              std::shared_ptr<actors::name_table> names, const std::string& path) {
   auto& st = self->state;
@@ -442,6 +479,8 @@ caf::behavior node_actor_fun(node_actor* self, cluster_config cfg, std::shared_p
     [self](heartbeat_atom, const heartbeat& hb) -> caf::result<void> {
       if (!from_member(self))
         return make_error(errc::not_authenticated);
+      if (chaos_on(self, *sender_identity(self)).drop)
+        return caf::unit; // lost (a delay applies to calls; heartbeats are only lost)
       auto& st = self->state;
       // Echoed at once, so the sender times the round trip (its own clock).
       if (hb.sent_ns != 0)
@@ -482,14 +521,24 @@ caf::behavior node_actor_fun(node_actor* self, cluster_config cfg, std::shared_p
       auto rp = self->make_response_promise();
       if (!who)
         return rp.deliver(make_error(errc::not_authenticated));
-      gateway_call(self, rp, *who, node, name, std::move(msg), nullptr);
+      receive_call(self, rp, *who, node, name, std::move(msg), nullptr);
     },
     [self](call_atom, const std::string& node, const std::string& name, caf::message& msg, const caller& c) {
       auto who = sender_identity(self);
       auto rp = self->make_response_promise();
       if (!who)
         return rp.deliver(make_error(errc::not_authenticated));
-      gateway_call(self, rp, *who, node, name, std::move(msg), &c);
+      receive_call(self, rp, *who, node, name, std::move(msg), &c);
+    },
+    [self](release_atom, uint64_t n) {
+      if (auto sender = self->current_sender(); !sender || sender->node() != self->system().node())
+        return; // only our own timer
+      auto i = self->state.held.find(n);
+      if (i == self->state.held.end())
+        return;
+      auto h = std::move(i->second);
+      self->state.held.erase(i);
+      gateway_call(self, std::move(h.rp), h.who, h.node, h.name, std::move(h.msg), h.vouched ? &*h.vouched : nullptr);
     },
     [self](relayed_atom, uint64_t number, caf::message& answer) {
       auto sender = self->current_sender();

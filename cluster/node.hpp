@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "actors/fault_injection.hpp"
 #include "actors/name_table.hpp"
 #include "cluster/credentials.hpp"
 #include "cluster/cluster_view.hpp"
@@ -36,6 +37,9 @@ struct cluster_config {
   bool tls = false; // BASP over TLS (caf_openssl; certificates in the actor system config)
   credentials creds; // with tls: what the handshake proves (the same files as the TLS config)
   std::vector<std::string> callable; // application actors members and admins may call by name (distribute_call)
+  /// Chaos: messages from other members are dropped or delayed here, on
+  /// receipt, as the active experiments say (null: never).
+  std::shared_ptr<actors::fault_injection> faults;
 };
 
 /// The child spec of the node actor ("node", under cluster_sup). Its start

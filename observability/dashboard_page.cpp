@@ -37,7 +37,8 @@ const char* dashboard_page() {
   <section><h2>Alerts</h2><ul id="alerts"></ul><div id="noalerts">no active alerts</div>
     <h2 style="margin-top:12px">Requests</h2><div id="summary"></div>
     <h2 style="margin-top:12px">Circuit breakers</h2><table id="breakers"><thead><tr><th>key</th><th>state</th><th>opened</th><th>refused</th></tr></thead><tbody></tbody></table>
-    <div id="nobreakers" class="closed">every circuit closed</div><div id="limited"></div></section>
+    <div id="nobreakers" class="closed">every circuit closed</div><div id="limited"></div>
+    <h2 style="margin-top:12px">Chaos</h2><ul id="chaos"></ul><div id="nochaos">no experiment running</div></section>
   <section><h2>Request rate (per second)</h2><canvas id="rate" width="600" height="120"></canvas></section>
   <section><h2>p95 latency (ms)</h2><canvas id="p95" width="600" height="120"></canvas></section>
   <section class="wide"><h2>Supervision tree</h2><ul class="tree" id="tree"></ul></section>
@@ -91,6 +92,10 @@ function render(s) {
   el("nobreakers").style.display = (s.breakers || []).some(b => b.state !== "closed") ? "none" : "block";
   el("limited").textContent = s.rate_limited ? "rate limited: " + s.rate_limited.client + " client requests, " +
     s.rate_limited.tool + " tool calls; " + s.rate_limited.keys + " clients tracked" : "";
+  const chaos = el("chaos"); chaos.replaceChildren();
+  (s.chaos || []).forEach(x => chaos.appendChild(text("li", x.id + ": " + x.what + ", " +
+    Math.max(0, Math.round((x.ends_ms - s.time_ms) / 1000)) + " s left, " + x.injected + " fault(s)", "degraded")));
+  el("nochaos").style.display = (s.chaos || []).length ? "none" : "block";
   drawChart(el("rate"), s.history.map(h => h.rate), "#2b6cb0");
   drawChart(el("p95"), s.history.map(h => Math.max(0, h.p95_ms)), "#a86400");
   const tree = el("tree"); tree.replaceChildren(); if (s.tree) tree.appendChild(treeNode(s.tree));

@@ -200,6 +200,7 @@ struct collected {
   std::optional<cluster::replication_status> replication;
   std::vector<actors::breaker_status> breakers;
   std::optional<actors::rate_stats> rates;
+  std::vector<actors::chaos_experiment> chaos;
   int64_t sessions = -1;
 };
 
@@ -237,6 +238,9 @@ collected collect(caf::actor_system& sys, const web_state& st, bool tree) {
                                                         caf::make_message(actors::breaker_list_atom::value)))
     c.breakers = std::move(*b);
   c.rates = ask<actors::rate_stats>(self, st.names->lookup("rate_limiter"), caf::make_message(actors::rate_stats_atom::value));
+  if (auto x = ask<std::vector<actors::chaos_experiment>>(self, st.names->lookup("chaos"),
+                                                          caf::make_message(actors::chaos_list_atom::value)))
+    c.chaos = std::move(*x);
   if (c.replication) {
     c.sessions = static_cast<int64_t>(c.replication->primaries);
   } else if (auto list = ask<std::vector<actors::session_record>>(self, st.names->lookup("session_manager"),
@@ -469,6 +473,11 @@ std::string dashboard_json(caf::actor_system& sys, const web_state& st, const co
       breakers.push_back({{"key", b.key}, {"state", b.state}, {"failures", b.failures}, {"opened", b.opened},
                           {"rejected", b.rejected}, {"retry_after_ms", b.retry_after_ms}});
   out["breakers"] = breakers;
+  auto chaos = json::array();
+  for (auto& x : c.chaos)
+    if (x.state == "active")
+      chaos.push_back({{"id", x.id}, {"what", x.what}, {"ends_ms", x.ends_ms}, {"injected", x.injected}});
+  out["chaos"] = chaos;
   if (c.rates)
     out["rate_limited"] = {{"client", c.rates->client_rejected}, {"tool", c.rates->tool_rejected},
                            {"keys", c.rates->keys}};

@@ -29,6 +29,7 @@
 #include "protocol/json_rpc.hpp"
 #include "protocol/legacy_session_record.hpp"
 #include "actors/breaker_table.hpp"
+#include "actors/fault_injection.hpp"
 #include "actors/rate_limits.hpp"
 #include "base/metrics.hpp"
 #include "base/trace.hpp"
@@ -81,6 +82,8 @@ struct endpoint_env {
   std::shared_ptr<actors::rate_limits> limits;
   /// Circuit breakers: tool calls go through "tool:NAME" (null: none).
   std::shared_ptr<actors::breaker_table> breakers;
+  /// Chaos faults injected into tool calls (null: none).
+  std::shared_ptr<actors::fault_injection> faults;
   /// Requests by method and outcome and their durations (null: none kept).
   std::shared_ptr<metrics::metrics_registry> metrics;
   /// In a cluster: asks node `owner` to cancel task `id` it runs; `done`

@@ -131,6 +131,7 @@ void endpoint::call_tool(const rpc_message& msg, bool modern, const sink_ptr& ou
   job->subject = out->subject();
   job->tenant = out->tenant();
   job->trace = out->trace_context();
+  job->faults = env_.faults;
   if (env_.breakers)
     job->on_outcome = [breakers = env_.breakers, breaker](bool failed) {
       breakers->record(breaker, !failed, std::chrono::steady_clock::now());

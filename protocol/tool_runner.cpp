@@ -222,6 +222,23 @@ void guarded(const call_job_ptr& job, const std::function<void()>& fn) {
 caf::behavior tool_worker(caf::event_based_actor* self, const std::string& path) {
   return {
     [self, path](call_job_ptr& job) {
+      if (job->faults && !job->chaos_checked) {
+        job->chaos_checked = true;
+        auto v = job->faults->on_tool_call(job->tool->name, std::chrono::steady_clock::now());
+        if (v.drop) {
+          log::correlation_scope scope{job->correlation_id, job->subject, job->tenant};
+          log::info(path, "chaos experiment " + v.experiment + " failed a call of tool " + job->tool->name);
+          job->answer(make_error(job->id, rpc_error{rpc_code::internal_error,
+                                                    "tool " + job->tool->name + " failed: a fault injected by chaos experiment "
+                                                      + v.experiment,
+                                                    nullptr}));
+          return;
+        }
+        if (v.delay.count() > 0) {
+          self->delayed_send(self, v.delay, std::move(job)); // stalled, then run as usual
+          return;
+        }
+      }
       auto call = std::make_shared<tool_call_impl>(self, job);
       log::correlation_scope scope{job->correlation_id, job->subject, job->tenant};
       if (log::enabled(log::level::debug))

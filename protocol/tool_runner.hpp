@@ -15,6 +15,7 @@
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <nlohmann/json.hpp>
 
+#include "actors/fault_injection.hpp"
 #include "actors/name_table.hpp"
 #include "protocol/catalog.hpp"
 #include "protocol/catalog_store.hpp"
@@ -49,6 +50,9 @@ struct call_job {
   /// or was stopped (an internal error), not for results with isError
   /// (the tool ran and answered). The tool's circuit breaker counts it.
   std::function<void(bool failed)> on_outcome;
+  /// Chaos: the call may be failed or stalled before its handler runs (null: never).
+  std::shared_ptr<actors::fault_injection> faults;
+  bool chaos_checked = false;
   nlohmann::json client_capabilities = nlohmann::json::object();
   std::string log_level;                                   // lowest level sent ("": none)
   nlohmann::json input_responses = nlohmann::json::object();

@@ -103,7 +103,7 @@ TEST_CASE("a tool's limit is shared by all clients and other tools are not limit
   CHECK(r.stats().tool_rejected == 1);
 }
 
-TEST_CASE("rate limits hold at most max_keys clients; new ones share one bucket until idle keys go") {
+TEST_CASE("rate limits hold at most max_keys clients - new ones share one bucket until idle keys go") {
   rate_limit_config cfg;
   cfg.client = bucket_config{2, 1};
   cfg.max_keys = 3;
@@ -123,7 +123,7 @@ TEST_CASE("rate limits hold at most max_keys clients; new ones share one bucket 
   CHECK(r.prune(now + 10s) == 0);
 }
 
-TEST_CASE("a rate limit set at run time applies at once; a malformed one is refused") {
+TEST_CASE("a rate limit set at run time applies at once - a malformed one is refused") {
   rate_limits r{rate_limit_config{}};
   auto now = clock_type::now();
   CHECK(r.set(rate_limit{"client", true, 1, 1}).empty());

@@ -63,7 +63,7 @@ TEST_CASE_FIXTURE(node_fixture, "a node starts the three-tier tree of the archit
   std::vector<std::string> tiers;
   for (auto& c : t.children)
     tiers.push_back(c.id);
-  CHECK(tiers == std::vector<std::string>{"core_sup", "protocol_sup", "cluster_sup", "observability_sup"});
+  CHECK(tiers == std::vector<std::string>{"core_sup", "protocol_sup", "cluster_sup", "observability_sup", "chaos"});
   auto core = supervision::find_node(t, "core_sup");
   REQUIRE(core);
   CHECK(core->strategy == "one_for_all");
@@ -165,7 +165,7 @@ TEST_CASE("supervision.restart_backoff sets the restart delays of the children t
   CHECK(obs->backoff.reset_after == 9000ms);
   // Tier 3 is optional (parked, never escalated); tiers 1 and 2 keep OTP's escalation.
   for (auto& c : tree)
-    CHECK_MESSAGE(c.optional == (c.id == "observability_sup"), c.id);
+    CHECK_MESSAGE(c.optional == (c.id == "observability_sup" || c.id == "chaos"), c.id);
   auto bad = dir.write("bad.json", R"({"supervision": {"restart_backoff": {"initial_ms": 5000, "max_ms": 1000}}})");
   CHECK_THROWS_WITH_AS(cli::load_node_config(bad, cli::node_overrides{}),
                        doctest::Contains("supervision.restart_backoff.initial_ms"), std::exception);

@@ -51,7 +51,7 @@ std::string legacy_session(uint16_t port) {
 
 } // namespace
 
-TEST_CASE("a tool that fails every time opens its circuit after the threshold; other tools are unaffected") {
+TEST_CASE("a tool that fails every time opens its circuit after the threshold - other tools are unaffected") {
   guarded_node node{R"({"circuit_breaker": {"failure_threshold": 3, "open_timeout_ms": 60000}})", {},
                     NOTES_SERVER_BINARY};
   for (int i = 0; i < 3; ++i) {
