@@ -24,6 +24,8 @@ rate_limits::rate_limits(rate_limit_config cfg) : cfg_(std::move(cfg)) {
   auto now = std::chrono::steady_clock::now();
   for (auto& [name, b] : cfg_.tools)
     tools_.emplace(name, token_bucket{b, now});
+  client_on_ = cfg_.client.has_value();
+  tools_on_ = !tools_.empty();
 }
 
 rate_decision rate_limits::take(token_bucket& bucket, time_point now, double n) {
@@ -37,6 +39,8 @@ rate_decision rate_limits::take(token_bucket& bucket, time_point now, double n) 
 }
 
 rate_decision rate_limits::take_client(const std::string& key, time_point now, double n) {
+  if (!client_on_.load(std::memory_order_relaxed))
+    return rate_decision{true, 0, 0};
   std::lock_guard<std::mutex> guard{mtx_};
   if (!cfg_.client)
     return rate_decision{true, 0, 0};
@@ -64,6 +68,8 @@ rate_decision rate_limits::take_client(const std::string& key, time_point now, d
 }
 
 rate_decision rate_limits::take_tool(const std::string& tool, time_point now) {
+  if (!tools_on_.load(std::memory_order_relaxed))
+    return rate_decision{true, 0, 0};
   std::lock_guard<std::mutex> guard{mtx_};
   auto i = tools_.find(tool);
   if (i == tools_.end())
@@ -95,6 +101,7 @@ std::string rate_limits::set(const rate_limit& limit) {
     cfg_.client = limit.on ? std::optional<bucket_config>{b} : std::nullopt;
     clients_.clear();
     overflow_.reset();
+    client_on_ = limit.on;
     return "";
   }
   if (limit.scope.rfind("tool:", 0) == 0 && limit.scope.size() > 5) {
@@ -105,6 +112,7 @@ std::string rate_limits::set(const rate_limit& limit) {
       cfg_.tools[name] = b;
       tools_.emplace(name, token_bucket{b, now});
     }
+    tools_on_ = !tools_.empty();
     return "";
   }
   return "unknown limit '" + limit.scope + "': the scopes are client and tool:NAME";

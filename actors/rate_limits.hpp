@@ -11,6 +11,7 @@
 // idle and dropped; past `max_keys` keys new clients share one overflow
 // bucket until idle keys are gone.
 
+#include <atomic>
 #include <chrono>
 #include <map>
 #include <mutex>
@@ -55,6 +56,10 @@ private:
   rate_decision take(token_bucket& bucket, time_point now, double n);
 
   rate_limit_config cfg_;
+  // Read without the lock first: with no limit of a kind (the default) a
+  // request costs no lock.
+  std::atomic<bool> client_on_{false};
+  std::atomic<bool> tools_on_{false};
   mutable std::mutex mtx_;
   std::unordered_map<std::string, token_bucket> clients_;
   std::optional<token_bucket> overflow_;

@@ -38,7 +38,8 @@ std::vector<child_spec> node_tree(const node_config& cfg, std::shared_ptr<actors
     protocol_extra.back().backoff = cfg.restart_backoff; // an identity provider that is down is retried, not escalated
     protocol_extra.back().optional = true;               // the last key set stays in use without it
   }
-  auto protocol = protocol::protocol_supervisor(cfg.tier_flags, cfg.tool_workers, names, std::move(protocol_extra));
+  auto protocol = protocol::protocol_supervisor(cfg.tier_flags, cfg.tool_workers, names, std::move(protocol_extra),
+                                               cfg.restart_backoff);
   std::vector<child_spec> members;
   if (cfg.cluster.enabled) {
     if (!view)

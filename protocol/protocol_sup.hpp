@@ -16,8 +16,11 @@
 namespace cafmcp::protocol {
 
 /// `extra`: children after the tool pool (the jwks_fetcher).
+/// `listener_backoff`: restart delays of the transports (a listener that
+/// crashes is bound again after a pause, not in a loop that escalates).
 supervision::child_spec protocol_supervisor(supervision::supervisor_flags flags, size_t tool_workers,
                                             std::shared_ptr<actors::name_table> names,
-                                            std::vector<supervision::child_spec> extra = {});
+                                            std::vector<supervision::child_spec> extra = {},
+                                            supervision::backoff_policy listener_backoff = {});
 
 } // namespace cafmcp::protocol

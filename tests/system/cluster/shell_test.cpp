@@ -98,8 +98,9 @@ TEST_CASE("shell -c shows another node's tree, children and sessions - and expla
   CHECK(kids[1]["actor_id"].get<uint64_t>() > 0);
 
   auto counts = shell_json(c, *c.n1, "count_children n2:/root");
-  CHECK(counts["specs"] == 4);
+  CHECK(counts["specs"] == 5); // the three tiers, cluster_sup and chaos
   CHECK(counts["supervisors"] == 4);
+  CHECK(counts["workers"] == 1);
 
   auto wrong_path = shell(c, *c.n1, "which_children n2:/root/core_sup/nope");
   CHECK(wrong_path.code == 1);
