@@ -122,11 +122,12 @@ struct rate_limit {
   bool on = false;
   double capacity = 0;
   double refill_per_second = 0;
+  uint64_t refused = 0; // requests this limit refused since the node started
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, rate_limit& x) {
-  return f(caf::meta::type_name("rate_limit"), x.scope, x.on, x.capacity, x.refill_per_second);
+  return f(caf::meta::type_name("rate_limit"), x.scope, x.on, x.capacity, x.refill_per_second, x.refused);
 }
 
 struct rate_decision {

@@ -62,8 +62,10 @@ rate_decision rate_limits::take_client(const std::string& key, time_point now, d
     bucket = &*overflow_;
   }
   auto out = take(*bucket, now, n);
-  if (!out.allowed)
+  if (!out.allowed) {
     ++stats_.client_rejected;
+    ++refused_["client"];
+  }
   return out;
 }
 
@@ -75,18 +77,25 @@ rate_decision rate_limits::take_tool(const std::string& tool, time_point now) {
   if (i == tools_.end())
     return rate_decision{true, 0, 0};
   auto out = take(i->second, now, 1);
-  if (!out.allowed)
+  if (!out.allowed) {
     ++stats_.tool_rejected;
+    ++refused_["tool:" + tool];
+  }
   return out;
 }
 
 std::vector<rate_limit> rate_limits::limits() const {
   std::lock_guard<std::mutex> guard{mtx_};
+  auto refused = [this](const std::string& scope) {
+    auto i = refused_.find(scope);
+    return i == refused_.end() ? uint64_t{0} : i->second;
+  };
   std::vector<rate_limit> out;
-  out.push_back(cfg_.client ? rate_limit{"client", true, cfg_.client->capacity, cfg_.client->refill_per_second}
-                            : rate_limit{"client", false, 0, 0});
+  out.push_back(cfg_.client
+                  ? rate_limit{"client", true, cfg_.client->capacity, cfg_.client->refill_per_second, refused("client")}
+                  : rate_limit{"client", false, 0, 0, refused("client")});
   for (auto& [name, b] : cfg_.tools)
-    out.push_back(rate_limit{"tool:" + name, true, b.capacity, b.refill_per_second});
+    out.push_back(rate_limit{"tool:" + name, true, b.capacity, b.refill_per_second, refused("tool:" + name)});
   return out;
 }
 

@@ -66,6 +66,7 @@ private:
   std::map<std::string, token_bucket> tools_;
   time_point last_full_prune_{};
   rate_stats stats_;
+  std::map<std::string, uint64_t> refused_; // by scope ("client", "tool:NAME")
 };
 
 } // namespace cafmcp::actors

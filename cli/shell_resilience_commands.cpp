@@ -27,6 +27,12 @@ std::string number_text(double x) {
   return s;
 }
 
+/// Milliseconds as seconds with one decimal, rounded up ("29.9 s").
+std::string seconds_text(int64_t ms) {
+  auto tenths = (ms + 99) / 100;
+  return std::to_string(tenths / 10) + "." + std::to_string(tenths % 10) + " s";
+}
+
 json limit_json(const std::string& member, const actors::rate_limit& l) {
   return {{"node", member}, {"limit", l.scope}, {"on", l.on}, {"capacity", l.capacity},
           {"refill_per_second", l.refill_per_second}};
@@ -55,7 +61,7 @@ int shell::run_breakers(const shell_call& c) {
                    {"opened", b.opened}, {"refused", b.rejected}, {"retry_after_ms", b.retry_after_ms}});
       rows.push_back({m, b.key, b.state, std::to_string(b.failures), std::to_string(b.opened),
                       std::to_string(b.rejected),
-                      b.state == "closed" ? "-" : number_text(static_cast<double>(b.retry_after_ms) / 1000) + " s"});
+                      b.state == "closed" ? "-" : seconds_text(b.retry_after_ms)});
     }
   }
   if (json_)
@@ -79,21 +85,18 @@ int shell::run_limits(const shell_call& c) {
   std::vector<std::vector<std::string>> rows{{"NODE", "LIMIT", "CAPACITY", "PER SECOND", "REFUSED"}};
   int rc = 0;
   for (auto& m : members) {
-    cluster::admin_target at{sys_, node_, m, shell_call_timeout};
-    auto limits = cluster::rate_limits_of(at);
-    auto stats = limits ? cluster::rate_stats_of(at) : caf::expected<actors::rate_stats>{limits.error()};
-    if (!stats) {
-      c.err << m << ": " << explain(stats.error()) << '\n';
+    auto limits = cluster::rate_limits_of({sys_, node_, m, shell_call_timeout});
+    if (!limits) {
+      c.err << m << ": " << explain(limits.error()) << '\n';
       rc = 1;
       continue;
     }
     for (auto& l : *limits) {
-      auto refused = l.scope == "client" ? stats->client_rejected : stats->tool_rejected;
       auto entry = limit_json(m, l);
-      entry["refused"] = refused;
+      entry["refused"] = l.refused;
       j.push_back(entry);
       rows.push_back({m, l.scope, l.on ? number_text(l.capacity) : "off", l.on ? number_text(l.refill_per_second) : "-",
-                      l.scope == "client" ? std::to_string(refused) : "(tools: " + std::to_string(refused) + ")"});
+                      std::to_string(l.refused)});
     }
   }
   c.out << (json_ ? j.dump(2) + "\n" : render_table(rows));

@@ -131,10 +131,6 @@ caf::expected<std::vector<actors::rate_limit>> rate_limits_of(const admin_target
   return one<std::vector<actors::rate_limit>>(call(t, "rate_limiter", caf::make_message(actors::rate_limits_atom::value)));
 }
 
-caf::expected<actors::rate_stats> rate_stats_of(const admin_target& t) {
-  return one<actors::rate_stats>(call(t, "rate_limiter", caf::make_message(actors::rate_stats_atom::value)));
-}
-
 caf::expected<std::vector<actors::rate_limit>> set_rate_limit(const admin_target& t, const actors::rate_limit& limit) {
   return one<std::vector<actors::rate_limit>>(
     call(t, "rate_limiter", caf::make_message(actors::rate_set_atom::value, limit)));

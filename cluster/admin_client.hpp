@@ -87,9 +87,8 @@ caf::expected<actors::session_record> get_session(const admin_target& t, const s
 /// The member's circuit breakers (tools, peers) and their states.
 caf::expected<std::vector<actors::breaker_status>> list_breakers(const admin_target& t);
 
-/// The member's rate limits ("client", "tool:NAME") and what they refused.
+/// The member's rate limits ("client", "tool:NAME") and what each refused.
 caf::expected<std::vector<actors::rate_limit>> rate_limits_of(const admin_target& t);
-caf::expected<actors::rate_stats> rate_stats_of(const admin_target& t);
 
 /// Sets (or removes) one of the member's rate limits at run time (role
 /// admin; audited); the limits afterwards.

@@ -55,7 +55,6 @@ const table& rules() {
     // is for admins, audited here.
     {{"circuit_breakers", actors::breaker_list_atom::value}, {"breakers", need::viewer}},
     {{"rate_limiter", actors::rate_limits_atom::value}, {"limits", need::viewer}},
-    {{"rate_limiter", actors::rate_stats_atom::value}, {"limits", need::viewer}},
     {{"rate_limiter", actors::rate_set_atom::value}, {"set_limit", need::admin, true}},
     // Chaos experiments: listing is for viewers; starting and stopping
     // them is for admins, audited here (who started what).

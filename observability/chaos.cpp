@@ -22,6 +22,8 @@ namespace {
 
 using end_atom = caf::atom_constant<caf::atom("ch_end")>;
 using kill_atom = caf::atom_constant<caf::atom("ch_kill")>;
+using report_atom = caf::atom_constant<caf::atom("ch_report")>;
+constexpr auto report_interval = std::chrono::seconds(1); // /metrics follows running experiments
 
 constexpr size_t history_kept = 20; // ended experiments listed
 
@@ -237,6 +239,8 @@ caf::behavior chaos_fun(chaos_actor* self, chaos_config cfg, std::shared_ptr<act
       log::warning(path, "chaos: started " + r.rec.id + " (" + plan.what + ") for "
                            + std::to_string(plan.duration.count()) + " ms");
       auto rec = r.rec;
+      if (st.active.empty())
+        self->delayed_send(self, report_interval, report_atom::value);
       st.active.emplace(rec.id, std::move(r));
       report(self, faults, metrics);
       return rec;
@@ -264,6 +268,11 @@ caf::behavior chaos_fun(chaos_actor* self, chaos_config cfg, std::shared_ptr<act
           out.push_back(*rec);
       report(self, faults, metrics);
       return out;
+    },
+    [=](report_atom) {
+      report(self, faults, metrics);
+      if (!self->state.active.empty())
+        self->delayed_send(self, report_interval, report_atom::value);
     },
     [=](end_atom, const std::string& id) {
       if (finish(self, id, "ended", faults, path))

@@ -146,6 +146,15 @@ TEST_CASE("chaos fails a tool's calls until the experiment is stopped - and refu
   CHECK(failed.body["error"]["message"] == "tool echo failed: a fault injected by chaos experiment " + id);
   CHECK(ok(mcp_tool_call(c.n3->http_port, "add", {{"a", 1}, {"b", 2}}).body)); // other tools are not matched
   CHECK(ok(mcp_tool_call(c.n1->http_port, "echo", {{"text", "x"}}).body));      // other members are not affected
+  // /metrics follows it (refreshed every second while it runs).
+  CHECK(metric(c.n3->web_port, "cafmcp_chaos_experiments_active") == 1);
+  bool counted = false;
+  for (int i = 0; i < 50 && !counted; ++i) { // bounded: 5 s
+    counted = metric(c.n3->web_port, R"(cafmcp_chaos_faults_injected_total\{kind="tool_fail"\})") == 1;
+    if (!counted)
+      std::this_thread::sleep_for(100ms);
+  }
+  CHECK(counted);
   // `cafmcp status` shows what runs where.
   auto st = status(c.dir, *c.n1, c.cookie);
   REQUIRE(st.code == 0);
@@ -161,6 +170,7 @@ TEST_CASE("chaos fails a tool's calls until the experiment is stopped - and refu
   CHECK(stopped[0]["state"] == "stopped");
   CHECK(stopped[0]["injected"] == 1);
   CHECK(ok(mcp_tool_call(c.n3->http_port, "echo", {{"text", "x"}}).body));
+  CHECK(metric(c.n3->web_port, "cafmcp_chaos_experiments_active") == 0);
 
   auto bad = chaos(c, *c.n1, {"start", "--member", "n3", R"({"kind": "drop", "probability": 2, "duration_ms": 1000})"});
   CHECK(bad.code == 1);

@@ -368,6 +368,10 @@ TEST_CASE("the shell lists breakers and sets a rate limit at run time on every m
   auto over = mcp_tool_call(c.n3->http_port, "add", {{"a", 1}, {"b", 2}});
   CHECK(over.status == 429);
   CHECK(over.body["error"]["data"]["limit"] == "tool:add");
+  bool counted = false;
+  for (auto& l : shell_json(c, *c.n1, "limits n3"))
+    counted = counted || (l["limit"] == "tool:add" && l["refused"] == 1 && l["capacity"] == 1);
+  CHECK(counted);
 
   auto bad_number = shell(c, *c.n1, "limits set tool:add 0/1");
   CHECK(bad_number.code == 2);
