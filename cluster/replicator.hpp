@@ -66,9 +66,9 @@ struct replication_config {
   /// status is "working" while its owner is gone (or is this node, which
   /// may have restarted): once per task. The node resumes or fails it.
   std::function<void(const actors::session_record&)> on_orphaned_task;
-  /// Forwards to a primary go through its breaker ("peer:NAME"): one that
-  /// answers nothing within the forward timeout again and again is refused
-  /// at once while its circuit is open (null: no breakers).
+  /// Forwards and replication pushes to a member go through its breaker
+  /// ("peer:NAME"): one that answers nothing within the timeout again and
+  /// again is not sent to while its circuit is open (null: no breakers).
   std::shared_ptr<actors::breaker_table> breakers;
 };
 

@@ -48,10 +48,20 @@ TEST_CASE("a paused primary's breaker opens after three timeouts - calls then fa
   std::vector<std::string> handles;
   for (int i = 0; i < 36; ++i)
     handles.push_back(open_handle(c.n1->http_port));
-  std::string handle;
-  for (auto& [id, node] : session_primaries(c.dir, *c.n1, c.cookie))
-    if (node == "n2" && std::find(handles.begin(), handles.end(), id) != handles.end())
+  std::string handle, backed_up; // led by n2; led by n1 with n2 as its backup
+  for (auto& [id, node] : session_primaries(c.dir, *c.n1, c.cookie)) {
+    if (std::find(handles.begin(), handles.end(), id) == handles.end())
+      continue;
+    if (node == "n2")
       handle = id;
+    if (node == "n1" && backed_up.empty()) {
+      auto r = run({binary, "shell", "--node", c.n1->address(), "-c", "session " + id, "--json", "--cookie-file",
+                    c.cookie, "--certs-dir", certs_of(c.dir)});
+      auto j = json::parse(r.out, nullptr, false);
+      if (j.is_object() && j["replicas"].size() == 2 && j["replicas"][1] == "n2")
+        backed_up = id;
+    }
+  }
   REQUIRE_FALSE(handle.empty());
   REQUIRE(ok(set_value(c.n1->http_port, handle, 0).reply.body));
 
@@ -76,6 +86,13 @@ TEST_CASE("a paused primary's breaker opens after three timeouts - calls then fa
     INFO(text_of(after.back().reply.body));
     CHECK(text_of(after.back().reply.body).find("not forwarded to n2, the primary of " + handle) != std::string::npos);
     CHECK(text_of(after.back().reply.body).find("the operation did not take effect") != std::string::npos);
+  }
+  // A write n1 leads with n2 as its backup: the push to n2 goes through the
+  // same breaker, so it is not sent (the write fails for want of its quorum).
+  if (!backed_up.empty()) {
+    auto refused = metric(c.n1->web_port, R"(cafmcp_circuit_breaker_rejections_total\{key="peer:n2"\})");
+    CHECK_FALSE(ok(set_value(c.n1->http_port, backed_up, 1).reply.body));
+    CHECK(metric(c.n1->web_port, R"(cafmcp_circuit_breaker_rejections_total\{key="peer:n2"\})") == refused + 1);
   }
   auto slowest = [](const std::vector<timed_call>& calls) {
     std::chrono::milliseconds out{0};
