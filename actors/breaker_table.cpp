@@ -22,6 +22,11 @@ breaker_table::breaker_table(breaker_config cfg, bool enabled, std::string log_p
   : cfg_(cfg), enabled_(enabled), log_path_(std::move(log_path)) {
 }
 
+void breaker_table::configure_prefix(const std::string& prefix, breaker_config cfg) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  by_prefix_.emplace_back(prefix, cfg);
+}
+
 breaker_table::entry& breaker_table::get(const std::string& key) {
   auto i = map_.find(key);
   if (i != map_.end())
@@ -33,7 +38,11 @@ breaker_table::entry& breaker_table::get(const std::string& key) {
             ? map_.erase(j)
             : std::next(j);
   }
-  return map_.emplace(key, entry{circuit_breaker{cfg_}, 0, 0}).first->second;
+  auto cfg = cfg_;
+  for (auto& [prefix, c] : by_prefix_)
+    if (key.rfind(prefix, 0) == 0)
+      cfg = c;
+  return map_.emplace(key, entry{circuit_breaker{cfg}, 0, 0}).first->second;
 }
 
 breaker_verdict breaker_table::allow(const std::string& key, time_point now) {
@@ -67,7 +76,7 @@ void breaker_table::record(const std::string& key, bool ok, time_point now) {
       ++totals_.opened;
       warn = true;
       line = "circuit " + key + " opened after " + std::to_string(e.breaker.failures())
-             + " consecutive failure(s); calls are refused for " + seconds_text(cfg_.open_timeout)
+             + " consecutive failure(s); calls are refused for " + seconds_text(e.breaker.retry_after(now))
              + ", then one trial call goes";
     } else if (after == breaker_state::closed && before == breaker_state::half_open) {
       ++totals_.closed;

@@ -40,6 +40,12 @@ public:
   explicit breaker_table(breaker_config cfg, bool enabled = true,
                          std::string log_path = "/root/core_sup/circuit_breakers");
 
+  const breaker_config& config() const { return cfg_; }
+
+  /// Keys starting with `prefix` get `cfg` instead (e.g. peers: a member
+  /// that is back must not wait a tool's open timeout). Call before use.
+  void configure_prefix(const std::string& prefix, breaker_config cfg);
+
   breaker_verdict allow(const std::string& key, time_point now);
   /// The outcome of a call `allow` let through.
   void record(const std::string& key, bool ok, time_point now);
@@ -59,6 +65,7 @@ private:
   static breaker_status status_of(const std::string& key, const entry& e, time_point now);
 
   const breaker_config cfg_;
+  std::vector<std::pair<std::string, breaker_config>> by_prefix_;
   const bool enabled_;
   const std::string log_path_;
   mutable std::mutex mtx_;

@@ -460,6 +460,11 @@ node_config load_node_config(const std::optional<std::string>& file, const node_
   cluster::parse_consistency(rep["consistency"].get<std::string>(), out.replication.level);
   out.replication.write_timeout = std::chrono::milliseconds{rep["write_timeout_ms"].get<int64_t>()};
   out.replication.breakers = out.core.breakers;
+  // A member is tried again after one forward timeout: once it answers
+  // again it must not wait a tool's open timeout.
+  auto peer = out.core.breakers->config();
+  peer.open_timeout = out.replication.write_timeout + std::chrono::milliseconds{500};
+  out.core.breakers->configure_prefix("peer:", peer);
   out.replication.clock_offset_ms = rep["clock_offset_ms"].get<int64_t>();
   out.replication.max_clock_drift_ms = rep["max_clock_drift_ms"].get<int64_t>();
   out.replication.tombstone_ttl = std::chrono::milliseconds{rep["tombstone_ttl_ms"].get<int64_t>()};

@@ -54,6 +54,17 @@ TEST_CASE("a half-open trial that never reports lets another trial go after the 
   CHECK(t.allow("tool:x", now + 200ms).allowed);
 }
 
+TEST_CASE("keys with a configured prefix open for their own time") {
+  breaker_table t{breaker_config{1, 30000ms, 1}};
+  t.configure_prefix("peer:", breaker_config{1, 1000ms, 1});
+  auto now = clock_type::now();
+  t.record("peer:n2", false, now);
+  t.record("tool:x", false, now);
+  CHECK(t.allow("peer:n2", now + 1000ms).allowed);
+  CHECK_FALSE(t.allow("tool:x", now + 1000ms).allowed);
+  CHECK(t.allow("tool:x", now + 30000ms).allowed);
+}
+
 TEST_CASE("a disabled breaker table allows every call") {
   breaker_table t{breaker_config{1, 100ms, 1}, false};
   auto now = clock_type::now();

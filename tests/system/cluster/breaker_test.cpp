@@ -20,7 +20,8 @@ using nlohmann::json;
 
 namespace {
 
-// Detection takes 50 heartbeats (10 s); a forward waits 500 + 500 ms.
+// Detection takes 50 heartbeats (10 s); a forward waits 500 + 500 ms, and
+// an open peer circuit lets a trial go after as long.
 constexpr const char* slow_detector_config = R"({
   "cluster": {"heartbeat_ms": 200, "unhealthy_after": 50, "remove_after_ms": 3000,
               "split_brain": {"stable_after_ms": 600},
@@ -74,7 +75,7 @@ TEST_CASE("a paused primary's breaker opens after three timeouts - calls then fa
     CHECK_FALSE(ok(before.back().reply.body));
     opened = c.n1->proc->wait_for_stderr_line(
                  std::regex{R"(\S+ warning +n1 /root/core_sup/circuit_breakers: circuit peer:n2 opened after 3 )"
-                            R"(consecutive failure\(s\); calls are refused for 2\.0 s, then one trial call goes.*)"},
+                            R"(consecutive failure\(s\); calls are refused for 1\.0 s, then one trial call goes.*)"},
                  10ms)
                .has_value();
   }
