@@ -37,6 +37,10 @@ public:
 
   explicit rate_limits(rate_limit_config cfg);
 
+  /// Whether requests are limited per client (callers skip working out the
+  /// client's key when not).
+  bool client_limited() const { return client_on_.load(std::memory_order_relaxed); }
+
   /// One request from client `key` (allowed when there is no client limit).
   rate_decision take_client(const std::string& key, time_point now, double n = 1);
   /// One call of `tool` (allowed when the tool has no limit).

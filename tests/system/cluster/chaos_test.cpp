@@ -80,7 +80,7 @@ TEST_CASE("chaos kills tier-3 actors every 100 ms for 10 s under load - no MCP r
   auto list = chaos_json(c, *c.n1, {"list", "--member", "n2"});
   REQUIRE(list.size() == 1);
   CHECK(list[0]["state"] == "ended");
-  CHECK(list[0]["injected"].get<int>() >= 20); // about 100 kills, fewer while tier 3 is parked or restarting
+  CHECK(list[0]["injected"].get<int>() >= 10); // up to 100 kills, fewer while tier 3 is restarting or parked
   // Tier 1 and 2 were never touched.
   auto tree = run({binary, "shell", "--node", c.n1->address(), "-c", "tree n2:/root/core_sup", "--json",
                    "--cookie-file", c.cookie, "--certs-dir", certs_of(c.dir)});
