@@ -59,6 +59,7 @@ struct node_state {
   std::deque<std::pair<caf::node_id, peer_identity>> clients; // operators' tools that may, oldest first
   std::vector<caf::response_promise> leaving;   // graceful leave requests to answer
   std::map<uint64_t, caf::response_promise> relayed; // calls waiting on a relay, by relay number
+  std::map<uint64_t, std::string> relayed_to;         // the member of a relay to another member (its breaker)
   struct parked_call {
     caf::response_promise rp;
     caf::message call; // (call_atom, node, name, msg, caller)
@@ -311,6 +312,17 @@ void gateway_call(node_actor* self, caf::response_promise rp, const peer_identit
       st.parked.emplace(node, node_state::parked_call{rp, std::move(call), name + " on " + node, clock::now() + wait});
       return;
     }
+    if (st.cfg.breakers) {
+      // A member that stopped answering (paused, stuck) would hold every
+      // call for the relay's whole limit.
+      auto v = st.cfg.breakers->allow("peer:" + node, clock::now());
+      if (!v.allowed)
+        return rp.deliver(make_error(errc::unreachable,
+                                     "not relayed to " + node + ": its circuit opened after " + std::to_string(v.failures)
+                                       + " calls in a row got no answer; a trial goes in "
+                                       + std::to_string(v.retry_after.count()) + " ms"));
+      st.relayed_to.emplace(st.next_relay, node);
+    }
     return relay_to(self, rp, h->second, std::move(call), name + " on " + node);
   }
   auto target = st.names->lookup(name);
@@ -549,6 +561,15 @@ caf::behavior node_actor_fun(node_actor* self, cluster_config cfg, std::shared_p
         return;
       auto rp = std::move(i->second);
       self->state.relayed.erase(i);
+      if (auto p = self->state.relayed_to.find(number); p != self->state.relayed_to.end()) {
+        // Only silence counts against the member: an error it sent is an answer.
+        bool silent = answer.match_elements<caf::error>()
+                      && (is(answer.get_as<caf::error>(0), errc::timeout)
+                          || is(answer.get_as<caf::error>(0), errc::unreachable));
+        if (self->state.cfg.breakers)
+          self->state.cfg.breakers->record("peer:" + p->second, !silent, clock::now());
+        self->state.relayed_to.erase(p);
+      }
       if (answer.match_elements<caf::error>())
         rp.deliver(answer.get_as<caf::error>(0));
       else

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "actors/breaker_table.hpp"
 #include "actors/fault_injection.hpp"
 #include "actors/name_table.hpp"
 #include "cluster/credentials.hpp"
@@ -40,6 +41,9 @@ struct cluster_config {
   /// Chaos: messages from other members are dropped or delayed here, on
   /// receipt, as the active experiments say (null: never).
   std::shared_ptr<actors::fault_injection> faults;
+  /// Calls relayed to another member go through its breaker ("peer:NAME",
+  /// shared with the replicator's forwards and pushes; null: none).
+  std::shared_ptr<actors::breaker_table> breakers;
 };
 
 /// The child spec of the node actor ("node", under cluster_sup). Its start

@@ -121,3 +121,37 @@ TEST_CASE("a paused primary's breaker opens after three timeouts - calls then fa
   CHECK(metric(c.n1->web_port, R"(cafmcp_circuit_breaker_opened_total\{key="peer:n2"\})") == 1);
   CHECK(metric(c.n1->web_port, R"(cafmcp_circuit_breaker_rejections_total\{key="peer:n2"\})") >= 5);
 }
+
+TEST_CASE("an operator's call to a member whose circuit is open is refused at once, not held for the relay's limit") {
+  // Forwards wait 3.5 s, and an open peer circuit as long: room for a shell to start meanwhile.
+  three_nodes c{R"({
+    "cluster": {"heartbeat_ms": 200, "unhealthy_after": 100, "remove_after_ms": 3000,
+                "split_brain": {"stable_after_ms": 600}, "replication": {"write_timeout_ms": 3000}},
+    "circuit_breaker": {"failure_threshold": 3},
+    "supervision": {"shutdown_grace_ms": 10000}
+  })"};
+  std::vector<std::string> handles;
+  for (int i = 0; i < 36; ++i)
+    handles.push_back(open_handle(c.n1->http_port));
+  std::string handle;
+  for (auto& [id, node] : session_primaries(c.dir, *c.n1, c.cookie))
+    if (node == "n2" && std::find(handles.begin(), handles.end(), id) != handles.end())
+      handle = id;
+  REQUIRE_FALSE(handle.empty());
+  c.n2->proc->signal(SIGSTOP);
+  // Three forwards at once: all three time out together and open the circuit.
+  std::vector<std::thread> callers;
+  for (int i = 0; i < 3; ++i)
+    callers.emplace_back([&c, &handle, i] { set_value(c.n1->http_port, handle, i); });
+  for (auto& t : callers)
+    t.join();
+  REQUIRE(c.n1->proc->wait_for_stderr_line(
+    std::regex{R"(\S+ warning +n1 /root/core_sup/circuit_breakers: circuit peer:n2 opened after 3 .*)"}, 5s));
+  auto r = run({binary, "shell", "--node", c.n1->address(), "-c", "which_children n2:/root/core_sup", "--cookie-file",
+                c.cookie, "--certs-dir", certs_of(c.dir)},
+               30s);
+  c.n2->proc->signal(SIGCONT);
+  CHECK(r.code == 1);
+  INFO(r.err);
+  CHECK(r.err.find("not relayed to n2: its circuit opened after 3 calls in a row got no answer") != std::string::npos);
+}
