@@ -48,6 +48,10 @@ std::vector<child_spec> node_tree(const node_config& cfg, std::shared_ptr<actors
     // MCP state across members (on disk too); restarted with the node actor
     // (rest_for_one), and the replicator with its disk.
     members.push_back(cluster::replica_disk_spec(cfg.data_dir, names));
+    // A disk actor that keeps dying is retried after a pause; meanwhile the
+    // replicator finds no disk and refuses writes that need it (durability
+    // fsync), as for a failing disk, and nothing spins.
+    members.back().backoff = cfg.restart_backoff;
     members.push_back(cluster::replicator_spec(cfg.replication, cfg.name, view, names));
     members.push_back(task_agent_spec(tasks ? tasks : std::make_shared<std::shared_ptr<protocol::task_registry>>(),
                                       names));
