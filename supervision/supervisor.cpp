@@ -518,14 +518,17 @@ private:
     return false;
   }
 
-  /// OTP's restart intensity: true while the limit holds.
-  bool add_restart() {
-    auto now = clock_type::now();
-    restart_times_.push_back(now);
-    while (!restart_times_.empty() && restart_times_.front() + flags_.period < now)
-      restart_times_.pop_front();
-    return static_cast<int>(restart_times_.size()) <= flags_.intensity;
+  /// OTP's restart intensity over `times` (the supervisor's window, or an
+  /// optional child's own): records a restart at `now`; true while the
+  /// limit holds.
+  bool add_restart(std::deque<clock_type::time_point>& times, clock_type::time_point now) const {
+    times.push_back(now);
+    while (!times.empty() && times.front() + flags_.period < now)
+      times.pop_front();
+    return static_cast<int>(times.size()) <= flags_.intensity;
   }
+
+  bool add_restart() { return add_restart(restart_times_, clock_type::now()); }
 
   void handle_exit(uint64_t key, uint64_t incarnation, caf::error reason) {
     auto* c = find(key);
@@ -539,10 +542,7 @@ private:
     }
     if (c->spec.optional) {
       auto now = clock_type::now();
-      c->recent.push_back(now);
-      while (!c->recent.empty() && c->recent.front() + flags_.period < now)
-        c->recent.pop_front();
-      if (static_cast<int>(c->recent.size()) > flags_.intensity) {
+      if (!add_restart(c->recent, now)) {
         park(*c, key, now);
         return done();
       }
