@@ -31,6 +31,13 @@ struct breaker_totals {
   uint64_t rejected = 0; // calls refused while open
 };
 
+/// The breaker of cluster member `name` (forwards, pushes and relays to it
+/// share it); keys starting with `peer_breaker_prefix` are members'.
+inline constexpr const char* peer_breaker_prefix = "peer:";
+inline std::string peer_breaker(const std::string& name) {
+  return peer_breaker_prefix + name;
+}
+
 class breaker_table {
 public:
   using time_point = std::chrono::steady_clock::time_point;

@@ -464,7 +464,7 @@ node_config load_node_config(const std::optional<std::string>& file, const node_
   // again it must not wait a tool's open timeout.
   auto peer = out.core.breakers->config();
   peer.open_timeout = out.replication.write_timeout + std::chrono::milliseconds{500};
-  out.core.breakers->configure_prefix("peer:", peer);
+  out.core.breakers->configure_prefix(actors::peer_breaker_prefix, peer);
   out.cluster.breakers = out.core.breakers;
   out.replication.clock_offset_ms = rep["clock_offset_ms"].get<int64_t>();
   out.replication.max_clock_drift_ms = rep["max_clock_drift_ms"].get<int64_t>();

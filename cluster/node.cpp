@@ -315,7 +315,7 @@ void gateway_call(node_actor* self, caf::response_promise rp, const peer_identit
     if (st.cfg.breakers) {
       // A member that stopped answering (paused, stuck) would hold every
       // call for the relay's whole limit.
-      auto v = st.cfg.breakers->allow("peer:" + node, clock::now());
+      auto v = st.cfg.breakers->allow(actors::peer_breaker(node), clock::now());
       if (!v.allowed)
         return rp.deliver(make_error(errc::unreachable,
                                      "not relayed to " + node + ": its circuit opened after " + std::to_string(v.failures)
@@ -567,7 +567,7 @@ caf::behavior node_actor_fun(node_actor* self, cluster_config cfg, std::shared_p
                       && (is(answer.get_as<caf::error>(0), errc::timeout)
                           || is(answer.get_as<caf::error>(0), errc::unreachable));
         if (self->state.cfg.breakers)
-          self->state.cfg.breakers->record("peer:" + p->second, !silent, clock::now());
+          self->state.cfg.breakers->record(actors::peer_breaker(p->second), !silent, clock::now());
         self->state.relayed_to.erase(p);
       }
       if (answer.match_elements<caf::error>())

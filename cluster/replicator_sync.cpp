@@ -73,9 +73,7 @@ void send_apply(repl_actor* self, const std::string& peer, std::vector<record_de
     return;
   }
   auto& ps = self->state.stats[peer];
-  auto breaker = "peer:" + peer;
-  auto& breakers = self->state.cfg.breakers;
-  if (breakers && !breakers->allow(breaker, clock::now()).allowed) {
+  if (!peer_allows(self, peer).allowed) {
     // Not sent, as if it had timed out: the quorum counts it missing and
     // repair brings the backup up to date once it answers again.
     ++ps.failed;
@@ -92,22 +90,18 @@ void send_apply(repl_actor* self, const std::string& peer, std::vector<record_de
   self->request(node, self->state.cfg.write_timeout, call_atom::value, peer, std::string{"replicator"},
                 caf::make_message(repl_apply_atom::value, std::move(ds), primary_write))
     .then(
-      [self, peer, slot, n, done, breaker](caf::ok_atom) {
+      [self, peer, slot, n, done](caf::ok_atom) {
         auto& ps = self->state.stats[peer];
         ps.inflight.erase(slot);
         ps.acked += n;
-        if (self->state.cfg.breakers)
-          self->state.cfg.breakers->record(breaker, true, clock::now());
+        record_peer(self, peer);
         done(true);
       },
-      [self, peer, slot, done, breaker](caf::error& err) {
+      [self, peer, slot, done](caf::error& err) {
         auto& ps = self->state.stats[peer];
         ps.inflight.erase(slot);
         ++ps.failed;
-        // Only silence counts against the peer: a refusal it sent is an answer.
-        if (self->state.cfg.breakers)
-          self->state.cfg.breakers->record(
-            breaker, err != caf::sec::request_timeout && err != caf::sec::request_receiver_down, clock::now());
+        record_peer(self, peer, err);
         done(false);
       });
 }

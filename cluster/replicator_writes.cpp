@@ -342,18 +342,15 @@ uint64_t incarnation_of(const repl_state& st, const std::string& name) {
 /// Sends `op` to `primary`'s replicator, kept until answered (reroute).
 void forward(repl_actor* self, session_op op, caf::response_promise rp, const std::string& primary) {
   auto& st = self->state;
-  auto breaker = "peer:" + primary;
-  if (st.cfg.breakers) {
-    // A primary that stopped answering (paused, overloaded, its replicator
-    // stuck) but is still in the view would cost every caller a timeout.
-    if (auto v = st.cfg.breakers->allow(breaker, clock::now()); !v.allowed)
-      return rp.deliver(make_error(
+  // A primary that stopped answering (paused, overloaded, its replicator
+  // stuck) but is still in the view would cost every caller a timeout.
+  if (auto v = peer_allows(self, primary); !v.allowed)
+    return rp.deliver(make_error(
         errc::unreachable, "not forwarded to " + primary + ", the primary of " + op.id + ": its circuit opened after "
                              + std::to_string(v.failures) + " forwards in a row got no answer within "
                              + std::to_string((st.cfg.write_timeout + milliseconds{500}).count())
                              + " ms; the operation did not take effect; a trial goes in "
                              + std::to_string(v.retry_after.count()) + " ms"));
-  }
   forward_wait f{op, std::move(rp), {}};
   ++op.hops;
   op.origin = forward_origin{st.me, incarnation_of(st, st.me), incarnation_of(st, primary)};
@@ -368,17 +365,13 @@ void forward(repl_actor* self, session_op op, caf::response_promise rp, const st
   self->request(node_of(self, primary), st.cfg.write_timeout + milliseconds{500}, call_atom::value, primary,
                 std::string{"replicator"}, caf::make_message(repl_route_atom::value, op))
     .then(
-      [self, number, breaker](actors::session_record& rec) {
-        if (self->state.cfg.breakers)
-          self->state.cfg.breakers->record(breaker, true, clock::now());
+      [self, number, primary](actors::session_record& rec) {
+        record_peer(self, primary);
         if (auto f = self->state.forwards.take(number)) // (none: rerouted)
           answer(f->rp, f->op, std::move(rec));
       },
-      [self, number, breaker](caf::error& err) {
-        // Only silence counts against the peer: an error it sent is an answer.
-        if (self->state.cfg.breakers)
-          self->state.cfg.breakers->record(
-            breaker, err != caf::sec::request_timeout && err != caf::sec::request_receiver_down, clock::now());
+      [self, number, primary](caf::error& err) {
+        record_peer(self, primary, err);
         // The primary's node went away mid-write (kill -9, a cut): not the
         // client's error. Served again by the next primary once this node's
         // view drops it (reroute), as if it had left before the send.

@@ -119,6 +119,20 @@ inline caf::actor node_of(repl_actor* self, const std::string& name) {
   return i == self->state.members.end() ? caf::actor{} : i->second.node;
 }
 
+/// May a call to member `peer` go (its breaker; always without breakers)?
+inline actors::breaker_verdict peer_allows(repl_actor* self, const std::string& peer) {
+  auto& b = self->state.cfg.breakers;
+  return b ? b->allow(actors::peer_breaker(peer), std::chrono::steady_clock::now()) : actors::breaker_verdict{};
+}
+
+/// Tells member `peer`'s breaker how a call to it ended (`err` empty: it
+/// answered). Only silence counts against it: an error it sent is an answer.
+inline void record_peer(repl_actor* self, const std::string& peer, const caf::error& err = {}) {
+  if (auto& b = self->state.cfg.breakers)
+    b->record(actors::peer_breaker(peer), err != caf::sec::request_timeout && err != caf::sec::request_receiver_down,
+              std::chrono::steady_clock::now());
+}
+
 /// The up member on `node` ("" for none: not a member, or this node).
 inline std::string member_on(repl_actor* self, const caf::node_id& node) {
   for (auto& [name, m] : self->state.members)
