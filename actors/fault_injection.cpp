@@ -2,6 +2,7 @@
 #include "actors/fault_injection.hpp"
 
 #include <algorithm>
+#include <tuple>
 
 #include <fnmatch.h>
 
@@ -38,52 +39,41 @@ void fault_injection::refresh(time_point now) {
   any_ = !network_.empty() || !tools_.empty();
 }
 
-fault_verdict fault_injection::on_message(const std::string& from, const std::string& to, time_point now) {
+template <class F, class Matches, class Odds>
+fault_verdict fault_injection::decide(std::vector<entry<F>>& entries, time_point now, Matches matches, Odds odds) {
   fault_verdict out;
   if (!any_.load(std::memory_order_relaxed))
     return out;
   std::lock_guard<std::mutex> guard{mtx_};
   refresh(now);
   std::uniform_real_distribution<double> unit{0, 1};
-  for (auto& e : network_) {
-    auto& f = e.fault;
-    if (!glob_match(f.from, from) || !glob_match(f.to, to))
+  for (auto& e : entries) {
+    if (!matches(e.fault))
       continue;
-    if (f.drop > 0 && unit(rng_) < f.drop) {
+    auto [drop, hold, hold_for] = odds(e.fault);
+    if (drop > 0 && unit(rng_) < drop) {
       ++injected_[e.experiment];
       return fault_verdict{true, std::chrono::milliseconds{0}, e.experiment};
     }
-    if (f.delay.count() > 0) {
+    if (hold_for.count() > 0 && hold > 0 && unit(rng_) < hold) {
       ++injected_[e.experiment];
-      out.delay += f.delay;
+      out.delay += hold_for;
       out.experiment = e.experiment;
     }
   }
   return out;
 }
 
+fault_verdict fault_injection::on_message(const std::string& from, const std::string& to, time_point now) {
+  return decide(
+    network_, now, [&](const network_fault& f) { return glob_match(f.from, from) && glob_match(f.to, to); },
+    [](const network_fault& f) { return std::make_tuple(f.drop, 1.0, f.delay); });
+}
+
 fault_verdict fault_injection::on_tool_call(const std::string& tool, time_point now) {
-  fault_verdict out;
-  if (!any_.load(std::memory_order_relaxed))
-    return out;
-  std::lock_guard<std::mutex> guard{mtx_};
-  refresh(now);
-  std::uniform_real_distribution<double> unit{0, 1};
-  for (auto& e : tools_) {
-    auto& f = e.fault;
-    if (!glob_match(f.tool, tool))
-      continue;
-    if (f.fail > 0 && unit(rng_) < f.fail) {
-      ++injected_[e.experiment];
-      return fault_verdict{true, std::chrono::milliseconds{0}, e.experiment};
-    }
-    if (f.stall > 0 && unit(rng_) < f.stall) {
-      ++injected_[e.experiment];
-      out.delay += f.stall_for;
-      out.experiment = e.experiment;
-    }
-  }
-  return out;
+  return decide(
+    tools_, now, [&](const tool_fault& f) { return glob_match(f.tool, tool); },
+    [](const tool_fault& f) { return std::make_tuple(f.fail, f.stall, f.stall_for); });
 }
 
 std::map<std::string, uint64_t> fault_injection::injected() const {

@@ -64,6 +64,10 @@ private:
     time_point until;
   };
   void refresh(time_point now); // drops expired entries (mutex held)
+  /// The first matching entry that drops decides; else every matching one
+  /// that holds adds its delay. `odds(f)`: (drop, hold, hold_for).
+  template <class F, class Matches, class Odds>
+  fault_verdict decide(std::vector<entry<F>>& entries, time_point now, Matches matches, Odds odds);
 
   std::atomic<bool> any_{false};
   mutable std::mutex mtx_;
