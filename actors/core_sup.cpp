@@ -96,31 +96,42 @@ core_config core_config_from(const nlohmann::json& v) {
   return out;
 }
 
-std::pair<std::string, bucket_config> parse_tool_rate(const std::string& entry) {
-  auto fail = [&entry] {
-    throw std::invalid_argument("must be NAME=CAPACITY/PER_SECOND with CAPACITY >= 1 and PER_SECOND >= 0.001 "
-                                "(e.g. \"search=20/5\"), got \"" + entry + "\"");
+bucket_config parse_rate(const std::string& text) {
+  auto fail = [&text] {
+    throw std::invalid_argument("must be CAPACITY/PER_SECOND with CAPACITY >= 1 and PER_SECOND >= 0.001, got \""
+                                + text + "\"");
   };
-  auto eq = entry.rfind('=');
-  auto slash = entry.rfind('/');
-  if (eq == std::string::npos || eq == 0 || slash == std::string::npos || slash < eq)
+  auto slash = text.find('/');
+  if (slash == std::string::npos)
     fail();
-  auto number = [&](const std::string& text) {
+  auto number = [&](const std::string& part) {
     size_t used = 0;
     double x = 0;
     try {
-      x = std::stod(text, &used);
+      x = std::stod(part, &used);
     } catch (const std::exception&) {
       fail();
     }
-    if (used != text.size() || !std::isfinite(x))
+    if (used != part.size())
       fail();
     return x;
   };
-  bucket_config b{number(entry.substr(eq + 1, slash - eq - 1)), number(entry.substr(slash + 1))};
-  if (b.capacity < 1 || b.refill_per_second < 0.001)
+  bucket_config b{number(text.substr(0, slash)), number(text.substr(slash + 1))};
+  if (!check(b).empty())
     fail();
-  return {entry.substr(0, eq), b};
+  return b;
+}
+
+std::pair<std::string, bucket_config> parse_tool_rate(const std::string& entry) {
+  auto eq = entry.rfind('=');
+  try {
+    if (eq == std::string::npos || eq == 0 || entry.find('/', eq) == std::string::npos)
+      throw std::invalid_argument("");
+    return {entry.substr(0, eq), parse_rate(entry.substr(eq + 1))};
+  } catch (const std::invalid_argument&) {
+    throw std::invalid_argument("must be NAME=CAPACITY/PER_SECOND with CAPACITY >= 1 and PER_SECOND >= 0.001 "
+                                "(e.g. \"search=20/5\"), got \"" + entry + "\"");
+  }
 }
 
 const std::vector<std::string>& core_actor_names() {

@@ -36,6 +36,10 @@ std::vector<config::field> core_config_schema();
 /// config::config_error naming the key of a malformed entry.
 core_config core_config_from(const nlohmann::json& validated);
 
+/// A rate, "CAPACITY/PER_SECOND" (e.g. "20/5": bursts of 20, 5 a second);
+/// throws std::invalid_argument.
+bucket_config parse_rate(const std::string& text);
+
 /// A per-tool rate limit, "NAME=CAPACITY/PER_SECOND" (e.g. "search=20/5":
 /// bursts of 20, 5 calls a second); throws std::invalid_argument.
 std::pair<std::string, bucket_config> parse_tool_rate(const std::string& entry);

@@ -10,6 +10,8 @@ namespace {
 // A full table is pruned at most this often (pruning is linear in its size).
 constexpr auto full_prune_interval = std::chrono::seconds(1);
 
+} // namespace
+
 std::string check(const bucket_config& b) {
   if (!std::isfinite(b.capacity) || b.capacity < 1)
     return "capacity must be a number of at least 1";
@@ -17,8 +19,6 @@ std::string check(const bucket_config& b) {
     return "refill_per_second must be a number of at least 0.001";
   return "";
 }
-
-} // namespace
 
 rate_limits::rate_limits(rate_limit_config cfg) : cfg_(std::move(cfg)) {
   auto now = std::chrono::steady_clock::now();
@@ -47,8 +47,7 @@ rate_decision rate_limits::take_client(const std::string& key, time_point now, d
   auto i = clients_.find(key);
   if (i == clients_.end() && clients_.size() >= cfg_.max_keys && now - last_full_prune_ >= full_prune_interval) {
     last_full_prune_ = now;
-    for (auto j = clients_.begin(); j != clients_.end();)
-      j = j->second.full(now) ? clients_.erase(j) : std::next(j);
+    drop_idle(now);
   }
   token_bucket* bucket;
   if (i != clients_.end()) {
@@ -62,10 +61,8 @@ rate_decision rate_limits::take_client(const std::string& key, time_point now, d
     bucket = &*overflow_;
   }
   auto out = take(*bucket, now, n);
-  if (!out.allowed) {
-    ++stats_.client_rejected;
+  if (!out.allowed)
     ++refused_["client"];
-  }
   return out;
 }
 
@@ -77,10 +74,8 @@ rate_decision rate_limits::take_tool(const std::string& tool, time_point now) {
   if (i == tools_.end())
     return rate_decision{true, 0, 0};
   auto out = take(i->second, now, 1);
-  if (!out.allowed) {
-    ++stats_.tool_rejected;
+  if (!out.allowed)
     ++refused_["tool:" + tool];
-  }
   return out;
 }
 
@@ -127,10 +122,14 @@ std::string rate_limits::set(const rate_limit& limit) {
   return "unknown limit '" + limit.scope + "': the scopes are client and tool:NAME";
 }
 
-size_t rate_limits::prune(time_point now) {
-  std::lock_guard<std::mutex> guard{mtx_};
+void rate_limits::drop_idle(time_point now) {
   for (auto j = clients_.begin(); j != clients_.end();)
     j = j->second.full(now) ? clients_.erase(j) : std::next(j);
+}
+
+size_t rate_limits::prune(time_point now) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  drop_idle(now);
   if (overflow_ && overflow_->full(now))
     overflow_.reset();
   return clients_.size();
@@ -140,6 +139,8 @@ rate_stats rate_limits::stats() const {
   std::lock_guard<std::mutex> guard{mtx_};
   auto out = stats_;
   out.keys = clients_.size();
+  for (auto& [scope, n] : refused_)
+    (scope == "client" ? out.client_rejected : out.tool_rejected) += n;
   return out;
 }
 

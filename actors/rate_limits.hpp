@@ -31,6 +31,10 @@ struct rate_limit_config {
   size_t max_keys = 10000;
 };
 
+/// Why `b` is not a usable bucket ("": it is): capacity >= 1 and
+/// refill_per_second >= 0.001, both finite.
+std::string check(const bucket_config& b);
+
 class rate_limits {
 public:
   using time_point = std::chrono::steady_clock::time_point;
@@ -58,6 +62,7 @@ public:
 
 private:
   rate_decision take(token_bucket& bucket, time_point now, double n);
+  void drop_idle(time_point now); // client buckets that have refilled (mutex held)
 
   rate_limit_config cfg_;
   // Read without the lock first: with no limit of a kind (the default) a
@@ -69,7 +74,7 @@ private:
   std::optional<token_bucket> overflow_;
   std::map<std::string, token_bucket> tools_;
   time_point last_full_prune_{};
-  rate_stats stats_;
+  rate_stats stats_;                         // allowed, rejected, overflowed (the rest derived)
   std::map<std::string, uint64_t> refused_; // by scope ("client", "tool:NAME")
 };
 

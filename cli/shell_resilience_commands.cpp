@@ -110,8 +110,8 @@ int shell::set_limit(const shell_call& c) {
   actors::rate_limit limit{c.args[1], false, 0, 0};
   if (c.args[2] != "off") {
     try {
-      auto parsed = actors::parse_tool_rate("x=" + c.args[2]);
-      limit = {c.args[1], true, parsed.second.capacity, parsed.second.refill_per_second};
+      auto rate = actors::parse_rate(c.args[2]);
+      limit = {c.args[1], true, rate.capacity, rate.refill_per_second};
     } catch (const std::invalid_argument&) {
       c.err << "limits set: the limit must be CAPACITY/PER_SECOND (e.g. 20/5) or off, got \"" << c.args[2] << "\"\n";
       return 2;

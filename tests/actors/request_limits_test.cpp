@@ -158,4 +158,7 @@ TEST_CASE("a per-tool limit is read as NAME=CAPACITY/PER_SECOND") {
   CHECK(parse_tool_rate("a=b=1/0.5").first == "a=b");
   for (auto bad : {"search", "=1/1", "search=20", "search=x/1", "search=0/1", "search=1/0", "search=1/1x"})
     CHECK_THROWS_AS(parse_tool_rate(bad), std::invalid_argument);
+  CHECK(parse_rate("100/0.5").refill_per_second == 0.5);
+  for (auto bad : {"20", "0/1", "1/0", "1/2/3", "inf/1"})
+    CHECK_THROWS_AS(parse_rate(bad), std::invalid_argument);
 }
