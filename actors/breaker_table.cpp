@@ -1,6 +1,7 @@
 // Circuit breakers by key behind a mutex, their transitions counted and logged.
 #include "actors/breaker_table.hpp"
 
+#include "base/duration_text.hpp"
 #include "base/log.hpp"
 
 namespace cafmcp::actors {
@@ -10,11 +11,6 @@ namespace {
 // Keys are tools of the catalog and cluster members, so few; past this many
 // the closed ones (nothing to remember) are forgotten.
 constexpr size_t max_keys = 4096;
-
-std::string seconds_text(std::chrono::milliseconds d) {
-  auto tenths = (d.count() + 99) / 100;
-  return std::to_string(tenths / 10) + "." + std::to_string(tenths % 10) + " s";
-}
 
 } // namespace
 

@@ -8,7 +8,9 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/core_sup.hpp"
+#include "base/duration_text.hpp"
 #include "cli/detail/shell_support.hpp"
+#include "cli/status_command.hpp"
 #include "cli/text_table.hpp"
 #include "cluster/admin_client.hpp"
 
@@ -25,12 +27,6 @@ std::string number_text(double x) {
   if (!s.empty() && s.back() == '.')
     s.pop_back();
   return s;
-}
-
-/// Milliseconds as seconds with one decimal, rounded up ("29.9 s").
-std::string seconds_text(int64_t ms) {
-  auto tenths = (ms + 99) / 100;
-  return std::to_string(tenths / 10) + "." + std::to_string(tenths % 10) + " s";
 }
 
 json limit_json(const std::string& member, const actors::rate_limit& l) {
@@ -61,7 +57,7 @@ int shell::run_breakers(const shell_call& c) {
                    {"opened", b.opened}, {"refused", b.rejected}, {"retry_after_ms", b.retry_after_ms}});
       rows.push_back({m, b.key, b.state, std::to_string(b.failures), std::to_string(b.opened),
                       std::to_string(b.rejected),
-                      b.state == "closed" ? "-" : seconds_text(b.retry_after_ms)});
+                      b.state == "closed" ? "-" : seconds_text(std::chrono::milliseconds{b.retry_after_ms})});
     }
   }
   if (json_)
@@ -173,7 +169,7 @@ int shell::run_chaos(const shell_call& c) {
   auto add = [&](const std::string& m, const actors::chaos_experiment& x) {
     j.push_back(experiment_json(m, x));
     rows.push_back({m, x.id, x.state, std::to_string(x.injected),
-                    x.state == "active" ? std::to_string(std::max<int64_t>(0, x.ends_ms - now_ms) / 1000) + " s" : "-",
+                    x.state == "active" ? seconds_left(x.ends_ms, now_ms) : "-",
                     x.what});
   };
   int rc = 0;

@@ -23,6 +23,12 @@ namespace {
 
 constexpr auto timeout = std::chrono::seconds(5);
 
+/// Whether a member is worth asking (up and not unhealthy: others would
+/// only time out).
+bool answers(const cluster::status_row& r) {
+  return r.state == "up" && r.health != "unhealthy";
+}
+
 nlohmann::json chaos_json(const std::string& member, const chaos_map& chaos) {
   auto out = nlohmann::json::array();
   if (auto i = chaos.find(member); i != chaos.end())
@@ -44,7 +50,7 @@ replication_map replication_of(caf::actor_system& sys, const caf::actor& node,
                                const std::vector<cluster::status_row>& rows) {
   replication_map out;
   for (auto& r : rows) {
-    if (r.state != "up" || r.health == "unhealthy")
+    if (!answers(r))
       continue;
     auto s = cluster::replication_status_of(cluster::admin_target{sys, node, r.node, std::chrono::milliseconds{1000}});
     if (s)
@@ -56,7 +62,7 @@ replication_map replication_of(caf::actor_system& sys, const caf::actor& node,
 chaos_map chaos_of(caf::actor_system& sys, const caf::actor& node, const std::vector<cluster::status_row>& rows) {
   chaos_map out;
   for (auto& r : rows) {
-    if (r.state != "up" || r.health == "unhealthy")
+    if (!answers(r))
       continue;
     auto list = cluster::chaos_list(cluster::admin_target{sys, node, r.node, std::chrono::milliseconds{1000}});
     if (!list)
@@ -68,14 +74,17 @@ chaos_map chaos_of(caf::actor_system& sys, const caf::actor& node, const std::ve
   return out;
 }
 
+std::string seconds_left(int64_t ends_ms, int64_t now_ms) {
+  return std::to_string(std::max<int64_t>(0, ends_ms - now_ms) / 1000) + " s";
+}
+
 std::string render_chaos(const chaos_map& chaos) {
   auto now_ms =
     std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
   std::string out;
   for (auto& [member, list] : chaos)
     for (auto& x : list)
-      out += "chaos on " + member + ": " + x.id + " (" + x.what + "), "
-             + std::to_string(std::max<int64_t>(0, x.ends_ms - now_ms) / 1000) + " s left, "
+      out += "chaos on " + member + ": " + x.id + " (" + x.what + "), " + seconds_left(x.ends_ms, now_ms) + " left, "
              + std::to_string(x.injected) + " fault(s)\n";
   return out;
 }

@@ -38,6 +38,9 @@ std::string render_status(const std::vector<cluster::status_row>& rows, const re
 /// Each reachable member's active chaos experiments, by name.
 using chaos_map = std::map<std::string, std::vector<actors::chaos_experiment>>;
 chaos_map chaos_of(caf::actor_system& sys, const caf::actor& node, const std::vector<cluster::status_row>& rows);
+/// Whole seconds from Unix time `now_ms` until `ends_ms` ("7 s"; "0 s" once past).
+std::string seconds_left(int64_t ends_ms, int64_t now_ms);
+
 /// "chaos on n2: kill-1 (…), 7 s left, 12 fault(s)" lines ("": none active).
 std::string render_chaos(const chaos_map& chaos);
 
