@@ -59,13 +59,9 @@ public:
   }
 
   int64_t integer(const char* key, std::optional<int64_t> fallback, int64_t min, int64_t max) {
-    used_.push_back(key);
-    auto i = j_.find(key);
-    if (i == j_.end()) {
-      if (!fallback)
-        throw std::invalid_argument(std::string{"\""} + key + "\" is required");
+    auto i = given(key, fallback.has_value());
+    if (i == j_.end())
       return *fallback;
-    }
     if (!i->is_number_integer() || i->get<int64_t>() < min || i->get<int64_t>() > max)
       throw std::invalid_argument(std::string{"\""} + key + "\" must be an integer from " + std::to_string(min)
                                   + " to " + std::to_string(max));
@@ -73,13 +69,9 @@ public:
   }
 
   double probability(const char* key, std::optional<double> fallback) {
-    used_.push_back(key);
-    auto i = j_.find(key);
-    if (i == j_.end()) {
-      if (!fallback)
-        throw std::invalid_argument(std::string{"\""} + key + "\" is required");
+    auto i = given(key, fallback.has_value());
+    if (i == j_.end())
       return *fallback;
-    }
     if (!i->is_number() || !(i->get<double>() > 0) || i->get<double>() > 1)
       throw std::invalid_argument(std::string{"\""} + key + "\" must be a number above 0 and at most 1");
     return i->get<double>();
@@ -92,6 +84,15 @@ public:
   }
 
 private:
+  /// `key` as given (marked used); end() when absent and `optional`.
+  json::const_iterator given(const char* key, bool optional) {
+    used_.push_back(key);
+    auto i = j_.find(key);
+    if (i == j_.end() && !optional)
+      throw std::invalid_argument(std::string{"\""} + key + "\" is required");
+    return i;
+  }
+
   const json& j_;
   std::vector<std::string> used_;
 };
