@@ -8,6 +8,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/audit_command.hpp"
+#include "cli/backup_command.hpp"
 #include "cli/token_command.hpp"
 #include "cli/cert_command.hpp"
 #include "cli/cluster_command.hpp"
@@ -150,6 +151,38 @@ int run(int argc, char** argv, std::function<void(protocol::catalog&)> extend) {
   }
   chaos_cmd->add_flag("--json", chaos.json, "JSON for scripts");
 
+  backup_options backup;
+  auto* backup_cmd = app.add_subcommand("backup", "encrypted backups of the cluster's sessions, handles and tasks");
+  backup_cmd->require_subcommand(1);
+  auto add_key_options = [&](CLI::App& cmd) {
+    cmd.add_option("--key-file", backup.key_file, "the 32-byte key (mode 0600; make one with backup keygen)");
+    cmd.add_option("--passphrase-file", backup.passphrase_file,
+                   "a file (mode 0600) whose first line is the passphrase (else CAFMCP_BACKUP_PASSPHRASE, else "
+                   "asked on the terminal)");
+    cmd.add_flag("--json", backup.json, "JSON for scripts");
+  };
+  auto* backup_keygen_cmd = backup_cmd->add_subcommand("keygen", "write a new random backup key file (mode 0600)");
+  backup_keygen_cmd->add_option("--out", backup.file, "the key file to create (never replaced)")->required();
+  auto* backup_create_cmd = backup_cmd->add_subcommand(
+    "create", "back up every record as of one moment, read from each record's primary, into one encrypted file");
+  backup_create_cmd->add_option("--out", backup.file, "the backup file to create (never replaced)")->required();
+  add_connection_options(*backup_create_cmd, backup.connection);
+  add_key_options(*backup_create_cmd);
+  auto* backup_verify_cmd = backup_cmd->add_subcommand(
+    "verify", "check every chunk's tag and hash and the manifest without restoring; names the first problem");
+  backup_verify_cmd->add_option("FILE", backup.file, "the backup")->required();
+  add_key_options(*backup_verify_cmd);
+  auto* backup_restore_cmd = backup_cmd->add_subcommand(
+    "restore", "restore a backup into a running cluster (checked whole first; newer data in the cluster wins)");
+  backup_restore_cmd->add_option("FILE", backup.file, "the backup")->required();
+  backup_restore_cmd->add_flag("--overwrite", backup.overwrite,
+                               "the backup's values win over newer ones in the cluster (deleted records come back)");
+  add_connection_options(*backup_restore_cmd, backup.connection);
+  add_key_options(*backup_restore_cmd);
+  auto* backup_test_cmd = backup_cmd->add_subcommand(
+    "test-restore", "restore into a temporary local node, read it back and compare record counts and digests");
+  backup_test_cmd->add_option("FILE", backup.file, "the backup")->required();
+  add_key_options(*backup_test_cmd);
   auto* audit_cmd = app.add_subcommand("audit", "the audit log of changes made through the admin shell");
   audit_cmd->require_subcommand(1);
   std::string audit_file, audit_verify_key;
@@ -278,6 +311,16 @@ int run(int argc, char** argv, std::function<void(protocol::catalog&)> extend) {
                                                : "chaos list " + member;
     return run_shell(chaos);
   }
+  if (backup_keygen_cmd->parsed())
+    return run_backup_keygen(backup);
+  if (backup_create_cmd->parsed())
+    return run_backup_create(backup);
+  if (backup_verify_cmd->parsed())
+    return run_backup_verify(backup);
+  if (backup_restore_cmd->parsed())
+    return run_backup_restore(backup);
+  if (backup_test_cmd->parsed())
+    return run_backup_test_restore(backup);
   if (token_create_cmd->parsed())
     return run_token_create(token);
   if (verify_cmd->parsed())

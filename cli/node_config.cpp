@@ -199,6 +199,10 @@ std::vector<field> node_config_schema() {
          1, {}, {}, {}},
         {"clock_offset_ms", value_type::integer, 0,
          "skews this node's hybrid logical clock (fault tests of clock skew; leave 0)", {}, {}, {}, {}},
+        {"sweep", value_type::boolean, true,
+         "primaries expire records past their TTL, forget old deletions and take over orphaned tasks; false "
+         "leaves every record as it is (the scratch node of cafmcp backup test-restore)",
+         {}, {}, {}, {}},
       }},
     }},
     {"admin", value_type::object, {}, "the remote supervision API (cafmcp shell; cluster nodes only)", {}, {}, {}, {
@@ -469,6 +473,7 @@ node_config load_node_config(const std::optional<std::string>& file, const node_
   out.replication.clock_offset_ms = rep["clock_offset_ms"].get<int64_t>();
   out.replication.max_clock_drift_ms = rep["max_clock_drift_ms"].get<int64_t>();
   out.replication.tombstone_ttl = std::chrono::milliseconds{rep["tombstone_ttl_ms"].get<int64_t>()};
+  out.replication.sweep = rep["sweep"].get<bool>();
   out.replication.ttl = out.core.sessions.ttl;
   out.data_dir = v["data_dir"].get<std::string>();
   if (out.data_dir.empty())

@@ -47,6 +47,15 @@ const table& rules() {
     {{"replicator", repl_handoff_atom::value}, {"failover_handoff", need::admin, true}},
     {{"replicator", repl_migrate_atom::value}, {"migrate", need::admin, true}},
     {{"replicator", repl_backup_atom::value}, {"backup", need::admin, true}},
+    // Backups read every record (admin); the cut's start and a restore's
+    // start are audited, the pages and batches that follow are not.
+    {{"replicator", repl_clock_atom::value}, {"backup_clock", need::viewer}},
+    {{"replicator", repl_cut_atom::value}, {"backup_cut", need::admin, true}},
+    {{"replicator", repl_cut_list_atom::value}, {"backup_list", need::admin}},
+    {{"replicator", repl_cut_page_atom::value}, {"backup_read", need::admin}},
+    {{"replicator", repl_cut_end_atom::value}, {"backup_end", need::admin}},
+    {{"replicator", repl_restore_atom::value}, {"restore", need::admin, true}},
+    {{"replicator", repl_restore_batch_atom::value}, {"restore_records", need::admin}},
     {{"replicator", repl_route_atom::value}, {"route", need::node}},
     {{"replicator", repl_apply_atom::value}, {"apply", need::node}},
     {{"replicator", repl_pull_atom::value}, {"pull", need::node}},

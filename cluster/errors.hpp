@@ -27,6 +27,9 @@ enum class errc : uint8_t {
   clock_drift,        // a replicated write stamped too far ahead of our clock
   audit_failed,       // the audit record could not be written, so the action was not taken
   disk_failed,        // this node's replicas could not be written to its disk (a write needing it is refused)
+  cut_not_ready,      // a backup's cut cannot be read here yet: the clock has not passed it, or records await repair (retry)
+  cut_busy,           // another backup's cut is under way on this member
+  cut_gone,           // no cut by that id here (ended, or expired after a minute unused)
 };
 
 constexpr caf::atom_value error_category = caf::atom("cluster");

@@ -57,6 +57,18 @@ public:
 
   const std::string& node() const { return node_; }
 
+  /// The wall time (ms) of the next stamp at the least: once it exceeds a
+  /// stamp's, no stamp at or before that one is made here any more.
+  uint64_t wall_now() const { return std::max(physical(), last_.wall_ms); }
+
+  /// The next stamp's lower bound without making one (for backups' cuts).
+  hlc_stamp peek() const {
+    auto wall = physical();
+    if (wall > last_.wall_ms)
+      return hlc_stamp{wall, 0, node_};
+    return hlc_stamp{last_.wall_ms, last_.logical, node_};
+  }
+
 private:
   uint64_t physical() const {
     auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(

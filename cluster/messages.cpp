@@ -47,6 +47,9 @@ std::string to_string(errc x) {
     case errc::clock_drift: return "clock_drift";
     case errc::audit_failed: return "audit_failed";
     case errc::disk_failed: return "disk_failed";
+    case errc::cut_not_ready: return "cut_not_ready";
+    case errc::cut_busy: return "cut_busy";
+    case errc::cut_gone: return "cut_gone";
   }
   return "unknown";
 }
@@ -109,6 +112,7 @@ void register_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<std::vector<member_handle>>("cafmcp.member_handle_list");
   cfg.add_message_type<peer_replication>("cafmcp.peer_replication");
   cfg.add_message_type<replication_status>("cafmcp.replication_status");
+  cfg.add_message_type<cut_part>("cafmcp.cut_part");
   errors::add_error_category<errc>(cfg, error_category, "cluster");
 }
 

@@ -145,6 +145,26 @@ using repl_handoff_atom = caf::atom_constant<caf::atom("rp_handoff")>;
 using repl_status_atom = caf::atom_constant<caf::atom("rp_status")>;
 using repl_migrate_atom = caf::atom_constant<caf::atom("rp_migrate")>;
 using repl_backup_atom = caf::atom_constant<caf::atom("rp_backup")>;
+// Backups (`cafmcp backup`, backup_job.hpp), from an operator (admin) or a member:
+//   (repl_clock_atom)                            -> hlc_stamp  (this member's clock now, not advanced)
+//   (repl_cut_atom, id, hlc_stamp at, note)      -> ok         (keep every record as of `at`; refused once
+//                                                               the clock passed it, or while another cut runs)
+//   (repl_cut_list_atom, id)                     -> cut_part   (once the clock passed the cut: the records
+//                                                               this member leads that were live then)
+//   (repl_cut_page_atom, id, uint64 from, uint32 max) -> vector<record_delta> (those records, as of the cut)
+//   (repl_cut_end_atom, id)                      -> cut_part   (ends it; the layout now, to compare)
+// Restores:
+//   (repl_restore_atom, note)                    -> vector<string> (the members records go to; audited)
+//   (repl_restore_batch_atom, vector<record_delta>, bool overwrite) -> uint64 (held by every replica)
+// and between replicators (repl_apply_atom, records, false, true): restored
+// copies, taken however old they are (no tombstone_ttl refusal).
+using repl_clock_atom = caf::atom_constant<caf::atom("rp_clock")>;
+using repl_cut_atom = caf::atom_constant<caf::atom("rp_cut")>;
+using repl_cut_list_atom = caf::atom_constant<caf::atom("rp_cutls")>;
+using repl_cut_page_atom = caf::atom_constant<caf::atom("rp_cutpg")>;
+using repl_cut_end_atom = caf::atom_constant<caf::atom("rp_cutend")>;
+using repl_restore_atom = caf::atom_constant<caf::atom("rp_rstr")>;
+using repl_restore_batch_atom = caf::atom_constant<caf::atom("rp_rstrb")>;
 
 /// A hybrid logical clock timestamp: wall time (ms), a logical counter for
 /// events within one ms (or while the wall clock lags), and the node as the
@@ -176,6 +196,19 @@ struct field_value {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, field_value& x) {
   return f(caf::meta::type_name("field_value"), x.value, x.ts);
+}
+
+/// A member's part of a backup's cut.
+struct cut_part {
+  std::string member;
+  uint64_t records = 0; // the records it leads that were live at the cut
+  std::string layout;   // the members placement used then (a change means the parts may overlap or miss)
+  uint64_t kept = 0;    // values kept aside because later writes replaced them
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, cut_part& x) {
+  return f(caf::meta::type_name("cut_part"), x.member, x.records, x.layout, x.kept);
 }
 
 /// Changed fields of one record (a delta), or all of them (a full copy).

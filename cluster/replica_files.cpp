@@ -66,6 +66,10 @@ std::string encode_snapshot_record(const record_delta& d) {
   return to_json(d).dump();
 }
 
+std::optional<record_delta> decode_snapshot_record(const std::string& line) {
+  return from_json(json::parse(line, nullptr, false));
+}
+
 std::string snapshot_header(size_t count, const std::string& body) {
   return std::string{snapshot_magic} + " 1 " + std::to_string(count) + " " + crypto::sha256_hex(body);
 }
@@ -90,7 +94,7 @@ void read_snapshot(const std::string& text, disk_load& out) {
     std::string line;
     std::vector<record_delta> records;
     while (std::getline(lines, line)) {
-      auto d = from_json(json::parse(line, nullptr, false));
+      auto d = decode_snapshot_record(line);
       if (!d) {
         out.snapshot_corrupt = true;
         out.problem = "a snapshot record does not parse";

@@ -33,6 +33,8 @@ std::optional<record_delta> decode_wal_line(const std::string& line);
 
 /// One snapshot record's line (no newline).
 std::string encode_snapshot_record(const record_delta& d);
+/// A snapshot record's line read back, or nullopt when it does not parse.
+std::optional<record_delta> decode_snapshot_record(const std::string& line);
 /// The snapshot's first line for `count` records whose lines are `body`
 /// ("cafmcp-replicas 1 <count> <sha256 of body>", no newline).
 std::string snapshot_header(size_t count, const std::string& body);

@@ -14,6 +14,8 @@ bool replica_store::merge(const record_delta& d) {
       rec.emplace(name, v);
       changed = true;
     } else if (i->second.ts < v.ts) {
+      if (cutting_ && !(cut_ < i->second.ts) && cut_ < v.ts)
+        before_cut_[d.id].emplace(name, i->second);
       i->second = v;
       changed = true;
     }
@@ -26,12 +28,16 @@ const std::map<std::string, field_value>* replica_store::find(const std::string&
   return i == records_.end() ? nullptr : &i->second;
 }
 
+bool live_fields(const std::map<std::string, field_value>& fields) {
+  if (!fields.count(field::created))
+    return false;
+  auto g = fields.find(field::gone);
+  return g == fields.end() || g->second.value != "1";
+}
+
 bool replica_store::live(const std::string& id) const {
   auto rec = find(id);
-  if (!rec || !rec->count(field::created))
-    return false;
-  auto g = rec->find(field::gone);
-  return g == rec->end() || g->second.value != "1";
+  return rec && live_fields(*rec);
 }
 
 record_delta replica_store::full(const std::string& id) const {
@@ -90,6 +96,42 @@ std::vector<std::string> replica_store::ids() const {
   for (auto& kv : records_)
     out.push_back(kv.first);
   return out;
+}
+
+void replica_store::begin_cut(const hlc_stamp& at) {
+  before_cut_.clear();
+  cut_ = at;
+  cutting_ = true;
+}
+
+void replica_store::end_cut() {
+  before_cut_.clear();
+  cutting_ = false;
+}
+
+record_delta replica_store::at_cut(const std::string& id) const {
+  record_delta out;
+  out.id = id;
+  auto rec = find(id);
+  if (!rec)
+    return out;
+  auto kept = before_cut_.find(id);
+  for (auto& [name, v] : *rec) {
+    if (!(cut_ < v.ts)) {
+      out.fields.emplace(name, v);
+    } else if (kept != before_cut_.end()) {
+      if (auto f = kept->second.find(name); f != kept->second.end())
+        out.fields.emplace(name, f->second);
+    }
+  }
+  return out;
+}
+
+size_t replica_store::kept_for_cut() const {
+  size_t n = 0;
+  for (auto& kv : before_cut_)
+    n += kv.second.size();
+  return n;
 }
 
 } // namespace cafmcp::cluster

@@ -61,8 +61,29 @@ public:
   size_t size() const { return records_.size(); }
   std::vector<std::string> ids() const;
 
+  // -- a backup's cut ------------------------------------------------------------
+  /// From now until end_cut(), a write stamped after `at` that replaces a
+  /// value stamped at or before it keeps that value aside, so at_cut() reads
+  /// every record as it was at `at` however long the backup takes. (Only the
+  /// replaced values are kept: memory grows with the writes meanwhile.)
+  void begin_cut(const hlc_stamp& at);
+  void end_cut();
+  bool cutting() const { return cutting_; }
+  const hlc_stamp& cut() const { return cut_; }
+  /// The record as of the cut (no fields: it did not exist then).
+  record_delta at_cut(const std::string& id) const;
+  /// Values kept aside for the cut (for status and tests).
+  size_t kept_for_cut() const;
+
 private:
   std::unordered_map<std::string, std::map<std::string, field_value>> records_;
+  bool cutting_ = false;
+  hlc_stamp cut_;
+  std::unordered_map<std::string, std::map<std::string, field_value>> before_cut_;
 };
+
+/// Whether a record's fields describe a live record: created, and neither
+/// deleted nor expired.
+bool live_fields(const std::map<std::string, field_value>& fields);
 
 } // namespace cafmcp::cluster

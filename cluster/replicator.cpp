@@ -79,6 +79,50 @@ caf::error untrusted_error() {
   return make_error(errc::not_authenticated, "the replicator takes messages from members only");
 }
 
+/// A replica takes copies from another member: a primary's write, placement, a drain, a backup or a restore.
+caf::result<caf::ok_atom> apply_copies(repl_actor* self, std::vector<record_delta>& ds, bool primary_write,
+                                   bool restored) {
+  if (!trusted(self))
+    return untrusted_error();
+  auto& st = self->state;
+  if (auto why = st.view->fenced())
+    return make_error(errc::fenced, *why);
+  if (st.cfg.durable == durability::fsync && !st.disk_error.empty())
+    return make_error(errc::disk_failed, st.me + " cannot persist copies: " + st.disk_error);
+  auto from = member_on(self, self->current_sender()->node());
+  size_t refused = 0;
+  std::string taken_over; // a record another member pulled from here to lead it
+  for (auto& d : ds) {
+    refused += absorb(self, d, restored) ? 0 : 1;
+    if (!primary_write || !taken_over.empty())
+      continue;
+    if (auto holder = claimed_by(self, d.id); holder && *holder != from)
+      taken_over = d.id + " is led by " + *holder + " now";
+  }
+  if (refused > 0)
+    return make_error(errc::clock_drift, std::to_string(refused) + " record(s) stamped more than "
+                                           + std::to_string(st.cfg.max_clock_drift_ms)
+                                           + " ms ahead of " + st.hlc.node() + "'s clock");
+  // A primary's write to a record another member has pulled from here
+  // to lead it: kept, but not acknowledged. The claimant did not pull
+  // it, so the acknowledgement would count a write its reads may miss.
+  // (Copies sent for placement, a drain or a backup are acknowledged:
+  // they count no client's write.)
+  if (!taken_over.empty())
+    return make_error(errc::placement_moving, st.me + " does not acknowledge a copy from " + from + ": "
+                                                + taken_over + " (it read the record from " + st.me
+                                                + " to serve it); retry");
+  // A backup holds the copy once it is on disk (durability fsync).
+  auto rp = self->make_response_promise<caf::ok_atom>();
+  when_durable(self, [self, rp](const std::string& err) mutable {
+    if (err.empty())
+      rp.deliver(caf::ok_atom::value);
+    else
+      rp.deliver(make_error(errc::disk_failed, self->state.me + " cannot persist copies: " + err));
+  });
+  return rp;
+}
+
 caf::behavior replicator_actor(repl_actor* self, replication_config cfg, std::string me,
                                std::shared_ptr<cluster_view> view, std::shared_ptr<actors::name_table> names,
                                std::string path) {
@@ -96,7 +140,8 @@ caf::behavior replicator_actor(repl_actor* self, replication_config cfg, std::st
   self->set_error_handler([](caf::error&) {});
   st.disk = persistence_batch{cfg.snapshot_interval, detail::clock::now()};
   self->send(self, repl_tick_atom::value);
-  self->delayed_send(self, cfg.sweep_interval, repl_sweep_atom::value);
+  if (cfg.sweep)
+    self->delayed_send(self, cfg.sweep_interval, repl_sweep_atom::value);
   load_from_disk(self);
   // On an orderly stop the store goes to a snapshot first.
   self->set_exit_handler([self](caf::exit_msg& m) {
@@ -194,46 +239,11 @@ caf::behavior replicator_actor(repl_actor* self, replication_config cfg, std::st
           });
     },
     [self](repl_local_atom, session_op& op) { serve(self, std::move(op), self->make_response_promise()); },
-    [self](repl_apply_atom, std::vector<record_delta>& ds, bool primary_write) -> caf::result<caf::ok_atom> {
-      if (!trusted(self))
-        return untrusted_error();
-      auto& st = self->state;
-      if (auto why = st.view->fenced())
-        return make_error(errc::fenced, *why);
-      if (st.cfg.durable == durability::fsync && !st.disk_error.empty())
-        return make_error(errc::disk_failed, st.me + " cannot persist copies: " + st.disk_error);
-      auto from = member_on(self, self->current_sender()->node());
-      size_t refused = 0;
-      std::string taken_over; // a record another member pulled from here to lead it
-      for (auto& d : ds) {
-        refused += absorb(self, d) ? 0 : 1;
-        if (!primary_write || !taken_over.empty())
-          continue;
-        if (auto holder = claimed_by(self, d.id); holder && *holder != from)
-          taken_over = d.id + " is led by " + *holder + " now";
-      }
-      if (refused > 0)
-        return make_error(errc::clock_drift, std::to_string(refused) + " record(s) stamped more than "
-                                               + std::to_string(st.cfg.max_clock_drift_ms)
-                                               + " ms ahead of " + st.hlc.node() + "'s clock");
-      // A primary's write to a record another member has pulled from here
-      // to lead it: kept, but not acknowledged. The claimant did not pull
-      // it, so the acknowledgement would count a write its reads may miss.
-      // (Copies sent for placement, a drain or a backup are acknowledged:
-      // they count no client's write.)
-      if (!taken_over.empty())
-        return make_error(errc::placement_moving, st.me + " does not acknowledge a copy from " + from + ": "
-                                                    + taken_over + " (it read the record from " + st.me
-                                                    + " to serve it); retry");
-      // A backup holds the copy once it is on disk (durability fsync).
-      auto rp = self->make_response_promise<caf::ok_atom>();
-      when_durable(self, [self, rp](const std::string& err) mutable {
-        if (err.empty())
-          rp.deliver(caf::ok_atom::value);
-        else
-          rp.deliver(make_error(errc::disk_failed, self->state.me + " cannot persist copies: " + err));
-      });
-      return rp;
+    [self](repl_apply_atom, std::vector<record_delta>& ds, bool primary_write) {
+      return apply_copies(self, ds, primary_write, false);
+    },
+    [self](repl_apply_atom, std::vector<record_delta>& ds, bool primary_write, bool restored) {
+      return apply_copies(self, ds, primary_write, restored);
     },
     [self](repl_pull_atom, std::vector<std::string>& ids) -> caf::result<std::vector<record_delta>> {
       if (!trusted(self))
@@ -266,6 +276,43 @@ caf::behavior replicator_actor(repl_actor* self, replication_config cfg, std::st
       local(std::move(op));
     },
     [=](repl_backup_atom, std::string& id) { local(make_op(session_op::backup, std::move(id), level)); },
+    // -- backups and restores (replicator_backup.cpp) --
+    [self](repl_clock_atom) -> caf::result<hlc_stamp> {
+      if (!trusted(self))
+        return untrusted_error();
+      return self->state.hlc.peek();
+    },
+    [self](repl_cut_atom, std::string& id, const hlc_stamp& at, const std::string&) -> caf::result<caf::ok_atom> {
+      if (!trusted(self))
+        return untrusted_error();
+      return begin_cut(self, std::move(id), at);
+    },
+    [self](repl_cut_list_atom, const std::string& id) -> caf::result<cut_part> {
+      if (!trusted(self))
+        return untrusted_error();
+      return list_cut(self, id);
+    },
+    [self](repl_cut_page_atom, const std::string& id, uint64_t from,
+           uint32_t max) -> caf::result<std::vector<record_delta>> {
+      if (!trusted(self))
+        return untrusted_error();
+      return cut_page(self, id, from, max);
+    },
+    [self](repl_cut_end_atom, const std::string& id) -> caf::result<cut_part> {
+      if (!trusted(self))
+        return untrusted_error();
+      return end_cut(self, id);
+    },
+    [self](repl_restore_atom, const std::string&) -> caf::result<std::vector<std::string>> {
+      if (!trusted(self))
+        return untrusted_error();
+      return prepare_restore(self);
+    },
+    [self](repl_restore_batch_atom, std::vector<record_delta>& ds, bool overwrite) -> caf::result<uint64_t> {
+      if (!trusted(self))
+        return untrusted_error();
+      return restore_batch(self, std::move(ds), overwrite);
+    },
     [self](repl_sync_atom, const std::string& member,
            const record_digest& have) -> caf::result<std::vector<record_delta>> {
       if (!trusted(self))
@@ -294,6 +341,7 @@ caf::behavior replicator_actor(repl_actor* self, replication_config cfg, std::st
       read_members(self);
       expire_forwards(self);
       self->state.claims.expire(detail::clock::now());
+      expire_cut(self);
       flush_wal(self);
       if (self->state.snapshots && self->state.disk.snapshot_due(detail::clock::now()))
         snapshot(self);

@@ -53,6 +53,7 @@ struct replication_config {
   std::chrono::milliseconds tick{100};                  // membership is read this often
   std::chrono::milliseconds ttl{30 * 60 * 1000};        // default record TTL (sessions.ttl_ms)
   std::chrono::milliseconds sweep_interval{1000};       // the primary expires records this often
+  bool sweep = true;                                    // false: nothing expires or is taken over by itself
   int64_t clock_offset_ms = 0;                          // skews the HLC's wall clock (fault tests)
   int64_t max_clock_drift_ms = 5000;                    // copies stamped further ahead of our clock are refused
   std::chrono::milliseconds snapshot_interval{60000};   // replica_disk (if running) snapshots this often

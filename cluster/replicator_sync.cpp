@@ -66,7 +66,7 @@ void find_orphan(repl_actor* self, const std::string& id) {
 } // namespace
 
 void send_apply(repl_actor* self, const std::string& peer, std::vector<record_delta> ds,
-                std::function<void(bool)> done, bool primary_write) {
+                std::function<void(bool)> done, bool primary_write, bool restored) {
   auto node = node_of(self, peer);
   if (!node) {
     done(false);
@@ -87,8 +87,10 @@ void send_apply(repl_actor* self, const std::string& peer, std::vector<record_de
   ps.bytes += bytes;
   auto slot = ps.inflight.insert(clock::now());
   auto n = ds.size();
+  auto msg = restored ? caf::make_message(repl_apply_atom::value, std::move(ds), primary_write, true)
+                      : caf::make_message(repl_apply_atom::value, std::move(ds), primary_write);
   self->request(node, self->state.cfg.write_timeout, call_atom::value, peer, std::string{"replicator"},
-                caf::make_message(repl_apply_atom::value, std::move(ds), primary_write))
+                std::move(msg))
     .then(
       [self, peer, slot, n, done](caf::ok_atom) {
         auto& ps = self->state.stats[peer];

@@ -387,7 +387,7 @@ void forward(repl_actor* self, session_op op, caf::response_promise rp, const st
 
 } // namespace
 
-bool absorb(repl_actor* self, const record_delta& d) {
+bool absorb(repl_actor* self, const record_delta& d, bool restored) {
   auto& st = self->state;
   for (auto& [k, v] : d.fields)
     if (st.hlc.too_far_ahead(v.ts, st.cfg.max_clock_drift_ms)) {
@@ -401,7 +401,7 @@ bool absorb(repl_actor* self, const record_delta& d) {
                                 + std::to_string(st.refused_clock_drift) + " refused so far");
       return false;
     }
-  if (refuse_stale_copy(st.store, d, wall_ms(), st.cfg.tombstone_ttl)) {
+  if (!restored && refuse_stale_copy(st.store, d, wall_ms(), st.cfg.tombstone_ttl)) {
     // Taken (nothing to retry), but not kept: see refuse_stale_copy.
     if (st.refused_stale++ % 100 == 0)
       log::info(st.path, "refused a copy of " + d.id + ": not held here and not written for more than "

@@ -16,6 +16,7 @@ packages=(
   libedit-dev           # admin shell line editing
   libssl-dev            # SHA-256, HMAC, AES-GCM
   libcurl4-openssl-dev  # fetching an identity provider's JWKS URL
+  libzstd-dev           # compressing backups
   libbenchmark-dev      # Google Benchmark
   # test tools
   procps                # pgrep/ps for process tests

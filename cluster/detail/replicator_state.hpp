@@ -65,6 +65,17 @@ struct forward_wait {
   trace::span hop; // the cross-node hop (tracing on and the op traced)
 };
 
+/// A backup's cut on this member (replicator_backup.cpp).
+struct cut_job {
+  std::string id;
+  std::vector<std::string> ids; // once listed: the records this member leads that were live at the cut, sorted
+  bool listed = false;
+  std::string layout;           // placement's members when listed
+  clock::time_point used;       // a cut unused for cut_idle ends by itself (its reader went away)
+};
+
+constexpr milliseconds cut_idle{60000};
+
 struct repl_state {
   replication_config cfg;
   std::string me;
@@ -106,6 +117,7 @@ struct repl_state {
   std::vector<std::function<void()>> after_load; // peers' pulls and syncs that came before it
   uint32_t sync_pending = 0; // catch-up answers still due
   uint64_t caught_up = 0;
+  std::optional<cut_job> cut; // a backup reading this member's records as of one stamp
 };
 
 using repl_actor = caf::stateful_actor<repl_state>;
@@ -165,7 +177,8 @@ record_delta delta_of(repl_actor* self, const std::string& id,
 /// Merges a copy from another replica; false (and counted) if it is stamped
 /// more than max_clock_drift_ms ahead of our clock. A copy refused by
 /// refuse_stale_copy (ttl_sweep.hpp) is dropped and counted, but true.
-bool absorb(repl_actor* self, const record_delta& d);
+/// `restored`: a copy from a backup, taken however old it is.
+bool absorb(repl_actor* self, const record_delta& d, bool restored = false);
 void reroute(repl_actor* self);
 void expire_forwards(repl_actor* self);
 /// Read repair: pulls `id` from every other reachable member, then serves
@@ -187,7 +200,7 @@ int64_t wall_ms();
 /// towards its quorum (a peer refuses it for a record another member has
 /// taken over, see primacy_claims).
 void send_apply(repl_actor* self, const std::string& peer, std::vector<record_delta> ds,
-                std::function<void(bool)> done, bool primary_write = false);
+                std::function<void(bool)> done, bool primary_write = false, bool restored = false);
 void push_records(repl_actor* self, const std::string& peer, const std::vector<std::string>& ids,
                   std::function<void(bool)> done);
 void rebalance(repl_actor* self, const placement_view& before);
@@ -210,5 +223,17 @@ void load_from_disk(repl_actor* self);
 replication_status status_of(repl_actor* self);
 caf::result<caf::ok_atom> drain(repl_actor* self, const std::string& from, const std::string& to, bool all);
 caf::result<uint64_t> handoff(repl_actor* self);
+
+// replicator_backup.cpp: backups' cuts and restores.
+caf::result<caf::ok_atom> begin_cut(repl_actor* self, std::string id, const hlc_stamp& at);
+caf::result<cut_part> list_cut(repl_actor* self, const std::string& id);
+caf::result<std::vector<record_delta>> cut_page(repl_actor* self, const std::string& id, uint64_t from, uint32_t max);
+caf::result<cut_part> end_cut(repl_actor* self, const std::string& id);
+/// From the tick: ends a cut nobody read for cut_idle.
+void expire_cut(repl_actor* self);
+caf::result<std::vector<std::string>> prepare_restore(repl_actor* self);
+/// Sends each record to every replica placement names and answers once all
+/// of them hold it (on disk, durability fsync), or with the members that did not.
+caf::result<uint64_t> restore_batch(repl_actor* self, std::vector<record_delta> ds, bool overwrite);
 
 } // namespace cafmcp::cluster::detail
