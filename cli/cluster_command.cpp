@@ -151,7 +151,9 @@ int run_cluster_up(const cluster_up_options& opts) {
   bool insecure = opts.insecure;
   if (!opts.config_file.empty()) {
     try {
-      auto file = load_node_config(opts.config_file, {}); // checked once here, not N times
+      node_overrides as_member; // read as each node will: a cluster member
+      as_member.cluster_port = opts.base_port;
+      auto file = load_node_config(opts.config_file, as_member); // checked once here, not N times
       if (certs_dir.empty())
         certs_dir = file.certs_dir;
       insecure = insecure || file.cluster_insecure;

@@ -24,7 +24,9 @@ connection_settings resolve_connection(const connection_options& opts) {
   bool insecure = opts.insecure;
   if (!opts.config_file.empty()) {
     try {
-      auto node_cfg = load_node_config(opts.config_file, {});
+      node_overrides as_member; // the config of a node we reach on its cluster port
+      as_member.cluster_port = where->port;
+      auto node_cfg = load_node_config(opts.config_file, as_member);
       if (cookie_path.empty())
         cookie_path = node_cfg.cookie_file;
       if (certs_dir.empty())

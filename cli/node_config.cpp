@@ -223,6 +223,7 @@ std::vector<field> node_config_schema() {
   for (auto& f : observability::web_config_schema())
     out.push_back(f);
   out.push_back(observability::chaos_config_field());
+  out.push_back(observability::backup_config_field());
   return out;
 }
 
@@ -494,6 +495,12 @@ node_config load_node_config(const std::optional<std::string>& file, const node_
   out.tracing.node_name = out.name;
   out.chaos = observability::chaos_config_from(v);
   out.chaos.node_name = out.name;
+  out.backup = observability::backup_config_from(v);
+  out.backup.node_name = out.name;
+  if (out.backup.enabled && !out.cluster.enabled)
+    throw config::config_error("backup.enabled", "scheduled backups are of a cluster's records: set cluster.enabled "
+                                                 "(or --cluster-port)");
+  out.web.backups = out.backup_status;
   out.cluster.faults = out.faults;
   out.tracing.version = CAFMCP_VERSION;
   out.effective = std::move(v);

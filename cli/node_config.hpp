@@ -15,6 +15,7 @@
 #include "cluster/client.hpp"
 #include "cluster/node.hpp"
 #include "cluster/replicator.hpp"
+#include "observability/backup_schedule.hpp"
 #include "observability/chaos.hpp"
 #include "observability/health.hpp"
 #include "observability/otlp_exporter.hpp"
@@ -43,6 +44,9 @@ struct node_config {
   observability::web_config web; // /metrics, /health, /ready
   observability::tracing_config tracing; // spans, exported over OTLP/HTTP
   observability::chaos_config chaos;
+  observability::backup_schedule_config backup; // scheduled backups (the leader runs them)
+  /// The schedule's outcome, shared by its actor and the web endpoint (the "backup" alert).
+  std::shared_ptr<observability::backup_status> backup_status = std::make_shared<observability::backup_status>();
   /// What chaos experiments inject, shared by the node actor (messages),
   /// the tool workers (calls) and the chaos actor.
   std::shared_ptr<actors::fault_injection> faults = std::make_shared<actors::fault_injection>();

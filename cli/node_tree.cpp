@@ -70,6 +70,8 @@ std::vector<child_spec> node_tree(const node_config& cfg, std::shared_ptr<actors
       observability::web_endpoint_spec(cfg.web, names, cfg.cluster.enabled ? view : nullptr, metrics), names));
   if (cfg.tracing.enabled)
     tier3.push_back(observability::otlp_exporter_spec(cfg.tracing, metrics));
+  if (cfg.backup.enabled && cfg.cluster.enabled)
+    tier3.push_back(observability::backup_schedule_spec(cfg.backup, names, view, cfg.backup_status, metrics));
   for (auto& c : tier3) {
     c.backoff = cfg.restart_backoff; // they talk to the outside: a crash loop there waits, never escalates
     c.optional = true;               // MCP is served without them (degraded)

@@ -190,6 +190,14 @@ void evaluate_alerts(web_actor* self) {
   double mem = memory_ratio(proc);
   set_alert(self, "memory", mem > st.cfg.memory_alert_ratio,
             percent(mem) + " of " + memory_limit_text(proc) + "; limit " + percent(st.cfg.memory_alert_ratio));
+  if (st.cfg.backups) {
+    auto b = st.cfg.backups->get();
+    if (b.enabled)
+      set_alert(self, "backup", b.failing > 0,
+                b.failing > 0 ? std::to_string(b.failing) + " scheduled backup(s) failed in a row: " + b.last_error
+                              : b.last_file.empty() ? std::string{"no scheduled backup yet"}
+                                                    : "last scheduled backup: " + b.last_file);
+  }
 }
 
 // -- collecting (a detached worker per request: the calls below block) -------------

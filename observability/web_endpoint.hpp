@@ -21,6 +21,7 @@
 
 #include "actors/name_table.hpp"
 #include "cluster/cluster_view.hpp"
+#include "observability/backup_schedule.hpp"
 #include "observability/web_server.hpp"
 #include "supervision/child_spec.hpp"
 #include "base/config_schema.hpp"
@@ -43,6 +44,7 @@ struct web_config {
   std::string cluster_transport;                 // "mutual_tls", "insecure" or "" (no cluster): shown in /health
   web_server_options server;                     // timeouts, limits, the token (token_file)
   std::string mcp_auth;                          // "bearer", "off" or "" (no MCP HTTP): shown in /health
+  std::shared_ptr<const backup_status> backups;  // scheduled backups: the "backup" alert while they fail
 };
 
 /// The config keys this part owns ("observability").
