@@ -96,9 +96,16 @@ cluster::backup_secret secret_of(const backup_options& o, bool confirm) {
   return s;
 }
 
-std::string megabytes(uint64_t bytes) {
+/// "812 B", "23.4 kB", "5.1 MB" (decimal units).
+std::string byte_size(uint64_t bytes) {
   std::ostringstream o;
-  o << std::fixed << std::setprecision(1) << static_cast<double>(bytes) / 1e6 << " MB";
+  if (bytes < 1000)
+    return std::to_string(bytes) + " B";
+  o << std::fixed << std::setprecision(1);
+  if (bytes < 1000 * 1000)
+    o << static_cast<double>(bytes) / 1e3 << " kB";
+  else
+    o << static_cast<double>(bytes) / 1e6 << " MB";
   return o.str();
 }
 
@@ -116,7 +123,7 @@ public:
     double secs = std::max(0.001, static_cast<double>(p.elapsed.count()) / 1000.0);
     auto rate = static_cast<double>(p.done) / secs;
     std::ostringstream line;
-    line << verb_ << " " << p.phase << ": " << p.done << "/" << p.total << " records, " << megabytes(p.bytes) << ", "
+    line << verb_ << " " << p.phase << ": " << p.done << "/" << p.total << " records, " << byte_size(p.bytes) << ", "
          << static_cast<uint64_t>(rate) << " records/s";
     if (rate > 0 && p.total > p.done)
       line << ", ETA " << static_cast<uint64_t>(static_cast<double>(p.total - p.done) / rate + 0.5) << " s";
@@ -329,8 +336,8 @@ int run_backup_create(const backup_options& opts) {
                 << " from ";
       for (size_t i = 0; i < r.parts.size(); ++i)
         std::cout << (i ? ", " : "") << r.parts[i].member << " (" << r.parts[i].records << ")";
-      std::cout << "\n  " << r.summary.chunks << " chunks, " << megabytes(r.summary.file_bytes) << " ("
-                << megabytes(r.summary.plain_bytes) << " before compression), " << std::fixed << std::setprecision(1)
+      std::cout << "\n  " << r.summary.chunks << (r.summary.chunks == 1 ? " chunk, " : " chunks, ") << byte_size(r.summary.file_bytes) << " ("
+                << byte_size(r.summary.plain_bytes) << " before compression), " << std::fixed << std::setprecision(1)
                 << secs << " s, " << static_cast<uint64_t>(per_second(r.summary.records, r.took)) << " records/s\n"
                 << "  digest " << r.summary.digest << '\n';
     }
@@ -350,7 +357,7 @@ int run_backup_verify(const backup_options& opts) {
                 << '\n';
     } else {
       std::cout << opts.file << ": OK, " << s.records << " records in " << s.chunks
-                << " chunks, every tag and hash checked\n  cut " << stamp_text(peek.header().cut) << " across "
+                << (s.chunks == 1 ? " chunk" : " chunks") << ", every tag and hash checked\n  cut " << stamp_text(peek.header().cut) << " across "
                 << peek.header().cluster << ", key " << peek.header().key_id << " (" << peek.header().kdf.kind
                 << ")\n  digest " << s.digest << '\n';
     }

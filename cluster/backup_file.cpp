@@ -186,8 +186,13 @@ backup_key reopen_backup_key(const backup_secret& s, const backup_kdf& kdf) {
     if (!s.has_passphrase)
       throw backup_error("the backup was written with a passphrase: give --passphrase-file FILE (or set "
                          "CAFMCP_BACKUP_PASSPHRASE)");
-    if (kdf.n < 2 || kdf.n > (1u << 20) || kdf.r == 0 || kdf.r > 32 || kdf.p == 0 || kdf.p > 16)
-      throw backup_error("the backup's scrypt cost is out of range");
+    // A header may ask for any cost: refuse what would take more memory
+    // than scrypt_key allows (or minutes), before trying.
+    bool power_of_two = kdf.n >= 2 && (kdf.n & (kdf.n - 1)) == 0;
+    if (!power_of_two || kdf.n > (1u << 20) || kdf.r == 0 || kdf.r > 32 || kdf.p == 0 || kdf.p > 16
+        || 128 * kdf.r * kdf.n > (256u << 20))
+      throw backup_error("the backup's scrypt cost (N=" + std::to_string(kdf.n) + ", r=" + std::to_string(kdf.r)
+                         + ", p=" + std::to_string(kdf.p) + ") is out of range");
     k.bytes = crypto::scrypt_key(s.passphrase, kdf.salt, kdf.n, kdf.r, kdf.p);
   }
   return k;
@@ -343,6 +348,9 @@ backup_reader::backup_reader(const std::string& path) : path_(path) {
 }
 
 std::string backup_reader::read_exact(size_t n, const std::string& what) {
+  if (n > size_ - position_) // before allocating: a damaged length may be huge
+    throw backup_error("the backup is truncated: it ends inside " + what + " (at byte " + std::to_string(size_) + " of "
+                       + std::to_string(size_) + ")");
   std::string out(n, '\0');
   in_.read(out.data(), static_cast<std::streamsize>(n));
   if (static_cast<size_t>(in_.gcount()) != n)

@@ -5,12 +5,13 @@
 #   decoder_fuzzer       JSON-RPC decoding, tool argument validation, requestState
 #   http_request_fuzzer  raw HTTP request bytes through parsing and header handling
 #   replica_files_fuzzer the WAL and snapshot readers
+#   backup_file_fuzzer   the backup file reader (header, frames, manifest)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 seconds=${1:-60}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(decoder_fuzzer http_request_fuzzer replica_files_fuzzer jwt_fuzzer)
+[ ${#targets[@]} -gt 0 ] || targets=(decoder_fuzzer http_request_fuzzer replica_files_fuzzer jwt_fuzzer backup_file_fuzzer)
 out=build-fuzz
 flags=(-std=c++17 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -I.)
 
@@ -28,6 +29,9 @@ build() {
         -o "$out/replica_files_fuzzer" ;;
     jwt_fuzzer)
       clang++ "${flags[@]}" tests/fuzz/jwt_fuzzer.cpp protocol/jwt_verifier.cpp -lcrypto -o "$out/jwt_fuzzer" ;;
+    backup_file_fuzzer)
+      clang++ "${flags[@]}" tests/fuzz/backup_file_fuzzer.cpp cluster/backup_file.cpp cluster/replica_files.cpp \
+        base/crypto.cpp -lcrypto -lzstd -o "$out/backup_file_fuzzer" ;;
     *) echo "fuzz: unknown target $1" >&2; exit 2 ;;
   esac
 }
@@ -39,6 +43,7 @@ seeds_of() {
     http_request_fuzzer) echo tests/fuzz/http_corpus ;;
     replica_files_fuzzer) echo tests/fuzz/replica_corpus ;;
     jwt_fuzzer) echo tests/fuzz/jwt_corpus ;;
+    backup_file_fuzzer) echo tests/fuzz/backup_corpus ;;
   esac
 }
 
