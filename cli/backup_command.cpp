@@ -38,20 +38,6 @@ struct usage_error : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-std::string read_passphrase_file(const std::string& path) {
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0)
-    throw usage_error("cannot read the passphrase file " + path);
-  if ((st.st_mode & 077) != 0)
-    throw usage_error("the passphrase file " + path + " may be read by others; make it 0600");
-  std::ifstream in{path};
-  std::string line;
-  std::getline(in, line);
-  if (!line.empty() && line.back() == '\r')
-    line.pop_back();
-  return line;
-}
-
 std::string prompt(const std::string& what) {
   std::cerr << what << std::flush;
   termios old{};
@@ -80,7 +66,7 @@ cluster::backup_secret secret_of(const backup_options& o, bool confirm) {
     return s;
   }
   if (!o.passphrase_file.empty()) {
-    s.passphrase = read_passphrase_file(o.passphrase_file);
+    s.passphrase = cluster::read_passphrase_file(o.passphrase_file);
     s.has_passphrase = true;
   } else if (auto* env = std::getenv("CAFMCP_BACKUP_PASSPHRASE"); env && *env) {
     s.passphrase = env;
@@ -313,12 +299,12 @@ int run_backup_keygen(const backup_options& opts) {
 
 int run_backup_create(const backup_options& opts) {
   return guarded("create", [&] {
-    auto secret = secret_of(opts, true);
+    auto key = cluster::make_backup_key(secret_of(opts, true)); // before the cluster is asked anything
     auto a = attach_to(opts.connection);
     progress_printer progress{"backup"};
     cluster::backup_options b;
     b.out = absolute(opts.file);
-    b.secret = secret;
+    b.key = key;
     b.taken_by = opts.connection.user;
     b.progress = [&](const cluster::backup_progress& p) { progress(p); };
     auto r = cluster::run_backup(*a.sys, a.node, b);
@@ -410,7 +396,7 @@ int run_backup_test_restore(const backup_options& opts) {
     // Read back through a backup of the scratch node: counts and digests.
     cluster::backup_options b;
     b.out = scratch.dir() + "/readback.bak";
-    b.secret = secret;
+    b.key = cluster::make_backup_key(secret);
     b.taken_by = "test-restore";
     auto back = cluster::run_backup(*a.sys, a.node, b);
     bool same = back.summary.records == restored.summary.records && back.summary.digest == restored.summary.digest;

@@ -105,18 +105,20 @@ backup_header parse_header(const std::string& text) {
   return h;
 }
 
-std::string read_key_file(const std::string& path) {
+/// Refuses a secret's file that others may read (`what`: "the key file").
+void check_private(const std::string& path, const std::string& what) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0)
-    throw backup_error(system_error("cannot read the key file", path));
-  if ((st.st_mode & 077) != 0)
-    throw backup_error("the key file " + path + " may be read by others (mode "
-                       + [&] {
-                           std::ostringstream o;
-                           o << std::oct << (st.st_mode & 0777);
-                           return o.str();
-                         }()
-                       + "); make it 0600");
+    throw backup_error(system_error("cannot read " + what, path));
+  if ((st.st_mode & 077) != 0) {
+    std::ostringstream mode;
+    mode << std::oct << (st.st_mode & 0777);
+    throw backup_error(what + " " + path + " may be read by others (mode " + mode.str() + "); make it 0600");
+  }
+}
+
+std::string read_key_file(const std::string& path) {
+  check_private(path, "the key file");
   std::ifstream in{path, std::ios::binary};
   std::string text{std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{}};
   if (!in && !in.eof())
@@ -154,6 +156,16 @@ std::string decompress(const std::string& packed, uint64_t index) {
 } // namespace
 
 // -- keys ---------------------------------------------------------------------------
+
+std::string read_passphrase_file(const std::string& path) {
+  check_private(path, "the passphrase file");
+  std::ifstream in{path};
+  std::string line;
+  std::getline(in, line);
+  if (!line.empty() && line.back() == '\r')
+    line.pop_back();
+  return line;
+}
 
 std::string backup_key::id() const {
   return crypto::to_hex(crypto::sha256("cafmcp-backup-key\n" + bytes).substr(0, 8));

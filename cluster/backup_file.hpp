@@ -72,6 +72,10 @@ struct backup_key {
   std::string id() const;
 };
 
+/// The first line of a passphrase file (mode 0600: one others may read is
+/// refused). Throws backup_error.
+std::string read_passphrase_file(const std::string& path);
+
 /// A new key for writing: the key file's, or scrypt over the passphrase
 /// with a fresh salt. Throws backup_error (unreadable or world-readable key
 /// file, wrong length, no secret).

@@ -151,7 +151,6 @@ void report(const progress_fn& f, const std::string& phase, uint64_t done, uint6
 
 backup_result run_backup(caf::actor_system& sys, const caf::actor& node, const backup_options& o) {
   auto started = clock::now();
-  auto key = make_backup_key(o.secret); // a bad key file fails before the cluster is asked anything
   member_calls c{sys, node, o.timeout};
   auto members = up_members(sys, node, o.timeout);
   auto id = crypto::to_hex(crypto::random_bytes(8));
@@ -169,7 +168,7 @@ backup_result run_backup(caf::actor_system& sys, const caf::actor& node, const b
       h.records += p.records;
     h.created_ms = std::chrono::duration_cast<milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
     h.taken_by = o.taken_by;
-    backup_writer w{o.out, h, key};
+    backup_writer w{o.out, h, o.key};
     for (auto& p : out.parts) {
       for (uint64_t from = 0; from < p.records;) {
         auto page = c.one<std::vector<record_delta>>(

@@ -44,7 +44,7 @@ using progress_fn = std::function<void(const backup_progress&)>;
 
 struct backup_options {
   std::string out;                            // the file (never replaced)
-  backup_secret secret;
+  backup_key key;                             // make_backup_key: a bad key fails before the cluster is asked
   std::string taken_by;                       // who asked: in the header and the audit log
   std::chrono::milliseconds timeout{30000};   // each call to a member
   std::chrono::milliseconds settle{60000};    // how long members may take to be ready to list their records

@@ -85,6 +85,7 @@ void prune(schedule_actor* self) {
 /// One backup in a detached worker: it blocks on the members and the disk.
 void start_backup(schedule_actor* self) {
   auto& st = self->state;
+  st.attempt_started = clock::now();
   auto node = st.names->lookup("node");
   if (!node) {
     self->send(self, backup_done_atom::value, false, std::string{"the node actor is not running"}, uint64_t{0});
@@ -92,23 +93,20 @@ void start_backup(schedule_actor* self) {
   }
   cluster::backup_options o;
   o.out = st.cfg.directory + "/" + backup_file_name(unix_ms());
-  o.secret.key_file = st.cfg.key_file;
-  if (!st.cfg.passphrase_file.empty()) {
-    std::FILE* f = std::fopen(st.cfg.passphrase_file.c_str(), "r");
-    char line[1024] = {};
-    if (f && std::fgets(line, sizeof line, f)) {
-      o.secret.passphrase = line;
-      while (!o.secret.passphrase.empty()
-             && (o.secret.passphrase.back() == '\n' || o.secret.passphrase.back() == '\r'))
-        o.secret.passphrase.pop_back();
-      o.secret.has_passphrase = true;
+  cluster::backup_secret secret;
+  secret.key_file = st.cfg.key_file;
+  try {
+    if (!st.cfg.passphrase_file.empty()) {
+      secret.passphrase = cluster::read_passphrase_file(st.cfg.passphrase_file);
+      secret.has_passphrase = true;
     }
-    if (f)
-      std::fclose(f);
+    o.key = cluster::make_backup_key(secret); // read each time: a key file replaced meanwhile is used
+  } catch (const std::exception& e) {
+    self->send(self, backup_done_atom::value, false, std::string{e.what()}, uint64_t{0});
+    return;
   }
   o.taken_by = "schedule on " + st.cfg.node_name;
   st.running = true;
-  st.attempt_started = clock::now();
   st.status->update([](backup_status::view& v) { v.running = true; });
   log::info(st.path, "scheduled backup to " + o.out);
   auto parent = caf::actor_cast<caf::actor>(self);
