@@ -18,19 +18,26 @@ namespace {
 /// Answers in the shape the session manager's API promises; a forwarded
 /// operation (hops > 0) always gets the record, which the forwarding node
 /// turns into that shape.
-void answer(caf::response_promise& rp, const session_op& op, actors::session_record rec) {
-  if (op.hops > 0)
-    return rp.deliver(std::move(rec));
-  switch (op.kind) {
+/// Whether the API answers `kind` with the record (else with ok).
+bool answers_record(uint8_t kind) {
+  switch (kind) {
     case session_op::put:
     case session_op::touch:
     case session_op::remove:
     case session_op::set_info:
-      rp.deliver(caf::ok_atom::value);
-      break;
+      return false;
     default:
-      rp.deliver(std::move(rec));
+      return true;
   }
+}
+
+void answer(caf::response_promise& rp, const session_op& op, actors::session_record rec) {
+  if (op.hops > 0)
+    return rp.deliver(std::move(rec));
+  if (answers_record(op.kind))
+    rp.deliver(std::move(rec));
+  else
+    rp.deliver(caf::ok_atom::value);
 }
 
 /// Merges `d` into the store; a change is logged for the WAL.
@@ -446,8 +453,15 @@ void write(repl_actor* self, const session_op& op, record_delta d, std::optional
                                                     + std::to_string(replicas.size()) + " reachable"));
   merge(self, d);
   auto number = st.next_write++;
-  auto result = st.store.to_session(d.id);
-  result.replicas = placement(self, d.id);
+  // A write answered with ok (put, touch …) carries no copy of the record:
+  // its cost stays that of the change, however large the record grew
+  // (a forwarded one would send the copy back over the network too).
+  actors::session_record result;
+  result.id = d.id;
+  if (rp && answers_record(op.kind)) {
+    result = st.store.to_session(d.id);
+    result.replicas = placement(self, d.id);
+  }
   st.writes.emplace(number, write_wait{std::move(rp), op, std::move(result), std::move(d), std::move(quorum), false});
   // The backups are asked at once, in parallel with this node's own append.
   ask_backups(self, number, {replicas.begin() + 1, replicas.end()});
