@@ -349,8 +349,9 @@ caf::behavior replicator_actor(repl_actor* self, replication_config cfg, std::st
     },
     [self](repl_flush_atom) { flush_wal(self); },
     [self](repl_sweep_atom) {
-      sweep(self);
-      self->delayed_send(self, self->state.cfg.sweep_interval, repl_sweep_atom::value);
+      // A large store is swept a slice at a time, with requests served in between.
+      auto more = sweep(self);
+      self->delayed_send(self, more ? sweep_gap : self->state.cfg.sweep_interval, repl_sweep_atom::value);
     },
   };
 }

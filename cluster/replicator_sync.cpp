@@ -230,15 +230,23 @@ void read_members(repl_actor* self) {
       [self](caf::error&) { self->state.reading_members = false; });
 }
 
-void sweep(repl_actor* self) {
+bool sweep(repl_actor* self) {
   auto& st = self->state;
+  if (st.sweep_next >= st.sweep_ids.size()) {
+    st.sweep_ids = st.store.ids(); // a new pass: records added meanwhile are in the next one
+    st.sweep_next = 0;
+  }
+  auto from = st.sweep_ids.begin() + static_cast<std::ptrdiff_t>(st.sweep_next);
+  auto n = std::min(sweep_slice, st.sweep_ids.size() - st.sweep_next);
+  std::vector<std::string> slice(from, from + static_cast<std::ptrdiff_t>(n));
+  st.sweep_next += n;
   size_t expired = 0;
   auto leads = [self](const std::string& id) {
     auto replicas = placement(self, id);
     return !replicas.empty() && replicas.front() == self->state.me && !self->state.needs_repair.count(id)
            && !claimed_by(self, id);
   };
-  for (auto& step : plan_sweep(st.store, wall_ms(), st.cfg.tombstone_ttl, leads)) {
+  for (auto& step : plan_sweep(st.store, slice, wall_ms(), st.cfg.tombstone_ttl, leads)) {
     if (step.kind == sweep_step::forget) {
       st.store.erase(step.id);
     } else if (step.kind == sweep_step::led) {
@@ -254,6 +262,11 @@ void sweep(repl_actor* self) {
   }
   if (expired > 0)
     log::info(st.path, "expired " + std::to_string(expired) + " record(s)");
+  if (st.sweep_next < st.sweep_ids.size())
+    return true;
+  st.sweep_ids.clear(); // the pass is over: its ids need no memory until the next
+  st.sweep_next = 0;
+  return false;
 }
 
 namespace {

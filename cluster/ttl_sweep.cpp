@@ -7,8 +7,16 @@ namespace cafmcp::cluster {
 
 std::vector<sweep_step> plan_sweep(const replica_store& store, int64_t now_ms, std::chrono::milliseconds tombstone_ttl,
                                    const std::function<bool(const std::string&)>& leads) {
+  return plan_sweep(store, store.ids(), now_ms, tombstone_ttl, leads);
+}
+
+std::vector<sweep_step> plan_sweep(const replica_store& store, const std::vector<std::string>& ids, int64_t now_ms,
+                                   std::chrono::milliseconds tombstone_ttl,
+                                   const std::function<bool(const std::string&)>& leads) {
   std::vector<sweep_step> out;
-  for (auto& id : store.ids()) {
+  for (auto& id : ids) {
+    if (!store.find(id))
+      continue;
     if (!store.live(id)) {
       if (static_cast<int64_t>(store.last_write(id).wall_ms) + tombstone_ttl.count() < now_ms)
         out.push_back({sweep_step::forget, id});

@@ -26,6 +26,12 @@ struct sweep_step {
 /// write, so it replicates.
 std::vector<sweep_step> plan_sweep(const replica_store& store, int64_t now_ms, std::chrono::milliseconds tombstone_ttl,
                                    const std::function<bool(const std::string&)>& leads);
+/// The same over `ids` only (a slice of the store: a large store is swept
+/// a slice at a time, so no one sweep holds the replicator for long; ids
+/// no longer held are skipped).
+std::vector<sweep_step> plan_sweep(const replica_store& store, const std::vector<std::string>& ids, int64_t now_ms,
+                                   std::chrono::milliseconds tombstone_ttl,
+                                   const std::function<bool(const std::string&)>& leads);
 
 /// Whether a copy `d` from another replica (a push, a pull, a catch-up, the
 /// disk) is refused at wall time `now_ms`: `store` holds nothing of the

@@ -39,6 +39,8 @@ constexpr milliseconds renew_every{1000}; // reads renew last activity at most t
 constexpr milliseconds disk_timeout{30000}; // a disk that takes longer has failed
 constexpr size_t background_repairs = 64;  // records the tick pulls at once (repair_in_background)
 constexpr int repair_attempts = 3;         // pulls of one peer within one repair (write_timeout in all)
+constexpr size_t sweep_slice = 1024;        // records one sweep looks at (about a millisecond), so requests wait little
+constexpr milliseconds sweep_gap{20};       // between the slices of one pass over the store
 
 struct write_wait {
   std::optional<caf::response_promise> rp; // none: a write nobody waits for (renewal, expiry)
@@ -118,6 +120,8 @@ struct repl_state {
   uint32_t sync_pending = 0; // catch-up answers still due
   uint64_t caught_up = 0;
   std::optional<cut_job> cut; // a backup reading this member's records as of one stamp
+  std::vector<std::string> sweep_ids; // the pass over the store under way (sweep)
+  size_t sweep_next = 0;              // the next slice starts here
 };
 
 using repl_actor = caf::stateful_actor<repl_state>;
@@ -211,7 +215,9 @@ void read_members(repl_actor* self);
 /// Marks every record this node leads to be read from the other replicas
 /// before it is served again (it may have missed writes: `why`).
 void mark_led_for_repair(repl_actor* self, const std::string& why);
-void sweep(repl_actor* self);
+/// One slice of the pass over the store (expiry, forgotten tombstones,
+/// orphaned tasks); true while the pass has slices left.
+bool sweep(repl_actor* self);
 /// The whole store to a snapshot (`stopping`: sent, nobody waits).
 void snapshot(repl_actor* self, bool stopping = false);
 /// Sends the pending changes to the WAL (one append on its way at a time).

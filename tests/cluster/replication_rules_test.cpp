@@ -490,6 +490,17 @@ TEST_CASE("the sweep leaves records it does not lead and records without a TTL")
   CHECK(count(steps, sweep_step::led, "forever") == 1);
 }
 
+TEST_CASE("a sweep over a slice looks at those records only and skips the ones forgotten since") {
+  replica_store store;
+  put(store, "a", 1000, {{field::active, "0"}, {field::ttl, "1"}});
+  put(store, "b", 1000, {{field::active, "0"}, {field::ttl, "1"}});
+  auto leads = [](const std::string&) { return true; };
+  auto steps = plan_sweep(store, std::vector<std::string>{"b", "gone-meanwhile"}, 100000, 60s, leads);
+  CHECK(count(steps, sweep_step::expire, "b") == 1);
+  CHECK(count(steps, sweep_step::expire, "a") == 0);
+  CHECK(steps.size() == 2); // b: led and expire; nothing for the id no longer held
+}
+
 TEST_CASE("a tombstone is forgotten only after it was kept for the tombstone TTL") {
   replica_store store;
   put(store, "deleted", 1000, {{field::gone, "1"}});
