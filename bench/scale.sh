@@ -8,7 +8,7 @@
 #  3. restart of n2 (SIGTERM, then the same command line) back to its ready line.
 # Prints its figures and the p99 ratio of the largest size to the smallest;
 # asserts nothing. Usage: bash bench/scale.sh [build/bin/cafmcp [build/bin/seed_backup]]
-# (SIZES="1000 100000 1000000" SECONDS_PER_RUN=6)
+# (SIZES="1000 100000 1000000" SECONDS_PER_RUN=6 SNAPSHOT_MS=60000: snapshot_interval_ms)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=$(realpath "${1:-build/bin/cafmcp}")
@@ -19,8 +19,9 @@ source bench/lib.sh
 at_exit '"$bin" cluster down --data-dir "$work/c" >/dev/null 2>&1'
 printf 'cookie-for-the-benchmark\n' > "$work/cookie"
 chmod 600 "$work/cookie"
-cat > "$work/node.json" <<'JSON'
-{"cluster": {"heartbeat_ms": 200, "unhealthy_after": 3, "split_brain": {"stable_after_ms": 600}}}
+cat > "$work/node.json" <<JSON
+{"cluster": {"heartbeat_ms": 200, "unhealthy_after": 3, "split_brain": {"stable_after_ms": 600},
+             "replication": {"snapshot_interval_ms": ${SNAPSHOT_MS:-60000}}}}
 JSON
 "$bin" backup keygen --out "$work/key" > /dev/null
 flags=(--cookie-file "$work/cookie" --certs-dir "$work/certs")

@@ -69,7 +69,8 @@ json header_json(const backup_header& h) {
 
 backup_header parse_header(const std::string& text) {
   auto j = json::parse(text, nullptr, false);
-  if (j.is_discarded() || !j.is_object() || j.value("format", "") != "cafmcp-backup")
+  auto format = j.is_object() ? j.find("format") : j.end();
+  if (j.is_discarded() || !j.is_object() || format == j.end() || *format != "cafmcp-backup")
     throw backup_error("the backup's header does not parse");
   backup_header h;
   if (!j.contains("version") || !j["version"].is_number_integer())
@@ -429,7 +430,16 @@ bool backup_reader::next(std::vector<record_delta>& out) {
     return true;
   }
   // The manifest: the chunks read must be exactly the ones it lists.
-  auto m = nlohmann::json::parse(*plain, nullptr, false);
+  try {
+    check_manifest(nlohmann::json::parse(*plain, nullptr, false));
+  } catch (const nlohmann::json::exception&) {
+    throw backup_error("the manifest does not parse"); // sealed with the key: written by a foreign program
+  }
+  done_ = true;
+  return false;
+}
+
+void backup_reader::check_manifest(const nlohmann::json& m) {
   if (m.is_discarded() || !m.is_object() || !m.contains("chunks") || !m["chunks"].is_array())
     throw backup_error("the manifest does not parse");
   auto& listed = m["chunks"];
@@ -448,8 +458,6 @@ bool backup_reader::next(std::vector<record_delta>& out) {
   if (position_ != size_)
     throw backup_error(std::to_string(size_ - position_) + " bytes follow the manifest (the file was changed)");
   summary_.file_bytes = size_;
-  done_ = true;
-  return false;
 }
 
 backup_summary verify_backup(const std::string& path, const backup_secret& secret) {

@@ -26,6 +26,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json_fwd.hpp>
+
 #include "cluster/messages.hpp"
 
 namespace cafmcp::cluster {
@@ -165,6 +167,8 @@ public:
 
 private:
   std::string read_exact(size_t n, const std::string& what);
+  /// The manifest against what was read (count, hashes, digest, nothing after it).
+  void check_manifest(const nlohmann::json& m);
 
   std::string path_;
   std::ifstream in_;

@@ -232,6 +232,10 @@ TEST_CASE("an unknown format version is refused by name before any key is asked 
   }
   spit(path, "not a backup at all");
   CHECK(contains(verify_error(path, s), "is not a cafmcp backup"));
+  // A header whose fields have other types (found by the fuzzer: "format": 2) is refused, not thrown through.
+  std::string header = R"({"format":2,"version":1})";
+  spit(path, std::string{"CAFMCPBK"} + std::string(1, static_cast<char>(header.size())) + std::string(3, '\0') + header);
+  CHECK(verify_error(path, s) == "the backup's header does not parse");
 }
 
 TEST_CASE("a key file others may read, or of the wrong length, is refused") {
