@@ -127,13 +127,61 @@ std::string failure(const std::string& what, const std::string& path) {
 
 } // namespace
 
-bool write_snapshot(const std::string& dir, const std::vector<record_delta>& records, std::string& err) {
-  std::string body;
+uint64_t wal_size(const std::string& dir) {
+  struct stat st {};
+  return ::stat(path_of(dir, wal_name).c_str(), &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
+}
+
+namespace {
+
+/// Drops the WAL's first `bytes` (what a snapshot now on disk covers); a
+/// tail appended since is kept, written to a new file that replaces the WAL.
+bool drop_wal_prefix(const std::string& dir, uint64_t bytes, std::string& err) {
+  auto path = path_of(dir, wal_name);
+  auto size = wal_size(dir);
+  if (bytes >= size) {
+    int wal = ::open(path.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC);
+    if (wal >= 0)
+      ::close(wal); // (not synced: a WAL that comes back only repeats the snapshot)
+    return true;
+  }
+  if (bytes == 0)
+    return true;
+  std::ifstream in{path, std::ios::binary};
+  in.seekg(static_cast<std::streamoff>(bytes));
+  std::string tail{std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{}};
+  auto tmp = path + ".tmp";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+  if (fd < 0) {
+    err = failure("cannot create", tmp);
+    return false;
+  }
+  bool ok = write_all(fd, tail) && ::fsync(fd) == 0;
+  if (!ok)
+    err = failure("cannot write", tmp);
+  ::close(fd);
+  if (!ok) {
+    std::remove(tmp.c_str());
+    return false;
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0 || !sync_dir(dir)) {
+    err = failure("cannot replace", path);
+    return false;
+  }
+  return true;
+}
+
+} // namespace
+
+void snapshot_in_slices::add(const std::vector<record_delta>& records) {
   for (auto& d : records)
-    body += encode_snapshot_record(d) + "\n";
+    body_ += encode_snapshot_record(d) + "\n";
+  count_ += records.size();
+}
+
+bool snapshot_in_slices::write(const std::string& dir, std::string& err) const {
   auto tmp = path_of(dir, snapshot_name) + ".tmp";
-  auto text = snapshot_header(records.size(), body)
-              + "\n" + body;
+  auto text = snapshot_header(count_, body_) + "\n" + body_;
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
   if (fd < 0) {
     err = failure("cannot create", tmp);
@@ -155,15 +203,18 @@ bool write_snapshot(const std::string& dir, const std::vector<record_delta>& rec
     err = failure("cannot rename", tmp);
     return false;
   }
-  // The WAL may be emptied only once the new snapshot is surely in place.
+  // The WAL may be cut only once the new snapshot is surely in place.
   if (!sync_dir(dir)) {
     err = failure("cannot fsync the directory", dir);
     return false;
   }
-  int wal = ::open(path_of(dir, wal_name).c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC);
-  if (wal >= 0)
-    ::close(wal); // (not synced: a WAL that comes back only repeats the snapshot)
-  return true;
+  return drop_wal_prefix(dir, wal_bytes_, err);
+}
+
+bool write_snapshot(const std::string& dir, const std::vector<record_delta>& records, std::string& err) {
+  snapshot_in_slices s{0, wal_size(dir)};
+  s.add(records);
+  return s.write(dir, err);
 }
 
 bool append_wal(const std::string& dir, const std::vector<record_delta>& records, bool sync, std::string& err) {
@@ -208,6 +259,8 @@ caf::behavior replica_disk_actor(caf::event_based_actor* self, std::string dir, 
   // An exit request overtakes ordinary messages (it is urgent): quit only
   // after what was sent before it, e.g. the replicator's last snapshot.
   self->set_exit_handler([self](caf::exit_msg& m) { self->send(self, disk_quit_atom::value, m.reason); });
+  // The snapshot being gathered slice by slice, if one is.
+  auto slices = std::make_shared<std::optional<snapshot_in_slices>>();
   // Detached: blocking file I/O is fine here, and nowhere else.
   return {
     [self](disk_quit_atom, caf::error& reason) { self->quit(std::move(reason)); },
@@ -218,8 +271,25 @@ caf::behavior replica_disk_actor(caf::event_based_actor* self, std::string dir, 
       return caf::ok_atom::value;
     },
     [=](disk_snapshot_atom, const std::vector<record_delta>& ds) -> caf::result<caf::ok_atom> {
+      slices->reset(); // a whole snapshot (on shutdown) supersedes one in slices
       std::string err;
       if (!make_dirs(dir) || !write_snapshot(dir, ds, err))
+        return make_error(errc::disk_failed, err.empty() ? "cannot create " + dir + ": " + std::strerror(errno) : err);
+      return caf::ok_atom::value;
+    },
+    [=](disk_snapshot_part_atom, uint64_t id, const std::vector<record_delta>& ds, bool first,
+        bool last) -> caf::result<caf::ok_atom> {
+      if (first)
+        slices->emplace(id, wal_size(dir));
+      else if (!*slices || (*slices)->id() != id)
+        return make_error(errc::disk_failed, "a snapshot slice came without its start (was the disk actor restarted?)");
+      (*slices)->add(ds);
+      if (!last)
+        return caf::ok_atom::value;
+      std::string err;
+      bool ok = make_dirs(dir) && (*slices)->write(dir, err);
+      slices->reset();
+      if (!ok)
         return make_error(errc::disk_failed, err.empty() ? "cannot create " + dir + ": " + std::strerror(errno) : err);
       return caf::ok_atom::value;
     },

@@ -12,7 +12,12 @@
 //   follows half a line.
 // - replicas.snapshot: "cafmcp-replicas 1 <records> <sha256 of the rest>"
 //   then one JSON line per record; written to a temporary file, fsynced,
-//   renamed, the directory fsynced, and only then the WAL emptied.
+//   renamed, the directory fsynced, and only then the WAL emptied of what
+//   the snapshot covers. The replicator sends the periodic snapshot in
+//   slices (it serves requests in between, however large the store): the
+//   first slice notes the WAL's length, and only that much is dropped at the
+//   end; appends made meanwhile stay (replaying them again is harmless:
+//   merging is last-write-wins).
 // - Loading: a torn final WAL line (a crash in the middle of an append) is
 //   dropped quietly and cut off the file. A bad line with good lines after
 //   it is damage, not a torn append: replay stops there and the WAL is moved
@@ -47,6 +52,9 @@ namespace cafmcp::cluster {
 using disk_append_atom = caf::atom_constant<caf::atom("dk_append")>;
 using disk_snapshot_atom = caf::atom_constant<caf::atom("dk_snap")>;
 using disk_load_atom = caf::atom_constant<caf::atom("dk_load")>;
+/// (disk_snapshot_part_atom, uint64 id, vector<record_delta>, bool first, bool last) -> ok | disk_failed
+///     one slice of a snapshot: `first` starts it (and notes the WAL's length), `last` writes it
+using disk_snapshot_part_atom = caf::atom_constant<caf::atom("dk_snappt")>;
 
 /// Reads `dir`'s snapshot and WAL (missing files are no error); changes
 /// nothing on disk.
@@ -58,6 +66,26 @@ std::string set_aside_damage(const std::string& dir, const disk_load& load, int6
 /// Writes the snapshot durably (temporary file, fsync, rename, directory
 /// fsync), then empties the WAL; false with `err`.
 bool write_snapshot(const std::string& dir, const std::vector<record_delta>& records, std::string& err);
+
+/// The WAL's length in bytes (0 when there is none).
+uint64_t wal_size(const std::string& dir);
+
+/// A snapshot gathered slice by slice, then written like write_snapshot,
+/// except that only the WAL's first `wal_bytes` (its length when the
+/// snapshot began) are dropped: appends made since stay.
+class snapshot_in_slices {
+public:
+  snapshot_in_slices(uint64_t id, uint64_t wal_bytes) : id_(id), wal_bytes_(wal_bytes) {}
+  uint64_t id() const { return id_; }
+  void add(const std::vector<record_delta>& records);
+  bool write(const std::string& dir, std::string& err) const;
+
+private:
+  uint64_t id_;
+  uint64_t wal_bytes_;
+  std::string body_;
+  size_t count_ = 0;
+};
 /// Appends to the WAL, with `sync` through fdatasync; false with `err`, and
 /// then the file is as it was before.
 bool append_wal(const std::string& dir, const std::vector<record_delta>& records, bool sync, std::string& err);

@@ -313,29 +313,64 @@ void release_durable(repl_actor* self) {
 
 } // namespace
 
+namespace {
+
+/// Sends the next slice of the snapshot under way; the disk's answer sends
+/// the one after it, so requests are served between slices.
+void send_snapshot_slice(repl_actor* self) {
+  auto& st = self->state;
+  auto disk = st.names->lookup("replica_disk");
+  if (!st.snapshotting || !disk) {
+    st.snapshotting.reset();
+    return;
+  }
+  auto& job = *st.snapshotting;
+  std::vector<record_delta> slice;
+  bool first = job.next == 0;
+  auto end = std::min(job.ids.size(), job.next + snapshot_slice);
+  for (; job.next < end; ++job.next)
+    if (st.store.find(job.ids[job.next])) // (forgotten since it began: nothing to keep)
+      slice.push_back(st.store.full(job.ids[job.next]));
+  bool last = job.next >= job.ids.size();
+  self->request(disk, disk_timeout, disk_snapshot_part_atom::value, job.id, std::move(slice), first, last)
+    .then(
+      [self, last, upto = job.upto](caf::ok_atom) {
+        if (!last)
+          return send_snapshot_slice(self);
+        self->state.snapshotting.reset();
+        self->state.disk.covered(upto);
+        disk_ok(self);
+        release_durable(self);
+      },
+      [self](caf::error& err) {
+        self->state.snapshotting.reset();
+        self->state.disk.snapshot_failed(clock::now());
+        disk_failed(self, "snapshot: " + reason_of(self, err));
+      });
+}
+
+} // namespace
+
 void snapshot(repl_actor* self, bool stopping) {
   auto& st = self->state;
   auto disk = st.names->lookup("replica_disk");
   st.disk.snapshot_taken(clock::now());
   if (!disk)
     return;
-  std::vector<record_delta> all;
-  for (auto& id : st.store.ids())
-    all.push_back(st.store.full(id));
-  if (stopping)
+  if (stopping) {
+    // Whole, at once: nothing is served any more.
+    std::vector<record_delta> all;
+    for (auto& id : st.store.ids())
+      all.push_back(st.store.full(id));
     return caf::anon_send(disk, disk_snapshot_atom::value, std::move(all));
-  auto upto = st.disk.last();
-  self->request(disk, disk_timeout, disk_snapshot_atom::value, std::move(all))
-    .then(
-      [self, upto](caf::ok_atom) {
-        self->state.disk.covered(upto);
-        disk_ok(self);
-        release_durable(self);
-      },
-      [self](caf::error& err) {
-        self->state.disk.snapshot_failed(clock::now());
-        disk_failed(self, "snapshot: " + reason_of(self, err));
-      });
+  }
+  if (st.snapshotting)
+    return; // one at a time
+  // In slices: copying a large store at once held every request (seconds
+  // at a million records). A record changed after its slice went is in the
+  // WAL appends made since, which the snapshot does not drop.
+  st.snapshotting = repl_state::snapshot_job{st.next_snapshot_id++, st.store.ids(), 0, st.disk.last()};
+  send_snapshot_slice(self);
 }
 
 void flush_wal(repl_actor* self) {

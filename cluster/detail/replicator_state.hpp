@@ -39,6 +39,7 @@ constexpr milliseconds renew_every{1000}; // reads renew last activity at most t
 constexpr milliseconds disk_timeout{30000}; // a disk that takes longer has failed
 constexpr size_t background_repairs = 64;  // records the tick pulls at once (repair_in_background)
 constexpr int repair_attempts = 3;         // pulls of one peer within one repair (write_timeout in all)
+constexpr size_t snapshot_slice = 8192;     // records per message of a periodic snapshot
 constexpr size_t sweep_slice = 1024;        // records one sweep looks at (about a millisecond), so requests wait little
 constexpr milliseconds sweep_gap{20};       // between the slices of one pass over the store
 
@@ -120,6 +121,14 @@ struct repl_state {
   uint32_t sync_pending = 0; // catch-up answers still due
   uint64_t caught_up = 0;
   std::optional<cut_job> cut; // a backup reading this member's records as of one stamp
+  struct snapshot_job {
+    uint64_t id = 0;
+    std::vector<std::string> ids; // the store's records when it began
+    size_t next = 0;              // the next slice starts here
+    uint64_t upto = 0;            // every change up to this one is in it
+  };
+  std::optional<snapshot_job> snapshotting; // a periodic snapshot on its way to the disk, slice by slice
+  uint64_t next_snapshot_id = 1;
   std::vector<std::string> sweep_ids; // the pass over the store under way (sweep)
   size_t sweep_next = 0;              // the next slice starts here
 };

@@ -272,6 +272,30 @@ TEST_CASE("replicas on disk load back from snapshot then WAL, and a snapshot emp
   remove_tree(dir);
 }
 
+TEST_CASE("a snapshot written in slices drops only the WAL it covers - appends made while it was gathered stay") {
+  auto dir = make_temp_dir();
+  std::string err;
+  REQUIRE(append_wal(dir, numbered(2, "before"), true, err));
+  snapshot_in_slices s{1, wal_size(dir)};
+  CHECK(s.id() == 1);
+  s.add(numbered(2, "before"));
+  REQUIRE(append_wal(dir, numbered(3, "during"), true, err)); // between two slices
+  s.add(numbered(1, "r"));
+  REQUIRE(s.write(dir, err));
+  auto loaded = load_replicas(dir);
+  CHECK(loaded.from_snapshot == 3);
+  CHECK(loaded.from_wal == 3); // "during" only: "before" is in the snapshot
+  CHECK_FALSE(loaded.incomplete());
+  std::vector<std::string> ids;
+  for (auto& d : loaded.records)
+    ids.push_back(d.id);
+  CHECK(ids == std::vector<std::string>{"before0", "before1", "r0", "during0", "during1", "during2"});
+  // The next append follows the kept tail on a line of its own.
+  REQUIRE(append_wal(dir, numbered(1, "after"), true, err));
+  CHECK(load_replicas(dir).from_wal == 4);
+  remove_tree(dir);
+}
+
 TEST_CASE("a torn last WAL line is dropped quietly and cut off, so the next append starts on a line of its own") {
   auto dir = make_temp_dir();
   std::string err;

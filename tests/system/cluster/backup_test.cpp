@@ -17,6 +17,7 @@
 #include "base/crypto.hpp"
 #include "cluster/backup_file.hpp"
 #include "cluster/replica_store.hpp"
+#include "tests/support/backup_seed.hpp"
 #include "tests/support/cluster_fixture.hpp"
 #include "tests/support/mcp_call.hpp"
 
@@ -56,46 +57,6 @@ std::string new_key(const temp_dir& dir, const std::string& name = "backup.key")
   INFO(r.err);
   REQUIRE(r.code == 0);
   return path;
-}
-
-int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-    .count();
-}
-
-/// A backup file of `n` records shaped like the runtime's (handles, legacy
-/// sessions and finished tasks), written now, as a cluster's would be.
-/// `age_ms` back in time (their stamps and last activity), with a TTL that outlives it.
-void write_seed(const std::string& path, const std::string& key_file, size_t n, int64_t age_ms = 0) {
-  cl::backup_secret s;
-  s.key_file = key_file;
-  cl::backup_header h;
-  h.cluster = "seed";
-  auto now = static_cast<uint64_t>(now_ms() - age_ms);
-  h.cut = cl::hlc_stamp{now + 1, 0, ""};
-  h.records = n;
-  cl::backup_writer w{path, h, cl::make_backup_key(s)};
-  for (size_t i = 0; i < n; ++i) {
-    cl::record_delta d;
-    d.id = "seed" + std::to_string(i);
-    auto at = [&](uint32_t k) { return cl::hlc_stamp{now, k, "seed"}; };
-    auto field = [&](const std::string& name, const std::string& value, uint32_t k) {
-      d.fields[name] = cl::field_value{value, at(k)};
-    };
-    field(cl::field::created, std::to_string(now), 0);
-    field(cl::field::active, std::to_string(now), 0);
-    field(cl::field::ttl, std::to_string(3600000 + age_ms), 0);
-    if (i % 10 == 9) {
-      field(cl::field::info, R"({"kind":"task","owner":"n1","tool":"echo","arguments":{"text":"x"}})", 0);
-      field(cl::field::data("state"), R"({"status":"completed"})", 1);
-    } else if (i % 3 == 2) {
-      field(cl::field::info, R"({"kind":"session","protocolVersion":"2025-06-18"})", 0);
-    } else {
-      field(cl::field::data("k"), "value-" + std::to_string(i), 1);
-    }
-    w.add(d);
-  }
-  w.finish();
 }
 
 /// session_get of `handle`'s key k through `port`.

@@ -17,6 +17,7 @@
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
 
+#include "tests/support/backup_seed.hpp"
 #include "tests/support/cluster_fixture.hpp"
 #include "tests/support/fault_cluster.hpp"
 #include "tests/support/fault_workload.hpp"
@@ -113,6 +114,58 @@ TEST_CASE("kill -9 of every node at once loses no acknowledged write and resurre
   auto r = converge(h, c.call(), c.all(), 10s);
   MESSAGE("legacy sessions deleted (acknowledged): " << h.deleted().size());
   judge(r, "kill-all", n);
+}
+
+TEST_CASE("kill -9 of every node while snapshots of 20,000 records are written in slices loses no acknowledged write") {
+  // A snapshot goes to the disk 8192 records at a time, with writes served
+  // (and appended to the WAL) between the slices; only the WAL the snapshot
+  // covers may be dropped when it is written. Snapshots every 200 ms here,
+  // so kills land in every phase of one.
+  auto n = nodes_wanted();
+  fault_cluster c{n, [](size_t) {
+                    auto cfg = json::parse(fast_config);
+                    cfg["cluster"]["replication"]["snapshot_interval_ms"] = 200;
+                    return cfg;
+                  }};
+  auto key = c.dir.path() + "/backup.key";
+  REQUIRE(run({binary, "backup", "keygen", "--out", key}).code == 0);
+  auto seed = c.dir.path() + "/seed.bak";
+  write_seed(seed, key, 20000);
+  std::vector<std::string> restore{binary, "backup", "restore", seed, "--key-file", key, "--node",
+                                   c.nodes[0]->address()};
+  for (auto& f : client_flags(c.dir, c.cookie))
+    restore.push_back(f);
+  auto restored = run(restore, 120s);
+  INFO(restored.err);
+  REQUIRE(restored.code == 0);
+  auto handles = c.open_handles(16);
+  history::checker h;
+  {
+    workload_options opt;
+    opt.writers = 8;
+    opt.nodes = n;
+    opt.pause_after_error = 100ms;
+    workload w{h, handles, c.call(), opt};
+    for (int round = 0; round < 3; ++round) {
+      CAPTURE(round);
+      std::this_thread::sleep_for(seconds_wanted(6) / 3);
+      for (auto& node : c.nodes)
+        node->proc->signal(SIGKILL);
+      for (size_t i = 0; i < n; ++i) {
+        c.ports[i] = 0;
+        REQUIRE(c.nodes[i]->proc->wait_exit(10s).has_value());
+      }
+      w.next_epoch();
+      for (size_t i = 0; i < n; ++i)
+        c.start(i);
+      REQUIRE(c.wait_up());
+    }
+    std::this_thread::sleep_for(500ms);
+    w.finish();
+  }
+  h.healed(history::clock::now());
+  auto r = converge(h, c.call(), c.all(), 10s);
+  judge(r, "kill-all-snapshots", n);
 }
 
 TEST_CASE("kill -9 of one node and a restart on its data dir, again and again, loses no acknowledged write") {
