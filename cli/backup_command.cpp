@@ -138,10 +138,12 @@ private:
   clock::time_point last_{};
 };
 
-/// An actor system attached to a node: the calls' context.
+/// An actor system attached to a node: the calls' context. Never destroyed:
+/// the command leaves with _Exit (see guarded), since the middleman may
+/// still be busy with a connection and its destructor would wait for it.
 struct attached {
-  std::unique_ptr<caf::actor_system_config> cfg;
-  std::unique_ptr<caf::actor_system> sys;
+  caf::actor_system_config* cfg = nullptr;
+  caf::actor_system* sys = nullptr;
   caf::actor node;
 };
 
@@ -156,10 +158,10 @@ attached attach_to(const connection_options& opts, bool insecure_override = fals
     throw usage_error(e.what());
   }
   attached a;
-  a.cfg = std::make_unique<caf::actor_system_config>();
+  a.cfg = new caf::actor_system_config;
   cluster::register_types(*a.cfg);
   cluster::configure_transport(*a.cfg, conn.tls);
-  a.sys = std::make_unique<caf::actor_system>(*a.cfg);
+  a.sys = new caf::actor_system{*a.cfg};
   auto node = cluster::attach(*a.sys, conn.host, conn.port, conn.cookie, connect_timeout, conn.creds);
   if (!node)
     throw cluster::backup_error("cannot reach " + opts.node + ": " + a.sys->render(node.error()));

@@ -362,8 +362,8 @@ backup_reader::backup_reader(const std::string& path) : path_(path) {
 
 std::string backup_reader::read_exact(size_t n, const std::string& what) {
   if (n > size_ - position_) // before allocating: a damaged length may be huge
-    throw backup_error("the backup is truncated: it ends inside " + what + " (at byte " + std::to_string(size_) + " of "
-                       + std::to_string(size_) + ")");
+    throw backup_error("the backup is truncated: it ends inside " + what + " (it needs " + std::to_string(n)
+                       + " bytes at byte " + std::to_string(position_) + " of " + std::to_string(size_) + ")");
   std::string out(n, '\0');
   in_.read(out.data(), static_cast<std::streamsize>(n));
   if (static_cast<size_t>(in_.gcount()) != n)

@@ -21,6 +21,9 @@ using std::chrono::milliseconds;
 /// every member to hear of it before its clock gets there.
 constexpr milliseconds cut_lead{300};
 constexpr int cut_attempts = 3;
+/// How often a long backup tells every member its cut is still being read
+/// (a member ends a cut unused for a minute).
+constexpr milliseconds cut_keepalive{10000};
 
 milliseconds since(clock::time_point t) {
   return std::chrono::duration_cast<milliseconds>(clock::now() - t);
@@ -138,6 +141,15 @@ std::vector<cut_part> list_cuts(const member_calls& c, const std::vector<std::st
       throw backup_error("the members disagree about the cluster (" + parts.front().member + ": "
                          + parts.front().layout + "; " + p.member + ": " + p.layout
                          + "); try again once membership settles");
+  // The layout's members must be the ones read: a member that joined after
+  // they were read leads records nobody here would read.
+  auto sorted = members;
+  std::sort(sorted.begin(), sorted.end());
+  auto layout = parts.empty() ? std::string{} : parts.front().layout;
+  auto placed = layout.substr(0, layout.find(' ')); // (drains follow the members)
+  if (placed != joined(sorted))
+    throw backup_error("the cluster changed before the cut was read (members " + joined(sorted) + ", placement over "
+                       + placed + "); take the backup again");
   return parts;
 }
 
@@ -169,16 +181,25 @@ backup_result run_backup(caf::actor_system& sys, const caf::actor& node, const b
     h.created_ms = std::chrono::duration_cast<milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
     h.taken_by = o.taken_by;
     backup_writer w{o.out, h, o.key};
+    auto touched = clock::now();
     for (auto& p : out.parts) {
       for (uint64_t from = 0; from < p.records;) {
         auto page = c.one<std::vector<record_delta>>(
           p.member, caf::make_message(repl_cut_page_atom::value, id, from, o.page), "reading records");
         if (page.empty())
-          break; // records forgotten since they were listed: finish() names the shortfall
+          break;
+        from += page.size(); // one per listed record, forgotten ones (no fields) included
         for (auto& d : page)
-          w.add(d);
-        from += o.page;
+          if (!d.fields.empty()) // forgotten since it was listed: finish() names the shortfall
+            w.add(d);
         report(o.progress, "read", w.records(), h.records, w.bytes(), started);
+        if (clock::now() - touched > cut_keepalive) {
+          // The members not being read now would end their cut after a
+          // minute unused: listing again (cheap once listed) keeps it.
+          for (auto& m : members)
+            c.one<cut_part>(m, caf::make_message(repl_cut_list_atom::value, id), "keeping the cut");
+          touched = clock::now();
+        }
       }
     }
     for (auto& m : members) {

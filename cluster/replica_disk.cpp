@@ -150,6 +150,11 @@ bool drop_wal_prefix(const std::string& dir, uint64_t bytes, std::string& err) {
   std::ifstream in{path, std::ios::binary};
   in.seekg(static_cast<std::streamoff>(bytes));
   std::string tail{std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{}};
+  if (!in || tail.size() != size - bytes) {
+    // Not read whole: keep the WAL as it is (it repeats the snapshot, harmlessly).
+    err = failure("cannot read the end of", path);
+    return false;
+  }
   auto tmp = path + ".tmp";
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
   if (fd < 0) {

@@ -95,12 +95,12 @@ caf::result<std::vector<record_delta>> cut_page(repl_actor* self, const std::str
   auto& cut = *st.cut;
   if (!cut.listed)
     return make_error(errc::cut_not_ready, "list the cut before reading it");
+  // One entry per listed record, so the reader can count: a record
+  // forgotten since it was listed comes without fields (and the backup's
+  // count then says it is short).
   std::vector<record_delta> out;
-  for (auto i = from; i < cut.ids.size() && out.size() < max; ++i) {
-    auto d = st.store.at_cut(cut.ids[i]);
-    if (!d.fields.empty()) // forgotten since it was listed: the backup's count tells
-      out.push_back(std::move(d));
-  }
+  for (auto i = from; i < cut.ids.size() && out.size() < max; ++i)
+    out.push_back(st.store.at_cut(cut.ids[i]));
   return out;
 }
 
@@ -152,6 +152,8 @@ caf::result<uint64_t> restore_batch(repl_actor* self, std::vector<record_delta> 
     for (auto& m : placement(self, d.id))
       by_member[m].push_back(d);
   }
+  if (by_member.empty())
+    return make_error(errc::no_quorum, "no member takes records");
   struct progress {
     caf::typed_response_promise<uint64_t> rp;
     size_t left = 0;
@@ -175,10 +177,9 @@ caf::result<uint64_t> restore_batch(repl_actor* self, std::vector<record_delta> 
     for (auto& f : p->failed)
       who += (who.empty() ? "" : ", ") + f;
     p->rp.deliver(make_error(errc::no_quorum, "restored records are not held by " + who
-                                                + " (refused, or no answer in time); restore again: it is idempotent"));
+                                                + " (refused, or no answer in time); restore again (without --overwrite "
+                                                  "that is harmless: records merge by stamp)"));
   };
-  if (by_member.empty())
-    return make_error(errc::no_quorum, "no member takes records");
   for (auto& [member, batch] : by_member) {
     if (member != st.me) {
       send_apply(self, member, std::move(batch), [done, member = member](bool ok) { done(member, ok); }, false, true);

@@ -355,7 +355,9 @@ void snapshot(repl_actor* self, bool stopping) {
   auto& st = self->state;
   auto disk = st.names->lookup("replica_disk");
   st.disk.snapshot_taken(clock::now());
-  if (!disk)
+  // Before the disk's records are in the store, a snapshot of the store
+  // would replace them on disk with (nearly) nothing.
+  if (!disk || !st.loaded)
     return;
   if (stopping) {
     // Whole, at once: nothing is served any more.
@@ -454,9 +456,10 @@ void load_from_disk(repl_actor* self) {
           // fresh snapshot, since the damaged files were moved aside.
           for (auto& id : st.store.ids())
             st.needs_repair.insert(id);
-          snapshot(self);
         }
         finish_load(self); // (the peers that asked meanwhile are answered with these records in)
+        if (incomplete)
+          snapshot(self); // (only once loaded: snapshot() waits for that)
       },
       [self](caf::error& err) {
         finish_load(self);

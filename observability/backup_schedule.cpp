@@ -93,25 +93,24 @@ void start_backup(schedule_actor* self) {
   }
   cluster::backup_options o;
   o.out = st.cfg.directory + "/" + backup_file_name(unix_ms());
-  cluster::backup_secret secret;
-  secret.key_file = st.cfg.key_file;
-  try {
-    if (!st.cfg.passphrase_file.empty()) {
-      secret.passphrase = cluster::read_passphrase_file(st.cfg.passphrase_file);
-      secret.has_passphrase = true;
-    }
-    o.key = cluster::make_backup_key(secret); // read each time: a key file replaced meanwhile is used
-  } catch (const std::exception& e) {
-    self->send(self, backup_done_atom::value, false, std::string{e.what()}, uint64_t{0});
-    return;
-  }
+  // The key is read (and a passphrase stretched, ~0.1 s) in the worker,
+  // not on this actor's scheduler thread.
+  auto key_file = st.cfg.key_file;
+  auto passphrase_file = st.cfg.passphrase_file;
   o.taken_by = "schedule on " + st.cfg.node_name;
   st.running = true;
   st.status->update([](backup_status::view& v) { v.running = true; });
   log::info(st.path, "scheduled backup to " + o.out);
   auto parent = caf::actor_cast<caf::actor>(self);
-  self->spawn<caf::detached>([parent, node, o](caf::event_based_actor* w) {
+  self->spawn<caf::detached>([parent, node, o, key_file, passphrase_file](caf::event_based_actor* w) mutable {
     try {
+      cluster::backup_secret secret;
+      secret.key_file = key_file;
+      if (!passphrase_file.empty()) {
+        secret.passphrase = cluster::read_passphrase_file(passphrase_file);
+        secret.has_passphrase = true;
+      }
+      o.key = cluster::make_backup_key(secret); // read each time: a key file replaced meanwhile is used
       auto r = cluster::run_backup(w->system(), node, o);
       w->send(parent, backup_done_atom::value, true, o.out, r.summary.records);
     } catch (const std::exception& e) {
@@ -180,8 +179,12 @@ caf::behavior backup_schedule_fun(schedule_actor* self, backup_schedule_config c
       auto& st = self->state;
       if (st.running)
         return; // a restarted schedule's old timer: the backup under way reschedules
-      if (!st.view || !leads(self))
-        return schedule(self, st.cfg.interval); // the leader backs the cluster up; the others stand by
+      if (!st.view || !leads(self)) {
+        // The leader backs the cluster up; the others stand by (and a former
+        // leader's failures are no longer this node's to report).
+        st.status->update([](backup_status::view& v) { v.failing = 0; });
+        return schedule(self, st.cfg.interval);
+      }
       start_backup(self);
     },
     [self](backup_done_atom, bool ok, const std::string& what, uint64_t records) { finished(self, ok, what, records); },
