@@ -38,12 +38,6 @@ up() {
   conn=(--node "127.0.0.1:$cport" --cookie-file "$work/cookie" --certs-dir "$work/certs")
 }
 down() { "$bin" cluster down --data-dir "$work/c" > /dev/null 2>&1 || true; }
-call() { # PORT TOOL ARGS
-  curl -s "http://127.0.0.1:$1/mcp" -H 'Content-Type: application/json' \
-    -H 'Accept: application/json, text/event-stream' -H 'MCP-Protocol-Version: 2026-07-28' \
-    -H 'Mcp-Method: tools/call' -H "Mcp-Name: $2" \
-    -d "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"$2\",\"arguments\":$3,\"_meta\":{\"io.modelcontextprotocol/protocolVersion\":\"2026-07-28\",\"io.modelcontextprotocol/clientCapabilities\":{}}}}"
-}
 open_handle() { call "$1" session_open '{}' | grep -o '"handle":"[0-9a-f]*"' | cut -d'"' -f4; }
 count_records() { # the primaries of every member, as n1 sees them
   "$bin" status "${conn[@]}" --json |
@@ -75,13 +69,8 @@ sleep 1
 : > "$work/handles"
 for _ in $(seq 1 64); do open_handle "$port1" >> "$work/handles"; done
 [ -s "$work/handles" ] || { echo "backup: no handle opened on port $port1" >&2; exit 1; }
-cat > "$work/open.lua" <<'LUA'
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
-wrk.headers["Accept"] = "application/json, text/event-stream"
-wrk.headers["MCP-Protocol-Version"] = "2026-07-28"
-wrk.headers["Mcp-Method"] = "tools/call"
-wrk.headers["Mcp-Name"] = "session_open"
+cat > "$work/open.lua" <<LUA
+$(wrk_mcp_headers session_open)
 wrk.body = '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"session_open","arguments":{},"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}}}'
 LUA
 seeded=$(count_records)
@@ -142,12 +131,7 @@ cat > "$work/set.lua" <<LUA
 local handles = {}
 for line in io.lines("$work/handles") do handles[#handles + 1] = line end
 local i = 0
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
-wrk.headers["Accept"] = "application/json, text/event-stream"
-wrk.headers["MCP-Protocol-Version"] = "2026-07-28"
-wrk.headers["Mcp-Method"] = "tools/call"
-wrk.headers["Mcp-Name"] = "session_set"
+$(wrk_mcp_headers session_set)
 request = function()
   i = i + 1
   local h = handles[(i % #handles) + 1]

@@ -7,6 +7,8 @@
 #   wait_ready LOG          (bounded) prints a node's whole ready line
 #   ready_port LINE KEY     the port of KEY (mcp, observability) in a ready line
 #   wait_port PORT          (bounded) until 127.0.0.1:PORT accepts a connection
+#   call PORT TOOL ARGS     one stateless (2026-07-28) tools/call through curl
+#   wrk_mcp_headers TOOL    the Lua lines that make wrk post tools/call of TOOL
 bench_name=$(basename "$0" .sh)
 work=$(mktemp -d)
 pids=()
@@ -48,4 +50,22 @@ wait_port() {
   done
   echo "$bench_name: nothing answers on 127.0.0.1:$1" >&2
   return 1
+}
+
+call() { # PORT TOOL ARGS
+  curl -s "http://127.0.0.1:$1/mcp" -H 'Content-Type: application/json' \
+    -H 'Accept: application/json, text/event-stream' -H 'MCP-Protocol-Version: 2026-07-28' \
+    -H 'Mcp-Method: tools/call' -H "Mcp-Name: $2" \
+    -d "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"$2\",\"arguments\":$3,\"_meta\":{\"io.modelcontextprotocol/protocolVersion\":\"2026-07-28\",\"io.modelcontextprotocol/clientCapabilities\":{}}}}"
+}
+
+wrk_mcp_headers() { # TOOL
+  cat <<LUA
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Accept"] = "application/json, text/event-stream"
+wrk.headers["MCP-Protocol-Version"] = "2026-07-28"
+wrk.headers["Mcp-Method"] = "tools/call"
+wrk.headers["Mcp-Name"] = "$1"
+LUA
 }

@@ -43,12 +43,6 @@ up() { # [CONFIG]
   port1=$((base + 1)); port2=$((base + 4)); port3=$((base + 7)); cport=$base
 }
 down() { "$bin" cluster down --data-dir "$work/c" > /dev/null 2>&1 || true; }
-call() { # PORT TOOL ARGS
-  curl -s "http://127.0.0.1:$1/mcp" -H 'Content-Type: application/json' \
-    -H 'Accept: application/json, text/event-stream' -H 'MCP-Protocol-Version: 2026-07-28' \
-    -H 'Mcp-Method: tools/call' -H "Mcp-Name: $2" \
-    -d "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"$2\",\"arguments\":$3,\"_meta\":{\"io.modelcontextprotocol/protocolVersion\":\"2026-07-28\",\"io.modelcontextprotocol/clientCapabilities\":{}}}}"
-}
 open_handle() { call "$1" session_open '{}' | grep -o '"handle":"[0-9a-f]*"' | cut -d'"' -f4; }
 stats() { sort -n | awk '{a[NR]=$1} END {if (NR==0) {print "-\t-"; exit} printf "%d\t%d\n", a[int((NR+1)/2)], a[NR]}'; }
 
@@ -66,12 +60,7 @@ for level in majority local; do
 local handles = {}
 for line in io.lines("$work/handles") do handles[#handles + 1] = line end
 local i = 0
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
-wrk.headers["Accept"] = "application/json, text/event-stream"
-wrk.headers["MCP-Protocol-Version"] = "2026-07-28"
-wrk.headers["Mcp-Method"] = "tools/call"
-wrk.headers["Mcp-Name"] = "session_set"
+$(wrk_mcp_headers session_set)
 request = function()
   i = i + 1
   local h = handles[(i % #handles) + 1]
@@ -100,13 +89,8 @@ if [ "$mode" = tls ]; then
 
 echo "== memory per session with its replica (session_open for ${secs}s through wrk)"
 rss() { local t=0; for p in $(awk '{print $2}' "$work/c/cluster.pids"); do t=$((t + $(awk '/VmRSS/ {print $2}' "/proc/$p/status"))); done; echo "$t"; }
-cat > "$work/open.lua" <<'LUA'
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
-wrk.headers["Accept"] = "application/json, text/event-stream"
-wrk.headers["MCP-Protocol-Version"] = "2026-07-28"
-wrk.headers["Mcp-Method"] = "tools/call"
-wrk.headers["Mcp-Name"] = "session_open"
+cat > "$work/open.lua" <<LUA
+$(wrk_mcp_headers session_open)
 wrk.body = '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"session_open","arguments":{},"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}}}'
 LUA
 before=$(rss)

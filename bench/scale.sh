@@ -46,12 +46,7 @@ for n in $sizes; do
   per=$(( (after - before) * 1024 / n ))
   echo "memory: RSS of the 3 nodes $before kB → $after kB: $per bytes per handle with its replica"
   cat > "$work/get.lua" <<LUA
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
-wrk.headers["Accept"] = "application/json, text/event-stream"
-wrk.headers["MCP-Protocol-Version"] = "2026-07-28"
-wrk.headers["Mcp-Method"] = "tools/call"
-wrk.headers["Mcp-Name"] = "session_get"
+$(wrk_mcp_headers session_get)
 request = function()
   local body = '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"session_get","arguments":{"handle":"seed'
     .. math.random(0, $n - 1) .. '","key":"k"},"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}}}'

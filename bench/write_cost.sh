@@ -23,12 +23,6 @@ base=$(( 20000 + RANDOM % 9000 ))
 "$bin" cluster up --nodes 3 --base-port "$base" --data-dir "$work/c" --config "$work/node.json" \
   --cookie-file "$work/cookie" --certs-dir "$work/certs" --detach > /dev/null
 port1=$((base + 1))
-call() { # PORT TOOL ARGS
-  curl -s "http://127.0.0.1:$1/mcp" -H 'Content-Type: application/json' \
-    -H 'Accept: application/json, text/event-stream' -H 'MCP-Protocol-Version: 2026-07-28' \
-    -H 'Mcp-Method: tools/call' -H "Mcp-Name: $2" \
-    -d "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"$2\",\"arguments\":$3,\"_meta\":{\"io.modelcontextprotocol/protocolVersion\":\"2026-07-28\",\"io.modelcontextprotocol/clientCapabilities\":{}}}}"
-}
 open_handles() { # FILE
   : > "$1"
   for _ in $(seq 1 "$nhandles"); do
@@ -47,12 +41,7 @@ set_lua() { # FILE MODE CHUNK
 local handles = {}
 for line in io.lines("$1") do handles[#handles + 1] = line end
 local i = 0
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
-wrk.headers["Accept"] = "application/json, text/event-stream"
-wrk.headers["MCP-Protocol-Version"] = "2026-07-28"
-wrk.headers["Mcp-Method"] = "tools/call"
-wrk.headers["Mcp-Name"] = "session_set"
+$(wrk_mcp_headers session_set)
 request = function()
   i = i + 1
   local h = handles[(i % #handles) + 1]
