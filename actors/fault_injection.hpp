@@ -52,6 +52,8 @@ public:
   fault_verdict on_message(const std::string& from, const std::string& to, time_point now);
   /// A call of `tool` at `now`.
   fault_verdict on_tool_call(const std::string& tool, time_point now);
+  /// Whether any experiment may still inject a fault (cheap: one atomic load).
+  bool active() const { return any_.load(std::memory_order_relaxed); }
 
   /// Faults injected (dropped or failed, delayed or stalled) per experiment.
   std::map<std::string, uint64_t> injected() const;

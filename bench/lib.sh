@@ -9,6 +9,8 @@
 #   wait_port PORT          (bounded) until 127.0.0.1:PORT accepts a connection
 #   call PORT TOOL ARGS     one stateless (2026-07-28) tools/call through curl
 #   wrk_mcp_headers TOOL    the Lua lines that make wrk post tools/call of TOOL
+#   start_limit_probe       builds (once) and starts ../shared/bench/limit-probe in mode B;
+#                           prints its port, or nothing (and why, on stderr) when its source is missing
 bench_name=$(basename "$0" .sh)
 work=$(mktemp -d)
 pids=()
@@ -68,4 +70,27 @@ wrk.headers["MCP-Protocol-Version"] = "2026-07-28"
 wrk.headers["Mcp-Method"] = "tools/call"
 wrk.headers["Mcp-Name"] = "$1"
 LUA
+}
+
+# The machine's HTTP ceiling for an MCP-shaped request: a bare Beast server that parses the
+# body with nlohmann/json and dumps a response (../shared/bench/limit-probe, mode B). The MCP
+# throughput goals are ratios to it, measured in the same run. LIMIT_PROBE_DIR overrides
+# where its source is; the binary is cached in build/bench-cache by the source's hash.
+start_limit_probe() {
+  local dir=${LIMIT_PROBE_DIR:-../shared/bench/limit-probe}
+  if [ ! -f "$dir/server.cpp" ]; then
+    echo "$bench_name: no limit probe at $dir (set LIMIT_PROBE_DIR): ratios to it are not printed" >&2
+    return 0
+  fi
+  local cache=build/bench-cache sum bin port
+  sum=$(sha256sum "$dir/server.cpp" | cut -c1-16)
+  bin=$cache/limit_probe-$sum
+  if [ ! -x "$bin" ]; then
+    mkdir -p "$cache"
+    g++ -O2 -std=c++17 "$dir/server.cpp" -o "$bin.tmp" -lcaf_io -lcaf_core -pthread && mv "$bin.tmp" "$bin"
+  fi
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  "$bin" --port="$port" --mode=B > "$work/limit_probe.log" 2>&1 & pids+=($!)
+  wait_port "$port" >&2
+  echo "$port"
 }

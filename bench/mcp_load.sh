@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # MCP load benchmark: tools/call echo over Streamable HTTP, with wrk, against
+#   the limit probe (../shared/bench/limit-probe, mode B: Beast + JSON parse/dump, no MCP)
 #   cafmcp (modern stateless 2026-07-28, and a legacy session)
 #   the official TypeScript SDK v2 server (stateless)   bench/reference/
 #   the official TypeScript SDK v1 server (sessions)    bench/reference/
-# at 4 and 32 connections; prints req/s and p50/p95/p99, and the ratios.
+# at 4 and 32 connections; prints req/s and p50/p95/p99, and the ratios to the probe
+# (the goals) and to the better TypeScript server.
 # Usage: bash bench/mcp_load.sh [path/to/cafmcp]   (DURATION=10 seconds per run)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -36,6 +38,7 @@ open_session() {
     -d '{"jsonrpc":"2.0","method":"notifications/initialized"}'
   echo "$sid"
 }
+probe_port=$(start_limit_probe)
 caf_sid=$(open_session "$caf_port")
 v1_sid=$(open_session "$v1_port")
 
@@ -52,7 +55,10 @@ run() { # name port mode session conns
   errs[$key]=$(sed -E 's/.*errors=([0-9]+).*/\1/' <<<"$line")
 }
 
+servers="cafmcp-modern ts-v2-stateless cafmcp-legacy ts-v1-sessions"
+[ -n "$probe_port" ] && servers="limit-probe $servers"
 for c in 4 32; do
+  [ -n "$probe_port" ] && run limit-probe "$probe_port" modern "" "$c"
   run cafmcp-modern "$caf_port" modern "" "$c"
   run ts-v2-stateless "$v2_port" modern "" "$c"
   run cafmcp-legacy "$caf_port" legacy "$caf_sid" "$c"
@@ -64,7 +70,7 @@ echo
 echo "tools/call echo over Streamable HTTP, wrk -t1, ${duration}s per run ($(nproc) cores, shared with wrk)"
 printf '%-18s %5s %10s %9s %9s %9s %7s\n' server conns "req/s" "p50 ms" "p95 ms" "p99 ms" errors
 for c in 4 32; do
-  for n in cafmcp-modern ts-v2-stateless cafmcp-legacy ts-v1-sessions; do
+  for n in $servers; do
     k="$n/c$c"
     printf '%-18s %5s %10s %9s %9s %9s %7s\n' "$n" "$c" "${rps[$k]}" "$(ms "${p50[$k]}")" "$(ms "${p95[$k]}")" \
       "$(ms "${p99[$k]}")" "${errs[$k]}"
@@ -81,3 +87,13 @@ for c in 4 32; do
         'BEGIN { printf "  c%-3s %-14s %6.1fx the req/s of %s, p99 %5.3f of its p99\n", c, n, r / br, b, p / bp }'
   done
 done
+if [ -n "$probe_port" ]; then
+  echo
+  echo "ratios to the limit probe's req/s in this run (goals: modern >= 0.7, legacy >= 0.6; p99 <= 0.5 ms at c4):"
+  for c in 4 32; do
+    for n in cafmcp-modern cafmcp-legacy; do
+      awk -v n="$n" -v c="$c" -v r="${rps[$n/c$c]}" -v pr="${rps[limit-probe/c$c]}" -v p="${p99[$n/c$c]}" \
+        'BEGIN { printf "  c%-3s %-14s %5.2f of the probe (%d / %d req/s), p99 %.2f ms\n", c, n, r / pr, r, pr, p / 1000 }'
+    done
+  done
+fi

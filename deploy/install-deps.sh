@@ -22,6 +22,7 @@ packages=(
   procps                # pgrep/ps for process tests
   curl                  # README examples, bench/mcp_load.sh
   wrk                   # HTTP load generator for bench/mcp_load.sh
+  linux-perf            # bench/mcp_profile.sh: where an MCP request's time goes
   iproute2              # ip netns, veth, bridges for the netns cluster tests
   iptables              # DROP rules inside a namespace (partitions)
   openssl               # test certificates for TLS between nodes

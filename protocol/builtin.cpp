@@ -69,25 +69,23 @@ void sleep_step(std::shared_ptr<tool_call> call, int64_t total_ms, int64_t done_
 } // namespace
 
 void add_builtins(catalog& cat) {
-  cat.add_tool(tool_def{
-    "echo", "Echo", "Returns its text unchanged.",
-    schema({{"text", {{"type", "string"}, {"description", "the text to return"}}}}, {"text"}), nullptr,
-    json{{"readOnlyHint", true}, {"idempotentHint", true}},
-    sync_tool([](const json& args) { return tool_result::text(args["text"].get<std::string>()); }),
-    true});
+  cat.add_tool(inline_tool(
+    tool_def{"echo", "Echo", "Returns its text unchanged.",
+             schema({{"text", {{"type", "string"}, {"description", "the text to return"}}}}, {"text"}), nullptr,
+             json{{"readOnlyHint", true}, {"idempotentHint", true}}, nullptr, true},
+    [](const json& args) { return tool_result::text(args["text"].get<std::string>()); }));
 
-  cat.add_tool(tool_def{
-    "add", "Add", "Adds two numbers.",
-    schema({{"a", {{"type", "number"}}}, {"b", {{"type", "number"}}}}, {"a", "b"}),
-    json{{"type", "object"}, {"properties", {{"sum", {{"type", "number"}}}}}, {"required", {"sum"}}},
-    json{{"readOnlyHint", true}, {"idempotentHint", true}},
-    sync_tool([](const json& args) {
+  cat.add_tool(inline_tool(
+    tool_def{"add", "Add", "Adds two numbers.",
+             schema({{"a", {{"type", "number"}}}, {"b", {{"type", "number"}}}}, {"a", "b"}),
+             json{{"type", "object"}, {"properties", {{"sum", {{"type", "number"}}}}}, {"required", {"sum"}}},
+             json{{"readOnlyHint", true}, {"idempotentHint", true}}, nullptr, true},
+    [](const json& args) {
       json sum = args["a"].get<double>() + args["b"].get<double>();
       if (args["a"].is_number_integer() && args["b"].is_number_integer())
         sum = args["a"].get<int64_t>() + args["b"].get<int64_t>();
       return structured(json{{"sum", sum}}, json{{"sum", sum}}.dump());
-    }),
-    true});
+    }));
 
   cat.add_tool(tool_def{
     "sleep", "Sleep", "Waits for ms milliseconds, reporting progress every 100 ms; cancellable; runs as a task for clients with the Tasks extension.",

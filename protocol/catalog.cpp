@@ -28,8 +28,14 @@ nlohmann::json tool_result::to_json() const {
   return out;
 }
 
-tool_handler sync_tool(std::function<tool_result(const nlohmann::json&)> fn) {
+tool_handler sync_tool(tool_function fn) {
   return [fn](const nlohmann::json& args, std::shared_ptr<tool_call> call) { call->reply(fn(args)); };
+}
+
+tool_def inline_tool(tool_def def, tool_function fn) {
+  def.handler = sync_tool(fn);
+  def.inline_handler = std::move(fn);
+  return def;
 }
 
 nlohmann::json resource_contents::to_json() const {

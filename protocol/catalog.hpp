@@ -95,8 +95,11 @@ public:
 
 using tool_handler = std::function<void(const nlohmann::json& arguments, std::shared_ptr<tool_call> call)>;
 
+/// A plain function from arguments to a result.
+using tool_function = std::function<tool_result(const nlohmann::json&)>;
+
 /// Adapts a plain function (arguments -> result) into a tool handler.
-tool_handler sync_tool(std::function<tool_result(const nlohmann::json&)> fn);
+tool_handler sync_tool(tool_function fn);
 
 struct tool_def {
   std::string name;
@@ -113,7 +116,19 @@ struct tool_def {
   /// With bearer authorisation (mcp.auth): a call needs a token carrying
   /// this scope, else 403 insufficient_scope ("": any token).
   std::string required_scope = {};
+  /// Set by inline_tool: a pure function answered where the request was
+  /// read (the HTTP I/O thread or the legacy session's actor), without
+  /// the round trip to a tool worker. Tasks and calls while a chaos
+  /// experiment runs still go through `handler` on a worker.
+  tool_function inline_handler = {};
 };
+
+/// `def` with `fn` as its handler, run inline: for pure, non-blocking
+/// functions that take microseconds (echo, add). Each call saves two
+/// thread hand-offs; a throw still fails only that call (-32603). A
+/// function that blocks, sends messages or runs long would stall every
+/// connection of the I/O thread: give it a `sync_tool` handler instead.
+tool_def inline_tool(tool_def def, tool_function fn);
 
 // -- resources ------------------------------------------------------------------
 

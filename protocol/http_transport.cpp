@@ -71,7 +71,15 @@ public:
   // -- called by sinks, from any thread: hop onto the connection's thread --
 
   void post_event(json msg, bool final, bool modern) {
+    // Answered on the connection's own strand (an inline tool, tools/list,
+    // ping) with nothing queued before it: written now, which saves a trip
+    // through the I/O queue and a poll of the reactor per request.
+    auto* strand = sock_.get_executor().target<net::strand<net::io_context::executor_type>>();
+    if (queued_events_.load() == 0 && strand && strand->running_in_this_thread())
+      return on_event(msg, final, modern);
+    ++queued_events_;
     net::post(sock_.get_executor(), [self = shared_from_this(), msg = std::move(msg), final, modern] {
+      --self->queued_events_;
       self->on_event(msg, final, modern);
     });
   }
@@ -170,7 +178,9 @@ private:
                          "Host " + header(http::field::host)
                            + " is not allowed: this node is bound to a loopback address and answers localhost, "
                              "127.0.0.1, [::1] or http.allowed_hosts (DNS rebinding protection)");
-    auto resource = resource_uri(cfg.auth, header(http::field::host), cfg.path);
+    std::string resource; // only bearer authorisation needs it
+    if (cfg.auth.enabled)
+      resource = resource_uri(cfg.auth, header(http::field::host), cfg.path);
     if (cfg.auth.enabled && target == metadata_path(resource) && req_.method() == http::verb::get) {
       // Protected resource metadata (RFC 9728): where to get a token; open to all.
       http::response<http::string_body> res{http::status::ok, req_.version()};
@@ -741,6 +751,7 @@ private:
   bool streaming_ = false;
   bool writing_ = false;
   std::atomic<bool> closed_{false}; // also read by other threads (session push)
+  std::atomic<int> queued_events_{0}; // posted by post_event, not yet handled (keeps their order)
   std::deque<pending_write> out_;
   net::steady_timer ka_timer_{sock_.get_executor()};
   write_backlog backlog_{srv_->config().max_stream_queue_bytes}; // bytes in out_

@@ -4,6 +4,7 @@
 #include <caf/all.hpp>
 
 #include "base/crypto.hpp"
+#include "base/log.hpp"
 #include "protocol/detail/endpoint_state.hpp"
 #include "protocol/json_schema.hpp"
 #include "protocol/task_record.hpp"
@@ -18,6 +19,34 @@ namespace {
 
 const char* input_required_note = "input_required";
 
+/// An inline tool's call (tool_def::inline_handler), answered on this
+/// thread: no job, no worker, no in-flight slot (it ends before the next
+/// request is read).
+void run_inline(const tool_def& tool, const json& id, const json& args, const sink_ptr& out,
+                const std::function<json(json)>& decorate, const std::function<void(bool)>& on_outcome) {
+  trace::span span;
+  if (trace::enabled()) {
+    span = trace::start_span("tool " + tool.name, trace::span_kind::internal, out->trace_context());
+    span.set("gen_ai.tool.name", tool.name);
+  }
+  if (log::enabled(log::level::debug))
+    log::debug("/root/protocol_sup/tool_sup", "tools/call " + tool.name + " (inline)");
+  json response;
+  bool failed = false;
+  try {
+    response = make_result(id, decorate(tool.inline_handler(args).to_json()));
+  } catch (const std::exception& e) {
+    log::error("/root/protocol_sup/tool_sup", "tool " + tool.name + " failed: " + e.what());
+    response = make_error(id, rpc_error{rpc_code::internal_error, "tool " + tool.name + " failed: " + e.what(), nullptr});
+    failed = true;
+  }
+  if (on_outcome)
+    on_outcome(failed);
+  record_outcome(span, response);
+  span.end();
+  out->respond(response);
+}
+
 } // namespace
 
 void endpoint::call_tool(const rpc_message& msg, bool modern, const sink_ptr& out, json responses, json state,
@@ -28,20 +57,25 @@ void endpoint::call_tool(const rpc_message& msg, bool modern, const sink_ptr& ou
   auto* tool = cat->find_tool(name);
   if (!tool)
     fail(rpc_code::invalid_params, "Unknown tool: " + name);
-  json args = json::object();
+  // Read in place: a worker's job copies them, an inline call does not.
+  static const json no_object = json::object();
+  const json* args_in = &no_object;
   if (auto a = params.find("arguments"); a != params.end() && !a->is_null()) {
     if (!a->is_object())
       fail(rpc_code::invalid_params, "\"arguments\" must be an object");
-    args = *a;
+    args_in = &*a;
   }
-  auto meta = params.value("_meta", json::object());
+  const json& args = *args_in;
+  auto meta_in = params.find("_meta");
+  const json& meta = meta_in == params.end() ? no_object : *meta_in;
   if (!meta.is_object())
     fail(rpc_code::invalid_params, "\"_meta\" must be an object");
   json caps = json::object();
   std::string log_level;
   std::string principal; // whom a sealed requestState belongs to
   if (modern) {
-    caps = meta[meta_key::client_capabilities];
+    auto c = meta.find(meta_key::client_capabilities);
+    caps = c == meta.end() ? json{} : *c;
     log_level = meta.value(meta_key::log_level, "");
     // A retry of an input_required round: verify what the client echoes.
     if (auto rs = params.find("requestState"); rs != params.end()) {
@@ -96,6 +130,11 @@ void endpoint::call_tool(const rpc_message& msg, bool modern, const sink_ptr& ou
   }
   bool as_task = !task_id.empty()
                  || (modern && tool->task_capable && declares_tasks(caps) && responses.empty() && state.is_null());
+  std::function<void(bool)> on_outcome;
+  if (env_.breakers)
+    on_outcome = [breakers = env_.breakers, breaker](bool failed) {
+      breakers->record(breaker, !failed, std::chrono::steady_clock::now());
+    };
   // Backpressure: a bounded number of calls in flight, never an unbounded queue.
   if (env_.inflight->fetch_add(1) >= env_.max_inflight) {
     env_.inflight->fetch_sub(1);
@@ -110,6 +149,11 @@ void endpoint::call_tool(const rpc_message& msg, bool modern, const sink_ptr& ou
         counter->fetch_sub(1);
     }
   } slot{env_.inflight};
+  // A pure tool runs right here (its slot is back when it returns), unless
+  // it must run as a task or a chaos experiment may fail or stall calls (a
+  // worker does both).
+  if (tool->inline_handler && !as_task && !(env_.faults && env_.faults->active()))
+    return run_inline(*tool, msg.id, args, out, decorate, on_outcome);
   auto worker = env_.tool_worker ? env_.tool_worker() : caf::actor{};
   if (!worker)
     fail(rpc_code::internal_error, "no tool worker is running (the node is stopping or restarting them)");
@@ -132,10 +176,7 @@ void endpoint::call_tool(const rpc_message& msg, bool modern, const sink_ptr& ou
   job->tenant = out->tenant();
   job->trace = out->trace_context();
   job->faults = env_.faults;
-  if (env_.breakers)
-    job->on_outcome = [breakers = env_.breakers, breaker](bool failed) {
-      breakers->record(breaker, !failed, std::chrono::steady_clock::now());
-    };
+  job->on_outcome = std::move(on_outcome);
   std::weak_ptr<endpoint> weak = weak_from_this();
   if (as_task) {
     // The Tasks extension: answer at once with the task; the call runs on

@@ -125,6 +125,44 @@ TEST_CASE_FIXTURE(endpoint_fixture, "a tool handler that throws fails that call 
         == "still here");
 }
 
+TEST_CASE_FIXTURE(endpoint_fixture, "an inline tool is answered where the request is read - no tool worker needed") {
+  auto env = endpoint_env::serving(cat);
+  env.tool_worker = [] { return caf::actor{}; }; // every worker gone: a worker's tool cannot run
+  auto direct = std::make_shared<endpoint>(env);
+  auto ask = [&](const std::string& tool, json args) {
+    auto sink = std::make_shared<test_sink>();
+    direct->handle_text(json{{"jsonrpc", "2.0"}, {"id", next_id++}, {"method", "tools/call"},
+                             {"params", {{"name", tool}, {"arguments", std::move(args)}, {"_meta", modern_meta()}}}}.dump(),
+                        sink);
+    return sink->next(0ms); // answered before handle_text returned
+  };
+  auto r = ask("echo", {{"text", "inline"}});
+  CHECK(r["result"]["content"][0]["text"] == "inline");
+  CHECK(r["result"]["resultType"] == "complete");
+  CHECK(ask("add", {{"a", 1}, {"b", 2}})["result"]["structuredContent"]["sum"] == 3);
+  auto boom = ask("inline_boom", json::object());
+  CHECK(boom["error"]["code"] == -32603);
+  CHECK(boom["error"]["message"] == "tool inline_boom failed: inline kaboom");
+  CHECK(ask("echo", {{"text", "still here"}})["result"]["content"][0]["text"] == "still here");
+  CHECK(ask("sleep", {{"ms", 1}})["error"]["message"].get<std::string>().find("no tool worker is running")
+        != std::string::npos);
+  CHECK(env.inflight->load() == 0);
+}
+
+TEST_CASE_FIXTURE(endpoint_fixture, "an inline tool goes through a worker while a chaos experiment may fail its calls") {
+  auto env = endpoint_env::serving(cat);
+  env.tool_worker = [] { return caf::actor{}; };
+  env.faults = std::make_shared<actors::fault_injection>();
+  env.faults->add("exp-1", actors::tool_fault{"nothing-matches", 1.0}, std::chrono::steady_clock::now() + 60s);
+  auto chaotic = std::make_shared<endpoint>(env);
+  auto sink = std::make_shared<test_sink>();
+  chaotic->handle_text(json{{"jsonrpc", "2.0"}, {"id", 1}, {"method", "tools/call"},
+                            {"params", {{"name", "echo"}, {"arguments", {{"text", "x"}}}, {"_meta", modern_meta()}}}}.dump(),
+                       sink);
+  // Sent to a worker (none here), where the experiment decides.
+  CHECK(sink->next(0ms)["error"]["message"].get<std::string>().find("no tool worker is running") != std::string::npos);
+}
+
 TEST_CASE_FIXTURE(endpoint_fixture, "sleep reports progress, and a cancelled call is never answered") {
   auto sink = std::make_shared<test_sink>();
   auto meta = modern_meta();

@@ -42,6 +42,10 @@ TEST_CASE("a sane correlation id is kept - anything else gets a fresh UUIDv4") {
   auto fresh = correlation_for("bad id with spaces");
   REQUIRE(fresh.size() == 36);
   CHECK(fresh[14] == '4');
+  CHECK(std::string{"89ab"}.find(fresh[19]) != std::string::npos); // variant 10
+  for (size_t dash : {8, 13, 18, 23})
+    CHECK(fresh[dash] == '-');
+  CHECK(fresh.find_first_not_of("0123456789abcdef-") == std::string::npos);
   CHECK(correlation_for("") != correlation_for(""));
   CHECK(correlation_for(std::string(129, 'a')).size() == 36);
 }

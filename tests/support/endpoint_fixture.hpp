@@ -86,6 +86,9 @@ struct endpoint_fixture : fixture {
     cat->add_tool(tool_def{"silent", "", "never replies", json{{"type", "object"}}, nullptr, nullptr,
                            [](const json&, std::shared_ptr<tool_call> call) { call->self()->quit(); },
                            false});
+    cat->add_tool(inline_tool(tool_def{"inline_boom", "", "throws where the request is read", json{{"type", "object"}}, nullptr,
+                                       nullptr, nullptr},
+                              [](const json&) -> tool_result { throw std::runtime_error("inline kaboom"); }));
     cat->page_size = 3;
     supervision::supervisor_flags flags{supervision::strategy::one_for_one, 5, 60000ms};
     root = start_sup(flags,

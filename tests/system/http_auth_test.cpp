@@ -439,9 +439,17 @@ TEST_CASE("the log lines of a request with a bearer token name its subject and t
   auto reply = mcp_tool_call(ready->mcp_port, "echo", {{"text", "hi"}}, 10s,
                              {{"Authorization", "Bearer " + ann.token}, {"X-Correlation-ID", "req-42"}});
   CHECK(reply.status == 200);
+  // echo runs inline, where the request was read; sleep on a tool worker.
   CHECK(node.wait_for_stderr_line(
-    std::regex{R"(\S+ debug +(\S+ )?/root/protocol_sup/tool_sup/tool_worker_\d+: tools/call echo )"
+    std::regex{R"(\S+ debug +(\S+ )?/root/protocol_sup/tool_sup: tools/call echo \(inline\) )"
                R"(\[correlation_id req-42\] \[subject ann\] \[tenant acme\])"},
+    10s));
+  auto slept = mcp_tool_call(ready->mcp_port, "sleep", {{"ms", 0}}, 10s,
+                             {{"Authorization", "Bearer " + ann.token}, {"X-Correlation-ID", "req-43"}});
+  CHECK(slept.status == 200);
+  CHECK(node.wait_for_stderr_line(
+    std::regex{R"(\S+ debug +(\S+ )?/root/protocol_sup/tool_sup/tool_worker_\d+: tools/call sleep )"
+               R"(\[correlation_id req-43\] \[subject ann\] \[tenant acme\])"},
     10s));
   node.signal(SIGTERM);
   CHECK(node.wait_exit(20s) == 0);
