@@ -18,6 +18,10 @@ phases = [  # (name, regex on a frame's symbol), innermost match wins
   ("HTTP response (Beast serialize)", r"beast::http::serializer|beast::http::detail::write|connection::send|on_event"),
   ("HTTP request (Beast parse)", r"beast::http::basic_parser|beast::http::detail::read|parse_fields"),
   ("header checks (Accept, Origin, Host)", r"connection::handle|on_post|post_modern|header_mismatch|connection::dispatch"),
+  ("TLS between nodes (OpenSSL)", r"libssl|libcrypto|SSL_|EVP_|ssl3_|tls1"),
+  ("BASP: serializing, the network layer", r"caf::io::|caf::detail::stream_serializer|caf::serializer|caf::deserializer|caf::binary_"),
+  ("replicator (store, merge, quorum)", r"cafmcp::cluster::"),
+  ("state tools (session manager API)", r"cafmcp::actors::"),
   ("actor hops (CAF mailbox, scheduler)", r"caf::"),
 ]
 comp = [(n, re.compile(r)) for n, r in phases]
