@@ -22,6 +22,7 @@ void fault_injection::add(const std::string& experiment, tool_fault f, time_poin
   std::lock_guard<std::mutex> guard{mtx_};
   tools_.push_back({experiment, std::move(f), until});
   any_ = true;
+  any_tool_ = true;
 }
 
 void fault_injection::remove(const std::string& experiment) {
@@ -30,6 +31,7 @@ void fault_injection::remove(const std::string& experiment) {
   network_.erase(std::remove_if(network_.begin(), network_.end(), gone), network_.end());
   tools_.erase(std::remove_if(tools_.begin(), tools_.end(), gone), tools_.end());
   any_ = !network_.empty() || !tools_.empty();
+  any_tool_ = !tools_.empty();
 }
 
 void fault_injection::refresh(time_point now) {
@@ -37,6 +39,7 @@ void fault_injection::refresh(time_point now) {
   network_.erase(std::remove_if(network_.begin(), network_.end(), expired), network_.end());
   tools_.erase(std::remove_if(tools_.begin(), tools_.end(), expired), tools_.end());
   any_ = !network_.empty() || !tools_.empty();
+  any_tool_ = !tools_.empty();
 }
 
 template <class F, class Matches, class Odds>

@@ -52,8 +52,9 @@ public:
   fault_verdict on_message(const std::string& from, const std::string& to, time_point now);
   /// A call of `tool` at `now`.
   fault_verdict on_tool_call(const std::string& tool, time_point now);
-  /// Whether any experiment may still inject a fault (cheap: one atomic load).
-  bool active() const { return any_.load(std::memory_order_relaxed); }
+  /// Whether a tool experiment may still fail or stall calls (one atomic
+  /// load; true until an expired one is noticed by the next decision).
+  bool tools_active() const { return any_tool_.load(std::memory_order_relaxed); }
 
   /// Faults injected (dropped or failed, delayed or stalled) per experiment.
   std::map<std::string, uint64_t> injected() const;
@@ -72,6 +73,7 @@ private:
   fault_verdict decide(std::vector<entry<F>>& entries, time_point now, Matches matches, Odds odds);
 
   std::atomic<bool> any_{false};
+  std::atomic<bool> any_tool_{false};
   mutable std::mutex mtx_;
   std::vector<entry<network_fault>> network_;
   std::vector<entry<tool_fault>> tools_;

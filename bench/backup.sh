@@ -127,19 +127,7 @@ test_restore_line="$(field "$work/test_restore.json" '"ok" if j["ok"] else "MISM
 echo "test-restore: $test_restore_line"
 
 echo "== concurrent writes: session_set (majority) over 64 handles, wrk -t1 -c8 -d${secs}s to n1, without and with backups"
-cat > "$work/set.lua" <<LUA
-local handles = {}
-for line in io.lines("$work/handles") do handles[#handles + 1] = line end
-local i = 0
-$(wrk_mcp_headers session_set)
-request = function()
-  i = i + 1
-  local h = handles[(i % #handles) + 1]
-  local body = '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"session_set","arguments":{"handle":"'
-    .. h .. '","key":"k","value":"' .. i .. '","consistency":"majority"},"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}}}'
-  return wrk.format(nil, "/mcp", nil, body)
-end
-LUA
+wrk_session_set "$work/handles" majority > "$work/set.lua"
 declare -A p50 p99 rps non2xx
 writes() { # NAME
   local out
@@ -147,7 +135,7 @@ writes() { # NAME
   rps[$1]=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
   p50[$1]=$(to_ms "$(echo "$out" | awk '$1=="50%" {print $2}')")
   p99[$1]=$(to_ms "$(echo "$out" | awk '$1=="99%" {print $2}')")
-  non2xx[$1]=$(echo "$out" | awk '/Non-2xx/ {print $4}')
+  non2xx[$1]=$(echo "$out" | awk '/Non-2xx/ {print $5}')
   non2xx[$1]=${non2xx[$1]:-0}
   printf '%-16s %10s writes/s   p50 %8s ms   p99 %8s ms   non-2xx %s\n' "$1" "${rps[$1]}" "${p50[$1]}" "${p99[$1]}" "${non2xx[$1]}"
 }

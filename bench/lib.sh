@@ -9,6 +9,7 @@
 #   wait_port PORT          (bounded) until 127.0.0.1:PORT accepts a connection
 #   call PORT TOOL ARGS     one stateless (2026-07-28) tools/call through curl
 #   wrk_mcp_headers TOOL    the Lua lines that make wrk post tools/call of TOOL
+#   wrk_session_set FILE [CONSISTENCY]  a wrk script: session_set of key k on the handles in FILE
 #   start_limit_probe       builds (once) and starts ../shared/bench/limit-probe in mode B;
 #                           prints its port, or nothing (and why, on stderr) when its source is missing
 bench_name=$(basename "$0" .sh)
@@ -18,6 +19,7 @@ exit_commands=()
 at_exit() { exit_commands+=("$*"); }
 cleanup() {
   for c in "${exit_commands[@]}"; do eval "$c" || true; done
+  if [ -f "$work/limit_probe.pid" ]; then kill "$(cat "$work/limit_probe.pid")" 2>/dev/null || true; fi
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
   rm -rf "$work"
@@ -72,11 +74,29 @@ wrk.headers["Mcp-Name"] = "$1"
 LUA
 }
 
+wrk_session_set() { # HANDLES_FILE [CONSISTENCY]
+  local consistency=""
+  [ -n "${2:-}" ] && consistency=",\"consistency\":\"$2\""
+  cat <<LUA
+local handles = {}
+for line in io.lines("$1") do handles[#handles + 1] = line end
+local i = 0
+$(wrk_mcp_headers session_set)
+request = function()
+  i = i + 1
+  local h = handles[(i % #handles) + 1]
+  local body = '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"session_set","arguments":{"handle":"'
+    .. h .. '","key":"k","value":"' .. i .. '"$consistency},"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}}}'
+  return wrk.format(nil, "/mcp", nil, body)
+end
+LUA
+}
+
 # The machine's HTTP ceiling for an MCP-shaped request: a bare Beast server that parses the
 # body with nlohmann/json and dumps a response (../shared/bench/limit-probe, mode B). The MCP
 # throughput goals are ratios to it, measured in the same run. LIMIT_PROBE_DIR overrides
 # where its source is; the binary is cached in build/bench-cache by the source's hash.
-start_limit_probe() {
+start_limit_probe() { # runs in $(…): the probe's pid goes to a file the cleanup reads
   local dir=${LIMIT_PROBE_DIR:-../shared/bench/limit-probe}
   if [ ! -f "$dir/server.cpp" ]; then
     echo "$bench_name: no limit probe at $dir (set LIMIT_PROBE_DIR): ratios to it are not printed" >&2
@@ -87,10 +107,15 @@ start_limit_probe() {
   bin=$cache/limit_probe-$sum
   if [ ! -x "$bin" ]; then
     mkdir -p "$cache"
-    g++ -O2 -std=c++17 "$dir/server.cpp" -o "$bin.tmp" -lcaf_io -lcaf_core -pthread && mv "$bin.tmp" "$bin"
+    if ! g++ -O2 -std=c++17 "$dir/server.cpp" -o "$bin.tmp" -lcaf_io -lcaf_core -pthread >&2; then
+      echo "$bench_name: the limit probe did not build" >&2
+      return 1
+    fi
+    mv "$bin.tmp" "$bin"
   fi
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-  "$bin" --port="$port" --mode=B > "$work/limit_probe.log" 2>&1 & pids+=($!)
-  wait_port "$port" >&2
+  "$bin" --port="$port" --mode=B > "$work/limit_probe.log" 2>&1 &
+  echo $! > "$work/limit_probe.pid"
+  wait_port "$port" >&2 || return 1
   echo "$port"
 }

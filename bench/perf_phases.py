@@ -4,7 +4,12 @@
 import sys, re, collections
 phases = [  # (name, regex on a frame's symbol), innermost match wins
   ("schema validation", r"validate_schema|json_schema"),
-  ("JSON parse (request body)", r"cafmcp::protocol::parse\b|nlohmann.*detail::parser<|nlohmann.*detail::lexer<"),
+  ("disk load: SHA-256 of the snapshot and WAL lines", r"sha256|SHA256"),
+  ("disk load: replica lines to records", r"read_snapshot|read_wal|decode_snapshot_record|decode_wal_line|from_json"),
+  ("disk load: the file read", r"load_replicas|read_file"),
+  ("disk load: merging into the store", r"cafmcp::cluster::absorb|cafmcp::cluster::merge|replica_store::merge|load_from_disk"),
+  ("after the load (finish_load, repair marks)", r"finish_load"),
+  ("JSON parse (a request body, a replica line)", r"cafmcp::protocol::parse\b|nlohmann.*detail::parser<|nlohmann.*detail::lexer<"),
   ("JSON dump (response)", r"cafmcp::protocol::dump\b|nlohmann.*detail::serializer<"),
   ("correlation id (UUIDv4)", r"correlation_for"),
   ("tracing", r"cafmcp::trace::"),

@@ -5,7 +5,8 @@
 #    cluster.replication.durability memory, then fsync: session_set (MCP 2026-07-28)
 #    through all three nodes at once, one wrk -t1 -c6 per node, on 64 handles;
 # and prints writes/s as ratios to the probe (goals: >= 0.5 with memory, >= 0.4 with fsync).
-# Usage: bash bench/replicated_writes.sh [path/to/cafmcp]   (SECONDS_PER_RUN=10)
+# With PROFILE=1 (needs perf) it also prints where n1's time goes during the memory run.
+# Usage: bash bench/replicated_writes.sh [path/to/cafmcp]   (SECONDS_PER_RUN=10, PROFILE=0|1)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=$(realpath "${1:-build/bin/cafmcp}")
@@ -43,30 +44,23 @@ JSON
   : > "$work/handles"
   for _ in $(seq 1 64); do open_handle "$((base + 1))" >> "$work/handles"; done
   [ "$(grep -c . "$work/handles")" -eq 64 ] || { echo "replicated_writes: could not open 64 handles" >&2; exit 1; }
-  cat > "$work/set.lua" <<LUA
-local handles = {}
-for line in io.lines("$work/handles") do handles[#handles + 1] = line end
-local i = 0
-$(wrk_mcp_headers session_set)
-request = function()
-  i = i + 1
-  local h = handles[(i % #handles) + 1]
-  local body = '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"session_set","arguments":{"handle":"'
-    .. h .. '","key":"k","value":"' .. i .. '"},"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}}}'
-  return wrk.format(nil, "/mcp", nil, body)
-end
-LUA
+  wrk_session_set "$work/handles" > "$work/set.lua"
   k=0
   for p in $ports; do
     k=$((k + 1))
     wrk -t1 -c6 -d"${secs}s" --latency -s "$work/set.lua" "http://127.0.0.1:$p" > "$work/wrk.$k" &
   done
+  if [ "${PROFILE:-0}" = 1 ] && [ "$dur" = memory ]; then
+    sleep 1
+    n1_pid=$(awk 'NR == 1 { print $2 }' "$work/c/cluster.pids")
+    perf record -q -F 500 --call-graph dwarf,16384 -p "$n1_pid" -o "$work/perf.data" -- sleep "$((secs > 4 ? secs - 3 : 1))" 2> /dev/null
+  fi
   wait $(jobs -p | tail -3)
   total=0; worst=0; bad=0
   for k in 1 2 3; do
     r=$(awk '/Requests\/sec/ {printf "%d", $2}' "$work/wrk.$k")
     p=$(awk '$1=="99%" {v=$2; if (v ~ /us$/) {sub(/us/,"",v); v=v/1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v=v*1000}; print v}' "$work/wrk.$k")
-    e=$(awk '/Non-2xx/ {print $4}' "$work/wrk.$k")
+    e=$(awk '/Non-2xx/ {print $5}' "$work/wrk.$k")
     total=$((total + r)); bad=$((bad + ${e:-0}))
     worst=$(awk -v a="$worst" -v b="$p" 'BEGIN { print (b > a ? b : a) }')
   done
@@ -75,6 +69,11 @@ LUA
     "$dur" "$total" "$worst" "$bad" "$(awk -v a="$total" -v b="$probe_rps" 'BEGIN { print a / b }')"
   "$bin" cluster down --data-dir "$work/c" > /dev/null 2>&1 || true
   rm -rf "$work/c"
+  if [ -f "$work/perf.data" ]; then
+    echo "where n1's time goes (durability memory; share of samples, innermost phase):"
+    perf script -i "$work/perf.data" 2> /dev/null | python3 bench/perf_phases.py
+    rm -f "$work/perf.data"
+  fi
 done
 echo
 awk -v m="${rps[memory]}" -v f="${rps[fsync]}" -v p="$probe_rps" 'BEGIN {

@@ -56,23 +56,11 @@ rm -rf "$work/handles"
 : > "$work/handles"
 for _ in $(seq 1 64); do open_handle "$port1" >> "$work/handles"; done
 for level in majority local; do
-  cat > "$work/set.lua" <<LUA
-local handles = {}
-for line in io.lines("$work/handles") do handles[#handles + 1] = line end
-local i = 0
-$(wrk_mcp_headers session_set)
-request = function()
-  i = i + 1
-  local h = handles[(i % #handles) + 1]
-  local body = '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"session_set","arguments":{"handle":"'
-    .. h .. '","key":"k","value":"' .. i .. '","consistency":"$level"},"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}}}'
-  return wrk.format(nil, "/mcp", nil, body)
-end
-LUA
+  wrk_session_set "$work/handles" "$level" > "$work/set.lua"
   out=$(wrk -t1 -c16 -d"${secs}s" --latency -s "$work/set.lua" "http://127.0.0.1:$port1")
   rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
   p99=$(echo "$out" | awk '$1=="99%" {print $2}')
-  errors=$(echo "$out" | awk '/Non-2xx/ {print $4}')
+  errors=$(echo "$out" | awk '/Non-2xx/ {print $5}')
   printf '%-9s %10s writes/s   p99 %-8s non-2xx %s\n' "$level" "$rps" "$p99" "${errors:-0}"
   [ "$level" = majority ] && majority_rps[$mode.$dur]=$rps
 done

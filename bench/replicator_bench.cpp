@@ -6,7 +6,9 @@
 // the HTTP bench), each acknowledged at consistency majority with factor 2.
 // Goal (#20): >= 50 K acknowledged majority writes/s. Durability memory, and
 // fsync with a replica_disk actor per node writing a WAL in a temporary
-// directory.
+// directory. (All three share one CAF node id, so a replicator cannot tell
+// which member a message came from: fine for writes, not for pulls and
+// claims, which this bench does not make.)
 
 #include <benchmark/benchmark.h>
 
@@ -156,7 +158,7 @@ void issue(caf::event_based_actor* self, const std::shared_ptr<run>& r) {
           [self, r](caf::error&) { finished(self, r, false); });
 }
 
-/// Opens `n` handles through the first replicator (once its members are read).
+/// Opens `n` handles through the three in turn (retried while they still read their members).
 std::vector<std::string> open_handles(const trio& t, size_t n) {
   caf::scoped_actor self{*sys};
   std::vector<std::string> out;

@@ -8,7 +8,8 @@
 #  3. restart of n2 (SIGTERM, then the same command line) back to its ready line.
 # Prints its figures and the p99 ratio of the largest size to the smallest;
 # asserts nothing. Usage: bash bench/scale.sh [build/bin/cafmcp [build/bin/seed_backup]]
-# (SIZES="1000 100000 1000000" SECONDS_PER_RUN=6 SNAPSHOT_MS=60000: snapshot_interval_ms)
+# (SIZES="1000 100000 1000000" SECONDS_PER_RUN=6 SNAPSHOT_MS=60000: snapshot_interval_ms;
+#  PROFILE=1: perf records the restarted n2 until its records are loaded and prints where its time went)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=$(realpath "${1:-build/bin/cafmcp}")
@@ -57,7 +58,7 @@ LUA
   rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
   p50=$(awk '$1=="50%" {print $2}' <<<"$out")
   p99=$(awk '$1=="99%" {print $2}' <<<"$out")
-  errors=$(awk '/Non-2xx/ {print $4}' <<<"$out")
+  errors=$(awk '/Non-2xx/ {print $5}' <<<"$out")
   echo "session_get (wrk -t1 -c4 -d${secs}s, random handles): $rps req/s, p50 $p50, p99 $p99, non-2xx ${errors:-0}"
   p99s[$n]=$p99
   # Restart n2 with its own command line; time to its ready line.
@@ -68,15 +69,26 @@ LUA
   log="$work/n2.restart.log"
   : > "$log"
   started=$(date +%s%N)
-  setsid "${cmd[@]}" >> "$log" 2>&1 &
+  profiler=()
+  [ "${PROFILE:-0}" = 1 ] && profiler=(perf record -q -F 200 --call-graph dwarf,8192 -o "$work/perf.n2.data" --)
+  setsid "${profiler[@]}" "${cmd[@]}" >> "$log" 2>&1 &
   newpid=$!
   pids+=("$newpid")
   wait_ready "$log" > /dev/null
   took=$(( ($(date +%s%N) - started) / 1000000 ))
+  read_from_disk=$(wait_for "$log" '(read [0-9]+ record\(s\) from the snapshot and [0-9]+ from the WAL)' || true)
+  took_read=$(( ($(date +%s%N) - started) / 1000000 ))
   loaded=$(wait_for "$log" '(restored [0-9]+ record\(s\) from disk)' || true)
   took_loaded=$(( ($(date +%s%N) - started) / 1000000 ))
-  echo "restart of n2 (SIGTERM, start again): ready line after $took ms, ${loaded:-no load line} after $took_loaded ms"
+  echo "restart of n2 (SIGTERM, start again): ready line after $took ms, ${read_from_disk:-no read line} after $took_read ms, ${loaded:-no load line} after $took_loaded ms"
   summary+=("$n handles: $per bytes/handle with replica; session_get p50 $p50 p99 $p99 ($rps req/s); n2 restart: ready $took ms, records loaded $took_loaded ms")
+  if [ "${PROFILE:-0}" = 1 ]; then
+    kill -TERM "$(pgrep -P "$newpid" | head -1)" 2>/dev/null || true # the node, under perf
+    wait "$newpid" 2>/dev/null || true
+    echo "where n2's restart went (share of samples, innermost phase):"
+    perf script -i "$work/perf.n2.data" 2> /dev/null | python3 bench/perf_phases.py
+    rm -f "$work/perf.n2.data"
+  fi
   kill -TERM "$newpid" 2>/dev/null || true
   "$bin" cluster down --data-dir "$work/c" > /dev/null 2>&1 || true
   wait "$newpid" 2>/dev/null || true

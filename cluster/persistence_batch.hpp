@@ -47,16 +47,6 @@ public:
   uint64_t durable() const { return durable_; }
   bool is_durable(uint64_t seq) const { return seq <= durable_; }
 
-  /// What was restored from disk is on disk already: changes logged since
-  /// `mark()` are dropped (and count as durable).
-  size_t mark() const { return pending_.size(); }
-  void forget_since(size_t mark) {
-    if (mark < pending_.size())
-      pending_.resize(mark);
-    if (pending_.empty() && !in_flight_)
-      durable_ = last_;
-  }
-
   /// The next append, unless one is on its way or nothing changed.
   std::optional<append> take() {
     if (in_flight_ || pending_.empty())

@@ -2,7 +2,11 @@
 #include "cluster/replica_files.hpp"
 
 #include <algorithm>
+#include <climits>
+#include <cstdint>
+#include <iterator>
 #include <sstream>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -15,6 +19,7 @@ namespace {
 using nlohmann::json;
 
 constexpr const char* snapshot_magic = "cafmcp-replicas";
+constexpr size_t parallel_parse_from = 20000; // records; fewer are parsed on the caller's thread
 
 json to_json(const record_delta& d) {
   json fields = json::object();
@@ -90,24 +95,51 @@ void read_snapshot(const std::string& text, disk_load& out) {
     out.snapshot_corrupt = true;
     out.problem = "the snapshot's SHA-256 does not match its content";
   } else {
-    std::istringstream lines{body};
-    std::string line;
-    std::vector<record_delta> records;
-    while (std::getline(lines, line)) {
-      auto d = decode_snapshot_record(line);
-      if (!d) {
-        out.snapshot_corrupt = true;
-        out.problem = "a snapshot record does not parse";
-        break;
+    // One JSON parse per record is most of a restart: large snapshots are
+    // parsed by a few threads, each a run of whole lines, kept in order.
+    std::vector<std::pair<size_t, size_t>> lines; // [begin, end)
+    for (size_t at = 0; at < body.size();) {
+      auto end = body.find('\n', at);
+      if (end == std::string::npos)
+        end = body.size();
+      lines.emplace_back(at, end);
+      at = end + 1;
+    }
+    size_t parts = lines.size() < parallel_parse_from
+                     ? 1
+                     : std::max<size_t>(1, std::min<size_t>(4, std::thread::hardware_concurrency()));
+    std::vector<std::vector<record_delta>> parsed(parts);
+    std::vector<size_t> bad(parts, SIZE_MAX); // the first line that did not parse, per part
+    auto parse_part = [&](size_t k) {
+      auto from = lines.size() * k / parts, to = lines.size() * (k + 1) / parts;
+      parsed[k].reserve(to - from);
+      for (auto i = from; i < to; ++i) {
+        auto d = decode_snapshot_record(body.substr(lines[i].first, lines[i].second - lines[i].first));
+        if (!d) {
+          bad[k] = i;
+          return;
+        }
+        parsed[k].push_back(std::move(*d));
       }
-      records.push_back(std::move(*d));
-    }
-    if (!out.snapshot_corrupt && records.size() != count) {
+    };
+    std::vector<std::thread> helpers;
+    for (size_t k = 1; k < parts; ++k)
+      helpers.emplace_back(parse_part, k);
+    parse_part(0);
+    for (auto& t : helpers)
+      t.join();
+    if (std::any_of(bad.begin(), bad.end(), [](size_t b) { return b != SIZE_MAX; })) {
       out.snapshot_corrupt = true;
-      out.problem = "the snapshot holds " + std::to_string(records.size()) + " records, its header says "
+      out.problem = "a snapshot record does not parse";
+    } else if (lines.size() != count) {
+      out.snapshot_corrupt = true;
+      out.problem = "the snapshot holds " + std::to_string(lines.size()) + " records, its header says "
                     + std::to_string(count);
-    }
-    if (!out.snapshot_corrupt) {
+    } else {
+      std::vector<record_delta> records;
+      records.reserve(lines.size());
+      for (auto& part : parsed)
+        std::move(part.begin(), part.end(), std::back_inserter(records));
       out.from_snapshot = records.size();
       out.records = std::move(records);
     }

@@ -443,10 +443,8 @@ void load_from_disk(repl_actor* self) {
     .then(
       [self](std::vector<record_delta>& ds, bool incomplete) {
         auto& st = self->state;
-        auto mark = st.disk.mark();
         for (auto& d : ds)
-          absorb(self, d);
-        st.disk.forget_since(mark); // those are on disk already
+          absorb(self, d, false, false); // on disk already: not logged again
         if (!ds.empty())
           log::info(st.path, "restored " + std::to_string(st.store.size()) + " record(s) from disk");
         if (incomplete) {

@@ -394,7 +394,7 @@ void forward(repl_actor* self, session_op op, caf::response_promise rp, const st
 
 } // namespace
 
-bool absorb(repl_actor* self, const record_delta& d, bool restored) {
+bool absorb(repl_actor* self, const record_delta& d, bool restored, bool log_to_disk) {
   auto& st = self->state;
   for (auto& [k, v] : d.fields)
     if (st.hlc.too_far_ahead(v.ts, st.cfg.max_clock_drift_ms)) {
@@ -420,7 +420,10 @@ bool absorb(repl_actor* self, const record_delta& d, bool restored) {
   // Later local stamps exceed the copy's stamps.
   for (auto& [k, v] : d.fields)
     st.hlc.observe(v.ts);
-  merge(self, d);
+  if (log_to_disk)
+    merge(self, d);
+  else
+    st.store.merge(d);
   return true;
 }
 

@@ -74,7 +74,8 @@ public:
     // Answered on the connection's own strand (an inline tool, tools/list,
     // ping) with nothing queued before it: written now, which saves a trip
     // through the I/O queue and a poll of the reactor per request.
-    auto* strand = sock_.get_executor().target<net::strand<net::io_context::executor_type>>();
+    auto exec = sock_.get_executor(); // target() points into it: it must outlive the pointer
+    auto* strand = exec.target<net::strand<net::io_context::executor_type>>();
     if (queued_events_.load() == 0 && strand && strand->running_in_this_thread())
       return on_event(msg, final, modern);
     ++queued_events_;

@@ -19,14 +19,13 @@ namespace {
 
 const char* input_required_note = "input_required";
 
-/// An inline tool's call (tool_def::inline_handler), answered on this
-/// thread: no job, no worker, no in-flight slot (it ends before the next
-/// request is read).
-void run_inline(const tool_def& tool, const json& id, const json& args, const sink_ptr& out,
+/// An inline tool's call (tool_def::inline_handler), run on this thread:
+/// no job, no worker. Returns its response.
+json run_inline(const tool_def& tool, const json& id, const json& args, const trace::context& parent,
                 const std::function<json(json)>& decorate, const std::function<void(bool)>& on_outcome) {
   trace::span span;
   if (trace::enabled()) {
-    span = trace::start_span("tool " + tool.name, trace::span_kind::internal, out->trace_context());
+    span = trace::start_span("tool " + tool.name, trace::span_kind::internal, parent);
     span.set("gen_ai.tool.name", tool.name);
   }
   if (log::enabled(log::level::debug))
@@ -43,8 +42,7 @@ void run_inline(const tool_def& tool, const json& id, const json& args, const si
   if (on_outcome)
     on_outcome(failed);
   record_outcome(span, response);
-  span.end();
-  out->respond(response);
+  return response;
 }
 
 } // namespace
@@ -149,11 +147,16 @@ void endpoint::call_tool(const rpc_message& msg, bool modern, const sink_ptr& ou
         counter->fetch_sub(1);
     }
   } slot{env_.inflight};
-  // A pure tool runs right here (its slot is back when it returns), unless
-  // it must run as a task or a chaos experiment may fail or stall calls (a
-  // worker does both).
-  if (tool->inline_handler && !as_task && !(env_.faults && env_.faults->active()))
-    return run_inline(*tool, msg.id, args, out, decorate, on_outcome);
+  // A pure tool runs right here, unless it must run as a task or a chaos
+  // experiment may fail or stall tool calls (a worker does both).
+  if (tool->inline_handler && !as_task && !(env_.faults && env_.faults->tools_active())) {
+    auto response = run_inline(*tool, msg.id, args, out->trace_context(), decorate, on_outcome);
+    // The slot is free before the response can be read (as call_job::answer does).
+    slot.armed = false;
+    env_.inflight->fetch_sub(1);
+    out->respond(response);
+    return;
+  }
   auto worker = env_.tool_worker ? env_.tool_worker() : caf::actor{};
   if (!worker)
     fail(rpc_code::internal_error, "no tool worker is running (the node is stopping or restarting them)");

@@ -191,7 +191,8 @@ record_delta delta_of(repl_actor* self, const std::string& id,
 /// more than max_clock_drift_ms ahead of our clock. A copy refused by
 /// refuse_stale_copy (ttl_sweep.hpp) is dropped and counted, but true.
 /// `restored`: a copy from a backup, taken however old it is.
-bool absorb(repl_actor* self, const record_delta& d, bool restored = false);
+/// `log_to_disk` false: this node's own disk's records (on disk already).
+bool absorb(repl_actor* self, const record_delta& d, bool restored = false, bool log_to_disk = true);
 void reroute(repl_actor* self);
 void expire_forwards(repl_actor* self);
 /// Read repair: pulls `id` from every other reachable member, then serves

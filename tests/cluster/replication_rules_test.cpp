@@ -437,20 +437,6 @@ TEST_CASE("an append the disk refused is written again, before the changes that 
   CHECK(batch.is_durable(2));
 }
 
-TEST_CASE("records restored from disk are not written to the WAL again, and count as durable") {
-  persistence_batch batch{60s, t0};
-  auto mark = batch.mark();
-  batch.changed(record_delta{"restored", {}});
-  batch.forget_since(mark);
-  CHECK_FALSE(batch.take());
-  CHECK(batch.is_durable(batch.last()));
-  batch.changed(record_delta{"later", {}});
-  auto wal = batch.take();
-  REQUIRE(wal);
-  REQUIRE(wal->records.size() == 1);
-  CHECK(wal->records[0].id == "later");
-}
-
 TEST_CASE("a snapshot is due after the interval, and one on disk makes every change before it durable") {
   persistence_batch batch{60s, t0};
   CHECK_FALSE(batch.snapshot_due(t0 + 59s));

@@ -71,7 +71,7 @@ TEST_CASE_FIXTURE(endpoint_fixture, "legacy requests before initialize are refus
 }
 
 TEST_CASE_FIXTURE(endpoint_fixture, "lists are paged with nextCursor and a bad cursor is -32602") {
-  // 8 tools, 3 per page.
+  // Every tool, 3 per page.
   std::vector<std::string> names_seen;
   json cursor;
   for (int page = 0; page < 10; ++page) {
@@ -149,7 +149,7 @@ TEST_CASE_FIXTURE(endpoint_fixture, "an inline tool is answered where the reques
   CHECK(env.inflight->load() == 0);
 }
 
-TEST_CASE_FIXTURE(endpoint_fixture, "an inline tool goes through a worker while a chaos experiment may fail its calls") {
+TEST_CASE_FIXTURE(endpoint_fixture, "an inline tool goes through a worker while a chaos experiment may fail tool calls - not for network faults") {
   auto env = endpoint_env::serving(cat);
   env.tool_worker = [] { return caf::actor{}; };
   env.faults = std::make_shared<actors::fault_injection>();
@@ -161,6 +161,14 @@ TEST_CASE_FIXTURE(endpoint_fixture, "an inline tool goes through a worker while 
                        sink);
   // Sent to a worker (none here), where the experiment decides.
   CHECK(sink->next(0ms)["error"]["message"].get<std::string>().find("no tool worker is running") != std::string::npos);
+  // An experiment on inter-node messages only leaves inline tools inline.
+  env.faults = std::make_shared<actors::fault_injection>();
+  env.faults->add("exp-2", actors::network_fault{}, std::chrono::steady_clock::now() + 60s);
+  auto networked = std::make_shared<endpoint>(env);
+  networked->handle_text(json{{"jsonrpc", "2.0"}, {"id", 2}, {"method", "tools/call"},
+                              {"params", {{"name", "echo"}, {"arguments", {{"text", "y"}}}, {"_meta", modern_meta()}}}}.dump(),
+                         sink);
+  CHECK(sink->next(0ms)["result"]["content"][0]["text"] == "y");
 }
 
 TEST_CASE_FIXTURE(endpoint_fixture, "sleep reports progress, and a cancelled call is never answered") {

@@ -346,6 +346,15 @@ TEST_CASE("a node killed with -9 right after an acknowledgement restores the wri
       std::this_thread::sleep_for(100ms);
   }
   CHECK(text_of(r) == "from-the-wal");
+  // What was loaded is not appended to the WAL again: once a later write is
+  // acknowledged (fsync: every change before it is on disk), the value is
+  // still there once.
+  REQUIRE(ok(call_tool(n1.http_port, "session_set", {{"handle", h}, {"key", "later"}, {"value", "x"}})));
+  auto wal = read_file(dir.path() + "/data/n1/replicas.wal");
+  size_t copies = 0;
+  for (auto at = wal.find("from-the-wal"); at != std::string::npos; at = wal.find("from-the-wal", at + 1))
+    ++copies;
+  CHECK(copies == 1);
   n1.proc->signal(SIGTERM);
   n1.proc->wait_exit(20s);
 }
