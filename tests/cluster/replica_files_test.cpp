@@ -37,3 +37,33 @@ TEST_CASE("a snapshot under a right header whose line is not a record is corrupt
   CHECK(out.records.empty());
   CHECK(out.incomplete());
 }
+
+TEST_CASE("a large snapshot is read in parallel parts - every record back in order, and one bad line anywhere makes it corrupt") {
+  const size_t n = 25000; // past the size read by several threads
+  std::string body;
+  for (size_t i = 0; i < n; ++i) {
+    record_delta d;
+    d.id = "h" + std::to_string(i);
+    d.fields["k"] = field_value{"v" + std::to_string(i), hlc_stamp{i + 1, 0, "n1"}};
+    body += encode_snapshot_record(d) + "\n";
+  }
+  disk_load good;
+  read_snapshot(snapshot_header(n, body) + "\n" + body, good);
+  REQUIRE_FALSE(good.snapshot_corrupt);
+  REQUIRE(good.records.size() == n);
+  CHECK(good.from_snapshot == n);
+  bool in_order = true;
+  for (size_t i = 0; i < n; ++i)
+    in_order = in_order && good.records[i].id == "h" + std::to_string(i)
+               && good.records[i].fields.at("k").value == "v" + std::to_string(i);
+  CHECK(in_order);
+  // A line near the end (another part than the first) that is not a record.
+  auto at = body.rfind("{\"f\"", body.size() - 2);
+  REQUIRE(at != std::string::npos);
+  auto bad = body.substr(0, at) + "not a record" + body.substr(body.find('\n', at));
+  disk_load broken;
+  read_snapshot(snapshot_header(n, bad) + "\n" + bad, broken);
+  CHECK(broken.snapshot_corrupt);
+  CHECK(broken.records.empty());
+  CHECK(broken.problem == "a snapshot record does not parse");
+}
