@@ -38,7 +38,6 @@ up() {
   conn=(--node "127.0.0.1:$cport" --cookie-file "$work/cookie" --certs-dir "$work/certs")
 }
 down() { "$bin" cluster down --data-dir "$work/c" > /dev/null 2>&1 || true; }
-open_handle() { call "$1" session_open '{}' | grep -o '"handle":"[0-9a-f]*"' | cut -d'"' -f4; }
 count_records() { # the primaries of every member, as n1 sees them
   "$bin" status "${conn[@]}" --json |
     python3 -c 'import json,sys; print(sum((r.get("replication") or {}).get("primaries", 0) for r in json.load(sys.stdin)))'

@@ -8,6 +8,8 @@
 #   ready_port LINE KEY     the port of KEY (mcp, observability) in a ready line
 #   wait_port PORT          (bounded) until 127.0.0.1:PORT accepts a connection
 #   call PORT TOOL ARGS     one stateless (2026-07-28) tools/call through curl
+#   open_handle PORT        session_open through call: prints the handle
+#   open_session PORT       a legacy session (initialize + initialized): prints its Mcp-Session-Id
 #   wrk_mcp_headers TOOL    the Lua lines that make wrk post tools/call of TOOL
 #   wrk_session_set FILE [CONSISTENCY]  a wrk script: session_set of key k on the handles in FILE
 #   start_limit_probe       builds (once) and starts ../shared/bench/limit-probe in mode B;
@@ -72,6 +74,24 @@ wrk.headers["MCP-Protocol-Version"] = "2026-07-28"
 wrk.headers["Mcp-Method"] = "tools/call"
 wrk.headers["Mcp-Name"] = "$1"
 LUA
+}
+
+open_handle() { # PORT: a new state handle's id (empty if none came back)
+  call "$1" session_open '{}' | grep -o '"handle":"[0-9a-f]*"' | cut -d'"' -f4
+}
+
+# A legacy session: initialize, take Mcp-Session-Id, send initialized.
+open_session() { # PORT
+  local port=$1 sid
+  sid=$(curl -s -D - -o /dev/null "http://127.0.0.1:$port/mcp" \
+    -H 'Content-Type: application/json' -H 'Accept: application/json, text/event-stream' \
+    -d '{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"wrk","version":"1"}}}' \
+    | tr -d '\r' | awk -F': ' 'tolower($1)=="mcp-session-id" {print $2}')
+  [ -n "$sid" ] || { echo "$bench_name: no session from port $port" >&2; return 1; }
+  curl -s -o /dev/null "http://127.0.0.1:$port/mcp" -H 'Content-Type: application/json' \
+    -H 'Accept: application/json, text/event-stream' -H "Mcp-Session-Id: $sid" -H 'MCP-Protocol-Version: 2025-11-25' \
+    -d '{"jsonrpc":"2.0","method":"notifications/initialized"}'
+  echo "$sid"
 }
 
 wrk_session_set() { # HANDLES_FILE [CONSISTENCY]

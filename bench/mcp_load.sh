@@ -25,19 +25,6 @@ v2_port=$(wait_for "$work/v2.log" 'LISTENING ([0-9]+)')
 node bench/reference/v1_session_server.mjs 0 > "$work/v1.log" 2>&1 & pids+=($!)
 v1_port=$(wait_for "$work/v1.log" 'LISTENING ([0-9]+)')
 
-# A legacy session: initialize, take Mcp-Session-Id, send initialized.
-open_session() {
-  local port=$1 sid
-  sid=$(curl -s -D - -o /dev/null "http://127.0.0.1:$port/mcp" \
-    -H 'Content-Type: application/json' -H 'Accept: application/json, text/event-stream' \
-    -d '{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"wrk","version":"1"}}}' \
-    | tr -d '\r' | awk -F': ' 'tolower($1)=="mcp-session-id" {print $2}')
-  [ -n "$sid" ] || { echo "mcp_load: no session from port $port" >&2; return 1; }
-  curl -s -o /dev/null "http://127.0.0.1:$port/mcp" -H 'Content-Type: application/json' \
-    -H 'Accept: application/json, text/event-stream' -H "Mcp-Session-Id: $sid" -H 'MCP-Protocol-Version: 2025-11-25' \
-    -d '{"jsonrpc":"2.0","method":"notifications/initialized"}'
-  echo "$sid"
-}
 probe_port=$(start_limit_probe)
 caf_sid=$(open_session "$caf_port")
 v1_sid=$(open_session "$v1_port")

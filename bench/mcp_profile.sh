@@ -21,13 +21,7 @@ node_pid=$!
 port=$(ready_port "$(wait_ready "$work/cafmcp.log")" mcp)
 sid=""
 if [ "$mode" = legacy ]; then
-  sid=$(curl -s -D - -o /dev/null "http://127.0.0.1:$port/mcp" -H 'Content-Type: application/json' \
-    -H 'Accept: application/json, text/event-stream' \
-    -d '{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"wrk","version":"1"}}}' \
-    | tr -d '\r' | awk -F': ' 'tolower($1)=="mcp-session-id" {print $2}')
-  curl -s -o /dev/null "http://127.0.0.1:$port/mcp" -H 'Content-Type: application/json' \
-    -H 'Accept: application/json, text/event-stream' -H "Mcp-Session-Id: $sid" -H 'MCP-Protocol-Version: 2025-11-25' \
-    -d '{"jsonrpc":"2.0","method":"notifications/initialized"}'
+  sid=$(open_session "$port")
 fi
 load() { MCP_MODE=$mode MCP_SESSION=$sid wrk -t1 -c"$conns" -d"$1s" -s bench/mcp_echo.lua "http://127.0.0.1:$port/mcp" | grep '^RESULT'; }
 load 2 > /dev/null # warm up

@@ -23,10 +23,10 @@ probe=$(MCP_MODE=modern wrk -t1 -c18 -d"${secs}s" -s bench/mcp_echo.lua "http://
 probe_rps=$(sed -E 's/.*rps=([0-9]+).*/\1/' <<<"$probe")
 echo "limit probe (mode B), wrk -t1 -c18, ${secs}s: $probe_rps req/s"
 
-open_handle() { # (bounded) a new cluster's replicators may still be reading their members
+open_handle_when_ready() { # (bounded) a new cluster's replicators may still be reading their members
   local h
   for _ in $(seq 1 100); do
-    h=$(call "$1" session_open '{}' | grep -o '"handle":"[0-9a-f]*"' | cut -d'"' -f4 || true)
+    h=$(open_handle "$1" || true)
     [ -n "$h" ] && { echo "$h"; return 0; }
     sleep 0.1
   done
@@ -42,7 +42,7 @@ JSON
     --cookie-file "$work/cookie" --certs-dir "$work/certs" --detach > /dev/null
   ports="$((base + 1)) $((base + 4)) $((base + 7))"
   : > "$work/handles"
-  for _ in $(seq 1 64); do open_handle "$((base + 1))" >> "$work/handles"; done
+  for _ in $(seq 1 64); do open_handle_when_ready "$((base + 1))" >> "$work/handles"; done
   [ "$(grep -c . "$work/handles")" -eq 64 ] || { echo "replicated_writes: could not open 64 handles" >&2; exit 1; }
   wrk_session_set "$work/handles" > "$work/set.lua"
   k=0

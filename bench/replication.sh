@@ -43,7 +43,6 @@ up() { # [CONFIG]
   port1=$((base + 1)); port2=$((base + 4)); port3=$((base + 7)); cport=$base
 }
 down() { "$bin" cluster down --data-dir "$work/c" > /dev/null 2>&1 || true; }
-open_handle() { call "$1" session_open '{}' | grep -o '"handle":"[0-9a-f]*"' | cut -d'"' -f4; }
 stats() { sort -n | awk '{a[NR]=$1} END {if (NR==0) {print "-\t-"; exit} printf "%d\t%d\n", a[int((NR+1)/2)], a[NR]}'; }
 
 declare -A majority_rps

@@ -27,7 +27,7 @@ open_handles() { # FILE
   : > "$1"
   for _ in $(seq 1 "$nhandles"); do
     for _ in $(seq 1 50); do
-      h=$(call "$port1" session_open '{}' | grep -o '"handle":"[0-9a-f]*"' | cut -d'"' -f4 || true)
+      h=$(open_handle "$port1" || true)
       [ -n "$h" ] && break
       sleep 0.1
     done
