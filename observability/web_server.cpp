@@ -1,6 +1,7 @@
 // The observability tier's HTTP server on its own I/O thread.
 #include "observability/web_server.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <mutex>
@@ -77,7 +78,10 @@ public:
     protocol::listen_on(acceptor_, host, port, "observability");
     port_ = acceptor_.local_endpoint().port();
     accept();
-    thread_ = std::thread([this] { io_.run(); });
+    thread_ = std::thread([this] {
+      io_.run();
+      ran_out_ = true;
+    });
   }
 
   void stop() {
@@ -87,9 +91,15 @@ public:
       beast::error_code ec;
       acceptor_.close(ec);
       accept_timer_.cancel();
+      close_connections();
     });
     guard_.reset();
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    // With every socket closed the I/O thread runs out of work and ends on
+    // its own, and the connections let go of the server (and of the
+    // handler, which holds the web actor: a kept-alive scraper connection
+    // left pending would keep that actor, and the node's exit, waiting).
+    for (int i = 0; i < 100 && !ran_out_; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
     io_.stop();
     if (thread_.joinable())
       thread_.join();
@@ -101,12 +111,17 @@ public:
 
   /// A connection from `client` ended (all on the one I/O thread).
   void release(const std::string& client) { limits_.release(client); }
+  /// A connection to close when the server stops (I/O thread).
+  void track(const std::shared_ptr<web_connection>& c);
   net::io_context& io() { return io_; }
   bool stopped() const { return stopped_; }
 
 private:
   void accept();
+  void close_connections();
 
+  std::vector<std::weak_ptr<web_connection>> connections_;
+  std::atomic<bool> ran_out_{false};
   web_handler handler_;
   web_server_options options_;
   net::io_context io_{1};
@@ -129,6 +144,12 @@ public:
   ~web_connection() { srv_->release(client_); }
 
   void start() { read(); }
+
+  /// Ends the connection whatever it waits for (the server stops).
+  void shut() {
+    timer_.cancel();
+    close();
+  }
 
 private:
   void read() {
@@ -276,10 +297,28 @@ void web_server::accept() {
       sock.shutdown(tcp::socket::shutdown_both, ignored);
       sock.close(ignored);
     } else {
-      std::make_shared<web_connection>(std::move(sock), self, std::move(client))->start();
+      auto conn = std::make_shared<web_connection>(std::move(sock), self, std::move(client));
+      self->track(conn);
+      conn->start();
     }
     self->accept();
   });
+}
+
+void web_server::track(const std::shared_ptr<web_connection>& c) {
+  // Forget the ended ones now and then, so the list stays as long as the open ones.
+  if (connections_.size() >= 2 * options_.max_connections)
+    connections_.erase(std::remove_if(connections_.begin(), connections_.end(),
+                                      [](const std::weak_ptr<web_connection>& w) { return w.expired(); }),
+                       connections_.end());
+  connections_.push_back(c);
+}
+
+void web_server::close_connections() {
+  for (auto& w : connections_)
+    if (auto c = w.lock())
+      c->shut();
+  connections_.clear();
 }
 
 std::shared_ptr<web_server> start_web_server(const std::string& host, uint16_t port, web_handler handler,
