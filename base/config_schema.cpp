@@ -20,6 +20,7 @@ std::string type_name(value_type t) {
     case value_type::boolean: return "true or false";
     case value_type::object: return "an object";
     case value_type::string_list: return "a list of strings";
+    case value_type::object_map: return "an object of named entries";
   }
   return "?";
 }
@@ -114,6 +115,7 @@ void check_value(const field& f, const nlohmann::json& v, const std::string& key
           throw config_error(key, "must be a list of strings, got an element " + e.dump());
       return;
     case value_type::object:
+    case value_type::object_map:
       if (!v.is_object())
         wrong();
       return;
@@ -142,6 +144,15 @@ nlohmann::json validate(const nlohmann::json& in, const std::vector<field>& sche
       out[f.key] = validate(sub, f.fields, key);
       continue;
     }
+    if (f.type == value_type::object_map) {
+      auto sub = i == in.end() ? nlohmann::json::object() : *i;
+      check_value(f, sub, key);
+      auto entries = nlohmann::json::object();
+      for (auto& [name, entry] : sub.items())
+        entries[name] = validate(entry, f.fields, join(key, name));
+      out[f.key] = std::move(entries);
+      continue;
+    }
     if (i == in.end()) {
       out[f.key] = f.default_value;
       continue;
@@ -163,6 +174,11 @@ void describe_rows(const std::vector<field>& schema, const std::string& prefix, 
     auto key = join(prefix, f.key);
     if (f.type == value_type::object) {
       describe_rows(f.fields, key, out);
+      continue;
+    }
+    if (f.type == value_type::object_map) {
+      out += "| `" + key + "` | " + type_name(f.type) + " | `{}` | " + f.description + " |\n";
+      describe_rows(f.fields, key + ".<name>", out);
       continue;
     }
     std::string type = type_name(f.type);

@@ -13,7 +13,9 @@
 
 namespace cafmcp::config {
 
-enum class value_type { string, integer, number, boolean, object, string_list };
+/// object_map: an object whose keys the operator names (e.g. upstream
+/// servers by name), each value an object with the keys in `fields`.
+enum class value_type { string, integer, number, boolean, object, string_list, object_map };
 
 struct field {
   std::string key;

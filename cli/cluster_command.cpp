@@ -52,9 +52,11 @@ std::vector<node_proc> read_pids(const std::string& dir) {
   return out;
 }
 
-/// Waits until the first node reports every node up and healthy.
+/// Waits until the first node reports every node up and healthy and, with
+/// `serves_http`, every node's MCP port listens (a node opens it last, once
+/// its upstream servers list their tools: that may take longer).
 bool wait_all_up(const std::vector<node_proc>& procs, const std::string& cookie, const cluster::tls_files& tls,
-                 const cluster::credentials& creds, std::chrono::seconds limit, std::string& last) {
+                 const cluster::credentials& creds, bool serves_http, std::chrono::seconds limit, std::string& last) {
   // Never destroyed: the process ends with _Exit, and a CAF system's
   // destructor could wait on middleman work we do not need.
   static caf::actor_system_config cfg;
@@ -84,8 +86,16 @@ bool wait_all_up(const std::vector<node_proc>& procs, const std::string& cookie,
         for (auto& r : *rows)
           ready += r.state == "up" && r.health == "healthy" ? 1 : 0;
         last = std::to_string(ready) + " of " + std::to_string(procs.size()) + " nodes up";
-        if (ready == procs.size())
+        if (ready == procs.size() && serves_http) {
+          size_t serving = 0;
+          for (auto& p : procs)
+            serving += port_free(p.http_port) ? 0 : 1;
+          last = std::to_string(serving) + " of " + std::to_string(procs.size()) + " nodes serve MCP";
+          if (serving == procs.size())
+            return true;
+        } else if (ready == procs.size()) {
           return true;
+        }
       } else {
         node = caf::actor{};
         last = sys.render(rows.error());
@@ -149,6 +159,7 @@ int run_cluster_up(const cluster_up_options& opts) {
     }
   auto certs_dir = opts.certs_dir;
   bool insecure = opts.insecure;
+  bool serves_http = true;
   if (!opts.config_file.empty()) {
     try {
       node_overrides as_member; // read as each node will: a cluster member
@@ -157,6 +168,7 @@ int run_cluster_up(const cluster_up_options& opts) {
       if (certs_dir.empty())
         certs_dir = file.certs_dir;
       insecure = insecure || file.cluster_insecure;
+      serves_http = file.http_enabled;
     } catch (const config::config_error& e) {
       std::cerr << "cafmcp cluster up: bad config: " << e.what() << '\n';
       return 2;
@@ -233,7 +245,7 @@ int run_cluster_up(const cluster_up_options& opts) {
   }
   write_pids(opts.data_dir, procs);
   std::string progress;
-  if (!wait_all_up(procs, cookie, tls, creds, 60s, progress)) {
+  if (!wait_all_up(procs, cookie, tls, creds, serves_http, 60s, progress)) {
     std::cerr << "cafmcp cluster up: the cluster did not come up (" << progress << "); logs in " << opts.data_dir
               << "/\n";
     stop_all(procs, 30s);

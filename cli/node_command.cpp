@@ -92,6 +92,33 @@ std::string bound_addresses(caf::actor_system& sys, const node_config& cfg, cons
   return out;
 }
 
+/// Starts each upstream server under upstream_sup and waits (each within
+/// its start timeout) for its tools to be in the catalog, so that the ready
+/// line means they are served. One that is not ready by then is left to
+/// its supervisor; the node serves without its tools until it is.
+void start_upstreams(caf::actor_system& sys, const node_config& cfg, const std::shared_ptr<protocol::catalog_store>& store,
+                     const std::shared_ptr<actors::name_table>& names,
+                     const std::shared_ptr<metrics::metrics_registry>& metrics) {
+  if (cfg.upstreams.empty())
+    return;
+  caf::scoped_actor self{sys};
+  for (auto& up : cfg.upstreams)
+    self->request(names->lookup("upstream_sup"), start_timeout, supervision::start_child_atom::value,
+                  protocol::upstream_spec(up, store, names, metrics, cfg.restart_backoff))
+      .receive([](caf::actor&) {},
+               [&](caf::error& e) { log::warning("/", "upstream " + up.name + " did not start: " + sys.render(e)); });
+  for (auto& up : cfg.upstreams) {
+    auto actor = names->lookup(protocol::upstream_actor_name(up.name));
+    auto why = std::string{"its process ended at start"};
+    if (actor)
+      self->request(actor, up.start_timeout + std::chrono::seconds(1), protocol::upstream_ready_atom::value)
+        .receive([&](bool) { why.clear(); }, [&](caf::error& e) { why = sys.render(e); });
+    if (!why.empty())
+      log::warning("/", "upstream " + up.name + " is not serving yet (" + why
+                          + "); its tools appear once its supervisor has it running");
+  }
+}
+
 } // namespace
 
 int run_node(const node_options& opts) {
@@ -236,6 +263,7 @@ int run_node(const node_options& opts) {
     env.refusal = [view] { return view->fenced(); }; // the losing side of a partition answers -32030
   if (cfg.cluster.enabled)
     replicate_tasks(env, names, cfg.name, cfg.tasks.ttl, orphans, task_registry);
+  start_upstreams(sys, cfg, env.catalog, names, metrics);
   caf::actor http_listener;
   if (cfg.http_enabled) {
     auto http = cfg.http_limits;

@@ -224,6 +224,9 @@ std::vector<field> node_config_schema() {
     out.push_back(f);
   out.push_back(observability::chaos_config_field());
   out.push_back(observability::backup_config_field());
+  out.push_back({"upstreams", value_type::object_map, nlohmann::json::object(),
+                 "upstream MCP servers this node runs and serves, by name (their tools appear as NAME.tool; "
+                 "docs/ROUTING.md)", {}, {}, {}, protocol::upstream_config_schema()});
   return out;
 }
 
@@ -495,6 +498,8 @@ node_config load_node_config(const std::optional<std::string>& file, const node_
   out.tracing.node_name = out.name;
   out.chaos = observability::chaos_config_from(v);
   out.chaos.node_name = out.name;
+  for (auto& [name, entry] : v["upstreams"].items())
+    out.upstreams.push_back(protocol::parse_upstream(name, entry));
   out.backup = observability::backup_config_from(v);
   out.backup.node_name = out.name;
   if (out.backup.enabled && !out.cluster.enabled)

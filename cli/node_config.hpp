@@ -22,6 +22,7 @@
 #include "observability/web_endpoint.hpp"
 #include "protocol/http_transport.hpp"
 #include "protocol/task_registry.hpp"
+#include "protocol/upstream.hpp"
 #include "supervision/child_spec.hpp"
 #include "base/config_schema.hpp"
 #include "base/log.hpp"
@@ -77,6 +78,7 @@ struct node_config {
   std::string audit_key_file;      // the key of its chain (default: audit_log + ".key")
   std::string audit_key;           // loaded at start, from audit_key_file
   std::string data_dir;            // replicas on disk (cluster nodes)
+  std::vector<protocol::upstream_config> upstreams; // upstream MCP servers (docs/ROUTING.md)
   nlohmann::json effective; // the validated JSON, defaults filled in
 };
 

@@ -14,6 +14,7 @@
 #include "protocol/jwks_fetcher.hpp"
 #include "protocol/protocol_sup.hpp"
 #include "protocol/tool_runner.hpp"
+#include "protocol/upstream.hpp"
 #include "supervision/admin.hpp"
 #include "supervision/messages.hpp"
 #include "supervision/supervisor.hpp"
@@ -38,6 +39,9 @@ std::vector<child_spec> node_tree(const node_config& cfg, std::shared_ptr<actors
     protocol_extra.back().backoff = cfg.restart_backoff; // an identity provider that is down is retried, not escalated
     protocol_extra.back().optional = true;               // the last key set stays in use without it
   }
+  if (!cfg.upstreams.empty())
+    // Started empty: each upstream joins it once the catalog exists (node_command).
+    protocol_extra.push_back(actors::registered(protocol::upstream_supervisor(cfg.tier_flags), names));
   auto protocol = protocol::protocol_supervisor(cfg.tier_flags, cfg.tool_workers, names, std::move(protocol_extra),
                                                cfg.restart_backoff);
   std::vector<child_spec> members;

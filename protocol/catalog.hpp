@@ -34,9 +34,11 @@ struct tool_result {
 // -- tool calls -----------------------------------------------------------------
 
 /// One tools/call in progress, handed to the tool's handler. The handler
-/// runs in its own supervised actor (`self`) and must call reply() exactly
-/// once, now or later (e.g. from a request's continuation). If the actor
-/// dies first, the caller gets a -32603 error.
+/// runs in its own supervised actor (`self`) and must call reply() or fail()
+/// exactly once, now or later (e.g. from a request's continuation). If the
+/// last reference to the call goes first, the caller gets a -32603 error.
+/// progress(), log(), cancelled(), reply() and fail() may be called from
+/// any thread (an upstream server's actor relays through them).
 class tool_call {
 public:
   virtual ~tool_call() = default;
@@ -62,6 +64,10 @@ public:
   virtual bool cancelled() const = 0;
   /// Answers the call (once; later calls are ignored) and ends its actor.
   virtual void reply(tool_result result) = 0;
+  /// Answers the call with a JSON-RPC error instead of a result (once, as
+  /// reply): for a call that could not be made, such as one for an upstream
+  /// server that is down. -32603 counts against the tool's circuit breaker.
+  virtual void fail(int code, std::string message, nlohmann::json data = nullptr) = 0;
   /// Runs `fn` in this call's actor after `delay` (skipped once cancelled).
   virtual void after(std::chrono::milliseconds delay, std::function<void()> fn) = 0;
 

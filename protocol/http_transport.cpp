@@ -11,12 +11,15 @@
 #include "protocol/tcp_listen.hpp"
 
 #include <atomic>
+#include <cerrno>
 #include <cctype>
 #include <deque>
 #include <mutex>
 #include <stdexcept>
 #include <thread>
 #include <unordered_map>
+
+#include <sys/socket.h>
 
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
@@ -479,6 +482,7 @@ private:
   void dispatch(const std::shared_ptr<endpoint>& ep, const json& body, bool modern);
   void dispatch_session(const std::shared_ptr<http_session>& session, const json& body);
   void accepted();
+  void watch_for_close();
 
   void on_get() {
     auto session_id = header("mcp-session-id");
@@ -800,7 +804,26 @@ void connection::dispatch(const std::shared_ptr<endpoint>& ep, const json& body,
   }
   auto sink = std::make_shared<http_exchange>(shared_from_this(), modern);
   if (ep->handle_value(body, sink) == 0)
-    accepted();
+    return accepted();
+  if (on_gone_ && !writing_ && buf_.size() == 0)
+    watch_for_close();
+}
+
+void connection::watch_for_close() {
+  // While a request waits for its answer nothing reads the socket: watch
+  // it, so that a client that closes (cancels, in 2026-07-28) is seen at
+  // once, not only when the answer is written.
+  sock_.async_wait(tcp::socket::wait_read, [self = shared_from_this()](beast::error_code ec) {
+    if (ec || self->closed_ || !self->on_gone_)
+      return;
+    char c;
+    auto n = ::recv(self->sock_.native_handle(), &c, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
+      return self->client_gone();
+    if (n < 0)
+      return self->watch_for_close();
+    // Bytes of a next request: the client is still there.
+  });
 }
 
 void connection::accepted() {

@@ -149,6 +149,10 @@ public:
     job_->answer(make_result(job_->id, std::move(body)));
   }
 
+  void fail(int code, std::string message, nlohmann::json data) override {
+    job_->answer(make_error(job_->id, rpc_error{code, std::move(message), std::move(data)}));
+  }
+
   void after(std::chrono::milliseconds delay, std::function<void()> fn) override {
     self_->delayed_send(self_, delay, deferred_step{job_, std::move(fn)});
   }

@@ -170,3 +170,33 @@ TEST_CASE("supervision.restart_backoff sets the restart delays of the children t
   CHECK_THROWS_WITH_AS(cli::load_node_config(bad, cli::node_overrides{}),
                        doctest::Contains("supervision.restart_backoff.initial_ms"), std::exception);
 }
+
+TEST_CASE("upstreams in the config become upstream servers by name, each entry checked with its key named") {
+  temp_dir dir;
+  auto file = dir.write("node.json", R"({"upstreams": {"everything": {"command": ["npx", "server-everything"],
+    "env": ["A=1"], "call_timeout_ms": 5000}, "fs": {"command": ["mcp-fs", "/srv"]}}})");
+  auto cfg = cli::load_node_config(file, cli::node_overrides{});
+  REQUIRE(cfg.upstreams.size() == 2);
+  CHECK(cfg.upstreams[0].name == "everything");
+  CHECK(cfg.upstreams[0].command == std::vector<std::string>{"npx", "server-everything"});
+  CHECK(cfg.upstreams[0].env == std::vector<std::string>{"A=1"});
+  CHECK(cfg.upstreams[0].call_timeout == 5000ms);
+  CHECK(cfg.upstreams[1].start_timeout == 30000ms); // the default
+  auto error_of = [&](const std::string& text) {
+    try {
+      cli::load_node_config(dir.write("bad.json", text), cli::node_overrides{});
+    } catch (const std::exception& e) {
+      return std::string{e.what()};
+    }
+    return std::string{};
+  };
+  CHECK(error_of(R"({"upstreams": {"x": {"comand": ["a"]}}})")
+        == R"("upstreams.x.comand": unknown key (did you mean "command"?))");
+  CHECK(error_of(R"({"upstreams": {"x": {}}})").find(R"("upstreams.x.command": needs the program to run)") == 0);
+  CHECK(error_of(R"({"upstreams": {"Bad.Name": {"command": ["a"]}}})").find(R"("upstreams.Bad.Name": an upstream's name)") == 0);
+  CHECK(error_of(R"({"upstreams": {"x": {"command": ["a"], "env": ["NOEQUALS"]}}})")
+        == R"("upstreams.x.env[0]": must be NAME=value, got "NOEQUALS")");
+  CHECK(error_of(R"({"upstreams": {"x": {"command": ["a"], "call_timeout_ms": 1}}})")
+        == R"("upstreams.x.call_timeout_ms": must be at least 10, got 1)");
+  CHECK(error_of(R"({"upstreams": []})") == R"("upstreams": must be an object of named entries, got a list [])");
+}

@@ -1,0 +1,416 @@
+// Upstream MCP servers run as supervised port programs, their tools served under a namespace.
+#include "protocol/upstream.hpp"
+
+#include <map>
+#include <optional>
+
+#include <caf/all.hpp>
+
+#include "base/log.hpp"
+#include "base/port_program.hpp"
+#include "protocol/json_schema.hpp"
+#include "protocol/upstream_client.hpp"
+#include "supervision/supervisor.hpp"
+#include "supervision/worker.hpp"
+
+namespace cafmcp::protocol {
+
+namespace {
+
+using up_line_atom = caf::atom_constant<caf::atom("up_line")>; // a stdout line of the program
+using up_exit_atom = caf::atom_constant<caf::atom("up_exit")>; // the program ended
+using up_tick_atom = caf::atom_constant<caf::atom("up_tick")>; // deadlines and cancellations
+
+/// A tools/call of one of the upstream's tools, for its actor.
+struct relayed_call {
+  std::string tool; // its name on the upstream server
+  nlohmann::json arguments;
+  std::shared_ptr<tool_call> call;
+};
+
+} // namespace
+
+} // namespace cafmcp::protocol
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cafmcp::protocol::relayed_call)
+
+namespace cafmcp::protocol {
+
+using nlohmann::json;
+using config::field;
+using config::value_type;
+
+std::vector<field> upstream_config_schema() {
+  return {
+    {"command", value_type::string_list, json::array(),
+     "the server's program and its arguments, run with MCP on its stdin and stdout (e.g. [\"npx\", "
+     "\"@modelcontextprotocol/server-everything\"])", {}, {}, {}, {}},
+    {"env", value_type::string_list, json::array(), "\"NAME=value\" added to the program's environment", {}, {}, {}, {}},
+    {"cwd", value_type::string, "", "the program's working directory (\"\": the node's)", {}, {}, {}, {}},
+    {"start_timeout_ms", value_type::integer, 30000,
+     "from start to its first tool list; a server slower than this is restarted", 100, 600000, {}, {}},
+    {"call_timeout_ms", value_type::integer, 60000,
+     "a relayed call not answered within this fails (and the server is told to cancel it)", 10, 3600000, {}, {}},
+    {"max_message_bytes", value_type::integer, 4 * 1024 * 1024,
+     "a longer line from the server is dropped (the call it answered then times out)", 1024, 1 << 30, {}, {}},
+  };
+}
+
+upstream_config parse_upstream(const std::string& name, const json& entry) {
+  auto key = "upstreams." + name;
+  if (name.empty() || name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_-") != std::string::npos)
+    throw config::config_error(key, "an upstream's name is its tools' namespace: use a-z, 0-9, _ and - only");
+  upstream_config cfg;
+  cfg.name = name;
+  cfg.command = entry.at("command").get<std::vector<std::string>>();
+  if (cfg.command.empty() || cfg.command[0].empty())
+    throw config::config_error(key + ".command", "needs the program to run, e.g. [\"npx\", \"@modelcontextprotocol/server-everything\"]");
+  cfg.env = entry.at("env").get<std::vector<std::string>>();
+  for (size_t i = 0; i < cfg.env.size(); ++i)
+    if (cfg.env[i].find('=') == std::string::npos || cfg.env[i][0] == '=')
+      throw config::config_error(key + ".env[" + std::to_string(i) + "]",
+                                 "must be NAME=value, got \"" + cfg.env[i] + "\"");
+  cfg.cwd = entry.at("cwd").get<std::string>();
+  cfg.start_timeout = std::chrono::milliseconds{entry.at("start_timeout_ms").get<int64_t>()};
+  cfg.call_timeout = std::chrono::milliseconds{entry.at("call_timeout_ms").get<int64_t>()};
+  cfg.max_line = entry.at("max_message_bytes").get<size_t>();
+  return cfg;
+}
+
+void upstream_status::started(int64_t pid) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  state_ = "starting";
+  pid_ = pid;
+}
+
+void upstream_status::ready(size_t tools) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  state_ = "running, " + std::to_string(tools) + " tools";
+}
+
+void upstream_status::exited(std::string how) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  state_ = "down";
+  last_exit_ = std::move(how);
+  pid_ = 0;
+}
+
+std::string upstream_status::describe() const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  if (state_ == "down")
+    return "down (" + last_exit_ + "; the supervisor restarts it)";
+  return state_ + (pid_ > 0 ? " (pid " + std::to_string(pid_) + ")" : "");
+}
+
+int64_t upstream_status::pid() const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return pid_;
+}
+
+std::string upstream_actor_name(const std::string& upstream) {
+  return "upstream." + upstream;
+}
+
+supervision::child_spec upstream_supervisor(supervision::supervisor_flags flags) {
+  flags.how = supervision::strategy::one_for_one;
+  return supervision::supervisor_child("upstream_sup", flags, {});
+}
+
+namespace {
+
+struct upstream_state {
+  upstream_config cfg;
+  std::string path;
+  std::shared_ptr<catalog_store> store;
+  std::shared_ptr<actors::name_table> names;
+  std::shared_ptr<upstream_status> status;
+  std::unique_ptr<upstream_client> client;
+  std::unique_ptr<port_program> port; // after client: destroyed first
+  std::map<upstream_client::call_key, std::shared_ptr<tool_call>> callers;
+  upstream_client::call_key next_key = 1;
+  std::vector<caf::response_promise> ready_waiters;
+  bool ready = false;
+  bool ticking = false;
+  std::vector<std::string> tool_names; // as last merged
+  metrics::counter_series* calls_ok = nullptr;
+  metrics::counter_series* calls_failed = nullptr;
+  metrics::counter_series* calls_cancelled = nullptr;
+  metrics::counter_series* starts = nullptr;
+
+  ~upstream_state() {
+    port.reset(); // kills the process and stops its I/O thread: no more lines
+    // Calls still open when the actor ends (a kill, a shutdown) get an
+    // answer naming why, not the generic one of a dropped call.
+    for (auto& [key, call] : callers)
+      call->fail(rpc_code::internal_error, "upstream " + cfg.name + " stopped while the call ran",
+                 nlohmann::json{{"upstream", cfg.name}});
+  }
+};
+
+using upstream_actor = caf::stateful_actor<upstream_state>;
+
+constexpr std::chrono::milliseconds tick_every{50};
+
+void flush(upstream_actor* self) {
+  auto& st = self->state;
+  if (!st.port || !st.client)
+    return;
+  for (auto& line : st.client->take_outbox())
+    st.port->send(std::move(line));
+}
+
+void arm_tick(upstream_actor* self) {
+  if (self->state.ticking)
+    return;
+  self->state.ticking = true;
+  self->delayed_send(self, tick_every, up_tick_atom::value);
+}
+
+/// The catalog entry of one upstream tool: relayed to the current
+/// incarnation of the upstream's actor.
+std::optional<tool_def> relay_def(const upstream_state& st, const json& t) {
+  auto remote = t.value("name", std::string{});
+  if (remote.empty())
+    return std::nullopt;
+  tool_def def{st.cfg.name + "." + remote, t.value("title", std::string{}), t.value("description", std::string{}),
+               json{{"type", "object"}}, nullptr, nullptr, nullptr};
+  if (auto s = t.find("inputSchema"); s != t.end() && s->is_object() && check_input_schema(*s).empty())
+    def.input_schema = *s;
+  if (auto s = t.find("outputSchema"); s != t.end() && s->is_object())
+    def.output_schema = *s;
+  if (auto a = t.find("annotations"); a != t.end() && a->is_object())
+    def.annotations = *a;
+  def.handler = [names = st.names, upstream = st.cfg.name, remote, status = st.status](const json& arguments,
+                                                                                        std::shared_ptr<tool_call> call) {
+    auto actor = names->lookup(upstream_actor_name(upstream));
+    if (!actor) {
+      call->fail(rpc_code::internal_error, "upstream " + upstream + " is " + status->describe(),
+                 json{{"upstream", upstream}});
+      return;
+    }
+    caf::anon_send(actor, relayed_call{remote, arguments, std::move(call)});
+  };
+  return def;
+}
+
+void merge_tools(upstream_actor* self, std::vector<json> tools) {
+  auto& st = self->state;
+  std::vector<tool_def> defs;
+  std::vector<std::string> names;
+  for (auto& t : tools)
+    if (auto d = relay_def(st, t)) {
+      names.push_back(d->name);
+      defs.push_back(std::move(*d));
+    }
+  auto prefix = st.cfg.name + ".";
+  size_t added = 0;
+  st.store->update([&](catalog& c) {
+    std::vector<std::string> old;
+    for (auto& t : c.tools())
+      if (t.name.rfind(prefix, 0) == 0)
+        old.push_back(t.name);
+    for (auto& n : old)
+      c.remove_tool(n);
+    for (auto& d : defs) {
+      auto name = d.name;
+      try {
+        c.add_tool(std::move(d));
+        ++added;
+      } catch (const std::exception& e) {
+        log::warning(st.path, "upstream " + st.cfg.name + ": tool " + name + " is not served: " + e.what());
+      }
+    }
+  });
+  if (!st.ready) {
+    st.ready = true;
+    st.status->ready(added);
+    auto info = st.client->server_info().value("serverInfo", json::object());
+    log::info(st.path, "upstream " + st.cfg.name + " ready (pid " + std::to_string(st.port->pid()) + ", "
+                         + info.value("name", std::string{"?"}) + " " + info.value("version", std::string{"?"})
+                         + ", " + std::to_string(added) + " tools)");
+    for (auto& rp : st.ready_waiters)
+      rp.deliver(true);
+    st.ready_waiters.clear();
+  } else {
+    st.status->ready(added);
+    if (names != st.tool_names)
+      log::info(st.path, "upstream " + st.cfg.name + " changed its tools: " + std::to_string(added) + " now");
+  }
+  st.tool_names = std::move(names);
+}
+
+tool_result result_of(const json& r) {
+  tool_result out;
+  if (auto c = r.find("content"); c != r.end() && c->is_array())
+    out.content = *c;
+  if (auto s = r.find("structuredContent"); s != r.end())
+    out.structured = *s;
+  out.is_error = r.value("isError", false);
+  return out;
+}
+
+caf::behavior upstream_fun(upstream_actor* self, upstream_config cfg, std::shared_ptr<catalog_store> store,
+                           std::shared_ptr<actors::name_table> names, std::shared_ptr<upstream_status> status,
+                           std::shared_ptr<metrics::metrics_registry> metrics, std::string path) {
+  auto& st = self->state;
+  st.cfg = std::move(cfg);
+  st.path = std::move(path);
+  st.store = std::move(store);
+  st.names = std::move(names);
+  st.status = std::move(status);
+  const char* help = "Calls relayed to upstream MCP servers, by upstream and outcome";
+  st.calls_ok = &metrics->counter("cafmcp_upstream_calls_total", help, {{"upstream", st.cfg.name}, {"outcome", "ok"}});
+  st.calls_failed =
+    &metrics->counter("cafmcp_upstream_calls_total", help, {{"upstream", st.cfg.name}, {"outcome", "error"}});
+  st.calls_cancelled =
+    &metrics->counter("cafmcp_upstream_calls_total", help, {{"upstream", st.cfg.name}, {"outcome", "cancelled"}});
+  st.starts = &metrics->counter("cafmcp_upstream_starts_total", "Processes started per upstream MCP server",
+                                {{"upstream", st.cfg.name}});
+  upstream_client::events ev;
+  ev.on_tools = [self](std::vector<json> tools) { merge_tools(self, std::move(tools)); };
+  ev.on_answer = [self](upstream_client::call_key key, std::optional<json> result, std::optional<rpc_error> error) {
+    auto& st = self->state;
+    auto i = st.callers.find(key);
+    if (i == st.callers.end())
+      return;
+    auto call = std::move(i->second);
+    st.callers.erase(i);
+    if (result) {
+      st.calls_ok->inc();
+      call->reply(result_of(*result));
+    } else {
+      st.calls_failed->inc();
+      call->fail(error->code, error->message, error->data);
+    }
+  };
+  ev.on_progress = [self](upstream_client::call_key key, const json& p) {
+    auto i = self->state.callers.find(key);
+    if (i == self->state.callers.end() || !p.contains("progress") || !p["progress"].is_number())
+      return;
+    std::optional<double> total;
+    if (p.contains("total") && p["total"].is_number())
+      total = p["total"].get<double>();
+    i->second->progress(p["progress"].get<double>(), total, p.value("message", std::string{}));
+  };
+  ev.on_log = [self](const json& params) {
+    log::info(self->state.path, "upstream " + self->state.cfg.name + " logged: " + dump(params.value("data", json{})));
+  };
+  ev.on_protocol_error = [self](const std::string& what) {
+    log::warning(self->state.path, "upstream " + self->state.cfg.name + ": " + what);
+  };
+  st.client = std::make_unique<upstream_client>(st.cfg.name, std::move(ev));
+
+  port_options opts{st.cfg.command, st.cfg.env, st.cfg.cwd, st.cfg.max_line};
+  port_callbacks cbs;
+  auto me = caf::actor_cast<caf::actor>(self);
+  cbs.on_line = [me](std::string line) { caf::anon_send(me, up_line_atom::value, std::move(line)); };
+  cbs.on_stderr = [p = st.path, n = st.cfg.name](std::string line) { log::info(p, n + " stderr: " + line); };
+  cbs.on_overlong = [p = st.path, n = st.cfg.name, max = st.cfg.max_line](size_t bytes) {
+    log::warning(p, "upstream " + n + " wrote a message of " + std::to_string(bytes)
+                      + " bytes or more; dropped (upstreams." + n + ".max_message_bytes is " + std::to_string(max) + ")");
+  };
+  cbs.on_exit = [me](std::string how) { caf::anon_send(me, up_exit_atom::value, std::move(how)); };
+  try {
+    st.port = std::make_unique<port_program>(std::move(opts), std::move(cbs));
+  } catch (const std::exception& e) {
+    log::error(st.path, "upstream " + st.cfg.name + ": " + e.what());
+    st.status->exited(e.what());
+    self->quit(caf::make_error(caf::sec::runtime_error, std::string{e.what()}));
+    return {};
+  }
+  st.starts->inc();
+  st.status->started(st.port->pid());
+  log::info(st.path, "upstream " + st.cfg.name + " started (pid " + std::to_string(st.port->pid()) + ")");
+  st.client->start(std::chrono::steady_clock::now() + st.cfg.start_timeout);
+  flush(self);
+  arm_tick(self);
+  return {
+    [self](up_line_atom, std::string& line) {
+      self->state.client->on_line(line, std::chrono::steady_clock::now());
+      flush(self);
+    },
+    [self](up_exit_atom, std::string& how) {
+      auto& st = self->state;
+      log::warning(st.path, "upstream " + st.cfg.name + " (pid " + std::to_string(st.port->pid()) + ") " + how);
+      st.status->exited(how);
+      st.client->fail_all("exited while the call ran (" + how + ")");
+      for (auto& rp : st.ready_waiters)
+        rp.deliver(caf::make_error(caf::sec::runtime_error, "upstream " + st.cfg.name + " " + how));
+      st.ready_waiters.clear();
+      self->quit(caf::make_error(caf::sec::runtime_error, "upstream " + st.cfg.name + " " + how));
+    },
+    [self](up_tick_atom) {
+      auto& st = self->state;
+      st.ticking = false;
+      // Cancelled by the client: tell the server, drop the caller.
+      for (auto i = st.callers.begin(); i != st.callers.end();) {
+        if (i->second->cancelled()) {
+          st.client->cancel(i->first, "cancelled by the client");
+          st.calls_cancelled->inc();
+          i = st.callers.erase(i);
+        } else {
+          ++i;
+        }
+      }
+      if (!st.client->expire(std::chrono::steady_clock::now())) {
+        auto why = "did not list its tools within " + std::to_string(st.cfg.start_timeout.count())
+                   + " ms of its start (upstreams." + st.cfg.name + ".start_timeout_ms)";
+        log::warning(st.path, "upstream " + st.cfg.name + " " + why);
+        st.status->exited(why);
+        st.client->fail_all(why);
+        for (auto& rp : st.ready_waiters)
+          rp.deliver(caf::make_error(caf::sec::runtime_error, "upstream " + st.cfg.name + " " + why));
+        st.ready_waiters.clear();
+        self->quit(caf::make_error(caf::sec::runtime_error, "upstream " + st.cfg.name + " " + why));
+        return;
+      }
+      flush(self);
+      if (!st.ready || st.client->has_open_calls())
+        arm_tick(self);
+    },
+    [self](relayed_call& rc) {
+      auto& st = self->state;
+      auto key = st.next_key++;
+      auto& meta = rc.call->meta();
+      auto progress = meta.is_object() && meta.contains("progressToken");
+      st.callers.emplace(key, std::move(rc.call));
+      st.client->call(key, rc.tool, std::move(rc.arguments), progress,
+                      std::chrono::steady_clock::now() + st.cfg.call_timeout);
+      flush(self);
+      arm_tick(self);
+    },
+    [self](upstream_ready_atom) -> caf::result<bool> {
+      auto& st = self->state;
+      if (st.ready)
+        return true;
+      auto rp = self->make_response_promise<bool>();
+      st.ready_waiters.push_back(rp);
+      return rp;
+    },
+  };
+}
+
+} // namespace
+
+supervision::child_spec upstream_spec(upstream_config cfg, std::shared_ptr<catalog_store> store,
+                                      std::shared_ptr<actors::name_table> names,
+                                      std::shared_ptr<metrics::metrics_registry> metrics,
+                                      supervision::backoff_policy backoff) {
+  auto id = cfg.name;
+  auto status = std::make_shared<upstream_status>();
+  auto spec = supervision::worker_child(id, upstream_fun, cfg, store, names, status, metrics);
+  auto start = spec.start;
+  spec.start = [start, names, id](const supervision::start_context& ctx) -> caf::expected<caf::actor> {
+    auto h = start(ctx);
+    if (h && *h)
+      names->assign(upstream_actor_name(id), *h);
+    return h;
+  };
+  spec.backoff = backoff;
+  spec.optional = true; // the node serves its own tools without it
+  // Its process is killed (SIGKILL) when the actor ends; nothing to drain.
+  spec.shutdown = supervision::shutdown_spec::after(std::chrono::milliseconds{2000});
+  return spec;
+}
+
+} // namespace cafmcp::protocol

@@ -1,0 +1,274 @@
+// The MCP client side of a connection to an upstream server: lines in, lines out.
+#include "protocol/upstream_client.hpp"
+
+#include <algorithm>
+
+namespace cafmcp::protocol {
+
+using nlohmann::json;
+
+upstream_client::upstream_client(std::string name, events ev) : name_(std::move(name)), ev_(std::move(ev)) {
+}
+
+int64_t upstream_client::send_request(std::string method, json params) {
+  auto id = next_id_++;
+  outbox_.push_back(dump(make_request(id, std::move(method), std::move(params))));
+  return id;
+}
+
+void upstream_client::start(clock::time_point deadline) {
+  handshake_deadline_ = deadline;
+  phase_ = phase::initializing;
+  init_id_ = send_request("initialize", json{{"protocolVersion", offered_version},
+                                             {"capabilities", json::object()},
+                                             {"clientInfo", {{"name", "cafmcp"}, {"version", "1"}}}});
+}
+
+void upstream_client::list_tools(const std::string& cursor) {
+  json params = json::object();
+  if (!cursor.empty())
+    params["cursor"] = cursor;
+  list_id_ = send_request("tools/list", std::move(params));
+}
+
+void upstream_client::become_ready() {
+  phase_ = phase::ready;
+  auto waiting = std::move(waiting_);
+  waiting_.clear();
+  for (auto& c : waiting)
+    send_call(std::move(c));
+}
+
+void upstream_client::send_call(waiting_call c) {
+  json params{{"name", c.tool}, {"arguments", std::move(c.arguments)}};
+  auto id = next_id_; // the token is the id: unique per session
+  std::string token;
+  if (c.progress) {
+    token = name_ + "-" + std::to_string(id);
+    params["_meta"] = json{{"progressToken", token}};
+  }
+  send_request("tools/call", std::move(params));
+  calls_[id] = open_call{c.key, c.deadline, std::move(token)};
+}
+
+void upstream_client::call(call_key key, const std::string& tool, json arguments, bool progress,
+                           clock::time_point deadline) {
+  waiting_call c{key, tool, std::move(arguments), progress, deadline};
+  if (phase_ == phase::ready)
+    send_call(std::move(c));
+  else
+    waiting_.push_back(std::move(c));
+}
+
+void upstream_client::cancel(call_key key, const std::string& reason) {
+  auto w = std::find_if(waiting_.begin(), waiting_.end(), [&](const waiting_call& c) { return c.key == key; });
+  if (w != waiting_.end()) {
+    waiting_.erase(w);
+    return;
+  }
+  for (auto i = calls_.begin(); i != calls_.end(); ++i)
+    if (i->second.key == key) {
+      outbox_.push_back(dump(make_notification("notifications/cancelled",
+                                               json{{"requestId", i->first}, {"reason", reason}})));
+      calls_.erase(i);
+      return;
+    }
+}
+
+bool upstream_client::expire(clock::time_point now) {
+  auto timed_out = [&](call_key key) {
+    if (ev_.on_answer)
+      ev_.on_answer(key, std::nullopt,
+                    rpc_error{rpc_code::internal_error, "upstream " + name_ + " did not answer in time",
+                              json{{"upstream", name_}}});
+  };
+  for (auto i = calls_.begin(); i != calls_.end();) {
+    if (i->second.deadline <= now) {
+      // The server may still be working on it: tell it to stop.
+      outbox_.push_back(dump(make_notification("notifications/cancelled",
+                                               json{{"requestId", i->first}, {"reason", "timed out"}})));
+      auto key = i->second.key;
+      i = calls_.erase(i);
+      timed_out(key);
+    } else {
+      ++i;
+    }
+  }
+  for (auto i = waiting_.begin(); i != waiting_.end();) {
+    if (i->deadline <= now) {
+      auto key = i->key;
+      i = waiting_.erase(i);
+      timed_out(key);
+    } else {
+      ++i;
+    }
+  }
+  return phase_ == phase::ready || now < handshake_deadline_;
+}
+
+void upstream_client::fail_all(const std::string& why) {
+  std::vector<call_key> keys;
+  for (auto& [id, c] : calls_)
+    keys.push_back(c.key);
+  for (auto& c : waiting_)
+    keys.push_back(c.key);
+  calls_.clear();
+  waiting_.clear();
+  for (auto key : keys)
+    if (ev_.on_answer)
+      ev_.on_answer(key, std::nullopt,
+                    rpc_error{rpc_code::internal_error, "upstream " + name_ + " " + why, json{{"upstream", name_}}});
+}
+
+std::vector<std::string> upstream_client::take_outbox() {
+  std::vector<std::string> out;
+  out.swap(outbox_);
+  return out;
+}
+
+void upstream_client::on_line(const std::string& line, clock::time_point) {
+  if (line.find_first_not_of(" \t\r") == std::string::npos)
+    return;
+  json msg;
+  if (auto err = parse(line, msg); err || !msg.is_object()) {
+    if (ev_.on_protocol_error)
+      ev_.on_protocol_error("a line that is not a JSON-RPC message: " + line.substr(0, 200));
+    return;
+  }
+  if (msg.contains("method"))
+    on_server_message(msg);
+  else if (msg.contains("id"))
+    on_response(msg);
+  else if (ev_.on_protocol_error)
+    ev_.on_protocol_error("a message with neither method nor id: " + line.substr(0, 200));
+}
+
+void upstream_client::on_response(const json& msg) {
+  auto& idv = msg["id"];
+  if (!idv.is_number_integer()) {
+    if (ev_.on_protocol_error)
+      ev_.on_protocol_error("a response to an id cafmcp never sent: " + dump(idv));
+    return;
+  }
+  auto id = idv.get<int64_t>();
+  auto error = msg.find("error");
+  auto failed = error != msg.end() && error->is_object();
+  auto reason = [&] { return failed ? error->value("message", std::string{"an error"}) : std::string{}; };
+  if (id == init_id_ && phase_ == phase::initializing) {
+    auto result = msg.find("result");
+    if (failed || result == msg.end() || !result->is_object()) {
+      // A server that refuses to start a session is treated as one that
+      // never answered: the handshake deadline ends it.
+      if (ev_.on_protocol_error)
+        ev_.on_protocol_error("initialize failed: " + (failed ? reason() : std::string{"no result"}));
+      return;
+    }
+    init_result_ = *result;
+    outbox_.push_back(dump(make_notification("notifications/initialized", json::object())));
+    phase_ = phase::listing;
+    listed_.clear();
+    list_tools("");
+    return;
+  }
+  if (id == list_id_) {
+    list_id_ = 0;
+    auto result = msg.find("result");
+    if (failed || result == msg.end() || !result->is_object()) {
+      // The tools served so far stay: a listing that failed says nothing
+      // about which tools went away.
+      if (ev_.on_protocol_error)
+        ev_.on_protocol_error("tools/list failed: " + (failed ? reason() : std::string{"no result"}));
+      listed_.clear();
+      relist_ = false;
+      if (phase_ == phase::listing)
+        become_ready();
+      return;
+    } else {
+      if (auto tools = result->find("tools"); tools != result->end() && tools->is_array())
+        for (auto& t : *tools)
+          listed_.push_back(t);
+      auto next = result->value("nextCursor", std::string{});
+      if (!next.empty()) {
+        list_tools(next);
+        return;
+      }
+    }
+    if (ev_.on_tools)
+      ev_.on_tools(std::move(listed_));
+    listed_.clear();
+    if (relist_) {
+      relist_ = false;
+      list_tools("");
+    }
+    if (phase_ == phase::listing)
+      become_ready();
+    return;
+  }
+  auto i = calls_.find(id);
+  if (i == calls_.end())
+    return; // cancelled or timed out: its answer is no longer wanted
+  auto key = i->second.key;
+  calls_.erase(i);
+  if (!ev_.on_answer)
+    return;
+  if (failed) {
+    ev_.on_answer(key, std::nullopt,
+                  rpc_error{error->value("code", rpc_code::internal_error), "upstream " + name_ + ": " + reason(),
+                            error->contains("data") ? (*error)["data"] : json{}});
+    return;
+  }
+  auto result = msg.find("result");
+  if (result == msg.end() || !result->is_object()) {
+    ev_.on_answer(key, std::nullopt,
+                  rpc_error{rpc_code::internal_error, "upstream " + name_ + " answered without a result",
+                            json{{"upstream", name_}}});
+    return;
+  }
+  ev_.on_answer(key, *result, std::nullopt);
+}
+
+void upstream_client::on_server_message(const json& msg) {
+  auto method = msg.value("method", std::string{});
+  auto params = msg.contains("params") ? msg["params"] : json::object();
+  if (msg.contains("id")) {
+    // A request from the server. ping is answered; the rest (sampling,
+    // elicitation, roots) cafmcp does not relay to its clients yet.
+    if (method == "ping")
+      outbox_.push_back(dump(make_result(msg["id"], json::object())));
+    else
+      outbox_.push_back(dump(make_error(
+        msg["id"], rpc_error{rpc_code::method_not_found, "cafmcp does not relay " + method + " to its clients", {}})));
+    return;
+  }
+  if (method == "notifications/progress" && params.is_object()) {
+    auto token = params.find("progressToken");
+    if (token == params.end() || !token->is_string())
+      return;
+    for (auto& [id, c] : calls_)
+      if (!c.progress_token.empty() && c.progress_token == token->get<std::string>()) {
+        auto p = params;
+        p.erase("progressToken");
+        if (ev_.on_progress)
+          ev_.on_progress(c.key, p);
+        return;
+      }
+    return;
+  }
+  if (method == "notifications/message") {
+    if (ev_.on_log)
+      ev_.on_log(params);
+    return;
+  }
+  if (method == "notifications/tools/list_changed") {
+    if (phase_ == phase::initializing)
+      return; // the first listing follows anyway
+    if (list_id_ != 0)
+      relist_ = true;
+    else
+      list_tools("");
+    return;
+  }
+  // Other notifications (resources, prompts) concern lists cafmcp does not relay yet.
+}
+
+} // namespace cafmcp::protocol

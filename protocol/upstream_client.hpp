@@ -1,0 +1,122 @@
+#pragma once
+
+// The MCP client side of one connection to an upstream server, as a plain
+// class: lines in (what the server wrote), lines out (what to write to it),
+// decisions by the time given. It knows no process and no actor: the
+// upstream actor feeds it its server's stdout and writes its outbox to its
+// stdin; the tests feed it by hand.
+//
+// The session: initialize (a session-based revision, as most servers speak
+// today), notifications/initialized, then tools/list page by page; then it
+// is ready and relays calls. list_changed from the server lists again.
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "protocol/json_rpc.hpp"
+
+namespace cafmcp::protocol {
+
+class upstream_client {
+public:
+  using clock = std::chrono::steady_clock;
+  /// Identifies one relayed call to the owner (it maps keys to its callers).
+  using call_key = uint64_t;
+
+  enum class phase { idle, initializing, listing, ready };
+
+  struct events {
+    /// The server's tools (each as tools/list gave it), after the first
+    /// listing and after every list_changed.
+    std::function<void(std::vector<nlohmann::json> tools)> on_tools;
+    /// A relayed call ended: its result object, or the error to answer.
+    std::function<void(call_key, std::optional<nlohmann::json> result, std::optional<rpc_error> error)> on_answer;
+    /// notifications/progress for a relayed call (params without the token).
+    std::function<void(call_key, const nlohmann::json& params)> on_progress;
+    /// notifications/message (logging) from the server.
+    std::function<void(const nlohmann::json& params)> on_log;
+    /// A line that is not JSON-RPC, or a response nobody waits for.
+    std::function<void(const std::string& what)> on_protocol_error;
+  };
+
+  upstream_client(std::string name, events ev);
+
+  /// Starts the session: queues initialize. `deadline` bounds the whole
+  /// handshake (initialize and the first listing).
+  void start(clock::time_point deadline);
+
+  /// Feeds one line the server wrote.
+  void on_line(const std::string& line, clock::time_point now);
+
+  /// Queues tools/call for `tool` (its name on the server). `progress`:
+  /// the client asked for progress (relayed through on_progress). Calls
+  /// made before the session is ready wait for it (up to their deadline).
+  void call(call_key key, const std::string& tool, nlohmann::json arguments, bool progress,
+            clock::time_point deadline);
+
+  /// The caller gave up (cancelled): tells the server (notifications/cancelled)
+  /// and forgets the call without an answer.
+  void cancel(call_key key, const std::string& reason);
+
+  /// Ends calls past their deadline (answered with an error). Returns false
+  /// when the handshake itself is past its deadline: the session is dead.
+  bool expire(clock::time_point now);
+
+  /// Fails every call still open (the server went away), with `why`.
+  void fail_all(const std::string& why);
+
+  /// Lines to write to the server, in order (the outbox empties).
+  std::vector<std::string> take_outbox();
+
+  phase current_phase() const { return phase_; }
+  bool has_open_calls() const { return !calls_.empty() || !waiting_.empty(); }
+  /// The server's initialize result (null before): serverInfo, capabilities.
+  const nlohmann::json& server_info() const { return init_result_; }
+
+  /// The revision offered in initialize.
+  static constexpr const char* offered_version = "2025-06-18";
+
+private:
+  struct open_call {
+    call_key key;
+    clock::time_point deadline;
+    std::string progress_token; // "": none asked for
+  };
+  struct waiting_call {
+    call_key key;
+    std::string tool;
+    nlohmann::json arguments;
+    bool progress;
+    clock::time_point deadline;
+  };
+
+  int64_t send_request(std::string method, nlohmann::json params);
+  void list_tools(const std::string& cursor);
+  void become_ready();
+  void send_call(waiting_call c);
+  void on_response(const nlohmann::json& msg);
+  void on_server_message(const nlohmann::json& msg);
+
+  std::string name_;
+  events ev_;
+  phase phase_ = phase::idle;
+  clock::time_point handshake_deadline_{};
+  int64_t next_id_ = 1;
+  int64_t init_id_ = 0;
+  int64_t list_id_ = 0;
+  bool relist_ = false; // list_changed while a listing ran
+  std::vector<nlohmann::json> listed_;
+  nlohmann::json init_result_;
+  std::map<int64_t, open_call> calls_; // by JSON-RPC id
+  std::vector<waiting_call> waiting_;  // before ready
+  std::vector<std::string> outbox_;
+};
+
+} // namespace cafmcp::protocol

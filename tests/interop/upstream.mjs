@@ -1,0 +1,205 @@
+// A cafmcp node serving a real upstream MCP server from npm
+// (@modelcontextprotocol/server-everything over stdio, pinned in
+// package-lock.json), driven by both official TypeScript SDK generations:
+// its tools namespaced in tools/list, calls with progress and cancellation,
+// kill -9 of the upstream process (clear errors, then the supervisor's
+// restart, counted in the tree), and the process gone with the node.
+//   node upstream.mjs --binary path/to/cafmcp
+// Prints one line per check and "N passed, M failed"; exits 1 on a failure.
+
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync, readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { parseArgs } from "node:util";
+
+const { values: opts } = parseArgs({ options: { binary: { type: "string" } } });
+if (!opts.binary) {
+  console.error("usage: node upstream.mjs --binary PATH/TO/cafmcp");
+  process.exit(2);
+}
+
+let passed = 0;
+let failed = 0;
+function check(name, ok, detail = "") {
+  if (ok) {
+    passed++;
+    console.log(`ok    ${name}`);
+  } else {
+    failed++;
+    console.log(`FAIL  ${name} ${detail}`);
+  }
+}
+async function expectReject(name, promise, predicate) {
+  try {
+    await promise;
+    check(name, false, "(no error)");
+  } catch (e) {
+    check(name, predicate(e), `(${e?.code} ${e?.message})`);
+  }
+}
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const text = (result) => result?.content?.[0]?.text;
+
+// The upstream as an operator would configure it: its bin script run by node.
+const require = createRequire(import.meta.url);
+const pkgDir = dirname(require.resolve("@modelcontextprotocol/server-everything/package.json"));
+const pkg = JSON.parse(readFileSync(join(pkgDir, "package.json"), "utf8"));
+const serverScript = join(pkgDir, pkg.bin["mcp-server-everything"]);
+
+const dir = mkdtempSync(join(tmpdir(), "cafmcp-upstream-"));
+const configPath = join(dir, "node.json");
+writeFileSync(configPath, JSON.stringify({
+  name: "up1",
+  upstreams: { everything: { command: [process.execPath, serverScript], call_timeout_ms: 20000 } },
+}));
+
+// The node's log, and a wait for one whole line of it.
+let log = "";
+const node = spawn(opts.binary, ["node", "--config", configPath, "--http-port", "0", "--metrics-port", "0", "--log-level", "info"],
+  { stdio: ["ignore", "ignore", "pipe"] });
+node.stderr.on("data", (d) => { log += d; });
+let nodeExited = false;
+node.on("exit", () => { nodeExited = true; });
+async function waitForLine(re, what, ms = 30000) {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    const m = log.match(re);
+    if (m) return m;
+    if (nodeExited) throw new Error(`the node exited while waiting for ${what}:\n${log}`);
+    await sleep(20);
+  }
+  throw new Error(`no ${what} within ${ms} ms:\n${log}`);
+}
+const readyLine = /^\S+ info +\S+ \/: node up1 ready cluster=\S+ mcp=(http:\/\/\S+) observability=(http:\/\/\S+)\n/m;
+// "upstream everything ready (pid N, SERVER VERSION, K tools)" as a whole line.
+const upstreamReady = (exceptPid) => new RegExp(
+  `^\\S+ info +\\S+ /root/protocol_sup/upstream_sup/everything: upstream everything ready \\(pid (?!${exceptPid}\\b)(\\d+), [^\\n]*, (\\d+) tools\\)\\n`, "m");
+
+async function metric(obsUrl, name, labels) {
+  const body = await (await fetch(`${obsUrl}/metrics`)).text();
+  for (const line of body.split("\n")) {
+    if (!line.startsWith(name + "{")) continue;
+    if (Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))) return Number(line.split(" ").pop());
+  }
+  return 0;
+}
+
+async function makeClient(sdkGen, url) {
+  if (sdkGen === "v1") {
+    const { Client } = await import("@modelcontextprotocol/sdk/client/index.js");
+    const { StreamableHTTPClientTransport } = await import("@modelcontextprotocol/sdk/client/streamableHttp.js");
+    const client = new Client({ name: "upstream-v1", version: "1.0.0" }, { capabilities: {} });
+    await client.connect(new StreamableHTTPClientTransport(new URL(url)));
+    return client;
+  }
+  const sdk = await import("@modelcontextprotocol/client");
+  const client = new sdk.Client({ name: "upstream-v2", version: "2.0.0" }, { capabilities: {}, versionNegotiation: { mode: { pin: "2026-07-28" } } });
+  await client.connect(new sdk.StreamableHTTPClientTransport(new URL(url)));
+  return client;
+}
+// v1: callTool(params, resultSchema, options); v2: callTool(params, options).
+const callWith = (sdkGen, client, params, options) =>
+  sdkGen === "v1" ? client.callTool(params, undefined, options) : client.callTool(params, options);
+
+try {
+  const [, mcpUrl, obsUrl] = await waitForLine(readyLine, "ready line");
+  const first = log.match(upstreamReady(0));
+  check("the upstream was ready before the node's ready line", first !== null && log.indexOf(first[0]) < log.search(readyLine));
+  const firstPid = Number(first[1]);
+
+  for (const sdkGen of ["v1", "v2"]) {
+    const client = await makeClient(sdkGen, mcpUrl);
+    const { tools } = await client.listTools();
+    const names = tools.map((t) => t.name);
+    check(`${sdkGen}: tools/list holds the upstream's tools under its namespace`,
+      names.includes("everything.echo") && names.includes("everything.get-sum") && names.includes("everything.trigger-long-running-operation"),
+      JSON.stringify(names));
+    check(`${sdkGen}: the node's own tools are still listed`, names.includes("echo") && names.includes("add"));
+    const echo = tools.find((t) => t.name === "everything.echo");
+    check(`${sdkGen}: an upstream tool keeps its schema and description`,
+      echo?.inputSchema?.properties?.message?.type === "string" && /Echo/.test(echo?.description ?? ""), JSON.stringify(echo));
+    check(`${sdkGen}: a call is relayed to the upstream`,
+      text(await client.callTool({ name: "everything.echo", arguments: { message: `hi ${sdkGen}` } })) === `Echo: hi ${sdkGen}`);
+    check(`${sdkGen}: arguments and results pass through`,
+      /3/.test(text(await client.callTool({ name: "everything.get-sum", arguments: { a: 1, b: 2 } }))));
+    const refused = await client.callTool({ name: "everything.echo", arguments: { message: 5 } });
+    check(`${sdkGen}: arguments the upstream's schema refuses are refused by the node`,
+      refused.isError === true && /^Invalid arguments for tool everything\.echo: message: must be a string/.test(text(refused)),
+      JSON.stringify(refused));
+
+    const progress = [];
+    const done = await callWith(sdkGen, client,
+      { name: "everything.trigger-long-running-operation", arguments: { duration: 1, steps: 3 } },
+      { onprogress: (p) => progress.push(p.progress), timeout: 20000 });
+    check(`${sdkGen}: the upstream's progress reaches the client`, progress.join(",") === "1,2,3", JSON.stringify(progress));
+    check(`${sdkGen}: the long call completes`, /completed/.test(text(done)), JSON.stringify(done));
+
+    const before = await metric(obsUrl, "cafmcp_upstream_calls_total", { upstream: "everything", outcome: "cancelled" });
+    const abort = new AbortController();
+    const cancelled = callWith(sdkGen, client,
+      { name: "everything.trigger-long-running-operation", arguments: { duration: 10, steps: 10 } }, { signal: abort.signal });
+    setTimeout(() => abort.abort("test cancels"), 300);
+    await expectReject(`${sdkGen}: a cancelled call rejects on the client`, cancelled, () => true);
+    let after = before;
+    for (let i = 0; i < 100 && after === before; i++) {
+      await sleep(50);
+      after = await metric(obsUrl, "cafmcp_upstream_calls_total", { upstream: "everything", outcome: "cancelled" });
+    }
+    check(`${sdkGen}: the cancellation is passed on to the upstream`, after === before + 1, `${before} -> ${after}`);
+    check(`${sdkGen}: calls work after a cancel`,
+      text(await client.callTool({ name: "everything.echo", arguments: { message: "again" } })) === "Echo: again");
+    await client.close();
+  }
+
+  // kill -9 of the upstream process: calls in between fail with a clear
+  // error, the supervisor starts it again, calls work again.
+  const client = await makeClient("v2", mcpUrl);
+  const inFlight = callWith("v2", client,
+    { name: "everything.trigger-long-running-operation", arguments: { duration: 5, steps: 5 } }, { timeout: 20000 });
+  await sleep(300);
+  process.kill(firstPid, "SIGKILL");
+  await expectReject("a call in flight when the upstream is killed fails with the reason", inFlight,
+    (e) => e?.code === -32603 && /upstream everything exited while the call ran \(killed by signal 9\)/.test(e?.message));
+  await waitForLine(/^\S+ warning +\S+ \/root\/protocol_sup\/upstream_sup\/everything: upstream everything \(pid \d+\) killed by signal 9\n/m,
+    "the upstream's exit");
+  await expectReject("a call while the upstream restarts fails with a clear error",
+    client.callTool({ name: "everything.echo", arguments: { message: "between" } }),
+    (e) => e?.code === -32603 && /upstream everything is down \(killed by signal 9; the supervisor restarts it\)/.test(e?.message));
+  const second = await waitForLine(upstreamReady(firstPid), "the upstream's restart");
+  check("the supervisor started the upstream again with a new process", Number(second[1]) !== firstPid);
+  check("calls work after the restart",
+    text(await client.callTool({ name: "everything.echo", arguments: { message: "back" } })) === "Echo: back");
+  check("the restart shows in the supervision tree",
+    (await metric(obsUrl, "cafmcp_child_restarts", { path: "/root/protocol_sup/upstream_sup/everything" })) === 1);
+  check("relayed calls are counted by outcome",
+    (await metric(obsUrl, "cafmcp_upstream_calls_total", { upstream: "everything", outcome: "ok" })) >= 8
+    && (await metric(obsUrl, "cafmcp_upstream_calls_total", { upstream: "everything", outcome: "error" })) >= 1);
+  await client.close();
+
+  // The upstream's process ends with its node.
+  const secondPid = Number(second[1]);
+  const stopAt = Date.now();
+  node.kill("SIGTERM");
+  for (let i = 0; i < 600 && !nodeExited; i++) await sleep(50);
+  console.log(`stopped after ${Date.now() - stopAt} ms`);
+  check("the node stops on SIGTERM", nodeExited);
+  let gone = false;
+  for (let i = 0; i < 100 && !gone; i++) {
+    try {
+      process.kill(secondPid, 0);
+      await sleep(50);
+    } catch {
+      gone = true;
+    }
+  }
+  check("the upstream process ends with its node", gone);
+} catch (e) {
+  check("the run completed", false, e?.stack ?? String(e));
+} finally {
+  if (!nodeExited) { console.log(log.split("\n").slice(-25).join("\n")); node.kill("SIGKILL"); }
+  rmSync(dir, { recursive: true, force: true });
+}
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed === 0 ? 0 : 1);

@@ -1,0 +1,209 @@
+// protocol/upstream_client: the MCP client of an upstream server, driven by hand (no process).
+#include <doctest/doctest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "protocol/upstream_client.hpp"
+
+using namespace cafmcp::protocol;
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+namespace {
+
+using clock_type = upstream_client::clock;
+
+/// A client with its events recorded.
+struct fixture {
+  std::vector<std::vector<json>> tool_lists;
+  std::vector<std::pair<upstream_client::call_key, json>> results;
+  std::vector<std::pair<upstream_client::call_key, rpc_error>> errors;
+  std::vector<std::pair<upstream_client::call_key, json>> progress;
+  std::vector<std::string> protocol_errors;
+  clock_type::time_point t0 = clock_type::now();
+  upstream_client client{"ev", events()};
+
+  upstream_client::events events() {
+    upstream_client::events ev;
+    ev.on_tools = [this](std::vector<json> t) { tool_lists.push_back(std::move(t)); };
+    ev.on_answer = [this](upstream_client::call_key k, std::optional<json> r, std::optional<rpc_error> e) {
+      if (r)
+        results.emplace_back(k, *r);
+      else
+        errors.emplace_back(k, *e);
+    };
+    ev.on_progress = [this](upstream_client::call_key k, const json& p) { progress.emplace_back(k, p); };
+    ev.on_protocol_error = [this](const std::string& w) { protocol_errors.push_back(w); };
+    return ev;
+  }
+
+  std::vector<json> sent() {
+    std::vector<json> out;
+    for (auto& l : client.take_outbox())
+      out.push_back(json::parse(l));
+    return out;
+  }
+
+  void feed(const json& msg) { client.on_line(msg.dump(), t0); }
+
+  /// initialize answered, one page of tools listed: ready.
+  void handshake(json tools = json::array({{{"name", "echo"}}})) {
+    client.start(t0 + 5s);
+    auto init = sent();
+    REQUIRE(init.size() == 1);
+    feed(json{{"jsonrpc", "2.0"}, {"id", init[0]["id"]}, {"result", {{"protocolVersion", "2025-06-18"},
+                                                                      {"capabilities", json::object()},
+                                                                      {"serverInfo", {{"name", "s"}, {"version", "1"}}}}}});
+    auto next = sent();
+    REQUIRE(next.size() == 2);
+    feed(json{{"jsonrpc", "2.0"}, {"id", next[1]["id"]}, {"result", {{"tools", tools}}}});
+  }
+};
+
+} // namespace
+
+TEST_CASE("an upstream session starts with initialize, then initialized and tools/list, then is ready") {
+  fixture f;
+  f.client.start(f.t0 + 5s);
+  auto init = f.sent();
+  REQUIRE(init.size() == 1);
+  CHECK(init[0]["method"] == "initialize");
+  CHECK(init[0]["params"]["protocolVersion"] == upstream_client::offered_version);
+  CHECK(f.client.current_phase() == upstream_client::phase::initializing);
+  f.feed(json{{"jsonrpc", "2.0"}, {"id", init[0]["id"]}, {"result", {{"protocolVersion", "2025-06-18"}}}});
+  auto next = f.sent();
+  REQUIRE(next.size() == 2);
+  CHECK(next[0]["method"] == "notifications/initialized");
+  CHECK(next[1]["method"] == "tools/list");
+  // Two pages: the second is asked for with the cursor, the tools come together.
+  f.feed(json{{"jsonrpc", "2.0"}, {"id", next[1]["id"]}, {"result", {{"tools", {{{"name", "a"}}}}, {"nextCursor", "p2"}}}});
+  auto page2 = f.sent();
+  REQUIRE(page2.size() == 1);
+  CHECK(page2[0]["params"]["cursor"] == "p2");
+  CHECK(f.tool_lists.empty());
+  f.feed(json{{"jsonrpc", "2.0"}, {"id", page2[0]["id"]}, {"result", {{"tools", {{{"name", "b"}}}}}}});
+  REQUIRE(f.tool_lists.size() == 1);
+  CHECK(f.tool_lists[0].size() == 2);
+  CHECK(f.client.current_phase() == upstream_client::phase::ready);
+}
+
+TEST_CASE("calls made before an upstream is ready wait for it, then go out in order") {
+  fixture f;
+  f.client.start(f.t0 + 5s);
+  f.client.call(1, "echo", json{{"m", 1}}, false, f.t0 + 10s);
+  f.client.call(2, "echo", json{{"m", 2}}, false, f.t0 + 10s);
+  auto init = f.sent();
+  REQUIRE(init.size() == 1); // only initialize so far
+  f.feed(json{{"jsonrpc", "2.0"}, {"id", init[0]["id"]}, {"result", json::object()}});
+  auto list = f.sent();
+  f.feed(json{{"jsonrpc", "2.0"}, {"id", list[1]["id"]}, {"result", {{"tools", json::array()}}}});
+  auto calls = f.sent();
+  REQUIRE(calls.size() == 2);
+  CHECK(calls[0]["params"]["arguments"]["m"] == 1);
+  CHECK(calls[1]["params"]["arguments"]["m"] == 2);
+}
+
+TEST_CASE("a relayed call gets its result, its progress, and the upstream's own errors") {
+  fixture f;
+  f.handshake();
+  f.client.call(7, "echo", json{{"message", "hi"}}, true, f.t0 + 10s);
+  f.client.call(8, "echo", json::object(), false, f.t0 + 10s);
+  auto calls = f.sent();
+  REQUIRE(calls.size() == 2);
+  CHECK(calls[0]["method"] == "tools/call");
+  CHECK(calls[0]["params"]["name"] == "echo");
+  auto token = calls[0]["params"]["_meta"]["progressToken"];
+  REQUIRE(token.is_string());
+  CHECK_FALSE(calls[1]["params"].contains("_meta"));
+  f.feed(json{{"jsonrpc", "2.0"}, {"method", "notifications/progress"},
+              {"params", {{"progressToken", token}, {"progress", 1}, {"total", 2}}}});
+  f.feed(json{{"jsonrpc", "2.0"}, {"method", "notifications/progress"},
+              {"params", {{"progressToken", "someone-else"}, {"progress", 1}}}});
+  REQUIRE(f.progress.size() == 1);
+  CHECK(f.progress[0].first == 7);
+  CHECK(f.progress[0].second == json{{"progress", 1}, {"total", 2}});
+  f.feed(json{{"jsonrpc", "2.0"}, {"id", calls[0]["id"]}, {"result", {{"content", json::array()}}}});
+  f.feed(json{{"jsonrpc", "2.0"}, {"id", calls[1]["id"]}, {"error", {{"code", -32602}, {"message", "bad message"}}}});
+  REQUIRE(f.results.size() == 1);
+  CHECK(f.results[0].first == 7);
+  REQUIRE(f.errors.size() == 1);
+  CHECK(f.errors[0].first == 8);
+  CHECK(f.errors[0].second.code == -32602);
+  CHECK(f.errors[0].second.message == "upstream ev: bad message");
+  CHECK_FALSE(f.client.has_open_calls());
+}
+
+TEST_CASE("a cancelled call is cancelled upstream and its late answer is dropped") {
+  fixture f;
+  f.handshake();
+  f.client.call(3, "slow", json::object(), false, f.t0 + 10s);
+  auto call = f.sent().at(0);
+  f.client.cancel(3, "cancelled by the client");
+  auto out = f.sent();
+  REQUIRE(out.size() == 1);
+  CHECK(out[0]["method"] == "notifications/cancelled");
+  CHECK(out[0]["params"]["requestId"] == call["id"]);
+  f.feed(json{{"jsonrpc", "2.0"}, {"id", call["id"]}, {"result", json::object()}});
+  CHECK(f.results.empty());
+  CHECK(f.errors.empty());
+}
+
+TEST_CASE("a call past its deadline fails and is cancelled upstream, and a slow handshake ends the session") {
+  fixture f;
+  f.handshake();
+  f.client.call(4, "slow", json::object(), false, f.t0 + 1s);
+  f.sent();
+  CHECK(f.client.expire(f.t0 + 500ms));
+  CHECK(f.errors.empty());
+  CHECK(f.client.expire(f.t0 + 2s)); // ready: the session itself lives on
+  REQUIRE(f.errors.size() == 1);
+  CHECK(f.errors[0].second.message == "upstream ev did not answer in time");
+  CHECK(f.sent().at(0)["method"] == "notifications/cancelled");
+
+  fixture slow;
+  slow.client.start(slow.t0 + 1s);
+  CHECK(slow.client.expire(slow.t0 + 500ms));
+  CHECK_FALSE(slow.client.expire(slow.t0 + 2s));
+}
+
+TEST_CASE("when the upstream goes away every open call fails with the reason") {
+  fixture f;
+  f.handshake();
+  f.client.call(5, "a", json::object(), false, f.t0 + 10s);
+  f.client.call(6, "b", json::object(), false, f.t0 + 10s);
+  f.client.fail_all("exited while the call ran (killed by signal 9)");
+  REQUIRE(f.errors.size() == 2);
+  CHECK(f.errors[0].second.code == rpc_code::internal_error);
+  CHECK(f.errors[0].second.message == "upstream ev exited while the call ran (killed by signal 9)");
+  CHECK(f.errors[0].second.data == json{{"upstream", "ev"}});
+}
+
+TEST_CASE("an upstream's list_changed lists its tools again, its ping is answered, its other requests refused") {
+  fixture f;
+  f.handshake();
+  f.feed(json{{"jsonrpc", "2.0"}, {"method", "notifications/tools/list_changed"}});
+  auto list = f.sent();
+  REQUIRE(list.size() == 1);
+  CHECK(list[0]["method"] == "tools/list");
+  f.feed(json{{"jsonrpc", "2.0"}, {"id", list[0]["id"]}, {"result", {{"tools", {{{"name", "x"}}, {{"name", "y"}}}}}}});
+  REQUIRE(f.tool_lists.size() == 2);
+  CHECK(f.tool_lists[1].size() == 2);
+  f.feed(json{{"jsonrpc", "2.0"}, {"id", "s1"}, {"method", "ping"}});
+  f.feed(json{{"jsonrpc", "2.0"}, {"id", "s2"}, {"method", "sampling/createMessage"}, {"params", json::object()}});
+  auto answers = f.sent();
+  REQUIRE(answers.size() == 2);
+  CHECK(answers[0] == json{{"jsonrpc", "2.0"}, {"id", "s1"}, {"result", json::object()}});
+  CHECK(answers[1]["error"]["code"] == rpc_code::method_not_found);
+  f.client.on_line("not json", f.t0);
+  CHECK(f.protocol_errors.size() == 1);
+}
+
+TEST_CASE("a failed relisting keeps the tools an upstream had") {
+  fixture f;
+  f.handshake();
+  f.feed(json{{"jsonrpc", "2.0"}, {"method", "notifications/tools/list_changed"}});
+  auto list = f.sent();
+  f.feed(json{{"jsonrpc", "2.0"}, {"id", list[0]["id"]}, {"error", {{"code", -32603}, {"message", "busy"}}}});
+  CHECK(f.tool_lists.size() == 1); // only the first listing: nothing removed
+  CHECK(f.protocol_errors.size() == 1);
+}
