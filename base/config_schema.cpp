@@ -21,6 +21,7 @@ std::string type_name(value_type t) {
     case value_type::object: return "an object";
     case value_type::string_list: return "a list of strings";
     case value_type::object_map: return "an object of named entries";
+    case value_type::any: return "JSON";
   }
   return "?";
 }
@@ -118,6 +119,8 @@ void check_value(const field& f, const nlohmann::json& v, const std::string& key
     case value_type::object_map:
       if (!v.is_object())
         wrong();
+      return;
+    case value_type::any:
       return;
   }
 }

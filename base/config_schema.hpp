@@ -15,7 +15,8 @@ namespace cafmcp::config {
 
 /// object_map: an object whose keys the operator names (e.g. upstream
 /// servers by name), each value an object with the keys in `fields`.
-enum class value_type { string, integer, number, boolean, object, string_list, object_map };
+/// any: free-form JSON its component checks itself (e.g. routing rules).
+enum class value_type { string, integer, number, boolean, object, string_list, object_map, any };
 
 struct field {
   std::string key;

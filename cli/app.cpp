@@ -9,6 +9,7 @@
 
 #include "cli/audit_command.hpp"
 #include "cli/backup_command.hpp"
+#include "cli/routes_command.hpp"
 #include "cli/token_command.hpp"
 #include "cli/cert_command.hpp"
 #include "cli/cluster_command.hpp"
@@ -204,6 +205,20 @@ int run(int argc, char** argv, std::function<void(protocol::catalog&)> extend) {
   token_create_cmd->add_option("--scopes", token.scopes, "comma-separated scopes the token carries");
   token_create_cmd->add_option("--tenant", token.tenant, "the tenant the token belongs to");
 
+  routes_options routes;
+  auto* routes_cmd = app.add_subcommand("routes", "routing rules of a node config: list them, test a request against them");
+  routes_cmd->require_subcommand(1);
+  auto* routes_list_cmd = routes_cmd->add_subcommand("list", "the rules in the order a node tries them");
+  routes_list_cmd->add_option("--config", routes.config_file, "the node config (routes)")->required()->check(CLI::ExistingFile);
+  auto* routes_test_cmd = routes_cmd->add_subcommand(
+    "test", "which rule a sample tools/call matches and why (exit 1 when its rule has nothing available)");
+  routes_test_cmd->add_option("--config", routes.config_file, "the node config (routes)")->required()->check(CLI::ExistingFile);
+  routes_test_cmd->add_option("--name", routes.name, "the tool called")->required();
+  routes_test_cmd->add_option("--tenant", routes.tenant, "the caller's tenant (default: none)");
+  routes_test_cmd->add_option("--method", routes.method, "the request's method")->capture_default_str();
+  routes_test_cmd->add_option("--header", routes.headers, "a request header, \"Name: value\" (repeatable)");
+  routes_test_cmd->add_option("--down", routes.down, "a tool to treat as unavailable (repeatable)");
+
   cert_options cert;
   auto* cert_cmd = app.add_subcommand("cert", "the cluster's certificates: a CA, node and client certificates");
   cert_cmd->require_subcommand(1);
@@ -323,6 +338,10 @@ int run(int argc, char** argv, std::function<void(protocol::catalog&)> extend) {
     return run_backup_test_restore(backup);
   if (token_create_cmd->parsed())
     return run_token_create(token);
+  if (routes_list_cmd->parsed())
+    return run_routes_list(routes);
+  if (routes_test_cmd->parsed())
+    return run_routes_test(routes);
   if (verify_cmd->parsed())
     return run_audit_verify(audit_file, audit_verify_key.empty() ? audit_file + ".key" : audit_verify_key);
   if (create_ca_cmd->parsed())

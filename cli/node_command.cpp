@@ -264,6 +264,13 @@ int run_node(const node_options& opts) {
   if (cfg.cluster.enabled)
     replicate_tasks(env, names, cfg.name, cfg.tasks.ttl, orphans, task_registry);
   start_upstreams(sys, cfg, env.catalog, names, metrics);
+  if (!cfg.tenants.empty())
+    env.tenants = std::make_shared<protocol::tenant_policy>(cfg.tenants);
+  if (!cfg.routes.empty()) {
+    env.routes = std::make_shared<const protocol::route_table>(cfg.routes, 1);
+    env.route_metrics = metrics;
+    log::info("/", "routing tools/call by " + std::to_string(cfg.routes.size()) + " rules (version 1)");
+  }
   caf::actor http_listener;
   if (cfg.http_enabled) {
     auto http = cfg.http_limits;
@@ -277,6 +284,8 @@ int run_node(const node_options& opts) {
     http.session_ttl = cfg.core.sessions.ttl;
     http.max_sessions = cfg.http_max_sessions;
     http.keepalive = cfg.http_keepalive;
+    if (env.routes)
+      http.routed_headers = env.routes->header_names();
     caf::scoped_actor self{sys};
     caf::error err;
     self->request(names->lookup("transport_sup"), start_timeout, supervision::start_child_atom::value,

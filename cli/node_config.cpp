@@ -227,6 +227,17 @@ std::vector<field> node_config_schema() {
   out.push_back({"upstreams", value_type::object_map, nlohmann::json::object(),
                  "upstream MCP servers this node runs and serves, by name (their tools appear as NAME.tool; "
                  "docs/ROUTING.md)", {}, {}, {}, protocol::upstream_config_schema()});
+  out.push_back({"tenants", value_type::object_map, nlohmann::json::object(),
+                 "tenants by name (from the token's tenant): each sees the tools its globs allow and has its own "
+                 "rate limit (docs/ROUTING.md)", {}, {}, {}, {
+                   {"tools", value_type::string_list, nlohmann::json::array({"*"}), "globs over the tool names it sees and may call", {}, {}, {}, {}},
+                   {"deny_tools", value_type::string_list, nlohmann::json::array(), "globs over tool names it never sees, even if allowed", {}, {}, {}, {}},
+                   {"rate", value_type::string, "", "its requests, all its clients together: \"CAPACITY/PER_SECOND\" (\"\": no limit)", {}, {}, {}, {}},
+                 }});
+  out.push_back({"routes", value_type::any, nlohmann::json::object(),
+                 "routing rules for tools/call by id: {\"ID\": {\"priority\", \"tenant\", \"name\", \"name_regex\", "
+                 "\"headers\", \"targets\": [{\"tool\" or \"namespace\", \"weight\"}], \"fallbacks\"}} (docs/ROUTING.md)",
+                 {}, {}, {}, {}});
   return out;
 }
 
@@ -500,6 +511,12 @@ node_config load_node_config(const std::optional<std::string>& file, const node_
   out.chaos.node_name = out.name;
   for (auto& [name, entry] : v["upstreams"].items())
     out.upstreams.push_back(protocol::parse_upstream(name, entry));
+  try {
+    out.tenants = protocol::parse_tenants(v["tenants"]);
+    out.routes = protocol::parse_routes(v["routes"]);
+  } catch (const std::invalid_argument& e) {
+    throw config_error("", e.what()); // names its key itself
+  }
   out.backup = observability::backup_config_from(v);
   out.backup.node_name = out.name;
   if (out.backup.enabled && !out.cluster.enabled)

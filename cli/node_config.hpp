@@ -5,6 +5,7 @@
 // key). Command-line flags override the file; the file overrides defaults.
 
 #include <chrono>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -22,6 +23,8 @@
 #include "observability/web_endpoint.hpp"
 #include "protocol/http_transport.hpp"
 #include "protocol/task_registry.hpp"
+#include "protocol/route_table.hpp"
+#include "protocol/tenant_policy.hpp"
 #include "protocol/upstream.hpp"
 #include "supervision/child_spec.hpp"
 #include "base/config_schema.hpp"
@@ -79,6 +82,8 @@ struct node_config {
   std::string audit_key;           // loaded at start, from audit_key_file
   std::string data_dir;            // replicas on disk (cluster nodes)
   std::vector<protocol::upstream_config> upstreams; // upstream MCP servers (docs/ROUTING.md)
+  std::vector<protocol::route_rule> routes;          // routing rules for tools/call (docs/ROUTING.md)
+  std::map<std::string, protocol::tenant_config> tenants; // tenants' catalog views and rate limits
   nlohmann::json effective; // the validated JSON, defaults filled in
 };
 

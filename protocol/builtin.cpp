@@ -28,20 +28,21 @@ tool_result structured(json value, std::string text) {
   return r;
 }
 
-/// The handle a state tool works on: the "handle" argument, else the legacy
-/// session's own.
-std::string handle_of(const json& args, tool_call& call) {
-  if (auto h = args.find("handle"); h != args.end())
-    return h->get<std::string>();
-  return call.session_handle();
-}
-
-/// A state tool's handler: finds the handle and the session manager, or
-/// answers why it cannot, then runs `fn(args, call, handle, session_manager)`.
+/// A state tool's handler: finds the record (the "handle" argument, if the
+/// caller's tenant may use it, else the legacy session's own) and the
+/// session manager, or answers why it cannot, then runs `fn(args, call,
+/// record, session_manager)`.
 template <class F>
 tool_handler with_handle(F fn) {
   return [fn](const json& args, std::shared_ptr<tool_call> call) {
-    auto handle = handle_of(args, *call);
+    std::string handle;
+    if (auto h = args.find("handle"); h != args.end()) {
+      handle = call->handle_record(h->get<std::string>());
+      if (handle.empty()) // another tenant's, or none: the same answer, nothing to learn from it
+        return call->reply(tool_result::error("handle: unknown or expired handle " + h->get<std::string>()));
+    } else {
+      handle = call->session_handle();
+    }
     if (handle.empty())
       return call->reply(tool_result::error("handle: is required (open one with session_open)"));
     auto sm = call->session_manager();
@@ -111,7 +112,8 @@ void add_builtins(catalog& cat) {
         ->request(sm, std::chrono::seconds(5), trace::wrap(caf::make_message(actors::session_create_atom::value, int64_t{0})))
         .then(
           [call](actors::session_record& rec) {
-            call->reply(structured(json{{"handle", rec.id}}, rec.id));
+            auto handle = call->tenant_handle(rec.id);
+            call->reply(structured(json{{"handle", handle}}, handle));
           },
           [call](caf::error& err) {
             call->reply(tool_result::error("could not open a handle: " + call->self()->system().render(err)));

@@ -52,6 +52,14 @@ public:
   /// per-subject data or per-tenant routing.
   virtual const std::string& subject() const = 0;
   virtual const std::string& tenant() const = 0;
+  /// State handles and tenants: the handle this call's tenant is given for
+  /// record `id`, sealed to the tenant (id.MAC, HMAC under the node's key,
+  /// the same on every member) so that no other tenant can use it even
+  /// knowing the id; `id` itself for calls without a tenant.
+  virtual std::string tenant_handle(const std::string& id) const = 0;
+  /// The record behind `handle` if this call's tenant may use it ("": it
+  /// may not, or it is no handle).
+  virtual std::string handle_record(const std::string& handle) const = 0;
   /// The node's session manager (state handles live there).
   virtual caf::actor session_manager() const = 0;
   /// The node's live catalog: a handler may add or remove tools, resources
@@ -127,6 +135,9 @@ struct tool_def {
   /// the round trip to a tool worker. Tasks and calls while a chaos
   /// experiment runs still go through `handler` on a worker.
   tool_function inline_handler = {};
+  /// Whether the tool can serve a call now (null: always). Routing skips
+  /// a target that cannot (an upstream server that is down) for the next.
+  std::function<bool()> available = {};
 };
 
 /// `def` with `fn` as its handler, run inline: for pure, non-blocking

@@ -8,8 +8,13 @@ namespace cafmcp::protocol {
 
 using namespace detail;
 
-json endpoint::list_tools(const catalog& cat, const json& params) {
-  return page(cat.tools(), "tools", params, cat.page_size, [](const tool_def& t) {
+json endpoint::list_tools(const catalog& cat, const json& params, const std::function<bool(const std::string&)>& visible) {
+  std::vector<tool_def> seen; // a tenant's view: paged as if it were the catalog
+  if (visible)
+    for (auto& t : cat.tools())
+      if (visible(t.name))
+        seen.push_back(t);
+  return page(visible ? seen : cat.tools(), "tools", params, cat.page_size, [](const tool_def& t) {
     json j{{"name", t.name}, {"inputSchema", t.input_schema}};
     put_if(j, "title", t.title);
     put_if(j, "description", t.description);
@@ -70,7 +75,11 @@ bool endpoint::handle_common(const rpc_message& msg, bool modern, const sink_ptr
     out->respond(make_result(msg.id, modern ? modern_result(std::move(result), cacheable) : std::move(result)));
   };
   if (m == "tools/list") {
-    reply(list_tools(*cat, params), true);
+    auto tenant = out->tenant();
+    if (env_.tenants && env_.tenants->restricts(tenant))
+      reply(list_tools(*cat, params, [&](const std::string& name) { return env_.tenants->sees(tenant, name); }), true);
+    else
+      reply(list_tools(*cat, params), true);
   } else if (m == "resources/list") {
     reply(list_resources(*cat, params), true);
   } else if (m == "resources/templates/list") {

@@ -195,6 +195,13 @@ void endpoint::handle(const rpc_message& msg, const sink_ptr& sink) {
       return;
     }
   }
+  if (env_.tenants) {
+    auto tenant = sink->tenant();
+    if (auto wait = env_.tenants->take(tenant, std::chrono::steady_clock::now()); wait > 0) {
+      out->respond(make_error(msg.id, rate_limited_error("tenant " + tenant, wait)));
+      return;
+    }
+  }
   try {
     auto& params = params_object(msg);
     auto meta = params.find("_meta");

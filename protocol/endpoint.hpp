@@ -25,6 +25,8 @@
 #include "protocol/catalog_store.hpp"
 #include "protocol/notification_hub.hpp"
 #include "protocol/request_state.hpp"
+#include "protocol/route_table.hpp"
+#include "protocol/tenant_policy.hpp"
 #include "protocol/task_registry.hpp"
 #include "protocol/json_rpc.hpp"
 #include "protocol/legacy_session_record.hpp"
@@ -56,6 +58,12 @@ public:
   virtual std::string tenant() const { return {}; }
   /// The client's network address ("": not on a network, e.g. stdio).
   virtual std::string client_address() const { return {}; }
+  /// A request header routing rules look at, by lower-case name (nullopt:
+  /// absent, or not a header routing asked the transport to keep).
+  virtual std::optional<std::string> header(const std::string& lower_name) const {
+    (void) lower_name;
+    return std::nullopt;
+  }
 };
 
 using sink_ptr = std::shared_ptr<request_sink>;
@@ -86,6 +94,12 @@ struct endpoint_env {
   std::shared_ptr<actors::fault_injection> faults;
   /// Requests by method and outcome and their durations (null: none kept).
   std::shared_ptr<metrics::metrics_registry> metrics;
+  /// Routing rules for tools/call (null: every call goes to the tool it names).
+  std::shared_ptr<const route_table> routes;
+  /// Tenants' catalog views and rate limits (null: every caller sees all).
+  std::shared_ptr<tenant_policy> tenants;
+  /// Routing decisions by route and target (null: not counted).
+  std::shared_ptr<metrics::metrics_registry> route_metrics;
   /// In a cluster: asks node `owner` to cancel task `id` it runs; `done`
   /// gets that node's outcome, or why none came.
   std::function<void(const std::string& owner, const std::string& id, std::function<void(const cancel_reply&)> done)>
@@ -204,7 +218,9 @@ private:
   void renew_session();
   void push(const nlohmann::json& notification);
 
-  static nlohmann::json list_tools(const catalog& cat, const nlohmann::json& params);
+  /// `visible` (null: all) says which tools the caller's tenant sees.
+  static nlohmann::json list_tools(const catalog& cat, const nlohmann::json& params,
+                                   const std::function<bool(const std::string&)>& visible = nullptr);
   static nlohmann::json list_resources(const catalog& cat, const nlohmann::json& params);
   static nlohmann::json list_templates(const catalog& cat, const nlohmann::json& params);
   static nlohmann::json list_prompts(const catalog& cat, const nlohmann::json& params);

@@ -21,6 +21,7 @@ public:
   trace::context trace_context() const override { return out_->trace_context(); }
   std::string subject() const override { return out_->subject(); }
   std::string tenant() const override { return out_->tenant(); }
+  std::optional<std::string> header(const std::string& h) const override { return out_->header(h); }
   std::string client_address() const override { return out_->client_address(); }
 
   void respond(const json& r) override {
@@ -66,6 +67,7 @@ public:
   std::string subject() const override { return inner_->subject(); }
   std::string client_address() const override { return inner_->client_address(); }
   std::string tenant() const override { return inner_->tenant(); }
+  std::optional<std::string> header(const std::string& h) const override { return inner_->header(h); }
 
   void respond(const json& r) override {
     const char* outcome = outcome_of(r);
@@ -110,6 +112,7 @@ public:
   std::string subject() const override { return inner_->subject(); }
   std::string client_address() const override { return inner_->client_address(); }
   std::string tenant() const override { return inner_->tenant(); }
+  std::optional<std::string> header(const std::string& h) const override { return inner_->header(h); }
 
   void respond(const json& r) override {
     record_outcome(span_, r);

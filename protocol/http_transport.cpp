@@ -774,7 +774,11 @@ public:
   http_exchange(std::shared_ptr<connection> conn, bool modern)
     : conn_(std::move(conn)), modern_(modern), correlation_(conn_->correlation()),
       trace_(conn_->trace_context()), subject_(conn_->subject()), tenant_(conn_->tenant()),
-      address_(conn_->client_) {}
+      address_(conn_->client_) {
+    for (auto& name : conn_->srv_->config().routed_headers)
+      if (auto h = conn_->req_.find(name); h != conn_->req_.end())
+        headers_.emplace_back(name, std::string{h->value()});
+  }
   void notify(const json& n) override { conn_->post_event(n, false, modern_); }
   void respond(const json& r) override { conn_->post_event(r, true, modern_); }
   std::string correlation_id() const override { return correlation_; }
@@ -782,8 +786,15 @@ public:
   std::string subject() const override { return subject_; }
   std::string tenant() const override { return tenant_; }
   std::string client_address() const override { return address_; }
+  std::optional<std::string> header(const std::string& lower_name) const override {
+    for (auto& [name, value] : headers_)
+      if (name == lower_name)
+        return value;
+    return std::nullopt;
+  }
 
 private:
+  std::vector<std::pair<std::string, std::string>> headers_; // those routing rules look at
   std::shared_ptr<connection> conn_;
   bool modern_;
   std::string correlation_;

@@ -28,6 +28,9 @@
 namespace cafmcp::protocol {
 
 struct http_config {
+  /// Request headers routing rules look at (lower case): each request's
+  /// are kept for its tool calls (docs/ROUTING.md).
+  std::vector<std::string> routed_headers;
   std::string host = "127.0.0.1";
   uint16_t port = 8080;   // 0: any free port (the bound port is logged)
   std::string path = "/mcp";

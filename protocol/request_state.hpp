@@ -25,9 +25,11 @@ public:
   /// The payload, or why the token is refused.
   std::variant<nlohmann::json, std::string> open(const std::string& token) const;
 
-private:
+  /// HMAC-SHA256 of `data` under the same key (raw bytes): for other values
+  /// bound to this node's key, such as a tenant's state handles.
   std::string mac(const std::string& data) const;
 
+private:
   std::string key_;
   std::chrono::milliseconds ttl_;
 };

@@ -1,6 +1,8 @@
 // tools/call: argument checks, backpressure, tasks, and input_required rounds with a sealed requestState.
 #include "protocol/endpoint.hpp"
 
+#include <random>
+
 #include <caf/all.hpp>
 
 #include "base/crypto.hpp"
@@ -45,6 +47,48 @@ json run_inline(const tool_def& tool, const json& id, const json& args, const tr
   return response;
 }
 
+/// The tool a routing rule sends this call of `name` to (`name` itself
+/// when no rule matches). A matching rule with nothing available refuses
+/// the call (-32031).
+std::string routed_tool(const endpoint_env& env, const catalog& cat, const std::string& name, const request_sink& out) {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  auto now = std::chrono::steady_clock::now();
+  auto available = [&](const std::string& tool) {
+    auto* t = cat.find_tool(tool);
+    if (!t || (t->available && !t->available()))
+      return false;
+    return !env.breakers || env.breakers->status("tool:" + tool, now).state != "open";
+  };
+  auto tenant = out.tenant();
+  route_request req{tenant, "tools/call", name, [&out](const std::string& h) { return out.header(h); }};
+  std::string unavailable;
+  auto d = env.routes->decide(req, std::uniform_real_distribution<double>{0.0, 1.0}(rng), available, &unavailable);
+  auto& m = env.route_metrics;
+  if (!d) {
+    if (unavailable.empty())
+      return name;
+    if (m)
+      m->counter("cafmcp_route_unavailable_total", "Calls a route refused: none of its targets or fallbacks was available",
+                 {{"route", unavailable}}).inc();
+    fail(mcp_code::unavailable,
+         "Tool " + name + " is unavailable: none of the targets and fallbacks of route " + unavailable
+           + " is available (down, or its circuit open)",
+         json{{"route", unavailable}});
+  }
+  if (m) {
+    m->counter("cafmcp_route_calls_total", "Calls routed, by route and target", {{"route", d->rule}, {"target", d->tool}})
+      .inc();
+    if (d->fallback)
+      m->counter("cafmcp_route_fallbacks_total", "Routed calls that went to a fallback (no target available)",
+                 {{"route", d->rule}}).inc();
+  }
+  if (log::enabled(log::level::debug))
+    log::debug("/root/protocol_sup", "tools/call " + name + " routed by " + d->rule + " (rules version "
+                                       + std::to_string(d->version) + ") to " + d->tool
+                                       + (d->fallback ? " (fallback)" : ""));
+  return d->tool;
+}
+
 } // namespace
 
 void endpoint::call_tool(const rpc_message& msg, bool modern, const sink_ptr& out, json responses, json state,
@@ -52,6 +96,11 @@ void endpoint::call_tool(const rpc_message& msg, bool modern, const sink_ptr& ou
   auto& params = params_object(msg);
   auto name = required_string(params, "name");
   auto cat = env_.catalog->snapshot();
+  // A tool outside the caller's tenant's view does not exist for it.
+  if (env_.tenants && !env_.tenants->sees(out->tenant(), name))
+    fail(rpc_code::invalid_params, "Unknown tool: " + name);
+  if (env_.routes)
+    name = routed_tool(env_, *cat, name, *out);
   auto* tool = cat->find_tool(name);
   if (!tool)
     fail(rpc_code::invalid_params, "Unknown tool: " + name);
@@ -168,6 +217,7 @@ void endpoint::call_tool(const rpc_message& msg, bool modern, const sink_ptr& ou
   job->arguments = args;
   job->meta = meta;
   job->session_manager = env_.session_manager;
+  job->sealer = env_.sealer;
   job->decorate = decorate;
   job->client_capabilities = caps.is_object() ? caps : json::object();
   job->log_level = log_level;

@@ -8,6 +8,7 @@
 #include "protocol/endpoint.hpp"
 #include "protocol/versions.hpp"
 #include "actors/core_sup.hpp"
+#include "base/crypto.hpp"
 #include "base/log.hpp"
 #include "supervision/supervisor.hpp"
 #include "supervision/worker.hpp"
@@ -121,6 +122,20 @@ public:
   const std::string& session_handle() const override { return job_->session_handle; }
   const std::string& subject() const override { return job_->subject; }
   const std::string& tenant() const override { return job_->tenant; }
+  std::string tenant_handle(const std::string& id) const override {
+    if (job_->tenant.empty() || !job_->sealer)
+      return id;
+    return id + "." + crypto::to_hex(job_->sealer->mac("handle\n" + job_->tenant + "\n" + id)).substr(0, 32);
+  }
+  std::string handle_record(const std::string& handle) const override {
+    auto dot = handle.find('.');
+    if (job_->tenant.empty() || !job_->sealer)
+      return dot == std::string::npos ? handle : std::string{}; // a sealed handle is a tenant's
+    if (dot == std::string::npos)
+      return {};
+    auto id = handle.substr(0, dot);
+    return crypto::constant_time_equal(tenant_handle(id), handle) ? id : std::string{};
+  }
   caf::actor session_manager() const override {
     return job_->session_manager ? job_->session_manager() : caf::actor{};
   }

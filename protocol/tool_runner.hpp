@@ -19,6 +19,7 @@
 #include "actors/name_table.hpp"
 #include "protocol/catalog.hpp"
 #include "protocol/catalog_store.hpp"
+#include "protocol/request_state.hpp"
 #include "supervision/child_spec.hpp"
 #include "base/trace.hpp"
 
@@ -39,6 +40,7 @@ struct call_job {
   std::string correlation_id; // X-Correlation-ID of the request (log lines carry it)
   std::string subject;        // whom it acts for (bearer authorisation; "": none)
   std::string tenant;
+  std::shared_ptr<const request_state_sealer> sealer; // seals state handles to the tenant
   trace::context trace;       // the request's span: the tool call's span is its child
   trace::span span;           // the tool call's (ended with the answer)
   std::shared_ptr<request_sink> sink;

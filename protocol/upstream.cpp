@@ -107,6 +107,11 @@ int64_t upstream_status::pid() const {
   return pid_;
 }
 
+bool upstream_status::serving() const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return state_.rfind("running", 0) == 0;
+}
+
 std::string upstream_actor_name(const std::string& upstream) {
   return "upstream." + upstream;
 }
@@ -190,6 +195,7 @@ std::optional<tool_def> relay_def(const upstream_state& st, const json& t) {
     }
     caf::anon_send(actor, relayed_call{remote, arguments, std::move(call)});
   };
+  def.available = [status = st.status] { return status->serving(); };
   return def;
 }
 

@@ -56,6 +56,8 @@ public:
   /// "running (pid 12)", "starting (pid 12)", "down: killed by signal 9".
   std::string describe() const;
   int64_t pid() const;
+  /// Its tools answer calls now (started and listed, not down).
+  bool serving() const;
 
 private:
   mutable std::mutex mtx_;
