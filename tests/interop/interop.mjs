@@ -7,13 +7,15 @@
 // v2 (@modelcontextprotocol/client 2.x) is pinned to MCP 2026-07-28.
 // Prints one line per check and "N passed, M failed"; exits 1 on a failure.
 
-import { execFileSync, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { generateKeyPairSync, sign as signBytes } from "node:crypto";
 import { createServer } from "node:http";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+
+import { check, expectReject, finish, makeToken as makeTokenFor, sleep, tally } from "./checks.mjs";
 
 const { values: opts } = parseArgs({
   options: {
@@ -27,33 +29,8 @@ if (!opts.binary) {
   process.exit(2);
 }
 
-let passed = 0;
-let failed = 0;
-function check(name, ok, detail = "") {
-  if (ok) {
-    passed++;
-    console.log(`ok    ${name}`);
-  } else {
-    failed++;
-    console.log(`FAIL  ${name} ${detail}`);
-  }
-}
-async function expectReject(name, promise, predicate) {
-  try {
-    await promise;
-    check(name, false, "(no error)");
-  } catch (e) {
-    check(name, predicate(e), `(${e?.code} ${e?.message})`);
-  }
-}
-
 // Over HTTP the node needs a bearer token (mcp.auth), made as an operator would.
-function makeToken(subject) {
-  const out = execFileSync(opts.binary, ["token", "create", "--subject", subject], { encoding: "utf8" });
-  const m = out.match(/shown only now\):\n {2}(\S+)\n[^\n]*\n {2}("sha256:[^\n]+")/);
-  if (!m) throw new Error(`unexpected output of token create:\n${out}`);
-  return { token: m[1], entry: JSON.parse(m[2]) };
-}
+const makeToken = (subject) => makeTokenFor(opts.binary, subject);
 const tokens = { main: makeToken(`interop-${opts.sdk}`), other: makeToken(`interop-${opts.sdk}-other`) };
 
 // And JWT access tokens from a test identity provider on 127.0.0.1: an RSA
@@ -103,7 +80,6 @@ function waitFor(register, ms = 5000) {
     });
   });
 }
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 // Over HTTP, one node serves every client of the run.
 let httpNode = null;
@@ -410,7 +386,7 @@ try {
   await scenario();
   await (opts.sdk === "v1" ? v1Events() : v2Events());
 } catch (e) {
-  failed++;
+  tally.failed++;
   console.log(`FAIL  scenario threw: ${e?.stack ?? e}`);
 }
 if (httpNode) {
@@ -419,5 +395,4 @@ if (httpNode) {
   check("the node stops cleanly on SIGTERM", code === 0, `(exit ${code})`);
 }
 idpServer.close();
-console.log(`${passed} passed, ${failed} failed`);
-process.exit(failed === 0 ? 0 : 1);
+finish();

@@ -6,12 +6,14 @@
 //   node routing.mjs --binary path/to/cafmcp
 // Prints one line per check and "N passed, M failed"; exits 1 on a failure.
 
-import { execFileSync, spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync, readFileSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { parseArgs } from "node:util";
+
+import { check, finish, makeToken as makeTokenFor, metric, sleep, waitForLine as waitFor } from "./checks.mjs";
 
 const { values: opts } = parseArgs({ options: { binary: { type: "string" } } });
 if (!opts.binary) {
@@ -19,25 +21,7 @@ if (!opts.binary) {
   process.exit(2);
 }
 
-let passed = 0;
-let failed = 0;
-function check(name, ok, detail = "") {
-  if (ok) {
-    passed++;
-    console.log(`ok    ${name}`);
-  } else {
-    failed++;
-    console.log(`FAIL  ${name} ${detail}`);
-  }
-}
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-function makeToken(subject, tenant) {
-  const out = execFileSync(opts.binary, ["token", "create", "--subject", subject, "--tenant", tenant], { encoding: "utf8" });
-  const m = out.match(/shown only now\):\n {2}(\S+)\n[^\n]*\n {2}("sha256:[^\n]+")/);
-  if (!m) throw new Error(`unexpected output of token create:\n${out}`);
-  return { token: m[1], entry: JSON.parse(m[2]) };
-}
+const makeToken = (subject, tenant) => makeTokenFor(opts.binary, subject, tenant);
 const acme = makeToken("ann", "acme");
 const globex = makeToken("gus", "globex");
 const other = makeToken("olga", "initech"); // a tenant the config does not name
@@ -72,26 +56,7 @@ const node = spawn(opts.binary, ["node", "--config", configPath, "--http-port", 
 node.stderr.on("data", (d) => { log += d; });
 let nodeExited = false;
 node.on("exit", () => { nodeExited = true; });
-async function waitForLine(re, what, ms = 30000) {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    const m = log.match(re);
-    if (m) return m;
-    if (nodeExited) throw new Error(`the node exited while waiting for ${what}:\n${log}`);
-    await sleep(20);
-  }
-  throw new Error(`no ${what} within ${ms} ms:\n${log}`);
-}
-
-async function metric(obsUrl, name, labels) {
-  const body = await (await fetch(`${obsUrl}/metrics`)).text();
-  let sum = 0;
-  for (const line of body.split("\n")) {
-    if (!line.startsWith(name + "{")) continue;
-    if (Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))) sum += Number(line.split(" ").pop());
-  }
-  return sum;
-}
+const waitForLine = (re, what, ms) => waitFor(() => log, () => nodeExited, re, what, ms);
 
 // One stateless 2026-07-28 request with fetch (keep-alive), as a client of `token`.
 let nextId = 1;
@@ -196,5 +161,4 @@ try {
   if (!nodeExited) node.kill("SIGKILL");
   rmSync(dir, { recursive: true, force: true });
 }
-console.log(`${passed} passed, ${failed} failed`);
-process.exit(failed === 0 ? 0 : 1);
+finish();

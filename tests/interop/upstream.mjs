@@ -8,11 +8,13 @@
 // Prints one line per check and "N passed, M failed"; exits 1 on a failure.
 
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync, readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { parseArgs } from "node:util";
+
+import { check, expectReject, finish, metric, sleep, waitForLine as waitFor } from "./checks.mjs";
 
 const { values: opts } = parseArgs({ options: { binary: { type: "string" } } });
 if (!opts.binary) {
@@ -20,26 +22,6 @@ if (!opts.binary) {
   process.exit(2);
 }
 
-let passed = 0;
-let failed = 0;
-function check(name, ok, detail = "") {
-  if (ok) {
-    passed++;
-    console.log(`ok    ${name}`);
-  } else {
-    failed++;
-    console.log(`FAIL  ${name} ${detail}`);
-  }
-}
-async function expectReject(name, promise, predicate) {
-  try {
-    await promise;
-    check(name, false, "(no error)");
-  } catch (e) {
-    check(name, predicate(e), `(${e?.code} ${e?.message})`);
-  }
-}
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const text = (result) => result?.content?.[0]?.text;
 
 // The upstream as an operator would configure it: its bin script run by node.
@@ -62,29 +44,11 @@ const node = spawn(opts.binary, ["node", "--config", configPath, "--http-port", 
 node.stderr.on("data", (d) => { log += d; });
 let nodeExited = false;
 node.on("exit", () => { nodeExited = true; });
-async function waitForLine(re, what, ms = 30000) {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    const m = log.match(re);
-    if (m) return m;
-    if (nodeExited) throw new Error(`the node exited while waiting for ${what}:\n${log}`);
-    await sleep(20);
-  }
-  throw new Error(`no ${what} within ${ms} ms:\n${log}`);
-}
+const waitForLine = (re, what, ms) => waitFor(() => log, () => nodeExited, re, what, ms);
 const readyLine = /^\S+ info +\S+ \/: node up1 ready cluster=\S+ mcp=(http:\/\/\S+) observability=(http:\/\/\S+)\n/m;
 // "upstream everything ready (pid N, SERVER VERSION, K tools)" as a whole line.
 const upstreamReady = (exceptPid) => new RegExp(
   `^\\S+ info +\\S+ /root/protocol_sup/upstream_sup/everything: upstream everything ready \\(pid (?!${exceptPid}\\b)(\\d+), [^\\n]*, (\\d+) tools\\)\\n`, "m");
-
-async function metric(obsUrl, name, labels) {
-  const body = await (await fetch(`${obsUrl}/metrics`)).text();
-  for (const line of body.split("\n")) {
-    if (!line.startsWith(name + "{")) continue;
-    if (Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))) return Number(line.split(" ").pop());
-  }
-  return 0;
-}
 
 async function makeClient(sdkGen, url) {
   if (sdkGen === "v1") {
@@ -201,5 +165,4 @@ try {
   if (!nodeExited) { console.log(log.split("\n").slice(-25).join("\n")); node.kill("SIGKILL"); }
   rmSync(dir, { recursive: true, force: true });
 }
-console.log(`${passed} passed, ${failed} failed`);
-process.exit(failed === 0 ? 0 : 1);
+finish();
