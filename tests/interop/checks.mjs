@@ -1,7 +1,7 @@
 // What the interop scripts share: named checks with a tally, the node's
 // token command, a bounded wait for a whole log line, and /metrics values.
 
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 
 export const tally = { passed: 0, failed: 0 };
 
@@ -65,4 +65,15 @@ export async function metric(obsUrl, name, labels) {
     if (Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))) sum += Number(line.split(" ").pop());
   }
   return sum;
+}
+
+/// `cafmcp node ARGS` with its log (stderr) kept: node.log, node.exited,
+/// node.waitForLine(re, what, ms), node.proc (the child).
+export function startNode(binary, args) {
+  const node = { log: "", exited: false };
+  node.proc = spawn(binary, ["node", ...args], { stdio: ["ignore", "ignore", "pipe"] });
+  node.proc.stderr.on("data", (d) => { node.log += d; });
+  node.proc.on("exit", () => { node.exited = true; });
+  node.waitForLine = (re, what, ms) => waitForLine(() => node.log, () => node.exited, re, what, ms);
+  return node;
 }

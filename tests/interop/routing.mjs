@@ -6,14 +6,13 @@
 //   node routing.mjs --binary path/to/cafmcp
 // Prints one line per check and "N passed, M failed"; exits 1 on a failure.
 
-import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { parseArgs } from "node:util";
 
-import { check, finish, makeToken as makeTokenFor, metric, sleep, waitForLine as waitFor } from "./checks.mjs";
+import { check, finish, makeToken as makeTokenFor, metric, sleep, startNode } from "./checks.mjs";
 
 const { values: opts } = parseArgs({ options: { binary: { type: "string" } } });
 if (!opts.binary) {
@@ -50,13 +49,8 @@ writeFileSync(configPath, JSON.stringify({
   },
 }));
 
-let log = "";
-const node = spawn(opts.binary, ["node", "--config", configPath, "--http-port", "0", "--metrics-port", "0", "--log-level", "info"],
-  { stdio: ["ignore", "ignore", "pipe"] });
-node.stderr.on("data", (d) => { log += d; });
-let nodeExited = false;
-node.on("exit", () => { nodeExited = true; });
-const waitForLine = (re, what, ms) => waitFor(() => log, () => nodeExited, re, what, ms);
+const node = startNode(opts.binary, ["--config", configPath, "--http-port", "0", "--metrics-port", "0", "--log-level", "info"]);
+const waitForLine = node.waitForLine;
 
 // One stateless 2026-07-28 request with fetch (keep-alive), as a client of `token`.
 let nextId = 1;
@@ -143,7 +137,7 @@ try {
     (await metric(obsUrl, "cafmcp_upstream_calls_total", { upstream: "mirror", outcome: "ok" })) >= mirror);
 
   // -- the fallback chain -----------------------------------------------------
-  const pidOf = (name) => Number(log.match(new RegExp(`upstream ${name} ready \\(pid (\\d+)`))[1]);
+  const pidOf = (name) => Number(node.log.match(new RegExp(`upstream ${name} ready \\(pid (\\d+)`))[1]);
   process.kill(pidOf("everything"), "SIGKILL");
   process.kill(pidOf("mirror"), "SIGKILL");
   await waitForLine(/^\S+ warning +\S+ \S+: upstream everything \(pid \d+\) killed by signal 9\n/m, "everything's exit");
@@ -156,9 +150,9 @@ try {
 } catch (e) {
   check("the run completed", false, e?.stack ?? String(e));
 } finally {
-  node.kill("SIGTERM");
-  for (let i = 0; i < 200 && !nodeExited; i++) await sleep(50);
-  if (!nodeExited) node.kill("SIGKILL");
+  node.proc.kill("SIGTERM");
+  for (let i = 0; i < 200 && !node.exited; i++) await sleep(50);
+  if (!node.exited) node.proc.kill("SIGKILL");
   rmSync(dir, { recursive: true, force: true });
 }
 finish();

@@ -7,14 +7,13 @@
 //   node upstream.mjs --binary path/to/cafmcp
 // Prints one line per check and "N passed, M failed"; exits 1 on a failure.
 
-import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { parseArgs } from "node:util";
 
-import { check, expectReject, finish, metric, sleep, waitForLine as waitFor } from "./checks.mjs";
+import { check, expectReject, finish, metric, sleep, startNode } from "./checks.mjs";
 
 const { values: opts } = parseArgs({ options: { binary: { type: "string" } } });
 if (!opts.binary) {
@@ -38,13 +37,8 @@ writeFileSync(configPath, JSON.stringify({
 }));
 
 // The node's log, and a wait for one whole line of it.
-let log = "";
-const node = spawn(opts.binary, ["node", "--config", configPath, "--http-port", "0", "--metrics-port", "0", "--log-level", "info"],
-  { stdio: ["ignore", "ignore", "pipe"] });
-node.stderr.on("data", (d) => { log += d; });
-let nodeExited = false;
-node.on("exit", () => { nodeExited = true; });
-const waitForLine = (re, what, ms) => waitFor(() => log, () => nodeExited, re, what, ms);
+const node = startNode(opts.binary, ["--config", configPath, "--http-port", "0", "--metrics-port", "0", "--log-level", "info"]);
+const waitForLine = node.waitForLine;
 const readyLine = /^\S+ info +\S+ \/: node up1 ready cluster=\S+ mcp=(http:\/\/\S+) observability=(http:\/\/\S+)\n/m;
 // "upstream everything ready (pid N, SERVER VERSION, K tools)" as a whole line.
 const upstreamReady = (exceptPid) => new RegExp(
@@ -69,8 +63,8 @@ const callWith = (sdkGen, client, params, options) =>
 
 try {
   const [, mcpUrl, obsUrl] = await waitForLine(readyLine, "ready line");
-  const first = log.match(upstreamReady(0));
-  check("the upstream was ready before the node's ready line", first !== null && log.indexOf(first[0]) < log.search(readyLine));
+  const first = node.log.match(upstreamReady(0));
+  check("the upstream was ready before the node's ready line", first !== null && node.log.indexOf(first[0]) < node.log.search(readyLine));
   const firstPid = Number(first[1]);
 
   for (const sdkGen of ["v1", "v2"]) {
@@ -145,10 +139,10 @@ try {
   // The upstream's process ends with its node.
   const secondPid = Number(second[1]);
   const stopAt = Date.now();
-  node.kill("SIGTERM");
-  for (let i = 0; i < 600 && !nodeExited; i++) await sleep(50);
+  node.proc.kill("SIGTERM");
+  for (let i = 0; i < 600 && !node.exited; i++) await sleep(50);
   console.log(`stopped after ${Date.now() - stopAt} ms`);
-  check("the node stops on SIGTERM", nodeExited);
+  check("the node stops on SIGTERM", node.exited);
   let gone = false;
   for (let i = 0; i < 100 && !gone; i++) {
     try {
@@ -162,7 +156,7 @@ try {
 } catch (e) {
   check("the run completed", false, e?.stack ?? String(e));
 } finally {
-  if (!nodeExited) { console.log(log.split("\n").slice(-25).join("\n")); node.kill("SIGKILL"); }
+  if (!node.exited) { console.log(node.log.split("\n").slice(-25).join("\n")); node.proc.kill("SIGKILL"); }
   rmSync(dir, { recursive: true, force: true });
 }
 finish();
