@@ -10,6 +10,7 @@
 #include "base/port_program.hpp"
 #include "protocol/json_schema.hpp"
 #include "protocol/upstream_client.hpp"
+#include "protocol/upstream_http.hpp"
 #include "supervision/supervisor.hpp"
 #include "supervision/worker.hpp"
 
@@ -45,6 +46,10 @@ std::vector<field> upstream_config_schema() {
     {"command", value_type::string_list, json::array(),
      "the server's program and its arguments, run with MCP on its stdin and stdout (e.g. [\"npx\", "
      "\"@modelcontextprotocol/server-everything\"])", {}, {}, {}, {}},
+    {"url", value_type::string, "",
+     "instead of command: the Streamable HTTP endpoint of an MCP server (http:// or https://)", {}, {}, {}, {}},
+    {"headers", value_type::string_list, json::array(),
+     "with url: \"Name: value\" sent with every request (e.g. \"Authorization: Bearer …\")", {}, {}, {}, {}},
     {"env", value_type::string_list, json::array(), "\"NAME=value\" added to the program's environment", {}, {}, {}, {}},
     {"cwd", value_type::string, "", "the program's working directory (\"\": the node's)", {}, {}, {}, {}},
     {"start_timeout_ms", value_type::integer, 30000,
@@ -63,8 +68,21 @@ upstream_config parse_upstream(const std::string& name, const json& entry) {
   upstream_config cfg;
   cfg.name = name;
   cfg.command = entry.at("command").get<std::vector<std::string>>();
-  if (cfg.command.empty() || cfg.command[0].empty())
-    throw config::config_error(key + ".command", "needs the program to run, e.g. [\"npx\", \"@modelcontextprotocol/server-everything\"]");
+  cfg.url = entry.at("url").get<std::string>();
+  cfg.headers = entry.at("headers").get<std::vector<std::string>>();
+  if (!cfg.url.empty()) {
+    if (!cfg.command.empty())
+      throw config::config_error(key, "has both command and url: an upstream is a program or a URL");
+    if (auto why = check_upstream_url(cfg.url); !why.empty())
+      throw config::config_error(key + ".url", why);
+    for (size_t i = 0; i < cfg.headers.size(); ++i) {
+      auto colon = cfg.headers[i].find(':');
+      if (colon == std::string::npos || colon == 0 || cfg.headers[i].find_first_of("\r\n") != std::string::npos)
+        throw config::config_error(key + ".headers[" + std::to_string(i) + "]", "must be \"Name: value\"");
+    }
+  } else if (cfg.command.empty() || cfg.command[0].empty()) {
+    throw config::config_error(key + ".command", "needs the program to run, e.g. [\"npx\", \"@modelcontextprotocol/server-everything\"], or give url");
+  }
   cfg.env = entry.at("env").get<std::vector<std::string>>();
   for (size_t i = 0; i < cfg.env.size(); ++i)
     if (cfg.env[i].find('=') == std::string::npos || cfg.env[i][0] == '=')
@@ -130,7 +148,10 @@ struct upstream_state {
   std::shared_ptr<actors::name_table> names;
   std::shared_ptr<upstream_status> status;
   std::unique_ptr<upstream_client> client;
-  std::unique_ptr<port_program> port; // after client: destroyed first
+  std::unique_ptr<port_program> port; // a stdio server (after client: destroyed first)
+  std::unique_ptr<http_link> http;    // or a Streamable HTTP one
+  /// "pid 12" or the URL, for log lines.
+  std::string where() const { return port ? "pid " + std::to_string(port->pid()) : cfg.url; }
   std::map<upstream_client::call_key, std::shared_ptr<tool_call>> callers;
   upstream_client::call_key next_key = 1;
   std::vector<caf::response_promise> ready_waiters;
@@ -144,6 +165,7 @@ struct upstream_state {
 
   ~upstream_state() {
     port.reset(); // kills the process and stops its I/O thread: no more lines
+    http.reset(); // aborts the transfers in flight
     // Calls still open when the actor ends (a kill, a shutdown) get an
     // answer naming why, not the generic one of a dropped call.
     for (auto& [key, call] : callers)
@@ -158,10 +180,13 @@ constexpr std::chrono::milliseconds tick_every{50};
 
 void flush(upstream_actor* self) {
   auto& st = self->state;
-  if (!st.port || !st.client)
+  if ((!st.port && !st.http) || !st.client)
     return;
   for (auto& line : st.client->take_outbox())
-    st.port->send(std::move(line));
+    if (st.port)
+      st.port->send(std::move(line));
+    else
+      st.http->send(std::move(line));
 }
 
 void arm_tick(upstream_actor* self) {
@@ -231,7 +256,7 @@ void merge_tools(upstream_actor* self, std::vector<json> tools) {
     st.ready = true;
     st.status->ready(added);
     auto info = st.client->server_info().value("serverInfo", json::object());
-    log::info(st.path, "upstream " + st.cfg.name + " ready (pid " + std::to_string(st.port->pid()) + ", "
+    log::info(st.path, "upstream " + st.cfg.name + " ready (" + st.where() + ", "
                          + info.value("name", std::string{"?"}) + " " + info.value("version", std::string{"?"})
                          + ", " + std::to_string(added) + " tools)");
     for (auto& rp : st.ready_waiters)
@@ -317,7 +342,13 @@ caf::behavior upstream_fun(upstream_actor* self, upstream_config cfg, std::share
   };
   cbs.on_exit = [me](std::string how) { caf::anon_send(me, up_exit_atom::value, std::move(how)); };
   try {
-    st.port = std::make_unique<port_program>(std::move(opts), std::move(cbs));
+    if (st.cfg.url.empty()) {
+      st.port = std::make_unique<port_program>(std::move(opts), std::move(cbs));
+    } else {
+      http_link_options h{st.cfg.url, st.cfg.headers, upstream_client::offered_version, st.cfg.call_timeout,
+                          st.cfg.max_line, 32};
+      st.http = std::make_unique<http_link>(std::move(h), std::move(cbs));
+    }
   } catch (const std::exception& e) {
     log::error(st.path, "upstream " + st.cfg.name + ": " + e.what());
     st.status->exited(e.what());
@@ -325,8 +356,8 @@ caf::behavior upstream_fun(upstream_actor* self, upstream_config cfg, std::share
     return {};
   }
   st.starts->inc();
-  st.status->started(st.port->pid());
-  log::info(st.path, "upstream " + st.cfg.name + " started (pid " + std::to_string(st.port->pid()) + ")");
+  st.status->started(st.port ? st.port->pid() : 0);
+  log::info(st.path, "upstream " + st.cfg.name + " started (" + st.where() + ")");
   st.client->start(std::chrono::steady_clock::now() + st.cfg.start_timeout);
   flush(self);
   arm_tick(self);
@@ -337,9 +368,9 @@ caf::behavior upstream_fun(upstream_actor* self, upstream_config cfg, std::share
     },
     [self](up_exit_atom, std::string& how) {
       auto& st = self->state;
-      log::warning(st.path, "upstream " + st.cfg.name + " (pid " + std::to_string(st.port->pid()) + ") " + how);
+      log::warning(st.path, "upstream " + st.cfg.name + " (" + st.where() + ") " + how);
       st.status->exited(how);
-      st.client->fail_all("exited while the call ran (" + how + ")");
+      st.client->fail_all(std::string{st.port ? "exited" : "went down"} + " while the call ran (" + how + ")");
       for (auto& rp : st.ready_waiters)
         rp.deliver(caf::make_error(caf::sec::runtime_error, "upstream " + st.cfg.name + " " + how));
       st.ready_waiters.clear();

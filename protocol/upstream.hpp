@@ -1,9 +1,10 @@
 #pragma once
 
 // Upstream MCP servers: stdio programs cafmcp runs and serves, as OTP runs
-// port programs. Each has an actor under upstream_sup (one_for_one) that
-// owns the process (base/port_program): it starts it, speaks MCP to it
-// (upstream_client) and merges its tools into the node's catalog under the
+// port programs, and other servers by URL (Streamable HTTP). Each has an
+// actor under upstream_sup (one_for_one) that owns the process
+// (base/port_program) or the HTTP session (upstream_http): it starts it,
+// speaks MCP to it (upstream_client) and merges its tools into the node's catalog under the
 // upstream's name as a namespace ("everything.echo"). Calls are relayed
 // with progress and cancellation. When the process exits the actor fails
 // the calls in flight and exits too; the supervisor starts both again after
@@ -32,6 +33,8 @@ namespace cafmcp::protocol {
 struct upstream_config {
   std::string name;                 // the namespace: its tools are NAME.tool
   std::vector<std::string> command; // the program and its arguments (stdio)
+  std::string url;                  // or: a Streamable HTTP endpoint
+  std::vector<std::string> headers; // with url: "Name: value" on every request
   std::vector<std::string> env;     // "NAME=value" added to the environment
   std::string cwd;                  // "": the node's
   std::chrono::milliseconds start_timeout{30000}; // start to first tool list

@@ -199,4 +199,15 @@ TEST_CASE("upstreams in the config become upstream servers by name, each entry c
   CHECK(error_of(R"({"upstreams": {"x": {"command": ["a"], "call_timeout_ms": 1}}})")
         == R"("upstreams.x.call_timeout_ms": must be at least 10, got 1)");
   CHECK(error_of(R"({"upstreams": []})") == R"("upstreams": must be an object of named entries, got a list [])");
+  CHECK(error_of(R"({"upstreams": {"x": {"url": "ftp://a/mcp"}}})")
+        == R"("upstreams.x.url": must be an http:// or https:// URL, got "ftp://a/mcp")");
+  CHECK(error_of(R"({"upstreams": {"x": {"url": "http://a/mcp", "command": ["b"]}}})")
+        == R"("upstreams.x": has both command and url: an upstream is a program or a URL)");
+  CHECK(error_of(R"({"upstreams": {"x": {"url": "http://a/mcp", "headers": ["NoColon"]}}})")
+        == R"("upstreams.x.headers[0]": must be "Name: value")");
+  auto http = cli::load_node_config(dir.write("http.json", R"({"upstreams": {"remote": {"url": "https://mcp.example.com/mcp",
+    "headers": ["Authorization: Bearer t"]}}})"), cli::node_overrides{});
+  REQUIRE(http.upstreams.size() == 1);
+  CHECK(http.upstreams[0].url == "https://mcp.example.com/mcp");
+  CHECK(http.upstreams[0].headers == std::vector<std::string>{"Authorization: Bearer t"});
 }

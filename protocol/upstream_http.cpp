@@ -1,0 +1,268 @@
+// An upstream MCP server over Streamable HTTP: messages POSTed, answers (JSON or SSE) handed back as lines.
+#include "protocol/upstream_http.hpp"
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
+
+#include <curl/curl.h>
+#include <nlohmann/json.hpp>
+
+#include "protocol/json_rpc.hpp"
+
+namespace cafmcp::protocol {
+
+std::string check_upstream_url(const std::string& url) {
+  if (url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0)
+    return "must be an http:// or https:// URL, got \"" + url + "\"";
+  return "";
+}
+
+struct http_link::state {
+  http_link_options opts;
+  port_callbacks cbs;
+  std::mutex mtx;
+  std::condition_variable cv;
+  std::deque<std::string> queue;
+  std::string session_id;   // from the initialize response
+  bool initialized = false; // MCP-Protocol-Version goes on every later request
+  size_t in_flight = 0;     // request threads running
+  std::atomic<bool> stopping{false};
+  std::atomic<bool> ended{false};
+  std::thread dispatcher;
+
+  void end(const std::string& why) {
+    if (!ended.exchange(true) && cbs.on_exit)
+      cbs.on_exit(why);
+  }
+
+  /// Dispatches the queue; `self` keeps the state alive for the request
+  /// threads it starts.
+  void run(const std::shared_ptr<state>& self);
+  /// One POST and what comes back.
+  void post(const std::string& message);
+};
+
+namespace {
+
+/// What one POST collects as it runs.
+struct exchange {
+  http_link::state* st = nullptr;
+  long status = 0;
+  bool sse = false;
+  std::string session_id;
+  std::string body;  // a JSON body, or the SSE bytes not yet split
+  std::string event; // the data of the SSE event being read
+  bool too_long = false;
+
+  void deliver(std::string msg) {
+    if (msg.size() > st->opts.max_message) {
+      if (st->cbs.on_overlong)
+        st->cbs.on_overlong(msg.size());
+      return;
+    }
+    if (!msg.empty() && st->cbs.on_line && !st->stopping)
+      st->cbs.on_line(std::move(msg));
+  }
+
+  /// Splits SSE lines as they arrive; an empty line ends an event.
+  void feed_sse() {
+    size_t start = 0;
+    for (;;) {
+      auto nl = body.find('\n', start);
+      if (nl == std::string::npos)
+        break;
+      auto line = body.substr(start, nl - start);
+      if (!line.empty() && line.back() == '\r')
+        line.pop_back();
+      start = nl + 1;
+      if (line.empty()) {
+        deliver(std::move(event));
+        event.clear();
+      } else if (line.rfind("data:", 0) == 0) {
+        auto data = line.substr(line.size() > 5 && line[5] == ' ' ? 6 : 5);
+        if (!event.empty())
+          event += '\n';
+        event += data;
+        too_long = too_long || event.size() > st->opts.max_message;
+      } // event:, id:, retry: and comments carry nothing cafmcp relays
+    }
+    body.erase(0, start);
+  }
+};
+
+size_t on_header(char* data, size_t size, size_t n, void* user) {
+  auto& x = *static_cast<exchange*>(user);
+  std::string line{data, size * n};
+  auto colon = line.find(':');
+  if (colon != std::string::npos) {
+    auto name = line.substr(0, colon);
+    for (auto& c : name)
+      c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    auto value = line.substr(colon + 1);
+    value.erase(0, value.find_first_not_of(" \t"));
+    while (!value.empty() && (value.back() == '\r' || value.back() == '\n' || value.back() == ' '))
+      value.pop_back();
+    if (name == "content-type")
+      x.sse = value.rfind("text/event-stream", 0) == 0;
+    else if (name == "mcp-session-id")
+      x.session_id = value;
+  }
+  return size * n;
+}
+
+size_t on_body(char* data, size_t size, size_t n, void* user) {
+  auto& x = *static_cast<exchange*>(user);
+  if (x.st->stopping)
+    return 0; // aborts the transfer
+  x.body.append(data, size * n);
+  if (x.sse)
+    x.feed_sse();
+  else if (x.body.size() > x.st->opts.max_message)
+    return 0;
+  return size * n;
+}
+
+int on_progress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  return static_cast<exchange*>(user)->st->stopping ? 1 : 0;
+}
+
+} // namespace
+
+void http_link::state::post(const std::string& message) {
+  static std::once_flag once;
+  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+  nlohmann::json msg = nlohmann::json::parse(message, nullptr, false);
+  auto id = msg.is_object() && msg.contains("id") && msg.contains("method") ? msg["id"] : nlohmann::json{};
+  bool is_initialize = msg.is_object() && msg.value("method", "") == "initialize";
+  std::unique_ptr<CURL, void (*)(CURL*)> curl{curl_easy_init(), curl_easy_cleanup};
+  if (!curl)
+    return end("libcurl could not start a transfer");
+  exchange x;
+  x.st = this;
+  curl_slist* headers = nullptr;
+  headers = curl_slist_append(headers, "Content-Type: application/json");
+  headers = curl_slist_append(headers, "Accept: application/json, text/event-stream");
+  {
+    std::lock_guard<std::mutex> guard{mtx};
+    if (!session_id.empty())
+      headers = curl_slist_append(headers, ("Mcp-Session-Id: " + session_id).c_str());
+    if (initialized && !opts.protocol_version.empty())
+      headers = curl_slist_append(headers, ("MCP-Protocol-Version: " + opts.protocol_version).c_str());
+  }
+  for (auto& h : opts.headers)
+    headers = curl_slist_append(headers, h.c_str());
+  std::unique_ptr<curl_slist, void (*)(curl_slist*)> header_list{headers, curl_slist_free_all};
+  char why[CURL_ERROR_SIZE] = {0};
+  auto* c = curl.get();
+  curl_easy_setopt(c, CURLOPT_URL, opts.url.c_str());
+  curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
+  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(opts.timeout.count()));
+  curl_easy_setopt(c, CURLOPT_USERAGENT, "cafmcp");
+  curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+  curl_easy_setopt(c, CURLOPT_POSTFIELDS, message.c_str());
+  curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, static_cast<long>(message.size()));
+  curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+  curl_easy_setopt(c, CURLOPT_HEADERDATA, &x);
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, &x);
+  curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+  curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+  curl_easy_setopt(c, CURLOPT_XFERINFODATA, &x);
+  curl_easy_setopt(c, CURLOPT_ERRORBUFFER, why);
+  auto rc = curl_easy_perform(c);
+  if (stopping)
+    return;
+  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &x.status);
+  auto fail_request = [&](const std::string& reason) {
+    // The request gets an answer naming why; the session goes on.
+    if (!id.is_null() && cbs.on_line)
+      cbs.on_line(dump(make_error(id, rpc_error{rpc_code::internal_error, reason, nullptr})));
+  };
+  if (rc != CURLE_OK && x.status == 0) // nothing came back: the server cannot be reached
+    return end("cannot be reached at " + opts.url + ": " + (why[0] ? std::string{why} : curl_easy_strerror(rc)));
+  if (x.status == 404 && !is_initialize && !session_id.empty())
+    return end("ended the session (HTTP 404)");
+  if (rc != CURLE_OK)
+    return fail_request("the HTTP request failed: " + std::string{why[0] ? why : curl_easy_strerror(rc)});
+  if (x.status < 200 || x.status >= 300) {
+    auto text = x.body.substr(0, 200);
+    if (is_initialize) // a server that refuses to start a session: retried after the backoff
+      return end("refused initialize with HTTP " + std::to_string(x.status) + ": " + text);
+    return fail_request("answered HTTP " + std::to_string(x.status) + ": " + text);
+  }
+  if (is_initialize) {
+    std::lock_guard<std::mutex> guard{mtx};
+    session_id = x.session_id;
+    initialized = true;
+  }
+  if (x.sse) {
+    x.body += "\n\n"; // an event the server did not end
+    x.feed_sse();
+  } else if (!x.body.empty()) {
+    x.deliver(std::move(x.body));
+  }
+}
+
+void http_link::state::run(const std::shared_ptr<state>& self) {
+  std::unique_lock<std::mutex> lock{mtx};
+  for (;;) {
+    cv.wait(lock, [&] { return stopping || (!queue.empty() && in_flight < opts.max_concurrent); });
+    if (stopping)
+      return;
+    auto message = std::move(queue.front());
+    queue.pop_front();
+    // Requests run on threads of their own; notifications and responses
+    // (short, answered 202) go out here, in order.
+    auto parsed = nlohmann::json::parse(message, nullptr, false);
+    bool request = parsed.is_object() && parsed.contains("method") && parsed.contains("id");
+    if (!request) {
+      lock.unlock();
+      post(message);
+      lock.lock();
+      continue;
+    }
+    ++in_flight;
+    std::thread([self, message = std::move(message)] {
+      self->post(message);
+      std::lock_guard<std::mutex> guard{self->mtx};
+      --self->in_flight;
+      self->cv.notify_all();
+    }).detach();
+  }
+}
+
+http_link::http_link(http_link_options opts, port_callbacks cbs) : st_(std::make_shared<state>()) {
+  st_->opts = std::move(opts);
+  st_->cbs = std::move(cbs);
+  st_->dispatcher = std::thread([st = st_] { st->run(st); });
+}
+
+http_link::~http_link() {
+  {
+    std::lock_guard<std::mutex> guard{st_->mtx};
+    st_->stopping = true;
+  }
+  st_->cv.notify_all();
+  st_->dispatcher.join();
+  // Transfers see `stopping` within a progress tick and end.
+  std::unique_lock<std::mutex> lock{st_->mtx};
+  st_->cv.wait_for(lock, std::chrono::seconds(10), [&] { return st_->in_flight == 0; });
+}
+
+void http_link::send(std::string message) {
+  {
+    std::lock_guard<std::mutex> guard{st_->mtx};
+    if (st_->stopping || st_->ended)
+      return;
+    st_->queue.push_back(std::move(message));
+  }
+  st_->cv.notify_all();
+}
+
+} // namespace cafmcp::protocol

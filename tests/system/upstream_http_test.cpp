@@ -1,0 +1,84 @@
+// A cafmcp node serving another cafmcp node's tools as a Streamable HTTP
+// upstream: real processes, kill -9 of the upstream node, its return.
+
+#include <csignal>
+#include <iterator>
+#include <regex>
+#include <thread>
+
+#include <doctest/doctest.h>
+#include <nlohmann/json.hpp>
+
+#include "tests/support/mcp_call.hpp"
+#include "tests/support/net.hpp"
+#include "tests/support/node_ready.hpp"
+#include "tests/support/process.hpp"
+
+using namespace cafmcp::test;
+using namespace std::chrono_literals;
+using nlohmann::json;
+
+namespace {
+
+const std::string binary = CAFMCP_BINARY;
+
+std::string text_of(const mcp_reply& r) {
+  auto& c = r.body["result"]["content"];
+  return c.is_array() && !c.empty() ? c[0].value("text", "") : "";
+}
+
+} // namespace
+
+TEST_CASE("a node serves another node's tools over Streamable HTTP under a namespace, and survives its kill -9") {
+  temp_dir dir;
+  auto b_port = free_port();
+  auto start_b = [&] {
+    return std::make_unique<process>(
+      std::vector<std::string>{binary, "node", "--name", "b1", "--http-port", std::to_string(b_port), "--metrics-port", "0"},
+      dir.path());
+  };
+  auto b = start_b();
+  REQUIRE(wait_ready(*b, "b1"));
+  auto config = dir.write("a.json", json{{"name", "a1"},
+                                         {"upstreams",
+                                          {{"b", {{"url", "http://127.0.0.1:" + std::to_string(b_port) + "/mcp"},
+                                                  {"headers", {"X-From: a1"}}}}}}}
+                                      .dump());
+  process a{{binary, "node", "--config", config, "--http-port", "0", "--metrics-port", "0"}, dir.path()};
+  auto ready = wait_ready(a, "a1");
+  REQUIRE(ready);
+  // Its tools were listed before the ready line.
+  CHECK(a.err().find("upstream b ready (http://127.0.0.1:" + std::to_string(b_port) + "/mcp, cafmcp ") != std::string::npos);
+
+  auto echo = mcp_tool_call(ready->mcp_port, "b.echo", json{{"text", "over http"}});
+  CHECK(echo.status == 200);
+  CHECK(text_of(echo) == "over http");
+  auto sum = mcp_tool_call(ready->mcp_port, "b.add", json{{"a", 2}, {"b", 3}});
+  CHECK(sum.body["result"]["structuredContent"]["sum"] == 5);
+  // The upstream's own error answer keeps its code.
+  auto missing = mcp_tool_call(ready->mcp_port, "b.session_get", json{{"handle", "nope"}, {"key", "k"}});
+  CHECK(missing.body["result"]["isError"] == true);
+
+  // kill -9 of the upstream node: a call fails with the reason, at once.
+  b->signal(SIGKILL);
+  REQUIRE(b->wait_exit(5s));
+  auto down = mcp_tool_call(ready->mcp_port, "b.echo", json{{"text", "x"}});
+  REQUIRE(down.body.contains("error"));
+  CHECK(down.body["error"]["code"] == -32603);
+  CHECK(std::regex_search(down.body["error"].value("message", ""),
+                          std::regex{R"(^upstream b (went down while the call ran|is down) \(cannot be reached at http://127\.0\.0\.1:\d+/mcp: )"}));
+  // Back on its port: the supervisor's next start finds it, calls work again.
+  b = start_b();
+  REQUIRE(wait_ready(*b, "b1"));
+  // Its second ready line (the first came at start), bounded in time.
+  std::regex ready_b{R"((^|\n)\S+ info +a1 /root/protocol_sup/upstream_sup/b: upstream b ready \(http://127\.0\.0\.1:\d+/mcp, cafmcp \S+, 6 tools\)\n)"};
+  auto ready_lines = [&] {
+    auto log = a.err();
+    return std::distance(std::sregex_iterator(log.begin(), log.end(), ready_b), std::sregex_iterator());
+  };
+  for (int i = 0; i < 600 && ready_lines() < 2; ++i)
+    std::this_thread::sleep_for(50ms);
+  REQUIRE(ready_lines() == 2);
+  auto back = mcp_tool_call(ready->mcp_port, "b.echo", json{{"text", "back"}});
+  CHECK(text_of(back) == "back");
+}
