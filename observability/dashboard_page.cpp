@@ -39,6 +39,10 @@ const char* dashboard_page() {
     <h2 style="margin-top:12px">Circuit breakers</h2><table id="breakers"><thead><tr><th>key</th><th>state</th><th>opened</th><th>refused</th></tr></thead><tbody></tbody></table>
     <div id="nobreakers" class="closed">every circuit closed</div><div id="limited"></div>
     <h2 style="margin-top:12px">Chaos</h2><ul id="chaos"></ul><div id="nochaos">no experiment running</div></section>
+  <section><h2>Routing</h2><table id="routes"><thead><tr><th>route</th><th>target</th><th>calls</th><th>fallbacks</th><th>refused</th></tr></thead><tbody></tbody></table>
+    <div id="noroutes">no routed calls</div>
+    <h2 style="margin-top:12px">Upstream servers</h2><table id="upstreams"><thead><tr><th>upstream</th><th>ok</th><th>errors</th><th>cancelled</th><th>starts</th></tr></thead><tbody></tbody></table>
+    <div id="noupstreams">no upstream servers</div></section>
   <section><h2>Request rate (per second)</h2><canvas id="rate" width="600" height="120"></canvas></section>
   <section><h2>p95 latency (ms)</h2><canvas id="p95" width="600" height="120"></canvas></section>
   <section class="wide"><h2>Supervision tree</h2><ul class="tree" id="tree"></ul></section>
@@ -96,6 +100,23 @@ function render(s) {
   (s.chaos || []).forEach(x => chaos.appendChild(text("li", x.id + ": " + x.what + ", " +
     Math.max(0, Math.round((x.ends_ms - s.time_ms) / 1000)) + " s left, " + x.injected + " fault(s)", "degraded")));
   el("nochaos").style.display = (s.chaos || []).length ? "none" : "block";
+  const routing = s.routing || {routes: [], upstreams: []};
+  const routes = el("routes").querySelector("tbody"); routes.replaceChildren();
+  routing.routes.forEach(r => Object.entries(r.targets).forEach(([target, calls], i) => {
+    const tr = document.createElement("tr"); tr.dataset.route = r.route; tr.dataset.target = target;
+    tr.append(text("td", i ? "" : r.route), text("td", target), text("td", calls),
+              text("td", i ? "" : r.fallbacks, r.fallbacks > 0 && !i ? "degraded" : ""), text("td", i ? "" : r.unavailable, r.unavailable > 0 && !i ? "unhealthy" : ""));
+    routes.appendChild(tr);
+  }));
+  el("noroutes").style.display = routing.routes.length ? "none" : "block";
+  const ups = el("upstreams").querySelector("tbody"); ups.replaceChildren();
+  routing.upstreams.forEach(u => {
+    const tr = document.createElement("tr"); tr.dataset.upstream = u.upstream;
+    tr.append(text("td", u.upstream), text("td", u.ok), text("td", u.error, u.error > 0 ? "degraded" : ""), text("td", u.cancelled),
+              text("td", u.starts, u.starts > 1 ? "degraded" : ""));
+    ups.appendChild(tr);
+  });
+  el("noupstreams").style.display = routing.upstreams.length ? "none" : "block";
   drawChart(el("rate"), s.history.map(h => h.rate), "#2b6cb0");
   drawChart(el("p95"), s.history.map(h => Math.max(0, h.p95_ms)), "#a86400");
   const tree = el("tree"); tree.replaceChildren(); if (s.tree) tree.appendChild(treeNode(s.tree));

@@ -38,9 +38,13 @@ async function freeBase() { // 9 consecutive free ports: 3 nodes × (cluster, MC
 
 const dir = mkdtempSync(join(tmpdir(), "cafmcp-dashboard-"));
 writeFileSync(join(dir, "cookie"), "dashboard-test-cookie\n", { mode: 0o600 });
+// A routing rule, so the Routing panel has something to show: calls of
+// "greet" are served by echo.
+writeFileSync(join(dir, "node.json"), JSON.stringify({ routes: { alias: { name: "greet", targets: [{ tool: "echo" }] } } }));
 const base = await freeBase();
 const up = spawnSync(binary, ["cluster", "up", "--nodes", "3", "--base-port", String(base), "--data-dir", join(dir, "c"),
-                              "--cookie-file", join(dir, "cookie"), "--certs-dir", join(dir, "certs"), "--detach"],
+                              "--cookie-file", join(dir, "cookie"), "--certs-dir", join(dir, "certs"),
+                              "--config", join(dir, "node.json"), "--detach"],
                    { encoding: "utf8", timeout: 60000 });
 if (up.status !== 0) { console.error(up.stdout, up.stderr); process.exit(1); }
 const mcp = base + 1, web = base + 2;
@@ -75,6 +79,16 @@ try {
   await page.waitForFunction(b => document.getElementById("summary").textContent !== b, before, { timeout: 15000 });
   await page.waitForFunction(() => [...document.querySelectorAll("#members tbody tr td:last-child")]
     .map(td => Number(td.textContent) || 0).reduce((a, b) => a + b, 0) >= 5, null, { timeout: 15000 });
+  // Routed calls show per route and target.
+  for (let i = 0; i < 3; ++i) {
+    const r = await call("greet", { text: "hi" });
+    if (r?.result?.content?.[0]?.text !== "hi") fail("greet was not served by echo: " + JSON.stringify(r));
+  }
+  await page.waitForFunction(() => {
+    const row = document.querySelector('#routes tbody tr[data-route="alias"][data-target="echo"]');
+    return row && Number(row.children[2].textContent) === 3;
+  }, null, { timeout: 15000 });
+  if (await page.isVisible("#noroutes")) fail("the routing panel still says no routed calls");
   const after = await page.textContent("#summary");
   console.log("before:", before, "| after:", after);
   await page.screenshot({ path: out, fullPage: true });
