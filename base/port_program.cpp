@@ -181,14 +181,24 @@ void port_program::state::run(std::promise<void>& started) {
     ::dup2(in[0], 0);
     ::dup2(out[1], 1);
     ::dup2(err[1], 2);
+    // Nothing else of the node's goes along: its sockets (listeners, peers,
+    // clients) are not all close-on-exec, and a program it runs must not
+    // hold them (nor keep a port bound after the node died). Only the
+    // report pipe stays, as fd 3, closed by the exec itself.
+    int report_fd = report[1];
+    if (report_fd != 3 && ::dup3(report_fd, 3, O_CLOEXEC) == 3)
+      report_fd = 3;
+    ::syscall(SYS_close_range, static_cast<unsigned>(report_fd) + 1, ~0U, 0U);
+    if (report_fd > 3)
+      ::syscall(SYS_close_range, 3U, static_cast<unsigned>(report_fd) - 1, 0U);
     if (!opts.cwd.empty() && ::chdir(opts.cwd.c_str()) != 0) {
       int e = errno;
-      [[maybe_unused]] auto n = ::write(report[1], &e, sizeof e);
+      [[maybe_unused]] auto n = ::write(report_fd, &e, sizeof e);
       ::_exit(127);
     }
     ::execve(path.c_str(), argv.data(), envp.data());
     int e = errno;
-    [[maybe_unused]] auto n = ::write(report[1], &e, sizeof e);
+    [[maybe_unused]] auto n = ::write(report_fd, &e, sizeof e);
     ::_exit(127);
   }
   int in_w = in[1], out_r = out[0], err_r = err[0];
@@ -238,8 +248,10 @@ void port_program::state::run(std::promise<void>& started) {
   char chunk[65536];
   for (;;) {
     if (stopping && !killed) {
-      ::kill(-child, SIGKILL);
-      ::kill(child, SIGKILL);
+      if (!reaped) { // once reaped its pid may be another process's
+        ::kill(-child, SIGKILL);
+        ::kill(child, SIGKILL);
+      }
       killed = true;
     }
     if (killed) {

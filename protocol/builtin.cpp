@@ -109,7 +109,10 @@ void add_builtins(catalog& cat) {
       if (!sm)
         return call->reply(tool_result::error("the session manager is restarting; try again"));
       call->self()
-        ->request(sm, std::chrono::seconds(5), trace::wrap(caf::make_message(actors::session_create_atom::value, int64_t{0})))
+        ->request(sm, std::chrono::seconds(5),
+                  trace::wrap(call->tenant().empty()
+                                ? caf::make_message(actors::session_create_atom::value, int64_t{0})
+                                : caf::make_message(actors::session_create_atom::value, int64_t{0}, call->new_record_id())))
         .then(
           [call](actors::session_record& rec) {
             auto handle = call->tenant_handle(rec.id);

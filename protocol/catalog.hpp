@@ -52,6 +52,9 @@ public:
   /// per-subject data or per-tenant routing.
   virtual const std::string& subject() const = 0;
   virtual const std::string& tenant() const = 0;
+  /// The id for a new state record of this call's tenant: "t" and hex,
+  /// ids no call without a tenant can use (those get hex ids).
+  virtual std::string new_record_id() const = 0;
   /// State handles and tenants: the handle this call's tenant is given for
   /// record `id`, sealed to the tenant (id.MAC, HMAC under the node's key,
   /// the same on every member) so that no other tenant can use it even
@@ -111,6 +114,11 @@ using tool_handler = std::function<void(const nlohmann::json& arguments, std::sh
 
 /// A plain function from arguments to a result.
 using tool_function = std::function<tool_result(const nlohmann::json&)>;
+
+/// Whether record id `id` is a tenant's (see tool_call::new_record_id).
+inline bool is_tenant_record(const std::string& id) {
+  return !id.empty() && id[0] == 't';
+}
 
 /// Adapts a plain function (arguments -> result) into a tool handler.
 tool_handler sync_tool(tool_function fn);

@@ -15,12 +15,12 @@ bool glob_match(std::string_view p, std::string_view t) {
   // never exponential.
   size_t pi = 0, ti = 0, star = std::string_view::npos, mark = 0;
   while (ti < t.size()) {
-    if (pi < p.size() && (p[pi] == '?' || p[pi] == t[ti])) {
-      ++pi;
-      ++ti;
-    } else if (pi < p.size() && p[pi] == '*') {
+    if (pi < p.size() && p[pi] == '*') { // a star first: a '*' in the text is text
       star = pi++;
       mark = ti;
+    } else if (pi < p.size() && (p[pi] == '?' || p[pi] == t[ti])) {
+      ++pi;
+      ++ti;
     } else if (star != std::string_view::npos) {
       pi = star + 1;
       ti = ++mark;
@@ -55,12 +55,8 @@ std::string glob_prefix(const std::string& glob) {
 /// What every text a regex matches (whole, as regex_match does) starts
 /// with: its leading literal characters; "" when unsure (alternatives).
 std::string regex_prefix(const std::string& re) {
-  int depth = 0;
-  for (char c : re) {
-    depth += c == '(' ? 1 : c == ')' ? -1 : 0;
-    if (c == '|' && depth == 0)
-      return ""; // "a|b": no common start
-  }
+  if (re.find('|') != std::string::npos)
+    return ""; // alternatives (at any depth, escaped or in a class: unsure) have no common start
   std::string out;
   size_t i = re.size() > 0 && re[0] == '^' ? 1 : 0;
   while (i < re.size()) {

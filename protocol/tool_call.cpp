@@ -99,7 +99,9 @@ void endpoint::call_tool(const rpc_message& msg, bool modern, const sink_ptr& ou
   // A tool outside the caller's tenant's view does not exist for it.
   if (env_.tenants && !env_.tenants->sees(out->tenant(), name))
     fail(rpc_code::invalid_params, "Unknown tool: " + name);
-  if (env_.routes)
+  // Tool names are at most 128 characters (MCP): a longer one is unknown
+  // and never reaches the rules (their regexes recurse per character).
+  if (env_.routes && name.size() <= 128)
     name = routed_tool(env_, *cat, name, *out);
   auto* tool = cat->find_tool(name);
   if (!tool)

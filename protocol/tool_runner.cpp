@@ -8,6 +8,7 @@
 #include "protocol/endpoint.hpp"
 #include "protocol/versions.hpp"
 #include "actors/core_sup.hpp"
+#include "actors/session_manager.hpp"
 #include "base/crypto.hpp"
 #include "base/log.hpp"
 #include "supervision/supervisor.hpp"
@@ -122,19 +123,24 @@ public:
   const std::string& session_handle() const override { return job_->session_handle; }
   const std::string& subject() const override { return job_->subject; }
   const std::string& tenant() const override { return job_->tenant; }
+  std::string new_record_id() const override {
+    return job_->tenant.empty() ? actors::make_session_id() : "t" + actors::make_session_id();
+  }
   std::string tenant_handle(const std::string& id) const override {
     if (job_->tenant.empty() || !job_->sealer)
       return id;
     return id + "." + crypto::to_hex(job_->sealer->mac("handle\n" + job_->tenant + "\n" + id)).substr(0, 32);
   }
   std::string handle_record(const std::string& handle) const override {
+    // A tenant's records have ids of their own ("t…", never hex): a caller
+    // without a tenant cannot name one, sealed or bare.
     auto dot = handle.find('.');
     if (job_->tenant.empty() || !job_->sealer)
-      return dot == std::string::npos ? handle : std::string{}; // a sealed handle is a tenant's
+      return dot == std::string::npos && !is_tenant_record(handle) ? handle : std::string{};
     if (dot == std::string::npos)
       return {};
     auto id = handle.substr(0, dot);
-    return crypto::constant_time_equal(tenant_handle(id), handle) ? id : std::string{};
+    return is_tenant_record(id) && crypto::constant_time_equal(tenant_handle(id), handle) ? id : std::string{};
   }
   caf::actor session_manager() const override {
     return job_->session_manager ? job_->session_manager() : caf::actor{};

@@ -196,13 +196,21 @@ void arm_tick(upstream_actor* self) {
   self->delayed_send(self, tick_every, up_tick_atom::value);
 }
 
+/// `j[key]` if it is a string, else `def` (an upstream's JSON is untrusted).
+std::string str_of(const json& j, const char* key, std::string def = {}) {
+  if (!j.is_object())
+    return def;
+  auto i = j.find(key);
+  return i != j.end() && i->is_string() ? i->get<std::string>() : def;
+}
+
 /// The catalog entry of one upstream tool: relayed to the current
 /// incarnation of the upstream's actor.
 std::optional<tool_def> relay_def(const upstream_state& st, const json& t) {
-  auto remote = t.value("name", std::string{});
+  auto remote = str_of(t, "name");
   if (remote.empty())
     return std::nullopt;
-  tool_def def{st.cfg.name + "." + remote, t.value("title", std::string{}), t.value("description", std::string{}),
+  tool_def def{st.cfg.name + "." + remote, str_of(t, "title"), str_of(t, "description"),
                json{{"type", "object"}}, nullptr, nullptr, nullptr};
   if (auto s = t.find("inputSchema"); s != t.end() && s->is_object() && check_input_schema(*s).empty())
     def.input_schema = *s;
@@ -255,9 +263,10 @@ void merge_tools(upstream_actor* self, std::vector<json> tools) {
   if (!st.ready) {
     st.ready = true;
     st.status->ready(added);
-    auto info = st.client->server_info().value("serverInfo", json::object());
+    auto& result = st.client->server_info();
+    auto info = result.is_object() && result.contains("serverInfo") ? result["serverInfo"] : json::object();
     log::info(st.path, "upstream " + st.cfg.name + " ready (" + st.where() + ", "
-                         + info.value("name", std::string{"?"}) + " " + info.value("version", std::string{"?"})
+                         + str_of(info, "name", "?") + " " + str_of(info, "version", "?")
                          + ", " + std::to_string(added) + " tools)");
     for (auto& rp : st.ready_waiters)
       rp.deliver(true);
@@ -276,7 +285,8 @@ tool_result result_of(const json& r) {
     out.content = *c;
   if (auto s = r.find("structuredContent"); s != r.end())
     out.structured = *s;
-  out.is_error = r.value("isError", false);
+  auto e = r.find("isError");
+  out.is_error = e != r.end() && e->is_boolean() && e->get<bool>();
   return out;
 }
 
@@ -321,10 +331,11 @@ caf::behavior upstream_fun(upstream_actor* self, upstream_config cfg, std::share
     std::optional<double> total;
     if (p.contains("total") && p["total"].is_number())
       total = p["total"].get<double>();
-    i->second->progress(p["progress"].get<double>(), total, p.value("message", std::string{}));
+    i->second->progress(p["progress"].get<double>(), total, str_of(p, "message"));
   };
   ev.on_log = [self](const json& params) {
-    log::info(self->state.path, "upstream " + self->state.cfg.name + " logged: " + dump(params.value("data", json{})));
+    auto data = params.is_object() && params.contains("data") ? params["data"] : json{};
+    log::info(self->state.path, "upstream " + self->state.cfg.name + " logged: " + dump(data));
   };
   ev.on_protocol_error = [self](const std::string& what) {
     log::warning(self->state.path, "upstream " + self->state.cfg.name + ": " + what);
@@ -363,7 +374,14 @@ caf::behavior upstream_fun(upstream_actor* self, upstream_config cfg, std::share
   arm_tick(self);
   return {
     [self](up_line_atom, std::string& line) {
-      self->state.client->on_line(line, std::chrono::steady_clock::now());
+      // What a server writes is untrusted: a field of an unexpected type
+      // is its error, never this actor's end.
+      try {
+        self->state.client->on_line(line, std::chrono::steady_clock::now());
+      } catch (const std::exception& e) {
+        log::warning(self->state.path, "upstream " + self->state.cfg.name + " sent a message cafmcp cannot use ("
+                                         + e.what() + "): " + line.substr(0, 200));
+      }
       flush(self);
     },
     [self](up_exit_atom, std::string& how) {

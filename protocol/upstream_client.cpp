@@ -153,7 +153,12 @@ void upstream_client::on_response(const json& msg) {
   auto id = idv.get<int64_t>();
   auto error = msg.find("error");
   auto failed = error != msg.end() && error->is_object();
-  auto reason = [&] { return failed ? error->value("message", std::string{"an error"}) : std::string{}; };
+  auto reason = [&] {
+    if (!failed)
+      return std::string{};
+    auto m = error->find("message");
+    return m != error->end() && m->is_string() ? m->get<std::string>() : std::string{"an error"};
+  };
   if (id == init_id_ && phase_ == phase::initializing) {
     auto result = msg.find("result");
     if (failed || result == msg.end() || !result->is_object()) {
@@ -180,14 +185,15 @@ void upstream_client::on_response(const json& msg) {
         ev_.on_protocol_error("tools/list failed: " + (failed ? reason() : std::string{"no result"}));
       listed_.clear();
       relist_ = false;
-      if (phase_ == phase::listing)
-        become_ready();
+      // The first listing failed: the handshake is not done, and its
+      // deadline ends the session (the owner starts over).
       return;
     } else {
       if (auto tools = result->find("tools"); tools != result->end() && tools->is_array())
         for (auto& t : *tools)
           listed_.push_back(t);
-      auto next = result->value("nextCursor", std::string{});
+      auto cursor = result->find("nextCursor");
+      auto next = cursor != result->end() && cursor->is_string() ? cursor->get<std::string>() : std::string{};
       if (!next.empty()) {
         list_tools(next);
         return;
@@ -212,9 +218,10 @@ void upstream_client::on_response(const json& msg) {
   if (!ev_.on_answer)
     return;
   if (failed) {
+    auto code = error->find("code");
     ev_.on_answer(key, std::nullopt,
-                  rpc_error{error->value("code", rpc_code::internal_error), "upstream " + name_ + ": " + reason(),
-                            error->contains("data") ? (*error)["data"] : json{}});
+                  rpc_error{code != error->end() && code->is_number_integer() ? code->get<int>() : rpc_code::internal_error,
+                            "upstream " + name_ + ": " + reason(), error->contains("data") ? (*error)["data"] : json{}});
     return;
   }
   auto result = msg.find("result");
@@ -228,7 +235,8 @@ void upstream_client::on_response(const json& msg) {
 }
 
 void upstream_client::on_server_message(const json& msg) {
-  auto method = msg.value("method", std::string{});
+  auto m = msg.find("method");
+  auto method = m->is_string() ? m->get<std::string>() : std::string{};
   auto params = msg.contains("params") ? msg["params"] : json::object();
   if (msg.contains("id")) {
     // A request from the server. ping is answered; the rest (sampling,

@@ -33,6 +33,20 @@ struct http_link::state {
   std::atomic<bool> ended{false};
   std::thread dispatcher;
 
+  /// The initialize answer arrived: later requests carry the session id
+  /// and the protocol version the server chose.
+  void opened(const std::string& id, const std::string& answer) {
+    auto j = nlohmann::json::parse(answer, nullptr, false);
+    std::lock_guard<std::mutex> guard{mtx};
+    session_id = id;
+    initialized = true;
+    if (j.is_object() && j.contains("result") && j["result"].is_object()) {
+      auto v = j["result"].find("protocolVersion");
+      if (v != j["result"].end() && v->is_string())
+        opts.protocol_version = v->get<std::string>();
+    }
+  }
+
   void end(const std::string& why) {
     if (!ended.exchange(true) && cbs.on_exit)
       cbs.on_exit(why);
@@ -50,12 +64,13 @@ namespace {
 /// What one POST collects as it runs.
 struct exchange {
   http_link::state* st = nullptr;
+  bool is_initialize = false;
   long status = 0;
   bool sse = false;
   std::string session_id;
   std::string body;  // a JSON body, or the SSE bytes not yet split
   std::string event; // the data of the SSE event being read
-  bool too_long = false;
+  size_t dropped = 0; // > 0: the event being read is past max_message (its size so far)
 
   void deliver(std::string msg) {
     if (msg.size() > st->opts.max_message) {
@@ -63,8 +78,11 @@ struct exchange {
         st->cbs.on_overlong(msg.size());
       return;
     }
-    if (!msg.empty() && st->cbs.on_line && !st->stopping)
-      st->cbs.on_line(std::move(msg));
+    if (msg.empty() || !st->cbs.on_line || st->stopping)
+      return;
+    if (is_initialize)
+      st->opened(session_id, msg); // before the owner can send its next request
+    st->cbs.on_line(std::move(msg));
   }
 
   /// Splits SSE lines as they arrive; an empty line ends an event.
@@ -79,14 +97,25 @@ struct exchange {
         line.pop_back();
       start = nl + 1;
       if (line.empty()) {
-        deliver(std::move(event));
+        if (dropped > 0 && st->cbs.on_overlong)
+          st->cbs.on_overlong(dropped);
+        else
+          deliver(std::move(event));
         event.clear();
+        dropped = 0;
       } else if (line.rfind("data:", 0) == 0) {
         auto data = line.substr(line.size() > 5 && line[5] == ' ' ? 6 : 5);
+        if (dropped > 0) {
+          dropped += data.size();
+          continue;
+        }
         if (!event.empty())
           event += '\n';
         event += data;
-        too_long = too_long || event.size() > st->opts.max_message;
+        if (event.size() > st->opts.max_message) { // never buffered whole
+          dropped = event.size();
+          event.clear();
+        }
       } // event:, id:, retry: and comments carry nothing cafmcp relays
     }
     body.erase(0, start);
@@ -120,7 +149,8 @@ size_t on_body(char* data, size_t size, size_t n, void* user) {
   x.body.append(data, size * n);
   if (x.sse)
     x.feed_sse();
-  else if (x.body.size() > x.st->opts.max_message)
+  // A JSON body, or an SSE line, longer than any message may be: abort.
+  if (x.body.size() > x.st->opts.max_message)
     return 0;
   return size * n;
 }
@@ -142,6 +172,7 @@ void http_link::state::post(const std::string& message) {
     return end("libcurl could not start a transfer");
   exchange x;
   x.st = this;
+  x.is_initialize = is_initialize;
   curl_slist* headers = nullptr;
   headers = curl_slist_append(headers, "Content-Type: application/json");
   headers = curl_slist_append(headers, "Accept: application/json, text/event-stream");
@@ -149,7 +180,7 @@ void http_link::state::post(const std::string& message) {
     std::lock_guard<std::mutex> guard{mtx};
     if (!session_id.empty())
       headers = curl_slist_append(headers, ("Mcp-Session-Id: " + session_id).c_str());
-    if (initialized && !opts.protocol_version.empty())
+    if (initialized && !opts.protocol_version.empty()) // guarded by mtx once set
       headers = curl_slist_append(headers, ("MCP-Protocol-Version: " + opts.protocol_version).c_str());
   }
   for (auto& h : opts.headers)
@@ -184,8 +215,13 @@ void http_link::state::post(const std::string& message) {
     if (!id.is_null() && cbs.on_line)
       cbs.on_line(dump(make_error(id, rpc_error{rpc_code::internal_error, reason, nullptr})));
   };
-  if (rc != CURLE_OK && x.status == 0) // nothing came back: the server cannot be reached
+  // No connection: the server cannot be reached, the upstream is down. (A
+  // request that timed out or broke off fails alone, below.)
+  if (rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST || rc == CURLE_COULDNT_RESOLVE_PROXY
+      || rc == CURLE_SSL_CONNECT_ERROR || rc == CURLE_PEER_FAILED_VERIFICATION)
     return end("cannot be reached at " + opts.url + ": " + (why[0] ? std::string{why} : curl_easy_strerror(rc)));
+  if (rc != CURLE_OK && is_initialize)
+    return end("did not answer initialize: " + std::string{why[0] ? why : curl_easy_strerror(rc)});
   if (x.status == 404 && !is_initialize && !session_id.empty())
     return end("ended the session (HTTP 404)");
   if (rc != CURLE_OK)
@@ -195,11 +231,6 @@ void http_link::state::post(const std::string& message) {
     if (is_initialize) // a server that refuses to start a session: retried after the backoff
       return end("refused initialize with HTTP " + std::to_string(x.status) + ": " + text);
     return fail_request("answered HTTP " + std::to_string(x.status) + ": " + text);
-  }
-  if (is_initialize) {
-    std::lock_guard<std::mutex> guard{mtx};
-    session_id = x.session_id;
-    initialized = true;
   }
   if (x.sse) {
     x.body += "\n\n"; // an event the server did not end
@@ -250,9 +281,9 @@ http_link::~http_link() {
   }
   st_->cv.notify_all();
   st_->dispatcher.join();
-  // Transfers see `stopping` within a progress tick and end.
-  std::unique_lock<std::mutex> lock{st_->mtx};
-  st_->cv.wait_for(lock, std::chrono::seconds(10), [&] { return st_->in_flight == 0; });
+  // Transfers in flight see `stopping` at their next progress tick and end
+  // by themselves; their threads hold the state, so nothing waits for them
+  // here (this runs on the owner's thread, an actor's).
 }
 
 void http_link::send(std::string message) {

@@ -9,6 +9,9 @@
 #include <thread>
 #include <vector>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include "base/port_program.hpp"
 
 using namespace cafmcp;
@@ -146,4 +149,20 @@ TEST_CASE("a port program that exits while a program it started holds its pipes 
   for (int i = 0; i < 200 && running(pid); ++i)
     std::this_thread::sleep_for(10ms);
   CHECK_FALSE(running(pid));
+}
+
+TEST_CASE("a port program inherits none of its owner's descriptors but its three pipes") {
+  // As a node's sockets: open, and not close-on-exec.
+  int leaked = ::open("/dev/null", O_RDONLY);
+  REQUIRE(leaked > 2);
+  heard h;
+  port_program p{sh("for f in /proc/$$/fd/*; do echo ${f##*/}; done"), h.callbacks()};
+  REQUIRE(h.wait([&] { return !h.exit.empty(); }));
+  ::close(leaked);
+  CHECK(h.exit == "exited with status 0");
+  // 0, 1, 2, and the lowest free one, 3, which the listing itself opens
+  // (a leaked descriptor would take 3 and push the listing's to 4).
+  CHECK(h.lines.size() == 4);
+  for (auto& fd : h.lines)
+    CHECK_MESSAGE((fd == "0" || fd == "1" || fd == "2" || fd == "3"), ("the program holds descriptor " + fd));
 }

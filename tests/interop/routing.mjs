@@ -24,6 +24,7 @@ const makeToken = (subject, tenant) => makeTokenFor(opts.binary, subject, tenant
 const acme = makeToken("ann", "acme");
 const globex = makeToken("gus", "globex");
 const other = makeToken("olga", "initech"); // a tenant the config does not name
+const anonymous = makeToken("nora", ""); // a token without a tenant
 
 const require = createRequire(import.meta.url);
 const pkgDir = dirname(require.resolve("@modelcontextprotocol/server-everything/package.json"));
@@ -34,7 +35,9 @@ const dir = mkdtempSync(join(tmpdir(), "cafmcp-routing-"));
 const configPath = join(dir, "node.json");
 writeFileSync(configPath, JSON.stringify({
   name: "rt1",
-  mcp: { auth: { enabled: true, static_tokens: [acme.entry, globex.entry, other.entry] } },
+  // The killed upstreams come back 5 s later (±20 %): the fallback is checked well before.
+  supervision: { restart_backoff: { initial_ms: 5000 } },
+  mcp: { auth: { enabled: true, static_tokens: [acme.entry, globex.entry, other.entry, anonymous.entry] } },
   upstreams: { everything: { command: server }, mirror: { command: server }, backup: { command: server } },
   tenants: {
     acme: { tools: ["everything.*", "session_*"], deny_tools: ["everything.get-env"] },
@@ -98,6 +101,13 @@ try {
   const bare = handle.split(".")[0];
   const guessed = await callTool(mcpUrl, globex.token, "session_get", { handle: bare, key: "k" });
   check("nor with the record's bare id", guessed.result?.isError === true, JSON.stringify(guessed));
+  const noTenant = await callTool(mcpUrl, anonymous.token, "session_get", { handle: bare, key: "k" });
+  check("a caller without a tenant cannot use the bare id either", noTenant.result?.isError === true, JSON.stringify(noTenant));
+  const noTenantSealed = await callTool(mcpUrl, anonymous.token, "session_get", { handle, key: "k" });
+  check("nor the sealed handle", noTenantSealed.result?.isError === true, JSON.stringify(noTenantSealed));
+  const own = await callTool(mcpUrl, anonymous.token, "session_open", {});
+  const ownHandle = own.result?.structuredContent?.handle;
+  check("a caller without a tenant still gets plain handles", /^[0-9a-f]{32}$/.test(ownHandle ?? ""), JSON.stringify(own));
   check("acme's value is unchanged", text(await callTool(mcpUrl, acme.token, "session_get", { handle, key: "k" })) === "secret");
 
   // -- a tenant's rate limit -------------------------------------------------

@@ -33,6 +33,9 @@ const dir = mkdtempSync(join(tmpdir(), "cafmcp-upstream-"));
 const configPath = join(dir, "node.json");
 writeFileSync(configPath, JSON.stringify({
   name: "up1",
+  // A restart comes 3 s after the kill (±20 %): longer than the checks of
+  // the time between need, on a loaded machine too.
+  supervision: { restart_backoff: { initial_ms: 3000 } },
   upstreams: { everything: { command: [process.execPath, serverScript], call_timeout_ms: 20000 } },
 }));
 

@@ -54,6 +54,10 @@ TEST_CASE("globs match with star and question mark, and nothing else is special"
   CHECK_FALSE(glob_match("a.b", "aXb")); // a dot is a dot
   CHECK(glob_match("a*b*c", "aXXbYYc"));
   CHECK_FALSE(glob_match("a*b*c", "aXXbYY"));
+  // A star or question mark in the text is text: the pattern's star still matches it.
+  CHECK(glob_match("*", "*/*"));
+  CHECK(glob_match("a*", "a*b"));
+  CHECK(glob_match("a?c", "a*c"));
 }
 
 TEST_CASE("a rule matches by tenant, name glob, name regex and headers, and the highest priority wins") {
@@ -176,7 +180,8 @@ TEST_CASE("routes from config are checked with the key named") {
 
 TEST_CASE("the prefix index finds the same rule as checking every rule in order") {
   std::vector<route_rule> rules;
-  const char* regexes[] = {"^ab?c$", "x|yz", "^get\\.(a|b)$", "n\\.s.*", "^(p|q)r", "lit-[0-9]+", "^a{2}b", "^\\d+"};
+  const char* regexes[] = {"^ab?c$", "x|yz", "^get\\.(a|b)$", "n\\.s.*", "^(p|q)r", "lit-[0-9]+", "^a{2}b", "^\\d+",
+                           "q\\(|zz", "w[(]|ww"};
   int k = 0;
   for (auto re : regexes)
     rules.push_back(route_rule{"re" + std::to_string(k++), k % 3, "*", "tools/call", "*", re, {}, {tool("echo")}, {}});
@@ -184,7 +189,7 @@ TEST_CASE("the prefix index finds the same rule as checking every rule in order"
     rules.push_back(route_rule{"g" + std::to_string(k++), k % 3, "*", "tools/call", g, "", {}, {tool("echo")}, {}});
   route_table t{rules, 1};
   for (auto name : {"ac", "abc", "abbc", "x", "yz", "get.a", "get.c", "n.s", "n.sx", "n.s.q", "pr", "qrs", "lit-12",
-                    "aab", "ab", "42", "zz", "z", "", "lit-1x"}) {
+                    "aab", "ab", "42", "zz", "z", "", "lit-1x", "q(", "ww", "w("}) {
     auto lines = t.explain(call(name), all_up);
     std::string expected;
     for (auto& l : lines)

@@ -207,3 +207,32 @@ TEST_CASE("a failed relisting keeps the tools an upstream had") {
   CHECK(f.tool_lists.size() == 1); // only the first listing: nothing removed
   CHECK(f.protocol_errors.size() == 1);
 }
+
+TEST_CASE("an upstream whose first tools/list fails is not ready, and its handshake deadline ends the session") {
+  fixture f;
+  f.client.start(f.t0 + 1s);
+  auto init = f.sent();
+  f.feed(json{{"jsonrpc", "2.0"}, {"id", init[0]["id"]}, {"result", json::object()}});
+  auto list = f.sent();
+  f.feed(json{{"jsonrpc", "2.0"}, {"id", list[1]["id"]}, {"error", {{"code", -32601}, {"message", "no tools here"}}}});
+  CHECK(f.client.current_phase() != upstream_client::phase::ready);
+  CHECK(f.tool_lists.empty());
+  CHECK(f.client.expire(f.t0 + 500ms));
+  CHECK_FALSE(f.client.expire(f.t0 + 2s));
+}
+
+TEST_CASE("fields of an unexpected type from an upstream are its errors, read as absent") {
+  fixture f;
+  f.handshake();
+  f.client.call(9, "x", json::object(), false, f.t0 + 10s);
+  auto call = f.sent().at(0);
+  f.feed(json{{"jsonrpc", "2.0"}, {"id", call["id"]}, {"error", {{"code", "nope"}, {"message", nullptr}}}});
+  REQUIRE(f.errors.size() == 1);
+  CHECK(f.errors[0].second.code == rpc_code::internal_error);
+  CHECK(f.errors[0].second.message == "upstream ev: an error");
+  f.feed(json{{"jsonrpc", "2.0"}, {"method", 5}});
+  f.feed(json{{"jsonrpc", "2.0"}, {"method", "notifications/tools/list_changed"}});
+  auto list = f.sent().at(0);
+  f.feed(json{{"jsonrpc", "2.0"}, {"id", list["id"]}, {"result", {{"tools", json::array()}, {"nextCursor", nullptr}}}});
+  CHECK(f.tool_lists.size() == 2);
+}
