@@ -196,14 +196,6 @@ void arm_tick(upstream_actor* self) {
   self->delayed_send(self, tick_every, up_tick_atom::value);
 }
 
-/// `j[key]` if it is a string, else `def` (an upstream's JSON is untrusted).
-std::string str_of(const json& j, const char* key, std::string def = {}) {
-  if (!j.is_object())
-    return def;
-  auto i = j.find(key);
-  return i != j.end() && i->is_string() ? i->get<std::string>() : def;
-}
-
 /// The catalog entry of one upstream tool: relayed to the current
 /// incarnation of the upstream's actor.
 std::optional<tool_def> relay_def(const upstream_state& st, const json& t) {

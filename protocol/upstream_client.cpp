@@ -7,6 +7,13 @@ namespace cafmcp::protocol {
 
 using nlohmann::json;
 
+std::string str_of(const json& j, const char* key, std::string def) {
+  if (!j.is_object())
+    return def;
+  auto i = j.find(key);
+  return i != j.end() && i->is_string() ? i->get<std::string>() : def;
+}
+
 upstream_client::upstream_client(std::string name, events ev) : name_(std::move(name)), ev_(std::move(ev)) {
 }
 
@@ -153,12 +160,7 @@ void upstream_client::on_response(const json& msg) {
   auto id = idv.get<int64_t>();
   auto error = msg.find("error");
   auto failed = error != msg.end() && error->is_object();
-  auto reason = [&] {
-    if (!failed)
-      return std::string{};
-    auto m = error->find("message");
-    return m != error->end() && m->is_string() ? m->get<std::string>() : std::string{"an error"};
-  };
+  auto reason = [&] { return failed ? str_of(*error, "message", "an error") : std::string{}; };
   if (id == init_id_ && phase_ == phase::initializing) {
     auto result = msg.find("result");
     if (failed || result == msg.end() || !result->is_object()) {
@@ -192,8 +194,7 @@ void upstream_client::on_response(const json& msg) {
       if (auto tools = result->find("tools"); tools != result->end() && tools->is_array())
         for (auto& t : *tools)
           listed_.push_back(t);
-      auto cursor = result->find("nextCursor");
-      auto next = cursor != result->end() && cursor->is_string() ? cursor->get<std::string>() : std::string{};
+      auto next = str_of(*result, "nextCursor");
       if (!next.empty()) {
         list_tools(next);
         return;
@@ -235,8 +236,7 @@ void upstream_client::on_response(const json& msg) {
 }
 
 void upstream_client::on_server_message(const json& msg) {
-  auto m = msg.find("method");
-  auto method = m->is_string() ? m->get<std::string>() : std::string{};
+  auto method = str_of(msg, "method");
   auto params = msg.contains("params") ? msg["params"] : json::object();
   if (msg.contains("id")) {
     // A request from the server. ping is answered; the rest (sampling,

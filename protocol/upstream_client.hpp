@@ -24,6 +24,10 @@
 
 namespace cafmcp::protocol {
 
+/// `j[key]` if it is a string, else `def`: what an upstream server sends is
+/// untrusted, and a field of another type (null, a number) reads as absent.
+std::string str_of(const nlohmann::json& j, const char* key, std::string def = {});
+
 class upstream_client {
 public:
   using clock = std::chrono::steady_clock;
