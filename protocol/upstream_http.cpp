@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "protocol/json_rpc.hpp"
+#include "protocol/upstream_client.hpp"
 
 namespace cafmcp::protocol {
 
@@ -37,14 +38,12 @@ struct http_link::state {
   /// and the protocol version the server chose.
   void opened(const std::string& id, const std::string& answer) {
     auto j = nlohmann::json::parse(answer, nullptr, false);
+    auto version = j.is_object() && j.contains("result") ? str_of(j["result"], "protocolVersion") : std::string{};
     std::lock_guard<std::mutex> guard{mtx};
     session_id = id;
     initialized = true;
-    if (j.is_object() && j.contains("result") && j["result"].is_object()) {
-      auto v = j["result"].find("protocolVersion");
-      if (v != j["result"].end() && v->is_string())
-        opts.protocol_version = v->get<std::string>();
-    }
+    if (!version.empty())
+      opts.protocol_version = version;
   }
 
   void end(const std::string& why) {
@@ -55,8 +54,9 @@ struct http_link::state {
   /// Dispatches the queue; `self` keeps the state alive for the request
   /// threads it starts.
   void run(const std::shared_ptr<state>& self);
-  /// One POST and what comes back.
-  void post(const std::string& message);
+  /// One POST and what comes back. `id`: a request's (null for a
+  /// notification or a response), answered with an error if the POST fails.
+  void post(const std::string& message, const nlohmann::json& id, bool is_initialize);
 };
 
 namespace {
@@ -161,12 +161,9 @@ int on_progress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
 
 } // namespace
 
-void http_link::state::post(const std::string& message) {
+void http_link::state::post(const std::string& message, const nlohmann::json& id, bool is_initialize) {
   static std::once_flag once;
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-  nlohmann::json msg = nlohmann::json::parse(message, nullptr, false);
-  auto id = msg.is_object() && msg.contains("id") && msg.contains("method") ? msg["id"] : nlohmann::json{};
-  bool is_initialize = msg.is_object() && msg.value("method", "") == "initialize";
   std::unique_ptr<CURL, void (*)(CURL*)> curl{curl_easy_init(), curl_easy_cleanup};
   if (!curl)
     return end("libcurl could not start a transfer");
@@ -254,13 +251,13 @@ void http_link::state::run(const std::shared_ptr<state>& self) {
     bool request = parsed.is_object() && parsed.contains("method") && parsed.contains("id");
     if (!request) {
       lock.unlock();
-      post(message);
+      post(message, nullptr, false);
       lock.lock();
       continue;
     }
     ++in_flight;
-    std::thread([self, message = std::move(message)] {
-      self->post(message);
+    std::thread([self, message = std::move(message), id = parsed["id"], init = str_of(parsed, "method") == "initialize"] {
+      self->post(message, id, init);
       std::lock_guard<std::mutex> guard{self->mtx};
       --self->in_flight;
       self->cv.notify_all();
