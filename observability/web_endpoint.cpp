@@ -18,6 +18,7 @@
 #include "observability/health.hpp"
 #include "observability/otlp_exporter.hpp"
 #include "observability/process_stats.hpp"
+#include "observability/routing_summary.hpp"
 #include "observability/web_server.hpp"
 #include "base/log.hpp"
 #include "supervision/messages.hpp"
@@ -444,46 +445,6 @@ web_reply health_reply(const web_state& st, const collected& c) {
   return r;
 }
 
-/// Routing and upstream servers for the dashboard, from their counters:
-/// calls per route and target, fallbacks and refusals per route, relayed
-/// calls per upstream by outcome and its process starts.
-json routing_json(const metrics::metrics_registry& m) {
-  auto label = [](const metrics::metric_labels& labels, const char* key) {
-    for (auto& [k, v] : labels)
-      if (k == key)
-        return v;
-    return std::string{};
-  };
-  json routes = json::object();
-  auto route = [&](const std::string& id) -> json& {
-    if (!routes.contains(id))
-      routes[id] = {{"route", id}, {"targets", json::object()}, {"fallbacks", 0}, {"unavailable", 0}};
-    return routes[id];
-  };
-  for (auto& [labels, v] : m.counter_values("cafmcp_route_calls_total"))
-    route(label(labels, "route"))["targets"][label(labels, "target")] = v;
-  for (auto& [labels, v] : m.counter_values("cafmcp_route_fallbacks_total"))
-    route(label(labels, "route"))["fallbacks"] = v;
-  for (auto& [labels, v] : m.counter_values("cafmcp_route_unavailable_total"))
-    route(label(labels, "route"))["unavailable"] = v;
-  json upstreams = json::object();
-  auto upstream = [&](const std::string& name) -> json& {
-    if (!upstreams.contains(name))
-      upstreams[name] = {{"upstream", name}, {"ok", 0}, {"error", 0}, {"cancelled", 0}, {"starts", 0}};
-    return upstreams[name];
-  };
-  for (auto& [labels, v] : m.counter_values("cafmcp_upstream_calls_total"))
-    upstream(label(labels, "upstream"))[label(labels, "outcome")] = v;
-  for (auto& [labels, v] : m.counter_values("cafmcp_upstream_starts_total"))
-    upstream(label(labels, "upstream"))["starts"] = v;
-  json out{{"routes", json::array()}, {"upstreams", json::array()}};
-  for (auto& [id, r] : routes.items())
-    out["routes"].push_back(r);
-  for (auto& [name, u] : upstreams.items())
-    out["upstreams"].push_back(u);
-  return out;
-}
-
 /// The dashboard's snapshot: members, sessions per member, the tree, the
 /// request rate and p95 per second over the alert window, active alerts.
 std::string dashboard_json(caf::actor_system& sys, const web_state& st, const collected& c) {
@@ -526,7 +487,7 @@ std::string dashboard_json(caf::actor_system& sys, const web_state& st, const co
     if (x.state == "active")
       chaos.push_back({{"id", x.id}, {"what", x.what}, {"ends_ms", x.ends_ms}, {"injected", x.injected}});
   out["chaos"] = chaos;
-  out["routing"] = routing_json(*st.metrics);
+  out["routing"] = routing_summary(*st.metrics);
   if (c.rates)
     out["rate_limited"] = {{"client", c.rates->client_rejected}, {"tool", c.rates->tool_rejected},
                            {"keys", c.rates->keys}};
