@@ -22,16 +22,26 @@ namespace cafmcp::cli {
 namespace {
 
 /// --node, --cookie-file, --config, --certs-dir, --user and --insecure: how status and shell reach a node.
-void add_connection_options(CLI::App& cmd, connection_options& opts) {
+/// (`with_config` false: the command has a --config of its own, which it passes on.)
+void add_connection_options(CLI::App& cmd, connection_options& opts, bool with_config = true) {
   cmd.add_option("--node", opts.node, "a node's cluster port, HOST:PORT")->capture_default_str();
   cmd.add_option("--cookie-file", opts.cookie_file, "the cluster cookie (default $HOME/.cafmcp.cookie)");
-  cmd.add_option("--config", opts.config_file, "a node's config: its cookie file, certs_dir and insecure setting")
-    ->check(CLI::ExistingFile);
+  if (with_config)
+    cmd.add_option("--config", opts.config_file, "a node's config: its cookie file, certs_dir and insecure setting")
+      ->check(CLI::ExistingFile);
   cmd.add_option("--certs-dir", opts.certs_dir,
                  "ca.crt and client.USER.crt/.key (default: the config's cluster.certs_dir, else $HOME/.cafmcp/certs)");
   cmd.add_option("--user", opts.user, "whose client certificate to present; the node allows what its role allows")
     ->capture_default_str();
   cmd.add_flag("--insecure", opts.insecure, "plain BASP, cookie only: for a node with cluster.insecure");
+}
+
+/// One word of a shell command line, quoted as the shell reads it back.
+std::string shell_word(const std::string& x) {
+  std::string q = "'";
+  for (char ch : x)
+    q += ch == '\'' ? std::string{"'\\''"} : std::string(1, ch);
+  return q + "'";
 }
 
 } // namespace
@@ -206,18 +216,39 @@ int run(int argc, char** argv, std::function<void(protocol::catalog&)> extend) {
   token_create_cmd->add_option("--tenant", token.tenant, "the tenant the token belongs to");
 
   routes_options routes;
-  auto* routes_cmd = app.add_subcommand("routes", "routing rules of a node config: list them, test a request against them");
+  shell_options routes_shell; // with --node: the cluster's rules, through the shell's `routes`
+  std::string route_id, route_rule;
+  bool route_replace = false;
+  auto* routes_cmd = app.add_subcommand(
+    "routes", "routing rules: of a node config (--config), or of a running cluster (--node): list, add, remove, test");
   routes_cmd->require_subcommand(1);
-  auto* routes_list_cmd = routes_cmd->add_subcommand("list", "the rules in the order a node tries them");
-  routes_list_cmd->add_option("--config", routes.config_file, "the node config (routes)")->required()->check(CLI::ExistingFile);
+  auto* routes_list_cmd = routes_cmd->add_subcommand(
+    "list", "the rules in the order a node tries them (--node: each member's version, and the newest rules)");
   auto* routes_test_cmd = routes_cmd->add_subcommand(
     "test", "which rule a sample tools/call matches and why (exit 1 when its rule has nothing available)");
-  routes_test_cmd->add_option("--config", routes.config_file, "the node config (routes)")->required()->check(CLI::ExistingFile);
+  for (auto* sub : {routes_list_cmd, routes_test_cmd}) {
+    sub->add_option("--config", routes.config_file, "the node config (routes; with --node: how to reach it)")
+      ->check(CLI::ExistingFile);
+    add_connection_options(*sub, routes_shell.connection, false);
+    sub->add_flag("--json", routes_shell.json, "with --node: JSON for scripts");
+  }
   routes_test_cmd->add_option("--name", routes.name, "the tool called")->required();
   routes_test_cmd->add_option("--tenant", routes.tenant, "the caller's tenant (default: none)");
   routes_test_cmd->add_option("--method", routes.method, "the request's method")->capture_default_str();
   routes_test_cmd->add_option("--header", routes.headers, "a request header, \"Name: value\" (repeatable)");
   routes_test_cmd->add_option("--down", routes.down, "a tool to treat as unavailable (repeatable)");
+  auto* routes_add_cmd = routes_cmd->add_subcommand(
+    "add", "add a rule to a running cluster's rules: a new version every member applies (role admin; audited)");
+  routes_add_cmd->add_option("id", route_id, "the rule's id")->required();
+  routes_add_cmd->add_option("rule", route_rule, "the rule as JSON, as under \"routes\" in the config")->required();
+  routes_add_cmd->add_flag("--replace", route_replace, "replace a rule of that id (else one is an error)");
+  auto* routes_remove_cmd = routes_cmd->add_subcommand(
+    "remove", "remove a rule from a running cluster's rules: a new version every member applies (role admin; audited)");
+  routes_remove_cmd->add_option("id", route_id, "the rule's id")->required();
+  for (auto* sub : {routes_add_cmd, routes_remove_cmd}) {
+    add_connection_options(*sub, routes_shell.connection);
+    sub->add_flag("--json", routes_shell.json, "JSON for scripts");
+  }
 
   cert_options cert;
   auto* cert_cmd = app.add_subcommand("cert", "the cluster's certificates: a CA, node and client certificates");
@@ -314,15 +345,9 @@ int run(int argc, char** argv, std::function<void(protocol::catalog&)> extend) {
   }
   if (chaos_cmd->parsed()) {
     // The shell's `chaos` command, run once (the same checks and output).
-    auto quoted = [](const std::string& x) {
-      std::string q = "'";
-      for (char ch : x)
-        q += ch == '\'' ? std::string{"'\\''"} : std::string(1, ch);
-      return q + "'";
-    };
-    auto member = chaos_member.empty() ? std::string{} : quoted(chaos_member) + " ";
-    chaos.command = chaos_start_cmd->parsed()  ? "chaos start " + member + quoted(chaos_spec)
-                    : chaos_stop_cmd->parsed() ? "chaos stop " + member + quoted(chaos_id)
+    auto member = chaos_member.empty() ? std::string{} : shell_word(chaos_member) + " ";
+    chaos.command = chaos_start_cmd->parsed()  ? "chaos start " + member + shell_word(chaos_spec)
+                    : chaos_stop_cmd->parsed() ? "chaos stop " + member + shell_word(chaos_id)
                                                : "chaos list " + member;
     return run_shell(chaos);
   }
@@ -338,10 +363,38 @@ int run(int argc, char** argv, std::function<void(protocol::catalog&)> extend) {
     return run_backup_test_restore(backup);
   if (token_create_cmd->parsed())
     return run_token_create(token);
-  if (routes_list_cmd->parsed())
-    return run_routes_list(routes);
-  if (routes_test_cmd->parsed())
-    return run_routes_test(routes);
+  if (routes_cmd->parsed()) {
+    bool cluster = routes_add_cmd->parsed() || routes_remove_cmd->parsed()
+                   || (routes_list_cmd->parsed() ? routes_list_cmd : routes_test_cmd)->count("--node") > 0;
+    if (!cluster) {
+      if (routes.config_file.empty()) {
+        std::cerr << "cafmcp routes: give --config FILE (a node config's rules) or --node HOST:PORT (a running "
+                     "cluster's)\n";
+        return 2;
+      }
+      return routes_list_cmd->parsed() ? run_routes_list(routes) : run_routes_test(routes);
+    }
+    // The shell's `routes` command, run once (the same checks and output).
+    if (routes_shell.connection.config_file.empty())
+      routes_shell.connection.config_file = routes.config_file;
+    if (routes_add_cmd->parsed()) {
+      routes_shell.command = std::string{"routes "} + (route_replace ? "replace " : "add ") + shell_word(route_id) + " "
+                             + shell_word(route_rule);
+    } else if (routes_remove_cmd->parsed()) {
+      routes_shell.command = "routes remove " + shell_word(route_id);
+    } else if (routes_list_cmd->parsed()) {
+      routes_shell.command = "routes";
+    } else {
+      routes_shell.command = "routes test " + shell_word(routes.name) + " --method " + shell_word(routes.method);
+      if (!routes.tenant.empty())
+        routes_shell.command += " --tenant " + shell_word(routes.tenant);
+      for (auto& h : routes.headers)
+        routes_shell.command += " --header " + shell_word(h);
+      for (auto& d : routes.down)
+        routes_shell.command += " --down " + shell_word(d);
+    }
+    return run_shell(routes_shell);
+  }
   if (verify_cmd->parsed())
     return run_audit_verify(audit_file, audit_verify_key.empty() ? audit_file + ".key" : audit_verify_key);
   if (create_ca_cmd->parsed())

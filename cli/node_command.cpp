@@ -266,11 +266,14 @@ int run_node(const node_options& opts) {
   start_upstreams(sys, cfg, env.catalog, names, metrics);
   if (!cfg.tenants.empty())
     env.tenants = std::make_shared<protocol::tenant_policy>(cfg.tenants);
-  if (!cfg.routes.empty()) {
-    env.routes = std::make_shared<const protocol::route_table>(cfg.routes, 1);
+  // In a cluster the rules may change at run time (cafmcp routes add), so
+  // the node always looks; without one only the config's rules exist.
+  if (!cfg.routes.empty() || cfg.cluster.enabled) {
+    env.routes = cfg.live_routes;
     env.route_metrics = metrics;
-    log::info("/", "routing tools/call by " + std::to_string(cfg.routes.size()) + " rules (version 1)");
   }
+  if (!cfg.routes.empty())
+    log::info("/", "routing tools/call by " + std::to_string(cfg.routes.size()) + " rules (version 1)");
   caf::actor http_listener;
   if (cfg.http_enabled) {
     auto http = cfg.http_limits;
@@ -284,8 +287,7 @@ int run_node(const node_options& opts) {
     http.session_ttl = cfg.core.sessions.ttl;
     http.max_sessions = cfg.http_max_sessions;
     http.keepalive = cfg.http_keepalive;
-    if (env.routes)
-      http.routed_headers = env.routes->header_names();
+    http.routes = env.routes;
     caf::scoped_actor self{sys};
     caf::error err;
     self->request(names->lookup("transport_sup"), start_timeout, supervision::start_child_atom::value,

@@ -154,6 +154,9 @@ std::vector<field> node_config_schema() {
       {"insecure", value_type::boolean, false,
        "plain BASP without TLS, the cookie as the only credential: loopback cluster.host only (docs/SECURITY.md)",
        {}, {}, {}, {}},
+      {"routes_poll_ms", value_type::integer, 1000,
+       "how often a member looks for a newer version of the cluster's routing rules (cafmcp routes add|remove)",
+       50, 60000, {}, {}},
       {"callable_actors", value_type::string_list, nlohmann::json::array(),
        "application actors (by registered name) that members and admin clients may call with distribute_call; "
        "the runtime's own actors follow a fixed policy (docs/SECURITY.md)", {}, {}, {}, {}},
@@ -457,6 +460,7 @@ node_config load_node_config(const std::optional<std::string>& file, const node_
   out.cluster.heartbeat = std::chrono::milliseconds{c["heartbeat_ms"].get<int64_t>()};
   out.cluster.unhealthy_after = c["unhealthy_after"].get<uint32_t>();
   out.cluster.remove_after = std::chrono::milliseconds{c["remove_after_ms"].get<int64_t>()};
+  out.routes_poll = std::chrono::milliseconds{c["routes_poll_ms"].get<int64_t>()};
   auto& tls = c["tls"];
   out.cluster_tls.certificate = tls["certificate"].get<std::string>();
   out.cluster_tls.key = tls["key"].get<std::string>();
@@ -514,6 +518,8 @@ node_config load_node_config(const std::optional<std::string>& file, const node_
   try {
     out.tenants = protocol::parse_tenants(v["tenants"]);
     out.routes = protocol::parse_routes(v["routes"]);
+    if (!out.routes.empty())
+      out.live_routes->replace(std::make_shared<const protocol::route_table>(out.routes, 1));
   } catch (const std::invalid_argument& e) {
     throw config_error("", e.what()); // names its key itself
   }

@@ -23,6 +23,7 @@
 #include "observability/web_endpoint.hpp"
 #include "protocol/http_transport.hpp"
 #include "protocol/task_registry.hpp"
+#include "protocol/live_routes.hpp"
 #include "protocol/route_table.hpp"
 #include "protocol/tenant_policy.hpp"
 #include "protocol/upstream.hpp"
@@ -83,6 +84,10 @@ struct node_config {
   std::string data_dir;            // replicas on disk (cluster nodes)
   std::vector<protocol::upstream_config> upstreams; // upstream MCP servers (docs/ROUTING.md)
   std::vector<protocol::route_rule> routes;          // routing rules for tools/call (docs/ROUTING.md)
+  /// The rules tool calls are decided by: the config's (version 1) until
+  /// the cluster has a newer version (cluster/route_sync.hpp).
+  std::shared_ptr<protocol::live_routes> live_routes = std::make_shared<protocol::live_routes>();
+  std::chrono::milliseconds routes_poll{1000};       // cluster.routes_poll_ms
   std::map<std::string, protocol::tenant_config> tenants; // tenants' catalog views and rate limits
   nlohmann::json effective; // the validated JSON, defaults filled in
 };

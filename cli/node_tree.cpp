@@ -10,6 +10,7 @@
 #include "cluster/messages.hpp"
 #include "cluster/replica_disk.hpp"
 #include "cluster/replicator.hpp"
+#include "cluster/route_sync.hpp"
 #include "observability/health.hpp"
 #include "protocol/jwks_fetcher.hpp"
 #include "protocol/protocol_sup.hpp"
@@ -65,6 +66,13 @@ std::vector<child_spec> node_tree(const node_config& cfg, std::shared_ptr<actors
     admin.audit_log = cfg.audit_log;
     admin.audit_key = cfg.audit_key;
     members.push_back(actors::registered(supervision::admin_child(admin), names));
+    // The routing rules every member applies alike (cafmcp routes add|remove).
+    cluster::route_sync_config routing;
+    routing.live = cfg.live_routes;
+    routing.config_routes = cfg.effective.contains("routes") ? cfg.effective["routes"] : nlohmann::json::object();
+    routing.poll = cfg.routes_poll;
+    routing.timeout = cfg.replication.write_timeout * 2;
+    members.push_back(cluster::route_sync_spec(std::move(routing), names));
   }
   auto cluster = supervisor_child("cluster_sup", tier(strategy::rest_for_one), std::move(members));
   std::vector<child_spec> tier3;

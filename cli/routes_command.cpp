@@ -36,14 +36,9 @@ std::string targets_text(const std::vector<protocol::route_target>& ts) {
 
 } // namespace
 
-int run_routes_list(const routes_options& opts) {
-  auto table = load(opts.config_file, "list");
-  if (!table)
-    return 2;
-  if (table->rules().empty()) {
-    std::cout << "no routing rules in " << opts.config_file << ": every call goes to the tool it names\n";
-    return 0;
-  }
+std::string render_routes(const protocol::route_table* table, uint64_t version) {
+  if (!table || table->rules().empty())
+    return "rules version " + std::to_string(version) + ": no rules, every call goes to the tool it names\n";
   std::vector<std::vector<std::string>> rows{{"ROUTE", "PRIORITY", "TENANT", "METHOD", "NAME", "HEADERS", "TARGETS", "FALLBACKS"}};
   for (auto& r : table->rules()) {
     std::string headers;
@@ -53,19 +48,28 @@ int run_routes_list(const routes_options& opts) {
     rows.push_back({r.id, std::to_string(r.priority), r.tenant.empty() ? "(none)" : r.tenant, r.method, name,
            headers.empty() ? "-" : headers, targets_text(r.targets), targets_text(r.fallbacks)});
   }
-  std::cout << "rules version " << table->version() << " (decision order):\n" << render_table(rows);
+  return "rules version " + std::to_string(version) + " (decision order):\n" + render_table(rows);
+}
+
+int run_routes_list(const routes_options& opts) {
+  auto table = load(opts.config_file, "list");
+  if (!table)
+    return 2;
+  if (table->rules().empty()) {
+    std::cout << "no routing rules in " << opts.config_file << ": every call goes to the tool it names\n";
+    return 0;
+  }
+  std::cout << render_routes(table.get(), table->version());
   return 0;
 }
 
-int run_routes_test(const routes_options& opts) {
-  auto table = load(opts.config_file, "test");
-  if (!table)
-    return 2;
+int explain_route(const protocol::route_table& table, const routes_options& opts, std::ostream& out,
+                  std::ostream& err, const std::string& cmd) {
   std::vector<std::pair<std::string, std::string>> headers;
   for (auto& h : opts.headers) {
     auto colon = h.find(':');
     if (colon == std::string::npos || colon == 0) {
-      std::cerr << "cafmcp routes test: --header needs \"Name: value\", got \"" << h << "\"\n";
+      err << cmd << ": --header needs \"Name: value\", got \"" << h << "\"\n";
       return 2;
     }
     auto name = h.substr(0, colon);
@@ -83,15 +87,22 @@ int run_routes_test(const routes_options& opts) {
                                     return value;
                                 return std::nullopt;
                               }};
-  for (auto& line : table->explain(req, available))
-    std::cout << line << '\n';
+  for (auto& line : table.explain(req, available))
+    out << line << '\n';
   std::string unavailable;
-  auto d = table->decide(req, 0.0, available, &unavailable);
+  auto d = table.decide(req, 0.0, available, &unavailable);
   if (!d && !unavailable.empty()) {
-    std::cout << "refused: nothing of route " << unavailable << " is available (-32031)\n";
+    out << "refused: nothing of route " << unavailable << " is available (-32031)\n";
     return 1;
   }
   return 0;
+}
+
+int run_routes_test(const routes_options& opts) {
+  auto table = load(opts.config_file, "test");
+  if (!table)
+    return 2;
+  return explain_route(*table, opts, std::cout, std::cerr, "cafmcp routes test");
 }
 
 } // namespace cafmcp::cli

@@ -4,8 +4,12 @@
 // holds, and which rule a sample request matches and why (docs/ROUTING.md).
 // Offline: the same parsing and decisions a node makes, no node needed.
 
+#include <cstdint>
+#include <ostream>
 #include <string>
 #include <vector>
+
+#include "protocol/route_table.hpp"
 
 namespace cafmcp::cli {
 
@@ -17,6 +21,16 @@ struct routes_options {
   std::vector<std::string> headers; // test: "Name: value"
   std::vector<std::string> down;    // test: tools to treat as unavailable
 };
+
+/// The rules in decision order, as a table under "rules version N" (null
+/// or empty: a line saying there are none).
+std::string render_routes(const protocol::route_table* table, uint64_t version);
+
+/// Explains the sample request of `opts` (name, tenant, method, headers,
+/// down) against `table` on `out`; the exit code of `routes test`. Bad
+/// input is said on `err`, prefixed with `cmd`.
+int explain_route(const protocol::route_table& table, const routes_options& opts, std::ostream& out,
+                  std::ostream& err, const std::string& cmd);
 
 /// Prints the rules in decision order. 0, or 2 on a bad config.
 int run_routes_list(const routes_options& opts);

@@ -17,6 +17,7 @@
 #include <caf/fwd.hpp>
 
 #include "cli/cluster_connection.hpp"
+#include "protocol/route_document.hpp"
 #include "supervision/tree.hpp"
 
 namespace cafmcp::cli {
@@ -146,6 +147,11 @@ private:
   int run_limits(const shell_call& c);
   int set_limit(const shell_call& c);
   int run_chaos(const shell_call& c);
+  int run_routes(const shell_call& c);
+  int change_routes(const shell_call& c, const std::string& verb, const std::string& id, const std::string& rule);
+  int test_routes(const shell_call& c);
+  /// The routing rules `member` applies (nullopt: said on `err`).
+  std::optional<protocol::route_document> routes_on(const std::string& member, std::ostream& err);
   /// sessions and session: the records `ids` (all when empty) on `members`.
   int list_sessions(const shell_call& c, const std::vector<std::string>& members, bool one);
 

@@ -87,6 +87,16 @@ const std::vector<shell_command_info>& shell::table() {
      "  {\"kind\": \"tool_stall\", \"tool\": \"*\", \"delay_ms\": 500, \"probability\": 0.1, \"duration_ms\": 10000}\n"
      "  {\"kind\": \"memory\", \"bytes\": 67108864, \"duration_ms\": 10000}\n"
      "  Starting and stopping need role admin and are audited."},
+    {"routes", "routes [NODE] | routes add|replace ID RULE | routes remove ID | routes test NAME [OPTIONS]",
+     "routing rules: each member's version; change them for the whole cluster; explain a call", {a::member},
+     &shell::run_routes, true,
+     "RULE is one rule as JSON, as under \"routes\" in the config (docs/ROUTING.md):\n"
+     "  routes add canary '{\"name\": \"everything.echo\", \"headers\": {\"X-Canary\": \"1\"}, "
+     "\"targets\": [{\"tool\": \"mirror.echo\"}]}'\n"
+     "  A change makes the next version of the cluster's rules (audited, role admin); every member applies\n"
+     "  it within cluster.routes_poll_ms, and the command waits until they do (exit 1 if one does not).\n"
+     "  test OPTIONS: --tenant T, --method M, --header \"Name: value\", --down TOOL (each repeatable but\n"
+     "  tenant and method), against the rules the attached node applies."},
     {"audit", "audit [NODE] [N]", "the last N (default 20) changes made through the shell on NODE", {a::member},
      &shell::run_audit},
     {"watch", "watch status", "refresh `status` every second until a key is pressed", {a::status}, &shell::run_watch},
@@ -248,7 +258,10 @@ int shell::list_sessions(const shell_call& c, const std::vector<std::string>& me
         rc = 1;
         continue;
       }
-      found = std::move(*list);
+      // The runtime's own records (the routing rules: `routes`) are not MCP sessions.
+      for (auto& r : *list)
+        if (r.id.rfind("cafmcp.", 0) != 0)
+          found.push_back(std::move(r));
     } else if (auto list = cluster::list_sessions(at)) {
       // Each member lists what it leads: the one that lists it is its primary.
       for (auto& r : *list)

@@ -149,4 +149,17 @@ caf::expected<std::vector<actors::chaos_experiment>> chaos_stop(const admin_targ
     call(t, "chaos", caf::make_message(actors::chaos_stop_atom::value, id)));
 }
 
+caf::expected<std::string> routes_of(const admin_target& t) {
+  return one<std::string>(call(t, "routing", caf::make_message(routes_get_atom::value)));
+}
+
+caf::expected<std::string> routes_add(const admin_target& t, const std::string& id, const std::string& rule,
+                                      bool replace) {
+  return one<std::string>(call(t, "routing", caf::make_message(routes_add_atom::value, id, rule, replace)));
+}
+
+caf::expected<std::string> routes_remove(const admin_target& t, const std::string& id) {
+  return one<std::string>(call(t, "routing", caf::make_message(routes_remove_atom::value, id)));
+}
+
 } // namespace cafmcp::cluster

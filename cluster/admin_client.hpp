@@ -99,4 +99,13 @@ caf::expected<actors::chaos_experiment> chaos_start(const admin_target& t, const
 caf::expected<std::vector<actors::chaos_experiment>> chaos_list(const admin_target& t);
 caf::expected<std::vector<actors::chaos_experiment>> chaos_stop(const admin_target& t, const std::string& id);
 
+/// The routing rules the member applies: {"version": N, "routes": {...}}.
+caf::expected<std::string> routes_of(const admin_target& t);
+/// Adds rule `id` (JSON text of one rule; `replace`: an existing one too)
+/// or removes it, as a new version of the cluster's rules made on the
+/// member (role admin; audited); the new version, as routes_of.
+caf::expected<std::string> routes_add(const admin_target& t, const std::string& id, const std::string& rule,
+                                      bool replace);
+caf::expected<std::string> routes_remove(const admin_target& t, const std::string& id);
+
 } // namespace cafmcp::cluster

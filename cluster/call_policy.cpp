@@ -70,6 +70,11 @@ const table& rules() {
     {{"chaos", actors::chaos_list_atom::value}, {"chaos_list", need::viewer}},
     {{"chaos", actors::chaos_start_atom::value}, {"chaos_start", need::admin, true}},
     {{"chaos", actors::chaos_stop_atom::value}, {"chaos_stop", need::admin, true}},
+    // Routing rules: reading is for viewers; a change is for admins,
+    // audited here (it goes to every member).
+    {{"routing", routes_get_atom::value}, {"routes", need::viewer}},
+    {{"routing", routes_add_atom::value}, {"routes_add", need::admin, true}},
+    {{"routing", routes_remove_atom::value}, {"routes_remove", need::admin, true}},
   };
   return t;
 }
@@ -77,7 +82,7 @@ const table& rules() {
 /// Whether the table has rules for `target` (then only they apply).
 bool rules_of(const std::string& target) {
   return target == "admin" || target == "replicator" || target == "task_agent" || target == "circuit_breakers"
-         || target == "rate_limiter" || target == "chaos";
+         || target == "rate_limiter" || target == "chaos" || target == "routing";
 }
 
 const char* name_of(need n) {

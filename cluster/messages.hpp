@@ -135,6 +135,13 @@ typename Inspector::result_type inspect(Inspector& f, status_row& x) {
 // The session API's cluster operations (served by the record's primary):
 //   (repl_migrate_atom, id, to)           -> session_record  (migrate_session: `to` leads it from now on)
 //   (repl_backup_atom, id)                -> session_record  (backup_session: every replica holds it now)
+// Routing rules shared by the members (route_sync.hpp), each member's "routing":
+//   (routes_get_atom)                        -> string  the version it applies: {"version", "routes"}
+//   (routes_add_atom, id, rule JSON, replace) -> string  the new version, written to the cluster
+//   (routes_remove_atom, id)                 -> string  the same
+using routes_get_atom = caf::atom_constant<caf::atom("rt_get")>;
+using routes_add_atom = caf::atom_constant<caf::atom("rt_add")>;
+using routes_remove_atom = caf::atom_constant<caf::atom("rt_del")>;
 using repl_members_atom = caf::atom_constant<caf::atom("rp_members")>;
 using repl_route_atom = caf::atom_constant<caf::atom("rp_route")>;
 using repl_apply_atom = caf::atom_constant<caf::atom("rp_apply")>;

@@ -39,7 +39,7 @@ const char* dashboard_page() {
     <h2 style="margin-top:12px">Circuit breakers</h2><table id="breakers"><thead><tr><th>key</th><th>state</th><th>opened</th><th>refused</th></tr></thead><tbody></tbody></table>
     <div id="nobreakers" class="closed">every circuit closed</div><div id="limited"></div>
     <h2 style="margin-top:12px">Chaos</h2><ul id="chaos"></ul><div id="nochaos">no experiment running</div></section>
-  <section><h2>Routing</h2><table id="routes"><thead><tr><th>route</th><th>target</th><th>calls</th><th>fallbacks</th><th>refused</th></tr></thead><tbody></tbody></table>
+  <section><h2>Routing</h2><table id="routes"><thead><tr><th>route</th><th>target</th><th>calls</th><th>failed</th><th>fallbacks</th><th>refused</th></tr></thead><tbody></tbody></table>
     <div id="noroutes">no routed calls</div>
     <h2 style="margin-top:12px">Upstream servers</h2><table id="upstreams"><thead><tr><th>upstream</th><th>ok</th><th>errors</th><th>cancelled</th><th>starts</th></tr></thead><tbody></tbody></table>
     <div id="noupstreams">no upstream servers</div></section>
@@ -104,7 +104,8 @@ function render(s) {
   const routes = el("routes").querySelector("tbody"); routes.replaceChildren();
   routing.routes.forEach(r => Object.entries(r.targets).forEach(([target, calls], i) => {
     const tr = document.createElement("tr"); tr.dataset.route = r.route; tr.dataset.target = target;
-    tr.append(text("td", i ? "" : r.route), text("td", target), text("td", calls),
+    const failed = (r.failed || {})[target] || 0;
+    tr.append(text("td", i ? "" : r.route), text("td", target), text("td", calls), text("td", failed, failed > 0 ? "unhealthy" : ""),
               text("td", i ? "" : r.fallbacks, r.fallbacks > 0 && !i ? "degraded" : ""), text("td", i ? "" : r.unavailable, r.unavailable > 0 && !i ? "unhealthy" : ""));
     routes.appendChild(tr);
   }));

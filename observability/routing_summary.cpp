@@ -15,11 +15,14 @@ nlohmann::json routing_summary(const metrics::metrics_registry& m) {
   json routes = json::object();
   auto route = [&](const std::string& id) -> json& {
     if (!routes.contains(id))
-      routes[id] = {{"route", id}, {"targets", json::object()}, {"fallbacks", 0}, {"unavailable", 0}};
+      routes[id] = {{"route", id}, {"targets", json::object()}, {"failed", json::object()}, {"fallbacks", 0},
+                    {"unavailable", 0}};
     return routes[id];
   };
   for (auto& [labels, v] : m.counter_values("cafmcp_route_calls_total"))
     route(label(labels, "route"))["targets"][label(labels, "target")] = v;
+  for (auto& [labels, v] : m.counter_values("cafmcp_route_errors_total"))
+    route(label(labels, "route"))["failed"][label(labels, "target")] = v;
   for (auto& [labels, v] : m.counter_values("cafmcp_route_fallbacks_total"))
     route(label(labels, "route"))["fallbacks"] = v;
   for (auto& [labels, v] : m.counter_values("cafmcp_route_unavailable_total"))

@@ -10,7 +10,7 @@
 
 namespace cafmcp::observability {
 
-/// {"routes": [{route, targets: {TARGET: calls}, fallbacks, unavailable}],
+/// {"routes": [{route, targets: {TARGET: calls}, failed: {TARGET: calls}, fallbacks, unavailable}],
 ///  "upstreams": [{upstream, ok, error, cancelled, starts}]}
 nlohmann::json routing_summary(const metrics::metrics_registry& m);
 

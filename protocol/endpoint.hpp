@@ -25,7 +25,7 @@
 #include "protocol/catalog_store.hpp"
 #include "protocol/notification_hub.hpp"
 #include "protocol/request_state.hpp"
-#include "protocol/route_table.hpp"
+#include "protocol/live_routes.hpp"
 #include "protocol/tenant_policy.hpp"
 #include "protocol/task_registry.hpp"
 #include "protocol/json_rpc.hpp"
@@ -94,8 +94,9 @@ struct endpoint_env {
   std::shared_ptr<actors::fault_injection> faults;
   /// Requests by method and outcome and their durations (null: none kept).
   std::shared_ptr<metrics::metrics_registry> metrics;
-  /// Routing rules for tools/call (null: every call goes to the tool it names).
-  std::shared_ptr<const route_table> routes;
+  /// Routing rules for tools/call, replaced whole when a new version comes
+  /// (null, or no table in it: every call goes to the tool it names).
+  std::shared_ptr<live_routes> routes;
   /// Tenants' catalog views and rate limits (null: every caller sees all).
   std::shared_ptr<tenant_policy> tenants;
   /// Routing decisions by route and target (null: not counted).

@@ -775,9 +775,11 @@ public:
     : conn_(std::move(conn)), modern_(modern), correlation_(conn_->correlation()),
       trace_(conn_->trace_context()), subject_(conn_->subject()), tenant_(conn_->tenant()),
       address_(conn_->client_) {
-    for (auto& name : conn_->srv_->config().routed_headers)
-      if (auto h = conn_->req_.find(name); h != conn_->req_.end())
-        headers_.emplace_back(name, std::string{h->value()});
+    if (auto& routes = conn_->srv_->config().routes)
+      if (auto table = routes->current())
+        for (auto& name : table->header_names())
+          if (auto h = conn_->req_.find(name); h != conn_->req_.end())
+            headers_.emplace_back(name, std::string{h->value()});
   }
   void notify(const json& n) override { conn_->post_event(n, false, modern_); }
   void respond(const json& r) override { conn_->post_event(r, true, modern_); }

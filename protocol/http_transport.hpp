@@ -28,9 +28,9 @@
 namespace cafmcp::protocol {
 
 struct http_config {
-  /// Request headers routing rules look at (lower case): each request's
-  /// are kept for its tool calls (docs/ROUTING.md).
-  std::vector<std::string> routed_headers;
+  /// The routing rules (null: none): the request headers the current
+  /// version looks at are kept for the request's tool calls (docs/ROUTING.md).
+  std::shared_ptr<live_routes> routes;
   std::string host = "127.0.0.1";
   uint16_t port = 8080;   // 0: any free port (the bound port is logged)
   std::string path = "/mcp";

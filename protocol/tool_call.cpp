@@ -47,10 +47,11 @@ json run_inline(const tool_def& tool, const json& id, const json& args, const tr
   return response;
 }
 
-/// The tool a routing rule sends this call of `name` to (`name` itself
-/// when no rule matches). A matching rule with nothing available refuses
-/// the call (-32031).
-std::string routed_tool(const endpoint_env& env, const catalog& cat, const std::string& name, const request_sink& out) {
+/// The rule and target a routing rule sends this call of `name` to
+/// (nullopt: no rule matches, the call goes to `name`). A matching rule
+/// with nothing available refuses the call (-32031).
+std::optional<route_decision> routed_tool(const endpoint_env& env, const route_table& routes, const catalog& cat,
+                                          const std::string& name, const request_sink& out) {
   thread_local std::mt19937_64 rng{std::random_device{}()};
   auto now = std::chrono::steady_clock::now();
   auto available = [&](const std::string& tool) {
@@ -62,11 +63,11 @@ std::string routed_tool(const endpoint_env& env, const catalog& cat, const std::
   auto tenant = out.tenant();
   route_request req{tenant, "tools/call", name, [&out](const std::string& h) { return out.header(h); }};
   std::string unavailable;
-  auto d = env.routes->decide(req, std::uniform_real_distribution<double>{0.0, 1.0}(rng), available, &unavailable);
+  auto d = routes.decide(req, std::uniform_real_distribution<double>{0.0, 1.0}(rng), available, &unavailable);
   auto& m = env.route_metrics;
   if (!d) {
     if (unavailable.empty())
-      return name;
+      return std::nullopt;
     if (m)
       m->counter("cafmcp_route_unavailable_total", "Calls a route refused: none of its targets or fallbacks was available",
                  {{"route", unavailable}}).inc();
@@ -86,7 +87,24 @@ std::string routed_tool(const endpoint_env& env, const catalog& cat, const std::
     log::debug("/root/protocol_sup", "tools/call " + name + " routed by " + d->rule + " (rules version "
                                        + std::to_string(d->version) + ") to " + d->tool
                                        + (d->fallback ? " (fallback)" : ""));
-  return d->tool;
+  return d;
+}
+
+/// Counts a routed call's failure and its duration by route and target,
+/// then does what `inner` did with the outcome.
+std::function<void(bool)> route_outcome(metrics::metrics_registry& m, const route_decision& d,
+                                        std::function<void(bool)> inner) {
+  metrics::metric_labels labels{{"route", d.rule}, {"target", d.tool}};
+  auto* errors = &m.counter("cafmcp_route_errors_total", "Routed calls that failed (-32603: the target or its upstream failed)", labels);
+  auto* seconds = &m.histogram("cafmcp_route_call_duration_seconds", "Routed calls from the decision to their outcome",
+                               labels, metrics::metrics_registry::latency_buckets());
+  return [inner = std::move(inner), errors, seconds, start = std::chrono::steady_clock::now()](bool failed) {
+    if (failed)
+      errors->inc();
+    seconds->observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    if (inner)
+      inner(failed);
+  };
 }
 
 } // namespace
@@ -101,8 +119,11 @@ void endpoint::call_tool(const rpc_message& msg, bool modern, const sink_ptr& ou
     fail(rpc_code::invalid_params, "Unknown tool: " + name);
   // Tool names are at most 128 characters (MCP): a longer one is unknown
   // and never reaches the rules (their regexes recurse per character).
-  if (env_.routes && name.size() <= 128)
-    name = routed_tool(env_, *cat, name, *out);
+  // One table for the whole decision: a new version may replace it meanwhile.
+  std::optional<route_decision> routed;
+  if (auto routes = env_.routes ? env_.routes->current() : nullptr; routes && name.size() <= 128)
+    if ((routed = routed_tool(env_, *routes, *cat, name, *out)))
+      name = routed->tool;
   auto* tool = cat->find_tool(name);
   if (!tool)
     fail(rpc_code::invalid_params, "Unknown tool: " + name);
@@ -184,6 +205,8 @@ void endpoint::call_tool(const rpc_message& msg, bool modern, const sink_ptr& ou
     on_outcome = [breakers = env_.breakers, breaker](bool failed) {
       breakers->record(breaker, !failed, std::chrono::steady_clock::now());
     };
+  if (routed && env_.route_metrics)
+    on_outcome = route_outcome(*env_.route_metrics, *routed, std::move(on_outcome));
   // Backpressure: a bounded number of calls in flight, never an unbounded queue.
   if (env_.inflight->fetch_add(1) >= env_.max_inflight) {
     env_.inflight->fetch_sub(1);

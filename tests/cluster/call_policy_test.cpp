@@ -65,3 +65,16 @@ TEST_CASE("call policy: internal actors and unknown operations are refused for e
   }
   CHECK(decide_call("root", supervision::admin_kill_atom::value, "admin").why.find("root") != std::string::npos);
 }
+
+TEST_CASE("call policy: a viewer reads the routing rules, an admin changes them, audited") {
+  CHECK(decide_call("routing", routes_get_atom::value, "viewer").allowed);
+  auto viewer = decide_call("routing", routes_add_atom::value, "viewer");
+  CHECK_FALSE(viewer.allowed);
+  CHECK(viewer.why == "routes_add needs role admin; the caller's role is viewer");
+  for (caf::atom_value op : std::vector<caf::atom_value>{routes_add_atom::value, routes_remove_atom::value}) {
+    auto d = decide_call("routing", op, "admin");
+    CHECK(d.allowed);
+    CHECK(d.audited);
+  }
+  CHECK(decide_call("routing", routes_get_atom::value, "node").allowed);
+}

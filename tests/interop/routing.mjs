@@ -143,6 +143,12 @@ try {
   check("the routed calls are all counted", everything + mirror === total, `${everything} + ${mirror}`);
   check("weights 3:1 give shares within 5 points of 75 % and 25 %",
     Math.abs(everything / total - 0.75) <= 0.05 && Math.abs(mirror / total - 0.25) <= 0.05, `${everything} / ${mirror}`);
+  const timed = (await metric(obsUrl, "cafmcp_route_call_duration_seconds_count", { route: "spread", target: "everything.echo" }))
+    + (await metric(obsUrl, "cafmcp_route_call_duration_seconds_count", { route: "spread", target: "mirror.echo" }));
+  check("each routed call's duration is recorded by route and target", timed >= total, `${timed}`);
+  check("no routed call is counted as failed",
+    (await metric(obsUrl, "cafmcp_route_errors_total", { route: "spread", target: "everything.echo" })) === 0
+    && (await metric(obsUrl, "cafmcp_route_errors_total", { route: "spread", target: "mirror.echo" })) === 0);
   check("the upstreams served what was routed to them",
     (await metric(obsUrl, "cafmcp_upstream_calls_total", { upstream: "mirror", outcome: "ok" })) >= mirror);
 

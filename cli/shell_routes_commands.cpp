@@ -1,0 +1,200 @@
+// The shell's routing rules command: each member's version, changes made once for the whole cluster, a request explained.
+
+#include "cli/shell.hpp"
+
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <thread>
+
+#include <caf/all.hpp>
+#include <nlohmann/json.hpp>
+
+#include "cli/detail/shell_support.hpp"
+#include "cli/routes_command.hpp"
+#include "cli/text_table.hpp"
+#include "cluster/admin_client.hpp"
+#include "cluster/client.hpp"
+#include "protocol/route_document.hpp"
+
+namespace cafmcp::cli {
+
+namespace {
+
+using nlohmann::json;
+using detail::shell_call_timeout;
+using protocol::route_document;
+using namespace std::chrono_literals;
+
+// A change reaches every member within its routes_poll_ms; past this the
+// command says which members do not apply it yet.
+constexpr auto spread_limit = 15s;
+
+} // namespace
+
+std::optional<route_document> shell::routes_on(const std::string& member, std::ostream& err) {
+  auto text = cluster::routes_of({sys_, node_, member, shell_call_timeout});
+  if (!text) {
+    err << member << ": " << explain(text.error()) << '\n';
+    return std::nullopt;
+  }
+  auto doc = route_document::from_text(*text);
+  if (!doc)
+    err << member << ": answered something that is not routing rules: " << *text << '\n';
+  return doc;
+}
+
+int shell::run_routes(const shell_call& c) {
+  auto& args = c.args;
+  auto verb = args.empty() ? std::string{} : args[0];
+  if (verb == "add" || verb == "replace")
+    return args.size() == 3 ? change_routes(c, verb, args[1], args[2]) : usage("routes", c.err);
+  if (verb == "remove")
+    return args.size() == 2 ? change_routes(c, verb, args[1], {}) : usage("routes", c.err);
+  if (verb == "test")
+    return test_routes(c);
+  if (args.size() > 1)
+    return usage("routes", c.err);
+  if (!args.empty() && !known_member(args[0], c.err))
+    return 1;
+  // Each member's version, then the rules of the newest one.
+  auto members = args.empty() ? member_names() : std::vector<std::string>{args[0]};
+  std::vector<std::vector<std::string>> rows{{"NODE", "VERSION", "RULES"}};
+  auto j = json::array();
+  std::optional<route_document> newest;
+  int rc = 0;
+  for (auto& m : members) {
+    auto doc = routes_on(m, c.err);
+    if (!doc) {
+      rc = 1;
+      continue;
+    }
+    rows.push_back({m, std::to_string(doc->version), std::to_string(doc->routes.size())});
+    j.push_back({{"node", m}, {"version", doc->version}, {"routes", doc->routes}});
+    if (!newest || doc->version > newest->version)
+      newest = doc;
+  }
+  if (json_) {
+    c.out << j.dump(2) << '\n';
+    return rc;
+  }
+  c.out << render_table(rows);
+  if (newest) {
+    for (auto& r : j)
+      if (r["version"] != newest->version) {
+        c.out << "members apply different versions: a change is on its way (each member looks every "
+                 "cluster.routes_poll_ms)\n";
+        break;
+      }
+    c.out << render_routes(newest->compile().get(), newest->version);
+  }
+  return rc;
+}
+
+int shell::change_routes(const shell_call& c, const std::string& verb, const std::string& id, const std::string& rule) {
+  // Checked here first, so that a typo is bad usage (2) named as the node would name it.
+  try {
+    if (verb == "remove" ? !protocol::valid_route_id(id) : false)
+      throw std::invalid_argument("route id \"" + id + "\": must be 1 to 64 of a-z, A-Z, 0-9, _, - and .");
+    if (verb != "remove")
+      route_document{}.with_rule(id, rule, true);
+  } catch (const std::invalid_argument& e) {
+    c.err << "routes " << verb << ": " << e.what() << '\n';
+    return 2;
+  }
+  // Made once, by the attached member; every member then finds the new version.
+  cluster::admin_target at{sys_, node_, self_name(), 2 * shell_call_timeout};
+  auto answer = verb == "remove" ? cluster::routes_remove(at, id) : cluster::routes_add(at, id, rule, verb == "replace");
+  if (!answer) {
+    c.err << "routes " << verb << " " << id << ": " << explain(answer.error()) << '\n';
+    return 1;
+  }
+  auto doc = route_document::from_text(*answer);
+  if (!doc) {
+    c.err << "routes " << verb << ": the node answered something that is not routing rules: " << *answer << '\n';
+    return 1;
+  }
+  // Wait (bounded) until every reachable member applies it, and say which
+  // do not; one that is down finds it when it is back.
+  std::vector<std::string> applied, pending, away;
+  std::map<std::string, uint64_t> versions;
+  auto deadline = std::chrono::steady_clock::now() + spread_limit;
+  for (int round = 0; round < 300; ++round) { // bounded in count too: 300 × 50 ms
+    applied.clear();
+    pending.clear();
+    away.clear();
+    auto rows = cluster::cluster_status(sys_, node_, shell_call_timeout);
+    if (!rows) {
+      c.err << "routes " << verb << ": version " << doc->version << " made, but the cluster's members cannot be listed: "
+            << explain(rows.error()) << '\n';
+      return 1;
+    }
+    for (auto& r : *rows) {
+      if (r.state == "removed")
+        continue;
+      if (r.state != "up" || r.health == "unhealthy") {
+        away.push_back(r.node + " (" + (r.state != "up" ? r.state : r.health) + ")");
+        continue;
+      }
+      auto text = cluster::routes_of({sys_, node_, r.node, shell_call_timeout});
+      auto d = text ? route_document::from_text(*text) : std::nullopt;
+      versions[r.node] = d ? d->version : 0;
+      (d && d->version >= doc->version ? applied : pending).push_back(r.node);
+    }
+    if (pending.empty() || std::chrono::steady_clock::now() >= deadline)
+      break;
+    std::this_thread::sleep_for(50ms);
+  }
+  auto what = verb == "remove" ? "removed" : verb == "replace" ? "replaced" : "added";
+  if (json_) {
+    c.out << json{{"route", id}, {"change", what},       {"version", doc->version},
+                  {"applied", applied}, {"pending", pending}, {"unreachable", away}}
+               .dump(2)
+          << '\n';
+  } else {
+    c.out << "route " << id << " " << what << ": rules version " << doc->version << ", applied on "
+          << (applied.empty() ? "no member yet" : detail::join(applied, ", ")) << '\n';
+    if (!away.empty())
+      c.out << "not reachable now: " << detail::join(away, ", ") << "; each applies it once it is back\n";
+  }
+  for (auto& m : pending)
+    c.err << m << ": still applies version " << versions[m] << " after " << spread_limit.count()
+          << " s (unreachable, or cannot read the cluster's rules: see its log)\n";
+  return pending.empty() ? 0 : 1;
+}
+
+int shell::test_routes(const shell_call& c) {
+  // routes test NAME [--tenant T] [--method M] [--header "H: V"]... [--down TOOL]...
+  auto& args = c.args;
+  if (args.size() < 2 || args[1].rfind("--", 0) == 0)
+    return usage("routes", c.err);
+  routes_options opts;
+  opts.name = args[1];
+  for (size_t i = 2; i < args.size(); i += 2) {
+    if (i + 1 >= args.size())
+      return usage("routes", c.err);
+    auto& flag = args[i];
+    auto& value = args[i + 1];
+    if (flag == "--tenant")
+      opts.tenant = value;
+    else if (flag == "--method")
+      opts.method = value;
+    else if (flag == "--header")
+      opts.headers.push_back(value);
+    else if (flag == "--down")
+      opts.down.push_back(value);
+    else
+      return usage("routes", c.err);
+  }
+  auto doc = routes_on(self_name(), c.err);
+  if (!doc)
+    return 1;
+  auto table = doc->compile();
+  if (!table) {
+    c.out << "rules version " << doc->version << ": no rules, " << opts.name << " goes to " << opts.name << '\n';
+    return 0;
+  }
+  return explain_route(*table, opts, c.out, c.err, "routes test");
+}
+
+} // namespace cafmcp::cli

@@ -1,0 +1,260 @@
+// The cluster's routing rules, one version on every member: read, applied, changed.
+#include "cluster/route_sync.hpp"
+
+#include <algorithm>
+#include <functional>
+#include <optional>
+#include <stdexcept>
+
+#include <caf/all.hpp>
+
+#include "actors/core_sup.hpp"
+#include "actors/errors.hpp"
+#include "actors/messages.hpp"
+#include "base/log.hpp"
+#include "cluster/errors.hpp"
+#include "cluster/messages.hpp"
+#include "protocol/route_document.hpp"
+#include "supervision/worker.hpp"
+
+namespace cafmcp::cluster {
+
+namespace {
+
+using protocol::route_document;
+using routes_poll_atom = caf::atom_constant<caf::atom("rt_poll")>;
+
+// Rules never expire: a record lives as long as its version is kept.
+constexpr int64_t record_ttl_ms = 10LL * 365 * 24 * 3600 * 1000;
+constexpr uint64_t kept_versions = 16; // older versions are deleted (a member that far behind reads the head)
+constexpr int max_climb = 64;          // versions read upward in one look
+constexpr int max_write_attempts = 8;  // a version taken by another member's change: build on it and retry
+const std::string head_id = "cafmcp.routes.head";
+
+std::string version_id(uint64_t v) {
+  return "cafmcp.routes." + std::to_string(v);
+}
+
+struct sync_state {
+  route_sync_config cfg;
+  std::shared_ptr<actors::name_table> names;
+  std::string path;
+  route_document applied;  // the version the node decides with
+  uint64_t refused = 0;    // the newest version that could not be compiled (logged once)
+  bool looking = false;    // a poll is under way
+  std::string last_error;  // the last poll's ("": it worked), logged when it changes
+  int failures = 0;        // polls in a row that failed
+};
+
+using state_ptr = std::shared_ptr<sync_state>;
+using doc_k = std::function<void(std::optional<route_document>, caf::error)>;
+
+caf::error no_replicator() {
+  return make_error(errc::unreachable, "this node's replicator is not running");
+}
+
+/// Version `v` (nullopt: no such version in the cluster).
+void read_version(caf::event_based_actor* self, const state_ptr& st, uint64_t v, doc_k k) {
+  auto r = st->names->lookup("replicator");
+  if (!r)
+    return k(std::nullopt, no_replicator());
+  self->request(r, st->cfg.timeout, actors::session_get_atom::value, version_id(v))
+    .then(
+      [k, v](actors::session_record& rec) {
+        auto doc = route_document::from_text(rec.info);
+        if (!doc || doc->version != v)
+          return k(std::nullopt, make_error(errc::unexpected_answer,
+                                            "record " + rec.id + " does not hold routing rules version "
+                                              + std::to_string(v)));
+        k(std::move(doc), caf::none);
+      },
+      [k](caf::error& err) {
+        if (actors::is(err, actors::errc::not_found))
+          return k(std::nullopt, caf::none);
+        k(std::nullopt, std::move(err));
+      });
+}
+
+/// From version `v` (held: `at_v`, if read), the versions above it, one by one.
+void climb(caf::event_based_actor* self, const state_ptr& st, uint64_t v, std::optional<route_document> at_v,
+           int steps, doc_k k) {
+  read_version(self, st, v + 1, [self, st, v, at_v, steps, k](std::optional<route_document> next, caf::error err) {
+    if (err)
+      return k(std::nullopt, std::move(err));
+    if (next)
+      return steps + 1 >= max_climb ? k(std::move(next), caf::none)
+                                    : climb(self, st, v + 1, std::move(next), steps + 1, k);
+    if (at_v || v <= st->applied.version)
+      return k(at_v ? at_v : st->applied, caf::none);
+    // The head named v: read it.
+    read_version(self, st, v, [st, k](std::optional<route_document> doc, caf::error err) {
+      if (err)
+        return k(std::nullopt, std::move(err));
+      k(doc ? std::move(doc) : std::optional<route_document>{st->applied}, caf::none);
+    });
+  });
+}
+
+/// The newest version in the cluster (at least the applied one): from the
+/// head record's version (or the applied one, whichever is newer) upward.
+void newest(caf::event_based_actor* self, const state_ptr& st, doc_k k) {
+  auto r = st->names->lookup("replicator");
+  if (!r)
+    return k(std::nullopt, no_replicator());
+  self->request(r, st->cfg.timeout, actors::session_get_atom::value, head_id)
+    .then(
+      [self, st, k](actors::session_record& rec) {
+        uint64_t head = 0;
+        try {
+          head = std::stoull(rec.info);
+        } catch (const std::exception&) {
+          // an unreadable head: climb from what this node has
+        }
+        if (head > st->applied.version)
+          return climb(self, st, head, std::nullopt, 0, k);
+        climb(self, st, st->applied.version, st->applied, 0, k);
+      },
+      [self, st, k](caf::error& err) {
+        if (!actors::is(err, actors::errc::not_found))
+          return k(std::nullopt, std::move(err));
+        climb(self, st, st->applied.version, st->applied, 0, k);
+      });
+}
+
+void apply_version(const state_ptr& st, const route_document& doc) {
+  if (doc.version <= st->applied.version)
+    return;
+  try {
+    st->cfg.live->replace(doc.compile());
+    st->applied = doc;
+    log::info(st->path, "routing rules version " + std::to_string(doc.version) + " applied ("
+                          + std::to_string(doc.routes.size()) + " rules)");
+  } catch (const std::invalid_argument& e) {
+    // Written by a member that accepted it: a build that reads rules differently. Keep the last good one.
+    if (doc.version > st->refused)
+      log::error(st->path, "routing rules version " + std::to_string(doc.version) + " cannot be used here ("
+                             + e.what() + "): still applying version " + std::to_string(st->applied.version));
+    st->refused = std::max(st->refused, doc.version);
+  }
+}
+
+void poll(caf::event_based_actor* self, const state_ptr& st) {
+  if (st->looking)
+    return;
+  st->looking = true;
+  newest(self, st, [self, st](std::optional<route_document> doc, caf::error err) {
+    st->looking = false;
+    auto why = err ? self->system().render(err) : std::string{};
+    st->failures = err ? st->failures + 1 : 0;
+    // A few failed polls are normal while the cluster forms or a member
+    // comes and goes; past that, each new reason is said once.
+    constexpr int normal_failures = 5;
+    if (err && st->failures >= normal_failures && why != st->last_error) {
+      log::warning(st->path, "cannot read the cluster's routing rules (" + std::to_string(st->failures)
+                               + " tries, retried every " + std::to_string(st->cfg.poll.count()) + " ms): " + why);
+      st->last_error = why;
+    } else if (!err && !st->last_error.empty()) {
+      log::info(st->path, "routing rules can be read from the cluster again");
+      st->last_error.clear();
+    }
+    if (doc && doc->version > st->refused)
+      apply_version(st, *doc);
+  });
+}
+
+/// The head names `v` (or a newer version): members far behind jump there.
+void advance_head(caf::event_based_actor* self, const state_ptr& st, uint64_t v) {
+  auto r = st->names->lookup("replicator");
+  if (!r)
+    return;
+  self->request(r, st->cfg.timeout, actors::session_info_atom::value, head_id, std::to_string(v))
+    .then([](caf::ok_atom) {},
+          [self, st, r, v](caf::error& err) {
+            if (actors::is(err, actors::errc::not_found))
+              self->request(r, st->cfg.timeout, actors::session_create_atom::value, record_ttl_ms, head_id,
+                            std::to_string(v))
+                .then([](actors::session_record&) {}, [](caf::error&) {}); // taken: another change made it
+            else
+              log::warning(st->path, "routing rules head not advanced to " + std::to_string(v) + ": "
+                                       + self->system().render(err) + " (members still find the version)");
+          });
+}
+
+using edit_fn = std::function<route_document(const route_document&)>;
+
+/// Makes the next version from the newest one and creates its record; a
+/// version another member made first is built on, up to max_write_attempts.
+void change(caf::event_based_actor* self, const state_ptr& st, edit_fn edit, caf::response_promise rp, int attempt) {
+  newest(self, st, [self, st, edit, rp, attempt](std::optional<route_document> doc, caf::error err) mutable {
+    if (err)
+      return rp.deliver(std::move(err));
+    apply_version(st, *doc);
+    route_document next;
+    try {
+      next = edit(*doc);
+    } catch (const std::invalid_argument& e) {
+      return rp.deliver(actors::make_error(actors::errc::invalid_argument, e.what()));
+    }
+    auto r = st->names->lookup("replicator");
+    if (!r)
+      return rp.deliver(no_replicator());
+    self->request(r, st->cfg.timeout, actors::session_create_atom::value, record_ttl_ms, version_id(next.version),
+                  next.to_text())
+      .then(
+        [self, st, r, next, rp](actors::session_record&) mutable {
+          apply_version(st, next);
+          advance_head(self, st, next.version);
+          if (next.version > kept_versions + 1)
+            self->request(r, st->cfg.timeout, actors::session_delete_atom::value,
+                          version_id(next.version - kept_versions))
+              .then([](caf::ok_atom) {}, [](caf::error&) {}); // already gone: nothing to do
+          rp.deliver(next.to_text());
+        },
+        [self, st, edit, rp, attempt, v = next.version](caf::error& err) mutable {
+          if (actors::is(err, actors::errc::invalid_argument) && attempt + 1 < max_write_attempts) {
+            log::info(st->path, "routing rules version " + std::to_string(v)
+                                  + " was made by another change meanwhile: building on it");
+            return change(self, st, edit, rp, attempt + 1);
+          }
+          rp.deliver(std::move(err));
+        });
+  });
+}
+
+caf::behavior route_sync(caf::event_based_actor* self, state_ptr st, std::string path) {
+  // The state outlives an incarnation: a restarted actor keeps the version it applied.
+  st->path = std::move(path);
+  st->looking = false;
+  self->send(self, routes_poll_atom::value);
+  return {
+    [self, st](routes_poll_atom) {
+      poll(self, st);
+      self->delayed_send(self, st->cfg.poll, routes_poll_atom::value);
+    },
+    [st](routes_get_atom) { return st->applied.to_text(); },
+    [self, st](routes_add_atom, const std::string& id, const std::string& rule, bool replace) {
+      auto rp = self->make_response_promise();
+      change(self, st, [id, rule, replace](const route_document& d) { return d.with_rule(id, rule, replace); }, rp, 0);
+      return rp;
+    },
+    [self, st](routes_remove_atom, const std::string& id) {
+      auto rp = self->make_response_promise();
+      change(self, st, [id](const route_document& d) { return d.without_rule(id); }, rp, 0);
+      return rp;
+    },
+  };
+}
+
+} // namespace
+
+supervision::child_spec route_sync_spec(route_sync_config cfg, std::shared_ptr<actors::name_table> names) {
+  auto st = std::make_shared<sync_state>();
+  st->cfg = std::move(cfg);
+  st->names = names;
+  st->applied.routes = st->cfg.config_routes;
+  if (auto table = st->cfg.live->current())
+    st->applied.version = table->version();
+  return actors::registered(supervision::worker_child("routing", route_sync, st), std::move(names));
+}
+
+} // namespace cafmcp::cluster

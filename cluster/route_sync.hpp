@@ -1,0 +1,36 @@
+#pragma once
+
+// The cluster's routing rules, one version on every member. Each version is
+// a record of its own in the replicator ("cafmcp.routes.N"), created once
+// and never changed: creating it is refused when it exists, so two changes
+// made at once on two members get two versions (the later one retries on
+// top of the earlier), and no change is lost. A head record names the
+// newest version; members look for newer versions every `poll` and swap
+// their whole table (live_routes) when one appears, so a decision never
+// mixes two versions. Version 1 is the config's rules; the newest versions
+// are kept, older ones deleted.
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "actors/name_table.hpp"
+#include "protocol/live_routes.hpp"
+#include "supervision/child_spec.hpp"
+
+namespace cafmcp::cluster {
+
+struct route_sync_config {
+  std::shared_ptr<protocol::live_routes> live; // where the node's tool calls find the rules
+  nlohmann::json config_routes = nlohmann::json::object(); // version 1
+  std::chrono::milliseconds poll{1000};
+  std::chrono::milliseconds timeout{5000}; // each replicator request
+};
+
+/// The actor "routing" under cluster_sup, after the replicator (which it
+/// finds by name in `names`); registered as "routing".
+supervision::child_spec route_sync_spec(route_sync_config cfg, std::shared_ptr<actors::name_table> names);
+
+} // namespace cafmcp::cluster

@@ -1,0 +1,165 @@
+// Routing rules changed at run time on a real 3-node cluster: `cafmcp routes
+// add|remove` makes a new version that every member applies, concurrent
+// changes all land, and a restarted member catches up.
+
+#include <fstream>
+
+#include "tests/support/cluster_fixture.hpp"
+#include "tests/support/mcp_call.hpp"
+
+using namespace cafmcp::test;
+
+namespace {
+
+const char* block_echo = R"({"name": "echo", "targets": [{"tool": "missing"}]})";
+
+std::vector<std::string> routes_argv(const three_nodes& c, const cluster_node& n, std::vector<std::string> args,
+                                     const std::string& user = "admin") {
+  args.insert(args.begin(), {binary, "routes"});
+  args.insert(args.end(), {"--node", n.address()});
+  auto flags = client_flags(c.dir, c.cookie, user);
+  args.insert(args.end(), flags.begin(), flags.end());
+  return args;
+}
+
+/// `cafmcp routes ARGS --node N …`.
+run_result routes(const three_nodes& c, const cluster_node& n, std::vector<std::string> args,
+                  const std::string& user = "admin") {
+  return run(routes_argv(c, n, std::move(args), user), 40s);
+}
+
+/// Each member's rules version, as `n` reports them (`routes list --json`).
+std::map<std::string, uint64_t> versions(const three_nodes& c, const cluster_node& n) {
+  auto r = routes(c, n, {"list", "--json"});
+  INFO(r.err);
+  std::map<std::string, uint64_t> out;
+  auto j = json::parse(r.out, nullptr, false);
+  if (j.is_array())
+    for (auto& m : j)
+      out[m["node"]] = m["version"];
+  return out;
+}
+
+/// The JSON-RPC error code a call of echo gets from `n` (0: it worked).
+int echo_error(const cluster_node& n) {
+  auto r = mcp_tool_call(n.http_port, "echo", {{"text", "x"}});
+  return r.body.contains("error") ? r.body["error"]["code"].get<int>() : 0;
+}
+
+std::vector<std::string> audited_ops(const three_nodes& c, const std::string& node) {
+  std::ifstream in{c.dir.path() + "/" + node + ".audit.jsonl"};
+  std::vector<std::string> out;
+  std::string line;
+  while (std::getline(in, line)) {
+    auto j = json::parse(line, nullptr, false);
+    if (j.is_object())
+      out.push_back(j["op"].get<std::string>() + " " + j["result"].get<std::string>());
+  }
+  return out;
+}
+
+} // namespace
+
+TEST_CASE("a rule change made on one member is applied on every member with one version - bad rules refused, audited") {
+  three_nodes c;
+  CHECK(versions(c, *c.n1) == std::map<std::string, uint64_t>{{"n1", 1}, {"n2", 1}, {"n3", 1}});
+  for (auto* n : {c.n1.get(), c.n2.get(), c.n3.get()})
+    REQUIRE(echo_error(*n) == 0);
+
+  auto add = routes(c, *c.n2, {"add", "block", block_echo});
+  INFO(add.err);
+  REQUIRE(add.code == 0);
+  CHECK(add.out == "route block added: rules version 2, applied on n1, n2, n3\n");
+  // Every member routes by version 2 now: echo goes to a tool that is not there, so it is refused.
+  for (auto* n : {c.n1.get(), c.n2.get(), c.n3.get()}) {
+    auto r = mcp_tool_call(n->http_port, "echo", {{"text", "x"}});
+    INFO(n->name << ": " << r.body.dump());
+    CHECK(r.body["error"]["code"] == -32031);
+    CHECK(r.body["error"]["data"]["route"] == "block");
+  }
+  CHECK(versions(c, *c.n3) == std::map<std::string, uint64_t>{{"n1", 2}, {"n2", 2}, {"n3", 2}});
+  auto test = routes(c, *c.n3, {"test", "--name", "echo", "--down", "missing"});
+  CHECK(test.code == 1); // the rule has nothing available
+  CHECK(test.out == "rules version 2, 1 rules\nroute block (priority 0): MATCHES: targets missing weight 1 (unavailable)\n"
+                    "refused: nothing of route block is available (-32031)\n");
+
+  // Refused, and nothing changes: an id in use, a bad rule, JSON that is not, a viewer.
+  auto again = routes(c, *c.n1, {"add", "block", block_echo});
+  CHECK(again.code == 1);
+  CHECK(again.err.find("route block exists already (remove it first, or replace it)") != std::string::npos);
+  auto bad = routes(c, *c.n1, {"add", "x", R"({"targets": [{"tool": "a", "weight": 0}]})"});
+  CHECK(bad.code == 2);
+  CHECK(bad.err.find("\"routes.x.targets[0].weight\": must be an integer from 1 to 1000000, got 0") != std::string::npos);
+  auto not_json = routes(c, *c.n1, {"add", "x", "{oops"});
+  CHECK(not_json.code == 2);
+  CHECK(not_json.err.find("route x: not JSON: {oops") != std::string::npos);
+  auto missing = routes(c, *c.n1, {"remove", "nothere"});
+  CHECK(missing.code == 1);
+  CHECK(missing.err.find("no route nothere (rules version 2)") != std::string::npos);
+  auto viewer = routes(c, *c.n1, {"remove", "block"}, "viewer");
+  CHECK(viewer.code == 1);
+  CHECK(viewer.err.find("routes_remove needs role admin; the caller's role is viewer") != std::string::npos);
+  CHECK(versions(c, *c.n2) == std::map<std::string, uint64_t>{{"n1", 2}, {"n2", 2}, {"n3", 2}});
+
+  auto remove = routes(c, *c.n1, {"remove", "block"});
+  INFO(remove.err);
+  REQUIRE(remove.code == 0);
+  CHECK(remove.out == "route block removed: rules version 3, applied on n1, n2, n3\n");
+  for (auto* n : {c.n1.get(), c.n2.get(), c.n3.get()})
+    CHECK(echo_error(*n) == 0);
+  CHECK(audited_ops(c, "n2") == std::vector<std::string>{"routes_add requested"});
+  auto n1_ops = audited_ops(c, "n1");
+  CHECK(std::count(n1_ops.begin(), n1_ops.end(), "routes_remove requested") == 2);
+}
+
+TEST_CASE("four rule changes made at once on two members all land, in four versions every member applies") {
+  three_nodes c;
+  // Four writers at once: two of them, at least, build the same next version and one must build on the other's.
+  std::vector<std::unique_ptr<process>> writers;
+  for (int i = 0; i < 4; ++i) {
+    auto& via = i % 2 == 0 ? *c.n1 : *c.n3;
+    auto id = "r" + std::to_string(i);
+    writers.push_back(std::make_unique<process>(
+      routes_argv(c, via, {"add", id, R"({"name": "add", "tenant": ")" + id + R"(", "targets": [{"tool": "add"}]})"}),
+      c.dir.path()));
+  }
+  for (auto& w : writers) {
+    auto rc = w->wait_exit(40s);
+    INFO(w->out() << w->err());
+    CHECK(rc == 0);
+  }
+  // Each came after some others and built on them: version 5 holds all four.
+  CHECK(versions(c, *c.n2) == std::map<std::string, uint64_t>{{"n1", 5}, {"n2", 5}, {"n3", 5}});
+  auto list = routes(c, *c.n2, {"list", "--json"});
+  auto j = json::parse(list.out, nullptr, false);
+  REQUIRE(j.is_array());
+  for (auto& m : j)
+    for (auto id : {"r0", "r1", "r2", "r3"})
+      CHECK_MESSAGE(m["routes"].contains(id), (m["node"].get<std::string>() + " lacks " + id));
+}
+
+TEST_CASE("a member killed and restarted while the rules change applies the newest version when it is back") {
+  three_nodes c;
+  REQUIRE(routes(c, *c.n1, {"add", "block", block_echo}).code == 0);
+  c.n3->proc->signal(SIGKILL);
+  c.n3->proc->wait_exit(10s);
+  // Once n3 is removed (the records it held have other replicas: remove_after_ms), a change lands on the others.
+  REQUIRE(wait_status(c.dir, *c.n1, c.cookie, [](const json& rows) {
+    auto n3 = row_of(rows, "n3");
+    return n3.is_null() || n3["state"] == "removed";
+  }));
+  auto add = routes(c, *c.n1, {"add", "other", R"({"name": "add", "targets": [{"tool": "add"}]})"});
+  INFO(add.err);
+  CHECK(add.code == 0);
+  CHECK(add.out == "route other added: rules version 3, applied on n1, n2\n");
+  c.n3 = std::make_unique<cluster_node>(c.dir, "n3", c.cookie, c.config, c.n1->address());
+  // Its config has no rules (version 1); it finds version 3 within its poll interval.
+  bool caught_up = false;
+  for (int i = 0; i < 100 && !caught_up; ++i) { // bounded: 10 s
+    caught_up = versions(c, *c.n1)["n3"] == 3;
+    if (!caught_up)
+      std::this_thread::sleep_for(100ms);
+  }
+  CHECK(caught_up);
+  CHECK(echo_error(*c.n3) == -32031);
+}
