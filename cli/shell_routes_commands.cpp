@@ -103,7 +103,8 @@ int shell::change_routes(const shell_call& c, const std::string& verb, const std
     return 2;
   }
   // Made once, by the attached member; every member then finds the new version.
-  cluster::admin_target at{sys_, node_, self_name(), 2 * shell_call_timeout};
+  // Longer than the node retries a change (30 s, cluster/route_sync.cpp).
+  cluster::admin_target at{sys_, node_, self_name(), std::chrono::seconds(60)};
   auto answer = verb == "remove" ? cluster::routes_remove(at, id) : cluster::routes_add(at, id, rule, verb == "replace");
   if (!answer) {
     c.err << "routes " << verb << " " << id << ": " << explain(answer.error()) << '\n';

@@ -30,6 +30,8 @@ constexpr uint64_t kept_versions = 16; // older versions are deleted (a member t
 constexpr int max_climb = 64;          // versions read upward in one look
 constexpr int max_write_attempts = 8;  // a version taken by another member's change: build on it and retry
 const std::string head_id = "cafmcp.routes.head";
+// A change retries within this (the CLI waits longer: shell_routes_commands.cpp).
+constexpr std::chrono::seconds change_limit{30};
 
 std::string version_id(uint64_t v) {
   return "cafmcp.routes." + std::to_string(v);
@@ -44,6 +46,7 @@ struct sync_state {
   bool looking = false;    // a poll is under way
   std::string last_error;  // the last poll's ("": it worked), logged when it changes
   int failures = 0;        // polls in a row that failed
+  uint64_t looks = 0;      // polls so far
 };
 
 using state_ptr = std::shared_ptr<sync_state>;
@@ -95,15 +98,19 @@ void climb(caf::event_based_actor* self, const state_ptr& st, uint64_t v, std::o
   });
 }
 
-/// The newest version in the cluster (at least the applied one): from the
-/// head record's version (or the applied one, whichever is newer) upward.
-void newest(caf::event_based_actor* self, const state_ptr& st, doc_k k) {
+/// The newest version in the cluster (at least the applied one). The head
+/// record names it; `thorough` also reads the versions above the head one
+/// by one (a change must build on the newest, and a head can lag a change
+/// whose maker died before it moved the head). Otherwise the head alone is
+/// read while it names nothing newer: a read of a record that does not
+/// exist makes its primary ask every member for it.
+void newest(caf::event_based_actor* self, const state_ptr& st, bool thorough, doc_k k) {
   auto r = st->names->lookup("replicator");
   if (!r)
     return k(std::nullopt, no_replicator());
   self->request(r, st->cfg.timeout, actors::session_get_atom::value, head_id)
     .then(
-      [self, st, k](actors::session_record& rec) {
+      [self, st, thorough, k](actors::session_record& rec) {
         uint64_t head = 0;
         try {
           head = std::stoull(rec.info);
@@ -112,12 +119,19 @@ void newest(caf::event_based_actor* self, const state_ptr& st, doc_k k) {
         }
         if (head > st->applied.version)
           return climb(self, st, head, std::nullopt, 0, k);
+        if (!thorough)
+          return k(st->applied, caf::none);
         climb(self, st, st->applied.version, st->applied, 0, k);
       },
-      [self, st, k](caf::error& err) {
+      [self, st, r, thorough, k](caf::error& err) {
         if (!actors::is(err, actors::errc::not_found))
           return k(std::nullopt, std::move(err));
-        climb(self, st, st->applied.version, st->applied, 0, k);
+        if (thorough)
+          return climb(self, st, st->applied.version, st->applied, 0, k);
+        // No change was ever made: make the head (version 1) so that looks find a record.
+        self->request(r, st->cfg.timeout, actors::session_create_atom::value, record_ttl_ms, head_id, std::string{"1"})
+          .then([st, k](actors::session_record&) { k(st->applied, caf::none); },
+                [st, k](caf::error&) { k(st->applied, caf::none); }); // taken: another member made it
       });
 }
 
@@ -126,9 +140,11 @@ void apply_version(const state_ptr& st, const route_document& doc) {
     return;
   try {
     st->cfg.live->replace(doc.compile());
+    auto from_config = st->applied.version == 1;
     st->applied = doc;
     log::info(st->path, "routing rules version " + std::to_string(doc.version) + " applied ("
-                          + std::to_string(doc.routes.size()) + " rules)");
+                          + std::to_string(doc.routes.size()) + " rules"
+                          + (from_config ? "; the cluster's rules replace the config's \"routes\"" : "") + ")");
   } catch (const std::invalid_argument& e) {
     // Written by a member that accepted it: a build that reads rules differently. Keep the last good one.
     if (doc.version > st->refused)
@@ -142,7 +158,9 @@ void poll(caf::event_based_actor* self, const state_ptr& st) {
   if (st->looking)
     return;
   st->looking = true;
-  newest(self, st, [self, st](std::optional<route_document> doc, caf::error err) {
+  // Every tenth look climbs past the head too (a change whose maker died before it moved the head).
+  auto thorough = ++st->looks % 10 == 0;
+  newest(self, st, thorough, [self, st](std::optional<route_document> doc, caf::error err) {
     st->looking = false;
     auto why = err ? self->system().render(err) : std::string{};
     st->failures = err ? st->failures + 1 : 0;
@@ -162,30 +180,60 @@ void poll(caf::event_based_actor* self, const state_ptr& st) {
   });
 }
 
-/// The head names `v` (or a newer version): members far behind jump there.
-void advance_head(caf::event_based_actor* self, const state_ptr& st, uint64_t v) {
+/// Moves the head to `v` unless it names a newer version already. Two
+/// changes may move it at once (the last write wins): each reads it again
+/// afterwards and writes once more while it names less than its version.
+void advance_head(caf::event_based_actor* self, const state_ptr& st, uint64_t v, int tries = 5) {
   auto r = st->names->lookup("replicator");
   if (!r)
     return;
-  self->request(r, st->cfg.timeout, actors::session_info_atom::value, head_id, std::to_string(v))
-    .then([](caf::ok_atom) {},
-          [self, st, r, v](caf::error& err) {
-            if (actors::is(err, actors::errc::not_found))
-              self->request(r, st->cfg.timeout, actors::session_create_atom::value, record_ttl_ms, head_id,
-                            std::to_string(v))
-                .then([](actors::session_record&) {}, [](caf::error&) {}); // taken: another change made it
-            else
-              log::warning(st->path, "routing rules head not advanced to " + std::to_string(v) + ": "
-                                       + self->system().render(err) + " (members still find the version)");
-          });
+  auto failed = [self, st, v](const caf::error& err) {
+    log::warning(st->path, "routing rules head not moved to version " + std::to_string(v) + ": "
+                             + self->system().render(err) + " (members find the version on a later look)");
+  };
+  self->request(r, st->cfg.timeout, actors::session_get_atom::value, head_id)
+    .then(
+      [self, st, r, v, tries, failed](actors::session_record& rec) {
+        uint64_t head = 0;
+        try {
+          head = std::stoull(rec.info);
+        } catch (const std::exception&) {
+        }
+        if (head >= v)
+          return;
+        if (tries <= 0)
+          return failed(make_error(errc::unexpected_answer, "it names version " + std::to_string(head)));
+        self->request(r, st->cfg.timeout, actors::session_info_atom::value, head_id, std::to_string(v))
+          .then([self, st, v, tries](caf::ok_atom) { advance_head(self, st, v, tries - 1); }, failed);
+      },
+      [self, st, r, v, tries, failed](caf::error& err) {
+        if (!actors::is(err, actors::errc::not_found) || tries <= 0)
+          return failed(err);
+        self->request(r, st->cfg.timeout, actors::session_create_atom::value, record_ttl_ms, head_id, std::to_string(v))
+          .then([](actors::session_record&) {},
+                [self, st, v, tries](caf::error&) { advance_head(self, st, v, tries - 1); }); // made meanwhile
+      });
 }
 
 using edit_fn = std::function<route_document(const route_document&)>;
 
+/// After `next` was made: applied here, the head moved, the oldest kept version dropped.
+void made(caf::event_based_actor* self, const state_ptr& st, const route_document& next, caf::response_promise rp) {
+  apply_version(st, next);
+  advance_head(self, st, next.version);
+  if (auto r = st->names->lookup("replicator"); r && next.version > kept_versions + 1)
+    self->request(r, st->cfg.timeout, actors::session_delete_atom::value, version_id(next.version - kept_versions))
+      .then([](caf::ok_atom) {}, [](caf::error&) {}); // already gone: nothing to do
+  rp.deliver(next.to_text());
+}
+
 /// Makes the next version from the newest one and creates its record; a
-/// version another member made first is built on, up to max_write_attempts.
-void change(caf::event_based_actor* self, const state_ptr& st, edit_fn edit, caf::response_promise rp, int attempt) {
-  newest(self, st, [self, st, edit, rp, attempt](std::optional<route_document> doc, caf::error err) mutable {
+/// version another member made first is built on, up to max_write_attempts
+/// and `deadline`.
+void change(caf::event_based_actor* self, const state_ptr& st, edit_fn edit, caf::response_promise rp, int attempt,
+            std::chrono::steady_clock::time_point deadline) {
+  newest(self, st, true, [self, st, edit, rp, attempt, deadline](std::optional<route_document> doc,
+                                                                 caf::error err) mutable {
     if (err)
       return rp.deliver(std::move(err));
     apply_version(st, *doc);
@@ -200,24 +248,31 @@ void change(caf::event_based_actor* self, const state_ptr& st, edit_fn edit, caf
       return rp.deliver(no_replicator());
     self->request(r, st->cfg.timeout, actors::session_create_atom::value, record_ttl_ms, version_id(next.version),
                   next.to_text())
-      .then(
-        [self, st, r, next, rp](actors::session_record&) mutable {
-          apply_version(st, next);
-          advance_head(self, st, next.version);
-          if (next.version > kept_versions + 1)
-            self->request(r, st->cfg.timeout, actors::session_delete_atom::value,
-                          version_id(next.version - kept_versions))
-              .then([](caf::ok_atom) {}, [](caf::error&) {}); // already gone: nothing to do
-          rp.deliver(next.to_text());
-        },
-        [self, st, edit, rp, attempt, v = next.version](caf::error& err) mutable {
-          if (actors::is(err, actors::errc::invalid_argument) && attempt + 1 < max_write_attempts) {
-            log::info(st->path, "routing rules version " + std::to_string(v)
-                                  + " was made by another change meanwhile: building on it");
-            return change(self, st, edit, rp, attempt + 1);
-          }
-          rp.deliver(std::move(err));
-        });
+      .then([self, st, next, rp](actors::session_record&) mutable { made(self, st, next, rp); },
+            [self, st, edit, rp, attempt, deadline, next](caf::error& err) mutable {
+              // Taken, or failed part way (too few replicas in time): what holds version N now decides.
+              log::info(st->path, "routing rules version " + std::to_string(next.version) + " not created here: "
+                                    + self->system().render(err));
+              read_version(self, st, next.version, [self, st, edit, rp, attempt, deadline, next, err](
+                                                      std::optional<route_document> there, caf::error read_err) mutable {
+                if (there && there->routes == next.routes)
+                  return made(self, st, next, rp); // it was made (its replicas catch up)
+                if (there && attempt + 1 < max_write_attempts && std::chrono::steady_clock::now() < deadline) {
+                  log::info(st->path, "routing rules version " + std::to_string(next.version)
+                                        + " was made by another change meanwhile: building on it");
+                  return change(self, st, edit, rp, attempt + 1, deadline);
+                }
+                if (there)
+                  return rp.deliver(make_error(errc::timeout, "other changes kept making version "
+                                                                + std::to_string(next.version) + " first; try again"));
+                if (read_err)
+                  return rp.deliver(make_error(errc::timeout, "version " + std::to_string(next.version)
+                                                                + " may or may not have been made ("
+                                                                + self->system().render(err)
+                                                                + "); see `cafmcp routes list` before trying again"));
+                rp.deliver(std::move(err)); // not made
+              });
+            });
   });
 }
 
@@ -234,12 +289,14 @@ caf::behavior route_sync(caf::event_based_actor* self, state_ptr st, std::string
     [st](routes_get_atom) { return st->applied.to_text(); },
     [self, st](routes_add_atom, const std::string& id, const std::string& rule, bool replace) {
       auto rp = self->make_response_promise();
-      change(self, st, [id, rule, replace](const route_document& d) { return d.with_rule(id, rule, replace); }, rp, 0);
+      change(self, st, [id, rule, replace](const route_document& d) { return d.with_rule(id, rule, replace); }, rp, 0,
+             std::chrono::steady_clock::now() + change_limit);
       return rp;
     },
     [self, st](routes_remove_atom, const std::string& id) {
       auto rp = self->make_response_promise();
-      change(self, st, [id](const route_document& d) { return d.without_rule(id); }, rp, 0);
+      change(self, st, [id](const route_document& d) { return d.without_rule(id); }, rp, 0,
+             std::chrono::steady_clock::now() + change_limit);
       return rp;
     },
   };

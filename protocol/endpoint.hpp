@@ -64,6 +64,10 @@ public:
     (void) lower_name;
     return std::nullopt;
   }
+  /// The routing table whose headers the transport kept for this request
+  /// (nullopt: it keeps none; the node's current table decides). Deciding
+  /// with it keeps one version for the headers and the decision.
+  virtual std::optional<std::shared_ptr<const route_table>> routes() const { return std::nullopt; }
 };
 
 using sink_ptr = std::shared_ptr<request_sink>;

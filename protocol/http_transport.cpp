@@ -775,11 +775,13 @@ public:
     : conn_(std::move(conn)), modern_(modern), correlation_(conn_->correlation()),
       trace_(conn_->trace_context()), subject_(conn_->subject()), tenant_(conn_->tenant()),
       address_(conn_->client_) {
-    if (auto& routes = conn_->srv_->config().routes)
-      if (auto table = routes->current())
-        for (auto& name : table->header_names())
+    if (auto& routes = conn_->srv_->config().routes) {
+      table_ = routes->current();
+      if (table_)
+        for (auto& name : table_->header_names())
           if (auto h = conn_->req_.find(name); h != conn_->req_.end())
             headers_.emplace_back(name, std::string{h->value()});
+    }
   }
   void notify(const json& n) override { conn_->post_event(n, false, modern_); }
   void respond(const json& r) override { conn_->post_event(r, true, modern_); }
@@ -794,9 +796,15 @@ public:
         return value;
     return std::nullopt;
   }
+  std::optional<std::shared_ptr<const route_table>> routes() const override {
+    if (!conn_->srv_->config().routes)
+      return std::nullopt;
+    return table_;
+  }
 
 private:
   std::vector<std::pair<std::string, std::string>> headers_; // those routing rules look at
+  std::shared_ptr<const route_table> table_; // the rules whose headers were kept: they decide
   std::shared_ptr<connection> conn_;
   bool modern_;
   std::string correlation_;

@@ -94,6 +94,8 @@ std::optional<route_decision> routed_tool(const endpoint_env& env, const route_t
 /// then does what `inner` did with the outcome.
 std::function<void(bool)> route_outcome(metrics::metrics_registry& m, const route_decision& d,
                                         std::function<void(bool)> inner) {
+  // (failed: answered -32603, the target or its upstream failed, or the
+  // call was dropped; refused before it ran: busy, no worker.)
   metrics::metric_labels labels{{"route", d.rule}, {"target", d.tool}};
   auto* errors = &m.counter("cafmcp_route_errors_total", "Routed calls that failed (-32603: the target or its upstream failed)", labels);
   auto* seconds = &m.histogram("cafmcp_route_call_duration_seconds", "Routed calls from the decision to their outcome",
@@ -121,7 +123,12 @@ void endpoint::call_tool(const rpc_message& msg, bool modern, const sink_ptr& ou
   // and never reaches the rules (their regexes recurse per character).
   // One table for the whole decision: a new version may replace it meanwhile.
   std::optional<route_decision> routed;
-  if (auto routes = env_.routes ? env_.routes->current() : nullptr; routes && name.size() <= 128)
+  std::shared_ptr<const route_table> routes;
+  if (env_.routes) {
+    auto kept = out->routes();
+    routes = kept ? *kept : env_.routes->current();
+  }
+  if (routes && name.size() <= 128)
     if ((routed = routed_tool(env_, *routes, *cat, name, *out)))
       name = routed->tool;
   auto* tool = cat->find_tool(name);
@@ -205,13 +212,27 @@ void endpoint::call_tool(const rpc_message& msg, bool modern, const sink_ptr& ou
     on_outcome = [breakers = env_.breakers, breaker](bool failed) {
       breakers->record(breaker, !failed, std::chrono::steady_clock::now());
     };
+  // A routed call's outcome is counted once: refused here before it runs
+  // (busy, no worker, too many tasks), or when it ends.
+  std::function<void(bool)> routed_outcome;
   if (routed && env_.route_metrics)
-    on_outcome = route_outcome(*env_.route_metrics, *routed, std::move(on_outcome));
+    routed_outcome = route_outcome(*env_.route_metrics, *routed, nullptr);
+  auto refuse = [&routed_outcome](int code, const std::string& message, json data = nullptr) {
+    if (routed_outcome)
+      routed_outcome(true);
+    fail(code, message, std::move(data));
+  };
+  if (routed_outcome)
+    on_outcome = [breaker_outcome = std::move(on_outcome), routed_outcome](bool failed) {
+      if (breaker_outcome)
+        breaker_outcome(failed);
+      routed_outcome(failed);
+    };
   // Backpressure: a bounded number of calls in flight, never an unbounded queue.
   if (env_.inflight->fetch_add(1) >= env_.max_inflight) {
     env_.inflight->fetch_sub(1);
-    fail(mcp_code::server_busy, "Server busy: " + std::to_string(env_.max_inflight)
-                                  + " tool calls in flight; retry later");
+    refuse(mcp_code::server_busy, "Server busy: " + std::to_string(env_.max_inflight)
+                                    + " tool calls in flight; retry later");
   }
   struct release_on_throw {
     std::shared_ptr<std::atomic<size_t>> counter;
@@ -233,7 +254,7 @@ void endpoint::call_tool(const rpc_message& msg, bool modern, const sink_ptr& ou
   }
   auto worker = env_.tool_worker ? env_.tool_worker() : caf::actor{};
   if (!worker)
-    fail(rpc_code::internal_error, "no tool worker is running (the node is stopping or restarting them)");
+    refuse(rpc_code::internal_error, "no tool worker is running (the node is stopping or restarting them)");
   auto job = std::make_shared<call_job>();
   job->snapshot = cat;
   job->store = env_.catalog;
@@ -263,7 +284,7 @@ void endpoint::call_tool(const rpc_message& msg, bool modern, const sink_ptr& ou
     auto task = env_.tasks->create(name, job->cancelled,
                                    task_record{{}, name, args, idempotent, !task_id.empty()}, task_id);
     if (!task)
-      fail(mcp_code::server_busy, "Server busy: too many tasks are live; retry later");
+      refuse(mcp_code::server_busy, "Server busy: too many tasks are live; retry later");
     job->sink = make_task_sink(env_.tasks, (*task)["taskId"].get<std::string>());
     job->log_level.clear();
     slot.armed = false;

@@ -73,4 +73,5 @@ TEST_CASE("a rules document survives its text form, and no other record reads as
   CHECK_FALSE(route_document::from_text(R"({"version": 2, "routes": []})"));
   // Its record is not a legacy MCP session, whatever a client sends as Mcp-Session-Id.
   CHECK_FALSE(legacy_session::from_info("cafmcp.routes.2", d.to_text()));
+  CHECK_FALSE(legacy_session::from_info("cafmcp.routes.head", "5"));
 }

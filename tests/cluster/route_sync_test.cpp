@@ -1,0 +1,198 @@
+// cluster/route_sync against a stand-in replicator: a version taken by another
+// change is built on, a write that failed part way is read back, members find
+// newer versions by the head and past a head that lags.
+
+#include <doctest/doctest.h>
+
+#include <map>
+#include <variant>
+#include <mutex>
+#include <thread>
+
+#include "actors/errors.hpp"
+#include "actors/messages.hpp"
+#include "actors/name_table.hpp"
+#include "cluster/errors.hpp"
+#include "cluster/messages.hpp"
+#include "cluster/route_sync.hpp"
+#include "protocol/route_document.hpp"
+#include "tests/support/actor_fixture.hpp"
+
+using namespace cafmcp;
+using namespace cafmcp::test;
+using protocol::route_document;
+using nlohmann::json;
+
+namespace {
+
+/// The records a stand-in replicator holds, and a hook run on each create
+/// (it may change the records; an error it returns is the answer).
+struct fake_store {
+  std::mutex mtx;
+  std::map<std::string, actors::session_record> records;
+  std::function<std::optional<caf::error>(const std::string& id, const std::string& info)> on_create;
+
+  void put(const std::string& id, const std::string& info) {
+    std::lock_guard<std::mutex> guard{mtx};
+    actors::session_record r;
+    r.id = id;
+    r.info = info;
+    records[id] = r;
+  }
+};
+
+caf::behavior fake_replicator(caf::event_based_actor*, std::shared_ptr<fake_store> s) {
+  return {
+    [s](actors::session_get_atom, const std::string& id) -> caf::result<actors::session_record> {
+      std::lock_guard<std::mutex> guard{s->mtx};
+      auto i = s->records.find(id);
+      if (i == s->records.end())
+        return actors::make_error(actors::errc::not_found, "no session " + id);
+      return i->second;
+    },
+    [s](actors::session_create_atom, int64_t, const std::string& id,
+        const std::string& info) -> caf::result<actors::session_record> {
+      std::lock_guard<std::mutex> guard{s->mtx};
+      if (s->on_create)
+        if (auto err = s->on_create(id, info))
+          return std::move(*err);
+      if (s->records.count(id))
+        return actors::make_error(actors::errc::invalid_argument, "session id " + id + " is taken");
+      actors::session_record r;
+      r.id = id;
+      r.info = info;
+      s->records[id] = r;
+      return r;
+    },
+    [s](actors::session_info_atom, const std::string& id, const std::string& info) -> caf::result<caf::ok_atom> {
+      std::lock_guard<std::mutex> guard{s->mtx};
+      auto i = s->records.find(id);
+      if (i == s->records.end())
+        return actors::make_error(actors::errc::not_found, "no session " + id);
+      i->second.info = info;
+      return caf::ok_atom::value;
+    },
+    [s](actors::session_delete_atom, const std::string& id) -> caf::result<caf::ok_atom> {
+      std::lock_guard<std::mutex> guard{s->mtx};
+      if (s->records.erase(id) == 0)
+        return actors::make_error(actors::errc::not_found, "no session " + id);
+      return caf::ok_atom::value;
+    },
+  };
+}
+
+std::string doc_text(uint64_t version, json routes) {
+  return route_document{version, std::move(routes)}.to_text();
+}
+
+const json other_rule = {{"name", "b"}, {"targets", {{{"tool", "x"}}}}};
+const char* my_rule = R"({"name": "a", "targets": [{"tool": "y"}]})";
+
+struct sync_fixture : fixture {
+  std::shared_ptr<fake_store> store = std::make_shared<fake_store>();
+  std::shared_ptr<actors::name_table> names = actors::name_table::make();
+  std::shared_ptr<protocol::live_routes> live = std::make_shared<protocol::live_routes>();
+  caf::actor routing;
+
+  sync_fixture() {
+    auto replicator = sys.spawn(fake_replicator, store);
+    cleanup.push_back(replicator);
+    names->assign("replicator", replicator);
+    cluster::route_sync_config cfg;
+    cfg.live = live;
+    cfg.poll = std::chrono::milliseconds{20};
+    cfg.timeout = std::chrono::milliseconds{2000};
+    auto sup = start_sup({supervision::strategy::one_for_one, 5, 60000ms}, {cluster::route_sync_spec(cfg, names)});
+    REQUIRE(supervision::await_started(sys, sup, 5s) == caf::none);
+    routing = names->lookup("routing");
+    REQUIRE(routing);
+  }
+
+  /// The answer of a change: the new version's document, or the error's text.
+  std::variant<route_document, std::string> ask(caf::message msg) {
+    std::variant<route_document, std::string> out{std::string{"no answer"}};
+    self->request(routing, 10s, std::move(msg))
+      .receive([&](std::string& text) { out = *route_document::from_text(text); },
+               [&](caf::error& err) { out = sys.render(err); });
+    return out;
+  }
+
+  uint64_t live_version() {
+    auto t = live->current();
+    return t ? t->version() : 1;
+  }
+
+  bool wait_live(uint64_t v) {
+    for (int i = 0; i < 200 && live_version() != v; ++i) // bounded: 4 s
+      std::this_thread::sleep_for(20ms);
+    return live_version() == v;
+  }
+};
+
+} // namespace
+
+TEST_CASE_FIXTURE(sync_fixture, "a rules version another change made first is built on - both changes are kept") {
+  bool raced = false;
+  store->on_create = [&](const std::string& id, const std::string&) -> std::optional<caf::error> {
+    if (id == "cafmcp.routes.2" && !raced) { // another member's change lands just before ours
+      raced = true;
+      actors::session_record r;
+      r.id = id;
+      r.info = doc_text(2, {{"other", other_rule}});
+      store->records[id] = r;
+    }
+    return std::nullopt;
+  };
+  auto made = ask(caf::make_message(cluster::routes_add_atom::value, std::string{"mine"}, std::string{my_rule}, false));
+  REQUIRE(std::holds_alternative<route_document>(made));
+  auto& doc = std::get<route_document>(made);
+  CHECK(raced);
+  CHECK(doc.version == 3);
+  CHECK(doc.routes.contains("other"));
+  CHECK(doc.routes.contains("mine"));
+  CHECK(live_version() == 3);
+  std::lock_guard<std::mutex> guard{store->mtx};
+  CHECK(store->records.count("cafmcp.routes.3") == 1);
+  CHECK(store->records["cafmcp.routes.head"].info == "3");
+}
+
+TEST_CASE_FIXTURE(sync_fixture, "a rules write that failed part way is reported made when it holds the change, else as failed") {
+  store->on_create = [&](const std::string& id, const std::string& info) -> std::optional<caf::error> {
+    if (id == "cafmcp.routes.2") { // written on the primary, too few replicas in time
+      actors::session_record r;
+      r.id = id;
+      r.info = info;
+      store->records[id] = r;
+      return cluster::make_error(cluster::errc::no_quorum, "1 of 2 replicas acknowledged in time");
+    }
+    if (id == "cafmcp.routes.3")
+      return cluster::make_error(cluster::errc::no_quorum, "no replica acknowledged in time");
+    return std::nullopt;
+  };
+  auto made = ask(caf::make_message(cluster::routes_add_atom::value, std::string{"mine"}, std::string{my_rule}, false));
+  REQUIRE(std::holds_alternative<route_document>(made));
+  CHECK(std::get<route_document>(made).version == 2);
+  auto failed = ask(caf::make_message(cluster::routes_remove_atom::value, std::string{"mine"}));
+  REQUIRE(std::holds_alternative<std::string>(failed));
+  CHECK(std::get<std::string>(failed).find("no replica acknowledged in time") != std::string::npos);
+  CHECK(live_version() == 2); // nothing changed
+  auto bad = ask(caf::make_message(cluster::routes_remove_atom::value, std::string{"nothere"}));
+  REQUIRE(std::holds_alternative<std::string>(bad));
+  CHECK(std::get<std::string>(bad).find("no route nothere (rules version 2)") != std::string::npos);
+}
+
+TEST_CASE_FIXTURE(sync_fixture, "a member applies the version the head names, and one past a head that lags") {
+  CHECK(wait_live(1));
+  store->put("cafmcp.routes.2", doc_text(2, {{"other", other_rule}}));
+  store->put("cafmcp.routes.head", "2");
+  CHECK(wait_live(2));
+  REQUIRE(live->current());
+  CHECK(live->current()->rules().size() == 1);
+  // Made by a member that died before it moved the head: found on a thorough look.
+  store->put("cafmcp.routes.3", doc_text(3, {{"other", other_rule}, {"third", other_rule}}));
+  CHECK(wait_live(3));
+  CHECK(live->current()->rules().size() == 2);
+  auto got = ask(caf::make_message(cluster::routes_get_atom::value));
+  REQUIRE(std::holds_alternative<route_document>(got));
+  CHECK(std::get<route_document>(got).version == 3);
+}
