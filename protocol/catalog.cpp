@@ -87,7 +87,7 @@ void catalog::add_prompt(prompt_def p) {
     throw std::invalid_argument("a prompt needs a name");
   if (find_prompt(p.name))
     throw std::invalid_argument("prompt " + p.name + " is registered twice");
-  if (!p.get)
+  if (!p.get && !p.relay)
     throw std::invalid_argument("prompt " + p.name + " has no get function");
   prompts_.push_back(std::move(p));
 }

@@ -15,6 +15,8 @@
 #include <caf/fwd.hpp>
 #include <nlohmann/json.hpp>
 
+#include "protocol/json_rpc.hpp"
+
 namespace cafmcp::protocol {
 
 class catalog_store;
@@ -203,6 +205,12 @@ struct prompt_def {
   std::vector<prompt_argument> arguments;
   /// Returns the prompt's messages for the (validated) arguments.
   std::function<nlohmann::json(const std::map<std::string, std::string>& args)> get;
+  /// Instead of get, for a prompt answered later (an upstream server's):
+  /// `done` gets the whole prompts/get result, or the error (code,
+  /// message, data) to answer with. Called from any thread.
+  using relay_reply = std::function<void(std::optional<nlohmann::json> result,
+                                         std::optional<rpc_error> error)>;
+  std::function<void(const std::map<std::string, std::string>& args, relay_reply done)> relay = {};
 };
 
 struct server_identity {

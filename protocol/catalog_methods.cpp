@@ -124,6 +124,17 @@ bool endpoint::handle_common(const rpc_message& msg, bool modern, const sink_ptr
     for (auto& a : p->arguments)
       if (a.required && !args.count(a.name))
         fail(rpc_code::invalid_params, "missing required prompt argument \"" + a.name + "\"");
+    if (p->relay) {
+      // Answered when the upstream server answers (this thread goes on).
+      p->relay(args, [self = shared_from_this(), out, id = msg.id, modern](
+                       std::optional<json> result, std::optional<rpc_error> error) {
+        if (error)
+          out->respond(make_error(id, *error));
+        else
+          out->respond(make_result(id, modern ? self->modern_result(std::move(*result), false) : std::move(*result)));
+      });
+      return true;
+    }
     json result{{"messages", p->get(args)}};
     put_if(result, "description", p->description);
     reply(std::move(result), false);

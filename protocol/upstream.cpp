@@ -29,11 +29,19 @@ struct relayed_call {
   std::shared_ptr<tool_call> call;
 };
 
+/// Another request relayed as it is (prompts/get), answered through `reply`.
+struct relayed_request {
+  std::string method;
+  nlohmann::json params;
+  prompt_def::relay_reply reply;
+};
+
 } // namespace
 
 } // namespace cafmcp::protocol
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cafmcp::protocol::relayed_call)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cafmcp::protocol::relayed_request)
 
 namespace cafmcp::protocol {
 
@@ -153,6 +161,8 @@ struct upstream_state {
   /// "pid 12" or the URL, for log lines.
   std::string where() const { return port ? "pid " + std::to_string(port->pid()) : cfg.url; }
   std::map<upstream_client::call_key, std::shared_ptr<tool_call>> callers;
+  std::map<upstream_client::call_key, prompt_def::relay_reply> requesters; // prompts/get
+  std::vector<std::string> prompt_names; // as last merged
   upstream_client::call_key next_key = 1;
   std::vector<caf::response_promise> ready_waiters;
   bool ready = false;
@@ -171,6 +181,9 @@ struct upstream_state {
     for (auto& [key, call] : callers)
       call->fail(rpc_code::internal_error, "upstream " + cfg.name + " stopped while the call ran",
                  nlohmann::json{{"upstream", cfg.name}});
+    for (auto& [key, reply] : requesters)
+      reply(std::nullopt, rpc_error{rpc_code::internal_error, "upstream " + cfg.name + " stopped while the request ran",
+                                    nlohmann::json{{"upstream", cfg.name}}});
   }
 };
 
@@ -271,6 +284,57 @@ void merge_tools(upstream_actor* self, std::vector<json> tools) {
   st.tool_names = std::move(names);
 }
 
+/// The upstream's prompts in the catalog as NAME.prompt, each relayed as
+/// prompts/get to the current incarnation of the upstream's actor.
+void merge_prompts(upstream_actor* self, std::vector<json> prompts) {
+  auto& st = self->state;
+  std::vector<prompt_def> defs;
+  std::vector<std::string> names;
+  for (auto& p : prompts) {
+    auto remote = str_of(p, "name");
+    if (remote.empty())
+      continue;
+    prompt_def def{st.cfg.name + "." + remote, str_of(p, "title"), str_of(p, "description"), {}, nullptr, nullptr};
+    if (auto args = p.find("arguments"); args != p.end() && args->is_array())
+      for (auto& a : *args)
+        if (auto n = str_of(a, "name"); !n.empty())
+          def.arguments.push_back(
+            {n, str_of(a, "description"), a.is_object() && a.value("required", json(false)) == json(true), {}});
+    def.relay = [names = st.names, upstream = st.cfg.name, remote, status = st.status](
+                  const std::map<std::string, std::string>& args, prompt_def::relay_reply done) {
+      auto actor = names->lookup(upstream_actor_name(upstream));
+      if (!actor || !status->serving())
+        return done(std::nullopt, rpc_error{rpc_code::internal_error, "upstream " + upstream + " is " + status->describe(),
+                                            json{{"upstream", upstream}}});
+      caf::anon_send(actor, relayed_request{"prompts/get", json{{"name", remote}, {"arguments", args}}, std::move(done)});
+    };
+    names.push_back(def.name);
+    defs.push_back(std::move(def));
+  }
+  auto prefix = st.cfg.name + ".";
+  size_t added = 0;
+  st.store->update([&](catalog& c) {
+    std::vector<std::string> old;
+    for (auto& p : c.prompts())
+      if (p.name.rfind(prefix, 0) == 0)
+        old.push_back(p.name);
+    for (auto& n : old)
+      c.remove_prompt(n);
+    for (auto& d : defs) {
+      auto name = d.name;
+      try {
+        c.add_prompt(std::move(d));
+        ++added;
+      } catch (const std::exception& e) {
+        log::warning(st.path, "upstream " + st.cfg.name + ": prompt " + name + " is not served: " + e.what());
+      }
+    }
+  });
+  if (names != st.prompt_names)
+    log::info(st.path, "upstream " + st.cfg.name + " serves " + std::to_string(added) + " prompts");
+  st.prompt_names = std::move(names);
+}
+
 tool_result result_of(const json& r) {
   tool_result out;
   if (auto c = r.find("content"); c != r.end() && c->is_array())
@@ -301,8 +365,19 @@ caf::behavior upstream_fun(upstream_actor* self, upstream_config cfg, std::share
                                 {{"upstream", st.cfg.name}});
   upstream_client::events ev;
   ev.on_tools = [self](std::vector<json> tools) { merge_tools(self, std::move(tools)); };
+  ev.on_prompts = [self](std::vector<json> prompts) { merge_prompts(self, std::move(prompts)); };
   ev.on_answer = [self](upstream_client::call_key key, std::optional<json> result, std::optional<rpc_error> error) {
     auto& st = self->state;
+    if (auto r = st.requesters.find(key); r != st.requesters.end()) {
+      auto reply = std::move(r->second);
+      st.requesters.erase(r);
+      if (result && !result->contains("messages"))
+        return reply(std::nullopt, rpc_error{rpc_code::internal_error,
+                                             "upstream " + st.cfg.name + " answered prompts/get without messages",
+                                             json{{"upstream", st.cfg.name}}});
+      reply(std::move(result), std::move(error));
+      return;
+    }
     auto i = st.callers.find(key);
     if (i == st.callers.end())
       return;
@@ -423,6 +498,15 @@ caf::behavior upstream_fun(upstream_actor* self, upstream_config cfg, std::share
       st.callers.emplace(key, std::move(rc.call));
       st.client->call(key, rc.tool, std::move(rc.arguments), progress,
                       std::chrono::steady_clock::now() + st.cfg.call_timeout);
+      flush(self);
+      arm_tick(self);
+    },
+    [self](relayed_request& rr) {
+      auto& st = self->state;
+      auto key = st.next_key++;
+      st.requesters.emplace(key, std::move(rr.reply));
+      st.client->request(key, std::move(rr.method), std::move(rr.params), false,
+                         std::chrono::steady_clock::now() + st.cfg.call_timeout);
       flush(self);
       arm_tick(self);
     },

@@ -31,11 +31,13 @@ void upstream_client::start(clock::time_point deadline) {
                                              {"clientInfo", {{"name", "cafmcp"}, {"version", "1"}}}});
 }
 
-void upstream_client::list_tools(const std::string& cursor) {
+void upstream_client::list(listing& l, const std::string& cursor) {
   json params = json::object();
   if (!cursor.empty())
     params["cursor"] = cursor;
-  list_id_ = send_request("tools/list", std::move(params));
+  if (cursor.empty())
+    l.got.clear();
+  l.id = send_request(l.method, std::move(params));
 }
 
 void upstream_client::become_ready() {
@@ -47,20 +49,24 @@ void upstream_client::become_ready() {
 }
 
 void upstream_client::send_call(waiting_call c) {
-  json params{{"name", c.tool}, {"arguments", std::move(c.arguments)}};
   auto id = next_id_; // the token is the id: unique per session
   std::string token;
   if (c.progress) {
     token = name_ + "-" + std::to_string(id);
-    params["_meta"] = json{{"progressToken", token}};
+    c.params["_meta"] = json{{"progressToken", token}};
   }
-  send_request("tools/call", std::move(params));
+  send_request(std::move(c.method), std::move(c.params));
   calls_[id] = open_call{c.key, c.deadline, std::move(token)};
 }
 
 void upstream_client::call(call_key key, const std::string& tool, json arguments, bool progress,
                            clock::time_point deadline) {
-  waiting_call c{key, tool, std::move(arguments), progress, deadline};
+  request(key, "tools/call", json{{"name", tool}, {"arguments", std::move(arguments)}}, progress, deadline);
+}
+
+void upstream_client::request(call_key key, std::string method, json params, bool progress,
+                              clock::time_point deadline) {
+  waiting_call c{key, std::move(method), std::move(params), progress, deadline};
   if (phase_ == phase::ready)
     send_call(std::move(c));
   else
@@ -173,42 +179,26 @@ void upstream_client::on_response(const json& msg) {
     init_result_ = *result;
     outbox_.push_back(dump(make_notification("notifications/initialized", json::object())));
     phase_ = phase::listing;
-    listed_.clear();
-    list_tools("");
+    list(tools_, "");
+    auto caps = init_result_.find("capabilities");
+    if (caps != init_result_.end() && caps->is_object() && caps->contains("prompts"))
+      list(prompts_, "");
     return;
   }
-  if (id == list_id_) {
-    list_id_ = 0;
-    auto result = msg.find("result");
-    if (failed || result == msg.end() || !result->is_object()) {
-      // The tools served so far stay: a listing that failed says nothing
-      // about which tools went away.
-      if (ev_.on_protocol_error)
-        ev_.on_protocol_error("tools/list failed: " + (failed ? reason() : std::string{"no result"}));
-      listed_.clear();
-      relist_ = false;
-      // The first listing failed: the handshake is not done, and its
-      // deadline ends the session (the owner starts over).
-      return;
-    } else {
-      if (auto tools = result->find("tools"); tools != result->end() && tools->is_array())
-        for (auto& t : *tools)
-          listed_.push_back(t);
-      auto next = str_of(*result, "nextCursor");
-      if (!next.empty()) {
-        list_tools(next);
-        return;
-      }
-    }
-    if (ev_.on_tools)
-      ev_.on_tools(std::move(listed_));
-    listed_.clear();
-    if (relist_) {
-      relist_ = false;
-      list_tools("");
-    }
-    if (phase_ == phase::listing)
-      become_ready();
+  if (id == tools_.id) {
+    on_page(tools_, msg, [this](std::vector<json> tools) {
+      if (ev_.on_tools)
+        ev_.on_tools(std::move(tools));
+      if (phase_ == phase::listing)
+        become_ready();
+    });
+    return;
+  }
+  if (id == prompts_.id) {
+    on_page(prompts_, msg, [this](std::vector<json> prompts) {
+      if (ev_.on_prompts)
+        ev_.on_prompts(std::move(prompts));
+    });
     return;
   }
   auto i = calls_.find(id);
@@ -233,6 +223,38 @@ void upstream_client::on_response(const json& msg) {
     return;
   }
   ev_.on_answer(key, *result, std::nullopt);
+}
+
+void upstream_client::on_page(listing& l, const json& msg, const std::function<void(std::vector<json>)>& done) {
+  l.id = 0;
+  auto error = msg.find("error");
+  auto result = msg.find("result");
+  if ((error != msg.end() && error->is_object()) || result == msg.end() || !result->is_object()) {
+    // What is served so far stays: a listing that failed says nothing
+    // about what went away. (A first tools listing that failed leaves the
+    // handshake undone: its deadline ends the session.)
+    if (ev_.on_protocol_error)
+      ev_.on_protocol_error(std::string{l.method} + " failed: "
+                            + (error != msg.end() && error->is_object() ? str_of(*error, "message", "an error")
+                                                                        : std::string{"no result"}));
+    l.got.clear();
+    l.again = false;
+    return;
+  }
+  if (auto items = result->find(l.field); items != result->end() && items->is_array())
+    for (auto& x : *items)
+      l.got.push_back(x);
+  if (auto next = str_of(*result, "nextCursor"); !next.empty()) {
+    list(l, next);
+    return;
+  }
+  auto got = std::move(l.got);
+  l.got.clear();
+  if (l.again) {
+    l.again = false;
+    list(l, "");
+  }
+  done(std::move(got));
 }
 
 void upstream_client::on_server_message(const json& msg) {
@@ -267,16 +289,19 @@ void upstream_client::on_server_message(const json& msg) {
       ev_.on_log(params);
     return;
   }
-  if (method == "notifications/tools/list_changed") {
+  auto relist = [this](listing& l) {
     if (phase_ == phase::initializing)
       return; // the first listing follows anyway
-    if (list_id_ != 0)
-      relist_ = true;
+    if (l.id != 0)
+      l.again = true;
     else
-      list_tools("");
-    return;
-  }
-  // Other notifications (resources, prompts) concern lists cafmcp does not relay yet.
+      list(l, "");
+  };
+  if (method == "notifications/tools/list_changed")
+    relist(tools_);
+  else if (method == "notifications/prompts/list_changed")
+    relist(prompts_);
+  // Other notifications (resources) concern lists cafmcp does not relay yet.
 }
 
 } // namespace cafmcp::protocol

@@ -7,8 +7,9 @@
 // stdin; the tests feed it by hand.
 //
 // The session: initialize (a session-based revision, as most servers speak
-// today), notifications/initialized, then tools/list page by page; then it
-// is ready and relays calls. list_changed from the server lists again.
+// today), notifications/initialized, then tools/list page by page (and
+// prompts/list, if the server has prompts); then it is ready and relays
+// calls and other requests (prompts/get). list_changed lists again.
 
 #include <chrono>
 #include <cstdint>
@@ -40,6 +41,8 @@ public:
     /// The server's tools (each as tools/list gave it), after the first
     /// listing and after every list_changed.
     std::function<void(std::vector<nlohmann::json> tools)> on_tools;
+    /// The server's prompts, the same way (never, for a server without prompts).
+    std::function<void(std::vector<nlohmann::json> prompts)> on_prompts;
     /// A relayed call ended: its result object, or the error to answer.
     std::function<void(call_key, std::optional<nlohmann::json> result, std::optional<rpc_error> error)> on_answer;
     /// notifications/progress for a relayed call (params without the token).
@@ -64,6 +67,8 @@ public:
   /// made before the session is ready wait for it (up to their deadline).
   void call(call_key key, const std::string& tool, nlohmann::json arguments, bool progress,
             clock::time_point deadline);
+  /// Any other request relayed (e.g. prompts/get), answered through on_answer.
+  void request(call_key key, std::string method, nlohmann::json params, bool progress, clock::time_point deadline);
 
   /// The caller gave up (cancelled): tells the server (notifications/cancelled)
   /// and forgets the call without an answer.
@@ -95,14 +100,24 @@ private:
   };
   struct waiting_call {
     call_key key;
-    std::string tool;
-    nlohmann::json arguments;
+    std::string method;
+    nlohmann::json params;
     bool progress;
     clock::time_point deadline;
   };
+  /// One of the server's lists, fetched page by page.
+  struct listing {
+    const char* method; // tools/list
+    const char* field;  // tools
+    int64_t id = 0;     // the page request on its way (0: none)
+    bool again = false; // list_changed while it ran
+    std::vector<nlohmann::json> got = {};
+  };
 
   int64_t send_request(std::string method, nlohmann::json params);
-  void list_tools(const std::string& cursor);
+  void list(listing& l, const std::string& cursor);
+  /// A page of `l` arrived: the next page, or the whole list to `done`.
+  void on_page(listing& l, const nlohmann::json& msg, const std::function<void(std::vector<nlohmann::json>)>& done);
   void become_ready();
   void send_call(waiting_call c);
   void on_response(const nlohmann::json& msg);
@@ -114,9 +129,8 @@ private:
   clock::time_point handshake_deadline_{};
   int64_t next_id_ = 1;
   int64_t init_id_ = 0;
-  int64_t list_id_ = 0;
-  bool relist_ = false; // list_changed while a listing ran
-  std::vector<nlohmann::json> listed_;
+  listing tools_{"tools/list", "tools"};
+  listing prompts_{"prompts/list", "prompts"};
   nlohmann::json init_result_;
   std::map<int64_t, open_call> calls_; // by JSON-RPC id
   std::vector<waiting_call> waiting_;  // before ready

@@ -90,6 +90,20 @@ try {
       refused.isError === true && /^Invalid arguments for tool everything\.echo: message: must be a string/.test(text(refused)),
       JSON.stringify(refused));
 
+    const { prompts } = await client.listPrompts();
+    const args = prompts.find((p) => p.name === "everything.args-prompt");
+    check(`${sdkGen}: prompts/list holds the upstream's prompts under its namespace`,
+      prompts.some((p) => p.name === "everything.simple-prompt") && args !== undefined, JSON.stringify(prompts.map((p) => p.name)));
+    check(`${sdkGen}: an upstream prompt keeps its arguments`,
+      args?.arguments?.some((a) => a.name === "city" && a.required === true) && args?.arguments?.some((a) => a.name === "state" && !a.required),
+      JSON.stringify(args));
+    const got = await client.getPrompt({ name: "everything.args-prompt", arguments: { city: "Oslo" } });
+    check(`${sdkGen}: prompts/get is relayed with its arguments`, got?.messages?.[0]?.content?.text === "What's weather in Oslo?",
+      JSON.stringify(got));
+    await expectReject(`${sdkGen}: a missing required prompt argument is refused by the node`,
+      client.getPrompt({ name: "everything.args-prompt", arguments: {} }),
+      (e) => e?.code === -32602 && /missing required prompt argument "city"/.test(e?.message));
+
     const progress = [];
     const done = await callWith(sdkGen, client,
       { name: "everything.trigger-long-running-operation", arguments: { duration: 1, steps: 3 } },
@@ -128,10 +142,15 @@ try {
   await expectReject("a call while the upstream restarts fails with a clear error",
     client.callTool({ name: "everything.echo", arguments: { message: "between" } }),
     (e) => e?.code === -32603 && /upstream everything is down \(killed by signal 9; the supervisor restarts it\)/.test(e?.message));
+  await expectReject("a prompt of the upstream while it is down fails at once with the reason",
+    client.getPrompt({ name: "everything.simple-prompt" }),
+    (e) => e?.code === -32603 && /upstream everything is down \(killed by signal 9; the supervisor restarts it\)/.test(e?.message));
   const second = await waitForLine(upstreamReady(firstPid), "the upstream's restart");
   check("the supervisor started the upstream again with a new process", Number(second[1]) !== firstPid);
   check("calls work after the restart",
     text(await client.callTool({ name: "everything.echo", arguments: { message: "back" } })) === "Echo: back");
+  check("prompts work after the restart",
+    (await client.getPrompt({ name: "everything.simple-prompt" }))?.messages?.[0]?.content?.text === "This is a simple prompt without arguments.");
   check("the restart shows in the supervision tree",
     (await metric(obsUrl, "cafmcp_child_restarts", { path: "/root/protocol_sup/upstream_sup/everything" })) === 1);
   check("relayed calls are counted by outcome",

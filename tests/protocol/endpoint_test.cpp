@@ -3,6 +3,8 @@
 
 #include <doctest/doctest.h>
 
+#include <thread>
+
 #include "actors/core_sup.hpp"
 #include "actors/messages.hpp"
 #include "protocol/builtin.hpp"
@@ -286,6 +288,37 @@ TEST_CASE_FIXTURE(endpoint_fixture, "prompts/get checks its arguments and comple
   CHECK(c["completion"]["values"] == json::array({"Carol"}));
   CHECK(modern("completion/complete", json{{"ref", {{"type", "ref/other"}}}, {"argument", {{"name", "n"}, {"value", ""}}}})["error"]["code"]
         == -32602);
+}
+
+TEST_CASE_FIXTURE(endpoint_fixture, "a relayed prompt is answered when its relay answers, from another thread, with its result or error") {
+  std::vector<std::map<std::string, std::string>> asked;
+  std::vector<std::thread> answering; // joined before the endpoint goes
+  env.catalog->update([&](catalog& c) {
+    prompt_def p{"up.weather", "", "relayed", {{"city", "", true, {}}}, nullptr};
+    p.relay = [&asked, &answering](const std::map<std::string, std::string>& args, prompt_def::relay_reply done) {
+      asked.push_back(args);
+      answering.emplace_back([args, done = std::move(done)] {
+        if (args.at("city") == "nowhere")
+          done(std::nullopt, rpc_error{-32603, "upstream up: no such city", nullptr});
+        else
+          done(json{{"messages", {{{"role", "user"}, {"content", {{"type", "text"}, {"text", "weather in " + args.at("city")}}}}}}},
+               std::nullopt);
+      });
+    };
+    c.add_prompt(std::move(p));
+  });
+  auto r = modern("prompts/get", json{{"name", "up.weather"}, {"arguments", {{"city", "Oslo"}}}});
+  CHECK(r["result"]["messages"][0]["content"]["text"] == "weather in Oslo");
+  CHECK(r["result"].contains("resultType")); // a 2026-07-28 result, decorated as the node's own are
+  legacy_init();
+  auto e = call("prompts/get", json{{"name", "up.weather"}, {"arguments", {{"city", "nowhere"}}}});
+  CHECK(e["error"]["code"] == -32603);
+  CHECK(e["error"]["message"] == "upstream up: no such city");
+  // Arguments are checked before anything is relayed.
+  CHECK(modern("prompts/get", json{{"name", "up.weather"}})["error"]["code"] == -32602);
+  CHECK(asked.size() == 2);
+  for (auto& t : answering)
+    t.join();
 }
 
 TEST_CASE_FIXTURE(endpoint_fixture, "logging/setLevel validates the level") {

@@ -236,3 +236,60 @@ TEST_CASE("fields of an unexpected type from an upstream are its errors, read as
   f.feed(json{{"jsonrpc", "2.0"}, {"id", list["id"]}, {"result", {{"tools", json::array()}, {"nextCursor", nullptr}}}});
   CHECK(f.tool_lists.size() == 2);
 }
+
+TEST_CASE("an upstream with prompts has them listed too, relisted on list_changed, and prompts/get relayed") {
+  fixture f;
+  std::vector<std::vector<json>> prompt_lists;
+  upstream_client::events ev = f.events();
+  ev.on_prompts = [&](std::vector<json> p) { prompt_lists.push_back(std::move(p)); };
+  upstream_client client{"ev", std::move(ev)};
+  auto sent = [&] {
+    std::vector<json> out;
+    for (auto& l : client.take_outbox())
+      out.push_back(json::parse(l));
+    return out;
+  };
+  auto feed = [&](const json& m) { client.on_line(m.dump(), f.t0); };
+  client.start(f.t0 + 5s);
+  auto init = sent();
+  feed(json{{"jsonrpc", "2.0"}, {"id", init[0]["id"]},
+            {"result", {{"protocolVersion", "2025-06-18"}, {"capabilities", {{"prompts", json::object()}}}}}});
+  auto lists = sent();
+  REQUIRE(lists.size() == 3);
+  CHECK(lists[1]["method"] == "tools/list");
+  CHECK(lists[2]["method"] == "prompts/list");
+  // Prompts in two pages; the tools listing alone makes the session ready.
+  feed(json{{"jsonrpc", "2.0"}, {"id", lists[2]["id"]}, {"result", {{"prompts", {{{"name", "p1"}}}}, {"nextCursor", "c"}}}});
+  auto page2 = sent();
+  REQUIRE(page2.size() == 1);
+  CHECK(page2[0]["params"]["cursor"] == "c");
+  feed(json{{"jsonrpc", "2.0"}, {"id", lists[1]["id"]}, {"result", {{"tools", json::array()}}}});
+  CHECK(client.current_phase() == upstream_client::phase::ready);
+  feed(json{{"jsonrpc", "2.0"}, {"id", page2[0]["id"]}, {"result", {{"prompts", {{{"name", "p2"}}}}}}});
+  REQUIRE(prompt_lists.size() == 1);
+  CHECK(prompt_lists[0].size() == 2);
+
+  client.request(7, "prompts/get", json{{"name", "p1"}, {"arguments", {{"city", "Oslo"}}}}, false, f.t0 + 5s);
+  auto get = sent();
+  REQUIRE(get.size() == 1);
+  CHECK(get[0]["method"] == "prompts/get");
+  CHECK(get[0]["params"]["arguments"]["city"] == "Oslo");
+  feed(json{{"jsonrpc", "2.0"}, {"id", get[0]["id"]}, {"result", {{"messages", json::array()}}}});
+  REQUIRE(f.results.size() == 1);
+  CHECK(f.results[0].first == 7);
+
+  feed(json{{"jsonrpc", "2.0"}, {"method", "notifications/prompts/list_changed"}});
+  auto relist = sent();
+  REQUIRE(relist.size() == 1);
+  CHECK(relist[0]["method"] == "prompts/list");
+  feed(json{{"jsonrpc", "2.0"}, {"id", relist[0]["id"]}, {"result", {{"prompts", {{{"name", "p3"}}}}}}});
+  REQUIRE(prompt_lists.size() == 2);
+  CHECK(prompt_lists[1][0]["name"] == "p3");
+}
+
+TEST_CASE("an upstream without the prompts capability is not asked for prompts") {
+  fixture f;
+  f.handshake(); // initialize, initialized, tools/list: nothing else went out
+  CHECK(f.client.current_phase() == upstream_client::phase::ready);
+  CHECK(f.sent().empty());
+}
