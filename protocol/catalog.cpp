@@ -69,7 +69,7 @@ void catalog::add_resource(resource_def r) {
     throw std::invalid_argument("a resource needs a uri and a name");
   if (find_resource(r.uri))
     throw std::invalid_argument("resource " + r.uri + " is registered twice");
-  if (!r.read)
+  if (!r.read && !r.relay)
     throw std::invalid_argument("resource " + r.uri + " has no read function");
   resources_.push_back(std::move(r));
 }
@@ -77,7 +77,7 @@ void catalog::add_resource(resource_def r) {
 void catalog::add_resource_template(resource_template_def t) {
   if (t.uri_template.empty() || t.name.empty())
     throw std::invalid_argument("a resource template needs a uriTemplate and a name");
-  if (!t.read)
+  if (!t.read && !t.relay)
     throw std::invalid_argument("resource template " + t.uri_template + " has no read function");
   templates_.push_back(std::move(t));
 }

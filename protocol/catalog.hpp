@@ -167,6 +167,10 @@ struct resource_contents {
   nlohmann::json to_json() const;
 };
 
+/// How a request answered later (by an upstream server) ends: its whole
+/// result, or the error (code, message, data) to answer with. Any thread.
+using relay_reply = std::function<void(std::optional<nlohmann::json> result, std::optional<rpc_error> error)>;
+
 struct resource_def {
   std::string uri;
   std::string name;
@@ -174,6 +178,9 @@ struct resource_def {
   std::string description;
   std::string mime_type;
   std::function<std::vector<resource_contents>()> read;
+  /// Instead of read, for a resource read later (an upstream server's):
+  /// `done` gets the whole resources/read result.
+  std::function<void(relay_reply done)> relay = {};
 };
 
 /// A URI template (RFC 6570 level 1: "{name}" placeholders).
@@ -187,6 +194,9 @@ struct resource_template_def {
   std::function<std::optional<std::vector<resource_contents>>(const std::string& uri,
                                                                const std::map<std::string, std::string>& vars)>
     read;
+  /// Instead of read, for a template read later (an upstream server's):
+  /// `done` gets the whole resources/read result for `uri`.
+  std::function<void(const std::string& uri, relay_reply done)> relay = {};
 };
 
 // -- prompts --------------------------------------------------------------------
@@ -206,10 +216,7 @@ struct prompt_def {
   /// Returns the prompt's messages for the (validated) arguments.
   std::function<nlohmann::json(const std::map<std::string, std::string>& args)> get;
   /// Instead of get, for a prompt answered later (an upstream server's):
-  /// `done` gets the whole prompts/get result, or the error (code,
-  /// message, data) to answer with. Called from any thread.
-  using relay_reply = std::function<void(std::optional<nlohmann::json> result,
-                                         std::optional<rpc_error> error)>;
+  /// `done` gets the whole prompts/get result.
   std::function<void(const std::map<std::string, std::string>& args, relay_reply done)> relay = {};
 };
 

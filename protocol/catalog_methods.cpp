@@ -90,9 +90,27 @@ bool endpoint::handle_common(const rpc_message& msg, bool modern, const sink_ptr
     auto uri = required_string(params, "uri");
     std::vector<resource_contents> contents;
     std::map<std::string, std::string> vars;
+    // A resource an upstream serves: answered when it answers (this thread goes on).
+    auto relayed = [&](const std::function<void(relay_reply)>& start) {
+      start([self = shared_from_this(), out, id = msg.id, modern](std::optional<json> result,
+                                                                  std::optional<rpc_error> error) {
+        if (error)
+          out->respond(make_error(id, *error));
+        else
+          out->respond(make_result(id, modern ? self->modern_result(std::move(*result), true) : std::move(*result)));
+      });
+    };
     if (auto* r = cat->find_resource(uri)) {
+      if (r->relay) {
+        relayed(r->relay);
+        return true;
+      }
       contents = r->read();
     } else if (auto* t = cat->match_template(uri, vars)) {
+      if (t->relay) {
+        relayed([&](relay_reply done) { t->relay(uri, std::move(done)); });
+        return true;
+      }
       auto found = t->read(uri, vars);
       if (!found)
         fail(modern ? rpc_code::invalid_params : mcp_code::resource_not_found_legacy,

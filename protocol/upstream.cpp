@@ -29,11 +29,13 @@ struct relayed_call {
   std::shared_ptr<tool_call> call;
 };
 
-/// Another request relayed as it is (prompts/get), answered through `reply`.
+/// Another request relayed as it is (prompts/get, resources/read),
+/// answered through `reply`; a result without `expect` is the upstream's error.
 struct relayed_request {
   std::string method;
   nlohmann::json params;
-  prompt_def::relay_reply reply;
+  std::string expect;
+  relay_reply reply;
 };
 
 } // namespace
@@ -161,7 +163,8 @@ struct upstream_state {
   /// "pid 12" or the URL, for log lines.
   std::string where() const { return port ? "pid " + std::to_string(port->pid()) : cfg.url; }
   std::map<upstream_client::call_key, std::shared_ptr<tool_call>> callers;
-  std::map<upstream_client::call_key, prompt_def::relay_reply> requesters; // prompts/get
+  /// Relayed requests other than calls, by key: who waits, and what its result must hold.
+  std::map<upstream_client::call_key, std::pair<relay_reply, std::string>> requesters;
   std::vector<std::string> prompt_names; // as last merged
   upstream_client::call_key next_key = 1;
   std::vector<caf::response_promise> ready_waiters;
@@ -181,8 +184,8 @@ struct upstream_state {
     for (auto& [key, call] : callers)
       call->fail(rpc_code::internal_error, "upstream " + cfg.name + " stopped while the call ran",
                  nlohmann::json{{"upstream", cfg.name}});
-    for (auto& [key, reply] : requesters)
-      reply(std::nullopt, rpc_error{rpc_code::internal_error, "upstream " + cfg.name + " stopped while the request ran",
+    for (auto& [key, waiting] : requesters)
+      waiting.first(std::nullopt, rpc_error{rpc_code::internal_error, "upstream " + cfg.name + " stopped while the request ran",
                                     nlohmann::json{{"upstream", cfg.name}}});
   }
 };
@@ -207,6 +210,56 @@ void arm_tick(upstream_actor* self) {
     return;
   self->state.ticking = true;
   self->delayed_send(self, tick_every, up_tick_atom::value);
+}
+
+/// Replaces in the catalog what this upstream served of one kind (entries
+/// whose `name` has its namespace) with `defs`, removed by `key` (a name or
+/// a URI); how many were added (one that clashes is logged, not served).
+template <class Def>
+size_t replace_entries(upstream_state& st, const char* kind, std::vector<Def> defs,
+                       const std::vector<Def>& (catalog::*list)() const, bool (catalog::*remove)(const std::string&),
+                       void (catalog::*add)(Def), std::string Def::*name, std::string Def::*key) {
+  auto prefix = st.cfg.name + ".";
+  size_t added = 0;
+  st.store->update([&](catalog& c) {
+    std::vector<std::string> old;
+    for (auto& e : (c.*list)())
+      if ((e.*name).rfind(prefix, 0) == 0)
+        old.push_back(e.*key);
+    for (auto& k : old)
+      (c.*remove)(k);
+    for (auto& d : defs) {
+      auto what = d.*key;
+      try {
+        (c.*add)(std::move(d));
+        ++added;
+      } catch (const std::exception& e) {
+        log::warning(st.path, "upstream " + st.cfg.name + ": " + kind + " " + what + " is not served: " + e.what());
+      }
+    }
+  });
+  return added;
+}
+
+/// Where a catalog entry's relayed requests go: the current incarnation of
+/// the upstream's actor, or an error at once while it is down. Copied into
+/// the entries, which outlive any incarnation.
+struct relay_target {
+  std::shared_ptr<actors::name_table> names;
+  std::string upstream;
+  std::shared_ptr<upstream_status> status;
+
+  void operator()(std::string method, json params, std::string expect, relay_reply done) const {
+    auto actor = names->lookup(upstream_actor_name(upstream));
+    if (!actor || !status->serving())
+      return done(std::nullopt, rpc_error{rpc_code::internal_error, "upstream " + upstream + " is " + status->describe(),
+                                          json{{"upstream", upstream}}});
+    caf::anon_send(actor, relayed_request{std::move(method), std::move(params), std::move(expect), std::move(done)});
+  }
+};
+
+relay_target target_of(const upstream_state& st) {
+  return {st.names, st.cfg.name, st.status};
 }
 
 /// The catalog entry of one upstream tool: relayed to the current
@@ -246,25 +299,8 @@ void merge_tools(upstream_actor* self, std::vector<json> tools) {
       names.push_back(d->name);
       defs.push_back(std::move(*d));
     }
-  auto prefix = st.cfg.name + ".";
-  size_t added = 0;
-  st.store->update([&](catalog& c) {
-    std::vector<std::string> old;
-    for (auto& t : c.tools())
-      if (t.name.rfind(prefix, 0) == 0)
-        old.push_back(t.name);
-    for (auto& n : old)
-      c.remove_tool(n);
-    for (auto& d : defs) {
-      auto name = d.name;
-      try {
-        c.add_tool(std::move(d));
-        ++added;
-      } catch (const std::exception& e) {
-        log::warning(st.path, "upstream " + st.cfg.name + ": tool " + name + " is not served: " + e.what());
-      }
-    }
-  });
+  auto added = replace_entries(st, "tool", std::move(defs), &catalog::tools, &catalog::remove_tool, &catalog::add_tool,
+                               &tool_def::name, &tool_def::name);
   if (!st.ready) {
     st.ready = true;
     st.status->ready(added);
@@ -300,39 +336,59 @@ void merge_prompts(upstream_actor* self, std::vector<json> prompts) {
         if (auto n = str_of(a, "name"); !n.empty())
           def.arguments.push_back(
             {n, str_of(a, "description"), a.is_object() && a.value("required", json(false)) == json(true), {}});
-    def.relay = [names = st.names, upstream = st.cfg.name, remote, status = st.status](
-                  const std::map<std::string, std::string>& args, prompt_def::relay_reply done) {
-      auto actor = names->lookup(upstream_actor_name(upstream));
-      if (!actor || !status->serving())
-        return done(std::nullopt, rpc_error{rpc_code::internal_error, "upstream " + upstream + " is " + status->describe(),
-                                            json{{"upstream", upstream}}});
-      caf::anon_send(actor, relayed_request{"prompts/get", json{{"name", remote}, {"arguments", args}}, std::move(done)});
+    def.relay = [to = target_of(st), remote](const std::map<std::string, std::string>& args, relay_reply done) {
+      to("prompts/get", json{{"name", remote}, {"arguments", args}}, "messages", std::move(done));
     };
     names.push_back(def.name);
     defs.push_back(std::move(def));
   }
-  auto prefix = st.cfg.name + ".";
-  size_t added = 0;
-  st.store->update([&](catalog& c) {
-    std::vector<std::string> old;
-    for (auto& p : c.prompts())
-      if (p.name.rfind(prefix, 0) == 0)
-        old.push_back(p.name);
-    for (auto& n : old)
-      c.remove_prompt(n);
-    for (auto& d : defs) {
-      auto name = d.name;
-      try {
-        c.add_prompt(std::move(d));
-        ++added;
-      } catch (const std::exception& e) {
-        log::warning(st.path, "upstream " + st.cfg.name + ": prompt " + name + " is not served: " + e.what());
-      }
-    }
-  });
+  auto added = replace_entries(st, "prompt", std::move(defs), &catalog::prompts, &catalog::remove_prompt,
+                               &catalog::add_prompt, &prompt_def::name, &prompt_def::name);
   if (names != st.prompt_names)
     log::info(st.path, "upstream " + st.cfg.name + " serves " + std::to_string(added) + " prompts");
   st.prompt_names = std::move(names);
+}
+
+/// The upstream's resources in the catalog under their own URIs (their
+/// names namespaced, NAME.name), each read relayed as resources/read.
+void merge_resources(upstream_actor* self, std::vector<json> resources) {
+  auto& st = self->state;
+  std::vector<resource_def> defs;
+  for (auto& r : resources) {
+    auto uri = str_of(r, "uri");
+    if (uri.empty())
+      continue;
+    resource_def def{uri, st.cfg.name + "." + str_of(r, "name", uri), str_of(r, "title"), str_of(r, "description"),
+                     str_of(r, "mimeType"), nullptr};
+    def.relay = [to = target_of(st), uri](relay_reply done) {
+      to("resources/read", json{{"uri", uri}}, "contents", std::move(done));
+    };
+    defs.push_back(std::move(def));
+  }
+  auto added = replace_entries(st, "resource", std::move(defs), &catalog::resources, &catalog::remove_resource,
+                               &catalog::add_resource, &resource_def::name, &resource_def::uri);
+  log::info(st.path, "upstream " + st.cfg.name + " serves " + std::to_string(added) + " resources");
+}
+
+/// Its resource templates the same way: a URI that matches one is read from the upstream.
+void merge_templates(upstream_actor* self, std::vector<json> templates) {
+  auto& st = self->state;
+  std::vector<resource_template_def> defs;
+  for (auto& t : templates) {
+    auto uri_template = str_of(t, "uriTemplate");
+    if (uri_template.empty())
+      continue;
+    resource_template_def def{uri_template, st.cfg.name + "." + str_of(t, "name", uri_template), str_of(t, "title"),
+                              str_of(t, "description"), str_of(t, "mimeType"), nullptr};
+    def.relay = [to = target_of(st)](const std::string& uri, relay_reply done) {
+      to("resources/read", json{{"uri", uri}}, "contents", std::move(done));
+    };
+    defs.push_back(std::move(def));
+  }
+  auto added = replace_entries(st, "resource template", std::move(defs), &catalog::resource_templates,
+                               &catalog::remove_resource_template, &catalog::add_resource_template,
+                               &resource_template_def::name, &resource_template_def::uri_template);
+  log::info(st.path, "upstream " + st.cfg.name + " serves " + std::to_string(added) + " resource templates");
 }
 
 tool_result result_of(const json& r) {
@@ -366,14 +422,16 @@ caf::behavior upstream_fun(upstream_actor* self, upstream_config cfg, std::share
   upstream_client::events ev;
   ev.on_tools = [self](std::vector<json> tools) { merge_tools(self, std::move(tools)); };
   ev.on_prompts = [self](std::vector<json> prompts) { merge_prompts(self, std::move(prompts)); };
+  ev.on_resources = [self](std::vector<json> resources) { merge_resources(self, std::move(resources)); };
+  ev.on_templates = [self](std::vector<json> templates) { merge_templates(self, std::move(templates)); };
   ev.on_answer = [self](upstream_client::call_key key, std::optional<json> result, std::optional<rpc_error> error) {
     auto& st = self->state;
     if (auto r = st.requesters.find(key); r != st.requesters.end()) {
-      auto reply = std::move(r->second);
+      auto [reply, expect] = std::move(r->second);
       st.requesters.erase(r);
-      if (result && !result->contains("messages"))
+      if (result && !(result->contains(expect) && (*result)[expect].is_array()))
         return reply(std::nullopt, rpc_error{rpc_code::internal_error,
-                                             "upstream " + st.cfg.name + " answered prompts/get without messages",
+                                             "upstream " + st.cfg.name + " answered without " + expect,
                                              json{{"upstream", st.cfg.name}}});
       reply(std::move(result), std::move(error));
       return;
@@ -504,7 +562,7 @@ caf::behavior upstream_fun(upstream_actor* self, upstream_config cfg, std::share
     [self](relayed_request& rr) {
       auto& st = self->state;
       auto key = st.next_key++;
-      st.requesters.emplace(key, std::move(rr.reply));
+      st.requesters.emplace(key, std::make_pair(std::move(rr.reply), std::move(rr.expect)));
       st.client->request(key, std::move(rr.method), std::move(rr.params), false,
                          std::chrono::steady_clock::now() + st.cfg.call_timeout);
       flush(self);

@@ -181,8 +181,13 @@ void upstream_client::on_response(const json& msg) {
     phase_ = phase::listing;
     list(tools_, "");
     auto caps = init_result_.find("capabilities");
-    if (caps != init_result_.end() && caps->is_object() && caps->contains("prompts"))
+    auto has = [&](const char* what) { return caps != init_result_.end() && caps->is_object() && caps->contains(what); };
+    if (has("prompts"))
       list(prompts_, "");
+    if (has("resources")) {
+      list(resources_, "");
+      list(templates_, "");
+    }
     return;
   }
   if (id == tools_.id) {
@@ -194,13 +199,16 @@ void upstream_client::on_response(const json& msg) {
     });
     return;
   }
-  if (id == prompts_.id) {
-    on_page(prompts_, msg, [this](std::vector<json> prompts) {
-      if (ev_.on_prompts)
-        ev_.on_prompts(std::move(prompts));
-    });
-    return;
-  }
+  for (auto [l, done] : {std::pair<listing*, decltype(ev_.on_prompts)*>{&prompts_, &ev_.on_prompts},
+                         {&resources_, &ev_.on_resources},
+                         {&templates_, &ev_.on_templates}})
+    if (id == l->id) {
+      on_page(*l, msg, [done](std::vector<json> items) {
+        if (*done)
+          (*done)(std::move(items));
+      });
+      return;
+    }
   auto i = calls_.find(id);
   if (i == calls_.end())
     return; // cancelled or timed out: its answer is no longer wanted
@@ -301,7 +309,11 @@ void upstream_client::on_server_message(const json& msg) {
     relist(tools_);
   else if (method == "notifications/prompts/list_changed")
     relist(prompts_);
-  // Other notifications (resources) concern lists cafmcp does not relay yet.
+  else if (method == "notifications/resources/list_changed") {
+    relist(resources_);
+    relist(templates_);
+  }
+  // Others (resources/updated: cafmcp does not subscribe upstream) are dropped.
 }
 
 } // namespace cafmcp::protocol

@@ -8,8 +8,9 @@
 //
 // The session: initialize (a session-based revision, as most servers speak
 // today), notifications/initialized, then tools/list page by page (and
-// prompts/list, if the server has prompts); then it is ready and relays
-// calls and other requests (prompts/get). list_changed lists again.
+// prompts/list, resources/list and resources/templates/list, if the server
+// has them); then it is ready and relays calls and other requests
+// (prompts/get, resources/read). list_changed lists again.
 
 #include <chrono>
 #include <cstdint>
@@ -43,6 +44,9 @@ public:
     std::function<void(std::vector<nlohmann::json> tools)> on_tools;
     /// The server's prompts, the same way (never, for a server without prompts).
     std::function<void(std::vector<nlohmann::json> prompts)> on_prompts;
+    /// Its resources and resource templates (a server with resources).
+    std::function<void(std::vector<nlohmann::json> resources)> on_resources;
+    std::function<void(std::vector<nlohmann::json> templates)> on_templates;
     /// A relayed call ended: its result object, or the error to answer.
     std::function<void(call_key, std::optional<nlohmann::json> result, std::optional<rpc_error> error)> on_answer;
     /// notifications/progress for a relayed call (params without the token).
@@ -131,6 +135,8 @@ private:
   int64_t init_id_ = 0;
   listing tools_{"tools/list", "tools"};
   listing prompts_{"prompts/list", "prompts"};
+  listing resources_{"resources/list", "resources"};
+  listing templates_{"resources/templates/list", "resourceTemplates"};
   nlohmann::json init_result_;
   std::map<int64_t, open_call> calls_; // by JSON-RPC id
   std::vector<waiting_call> waiting_;  // before ready

@@ -104,6 +104,22 @@ try {
       client.getPrompt({ name: "everything.args-prompt", arguments: {} }),
       (e) => e?.code === -32602 && /missing required prompt argument "city"/.test(e?.message));
 
+    const { resources } = await client.listResources();
+    const doc = resources.find((r) => r.uri.startsWith("demo://resource/static/document/"));
+    check(`${sdkGen}: resources/list holds the upstream's resources, named under its namespace`,
+      doc !== undefined && doc.name.startsWith("everything."), JSON.stringify(resources.slice(0, 3)));
+    check(`${sdkGen}: the node's own resources are still listed`, resources.some((r) => r.uri === "cafmcp://server/info"));
+    const read = await client.readResource({ uri: doc?.uri ?? "demo://none" });
+    check(`${sdkGen}: resources/read of an upstream resource is relayed`,
+      read?.contents?.[0]?.uri === doc?.uri && (read?.contents?.[0]?.text ?? "").length > 0, JSON.stringify(read).slice(0, 200));
+    const { resourceTemplates } = await client.listResourceTemplates();
+    check(`${sdkGen}: resources/templates/list holds the upstream's templates`,
+      resourceTemplates.some((t) => t.uriTemplate === "demo://resource/dynamic/text/{resourceId}" && t.name.startsWith("everything.")),
+      JSON.stringify(resourceTemplates));
+    const dynamic = await client.readResource({ uri: "demo://resource/dynamic/text/3" });
+    check(`${sdkGen}: a URI of an upstream's template is read from the upstream`,
+      /^Resource 3: This is a plaintext resource/.test(dynamic?.contents?.[0]?.text ?? ""), JSON.stringify(dynamic));
+
     const progress = [];
     const done = await callWith(sdkGen, client,
       { name: "everything.trigger-long-running-operation", arguments: { duration: 1, steps: 3 } },

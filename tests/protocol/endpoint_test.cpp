@@ -295,7 +295,7 @@ TEST_CASE_FIXTURE(endpoint_fixture, "a relayed prompt is answered when its relay
   std::vector<std::thread> answering; // joined before the endpoint goes
   env.catalog->update([&](catalog& c) {
     prompt_def p{"up.weather", "", "relayed", {{"city", "", true, {}}}, nullptr};
-    p.relay = [&asked, &answering](const std::map<std::string, std::string>& args, prompt_def::relay_reply done) {
+    p.relay = [&asked, &answering](const std::map<std::string, std::string>& args, relay_reply done) {
       asked.push_back(args);
       answering.emplace_back([args, done = std::move(done)] {
         if (args.at("city") == "nowhere")
@@ -319,6 +319,33 @@ TEST_CASE_FIXTURE(endpoint_fixture, "a relayed prompt is answered when its relay
   CHECK(asked.size() == 2);
   for (auto& t : answering)
     t.join();
+}
+
+TEST_CASE_FIXTURE(endpoint_fixture, "a relayed resource or template is read when its relay answers") {
+  std::vector<std::string> asked;
+  auto contents = [](const std::string& uri) {
+    return json{{"contents", {{{"uri", uri}, {"text", "from upstream"}}}}};
+  };
+  env.catalog->update([&](catalog& c) {
+    resource_def r{"up://doc", "up.doc", "", "", "text/plain", nullptr};
+    r.relay = [&asked, contents](relay_reply done) {
+      asked.push_back("up://doc");
+      done(contents("up://doc"), std::nullopt);
+    };
+    c.add_resource(std::move(r));
+    resource_template_def t{"up://item/{id}", "up.item", "", "", "", nullptr};
+    t.relay = [&asked, contents](const std::string& uri, relay_reply done) {
+      asked.push_back(uri);
+      if (uri == "up://item/gone")
+        return done(std::nullopt, rpc_error{-32002, "upstream up: Resource not found", nullptr});
+      done(contents(uri), std::nullopt);
+    };
+    c.add_resource_template(std::move(t));
+  });
+  CHECK(modern("resources/read", json{{"uri", "up://doc"}})["result"]["contents"][0]["text"] == "from upstream");
+  CHECK(modern("resources/read", json{{"uri", "up://item/7"}})["result"]["contents"][0]["uri"] == "up://item/7");
+  CHECK(modern("resources/read", json{{"uri", "up://item/gone"}})["error"]["code"] == -32002);
+  CHECK(asked == std::vector<std::string>{"up://doc", "up://item/7", "up://item/gone"});
 }
 
 TEST_CASE_FIXTURE(endpoint_fixture, "logging/setLevel validates the level") {

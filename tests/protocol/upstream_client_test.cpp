@@ -15,7 +15,7 @@ using clock_type = upstream_client::clock;
 
 /// A client with its events recorded.
 struct fixture {
-  std::vector<std::vector<json>> tool_lists;
+  std::vector<std::vector<json>> tool_lists, prompt_lists, resource_lists, template_lists;
   std::vector<std::pair<upstream_client::call_key, json>> results;
   std::vector<std::pair<upstream_client::call_key, rpc_error>> errors;
   std::vector<std::pair<upstream_client::call_key, json>> progress;
@@ -26,6 +26,9 @@ struct fixture {
   upstream_client::events events() {
     upstream_client::events ev;
     ev.on_tools = [this](std::vector<json> t) { tool_lists.push_back(std::move(t)); };
+    ev.on_prompts = [this](std::vector<json> p) { prompt_lists.push_back(std::move(p)); };
+    ev.on_resources = [this](std::vector<json> r) { resource_lists.push_back(std::move(r)); };
+    ev.on_templates = [this](std::vector<json> t) { template_lists.push_back(std::move(t)); };
     ev.on_answer = [this](upstream_client::call_key k, std::optional<json> r, std::optional<rpc_error> e) {
       if (r)
         results.emplace_back(k, *r);
@@ -45,6 +48,15 @@ struct fixture {
   }
 
   void feed(const json& msg) { client.on_line(msg.dump(), t0); }
+
+  /// Started, initialize answered with `capabilities`: the listings that went out next.
+  std::vector<json> initialized(json capabilities) {
+    client.start(t0 + 5s);
+    auto init = sent();
+    feed(json{{"jsonrpc", "2.0"}, {"id", init.at(0)["id"]},
+              {"result", {{"protocolVersion", "2025-06-18"}, {"capabilities", std::move(capabilities)}}}});
+    return sent();
+  }
 
   /// initialize answered, one page of tools listed: ready.
   void handshake(json tools = json::array({{{"name", "echo"}}})) {
@@ -239,22 +251,10 @@ TEST_CASE("fields of an unexpected type from an upstream are its errors, read as
 
 TEST_CASE("an upstream with prompts has them listed too, relisted on list_changed, and prompts/get relayed") {
   fixture f;
-  std::vector<std::vector<json>> prompt_lists;
-  upstream_client::events ev = f.events();
-  ev.on_prompts = [&](std::vector<json> p) { prompt_lists.push_back(std::move(p)); };
-  upstream_client client{"ev", std::move(ev)};
-  auto sent = [&] {
-    std::vector<json> out;
-    for (auto& l : client.take_outbox())
-      out.push_back(json::parse(l));
-    return out;
-  };
-  auto feed = [&](const json& m) { client.on_line(m.dump(), f.t0); };
-  client.start(f.t0 + 5s);
-  auto init = sent();
-  feed(json{{"jsonrpc", "2.0"}, {"id", init[0]["id"]},
-            {"result", {{"protocolVersion", "2025-06-18"}, {"capabilities", {{"prompts", json::object()}}}}}});
-  auto lists = sent();
+  auto& client = f.client;
+  auto sent = [&] { return f.sent(); };
+  auto feed = [&](const json& m) { f.feed(m); };
+  auto lists = f.initialized({{"prompts", json::object()}});
   REQUIRE(lists.size() == 3);
   CHECK(lists[1]["method"] == "tools/list");
   CHECK(lists[2]["method"] == "prompts/list");
@@ -266,8 +266,8 @@ TEST_CASE("an upstream with prompts has them listed too, relisted on list_change
   feed(json{{"jsonrpc", "2.0"}, {"id", lists[1]["id"]}, {"result", {{"tools", json::array()}}}});
   CHECK(client.current_phase() == upstream_client::phase::ready);
   feed(json{{"jsonrpc", "2.0"}, {"id", page2[0]["id"]}, {"result", {{"prompts", {{{"name", "p2"}}}}}}});
-  REQUIRE(prompt_lists.size() == 1);
-  CHECK(prompt_lists[0].size() == 2);
+  REQUIRE(f.prompt_lists.size() == 1);
+  CHECK(f.prompt_lists[0].size() == 2);
 
   client.request(7, "prompts/get", json{{"name", "p1"}, {"arguments", {{"city", "Oslo"}}}}, false, f.t0 + 5s);
   auto get = sent();
@@ -283,8 +283,8 @@ TEST_CASE("an upstream with prompts has them listed too, relisted on list_change
   REQUIRE(relist.size() == 1);
   CHECK(relist[0]["method"] == "prompts/list");
   feed(json{{"jsonrpc", "2.0"}, {"id", relist[0]["id"]}, {"result", {{"prompts", {{{"name", "p3"}}}}}}});
-  REQUIRE(prompt_lists.size() == 2);
-  CHECK(prompt_lists[1][0]["name"] == "p3");
+  REQUIRE(f.prompt_lists.size() == 2);
+  CHECK(f.prompt_lists[1][0]["name"] == "p3");
 }
 
 TEST_CASE("an upstream without the prompts capability is not asked for prompts") {
@@ -292,4 +292,26 @@ TEST_CASE("an upstream without the prompts capability is not asked for prompts")
   f.handshake(); // initialize, initialized, tools/list: nothing else went out
   CHECK(f.client.current_phase() == upstream_client::phase::ready);
   CHECK(f.sent().empty());
+}
+
+TEST_CASE("an upstream with resources has its resources and templates listed, and both again on list_changed") {
+  fixture f;
+  auto sent = [&] { return f.sent(); };
+  auto feed = [&](const json& m) { f.feed(m); };
+  auto lists = f.initialized({{"resources", json::object()}});
+  REQUIRE(lists.size() == 4);
+  CHECK(lists[2]["method"] == "resources/list");
+  CHECK(lists[3]["method"] == "resources/templates/list");
+  feed(json{{"jsonrpc", "2.0"}, {"id", lists[2]["id"]}, {"result", {{"resources", {{{"uri", "a://1"}}}}}}});
+  feed(json{{"jsonrpc", "2.0"}, {"id", lists[3]["id"]},
+            {"result", {{"resourceTemplates", {{{"uriTemplate", "a://{x}"}}}}}}});
+  REQUIRE(f.resource_lists.size() == 1);
+  CHECK(f.resource_lists[0][0]["uri"] == "a://1");
+  REQUIRE(f.template_lists.size() == 1);
+  CHECK(f.template_lists[0][0]["uriTemplate"] == "a://{x}");
+  feed(json{{"jsonrpc", "2.0"}, {"method", "notifications/resources/list_changed"}});
+  auto relist = sent();
+  REQUIRE(relist.size() == 2);
+  CHECK(relist[0]["method"] == "resources/list");
+  CHECK(relist[1]["method"] == "resources/templates/list");
 }
