@@ -233,7 +233,7 @@ std::vector<field> node_config_schema() {
   out.push_back({"tenants", value_type::object_map, nlohmann::json::object(),
                  "tenants by name (from the token's tenant): each sees the tools its globs allow and has its own "
                  "rate limit (docs/ROUTING.md)", {}, {}, {}, {
-                   {"tools", value_type::string_list, nlohmann::json::array({"*"}), "globs over the tool names it sees and may call", {}, {}, {}, {}},
+                   {"tools", value_type::string_list, nlohmann::json::array({"*"}), "globs over the names it sees and may use: of tools, prompts, resources and resource templates", {}, {}, {}, {}},
                    {"deny_tools", value_type::string_list, nlohmann::json::array(), "globs over tool names it never sees, even if allowed", {}, {}, {}, {}},
                    {"rate", value_type::string, "", "its requests, all its clients together: \"CAPACITY/PER_SECOND\" (\"\": no limit)", {}, {}, {}, {}},
                  }});

@@ -79,6 +79,9 @@ void catalog::add_resource_template(resource_template_def t) {
     throw std::invalid_argument("a resource template needs a uriTemplate and a name");
   if (!t.read && !t.relay)
     throw std::invalid_argument("resource template " + t.uri_template + " has no read function");
+  for (auto& other : templates_)
+    if (other.uri_template == t.uri_template)
+      throw std::invalid_argument("resource template " + t.uri_template + " is registered twice");
   templates_.push_back(std::move(t));
 }
 

@@ -8,13 +8,25 @@ namespace cafmcp::protocol {
 
 using namespace detail;
 
-json endpoint::list_tools(const catalog& cat, const json& params, const std::function<bool(const std::string&)>& visible) {
-  std::vector<tool_def> seen; // a tenant's view: paged as if it were the catalog
-  if (visible)
-    for (auto& t : cat.tools())
-      if (visible(t.name))
-        seen.push_back(t);
-  return page(visible ? seen : cat.tools(), "tools", params, cat.page_size, [](const tool_def& t) {
+namespace {
+
+/// A tenant's view of one list (by name): paged as if it were the catalog.
+template <class Def>
+const std::vector<Def>& view_of(const std::vector<Def>& all, const std::function<bool(const std::string&)>& visible,
+                                std::vector<Def>& seen) {
+  if (!visible)
+    return all;
+  for (auto& d : all)
+    if (visible(d.name))
+      seen.push_back(d);
+  return seen;
+}
+
+} // namespace
+
+json endpoint::list_tools(const catalog& cat, const json& params, const visible_fn& visible) {
+  std::vector<tool_def> seen;
+  return page(view_of(cat.tools(), visible, seen), "tools", params, cat.page_size, [](const tool_def& t) {
     json j{{"name", t.name}, {"inputSchema", t.input_schema}};
     put_if(j, "title", t.title);
     put_if(j, "description", t.description);
@@ -26,8 +38,9 @@ json endpoint::list_tools(const catalog& cat, const json& params, const std::fun
   });
 }
 
-json endpoint::list_resources(const catalog& cat, const json& params) {
-  return page(cat.resources(), "resources", params, cat.page_size,
+json endpoint::list_resources(const catalog& cat, const json& params, const visible_fn& visible) {
+  std::vector<resource_def> seen;
+  return page(view_of(cat.resources(), visible, seen), "resources", params, cat.page_size,
               [](const resource_def& r) {
                 json j{{"uri", r.uri}, {"name", r.name}};
                 put_if(j, "title", r.title);
@@ -37,8 +50,9 @@ json endpoint::list_resources(const catalog& cat, const json& params) {
               });
 }
 
-json endpoint::list_templates(const catalog& cat, const json& params) {
-  return page(cat.resource_templates(), "resourceTemplates", params, cat.page_size,
+json endpoint::list_templates(const catalog& cat, const json& params, const visible_fn& visible) {
+  std::vector<resource_template_def> seen;
+  return page(view_of(cat.resource_templates(), visible, seen), "resourceTemplates", params, cat.page_size,
               [](const resource_template_def& t) {
                 json j{{"uriTemplate", t.uri_template}, {"name", t.name}};
                 put_if(j, "title", t.title);
@@ -48,8 +62,9 @@ json endpoint::list_templates(const catalog& cat, const json& params) {
               });
 }
 
-json endpoint::list_prompts(const catalog& cat, const json& params) {
-  return page(cat.prompts(), "prompts", params, cat.page_size, [](const prompt_def& p) {
+json endpoint::list_prompts(const catalog& cat, const json& params, const visible_fn& visible) {
+  std::vector<prompt_def> seen;
+  return page(view_of(cat.prompts(), visible, seen), "prompts", params, cat.page_size, [](const prompt_def& p) {
     json j{{"name", p.name}};
     put_if(j, "title", p.title);
     put_if(j, "description", p.description);
@@ -74,51 +89,64 @@ bool endpoint::handle_common(const rpc_message& msg, bool modern, const sink_ptr
   auto reply = [&](json result, bool cacheable) {
     out->respond(make_result(msg.id, modern ? modern_result(std::move(result), cacheable) : std::move(result)));
   };
+  // A tenant sees the tools, prompts, resources and templates its globs
+  // allow; the rest do not exist for it (listed, read or got).
+  auto tenant = out->tenant();
+  visible_fn visible;
+  if (env_.tenants && env_.tenants->restricts(tenant))
+    visible = [this, &tenant](const std::string& name) { return env_.tenants->sees(tenant, name); };
+  auto sees = [&visible](const std::string& name) { return !visible || visible(name); };
+  // What an upstream answers, later, on any thread: never thrown out of the relay.
+  auto relayed = [&](bool cacheable) -> relay_reply {
+    return [self = shared_from_this(), out, id = msg.id, modern, cacheable](std::optional<json> result,
+                                                                            std::optional<rpc_error> error) {
+      try {
+        if (error)
+          out->respond(make_error(id, *error));
+        else
+          out->respond(make_result(id, modern ? self->modern_result(std::move(*result), cacheable) : std::move(*result)));
+      } catch (const std::exception& e) {
+        out->respond(make_error(id, rpc_error{rpc_code::internal_error, std::string{"an unusable answer: "} + e.what(), nullptr}));
+      }
+    };
+  };
   if (m == "tools/list") {
-    auto tenant = out->tenant();
-    if (env_.tenants && env_.tenants->restricts(tenant))
-      reply(list_tools(*cat, params, [&](const std::string& name) { return env_.tenants->sees(tenant, name); }), true);
-    else
-      reply(list_tools(*cat, params), true);
+    reply(list_tools(*cat, params, visible), true);
   } else if (m == "resources/list") {
-    reply(list_resources(*cat, params), true);
+    reply(list_resources(*cat, params, visible), true);
   } else if (m == "resources/templates/list") {
-    reply(list_templates(*cat, params), true);
+    reply(list_templates(*cat, params, visible), true);
   } else if (m == "prompts/list") {
-    reply(list_prompts(*cat, params), true);
+    reply(list_prompts(*cat, params, visible), true);
   } else if (m == "resources/read") {
     auto uri = required_string(params, "uri");
     std::vector<resource_contents> contents;
     std::map<std::string, std::string> vars;
-    // A resource an upstream serves: answered when it answers (this thread goes on).
-    auto relayed = [&](const std::function<void(relay_reply)>& start) {
-      start([self = shared_from_this(), out, id = msg.id, modern](std::optional<json> result,
-                                                                  std::optional<rpc_error> error) {
-        if (error)
-          out->respond(make_error(id, *error));
-        else
-          out->respond(make_result(id, modern ? self->modern_result(std::move(*result), true) : std::move(*result)));
-      });
+    auto not_found = [&] {
+      fail(modern ? rpc_code::invalid_params : mcp_code::resource_not_found_legacy, "Resource not found",
+           json{{"uri", uri}});
     };
     if (auto* r = cat->find_resource(uri)) {
-      if (r->relay) {
-        relayed(r->relay);
+      if (!sees(r->name))
+        not_found();
+      if (r->relay) { // an upstream's: answered when it answers (this thread goes on)
+        r->relay(relayed(true));
         return true;
       }
       contents = r->read();
     } else if (auto* t = cat->match_template(uri, vars)) {
+      if (!sees(t->name))
+        not_found();
       if (t->relay) {
-        relayed([&](relay_reply done) { t->relay(uri, std::move(done)); });
+        t->relay(uri, relayed(true));
         return true;
       }
       auto found = t->read(uri, vars);
       if (!found)
-        fail(modern ? rpc_code::invalid_params : mcp_code::resource_not_found_legacy,
-             "Resource not found", json{{"uri", uri}});
+        not_found();
       contents = std::move(*found);
     } else {
-      fail(modern ? rpc_code::invalid_params : mcp_code::resource_not_found_legacy,
-           "Resource not found", json{{"uri", uri}});
+      not_found();
     }
     json result{{"contents", json::array()}};
     for (auto& c : contents)
@@ -127,7 +155,7 @@ bool endpoint::handle_common(const rpc_message& msg, bool modern, const sink_ptr
   } else if (m == "prompts/get") {
     auto name = required_string(params, "name");
     auto* p = cat->find_prompt(name);
-    if (!p)
+    if (!p || !sees(name))
       fail(rpc_code::invalid_params, "Unknown prompt: " + name);
     std::map<std::string, std::string> args;
     if (auto a = params.find("arguments"); a != params.end() && !a->is_null()) {
@@ -142,15 +170,8 @@ bool endpoint::handle_common(const rpc_message& msg, bool modern, const sink_ptr
     for (auto& a : p->arguments)
       if (a.required && !args.count(a.name))
         fail(rpc_code::invalid_params, "missing required prompt argument \"" + a.name + "\"");
-    if (p->relay) {
-      // Answered when the upstream server answers (this thread goes on).
-      p->relay(args, [self = shared_from_this(), out, id = msg.id, modern](
-                       std::optional<json> result, std::optional<rpc_error> error) {
-        if (error)
-          out->respond(make_error(id, *error));
-        else
-          out->respond(make_result(id, modern ? self->modern_result(std::move(*result), false) : std::move(*result)));
-      });
+    if (p->relay) { // an upstream's: answered when it answers (this thread goes on)
+      p->relay(args, relayed(false));
       return true;
     }
     json result{{"messages", p->get(args)}};
@@ -168,7 +189,7 @@ bool endpoint::handle_common(const rpc_message& msg, bool modern, const sink_ptr
     if (type == "ref/prompt") {
       auto name = required_string(*ref, "name");
       auto* p = cat->find_prompt(name);
-      if (!p)
+      if (!p || !sees(name))
         fail(rpc_code::invalid_params, "Unknown prompt: " + name);
       for (auto& a : p->arguments)
         if (a.name == arg_name)

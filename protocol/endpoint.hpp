@@ -223,12 +223,15 @@ private:
   void renew_session();
   void push(const nlohmann::json& notification);
 
-  /// `visible` (null: all) says which tools the caller's tenant sees.
-  static nlohmann::json list_tools(const catalog& cat, const nlohmann::json& params,
-                                   const std::function<bool(const std::string&)>& visible = nullptr);
-  static nlohmann::json list_resources(const catalog& cat, const nlohmann::json& params);
-  static nlohmann::json list_templates(const catalog& cat, const nlohmann::json& params);
-  static nlohmann::json list_prompts(const catalog& cat, const nlohmann::json& params);
+  /// `visible` (null: all) says which names the caller's tenant sees.
+  using visible_fn = std::function<bool(const std::string&)>;
+  static nlohmann::json list_tools(const catalog& cat, const nlohmann::json& params, const visible_fn& visible = nullptr);
+  static nlohmann::json list_resources(const catalog& cat, const nlohmann::json& params,
+                                       const visible_fn& visible = nullptr);
+  static nlohmann::json list_templates(const catalog& cat, const nlohmann::json& params,
+                                       const visible_fn& visible = nullptr);
+  static nlohmann::json list_prompts(const catalog& cat, const nlohmann::json& params,
+                                     const visible_fn& visible = nullptr);
 
   /// Adds resultType, serverInfo and (for cacheable results) ttlMs/cacheScope.
   nlohmann::json modern_result(nlohmann::json result, bool cacheable) const;

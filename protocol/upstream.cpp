@@ -1,6 +1,7 @@
 // Upstream MCP servers run as supervised port programs, their tools served under a namespace.
 #include "protocol/upstream.hpp"
 
+#include <atomic>
 #include <map>
 #include <optional>
 
@@ -254,7 +255,29 @@ struct relay_target {
     if (!actor || !status->serving())
       return done(std::nullopt, rpc_error{rpc_code::internal_error, "upstream " + upstream + " is " + status->describe(),
                                           json{{"upstream", upstream}}});
-    caf::anon_send(actor, relayed_request{std::move(method), std::move(params), std::move(expect), std::move(done)});
+    // Answered exactly once: by the actor, or, if the request is dropped
+    // unanswered (the actor ended before or while it held it), when the
+    // last copy of this reply goes.
+    struct once {
+      relay_reply done;
+      std::string upstream;
+      std::atomic<bool> answered{false};
+      void answer(std::optional<json> result, std::optional<rpc_error> error) {
+        if (!answered.exchange(true))
+          done(std::move(result), std::move(error));
+      }
+      ~once() {
+        answer(std::nullopt, rpc_error{rpc_code::internal_error, "upstream " + upstream + " stopped before it answered",
+                                       json{{"upstream", upstream}}});
+      }
+    };
+    auto guard = std::make_shared<once>();
+    guard->done = std::move(done);
+    guard->upstream = upstream;
+    relay_reply reply = [guard](std::optional<json> result, std::optional<rpc_error> error) {
+      guard->answer(std::move(result), std::move(error));
+    };
+    caf::anon_send(actor, relayed_request{std::move(method), std::move(params), std::move(expect), std::move(reply)});
   }
 };
 
@@ -354,10 +377,18 @@ void merge_prompts(upstream_actor* self, std::vector<json> prompts) {
 void merge_resources(upstream_actor* self, std::vector<json> resources) {
   auto& st = self->state;
   std::vector<resource_def> defs;
+  auto cat = st.store->snapshot();
   for (auto& r : resources) {
     auto uri = str_of(r, "uri");
     if (uri.empty())
       continue;
+    // A URI one of the node's (or another upstream's) templates serves stays theirs.
+    std::map<std::string, std::string> vars;
+    if (auto* t = cat->match_template(uri, vars); t && t->name.rfind(st.cfg.name + ".", 0) != 0) {
+      log::warning(st.path, "upstream " + st.cfg.name + ": resource " + uri + " is not served: template "
+                              + t->uri_template + " (" + t->name + ") serves it");
+      continue;
+    }
     resource_def def{uri, st.cfg.name + "." + str_of(r, "name", uri), str_of(r, "title"), str_of(r, "description"),
                      str_of(r, "mimeType"), nullptr};
     def.relay = [to = target_of(st), uri](relay_reply done) {
@@ -429,11 +460,17 @@ caf::behavior upstream_fun(upstream_actor* self, upstream_config cfg, std::share
     if (auto r = st.requesters.find(key); r != st.requesters.end()) {
       auto [reply, expect] = std::move(r->second);
       st.requesters.erase(r);
-      if (result && !(result->contains(expect) && (*result)[expect].is_array()))
+      if (!result)
+        return reply(std::nullopt, std::move(error));
+      if (!(result->contains(expect) && (*result)[expect].is_array()))
         return reply(std::nullopt, rpc_error{rpc_code::internal_error,
                                              "upstream " + st.cfg.name + " answered without " + expect,
                                              json{{"upstream", st.cfg.name}}});
-      reply(std::move(result), std::move(error));
+      // Only what the method's result holds goes on (not the upstream's _meta or resultType).
+      json checked{{expect, std::move((*result)[expect])}};
+      if (auto d = str_of(*result, "description"); !d.empty())
+        checked["description"] = d;
+      reply(std::move(checked), std::nullopt);
       return;
     }
     auto i = st.callers.find(key);

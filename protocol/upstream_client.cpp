@@ -35,8 +35,10 @@ void upstream_client::list(listing& l, const std::string& cursor) {
   json params = json::object();
   if (!cursor.empty())
     params["cursor"] = cursor;
-  if (cursor.empty())
+  if (cursor.empty()) {
     l.got.clear();
+    l.pages = 0;
+  }
   l.id = send_request(l.method, std::move(params));
 }
 
@@ -182,15 +184,23 @@ void upstream_client::on_response(const json& msg) {
     list(tools_, "");
     auto caps = init_result_.find("capabilities");
     auto has = [&](const char* what) { return caps != init_result_.end() && caps->is_object() && caps->contains(what); };
+    // A kind it does not declare is empty (what an earlier run of it served goes).
     if (has("prompts"))
       list(prompts_, "");
+    else if (ev_.on_prompts)
+      ev_.on_prompts({});
     if (has("resources")) {
       list(resources_, "");
       list(templates_, "");
+    } else {
+      if (ev_.on_resources)
+        ev_.on_resources({});
+      if (ev_.on_templates)
+        ev_.on_templates({});
     }
     return;
   }
-  if (id == tools_.id) {
+  if (id != 0 && id == tools_.id) {
     on_page(tools_, msg, [this](std::vector<json> tools) {
       if (ev_.on_tools)
         ev_.on_tools(std::move(tools));
@@ -202,7 +212,7 @@ void upstream_client::on_response(const json& msg) {
   for (auto [l, done] : {std::pair<listing*, decltype(ev_.on_prompts)*>{&prompts_, &ev_.on_prompts},
                          {&resources_, &ev_.on_resources},
                          {&templates_, &ev_.on_templates}})
-    if (id == l->id) {
+    if (id != 0 && id == l->id) {
       on_page(*l, msg, [done](std::vector<json> items) {
         if (*done)
           (*done)(std::move(items));
@@ -246,15 +256,24 @@ void upstream_client::on_page(listing& l, const json& msg, const std::function<v
                             + (error != msg.end() && error->is_object() ? str_of(*error, "message", "an error")
                                                                         : std::string{"no result"}));
     l.got.clear();
-    l.again = false;
+    if (l.again) { // it changed meanwhile: try again
+      l.again = false;
+      list(l, "");
+    }
     return;
   }
   if (auto items = result->find(l.field); items != result->end() && items->is_array())
     for (auto& x : *items)
       l.got.push_back(x);
   if (auto next = str_of(*result, "nextCursor"); !next.empty()) {
-    list(l, next);
-    return;
+    if (++l.pages >= max_pages) { // a cursor that never ends: keep what came
+      if (ev_.on_protocol_error)
+        ev_.on_protocol_error(std::string{l.method} + " went on past " + std::to_string(max_pages)
+                              + " pages: the rest is not served");
+    } else {
+      list(l, next);
+      return;
+    }
   }
   auto got = std::move(l.got);
   l.got.clear();

@@ -116,7 +116,9 @@ private:
     int64_t id = 0;     // the page request on its way (0: none)
     bool again = false; // list_changed while it ran
     std::vector<nlohmann::json> got = {};
+    size_t pages = 0;   // of this listing so far
   };
+  static constexpr size_t max_pages = 1000;
 
   int64_t send_request(std::string method, nlohmann::json params);
   void list(listing& l, const std::string& cursor);

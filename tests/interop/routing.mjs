@@ -25,6 +25,7 @@ const acme = makeToken("ann", "acme");
 const globex = makeToken("gus", "globex");
 const other = makeToken("olga", "initech"); // a tenant the config does not name
 const anonymous = makeToken("nora", ""); // a token without a tenant
+const umbrella = makeToken("una", "umbrella"); // sees every upstream's names
 
 const require = createRequire(import.meta.url);
 const pkgDir = dirname(require.resolve("@modelcontextprotocol/server-everything/package.json"));
@@ -37,11 +38,12 @@ writeFileSync(configPath, JSON.stringify({
   name: "rt1",
   // The killed upstreams come back 5 s later (±20 %): the fallback is checked well before.
   supervision: { restart_backoff: { initial_ms: 5000 } },
-  mcp: { auth: { enabled: true, static_tokens: [acme.entry, globex.entry, other.entry, anonymous.entry] } },
+  mcp: { auth: { enabled: true, static_tokens: [acme.entry, globex.entry, other.entry, anonymous.entry, umbrella.entry] } },
   upstreams: { everything: { command: server }, mirror: { command: server }, backup: { command: server } },
   tenants: {
     acme: { tools: ["everything.*", "session_*"], deny_tools: ["everything.get-env"] },
-    globex: { tools: ["add", "session_*"], rate: "5/0.001" },
+    globex: { tools: ["add", "session_*"], rate: "9/0.001" },
+    umbrella: { tools: ["everything.*", "mirror.*", "backup.*"] },
   },
   routes: {
     spread: {
@@ -109,6 +111,28 @@ try {
   const ownHandle = own.result?.structuredContent?.handle;
   check("a caller without a tenant still gets plain handles", /^[0-9a-f]{32}$/.test(ownHandle ?? ""), JSON.stringify(own));
   check("acme's value is unchanged", text(await callTool(mcpUrl, acme.token, "session_get", { handle, key: "k" })) === "secret");
+
+  // -- the same view over prompts and resources ------------------------------
+  const promptNames = async (token) => (await rpc(mcpUrl, token, "prompts/list", {})).result?.prompts?.map((p) => p.name) ?? [];
+  const acmePrompts = await promptNames(acme.token);
+  check("acme lists the upstream's prompts its globs allow, and no others",
+    acmePrompts.includes("everything.simple-prompt") && !acmePrompts.includes("greeting") && acmePrompts.every((n) => n.startsWith("everything.")),
+    JSON.stringify(acmePrompts));
+  check("globex lists no prompt: none is in its view", (await promptNames(globex.token)).length === 0);
+  const acmeGot = await rpc(mcpUrl, acme.token, "prompts/get", { name: "everything.simple-prompt" }, "everything.simple-prompt");
+  check("acme gets an upstream prompt in its view", acmeGot.result?.messages?.length === 1, JSON.stringify(acmeGot));
+  const globexGot = await rpc(mcpUrl, globex.token, "prompts/get", { name: "everything.simple-prompt" }, "everything.simple-prompt");
+  check("globex cannot get it: unknown to it", globexGot.error?.message === "Unknown prompt: everything.simple-prompt", JSON.stringify(globexGot));
+  const dynamic = "demo://resource/dynamic/text/1";
+  // (Three copies of one server offer the same URIs: the first to list them serves them, under its namespace.)
+  const umbrellaRead = await rpc(mcpUrl, umbrella.token, "resources/read", { uri: dynamic }, dynamic);
+  check("a tenant reads an upstream resource in its view", /^Resource 1: /.test(umbrellaRead.result?.contents?.[0]?.text ?? ""),
+    JSON.stringify(umbrellaRead));
+  const globexRead = await rpc(mcpUrl, globex.token, "resources/read", { uri: dynamic }, dynamic);
+  check("globex cannot read it: not found for it", globexRead.error?.code === -32602 && globexRead.error?.message === "Resource not found",
+    JSON.stringify(globexRead));
+  const globexTemplates = (await rpc(mcpUrl, globex.token, "resources/templates/list", {})).result?.resourceTemplates ?? [];
+  check("globex lists no template outside its view", globexTemplates.length === 0, JSON.stringify(globexTemplates));
 
   // -- a tenant's rate limit -------------------------------------------------
   let limited = null;
