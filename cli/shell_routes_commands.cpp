@@ -137,7 +137,8 @@ int shell::change_routes(const shell_call& c, const std::string& verb, const std
         away.push_back(r.node + " (" + (r.state != "up" ? r.state : r.health) + ")");
         continue;
       }
-      auto text = cluster::routes_of({sys_, node_, r.node, shell_call_timeout});
+      // Each member looks now (it would within cluster.routes_poll_ms).
+      auto text = cluster::routes_look({sys_, node_, r.node, shell_call_timeout});
       auto d = text ? route_document::from_text(*text) : std::nullopt;
       versions[r.node] = d ? d->version : 0;
       (d && d->version >= doc->version ? applied : pending).push_back(r.node);

@@ -153,6 +153,10 @@ caf::expected<std::string> routes_of(const admin_target& t) {
   return one<std::string>(call(t, "routing", caf::make_message(routes_get_atom::value)));
 }
 
+caf::expected<std::string> routes_look(const admin_target& t) {
+  return one<std::string>(call(t, "routing", caf::make_message(routes_look_atom::value)));
+}
+
 caf::expected<std::string> routes_add(const admin_target& t, const std::string& id, const std::string& rule,
                                       bool replace) {
   return one<std::string>(call(t, "routing", caf::make_message(routes_add_atom::value, id, rule, replace)));

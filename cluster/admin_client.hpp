@@ -101,6 +101,8 @@ caf::expected<std::vector<actors::chaos_experiment>> chaos_stop(const admin_targ
 
 /// The routing rules the member applies: {"version": N, "routes": {...}}.
 caf::expected<std::string> routes_of(const admin_target& t);
+/// The same, after the member looked for a newer version (and applied it).
+caf::expected<std::string> routes_look(const admin_target& t);
 /// Adds rule `id` (JSON text of one rule; `replace`: an existing one too)
 /// or removes it, as a new version of the cluster's rules made on the
 /// member (role admin; audited); the new version, as routes_of.

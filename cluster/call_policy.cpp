@@ -73,6 +73,7 @@ const table& rules() {
     // Routing rules: reading is for viewers; a change is for admins,
     // audited here (it goes to every member).
     {{"routing", routes_get_atom::value}, {"routes", need::viewer}},
+    {{"routing", routes_look_atom::value}, {"routes_look", need::viewer}},
     {{"routing", routes_add_atom::value}, {"routes_add", need::admin, true}},
     {{"routing", routes_remove_atom::value}, {"routes_remove", need::admin, true}},
   };

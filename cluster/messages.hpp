@@ -137,9 +137,11 @@ typename Inspector::result_type inspect(Inspector& f, status_row& x) {
 //   (repl_backup_atom, id)                -> session_record  (backup_session: every replica holds it now)
 // Routing rules shared by the members (route_sync.hpp), each member's "routing":
 //   (routes_get_atom)                        -> string  the version it applies: {"version", "routes"}
+//   (routes_look_atom)                       -> string  the same, after it looked for a newer one
 //   (routes_add_atom, id, rule JSON, replace) -> string  the new version, written to the cluster
 //   (routes_remove_atom, id)                 -> string  the same
 using routes_get_atom = caf::atom_constant<caf::atom("rt_get")>;
+using routes_look_atom = caf::atom_constant<caf::atom("rt_look")>;
 using routes_add_atom = caf::atom_constant<caf::atom("rt_add")>;
 using routes_remove_atom = caf::atom_constant<caf::atom("rt_del")>;
 using repl_members_atom = caf::atom_constant<caf::atom("rp_members")>;

@@ -47,6 +47,10 @@ struct sync_state {
   std::string last_error;  // the last poll's ("": it worked), logged when it changes
   int failures = 0;        // polls in a row that failed
   uint64_t looks = 0;      // polls so far
+  // No head yet: a read of a missing record makes its primary ask every
+  // member, so until a change is made a member looks only every tenth poll
+  // (a change's maker has every member look at once: routes_look_atom).
+  bool no_head = false;
 };
 
 using state_ptr = std::shared_ptr<sync_state>;
@@ -111,6 +115,7 @@ void newest(caf::event_based_actor* self, const state_ptr& st, bool thorough, do
   self->request(r, st->cfg.timeout, actors::session_get_atom::value, head_id)
     .then(
       [self, st, thorough, k](actors::session_record& rec) {
+        st->no_head = false;
         uint64_t head = 0;
         try {
           head = std::stoull(rec.info);
@@ -123,15 +128,13 @@ void newest(caf::event_based_actor* self, const state_ptr& st, bool thorough, do
           return k(st->applied, caf::none);
         climb(self, st, st->applied.version, st->applied, 0, k);
       },
-      [self, st, r, thorough, k](caf::error& err) {
+      [self, st, thorough, k](caf::error& err) {
         if (!actors::is(err, actors::errc::not_found))
           return k(std::nullopt, std::move(err));
+        st->no_head = true; // no change was ever made (the cluster holds no routing record)
         if (thorough)
           return climb(self, st, st->applied.version, st->applied, 0, k);
-        // No change was ever made: make the head (version 1) so that looks find a record.
-        self->request(r, st->cfg.timeout, actors::session_create_atom::value, record_ttl_ms, head_id, std::string{"1"})
-          .then([st, k](actors::session_record&) { k(st->applied, caf::none); },
-                [st, k](caf::error&) { k(st->applied, caf::none); }); // taken: another member made it
+        k(st->applied, caf::none);
       });
 }
 
@@ -154,13 +157,19 @@ void apply_version(const state_ptr& st, const route_document& doc) {
   }
 }
 
-void poll(caf::event_based_actor* self, const state_ptr& st) {
-  if (st->looking)
+void poll(caf::event_based_actor* self, const state_ptr& st, std::function<void()> then = nullptr, bool now = false) {
+  if (st->looking) {
+    if (then)
+      then(); // a look is under way: answer with what is applied
+    return;
+  }
+  auto look = ++st->looks;
+  if (st->no_head && !now && look % 10 != 0)
     return;
   st->looking = true;
   // Every tenth look climbs past the head too (a change whose maker died before it moved the head).
-  auto thorough = ++st->looks % 10 == 0;
-  newest(self, st, thorough, [self, st](std::optional<route_document> doc, caf::error err) {
+  auto thorough = look % 10 == 0;
+  newest(self, st, thorough, [self, st, then](std::optional<route_document> doc, caf::error err) {
     st->looking = false;
     auto why = err ? self->system().render(err) : std::string{};
     st->failures = err ? st->failures + 1 : 0;
@@ -177,6 +186,8 @@ void poll(caf::event_based_actor* self, const state_ptr& st) {
     }
     if (doc && doc->version > st->refused)
       apply_version(st, *doc);
+    if (then)
+      then();
   });
 }
 
@@ -287,6 +298,11 @@ caf::behavior route_sync(caf::event_based_actor* self, state_ptr st, std::string
       self->delayed_send(self, st->cfg.poll, routes_poll_atom::value);
     },
     [st](routes_get_atom) { return st->applied.to_text(); },
+    [self, st](routes_look_atom) {
+      auto rp = self->make_response_promise<std::string>();
+      poll(self, st, [rp, st]() mutable { rp.deliver(st->applied.to_text()); }, true);
+      return rp;
+    },
     [self, st](routes_add_atom, const std::string& id, const std::string& rule, bool replace) {
       auto rp = self->make_response_promise();
       change(self, st, [id, rule, replace](const route_document& d) { return d.with_rule(id, rule, replace); }, rp, 0,
