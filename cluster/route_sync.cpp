@@ -60,6 +60,15 @@ caf::error no_replicator() {
   return make_error(errc::unreachable, "this node's replicator is not running");
 }
 
+/// The version the head record names (0: unreadable; a look then climbs from what this node has).
+uint64_t head_version(const actors::session_record& head) {
+  try {
+    return std::stoull(head.info);
+  } catch (const std::exception&) {
+    return 0;
+  }
+}
+
 /// Version `v` (nullopt: no such version in the cluster).
 void read_version(caf::event_based_actor* self, const state_ptr& st, uint64_t v, doc_k k) {
   auto r = st->names->lookup("replicator");
@@ -116,12 +125,7 @@ void newest(caf::event_based_actor* self, const state_ptr& st, bool thorough, do
     .then(
       [self, st, thorough, k](actors::session_record& rec) {
         st->no_head = false;
-        uint64_t head = 0;
-        try {
-          head = std::stoull(rec.info);
-        } catch (const std::exception&) {
-          // an unreadable head: climb from what this node has
-        }
+        auto head = head_version(rec);
         if (head > st->applied.version)
           return climb(self, st, head, std::nullopt, 0, k);
         if (!thorough)
@@ -205,11 +209,7 @@ void advance_head(caf::event_based_actor* self, const state_ptr& st, uint64_t v,
   self->request(r, st->cfg.timeout, actors::session_get_atom::value, head_id)
     .then(
       [self, st, r, v, tries, failed](actors::session_record& rec) {
-        uint64_t head = 0;
-        try {
-          head = std::stoull(rec.info);
-        } catch (const std::exception&) {
-        }
+        auto head = head_version(rec);
         if (head >= v)
           return;
         if (tries <= 0)

@@ -90,22 +90,18 @@ std::optional<route_decision> routed_tool(const endpoint_env& env, const route_t
   return d;
 }
 
-/// Counts a routed call's failure and its duration by route and target,
-/// then does what `inner` did with the outcome.
-std::function<void(bool)> route_outcome(metrics::metrics_registry& m, const route_decision& d,
-                                        std::function<void(bool)> inner) {
+/// Counts a routed call's failure and its duration by route and target.
+std::function<void(bool)> route_outcome(metrics::metrics_registry& m, const route_decision& d) {
   // (failed: answered -32603, the target or its upstream failed, or the
   // call was dropped; refused before it ran: busy, no worker.)
   metrics::metric_labels labels{{"route", d.rule}, {"target", d.tool}};
   auto* errors = &m.counter("cafmcp_route_errors_total", "Routed calls that failed (-32603: the target or its upstream failed)", labels);
   auto* seconds = &m.histogram("cafmcp_route_call_duration_seconds", "Routed calls from the decision to their outcome",
                                labels, metrics::metrics_registry::latency_buckets());
-  return [inner = std::move(inner), errors, seconds, start = std::chrono::steady_clock::now()](bool failed) {
+  return [errors, seconds, start = std::chrono::steady_clock::now()](bool failed) {
     if (failed)
       errors->inc();
     seconds->observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-    if (inner)
-      inner(failed);
   };
 }
 
@@ -216,7 +212,7 @@ void endpoint::call_tool(const rpc_message& msg, bool modern, const sink_ptr& ou
   // (busy, no worker, too many tasks), or when it ends.
   std::function<void(bool)> routed_outcome;
   if (routed && env_.route_metrics)
-    routed_outcome = route_outcome(*env_.route_metrics, *routed, nullptr);
+    routed_outcome = route_outcome(*env_.route_metrics, *routed);
   auto refuse = [&routed_outcome](int code, const std::string& message, json data = nullptr) {
     if (routed_outcome)
       routed_outcome(true);
