@@ -62,6 +62,16 @@ json endpoint::list_templates(const catalog& cat, const json& params, const visi
               });
 }
 
+bool endpoint::resource_visible(const catalog& cat, const std::string& uri, const std::string& tenant) const {
+  std::map<std::string, std::string> vars;
+  const std::string* name = nullptr;
+  if (auto* r = cat.find_resource(uri))
+    name = &r->name;
+  else if (auto* t = cat.match_template(uri, vars))
+    name = &t->name;
+  return name && (!env_.tenants || env_.tenants->sees(tenant, *name));
+}
+
 json endpoint::list_prompts(const catalog& cat, const json& params, const visible_fn& visible) {
   std::vector<prompt_def> seen;
   return page(view_of(cat.prompts(), visible, seen), "prompts", params, cat.page_size, [](const prompt_def& p) {

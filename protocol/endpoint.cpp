@@ -337,9 +337,7 @@ void endpoint::handle_legacy(const rpc_message& msg, const sink_ptr& out) {
   }
   if (m == "resources/subscribe" || m == "resources/unsubscribe") {
     auto uri = required_string(params, "uri");
-    std::map<std::string, std::string> vars;
-    auto cat = env_.catalog->snapshot();
-    if (!cat->find_resource(uri) && !cat->match_template(uri, vars))
+    if (!resource_visible(*env_.catalog->snapshot(), uri, out->tenant()))
       fail(mcp_code::resource_not_found_legacy, "Resource not found", json{{"uri", uri}});
     uint64_t sub = 0;
     {

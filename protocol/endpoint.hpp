@@ -170,8 +170,9 @@ public:
 
   /// Runs task `id` again here, from the start (its node died and its tool
   /// is idempotent); its state goes to the registry (and its mirror) as for
-  /// any task. "" when it runs, else why it cannot.
-  std::string resume_task(const std::string& id, const std::string& tool, const nlohmann::json& arguments);
+  /// any task, and it stays `tenant`'s. "" when it runs, else why it cannot.
+  std::string resume_task(const std::string& id, const std::string& tool, const nlohmann::json& arguments,
+                          const std::string& tenant);
 
   /// Cancels every call still running (the connection is gone).
   void cancel_all();
@@ -232,6 +233,9 @@ private:
                                        const visible_fn& visible = nullptr);
   static nlohmann::json list_prompts(const catalog& cat, const nlohmann::json& params,
                                      const visible_fn& visible = nullptr);
+  /// Whether `uri` is a resource, or matches a template, that `tenant` sees:
+  /// what a subscription to its updates needs.
+  bool resource_visible(const catalog& cat, const std::string& uri, const std::string& tenant) const;
 
   /// Adds resultType, serverInfo and (for cacheable results) ttlMs/cacheScope.
   nlohmann::json modern_result(nlohmann::json result, bool cacheable) const;

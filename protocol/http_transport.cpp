@@ -67,7 +67,8 @@ public:
   const std::string& correlation() const { return correlation_; }
   /// Whom the current request acts for ("": no authorisation).
   std::string subject() const { return who_ ? who_->subject : std::string{}; }
-  std::string tenant() const { return who_ ? who_->tenant : std::string{}; }
+  /// The current request's tenant: its token's, else http.tenant_header's ("": none).
+  const std::string& tenant() const { return tenant_; }
   /// The current request's trace context (its transport span's).
   const trace::context& trace_context() const { return span_.ctx(); }
 
@@ -201,9 +202,41 @@ private:
                            "Origin " + std::string{origin->value()} + " is not allowed");
     }
     who_.reset();
+    tenant_.clear();
     if (cfg.auth.enabled)
       return authorize(resource, true);
-    dispatch();
+    if (take_tenant())
+      dispatch();
+  }
+
+  /// Sets tenant_ from the token, else from http.tenant_header; false (and
+  /// answered 400/403) when the header is malformed, repeated or names a
+  /// tenant other than the token's: a client never picks another's tenant.
+  bool take_tenant() {
+    tenant_ = who_ ? who_->tenant : std::string{};
+    auto& name = srv_->config().tenant_header;
+    auto [first, last] = name.empty() ? std::make_pair(req_.end(), req_.end()) : req_.equal_range(name);
+    if (first != last && !pick_tenant(name, std::string{first->value()}, std::next(first) != last))
+      return false;
+    if (span_.recording() && !tenant_.empty())
+      span_.set("cafmcp.tenant", tenant_);
+    return true;
+  }
+
+  /// take_tenant's header `name` with `value` (`repeated`: sent more than once).
+  bool pick_tenant(const std::string& name, std::string value, bool repeated) {
+    if (repeated || !detail::is_tenant_name(value)) {
+      reply_error(http::status::bad_request, rpc_code::invalid_request,
+                  "header " + name + " must appear once and name a tenant (1 to 128 visible ASCII characters)");
+      return false;
+    }
+    if (!tenant_.empty() && value != tenant_) {
+      reply_error(http::status::forbidden, rpc_code::invalid_request,
+                  "header " + name + " names tenant " + value + ", but the bearer token is tenant " + tenant_ + "'s");
+      return false;
+    }
+    tenant_ = std::move(value);
+    return true;
   }
 
   /// With mcp.auth: the bearer token's principal, or a 401. A token naming
@@ -231,14 +264,13 @@ private:
         return send(std::move(res));
       }
       who_ = std::move(outcome.who);
+      if (!take_tenant())
+        return;
       srv_->count("cafmcp_http_authenticated_total",
                   "MCP requests with an accepted bearer token, by tenant (\"\": none; past 100 tenants: other)",
-                  {{"tenant", srv_->tenant_label(who_->tenant)}});
-      if (span_.recording()) {
+                  {{"tenant", srv_->tenant_label(tenant_)}});
+      if (span_.recording())
         span_.set("enduser.id", who_->subject);
-        if (!who_->tenant.empty())
-          span_.set("cafmcp.tenant", who_->tenant);
-      }
     }
     log::correlation_scope scope{correlation_, subject(), tenant()}; // the request's log lines say whose it is
     if (log::enabled(log::level::debug))
@@ -395,12 +427,12 @@ private:
   /// member (a failover) restored from its replicated record. `found` runs
   /// on this connection's thread, with nullptr when there is none.
   void with_session(const std::string& id, std::function<void(std::shared_ptr<http_session>)> found_any) {
-    // A session started under another subject is not found (404), as if it
-    // did not exist: its id alone must not let one client act as another.
-    auto found = [found_any, subject = subject()](std::shared_ptr<http_session> s) {
+    // A session started under another subject or tenant is not found (404),
+    // as if it did not exist: its id alone must not let one client act as another.
+    auto found = [found_any, subject = subject(), tenant = tenant()](std::shared_ptr<http_session> s) {
       if (s) {
         auto state = s->ep->session();
-        if (!state || state->subject != subject)
+        if (!state || state->subject != subject || state->tenant != tenant)
           return found_any(nullptr);
       }
       found_any(std::move(s));
@@ -747,6 +779,7 @@ private:
   trace::span span_;        // the current request's transport span
   std::string client_;      // the peer's address (connection limits, logs)
   std::optional<principal> who_; // the current request's, with mcp.auth
+  std::string tenant_;           // the current request's (take_tenant)
   tcp::socket sock_;
   std::shared_ptr<http_server> srv_;
   beast::flat_buffer buf_;

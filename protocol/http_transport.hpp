@@ -58,6 +58,10 @@ struct http_config {
   std::vector<std::string> allowed_hosts;
   /// Bearer authorisation (mcp.auth): off, or every request needs a token.
   auth_config auth;
+  /// A request header naming the caller's tenant when its token names none
+  /// ("": tenants come from tokens only). A token's own tenant wins; a
+  /// header naming another is refused with 403.
+  std::string tenant_header;
   /// cafmcp_http_* counters and gauges (none: not counted).
   std::shared_ptr<metrics::metrics_registry> metrics;
 };

@@ -14,6 +14,8 @@ json legacy_session::to_json() const {
          {"subscriptions", subscriptions}};
   if (!subject.empty())
     j["subject"] = subject;
+  if (!tenant.empty())
+    j["tenant"] = tenant;
   return j;
 }
 
@@ -33,6 +35,8 @@ std::optional<legacy_session> legacy_session::from_json(const std::string& id, c
     s.log_level = level->get<std::string>();
   if (auto subject = j.find("subject"); subject != j.end() && subject->is_string())
     s.subject = subject->get<std::string>();
+  if (auto tenant = j.find("tenant"); tenant != j.end() && tenant->is_string())
+    s.tenant = tenant->get<std::string>();
   if (auto subs = j.find("subscriptions"); subs != j.end() && subs->is_array())
     for (auto& u : *subs)
       if (u.is_string())

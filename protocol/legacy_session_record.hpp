@@ -24,9 +24,11 @@ struct legacy_session {
   /// The bearer token's subject that started it ("": no authorisation):
   /// no other subject may use it, on any node.
   std::string subject;
+  /// The tenant that started it ("": none): no other tenant may use it.
+  std::string tenant;
 
   /// {"kind": "legacy_session", "protocolVersion", "clientInfo",
-  /// "capabilities", "logLevel", "subscriptions", "subject" (when set)}: the format on disk and
+  /// "capabilities", "logLevel", "subscriptions", "subject", "tenant" (when set)}: the format on disk and
   /// between nodes (change it only with a migration). Without the id (the
   /// record's key) and `initialized`.
   nlohmann::json to_json() const;

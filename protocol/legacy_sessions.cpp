@@ -30,7 +30,8 @@ void endpoint::initialize(const rpc_message& msg, const sink_ptr& out) {
   s.protocol_version = version;
   s.client_info = params.value("clientInfo", json::object());
   s.client_capabilities = params.value("capabilities", json::object());
-  s.subject = out->subject(); // bound to it: another subject's requests do not find it
+  s.subject = out->subject(); // bound to them: another subject's or tenant's requests do not find it
+  s.tenant = out->tenant();
   // The session's record (its implicit state handle) lives in the session
   // manager; created without waiting: its mailbox keeps the order.
   if (auto sm = env_.session_manager ? env_.session_manager() : caf::actor{})

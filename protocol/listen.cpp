@@ -46,8 +46,7 @@ void endpoint::listen(const rpc_message& msg, const json& caps, const sink_ptr& 
   auto uris = strings("resourceSubscriptions");
   if (n->contains("resourceSubscriptions")) {
     for (auto& uri : uris) {
-      std::map<std::string, std::string> vars;
-      if (!cat->find_resource(uri) && !cat->match_template(uri, vars))
+      if (!resource_visible(*cat, uri, out->tenant()))
         fail(rpc_code::invalid_params, "Resource not found", json{{"uri", uri}});
       filter.resource_uris.insert(uri);
     }
@@ -58,7 +57,7 @@ void endpoint::listen(const rpc_message& msg, const json& caps, const sink_ptr& 
       fail_tasks_undeclared();
     json known = json::array();
     for (auto& id : strings("taskIds"))
-      if (env_.tasks->get(id)) { // unknown or expired tasks are not honoured
+      if (env_.tasks->get(id, out->tenant())) { // unknown, expired or another tenant's: not honoured
         filter.task_ids.insert(id);
         known.push_back(id);
       }

@@ -54,7 +54,7 @@ std::function<void(const actors::session_record&)> take_over_orphaned_tasks(std:
     auto owner = task.owner.empty() ? std::string{"?"} : task.owner;
     std::string why;
     if (task.idempotent) {
-      why = resumer->resume_task(rec.id, task.tool, task.arguments);
+      why = resumer->resume_task(rec.id, task.tool, task.arguments, task.tenant);
       if (why.empty()) {
         log::info("/", "task " + rec.id + " (" + task.tool + ") runs again on " + node + ": its node " + owner
                          + " is gone");

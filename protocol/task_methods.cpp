@@ -13,10 +13,12 @@ void endpoint::handle_task_method(const rpc_message& msg, const sink_ptr& out) {
   auto& params = params_object(msg);
   auto id = required_string(params, "taskId");
   auto& m = msg.method;
-  if (!env_.tasks->get(id) && env_.session_manager && env_.session_manager())
+  // A task is its tenant's: to any other caller it does not exist.
+  auto tenant = out->tenant();
+  if (!env_.tasks->get(id, tenant) && env_.session_manager && env_.session_manager())
     return remote_task_method(msg, out, id);
   if (m == "tasks/get") {
-    auto task = env_.tasks->get(id);
+    auto task = env_.tasks->get(id, tenant);
     if (!task)
       fail(rpc_code::invalid_params, "Failed to retrieve task: Task not found or expired", json{{"taskId", id}});
     out->respond(make_result(msg.id, modern_result(std::move(*task), false)));
@@ -24,13 +26,13 @@ void endpoint::handle_task_method(const rpc_message& msg, const sink_ptr& out) {
     auto responses = params.find("inputResponses");
     if (responses == params.end() || !responses->is_object())
       fail(rpc_code::invalid_params, "tasks/update needs \"inputResponses\" (an object)");
-    if (!env_.tasks->get(id))
+    if (!env_.tasks->get(id, tenant))
       fail(rpc_code::invalid_params, "Failed to update task: Task not found or expired", json{{"taskId", id}});
     // cafmcp's tasks never wait for input (tools that ask run synchronously),
     // so no key is outstanding: ignored, as the extension asks.
     out->respond(make_result(msg.id, modern_result(json::object(), false)));
   } else {
-    if (env_.tasks->cancel(id) == cancel_outcome::not_found)
+    if (env_.tasks->cancel(id, tenant) == cancel_outcome::not_found)
       fail(rpc_code::invalid_params, "Failed to cancel task: Task not found or expired", json{{"taskId", id}});
     out->respond(make_result(msg.id, modern_result(json::object(), false)));
   }
@@ -39,6 +41,7 @@ void endpoint::handle_task_method(const rpc_message& msg, const sink_ptr& out) {
 void endpoint::remote_task_method(const rpc_message& msg, const sink_ptr& out, const std::string& id) {
   auto method = msg.method;
   auto request_id = msg.id;
+  auto tenant = out->tenant();
   std::weak_ptr<endpoint> weak = weak_from_this();
   auto verb = method == "tasks/get" ? "retrieve" : method == "tasks/update" ? "update" : "cancel";
   auto not_found = [=] {
@@ -53,7 +56,7 @@ void endpoint::remote_task_method(const rpc_message& msg, const sink_ptr& out, c
     auto task = task_record::from_info(rec->info);
     auto field = rec->data.find(task_state_field);
     auto found = field == rec->data.end() ? std::nullopt : parse_task_state(field->second);
-    if (!task || !found)
+    if (!task || !found || task->tenant != tenant)
       return not_found();
     auto& state = *found;
     auto ep = weak.lock();
@@ -84,10 +87,14 @@ void endpoint::remote_task_method(const rpc_message& msg, const sink_ptr& out, c
   });
 }
 
-std::string endpoint::resume_task(const std::string& id, const std::string& tool, const json& arguments) {
+std::string endpoint::resume_task(const std::string& id, const std::string& tool, const json& arguments,
+                                  const std::string& tenant) {
   struct discard : request_sink {
+    explicit discard(std::string t) : org(std::move(t)) {}
     void notify(const json&) override {}
     void respond(const json&) override {} // "the task is created": nobody asked
+    std::string tenant() const override { return org; } // it runs as its tenant's: same view, same owner
+    std::string org;
   };
   rpc_message msg;
   msg.method = "tools/call";
@@ -98,7 +105,7 @@ std::string endpoint::resume_task(const std::string& id, const std::string& tool
                      {{meta_key::protocol_version, "2026-07-28"},
                       {meta_key::client_capabilities, {{"extensions", {{tasks_extension, json::object()}}}}}}}};
   try {
-    call_tool(msg, true, std::make_shared<discard>(), json::object(), nullptr, id);
+    call_tool(msg, true, std::make_shared<discard>(tenant), json::object(), nullptr, id);
   } catch (const protocol_error& e) {
     return e.err.message;
   }

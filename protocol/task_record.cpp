@@ -25,8 +25,11 @@ bool read_optional(const json& j, const char* key, T& out, Check is_type) {
 } // namespace
 
 json task_record::to_json() const {
-  return json{{"kind", task_kind},   {"owner", owner},           {"tool", tool},
-              {"arguments", arguments}, {"idempotent", idempotent}, {"resumed", resumed}};
+  json out{{"kind", task_kind},      {"owner", owner},           {"tool", tool},
+           {"arguments", arguments}, {"idempotent", idempotent}, {"resumed", resumed}};
+  if (!tenant.empty()) // absent in records from before tenants: no tenant's
+    out["tenant"] = tenant;
+  return out;
 }
 
 std::optional<task_record> task_record::from_json(const json& j) {
@@ -41,7 +44,8 @@ std::optional<task_record> task_record::from_json(const json& j) {
   auto is_bool = [](const json& v) { return v.is_boolean(); };
   auto is_object = [](const json& v) { return v.is_object(); };
   if (!read_optional(j, "owner", r.owner, is_string) || !read_optional(j, "arguments", r.arguments, is_object)
-      || !read_optional(j, "idempotent", r.idempotent, is_bool) || !read_optional(j, "resumed", r.resumed, is_bool))
+      || !read_optional(j, "idempotent", r.idempotent, is_bool) || !read_optional(j, "resumed", r.resumed, is_bool)
+      || !read_optional(j, "tenant", r.tenant, is_string))
     return std::nullopt;
   return r;
 }

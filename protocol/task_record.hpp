@@ -19,8 +19,9 @@ struct task_record {
   nlohmann::json arguments = nlohmann::json::object();
   bool idempotent = false; // the tool's idempotentHint: may run again after its node died
   bool resumed = false;    // runs again after its node died: the record exists already
+  std::string tenant = {};  // whose task it is ("": no tenant's): no other tenant finds it
 
-  /// {"kind": "task", "owner", "tool", "arguments", "idempotent", "resumed"}.
+  /// {"kind": "task", "owner", "tool", "arguments", "idempotent", "resumed"[, "tenant"]}.
   nlohmann::json to_json() const;
   /// The record in `j`, or nullopt when `j` is not a task record (another
   /// kind, or a field of the wrong type). Missing optional fields default.

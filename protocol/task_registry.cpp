@@ -64,6 +64,7 @@ std::optional<json> task_registry::create(const std::string& tool, std::shared_p
     task t;
     t.id = id.empty() ? actors::make_session_id() : std::move(id);
     t.tool = tool;
+    t.tenant = origin ? origin->tenant : std::string{};
     t.created = t.updated = now;
     t.cancel = std::move(cancel);
     out = to_json(t);
@@ -82,13 +83,24 @@ void task_registry::mirror(const json& task_json, const task_record* origin) {
     mirror_(task_json["taskId"].get<std::string>(), task_json, origin);
 }
 
-std::optional<json> task_registry::get(const std::string& id) {
-  std::lock_guard<std::mutex> guard{mtx_};
+task_registry::task* task_registry::find(const std::string& id, const std::string* tenant) {
   sweep(system_clock::now());
   auto i = tasks_.find(id);
-  if (i == tasks_.end())
-    return std::nullopt;
-  return to_json(i->second);
+  if (i == tasks_.end() || (tenant && i->second.tenant != *tenant))
+    return nullptr;
+  return &i->second;
+}
+
+std::optional<json> task_registry::get(const std::string& id) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  auto t = find(id, nullptr);
+  return t ? std::optional<json>{to_json(*t)} : std::nullopt;
+}
+
+std::optional<json> task_registry::get(const std::string& id, const std::string& tenant) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  auto t = find(id, &tenant);
+  return t ? std::optional<json>{to_json(*t)} : std::nullopt;
 }
 
 void task_registry::set_message(const std::string& id, std::string message) {
@@ -139,18 +151,25 @@ void task_registry::end(const std::string& id, const char* status, json outcome)
 }
 
 task_registry::cancel_outcome task_registry::cancel(const std::string& id) {
+  return cancel(id, nullptr);
+}
+
+task_registry::cancel_outcome task_registry::cancel(const std::string& id, const std::string& tenant) {
+  return cancel(id, &tenant);
+}
+
+task_registry::cancel_outcome task_registry::cancel(const std::string& id, const std::string* tenant) {
   json changed;
   {
     std::lock_guard<std::mutex> guard{mtx_};
-    sweep(system_clock::now());
-    auto i = tasks_.find(id);
-    if (i == tasks_.end())
+    auto t = find(id, tenant);
+    if (!t)
       return cancel_outcome::not_found;
-    if (i->second.status != "working")
+    if (t->status != "working")
       return cancel_outcome::already_ended;
-    i->second.cancel->store(true);
-    i->second.message = "cancelled by the client";
-    changed = finish(i->second, "cancelled");
+    t->cancel->store(true);
+    t->message = "cancelled by the client";
+    changed = finish(*t, "cancelled");
   }
   publish(changed);
   return cancel_outcome::cancelled;

@@ -3,8 +3,9 @@
 // Tasks of the 2026-07-28 Tasks extension (io.modelcontextprotocol/tasks):
 // a tools/call the server runs in the background while the client polls
 // tasks/get, answers tasks/update or asks tasks/cancel. Node-wide (any
-// connection may poll any task), thread-safe, bounded. Task ids are 128
-// random bits, so they cannot be guessed. Status changes go to
+// connection of the same tenant may poll a task), thread-safe, bounded. Task
+// ids are 128 random bits, so they cannot be guessed, and a task is bound to
+// the tenant that started it: to any other it does not exist. Status changes go to
 // subscriptions/listen streams that asked for the task (notifications/tasks).
 
 #include <atomic>
@@ -53,6 +54,9 @@ public:
   /// The task as tasks/get returns it (without resultType), or nullopt:
   /// unknown or expired.
   std::optional<nlohmann::json> get(const std::string& id);
+  /// The same for a caller of `tenant` ("": none): another tenant's task is
+  /// unknown to it.
+  std::optional<nlohmann::json> get(const std::string& id, const std::string& tenant);
 
   /// Sets a progress message on a working task (no notification: polling
   /// clients see it, listeners are not flooded).
@@ -64,6 +68,8 @@ public:
 
   using cancel_outcome = protocol::cancel_outcome;
   cancel_outcome cancel(const std::string& id);
+  /// The same for a caller of `tenant`: another tenant's task is not_found.
+  cancel_outcome cancel(const std::string& id, const std::string& tenant);
 
   size_t size();
 
@@ -71,6 +77,7 @@ private:
   struct task {
     std::string id;
     std::string tool;
+    std::string tenant; // whose it is ("": no tenant's)
     std::string status = "working";
     std::string message;
     std::chrono::system_clock::time_point created;
@@ -85,7 +92,10 @@ private:
   nlohmann::json finish(task& t, const char* status);
   /// Ends a working task (ignored when it ended already, e.g. cancelled).
   void end(const std::string& id, const char* status, nlohmann::json outcome);
+  cancel_outcome cancel(const std::string& id, const std::string* tenant); // tenant null: any
   void sweep(std::chrono::system_clock::time_point now); // lock held
+  /// The live task `id` (lock held; null: unknown), if `tenant` (null: any) may see it.
+  task* find(const std::string& id, const std::string* tenant);
   void publish(const nlohmann::json& task_json);
   void mirror(const nlohmann::json& task_json, const task_record* origin = nullptr);
 

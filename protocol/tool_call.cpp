@@ -278,7 +278,7 @@ void endpoint::call_tool(const rpc_message& msg, bool modern, const sink_ptr& ou
     // and reports into the registry, which tasks/get reads.
     bool idempotent = tool->annotations.is_object() && tool->annotations.value("idempotentHint", false);
     auto task = env_.tasks->create(name, job->cancelled,
-                                   task_record{{}, name, args, idempotent, !task_id.empty()}, task_id);
+                                   task_record{{}, name, args, idempotent, !task_id.empty(), out->tenant()}, task_id);
     if (!task)
       refuse(mcp_code::server_busy, "Server busy: too many tasks are live; retry later");
     job->sink = make_task_sink(env_.tasks, (*task)["taskId"].get<std::string>());

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cctype>
 #include <random>
+#include <string_view>
 
 #include "protocol/base64.hpp"
 #include "protocol/json_rpc.hpp"
@@ -70,6 +71,24 @@ bool host_allowed(const std::string& host, const std::vector<std::string>& extra
     if (lower(e) == name || lower(e) == lower(host))
       return true;
   return false;
+}
+
+bool is_header_name(const std::string& name) {
+  if (name.empty() || name.size() > 256)
+    return false;
+  for (unsigned char c : name)
+    if (!std::isalnum(c) && std::string_view{"!#$%&'*+-.^_`|~"}.find(static_cast<char>(c)) == std::string_view::npos)
+      return false;
+  return true;
+}
+
+bool is_tenant_name(const std::string& name) {
+  if (name.empty() || name.size() > 128)
+    return false;
+  for (unsigned char c : name)
+    if (c <= 0x20 || c >= 0x7f)
+      return false;
+  return true;
 }
 
 bool is_loopback_host(const std::string& host) {

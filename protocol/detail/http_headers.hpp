@@ -24,6 +24,14 @@ bool origin_allowed(const std::string& origin, const std::vector<std::string>& e
 /// `extra` (with or without a port). A missing Host is refused.
 bool host_allowed(const std::string& host, const std::vector<std::string>& extra);
 
+/// True for an HTTP field name (RFC 9110 token: letters, digits and
+/// !#$%&'*+-.^_`|~), at most 256 characters; "" is none.
+bool is_header_name(const std::string& name);
+
+/// True for a tenant named by a header (http.tenant_header): 1 … 128
+/// visible ASCII characters, no spaces.
+bool is_tenant_name(const std::string& name);
+
 /// True for 127.0.0.0/8, ::1 and "localhost".
 bool is_loopback_host(const std::string& host);
 

@@ -89,3 +89,20 @@ TEST_CASE("header_mismatch takes any body: without params._meta the version cann
   for (auto body : {json::array(), json{{"params", 1}}, json{{"params", {{"_meta", json::object()}}}}, json(nullptr)})
     CHECK(header_mismatch(body, header).find("does not match body value null") != std::string::npos);
 }
+
+TEST_CASE("a tenant header's name is an HTTP token and its value 1 to 128 visible ASCII characters") {
+  CHECK(is_header_name("X-Tenant"));
+  CHECK(is_header_name("x_org.id"));
+  CHECK_FALSE(is_header_name(""));
+  CHECK_FALSE(is_header_name("X Tenant"));
+  CHECK_FALSE(is_header_name("X-Tenant:"));
+  CHECK_FALSE(is_header_name(std::string(257, 'x')));
+  CHECK(is_tenant_name("acme"));
+  CHECK(is_tenant_name("org:42/eu"));
+  CHECK(is_tenant_name(std::string(128, 'a')));
+  CHECK_FALSE(is_tenant_name(""));
+  CHECK_FALSE(is_tenant_name("ac me"));
+  CHECK_FALSE(is_tenant_name("acme\t"));
+  CHECK_FALSE(is_tenant_name("caf\xc3\xa9"));
+  CHECK_FALSE(is_tenant_name(std::string(129, 'a')));
+}

@@ -86,3 +86,13 @@ TEST_CASE("a legacy session keeps the subject that started it across nodes - non
   CHECK(sample().to_json().contains("subject") == false);
   CHECK(legacy_session::from_info("s9", old_record)->subject.empty());
 }
+
+TEST_CASE("a legacy session keeps the tenant that started it across nodes - none is written without one") {
+  auto s = sample();
+  s.tenant = "acme";
+  auto back = legacy_session::from_info("s1", s.to_json().dump());
+  REQUIRE(back);
+  CHECK(back->tenant == "acme");
+  CHECK(sample().to_json().contains("tenant") == false);
+  CHECK(legacy_session::from_info("s9", old_record)->tenant.empty());
+}

@@ -4,6 +4,7 @@
 #include "protocol/cancel_outcome.hpp"
 #include "protocol/replicated_tasks.hpp"
 #include "protocol/task_record.hpp"
+#include "protocol/task_registry.hpp"
 
 using namespace cafmcp::protocol;
 using nlohmann::json;
@@ -126,4 +127,41 @@ TEST_CASE("a task that cannot run again after its node died is failed with a cle
   auto none = failed_task_state(std::nullopt, "t2", "?", "why", at);
   CHECK(none["taskId"] == "t2");
   CHECK(none["status"] == "failed");
+}
+
+TEST_CASE("a task record keeps its tenant - none is written for a task of no tenant") {
+  auto r = sample();
+  r.tenant = "acme";
+  auto back = task_record::from_info(r.to_json().dump());
+  REQUIRE(back);
+  CHECK(back->tenant == "acme");
+  CHECK(sample().to_json().contains("tenant") == false);
+  CHECK(task_record::from_info(old_record)->tenant.empty());
+  CHECK_FALSE(task_record::from_info(R"({"kind":"task","tool":"echo","tenant":7})"));
+}
+
+TEST_CASE("a task is found and cancelled only by its own tenant - to any other its id is unknown") {
+  task_registry tasks{task_config{}, std::make_shared<notification_hub>()};
+  auto stop = std::make_shared<std::atomic<bool>>(false);
+  task_record origin;
+  origin.tool = "sleep";
+  origin.tenant = "acme";
+  auto created = tasks.create("sleep", stop, origin);
+  REQUIRE(created);
+  auto id = (*created)["taskId"].get<std::string>();
+  CHECK(tasks.get(id, "acme"));
+  CHECK_FALSE(tasks.get(id, "globex"));
+  CHECK_FALSE(tasks.get(id, ""));
+  CHECK(tasks.cancel(id, "globex") == cancel_outcome::not_found);
+  CHECK(tasks.cancel(id, "") == cancel_outcome::not_found);
+  CHECK_FALSE(stop->load());
+  CHECK(tasks.get(id)); // the node itself (a takeover, a peer's cancel) sees every task
+  CHECK(tasks.cancel(id, "acme") == cancel_outcome::cancelled);
+  CHECK(stop->load());
+  // A task of no tenant is not any tenant's.
+  auto plain = tasks.create("sleep", std::make_shared<std::atomic<bool>>(false));
+  REQUIRE(plain);
+  auto plain_id = (*plain)["taskId"].get<std::string>();
+  CHECK(tasks.get(plain_id, ""));
+  CHECK_FALSE(tasks.get(plain_id, "acme"));
 }

@@ -5,6 +5,7 @@
 #include <memory>
 #include <mutex>
 #include <regex>
+#include <set>
 #include <thread>
 
 #include <doctest/doctest.h>
@@ -69,6 +70,21 @@ struct auth_node {
     return http_request(port, "POST", "/mcp", h, body.dump());
   }
 
+  /// A legacy session started with `extra` headers: `extra` plus what its
+  /// later requests send (its id and version).
+  headers legacy_session(headers extra) {
+    auto init = post(json{{"jsonrpc", "2.0"}, {"id", 1}, {"method", "initialize"},
+                          {"params", {{"protocolVersion", "2025-06-18"}, {"capabilities", json::object()},
+                                      {"clientInfo", {{"name", "t"}, {"version", "1"}}}}}},
+                     extra);
+    REQUIRE(init.status == 200);
+    auto sid = init.headers["mcp-session-id"];
+    REQUIRE(!sid.empty());
+    extra.push_back({"Mcp-Session-Id", sid});
+    extra.push_back({"MCP-Protocol-Version", "2025-06-18"});
+    return extra;
+  }
+
   /// A modern tools/call of `tool` with `extra` headers (e.g. Authorization).
   http_reply call(const std::string& tool, const json& args, headers extra) {
     extra.push_back({"MCP-Protocol-Version", "2026-07-28"});
@@ -115,22 +131,13 @@ TEST_CASE("a legacy session started under one token is not found under another (
   auth_node node{R"({"mcp": {"auth": {"enabled": true, "static_tokens": [)" + ann.entry + "," + bob.entry + "]}}}"};
   headers as_ann{{"Authorization", "Bearer " + ann.token}};
   headers as_bob{{"Authorization", "Bearer " + bob.token}};
-  auto init = node.post(json{{"jsonrpc", "2.0"}, {"id", 1}, {"method", "initialize"},
-                             {"params", {{"protocolVersion", "2025-06-18"}, {"capabilities", json::object()},
-                                         {"clientInfo", {{"name", "t"}, {"version", "1"}}}}}},
-                        as_ann);
-  REQUIRE(init.status == 200);
-  auto sid = init.headers["mcp-session-id"];
-  REQUIRE(!sid.empty());
+  auto ann_session = node.legacy_session(as_ann);
+  auto bob_session = ann_session; // ann's id, under bob's token
+  bob_session[0] = as_bob[0];
   json ping{{"jsonrpc", "2.0"}, {"id", 2}, {"method", "ping"}};
-  auto session = [&](headers h) {
-    h.push_back({"Mcp-Session-Id", sid});
-    h.push_back({"MCP-Protocol-Version", "2025-06-18"});
-    return h;
-  };
-  CHECK(node.post(ping, session(as_bob)).status == 404);
-  CHECK(http_request(node.port, "DELETE", "/mcp", session(as_bob)).status == 404);
-  CHECK(node.post(ping, session(as_ann)).status == 200);
+  CHECK(node.post(ping, bob_session).status == 404);
+  CHECK(http_request(node.port, "DELETE", "/mcp", bob_session).status == 404);
+  CHECK(node.post(ping, ann_session).status == 200);
 }
 
 TEST_CASE("a token without the scope a tool needs gets 403 insufficient_scope naming it - in a batch too") {
@@ -453,4 +460,128 @@ TEST_CASE("the log lines of a request with a bearer token name its subject and t
     10s));
   node.signal(SIGTERM);
   CHECK(node.wait_exit(20s) == 0);
+}
+
+// -- tenants named by a header (http.tenant_header) ---------------------------
+
+namespace {
+
+const json tasks_caps = json{{"extensions", {{"io.modelcontextprotocol/tasks", json::object()}}}};
+
+/// A modern request of `method` as a client declaring the Tasks extension.
+http_reply modern(auth_node& n, const std::string& method, json params, headers extra) {
+  params["_meta"] = {{"io.modelcontextprotocol/protocolVersion", "2026-07-28"},
+                     {"io.modelcontextprotocol/clientCapabilities", tasks_caps}};
+  extra.push_back({"MCP-Protocol-Version", "2026-07-28"});
+  extra.push_back({"Mcp-Method", method});
+  for (auto key : {"name", "taskId"})
+    if (params.contains(key))
+      extra.push_back({"Mcp-Name", params[key].get<std::string>()});
+  return n.post(json{{"jsonrpc", "2.0"}, {"id", 1}, {"method", method}, {"params", params}}, extra);
+}
+
+std::set<std::string> tool_names(const http_reply& r) {
+  std::set<std::string> out;
+  auto j = json::parse(r.body, nullptr, false);
+  if (j.is_object() && j["result"]["tools"].is_array())
+    for (auto& t : j["result"]["tools"])
+      out.insert(t.value("name", ""));
+  return out;
+}
+
+json error_of(const http_reply& r) {
+  auto j = json::parse(r.body, nullptr, false);
+  return j.is_object() && j.contains("error") ? j["error"] : json{{"no_error", r.body}};
+}
+
+const std::string tenant_config = R"("http": {"tenant_header": "X-Tenant"},
+  "tenants": {"acme": {"tools": ["echo", "sleep"]}, "globex": {"tools": ["add", "sleep"]}})";
+
+} // namespace
+
+TEST_CASE("with http.tenant_header the header names the tenant: its view, and another tenant's task or legacy session id is not found") {
+  auth_node node{"{" + tenant_config + "}"};
+  headers acme{{"X-Tenant", "acme"}};
+  headers globex{{"X-Tenant", "globex"}};
+  auto acme_tools = tool_names(modern(node, "tools/list", json::object(), acme));
+  CHECK(acme_tools.count("echo") == 1);
+  CHECK(acme_tools.count("add") == 0);
+  auto globex_tools = tool_names(modern(node, "tools/list", json::object(), globex));
+  CHECK(globex_tools.count("add") == 1);
+  CHECK(globex_tools.count("echo") == 0);
+  CHECK(tool_names(modern(node, "tools/list", json::object(), {})).count("echo") == 1); // no tenant: all
+  CHECK(error_of(node.call("add", {{"a", 1}, {"b", 2}}, acme))["message"].get<std::string>().find("add")
+        != std::string::npos);
+
+  // A malformed or repeated header is refused, never taken as no tenant.
+  auto spaced = node.echo({{"X-Tenant", "ac me"}});
+  CHECK(spaced.status == 400);
+  CHECK(error_of(spaced)["message"].get<std::string>().find("X-Tenant must appear once") != std::string::npos);
+  CHECK(node.echo({{"X-Tenant", "acme"}, {"X-Tenant", "globex"}}).status == 400);
+
+  // A task is its tenant's.
+  auto created = json::parse(modern(node, "tools/call", {{"name", "sleep"}, {"arguments", {{"ms", 3000}}}}, acme).body);
+  REQUIRE(created["result"]["resultType"] == "task");
+  auto id = created["result"]["taskId"].get<std::string>();
+  for (auto& other : {globex, headers{}}) {
+    auto got = modern(node, "tasks/get", {{"taskId", id}}, other);
+    CHECK(error_of(got)["message"] == "Failed to retrieve task: Task not found or expired");
+    auto cancelled = modern(node, "tasks/cancel", {{"taskId", id}}, other);
+    CHECK(error_of(cancelled)["message"] == "Failed to cancel task: Task not found or expired");
+  }
+  auto mine = json::parse(modern(node, "tasks/get", {{"taskId", id}}, acme).body);
+  CHECK(mine["result"]["status"] == "working"); // globex's cancel did not stop it
+  CHECK(json::parse(modern(node, "tasks/cancel", {{"taskId", id}}, acme).body).contains("result"));
+
+  // A legacy session is its tenant's.
+  auto acme_session = node.legacy_session(acme);
+  auto session = [&](headers h) { // acme's id, with other headers
+    h.insert(h.end(), acme_session.begin() + 1, acme_session.end());
+    return h;
+  };
+  json ping{{"jsonrpc", "2.0"}, {"id", 2}, {"method", "ping"}};
+  CHECK(node.post(ping, session(globex)).status == 404);
+  CHECK(node.post(ping, session({})).status == 404);
+  CHECK(node.post(ping, acme_session).status == 200);
+
+  // A resource outside the tenant's view cannot be subscribed to (its
+  // updates would tell of it); one inside can.
+  auto subscribe = [&](const std::string& uri) {
+    return json::parse(node.post(json{{"jsonrpc", "2.0"}, {"id", 3}, {"method", "resources/subscribe"},
+                                      {"params", {{"uri", uri}}}},
+                                 acme_session)
+                           .body);
+  };
+  auto hidden = subscribe("cafmcp://server/info");
+  CHECK(hidden["error"]["message"] == "Resource not found");
+  CHECK(hidden["error"]["data"]["uri"] == "cafmcp://server/info");
+  CHECK(subscribe("cafmcp://echo/hi")["result"] == json::object()); // the echo template is acme's
+}
+
+TEST_CASE("a token's own tenant wins over http.tenant_header: a header naming another tenant is refused with 403") {
+  auto ann = make_token("ann");              // names no tenant: the header may
+  auto carl = make_token("carl", "acme");    // acme's
+  auth_node node{R"({"mcp": {"auth": {"enabled": true, "static_tokens": [)" + ann.entry + "," + carl.entry + "]}}, "
+                 + tenant_config + "}"};
+  auto as = [](const made_token& t, const std::string& tenant) {
+    headers h{{"Authorization", "Bearer " + t.token}};
+    if (!tenant.empty())
+      h.push_back({"X-Tenant", tenant});
+    return h;
+  };
+  CHECK(tool_names(modern(node, "tools/list", json::object(), as(ann, "globex"))).count("echo") == 0);
+  CHECK(tool_names(modern(node, "tools/list", json::object(), as(carl, ""))).count("echo") == 1);
+  CHECK(tool_names(modern(node, "tools/list", json::object(), as(carl, "acme"))).count("echo") == 1);
+  auto other = node.echo(as(carl, "globex"));
+  CHECK(other.status == 403);
+  CHECK(error_of(other)["message"] == "header X-Tenant names tenant globex, but the bearer token is tenant acme's");
+  CHECK(node.echo(as(ann, "")).status == 200);
+}
+
+TEST_CASE("an http.tenant_header that is no header name stops the start naming the key") {
+  temp_dir dir;
+  auto bad = run({binary, "node", "--http-port", "0", "--metrics-port", "0", "--config",
+                  dir.write("a.json", R"({"http": {"tenant_header": "X Tenant"}})")});
+  CHECK(bad.code == 2);
+  CHECK(bad.err.find("http.tenant_header") != std::string::npos);
 }

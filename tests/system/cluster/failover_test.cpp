@@ -411,31 +411,41 @@ TEST_CASE("a corrupt snapshot is kept aside, and the node serves its records onl
 
 namespace {
 
-/// A 2026-07-28 request that declares the Tasks extension.
-json task_request(uint16_t port, const std::string& method, const json& params, const std::string& name) {
+/// A 2026-07-28 request that declares the Tasks extension, as `tenant` (X-Tenant; "": none).
+json task_request(uint16_t port, const std::string& method, const json& params, const std::string& name,
+                  const std::string& tenant = "acme") {
   json p = params;
   p["_meta"] = {{"io.modelcontextprotocol/protocolVersion", "2026-07-28"},
                 {"io.modelcontextprotocol/clientCapabilities",
                  {{"extensions", {{"io.modelcontextprotocol/tasks", json::object()}}}}}};
-  auto r = http_request(port, "POST", "/mcp",
-                        {{"Content-Type", "application/json"},
-                         {"Accept", "application/json, text/event-stream"},
-                         {"MCP-Protocol-Version", "2026-07-28"},
-                         {"Mcp-Method", method},
-                         {"Mcp-Name", name}},
+  std::vector<std::pair<std::string, std::string>> headers{{"Content-Type", "application/json"},
+                                                           {"Accept", "application/json, text/event-stream"},
+                                                           {"MCP-Protocol-Version", "2026-07-28"},
+                                                           {"Mcp-Method", method},
+                                                           {"Mcp-Name", name}};
+  if (!tenant.empty())
+    headers.push_back({"X-Tenant", tenant});
+  auto r = http_request(port, "POST", "/mcp", headers,
                         json{{"jsonrpc", "2.0"}, {"id", 1}, {"method", method}, {"params", p}}.dump(), 10s);
   auto j = json::parse(r.body, nullptr, false);
   return j.is_discarded() ? json(r.body) : j;
 }
 
-json task_get(uint16_t port, const std::string& id) {
-  return task_request(port, "tasks/get", {{"taskId", id}}, id);
+json task_get(uint16_t port, const std::string& id, const std::string& tenant = "acme") {
+  return task_request(port, "tasks/get", {{"taskId", id}}, id, tenant);
+}
+
+/// Tenants named by the X-Tenant header (docs/ROUTING.md).
+std::string tenant_header_config() {
+  auto cfg = json::parse(fast_config);
+  cfg["http"]["tenant_header"] = "X-Tenant";
+  return cfg.dump();
 }
 
 } // namespace
 
-TEST_CASE("a task is visible from every node - and when its node is killed, another runs it again (idempotent) to completion") {
-  three_nodes c;
+TEST_CASE("a task is visible from every node to its tenant only - and when its node is killed, another runs it again (idempotent) to completion, still its tenant's") {
+  three_nodes c{tenant_header_config()};
   auto created = task_request(c.n1->http_port, "tools/call", {{"name", "sleep"}, {"arguments", {{"ms", 2500}}}}, "sleep");
   REQUIRE(created["result"]["resultType"] == "task");
   auto id = created["result"]["taskId"].get<std::string>();
@@ -450,6 +460,11 @@ TEST_CASE("a task is visible from every node - and when its node is killed, anot
   REQUIRE(seen.contains("result"));
   CHECK(seen["result"]["status"] == "working");
   CHECK(seen["result"]["taskId"] == id);
+  // Its replicated record names its tenant: another, or none, does not find it on any node.
+  for (auto* n : {c.n1.get(), c.n2.get(), c.n3.get()})
+    for (auto other : {"globex", ""})
+      CHECK(task_get(n->http_port, id, other)["error"]["message"]
+            == "Failed to retrieve task: Task not found or expired");
   // Another task on n1, cancelled through n3: the cancel goes to n1, which runs it.
   auto other = task_request(c.n1->http_port, "tools/call", {{"name", "sleep"}, {"arguments", {{"ms", 60000}}}}, "sleep");
   REQUIRE(other["result"]["resultType"] == "task");
@@ -494,8 +509,10 @@ TEST_CASE("a task is visible from every node - and when its node is killed, anot
   MESSAGE("task taken over and completed "
           << std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count()
           << " ms after kill -9 of its node");
-  // And n3 agrees.
+  // And n3 agrees; the task run again is still acme's alone.
   CHECK(task_get(c.n3->http_port, id)["result"]["status"] == "completed");
+  CHECK(task_get(c.n3->http_port, id, "globex").contains("error"));
+  CHECK(task_get(c.n2->http_port, id, "globex").contains("error"));
   auto unknown = task_get(c.n3->http_port, "0123456789abcdef0123456789abcdef");
   CHECK(unknown.contains("error"));
 }
