@@ -250,6 +250,27 @@ int run(int argc, char** argv, std::function<void(protocol::catalog&)> extend) {
     sub->add_flag("--json", routes_shell.json, "JSON for scripts");
   }
 
+  std::string upstream_name, upstream_entry;
+  bool upstream_replace = false;
+  shell_options upstreams_shell; // the shell's `upstreams`, run once
+  auto* upstreams_cmd = app.add_subcommand(
+    "upstreams", "upstream MCP servers of a running cluster (--node): list, add, remove (every member runs them)");
+  upstreams_cmd->require_subcommand(1);
+  auto* upstreams_list_cmd = upstreams_cmd->add_subcommand("list", "each member's version and the upstreams it names");
+  auto* upstreams_add_cmd = upstreams_cmd->add_subcommand(
+    "add", "add an upstream on every member (role admin; audited without the entry)");
+  upstreams_add_cmd->add_option("name", upstream_name, "its name: the namespace of its tools")->required();
+  upstreams_add_cmd->add_option("entry", upstream_entry, "the upstream as JSON, as under \"upstreams\" in the config")
+    ->required();
+  upstreams_add_cmd->add_flag("--replace", upstream_replace, "replace an upstream of that name (else one is an error)");
+  auto* upstreams_remove_cmd = upstreams_cmd->add_subcommand(
+    "remove", "stop an upstream on every member and take its tools out (role admin; audited)");
+  upstreams_remove_cmd->add_option("name", upstream_name, "its name")->required();
+  for (auto* sub : {upstreams_list_cmd, upstreams_add_cmd, upstreams_remove_cmd}) {
+    add_connection_options(*sub, upstreams_shell.connection);
+    sub->add_flag("--json", upstreams_shell.json, "JSON for scripts");
+  }
+
   cert_options cert;
   auto* cert_cmd = app.add_subcommand("cert", "the cluster's certificates: a CA, node and client certificates");
   cert_cmd->require_subcommand(1);
@@ -394,6 +415,17 @@ int run(int argc, char** argv, std::function<void(protocol::catalog&)> extend) {
         routes_shell.command += " --down " + shell_word(d);
     }
     return run_shell(routes_shell);
+  }
+  if (upstreams_cmd->parsed()) {
+    // The shell's `upstreams` command, run once (the same checks and output).
+    if (upstreams_add_cmd->parsed())
+      upstreams_shell.command = std::string{"upstreams "} + (upstream_replace ? "replace " : "add ")
+                                + shell_word(upstream_name) + " " + shell_word(upstream_entry);
+    else if (upstreams_remove_cmd->parsed())
+      upstreams_shell.command = "upstreams remove " + shell_word(upstream_name);
+    else
+      upstreams_shell.command = "upstreams";
+    return run_shell(upstreams_shell);
   }
   if (verify_cmd->parsed())
     return run_audit_verify(audit_file, audit_verify_key.empty() ? audit_file + ".key" : audit_verify_key);

@@ -264,6 +264,8 @@ int run_node(const node_options& opts) {
   if (cfg.cluster.enabled)
     replicate_tasks(env, names, cfg.name, cfg.tasks.ttl, orphans, task_registry);
   start_upstreams(sys, cfg, env.catalog, names, metrics);
+  if (cfg.upstream_fleet) // the cluster's version may name other upstreams (cafmcp upstreams add|remove)
+    cfg.upstream_fleet->serve({&sys, env.catalog, names, metrics, cfg.restart_backoff});
   if (!cfg.tenants.empty())
     env.tenants = std::make_shared<protocol::tenant_policy>(cfg.tenants);
   // In a cluster the rules may change at run time (cafmcp routes add), so

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "cluster/host_port.hpp"
+#include "protocol/detail/http_headers.hpp"
 #include "protocol/jwks_fetcher.hpp"
 
 namespace cafmcp::cli {
@@ -137,6 +138,9 @@ std::vector<field> node_config_schema() {
       {"allowed_hosts", value_type::string_list, nlohmann::json::array(),
        "Host header names answered besides localhost, 127.0.0.1 and [::1] while bound to a loopback address "
        "(others get 403: DNS rebinding)", {}, {}, {}, {}},
+      {"tenant_header", value_type::string, "",
+       "a request header naming the caller's tenant when its token names none (\"\": tenants come from tokens "
+       "only). Trust it only behind a proxy that sets it and drops the client's (docs/ROUTING.md)", {}, {}, {}, {}},
     }},
     {"cluster", value_type::object, {}, "joining other nodes (docs/CLUSTER.md)", {}, {}, {}, {
       {"enabled", value_type::boolean, false,
@@ -155,8 +159,12 @@ std::vector<field> node_config_schema() {
        "plain BASP without TLS, the cookie as the only credential: loopback cluster.host only (docs/SECURITY.md)",
        {}, {}, {}, {}},
       {"routes_poll_ms", value_type::integer, 1000,
-       "how often a member looks for a newer version of the cluster's routing rules (cafmcp routes add|remove)",
+       "how often a member looks for a newer version of the cluster's routing rules and upstreams (cafmcp routes "
+       "add|remove, cafmcp upstreams add|remove)",
        50, 60000, {}, {}},
+      {"run_time_programs", value_type::string_list, nlohmann::json::array(),
+       "programs a stdio upstream added at run time (cafmcp upstreams add) may run, as its command's first word "
+       "(e.g. \"npx\"); []: only servers by URL. A member runs none its own list lacks", {}, {}, {}, {}},
       {"callable_actors", value_type::string_list, nlohmann::json::array(),
        "application actors (by registered name) that members and admin clients may call with distribute_call; "
        "the runtime's own actors follow a fixed policy (docs/SECURITY.md)", {}, {}, {}, {}},
@@ -447,6 +455,10 @@ node_config load_node_config(const std::optional<std::string>& file, const node_
   out.http_limits.max_stream_queue_bytes = h["max_stream_queue_bytes"].get<size_t>();
   out.http_limits.socket_send_buffer = h["socket_send_buffer_bytes"].get<size_t>();
   out.http_limits.allowed_hosts = h["allowed_hosts"].get<std::vector<std::string>>();
+  out.http_limits.tenant_header = h["tenant_header"].get<std::string>();
+  if (!out.http_limits.tenant_header.empty() && !protocol::detail::is_header_name(out.http_limits.tenant_header))
+    throw config_error("http.tenant_header", "\"" + out.http_limits.tenant_header
+                                                + "\" is not a header name (letters, digits and - ! # $ % & ' * + . ^ _ ` | ~)");
   auto& c = v["cluster"];
   out.cluster.enabled = c["enabled"].get<bool>();
   out.cluster.name = out.name;
@@ -461,6 +473,7 @@ node_config load_node_config(const std::optional<std::string>& file, const node_
   out.cluster.unhealthy_after = c["unhealthy_after"].get<uint32_t>();
   out.cluster.remove_after = std::chrono::milliseconds{c["remove_after_ms"].get<int64_t>()};
   out.routes_poll = std::chrono::milliseconds{c["routes_poll_ms"].get<int64_t>()};
+  out.run_time_programs = c["run_time_programs"].get<std::vector<std::string>>();
   auto& tls = c["tls"];
   out.cluster_tls.certificate = tls["certificate"].get<std::string>();
   out.cluster_tls.key = tls["key"].get<std::string>();
@@ -515,6 +528,7 @@ node_config load_node_config(const std::optional<std::string>& file, const node_
   out.chaos.node_name = out.name;
   for (auto& [name, entry] : v["upstreams"].items())
     out.upstreams.push_back(protocol::parse_upstream(name, entry));
+  out.upstream_fleet = std::make_shared<protocol::upstream_fleet>(v["upstreams"], out.run_time_programs);
   try {
     out.tenants = protocol::parse_tenants(v["tenants"]);
     out.routes = protocol::parse_routes(v["routes"]);

@@ -24,6 +24,7 @@
 #include "protocol/http_transport.hpp"
 #include "protocol/task_registry.hpp"
 #include "protocol/live_routes.hpp"
+#include "protocol/upstream_fleet.hpp"
 #include "protocol/route_table.hpp"
 #include "protocol/tenant_policy.hpp"
 #include "protocol/upstream.hpp"
@@ -88,6 +89,10 @@ struct node_config {
   /// the cluster has a newer version (cluster/route_sync.hpp).
   std::shared_ptr<protocol::live_routes> live_routes = std::make_shared<protocol::live_routes>();
   std::chrono::milliseconds routes_poll{1000};       // cluster.routes_poll_ms
+  std::vector<std::string> run_time_programs;        // cluster.run_time_programs
+  /// The upstreams the node runs: its config's until the cluster's routing
+  /// version names others (cafmcp upstreams add|remove).
+  std::shared_ptr<protocol::upstream_fleet> upstream_fleet;
   std::map<std::string, protocol::tenant_config> tenants; // tenants' catalog views and rate limits
   nlohmann::json effective; // the validated JSON, defaults filled in
 };

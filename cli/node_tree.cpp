@@ -40,8 +40,9 @@ std::vector<child_spec> node_tree(const node_config& cfg, std::shared_ptr<actors
     protocol_extra.back().backoff = cfg.restart_backoff; // an identity provider that is down is retried, not escalated
     protocol_extra.back().optional = true;               // the last key set stays in use without it
   }
-  if (!cfg.upstreams.empty())
-    // Started empty: each upstream joins it once the catalog exists (node_command).
+  if (!cfg.upstreams.empty() || cfg.cluster.enabled)
+    // Started empty: each upstream joins it once the catalog exists
+    // (node_command), or when the cluster's routing version names it.
     protocol_extra.push_back(actors::registered(protocol::upstream_supervisor(cfg.tier_flags), names));
   auto protocol = protocol::protocol_supervisor(cfg.tier_flags, cfg.tool_workers, names, std::move(protocol_extra),
                                                cfg.restart_backoff);
@@ -71,6 +72,10 @@ std::vector<child_spec> node_tree(const node_config& cfg, std::shared_ptr<actors
     routing.live = cfg.live_routes;
     routing.config_routes = cfg.effective.contains("routes") ? cfg.effective["routes"] : nlohmann::json::object();
     routing.poll = cfg.routes_poll;
+    routing.config_upstreams = cfg.effective.contains("upstreams") ? cfg.effective["upstreams"] : nlohmann::json::object();
+    routing.run_time_programs = cfg.run_time_programs;
+    if (auto fleet = cfg.upstream_fleet)
+      routing.run_upstreams = [fleet](const nlohmann::json& wanted) { fleet->run(wanted); };
     routing.timeout = cfg.replication.write_timeout * 2;
     members.push_back(cluster::route_sync_spec(std::move(routing), names));
   }

@@ -150,6 +150,31 @@ private:
   int run_routes(const shell_call& c);
   int change_routes(const shell_call& c, const std::string& verb, const std::string& id, const std::string& rule);
   int test_routes(const shell_call& c);
+  /// Members that apply a version (or a newer one), that do not yet after
+  /// a bounded wait, that are not reachable, and each one's version.
+  struct version_spread {
+    std::vector<std::string> applied, pending, away;
+    std::map<std::string, uint64_t> versions;
+  };
+  /// Has every reachable member look for `version` and waits (bounded)
+  /// until they apply it; a member that does not is named on c.err.
+  /// nullopt: the members could not be listed (said on c.err, as `what`).
+  std::optional<version_spread> spread_version(const shell_call& c, const std::string& what, uint64_t version);
+  /// A change's `answer` (the version it made), spread as by spread_version;
+  /// nullopt when it failed (said on c.err as "`what` `subject`: why").
+  std::optional<std::pair<protocol::route_document, version_spread>>
+  spread_change(const shell_call& c, const std::string& what, const std::string& subject,
+                const caf::expected<std::string>& answer);
+  /// Each of `members`' version, in order, and the newest; rc 1 when one
+  /// did not answer (said on err).
+  struct member_versions {
+    std::vector<std::pair<std::string, protocol::route_document>> found;
+    std::optional<protocol::route_document> newest;
+    int rc = 0;
+  };
+  member_versions versions_on(const std::vector<std::string>& members, std::ostream& err);
+  int run_upstreams(const shell_call& c);
+  int change_upstreams(const shell_call& c, const std::string& verb, const std::string& name, const std::string& entry);
   /// The routing rules `member` applies (nullopt: said on `err`).
   std::optional<protocol::route_document> routes_on(const std::string& member, std::ostream& err);
   /// sessions and session: the records `ids` (all when empty) on `members`.

@@ -97,6 +97,16 @@ const std::vector<shell_command_info>& shell::table() {
      "  it within cluster.routes_poll_ms, and the command waits until they do (exit 1 if one does not).\n"
      "  test OPTIONS: --tenant T, --method M, --header \"Name: value\", --down TOOL (each repeatable but\n"
      "  tenant and method), against the rules the attached node applies."},
+    {"upstreams", "upstreams [NODE] | upstreams add|replace NAME ENTRY | upstreams remove NAME",
+     "upstream MCP servers every member runs: each member's version; add or remove one for the whole cluster",
+     {a::member}, &shell::run_upstreams, true,
+     "ENTRY is one upstream as JSON, as under \"upstreams\" in the config (docs/ROUTING.md):\n"
+     "  upstreams add mirror '{\"url\": \"http://10.0.0.7:8080/mcp\", \"headers\": [\"Authorization: Bearer …\"]}'\n"
+     "  upstreams add everything '{\"command\": [\"npx\", \"@modelcontextprotocol/server-everything\"]}'\n"
+     "  A program runs only on members whose cluster.run_time_programs lists it. A change makes the next\n"
+     "  version (audited without the entry, role admin); every member starts or stops its upstream within\n"
+     "  cluster.routes_poll_ms, and the command waits until they apply it (exit 1 if one does not).\n"
+     "  Header and environment values are shown masked."},
     {"audit", "audit [NODE] [N]", "the last N (default 20) changes made through the shell on NODE", {a::member},
      &shell::run_audit},
     {"watch", "watch status", "refresh `status` every second until a key is pressed", {a::status}, &shell::run_watch},

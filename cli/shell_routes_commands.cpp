@@ -59,20 +59,12 @@ int shell::run_routes(const shell_call& c) {
     return 1;
   // Each member's version, then the rules of the newest one.
   auto members = args.empty() ? member_names() : std::vector<std::string>{args[0]};
+  auto [found, newest, rc] = versions_on(members, c.err);
   std::vector<std::vector<std::string>> rows{{"NODE", "VERSION", "RULES"}};
   auto j = json::array();
-  std::optional<route_document> newest;
-  int rc = 0;
-  for (auto& m : members) {
-    auto doc = routes_on(m, c.err);
-    if (!doc) {
-      rc = 1;
-      continue;
-    }
-    rows.push_back({m, std::to_string(doc->version), std::to_string(doc->routes.size())});
-    j.push_back({{"node", m}, {"version", doc->version}, {"routes", doc->routes}});
-    if (!newest || doc->version > newest->version)
-      newest = doc;
+  for (auto& [m, doc] : found) {
+    rows.push_back({m, std::to_string(doc.version), std::to_string(doc.routes.size())});
+    j.push_back({{"node", m}, {"version", doc.version}, {"routes", doc.routes}});
   }
   if (json_) {
     c.out << j.dump(2) << '\n';
@@ -106,19 +98,65 @@ int shell::change_routes(const shell_call& c, const std::string& verb, const std
   // Longer than the node retries a change (30 s, cluster/route_sync.cpp).
   cluster::admin_target at{sys_, node_, self_name(), std::chrono::seconds(60)};
   auto answer = verb == "remove" ? cluster::routes_remove(at, id) : cluster::routes_add(at, id, rule, verb == "replace");
-  if (!answer) {
-    c.err << "routes " << verb << " " << id << ": " << explain(answer.error()) << '\n';
+  auto change = spread_change(c, "routes " + verb, id, answer);
+  if (!change)
     return 1;
+  auto& [doc, spread] = *change;
+  auto& [applied, pending, away, versions] = spread;
+  auto what = verb == "remove" ? "removed" : verb == "replace" ? "replaced" : "added";
+  if (json_) {
+    c.out << json{{"route", id}, {"change", what},       {"version", doc.version},
+                  {"applied", applied}, {"pending", pending}, {"unreachable", away}}
+               .dump(2)
+          << '\n';
+  } else {
+    c.out << "route " << id << " " << what << ": rules version " << doc.version << ", applied on "
+          << (applied.empty() ? "no member yet" : detail::join(applied, ", ")) << '\n';
+    if (!away.empty())
+      c.out << "not reachable now: " << detail::join(away, ", ") << "; each applies it once it is back\n";
+  }
+  return pending.empty() ? 0 : 1;
+}
+
+shell::member_versions shell::versions_on(const std::vector<std::string>& members, std::ostream& err) {
+  member_versions out;
+  for (auto& m : members) {
+    auto doc = routes_on(m, err);
+    if (!doc) {
+      out.rc = 1;
+      continue;
+    }
+    if (!out.newest || doc->version > out.newest->version)
+      out.newest = doc;
+    out.found.emplace_back(m, std::move(*doc));
+  }
+  return out;
+}
+
+std::optional<std::pair<route_document, shell::version_spread>>
+shell::spread_change(const shell_call& c, const std::string& what, const std::string& subject,
+                     const caf::expected<std::string>& answer) {
+  if (!answer) {
+    c.err << what << " " << subject << ": " << explain(answer.error()) << '\n';
+    return std::nullopt;
   }
   auto doc = route_document::from_text(*answer);
   if (!doc) {
-    c.err << "routes " << verb << ": the node answered something that is not routing rules: " << *answer << '\n';
-    return 1;
+    c.err << what << ": the node answered something that is not a routing version: " << *answer << '\n';
+    return std::nullopt;
   }
+  auto spread = spread_version(c, what, doc->version);
+  if (!spread)
+    return std::nullopt;
+  return std::make_pair(std::move(*doc), std::move(*spread));
+}
+
+std::optional<shell::version_spread> shell::spread_version(const shell_call& c, const std::string& what,
+                                                           uint64_t version) {
   // Wait (bounded) until every reachable member applies it, and say which
   // do not; one that is down finds it when it is back.
-  std::vector<std::string> applied, pending, away;
-  std::map<std::string, uint64_t> versions;
+  version_spread out;
+  auto& [applied, pending, away, versions] = out;
   auto deadline = std::chrono::steady_clock::now() + spread_limit;
   for (int round = 0; round < 300; ++round) { // bounded in count too: 300 × 50 ms
     applied.clear();
@@ -126,9 +164,9 @@ int shell::change_routes(const shell_call& c, const std::string& verb, const std
     away.clear();
     auto rows = cluster::cluster_status(sys_, node_, shell_call_timeout);
     if (!rows) {
-      c.err << "routes " << verb << ": version " << doc->version << " made, but the cluster's members cannot be listed: "
+      c.err << what << ": version " << version << " made, but the cluster's members cannot be listed: "
             << explain(rows.error()) << '\n';
-      return 1;
+      return std::nullopt;
     }
     for (auto& r : *rows) {
       if (r.state == "removed")
@@ -141,28 +179,16 @@ int shell::change_routes(const shell_call& c, const std::string& verb, const std
       auto text = cluster::routes_look({sys_, node_, r.node, shell_call_timeout});
       auto d = text ? route_document::from_text(*text) : std::nullopt;
       versions[r.node] = d ? d->version : 0;
-      (d && d->version >= doc->version ? applied : pending).push_back(r.node);
+      (d && d->version >= version ? applied : pending).push_back(r.node);
     }
     if (pending.empty() || std::chrono::steady_clock::now() >= deadline)
       break;
     std::this_thread::sleep_for(50ms);
   }
-  auto what = verb == "remove" ? "removed" : verb == "replace" ? "replaced" : "added";
-  if (json_) {
-    c.out << json{{"route", id}, {"change", what},       {"version", doc->version},
-                  {"applied", applied}, {"pending", pending}, {"unreachable", away}}
-               .dump(2)
-          << '\n';
-  } else {
-    c.out << "route " << id << " " << what << ": rules version " << doc->version << ", applied on "
-          << (applied.empty() ? "no member yet" : detail::join(applied, ", ")) << '\n';
-    if (!away.empty())
-      c.out << "not reachable now: " << detail::join(away, ", ") << "; each applies it once it is back\n";
-  }
   for (auto& m : pending)
     c.err << m << ": still applies version " << versions[m] << " after " << spread_limit.count()
           << " s (unreachable, or cannot read the cluster's rules: see its log)\n";
-  return pending.empty() ? 0 : 1;
+  return out;
 }
 
 int shell::test_routes(const shell_call& c) {

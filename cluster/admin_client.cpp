@@ -166,4 +166,13 @@ caf::expected<std::string> routes_remove(const admin_target& t, const std::strin
   return one<std::string>(call(t, "routing", caf::make_message(routes_remove_atom::value, id)));
 }
 
+caf::expected<std::string> upstreams_add(const admin_target& t, const std::string& name, const std::string& entry,
+                                         bool replace) {
+  return one<std::string>(call(t, "routing", caf::make_message(upstreams_add_atom::value, name, entry, replace)));
+}
+
+caf::expected<std::string> upstreams_remove(const admin_target& t, const std::string& name) {
+  return one<std::string>(call(t, "routing", caf::make_message(upstreams_remove_atom::value, name)));
+}
+
 } // namespace cafmcp::cluster

@@ -109,5 +109,11 @@ caf::expected<std::string> routes_look(const admin_target& t);
 caf::expected<std::string> routes_add(const admin_target& t, const std::string& id, const std::string& rule,
                                       bool replace);
 caf::expected<std::string> routes_remove(const admin_target& t, const std::string& id);
+/// Adds (or with `replace` replaces) upstream server `name` on every member
+/// (role admin; audited): `entry` is its config entry as JSON text. The new
+/// version, as routes_of.
+caf::expected<std::string> upstreams_add(const admin_target& t, const std::string& name, const std::string& entry,
+                                         bool replace);
+caf::expected<std::string> upstreams_remove(const admin_target& t, const std::string& name);
 
 } // namespace cafmcp::cluster

@@ -20,6 +20,7 @@ struct rule {
   bool audited = false;
   bool by_target = false;
   bool operators_only = false; // members never do it on their own account, only relaying an operator's call
+  bool secret_arguments = false; // see call_decision
 };
 
 using table = std::map<std::pair<std::string, caf::atom_value>, rule>;
@@ -76,6 +77,8 @@ const table& rules() {
     {{"routing", routes_look_atom::value}, {"routes_look", need::viewer}},
     {{"routing", routes_add_atom::value}, {"routes_add", need::admin, true}},
     {{"routing", routes_remove_atom::value}, {"routes_remove", need::admin, true}},
+    {{"routing", upstreams_add_atom::value}, {"upstreams_add", need::admin, true, false, false, true}},
+    {{"routing", upstreams_remove_atom::value}, {"upstreams_remove", need::admin, true}},
   };
   return t;
 }
@@ -136,6 +139,7 @@ call_decision decide_call(const std::string& target, caf::atom_value op, const s
   out.op = r.op;
   out.audited = r.audited;
   out.audited_by_target = r.by_target;
+  out.secret_arguments = r.secret_arguments;
   out.allowed = satisfies(role, r);
   if (!out.allowed)
     out.why = role == "node" ? std::string{r.op} + " is for operators (role admin), not for members"

@@ -16,6 +16,9 @@ struct call_decision {
   bool allowed = false;
   bool audited = false; // changes state: written to the audit log (with the caller) before it is done
   bool audited_by_target = false; // the target (the admin actor) audits it itself; the gateway fills in `who`
+  /// Its arguments after the first may hold secrets (an upstream's headers
+  /// and environment): the audit log names the call and its first argument only.
+  bool secret_arguments = false;
   std::string op;       // its name in the audit log and in errors (e.g. "failover")
   std::string why;      // refused: why, for the caller
 };

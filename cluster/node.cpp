@@ -290,7 +290,12 @@ void gateway_call(node_actor* self, caf::response_promise rp, const peer_identit
   auto callable = std::find(st.cfg.callable.begin(), st.cfg.callable.end(), name) != st.cfg.callable.end();
   auto d = decide_call(name, op, c.role, callable);
   // The whole call, as the audit log shows it (rendered only when audited).
-  auto described = [&] { return name + " on " + node + " " + caf::to_string(msg); };
+  auto described = [&] {
+    if (!d.secret_arguments || msg.size() < 2 || !msg.match_element<std::string>(1))
+      return name + " on " + node + " " + caf::to_string(msg);
+    return name + " on " + node + " (" + d.op + ", \"" + msg.get_as<std::string>(1)
+           + "\", …: the rest is not written here, it may hold secrets)";
+  };
   auto what = name + " on " + node;
   if (!d.allowed) {
     log::warning(st.path, "refused " + d.op + " by " + c.subject + ": " + d.why);

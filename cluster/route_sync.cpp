@@ -42,6 +42,7 @@ struct sync_state {
   std::shared_ptr<actors::name_table> names;
   std::string path;
   route_document applied;  // the version the node decides with
+  nlohmann::json running;  // the upstreams the node was told to run (complete entries)
   uint64_t refused = 0;    // the newest version that could not be compiled (logged once)
   bool looking = false;    // a poll is under way
   std::string last_error;  // the last poll's ("": it worked), logged when it changes
@@ -149,9 +150,17 @@ void apply_version(const state_ptr& st, const route_document& doc) {
     st->cfg.live->replace(doc.compile());
     auto from_config = st->applied.version == 1;
     st->applied = doc;
+    auto wanted = doc.upstreams.value_or(st->cfg.config_upstreams);
+    auto upstreams_changed = wanted != st->running;
     log::info(st->path, "routing rules version " + std::to_string(doc.version) + " applied ("
-                          + std::to_string(doc.routes.size()) + " rules"
-                          + (from_config ? "; the cluster's rules replace the config's \"routes\"" : "") + ")");
+                          + std::to_string(doc.routes.size()) + " rules, " + std::to_string(wanted.size())
+                          + " upstreams" + (from_config ? "; the cluster's rules replace the config's \"routes\"" : "")
+                          + ")");
+    if (upstreams_changed) {
+      st->running = wanted;
+      if (st->cfg.run_upstreams)
+        st->cfg.run_upstreams(wanted);
+    }
   } catch (const std::invalid_argument& e) {
     // Written by a member that accepted it: a build that reads rules differently. Keep the last good one.
     if (doc.version > st->refused)
@@ -235,7 +244,7 @@ void made(caf::event_based_actor* self, const state_ptr& st, const route_documen
   if (auto r = st->names->lookup("replicator"); r && next.version > kept_versions + 1)
     self->request(r, st->cfg.timeout, actors::session_delete_atom::value, version_id(next.version - kept_versions))
       .then([](caf::ok_atom) {}, [](caf::error&) {}); // already gone: nothing to do
-  rp.deliver(next.to_text());
+  rp.deliver(next.redacted().to_text());
 }
 
 /// Makes the next version from the newest one and creates its record; a
@@ -266,7 +275,7 @@ void change(caf::event_based_actor* self, const state_ptr& st, edit_fn edit, caf
                                     + self->system().render(err));
               read_version(self, st, next.version, [self, st, edit, rp, attempt, deadline, next, err](
                                                       std::optional<route_document> there, caf::error read_err) mutable {
-                if (there && there->routes == next.routes)
+                if (there && there->routes == next.routes && there->upstreams == next.upstreams)
                   return made(self, st, next, rp); // it was made (its replicas catch up)
                 if (there && attempt + 1 < max_write_attempts && std::chrono::steady_clock::now() < deadline) {
                   log::info(st->path, "routing rules version " + std::to_string(next.version)
@@ -297,10 +306,10 @@ caf::behavior route_sync(caf::event_based_actor* self, state_ptr st, std::string
       poll(self, st);
       self->delayed_send(self, st->cfg.poll, routes_poll_atom::value);
     },
-    [st](routes_get_atom) { return st->applied.to_text(); },
+    [st](routes_get_atom) { return st->applied.redacted().to_text(); },
     [self, st](routes_look_atom) {
       auto rp = self->make_response_promise<std::string>();
-      poll(self, st, [rp, st]() mutable { rp.deliver(st->applied.to_text()); }, true);
+      poll(self, st, [rp, st]() mutable { rp.deliver(st->applied.redacted().to_text()); }, true);
       return rp;
     },
     [self, st](routes_add_atom, const std::string& id, const std::string& rule, bool replace) {
@@ -315,6 +324,25 @@ caf::behavior route_sync(caf::event_based_actor* self, state_ptr st, std::string
              std::chrono::steady_clock::now() + change_limit);
       return rp;
     },
+    [self, st](upstreams_add_atom, const std::string& name, const std::string& entry, bool replace) {
+      auto rp = self->make_response_promise();
+      change(self, st,
+             [st, name, entry, replace](const route_document& d) {
+               return d.with_upstream(name, entry, replace, d.upstreams.value_or(st->cfg.config_upstreams),
+                                      st->cfg.run_time_programs);
+             },
+             rp, 0, std::chrono::steady_clock::now() + change_limit);
+      return rp;
+    },
+    [self, st](upstreams_remove_atom, const std::string& name) {
+      auto rp = self->make_response_promise();
+      change(self, st,
+             [st, name](const route_document& d) {
+               return d.without_upstream(name, d.upstreams.value_or(st->cfg.config_upstreams));
+             },
+             rp, 0, std::chrono::steady_clock::now() + change_limit);
+      return rp;
+    },
   };
 }
 
@@ -325,6 +353,7 @@ supervision::child_spec route_sync_spec(route_sync_config cfg, std::shared_ptr<a
   st->cfg = std::move(cfg);
   st->names = names;
   st->applied.routes = st->cfg.config_routes;
+  st->running = st->cfg.config_upstreams; // started by the node itself
   if (auto table = st->cfg.live->current())
     st->applied.version = table->version();
   return actors::registered(supervision::worker_child("routing", route_sync, st), std::move(names));

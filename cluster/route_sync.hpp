@@ -8,11 +8,14 @@
 // newest version; members look for newer versions every `poll` and swap
 // their whole table (live_routes) when one appears, so a decision never
 // mixes two versions. Version 1 is the config's rules; the newest versions
-// are kept, older ones deleted.
+// are kept, older ones deleted. A version also names the upstream servers
+// every member runs: a member starts and stops its own to match.
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -25,6 +28,14 @@ namespace cafmcp::cluster {
 struct route_sync_config {
   std::shared_ptr<protocol::live_routes> live; // where the node's tool calls find the rules
   nlohmann::json config_routes = nlohmann::json::object(); // version 1
+  /// The config's upstreams (complete entries): what the node runs until a
+  /// version names others.
+  nlohmann::json config_upstreams = nlohmann::json::object();
+  /// Programs a stdio upstream added at run time may run (cluster.run_time_programs).
+  std::vector<std::string> run_time_programs;
+  /// Called (on the actor's thread, without waiting) when a version names
+  /// other upstreams than the node runs: every upstream the node should run.
+  std::function<void(const nlohmann::json&)> run_upstreams;
   std::chrono::milliseconds poll{1000};
   std::chrono::milliseconds timeout{5000}; // each replicator request
 };

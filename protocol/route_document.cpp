@@ -1,8 +1,12 @@
 // One version of a cluster's routing rules: made, changed into the next, stored.
 #include "protocol/route_document.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <stdexcept>
+
+#include "base/config_schema.hpp"
+#include "protocol/upstream.hpp"
 
 namespace cafmcp::protocol {
 
@@ -28,7 +32,7 @@ route_document route_document::with_rule(const std::string& id, const std::strin
                                 "[{\"tool\": \"echo2\"}]}), got " + parsed.dump());
   if (routes.contains(id) && !replace)
     throw std::invalid_argument("route " + id + " exists already (remove it first, or replace it)");
-  route_document next{version + 1, routes};
+  route_document next{version + 1, routes, upstreams};
   next.routes[id] = std::move(parsed);
   parse_routes(next.routes); // throws naming the key: "routes.ID.targets[0].weight" …
   return next;
@@ -37,9 +41,72 @@ route_document route_document::with_rule(const std::string& id, const std::strin
 route_document route_document::without_rule(const std::string& id) const {
   if (!routes.contains(id))
     throw std::invalid_argument("no route " + id + " (rules version " + std::to_string(version) + ")");
-  route_document next{version + 1, routes};
+  route_document next{version + 1, routes, upstreams};
   next.routes.erase(id);
   return next;
+}
+
+route_document route_document::with_upstream(const std::string& name, const std::string& entry, bool replace,
+                                              const json& current,
+                                              const std::vector<std::string>& allowed_programs) const {
+  auto parsed = json::parse(entry, nullptr, false);
+  if (parsed.is_discarded())
+    throw std::invalid_argument("upstream " + name + ": not JSON: " + entry);
+  if (!parsed.is_object())
+    throw std::invalid_argument("upstream " + name + ": must be a JSON object (e.g. {\"url\": "
+                                "\"https://mcp.example.com/mcp\"}), got " + parsed.dump());
+  json complete;
+  upstream_config cfg;
+  try {
+    complete = config::validate(parsed, upstream_config_schema(), "upstreams." + name);
+    cfg = parse_upstream(name, complete);
+  } catch (const config::config_error& e) {
+    throw std::invalid_argument(e.what());
+  }
+  if (current.contains(name) && !replace)
+    throw std::invalid_argument("upstream " + name + " exists already (remove it first, or replace it)");
+  if (!cfg.command.empty()
+      && std::find(allowed_programs.begin(), allowed_programs.end(), cfg.command[0]) == allowed_programs.end())
+    throw std::invalid_argument("upstream " + name + ": program " + cfg.command[0]
+                                + " is not in cluster.run_time_programs, so it may not be started at run time "
+                                  "(give a url, or list the program in every member's config)");
+  route_document next{version + 1, routes, current};
+  (*next.upstreams)[name] = std::move(complete);
+  return next;
+}
+
+route_document route_document::without_upstream(const std::string& name, const json& current) const {
+  if (!current.contains(name))
+    throw std::invalid_argument("no upstream " + name + " (rules version " + std::to_string(version) + ")");
+  route_document next{version + 1, routes, current};
+  next.upstreams->erase(name);
+  return next;
+}
+
+route_document route_document::redacted() const {
+  auto out = *this;
+  if (!out.upstreams)
+    return out;
+  auto mask = [](json& list, char sep, const char* keep_after) {
+    if (!list.is_array())
+      return;
+    for (auto& v : list) {
+      if (!v.is_string())
+        continue;
+      auto s = v.get<std::string>();
+      auto at = s.find(sep);
+      v = at == std::string::npos ? std::string{"***"} : s.substr(0, at + 1) + keep_after + "***";
+    }
+  };
+  for (auto& [name, entry] : out.upstreams->items()) {
+    if (!entry.is_object())
+      continue;
+    if (entry.contains("headers"))
+      mask(entry["headers"], ':', " ");
+    if (entry.contains("env"))
+      mask(entry["env"], '=', "");
+  }
+  return out;
 }
 
 std::shared_ptr<const route_table> route_document::compile() const {
@@ -49,7 +116,10 @@ std::shared_ptr<const route_table> route_document::compile() const {
 }
 
 std::string route_document::to_text() const {
-  return json{{"version", version}, {"routes", routes}}.dump();
+  json j{{"version", version}, {"routes", routes}};
+  if (upstreams)
+    j["upstreams"] = *upstreams;
+  return j.dump();
 }
 
 std::optional<route_document> route_document::from_text(const std::string& text) {
@@ -57,7 +127,13 @@ std::optional<route_document> route_document::from_text(const std::string& text)
   if (!j.is_object() || !j.contains("version") || !j["version"].is_number_unsigned() || !j.contains("routes")
       || !j["routes"].is_object())
     return std::nullopt;
-  return route_document{j["version"].get<uint64_t>(), j["routes"]};
+  route_document doc{j["version"].get<uint64_t>(), j["routes"]};
+  if (auto u = j.find("upstreams"); u != j.end()) {
+    if (!u->is_object())
+      return std::nullopt;
+    doc.upstreams = *u;
+  }
+  return doc;
 }
 
 } // namespace cafmcp::protocol

@@ -1,15 +1,17 @@
 #pragma once
 
 // One version of a cluster's routing rules, as the members store and
-// exchange it: the rules object of the config ({"ID": {...}}) and its
+// exchange it: the rules object of the config ({"ID": {...}}), the upstream
+// servers every member runs ({"NAME": {...}}, as under "upstreams") and its
 // version. Changes make a new document with the next version; the old one
 // is never edited, so every member that applies version N applies the same
-// rules.
+// rules and runs the same upstreams.
 
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -20,6 +22,10 @@ namespace cafmcp::protocol {
 struct route_document {
   uint64_t version = 1; // 1: the rules of the node's config
   nlohmann::json routes = nlohmann::json::object();
+  /// The upstreams, each entry complete (every key, defaults filled in);
+  /// nullopt: the node config's (no upstream was changed at run time yet,
+  /// or a document written before upstreams were kept here).
+  std::optional<nlohmann::json> upstreams = std::nullopt;
 
   /// The next version with rule `id` set to `rule` (JSON text of one
   /// rule, as under "routes" in the config). Throws std::invalid_argument
@@ -29,10 +35,26 @@ struct route_document {
   /// The next version without rule `id` (std::invalid_argument: no such rule).
   route_document without_rule(const std::string& id) const;
 
+  /// The next version with upstream `name` set to `entry` (JSON text of one
+  /// entry, as under "upstreams" in the config; missing keys get their
+  /// defaults), starting from `current` (what `upstreams` holds, or the
+  /// config's when it holds nothing). `allowed_programs`: the programs a
+  /// stdio upstream added at run time may run (its command's first word);
+  /// others are refused. Throws std::invalid_argument naming what is wrong.
+  route_document with_upstream(const std::string& name, const std::string& entry, bool replace,
+                               const nlohmann::json& current, const std::vector<std::string>& allowed_programs) const;
+  /// The next version without upstream `name`, from `current` (std::invalid_argument: none).
+  route_document without_upstream(const std::string& name, const nlohmann::json& current) const;
+
+  /// The same with what may be secret masked: the values of upstreams'
+  /// headers and environment ("Authorization: ***", "KEY=***"). What a
+  /// member answers when asked for its version (viewers may ask).
+  route_document redacted() const;
+
   /// The compiled table (null when there are no rules).
   std::shared_ptr<const route_table> compile() const;
 
-  /// {"version": N, "routes": {...}}: how it is stored and answered.
+  /// {"version": N, "routes": {...}[, "upstreams": {...}]}: how it is stored and answered.
   std::string to_text() const;
   /// nullopt: not a rules document (or not one this build can read).
   static std::optional<route_document> from_text(const std::string& text);

@@ -618,6 +618,34 @@ caf::behavior upstream_fun(upstream_actor* self, upstream_config cfg, std::share
 
 } // namespace
 
+void remove_upstream_entries(catalog_store& store, const std::string& name) {
+  auto prefix = name + ".";
+  auto ours = [&prefix](const std::string& n) { return n.rfind(prefix, 0) == 0; };
+  store.update([&](catalog& c) {
+    std::vector<std::string> tools, prompts, resources, templates;
+    for (auto& t : c.tools())
+      if (ours(t.name))
+        tools.push_back(t.name);
+    for (auto& p : c.prompts())
+      if (ours(p.name))
+        prompts.push_back(p.name);
+    for (auto& r : c.resources())
+      if (ours(r.name))
+        resources.push_back(r.uri);
+    for (auto& t : c.resource_templates())
+      if (ours(t.name))
+        templates.push_back(t.uri_template);
+    for (auto& k : tools)
+      c.remove_tool(k);
+    for (auto& k : prompts)
+      c.remove_prompt(k);
+    for (auto& k : resources)
+      c.remove_resource(k);
+    for (auto& k : templates)
+      c.remove_resource_template(k);
+  });
+}
+
 supervision::child_spec upstream_spec(upstream_config cfg, std::shared_ptr<catalog_store> store,
                                       std::shared_ptr<actors::name_table> names,
                                       std::shared_ptr<metrics::metrics_registry> metrics,

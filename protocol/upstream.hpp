@@ -82,6 +82,11 @@ supervision::child_spec upstream_spec(upstream_config cfg, std::shared_ptr<catal
                                       std::shared_ptr<metrics::metrics_registry> metrics,
                                       supervision::backoff_policy backoff);
 
+/// Takes out of the catalog every tool, prompt, resource and resource
+/// template upstream `name` served (the entries named `name.*`): once it is
+/// removed, not while it is down (then its tools answer why).
+void remove_upstream_entries(catalog_store& store, const std::string& name);
+
 /// Asked of an upstream's actor: answers `true` once its tools are in the
 /// catalog (at once if they are), or an error when its start failed.
 using upstream_ready_atom = caf::atom_constant<caf::atom("up_ready")>;

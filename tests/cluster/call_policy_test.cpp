@@ -78,3 +78,15 @@ TEST_CASE("call policy: a viewer reads the routing rules, an admin changes them,
   }
   CHECK(decide_call("routing", routes_get_atom::value, "node").allowed);
 }
+
+TEST_CASE("call policy: only an admin adds or removes upstreams, audited without the entry, which may hold secrets") {
+  for (caf::atom_value op : std::vector<caf::atom_value>{upstreams_add_atom::value, upstreams_remove_atom::value}) {
+    CHECK_FALSE(decide_call("routing", op, "viewer").allowed);
+    auto d = decide_call("routing", op, "admin");
+    CHECK(d.allowed);
+    CHECK(d.audited);
+  }
+  CHECK(decide_call("routing", upstreams_add_atom::value, "admin").secret_arguments);
+  CHECK_FALSE(decide_call("routing", upstreams_remove_atom::value, "admin").secret_arguments);
+  CHECK_FALSE(decide_call("routing", routes_add_atom::value, "admin").secret_arguments);
+}

@@ -16,6 +16,7 @@
 #include "cluster/messages.hpp"
 #include "cluster/route_sync.hpp"
 #include "protocol/route_document.hpp"
+#include "protocol/upstream.hpp"
 #include "tests/support/actor_fixture.hpp"
 
 using namespace cafmcp;
@@ -93,6 +94,11 @@ struct sync_fixture : fixture {
   std::shared_ptr<actors::name_table> names = actors::name_table::make();
   std::shared_ptr<protocol::live_routes> live = std::make_shared<protocol::live_routes>();
   caf::actor routing;
+  // The upstreams the node was told to run, in order.
+  std::mutex runs_mtx;
+  std::vector<json> runs;
+  const json config_upstreams{
+    {"local", config::validate(json{{"url", "http://127.0.0.1:9/mcp"}}, protocol::upstream_config_schema())}};
 
   sync_fixture() {
     auto replicator = sys.spawn(fake_replicator, store);
@@ -102,6 +108,12 @@ struct sync_fixture : fixture {
     cfg.live = live;
     cfg.poll = std::chrono::milliseconds{20};
     cfg.timeout = std::chrono::milliseconds{2000};
+    cfg.config_upstreams = config_upstreams;
+    cfg.run_time_programs = {"/bin/true"};
+    cfg.run_upstreams = [this](const json& wanted) {
+      std::lock_guard<std::mutex> guard{runs_mtx};
+      runs.push_back(wanted);
+    };
     auto sup = start_sup({supervision::strategy::one_for_one, 5, 60000ms}, {cluster::route_sync_spec(cfg, names)});
     REQUIRE(supervision::await_started(sys, sup, 5s) == caf::none);
     routing = names->lookup("routing");
@@ -195,4 +207,68 @@ TEST_CASE_FIXTURE(sync_fixture, "a member applies the version the head names, an
   auto got = ask(caf::make_message(cluster::routes_get_atom::value));
   REQUIRE(std::holds_alternative<route_document>(got));
   CHECK(std::get<route_document>(got).version == 3);
+}
+
+TEST_CASE_FIXTURE(sync_fixture, "an upstream added at run time is in the next version and the node is told to run it - removed, it is told to stop") {
+  auto added = ask(caf::make_message(cluster::upstreams_add_atom::value, std::string{"mirror"},
+                                     std::string{R"({"url": "http://127.0.0.1:1/mcp", "headers": ["X-Key: s3cret"]})"},
+                                     false));
+  REQUIRE(std::holds_alternative<route_document>(added));
+  auto& v2 = std::get<route_document>(added);
+  CHECK(v2.version == 2);
+  REQUIRE(v2.upstreams);
+  CHECK(v2.upstreams->contains("local")); // the config's stay
+  CHECK((*v2.upstreams)["mirror"]["headers"] == json{"X-Key: ***"}); // the answer is masked
+  {
+    std::lock_guard<std::mutex> guard{store->mtx};
+    CHECK(store->records["cafmcp.routes.2"].info.find("X-Key: s3cret") != std::string::npos); // the record is not
+  }
+  {
+    std::lock_guard<std::mutex> guard{runs_mtx};
+    REQUIRE(runs.size() == 1);
+    CHECK(runs[0].contains("local"));
+    CHECK(runs[0]["mirror"]["headers"] == json{"X-Key: s3cret"});
+  }
+  auto again = ask(caf::make_message(cluster::upstreams_add_atom::value, std::string{"mirror"},
+                                     std::string{R"({"url": "http://127.0.0.1:2/mcp"})"}, false));
+  REQUIRE(std::holds_alternative<std::string>(again));
+  CHECK(std::get<std::string>(again).find("upstream mirror exists already") != std::string::npos);
+  auto program = ask(caf::make_message(cluster::upstreams_add_atom::value, std::string{"py"},
+                                       std::string{R"({"command": ["/usr/bin/python3"]})"}, false));
+  REQUIRE(std::holds_alternative<std::string>(program));
+  CHECK(std::get<std::string>(program).find("program /usr/bin/python3 is not in cluster.run_time_programs")
+        != std::string::npos);
+  auto allowed = ask(caf::make_message(cluster::upstreams_add_atom::value, std::string{"ok"},
+                                       std::string{R"({"command": ["/bin/true"]})"}, false));
+  REQUIRE(std::holds_alternative<route_document>(allowed));
+  CHECK(std::get<route_document>(allowed).version == 3);
+  // A rule change leaves the upstreams as they are: nobody is told to run anything.
+  auto rule = ask(caf::make_message(cluster::routes_add_atom::value, std::string{"mine"}, std::string{my_rule}, false));
+  REQUIRE(std::holds_alternative<route_document>(rule));
+  auto removed = ask(caf::make_message(cluster::upstreams_remove_atom::value, std::string{"local"}));
+  REQUIRE(std::holds_alternative<route_document>(removed));
+  CHECK(std::get<route_document>(removed).version == 5);
+  CHECK(std::get<route_document>(removed).routes.contains("mine"));
+  std::lock_guard<std::mutex> guard{runs_mtx};
+  REQUIRE(runs.size() == 3);
+  CHECK_FALSE(runs[2].contains("local"));
+  CHECK(runs[2].contains("mirror"));
+  CHECK(runs[2].contains("ok"));
+}
+
+TEST_CASE_FIXTURE(sync_fixture, "a member that finds a version naming other upstreams is told to run them - one without upstreams keeps its config's") {
+  store->put("cafmcp.routes.2", doc_text(2, {{"other", other_rule}}));
+  store->put("cafmcp.routes.head", "2");
+  CHECK(wait_live(2));
+  {
+    std::lock_guard<std::mutex> guard{runs_mtx};
+    CHECK(runs.empty());
+  }
+  route_document v3{3, {{"other", other_rule}}, json::object()};
+  store->put("cafmcp.routes.3", v3.to_text());
+  store->put("cafmcp.routes.head", "3");
+  CHECK(wait_live(3));
+  std::lock_guard<std::mutex> guard{runs_mtx};
+  REQUIRE(runs.size() == 1);
+  CHECK(runs[0].empty());
 }

@@ -75,3 +75,61 @@ TEST_CASE("a rules document survives its text form, and no other record reads as
   CHECK_FALSE(legacy_session::from_info("cafmcp.routes.2", d.to_text()));
   CHECK_FALSE(legacy_session::from_info("cafmcp.routes.head", "5"));
 }
+
+TEST_CASE("an upstream added or removed makes the next version, its entry complete, the rules kept") {
+  route_document v1;
+  v1.routes = json{{"r", {{"name", "a"}, {"targets", {{{"tool", "b"}}}}}}};
+  CHECK_FALSE(v1.upstreams); // the config's
+  json config = json::object();
+  auto v2 = v1.with_upstream("mirror", R"({"url": "http://127.0.0.1:9/mcp"})", false, config, {});
+  CHECK(v2.version == 2);
+  CHECK(v2.routes == v1.routes);
+  REQUIRE(v2.upstreams);
+  CHECK((*v2.upstreams)["mirror"]["url"] == "http://127.0.0.1:9/mcp");
+  CHECK((*v2.upstreams)["mirror"]["call_timeout_ms"] == 60000); // defaults filled: every member reads the same
+  auto v3 = v2.with_rule("s", R"({"name": "c", "targets": [{"tool": "d"}]})", false);
+  CHECK(v3.upstreams == v2.upstreams); // a rule change keeps the upstreams
+  auto v4 = v3.without_upstream("mirror", *v3.upstreams);
+  CHECK(v4.version == 4);
+  REQUIRE(v4.upstreams);
+  CHECK(v4.upstreams->empty());
+  auto back = route_document::from_text(v3.to_text());
+  REQUIRE(back);
+  CHECK(back->upstreams == v3.upstreams);
+  CHECK_FALSE(route_document::from_text(v1.to_text())->upstreams);
+  CHECK_FALSE(route_document::from_text(R"({"version": 2, "routes": {}, "upstreams": []})"));
+}
+
+TEST_CASE("a bad upstream change is refused naming what is wrong - a program runs only when allowed") {
+  route_document v1;
+  json current = json::object();
+  CHECK(error_of([&] { v1.with_upstream("m", "{nope", false, current, {}); }) == "upstream m: not JSON: {nope");
+  CHECK(error_of([&] { v1.with_upstream("Bad Name", R"({"url": "http://127.0.0.1:9/mcp"})", false, current, {}); })
+          .find("use a-z, 0-9, _ and - only") != std::string::npos);
+  CHECK(error_of([&] { v1.with_upstream("m", R"({"urll": "x"})", false, current, {}); }).find("upstreams.m.urll")
+        != std::string::npos);
+  CHECK(error_of([&] { v1.with_upstream("m", R"({})", false, current, {}); }).find("needs the program to run")
+        != std::string::npos);
+  CHECK(error_of([&] { v1.with_upstream("m", R"({"command": ["npx", "x"]})", false, current, {"python3"}); })
+        == "upstream m: program npx is not in cluster.run_time_programs, so it may not be started at run time (give "
+           "a url, or list the program in every member's config)");
+  auto ok = v1.with_upstream("m", R"({"command": ["npx", "x"]})", false, current, {"npx"});
+  CHECK(error_of([&] { ok.with_upstream("m", R"({"command": ["npx", "y"]})", false, *ok.upstreams, {"npx"}); })
+        == "upstream m exists already (remove it first, or replace it)");
+  auto replaced = ok.with_upstream("m", R"({"command": ["npx", "y"]})", true, *ok.upstreams, {"npx"});
+  CHECK((*replaced.upstreams)["m"]["command"][1] == "y");
+  CHECK(error_of([&] { v1.without_upstream("m", current); }) == "no upstream m (rules version 1)");
+}
+
+TEST_CASE("what a member answers about its version masks upstreams' header and environment values") {
+  route_document v1;
+  auto v2 = v1.with_upstream("m", R"({"url": "http://127.0.0.1:9/mcp", "headers": ["Authorization: Bearer s3cret"]})",
+                             false, json::object(), {});
+  v2 = v2.with_upstream("p", R"({"command": ["npx"], "env": ["TOKEN=hunter2"]})", false, *v2.upstreams, {"npx"});
+  auto shown = v2.redacted();
+  CHECK((*shown.upstreams)["m"]["headers"] == json{"Authorization: ***"});
+  CHECK((*shown.upstreams)["p"]["env"] == json{"TOKEN=***"});
+  CHECK(shown.to_text().find("s3cret") == std::string::npos);
+  CHECK(shown.to_text().find("hunter2") == std::string::npos);
+  CHECK(v2.to_text().find("s3cret") != std::string::npos); // the record itself keeps them: members need them
+}

@@ -3,6 +3,9 @@
 // changes all land, and a restarted member catches up.
 
 #include <fstream>
+#include <functional>
+#include <iterator>
+#include <thread>
 
 #include "tests/support/cluster_fixture.hpp"
 #include "tests/support/mcp_call.hpp"
@@ -14,8 +17,8 @@ namespace {
 const char* block_echo = R"({"name": "echo", "targets": [{"tool": "missing"}]})";
 
 std::vector<std::string> routes_argv(const three_nodes& c, const cluster_node& n, std::vector<std::string> args,
-                                     const std::string& user = "admin") {
-  args.insert(args.begin(), {binary, "routes"});
+                                     const std::string& user = "admin", const std::string& command = "routes") {
+  args.insert(args.begin(), {binary, command});
   args.insert(args.end(), {"--node", n.address()});
   auto flags = client_flags(c.dir, c.cookie, user);
   args.insert(args.end(), flags.begin(), flags.end());
@@ -26,6 +29,28 @@ std::vector<std::string> routes_argv(const three_nodes& c, const cluster_node& n
 run_result routes(const three_nodes& c, const cluster_node& n, std::vector<std::string> args,
                   const std::string& user = "admin") {
   return run(routes_argv(c, n, std::move(args), user), 40s);
+}
+
+/// `cafmcp upstreams ARGS --node N …`.
+run_result upstreams(const three_nodes& c, const cluster_node& n, std::vector<std::string> args,
+                     const std::string& user = "admin") {
+  return run(routes_argv(c, n, std::move(args), user, "upstreams"), 40s);
+}
+
+/// Whether every member answers a call of `tool` as `ok` says, within 20 s.
+bool on_every_member(const three_nodes& c, const std::string& tool, const std::function<bool(const json&)>& ok) {
+  auto deadline = std::chrono::steady_clock::now() + 20s;
+  for (auto* n : {c.n1.get(), c.n2.get(), c.n3.get()}) {
+    json last;
+    while (!ok(last = mcp_tool_call(n->http_port, tool, {{"text", "hi"}}).body)
+           && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(100ms);
+    if (!ok(last)) {
+      MESSAGE(n->name << " answers " << tool << " with " << last.dump());
+      return false;
+    }
+  }
+  return true;
 }
 
 /// Each member's rules version, as `n` reports them (`routes list --json`).
@@ -173,4 +198,56 @@ TEST_CASE("a member killed and restarted while the rules change applies the newe
   }
   CHECK(caught_up);
   CHECK(echo_error(*c.n3) == -32031);
+}
+
+TEST_CASE("an upstream added with cafmcp upstreams add runs on every member and its tools are served there - removed, they go") {
+  temp_dir dir;
+  auto b_port = free_port();
+  process b{{binary, "node", "--name", "b1", "--http-port", std::to_string(b_port), "--metrics-port", "0"}, dir.path()};
+  REQUIRE(wait_ready(b, "b1"));
+  three_nodes c;
+  auto served = [](const json& r) { return r.contains("result") && r["result"]["content"][0]["text"] == "hi"; };
+  auto unknown = [](const json& r) { return r.contains("error") && r["error"]["code"] == -32602; };
+  REQUIRE(on_every_member(c, "mirror.echo", unknown));
+
+  auto entry = json{{"url", "http://127.0.0.1:" + std::to_string(b_port) + "/mcp"}, {"headers", {"X-Key: s3cret"}}};
+  auto add = upstreams(c, *c.n2, {"add", "mirror", entry.dump()});
+  INFO(add.err);
+  REQUIRE(add.code == 0);
+  CHECK(add.out.rfind("upstream mirror added: version 2, applied on n1, n2, n3\n", 0) == 0);
+  CHECK(on_every_member(c, "mirror.echo", served));
+  auto list = upstreams(c, *c.n3, {"list", "--json"});
+  auto listed = json::parse(list.out, nullptr, false);
+  REQUIRE(listed.is_array());
+  CHECK(listed.size() == 3);
+  for (auto& m : listed) {
+    CHECK(m["version"] == 2);
+    CHECK(m["upstreams"]["mirror"]["headers"] == json{"X-Key: ***"}); // secrets are not shown
+  }
+  // Audited, without the entry.
+  CHECK(audited_ops(c, "n2") == std::vector<std::string>{"upstreams_add requested"});
+  std::ifstream audit{c.dir.path() + "/n2.audit.jsonl"};
+  std::string audit_text{std::istreambuf_iterator<char>{audit}, {}};
+  CHECK(audit_text.find("s3cret") == std::string::npos);
+
+  // Refused: a program no member's config allows, a name in use, a viewer.
+  auto program = upstreams(c, *c.n1, {"add", "py", R"({"command": ["python3", "-c", "pass"]})"});
+  CHECK(program.code == 1);
+  CHECK(program.err.find("program python3 is not in cluster.run_time_programs") != std::string::npos);
+  auto again = upstreams(c, *c.n1, {"add", "mirror", entry.dump()});
+  CHECK(again.code == 1);
+  CHECK(again.err.find("upstream mirror exists already") != std::string::npos);
+  auto bad = upstreams(c, *c.n1, {"add", "x", R"({"url": "ftp://x"})"});
+  CHECK(bad.code == 2);
+  auto viewer = upstreams(c, *c.n1, {"remove", "mirror"}, "viewer");
+  CHECK(viewer.code == 1);
+  CHECK(viewer.err.find("upstreams_remove needs role admin; the caller's role is viewer") != std::string::npos);
+
+  auto remove = upstreams(c, *c.n1, {"remove", "mirror"});
+  INFO(remove.err);
+  REQUIRE(remove.code == 0);
+  CHECK(remove.out == "upstream mirror removed: version 3, applied on n1, n2, n3\n");
+  CHECK(on_every_member(c, "mirror.echo", unknown));
+  b.signal(SIGTERM);
+  CHECK(b.wait_exit(20s) == 0);
 }

@@ -85,8 +85,9 @@ TEST_CASE("shell -c shows another node's tree, children and sessions - and expla
   CHECK(t["node"] == "n3");
   CHECK(t["path"] == "/root/protocol_sup");
   CHECK(t["strategy"] == "one_for_one");
-  REQUIRE(t["children"].size() == 3);
+  REQUIRE(t["children"].size() == 4); // upstream_sup too: cafmcp upstreams add may start one at run time
   CHECK(t["children"][2]["id"] == "tool_sup");
+  CHECK(t["children"][3]["id"] == "upstream_sup");
   CHECK(t["children"][2]["children"].size() == 4);
   CHECK(t["children"][2]["children"][0]["mailbox"] == 0); // workers measure their own mailbox
 

@@ -1,0 +1,125 @@
+// The shell's upstreams command: the upstream servers each member runs, added and removed for the whole cluster.
+
+#include "cli/shell.hpp"
+
+#include <optional>
+#include <stdexcept>
+
+#include <caf/all.hpp>
+#include <nlohmann/json.hpp>
+
+#include "cli/detail/shell_support.hpp"
+#include "cli/text_table.hpp"
+#include "cluster/admin_client.hpp"
+#include "protocol/route_document.hpp"
+
+namespace cafmcp::cli {
+
+namespace {
+
+using nlohmann::json;
+using protocol::route_document;
+
+/// "program a b" or the URL, for a listing.
+std::string what_of(const json& entry) {
+  if (!entry.is_object())
+    return entry.dump();
+  auto url = entry.value("url", std::string{});
+  if (!url.empty())
+    return url;
+  std::string out;
+  for (auto& w : entry.value("command", json::array()))
+    out += (out.empty() ? "" : " ") + (w.is_string() ? w.get<std::string>() : w.dump());
+  return out;
+}
+
+} // namespace
+
+int shell::run_upstreams(const shell_call& c) {
+  auto& args = c.args;
+  auto verb = args.empty() ? std::string{} : args[0];
+  if (verb == "add" || verb == "replace")
+    return args.size() == 3 ? change_upstreams(c, verb, args[1], args[2]) : usage("upstreams", c.err);
+  if (verb == "remove")
+    return args.size() == 2 ? change_upstreams(c, verb, args[1], {}) : usage("upstreams", c.err);
+  if (args.size() > 1)
+    return usage("upstreams", c.err);
+  if (!args.empty() && !known_member(args[0], c.err))
+    return 1;
+  // Each member's version, then the upstreams the newest one names.
+  auto members = args.empty() ? member_names() : std::vector<std::string>{args[0]};
+  auto [found, newest, rc] = versions_on(members, c.err);
+  std::vector<std::vector<std::string>> rows{{"NODE", "VERSION", "UPSTREAMS"}};
+  auto j = json::array();
+  for (auto& [m, doc] : found) {
+    auto ups = doc.upstreams.value_or(json::object());
+    rows.push_back({m, std::to_string(doc.version), doc.upstreams ? std::to_string(ups.size()) : "its config's"});
+    j.push_back({{"node", m}, {"version", doc.version}, {"upstreams", doc.upstreams ? ups : json(nullptr)}});
+  }
+  if (json_) {
+    c.out << j.dump(2) << '\n';
+    return rc;
+  }
+  c.out << render_table(rows);
+  if (!newest)
+    return rc;
+  if (!newest->upstreams) {
+    c.out << "no upstream was added or removed at run time: each member runs its config's \"upstreams\" (the "
+             "shell's tree shows them under upstream_sup)\n";
+    return rc;
+  }
+  std::vector<std::vector<std::string>> ups{{"UPSTREAM", "KIND", "SERVER"}};
+  for (auto& [name, entry] : newest->upstreams->items())
+    ups.push_back({name, entry.value("url", std::string{}).empty() ? "stdio" : "http", what_of(entry)});
+  c.out << "version " << newest->version << " names " << newest->upstreams->size() << " upstreams:\n"
+        << render_table(ups);
+  return rc;
+}
+
+int shell::change_upstreams(const shell_call& c, const std::string& verb, const std::string& name,
+                            const std::string& entry) {
+  // Checked here first, so that a typo is bad usage (2), named as the node
+  // would name it. Whether the program may run is for the members to say.
+  try {
+    if (verb != "remove") {
+      auto parsed = json::parse(entry, nullptr, false);
+      std::vector<std::string> program;
+      if (parsed.is_object() && parsed.contains("command") && parsed["command"].is_array()
+          && !parsed["command"].empty() && parsed["command"][0].is_string())
+        program.push_back(parsed["command"][0].get<std::string>());
+      route_document{}.with_upstream(name, entry, true, json::object(), program);
+    } else if (name.empty()) {
+      throw std::invalid_argument("give the upstream's name");
+    }
+  } catch (const std::invalid_argument& e) {
+    c.err << "upstreams " << verb << ": " << e.what() << '\n';
+    return 2;
+  }
+  // Made once, by the attached member; every member then finds the new version.
+  cluster::admin_target at{sys_, node_, self_name(), std::chrono::seconds(60)};
+  auto answer = verb == "remove" ? cluster::upstreams_remove(at, name)
+                                 : cluster::upstreams_add(at, name, entry, verb == "replace");
+  auto change = spread_change(c, "upstreams " + verb, name, answer);
+  if (!change)
+    return 1;
+  auto& [doc, spread] = *change;
+  auto& [applied, pending, away, versions] = spread;
+  auto what = verb == "remove" ? "removed" : verb == "replace" ? "replaced" : "added";
+  if (json_) {
+    c.out << json{{"upstream", name}, {"change", what},       {"version", doc.version},
+                  {"applied", applied},  {"pending", pending}, {"unreachable", away}}
+               .dump(2)
+          << '\n';
+  } else {
+    c.out << "upstream " << name << " " << what << ": version " << doc.version << ", applied on "
+          << (applied.empty() ? "no member yet" : detail::join(applied, ", ")) << '\n';
+    if (verb != "remove")
+      c.out << "each member starts it now; its tools appear as " << name
+            << ".* once it has listed them (see the tree, and the member's log)\n";
+    if (!away.empty())
+      c.out << "not reachable now: " << detail::join(away, ", ") << "; each applies it once it is back\n";
+  }
+  return pending.empty() ? 0 : 1;
+}
+
+} // namespace cafmcp::cli
