@@ -134,6 +134,22 @@ struct sync_fixture : fixture {
     return t ? t->version() : 1;
   }
 
+  /// The head record's text once it names `v`, or after 4 s (the head
+  /// moves after the change is answered).
+  std::string wait_head(const std::string& v) {
+    std::string head;
+    for (int i = 0; i < 200; ++i) { // bounded: 4 s
+      {
+        std::lock_guard<std::mutex> guard{store->mtx};
+        head = store->records.count("cafmcp.routes.head") ? store->records["cafmcp.routes.head"].info : "";
+      }
+      if (head == v)
+        break;
+      std::this_thread::sleep_for(20ms);
+    }
+    return head;
+  }
+
   bool wait_live(uint64_t v) {
     for (int i = 0; i < 200 && live_version() != v; ++i) // bounded: 4 s
       std::this_thread::sleep_for(20ms);
@@ -163,9 +179,9 @@ TEST_CASE_FIXTURE(sync_fixture, "a rules version another change made first is bu
   CHECK(doc.routes.contains("other"));
   CHECK(doc.routes.contains("mine"));
   CHECK(live_version() == 3);
+  CHECK(wait_head("3") == "3");
   std::lock_guard<std::mutex> guard{store->mtx};
   CHECK(store->records.count("cafmcp.routes.3") == 1);
-  CHECK(store->records["cafmcp.routes.head"].info == "3");
 }
 
 TEST_CASE_FIXTURE(sync_fixture, "a rules write that failed part way is reported made when it holds the change, else as failed") {
