@@ -160,6 +160,9 @@ void endpoint::call_tool(const rpc_message& msg, bool modern, const sink_ptr& ou
       auto& payload = std::get<json>(opened);
       if (payload.value("tool", "") != name || payload.value("args", "") != crypto::sha256_hex(args.dump()))
         fail(rpc_code::invalid_params, "requestState was minted for another request (tool or arguments differ)");
+      // It may continue a live call (an upstream's): only for whom it was minted.
+      if (payload.value("subject", "") != out->subject() || payload.value("tenant", "") != out->tenant())
+        fail(rpc_code::invalid_params, "requestState was minted for another caller (subject or tenant differ)");
       state = payload["state"];
     }
     if (auto ir = params.find("inputResponses"); ir != params.end() && !ir->is_null()) {
@@ -295,8 +298,11 @@ void endpoint::call_tool(const rpc_message& msg, bool modern, const sink_ptr& ou
     job->on_input = [sealer = env_.sealer, info = server_info_, out](const call_job& j, json requests, json st) {
       // The state is bound to this tool and these arguments.
       json result{{"resultType", input_required_note}, {"inputRequests", std::move(requests)}};
-      result["requestState"] = sealer->seal(
-        json{{"tool", j.tool->name}, {"args", crypto::sha256_hex(j.arguments.dump())}, {"state", std::move(st)}});
+      result["requestState"] = sealer->seal(json{{"tool", j.tool->name},
+                                                 {"args", crypto::sha256_hex(j.arguments.dump())},
+                                                 {"subject", j.subject},
+                                                 {"tenant", j.tenant},
+                                                 {"state", std::move(st)}});
       result["_meta"][meta_key::server_info] = info;
       out->respond(make_result(j.id, std::move(result)));
     };

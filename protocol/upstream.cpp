@@ -4,12 +4,14 @@
 #include <atomic>
 #include <map>
 #include <optional>
+#include <random>
 
 #include <caf/all.hpp>
 
 #include "base/log.hpp"
 #include "base/port_program.hpp"
 #include "protocol/json_schema.hpp"
+#include "protocol/tool_runner.hpp"
 #include "protocol/upstream_client.hpp"
 #include "protocol/upstream_http.hpp"
 #include "supervision/supervisor.hpp"
@@ -30,6 +32,14 @@ struct relayed_call {
   std::shared_ptr<tool_call> call;
 };
 
+/// The next round of a call whose upstream asked its client for input:
+/// `state` names the upstream call it continues, `responses` the answers.
+struct resumed_call {
+  nlohmann::json state;
+  nlohmann::json responses;
+  std::shared_ptr<tool_call> call;
+};
+
 /// Another request relayed as it is (prompts/get, resources/read),
 /// answered through `reply`; a result without `expect` is the upstream's error.
 struct relayed_request {
@@ -44,6 +54,7 @@ struct relayed_request {
 } // namespace cafmcp::protocol
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cafmcp::protocol::relayed_call)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cafmcp::protocol::resumed_call)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cafmcp::protocol::relayed_request)
 
 namespace cafmcp::protocol {
@@ -164,6 +175,12 @@ struct upstream_state {
   /// "pid 12" or the URL, for log lines.
   std::string where() const { return port ? "pid " + std::to_string(port->pid()) : cfg.url; }
   std::map<upstream_client::call_key, std::shared_ptr<tool_call>> callers;
+  /// Calls whose upstream waits for its input request to be answered (the
+  /// id to answer), while their client answers it: the next round resumes them.
+  std::map<upstream_client::call_key, nlohmann::json> parked;
+  /// This incarnation, in the state a parked call's client echoes: a round
+  /// for another incarnation's call (a restart, another member) is refused.
+  uint64_t instance = 0;
   /// Relayed requests other than calls, by key: who waits, and what its result must hold.
   std::map<upstream_client::call_key, std::pair<relay_reply, std::string>> requesters;
   std::vector<std::string> prompt_names; // as last merged
@@ -307,7 +324,11 @@ std::optional<tool_def> relay_def(const upstream_state& st, const json& t) {
                  json{{"upstream", upstream}});
       return;
     }
-    caf::anon_send(actor, relayed_call{remote, arguments, std::move(call)});
+    // A call answering its upstream's input request continues that call.
+    if (auto& state = call->request_state(); state.is_object() && state.value("upstream", "") == upstream)
+      caf::anon_send(actor, resumed_call{state, call->input_responses(), std::move(call)});
+    else
+      caf::anon_send(actor, relayed_call{remote, arguments, std::move(call)});
   };
   def.available = [status = st.status] { return status->serving(); };
   return def;
@@ -473,6 +494,7 @@ caf::behavior upstream_fun(upstream_actor* self, upstream_config cfg, std::share
       reply(std::move(checked), std::nullopt);
       return;
     }
+    st.parked.erase(key); // timed out while its client was asked
     auto i = st.callers.find(key);
     if (i == st.callers.end())
       return;
@@ -495,6 +517,27 @@ caf::behavior upstream_fun(upstream_actor* self, upstream_config cfg, std::share
       total = p["total"].get<double>();
     i->second->progress(p["progress"].get<double>(), total, str_of(p, "message"));
   };
+  ev.on_input_request = [self](upstream_client::call_key key, json id, const std::string& method, const json& params) {
+    auto& st = self->state;
+    auto refuse = [&](int code, std::string why) { st.client->answer_server(id, std::nullopt, rpc_error{code, std::move(why), nullptr}); };
+    if (st.parked.count(key) > 0)
+      return refuse(rpc_code::invalid_request, "the call this input is for waits for its client's answer to another request");
+    auto i = st.callers.find(key);
+    if (i == st.callers.end() || i->second->cancelled())
+      return refuse(rpc_code::invalid_request, "the call this input is for was cancelled");
+    auto capability = input_capability(method);
+    if (!i->second->client_supports(capability))
+      return refuse(rpc_code::method_not_found, "the client of this call did not declare " + capability);
+    // The round ends here; the client's next round (its answer) resumes the
+    // upstream call, which stays open meanwhile (bounded by call_timeout).
+    auto call = std::move(i->second);
+    st.callers.erase(i);
+    // The state names this very request: a stale round (an answer to an
+    // earlier question of the same call) never answers a later one.
+    json state{{"upstream", st.cfg.name}, {"instance", st.instance}, {"key", key}, {"request", id}};
+    st.parked[key] = std::move(id);
+    call->request_input(json{{"input", {{"method", method}, {"params", params}}}}, std::move(state));
+  };
   ev.on_log = [self](const json& params) {
     auto data = params.is_object() && params.contains("data") ? params["data"] : json{};
     log::info(self->state.path, "upstream " + self->state.cfg.name + " logged: " + dump(data));
@@ -502,6 +545,8 @@ caf::behavior upstream_fun(upstream_actor* self, upstream_config cfg, std::share
   ev.on_protocol_error = [self](const std::string& what) {
     log::warning(self->state.path, "upstream " + self->state.cfg.name + ": " + what);
   };
+  std::random_device rd;
+  st.instance = (uint64_t{rd()} << 32) | rd();
   st.client = std::make_unique<upstream_client>(st.cfg.name, std::move(ev));
 
   port_options opts{st.cfg.command, st.cfg.env, st.cfg.cwd, st.cfg.max_line};
@@ -562,7 +607,7 @@ caf::behavior upstream_fun(upstream_actor* self, upstream_config cfg, std::share
       // Cancelled by the client: tell the server, drop the caller.
       for (auto i = st.callers.begin(); i != st.callers.end();) {
         if (i->second->cancelled()) {
-          st.client->cancel(i->first, "cancelled by the client");
+          st.client->cancel(i->first, "cancelled by the client", std::chrono::steady_clock::now());
           st.calls_cancelled->inc();
           i = st.callers.erase(i);
         } else {
@@ -593,6 +638,31 @@ caf::behavior upstream_fun(upstream_actor* self, upstream_config cfg, std::share
       st.callers.emplace(key, std::move(rc.call));
       st.client->call(key, rc.tool, std::move(rc.arguments), progress,
                       std::chrono::steady_clock::now() + st.cfg.call_timeout);
+      flush(self);
+      arm_tick(self);
+    },
+    [self](resumed_call& rc) {
+      auto& st = self->state;
+      auto key = rc.state.value("key", upstream_client::call_key{0});
+      auto p = st.parked.find(key);
+      if (rc.state.value("instance", uint64_t{0}) != st.instance || p == st.parked.end()
+          || rc.state.value("request", json{}) != p->second) {
+        rc.call->fail(rpc_code::invalid_params,
+                      "upstream " + st.cfg.name + " no longer waits for this answer (its call ended - answered, "
+                        "timed out or the upstream restarted - or another member ran it): call the tool again",
+                      json{{"upstream", st.cfg.name}});
+        return;
+      }
+      auto answer = rc.responses.find("input");
+      if (answer == rc.responses.end() || !answer->is_object())
+        st.client->answer_server(p->second, std::nullopt,
+                                 rpc_error{rpc_code::invalid_request,
+                                           "the client's answer is missing or not an object (inputResponses.input)",
+                                           nullptr});
+      else
+        st.client->answer_server(p->second, *answer, std::nullopt);
+      st.parked.erase(p);
+      st.callers.emplace(key, std::move(rc.call));
       flush(self);
       arm_tick(self);
     },

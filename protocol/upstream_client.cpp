@@ -26,8 +26,10 @@ int64_t upstream_client::send_request(std::string method, json params) {
 void upstream_client::start(clock::time_point deadline) {
   handshake_deadline_ = deadline;
   phase_ = phase::initializing;
+  // What cafmcp can relay to the client of a call, offered so that servers use it.
+  auto caps = ev_.on_input_request ? json{{"elicitation", json::object()}, {"sampling", json::object()}} : json::object();
   init_id_ = send_request("initialize", json{{"protocolVersion", offered_version},
-                                             {"capabilities", json::object()},
+                                             {"capabilities", std::move(caps)},
                                              {"clientInfo", {{"name", "cafmcp"}, {"version", "1"}}}});
 }
 
@@ -57,8 +59,9 @@ void upstream_client::send_call(waiting_call c) {
     token = name_ + "-" + std::to_string(id);
     c.params["_meta"] = json{{"progressToken", token}};
   }
+  bool tool = c.method == "tools/call";
   send_request(std::move(c.method), std::move(c.params));
-  calls_[id] = open_call{c.key, c.deadline, std::move(token)};
+  calls_[id] = open_call{c.key, c.deadline, std::move(token), tool};
 }
 
 void upstream_client::call(call_key key, const std::string& tool, json arguments, bool progress,
@@ -75,7 +78,14 @@ void upstream_client::request(call_key key, std::string method, json params, boo
     waiting_.push_back(std::move(c));
 }
 
-void upstream_client::cancel(call_key key, const std::string& reason) {
+void upstream_client::answer_server(const json& id, std::optional<json> result, std::optional<rpc_error> error) {
+  if (result)
+    outbox_.push_back(dump(make_result(id, std::move(*result))));
+  else
+    outbox_.push_back(dump(make_error(id, error.value_or(rpc_error{rpc_code::internal_error, "no answer", nullptr}))));
+}
+
+void upstream_client::cancel(call_key key, const std::string& reason, clock::time_point now) {
   auto w = std::find_if(waiting_.begin(), waiting_.end(), [&](const waiting_call& c) { return c.key == key; });
   if (w != waiting_.end()) {
     waiting_.erase(w);
@@ -85,6 +95,7 @@ void upstream_client::cancel(call_key key, const std::string& reason) {
     if (i->second.key == key) {
       outbox_.push_back(dump(make_notification("notifications/cancelled",
                                                json{{"requestId", i->first}, {"reason", reason}})));
+      ended_[i->first] = now + ended_grace;
       calls_.erase(i);
       return;
     }
@@ -103,6 +114,7 @@ bool upstream_client::expire(clock::time_point now) {
       outbox_.push_back(dump(make_notification("notifications/cancelled",
                                                json{{"requestId", i->first}, {"reason", "timed out"}})));
       auto key = i->second.key;
+      ended_[i->first] = now + ended_grace;
       i = calls_.erase(i);
       timed_out(key);
     } else {
@@ -141,9 +153,11 @@ std::vector<std::string> upstream_client::take_outbox() {
   return out;
 }
 
-void upstream_client::on_line(const std::string& line, clock::time_point) {
+void upstream_client::on_line(const std::string& line, clock::time_point now) {
   if (line.find_first_not_of(" \t\r") == std::string::npos)
     return;
+  for (auto i = ended_.begin(); i != ended_.end();)
+    i = i->second <= now ? ended_.erase(i) : std::next(i);
   json msg;
   if (auto err = parse(line, msg); err || !msg.is_object()) {
     if (ev_.on_protocol_error)
@@ -166,6 +180,8 @@ void upstream_client::on_response(const json& msg) {
     return;
   }
   auto id = idv.get<int64_t>();
+  if (ended_.erase(id) > 0)
+    return; // the late answer of a call that ended here: the server is done with it
   auto error = msg.find("error");
   auto failed = error != msg.end() && error->is_object();
   auto reason = [&] { return failed ? str_of(*error, "message", "an error") : std::string{}; };
@@ -288,14 +304,29 @@ void upstream_client::on_server_message(const json& msg) {
   auto method = str_of(msg, "method");
   auto params = msg.contains("params") ? msg["params"] : json::object();
   if (msg.contains("id")) {
-    // A request from the server. ping is answered; the rest (sampling,
-    // elicitation, roots) cafmcp does not relay to its clients yet.
+    // A request from the server. ping is answered; an input request goes
+    // to the client of the one call open, if there is exactly one (over
+    // stdio nothing says whose it is, and guessing could hand one client's
+    // question to another); the rest (roots/list) is refused.
+    auto& id = msg["id"];
     if (method == "ping")
-      outbox_.push_back(dump(make_result(msg["id"], json::object())));
-    else
-      outbox_.push_back(dump(make_error(
-        msg["id"], rpc_error{rpc_code::method_not_found, "cafmcp does not relay " + method + " to its clients", {}})));
-    return;
+      return outbox_.push_back(dump(make_result(id, json::object())));
+    if ((method == "elicitation/create" || method == "sampling/createMessage") && ev_.on_input_request) {
+      // Every request counts (a prompts/get may ask too), and so does a
+      // call that ended here but may still run there.
+      if (calls_.size() == 1 && ended_.empty() && calls_.begin()->second.tool)
+        return ev_.on_input_request(calls_.begin()->second.key, id, method, params);
+      return answer_server(id, std::nullopt,
+                           rpc_error{rpc_code::invalid_request,
+                                     "cafmcp relays " + method + " to the client of a call only while that call is the "
+                                       "only request open at upstream " + name_ + " (open: "
+                                       + std::to_string(calls_.size()) + ", ended in the last "
+                                       + std::to_string(ended_grace.count()) + " s: " + std::to_string(ended_.size())
+                                       + "): it cannot tell whose this is",
+                                     nullptr});
+    }
+    return answer_server(
+      id, std::nullopt, rpc_error{rpc_code::method_not_found, "cafmcp does not relay " + method + " to its clients", {}});
   }
   if (method == "notifications/progress" && params.is_object()) {
     auto token = params.find("progressToken");

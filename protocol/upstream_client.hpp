@@ -51,6 +51,13 @@ public:
     std::function<void(call_key, std::optional<nlohmann::json> result, std::optional<rpc_error> error)> on_answer;
     /// notifications/progress for a relayed call (params without the token).
     std::function<void(call_key, const nlohmann::json& params)> on_progress;
+    /// The server asks for input (elicitation/create, sampling/createMessage)
+    /// while exactly one relayed tools/call is open: `key` is that call's,
+    /// `id` the request's, for answer_server. Unset, cafmcp declares neither
+    /// capability in initialize; with no single call to give a request to
+    /// (stdio says nothing of whose it is), the client refuses it itself.
+    std::function<void(call_key, nlohmann::json id, const std::string& method, const nlohmann::json& params)>
+      on_input_request;
     /// notifications/message (logging) from the server.
     std::function<void(const nlohmann::json& params)> on_log;
     /// A line that is not JSON-RPC, or a response nobody waits for.
@@ -74,9 +81,18 @@ public:
   /// Any other request relayed (e.g. prompts/get), answered through on_answer.
   void request(call_key key, std::string method, nlohmann::json params, bool progress, clock::time_point deadline);
 
-  /// The caller gave up (cancelled): tells the server (notifications/cancelled)
-  /// and forgets the call without an answer.
-  void cancel(call_key key, const std::string& reason);
+  /// Answers the server's request `id` (on_input_request) with `result`,
+  /// else with `error`.
+  void answer_server(const nlohmann::json& id, std::optional<nlohmann::json> result, std::optional<rpc_error> error);
+
+  /// The caller gave up (cancelled) at `now`: tells the server
+  /// (notifications/cancelled) and forgets the call without an answer.
+  void cancel(call_key key, const std::string& reason, clock::time_point now);
+
+  /// How long after a call was cancelled or timed out an input request
+  /// is not relayed: the server may still be running it, and the request
+  /// could be that call's.
+  static constexpr std::chrono::seconds ended_grace{30};
 
   /// Ends calls past their deadline (answered with an error). Returns false
   /// when the handshake itself is past its deadline: the session is dead.
@@ -101,6 +117,7 @@ private:
     call_key key;
     clock::time_point deadline;
     std::string progress_token; // "": none asked for
+    bool tool = false;          // a tools/call (input requests go to one)
   };
   struct waiting_call {
     call_key key;
@@ -141,6 +158,8 @@ private:
   listing templates_{"resources/templates/list", "resourceTemplates"};
   nlohmann::json init_result_;
   std::map<int64_t, open_call> calls_; // by JSON-RPC id
+  /// Calls cancelled or timed out, until ended_grace has passed.
+  std::map<int64_t, clock::time_point> ended_;
   std::vector<waiting_call> waiting_;  // before ready
   std::vector<std::string> outbox_;
 };

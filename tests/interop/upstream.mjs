@@ -2,6 +2,7 @@
 // (@modelcontextprotocol/server-everything over stdio, pinned in
 // package-lock.json), driven by both official TypeScript SDK generations:
 // its tools namespaced in tools/list, calls with progress and cancellation,
+// its elicitation and sampling requests relayed to the client of the call,
 // kill -9 of the upstream process (clear errors, then the supervisor's
 // restart, counted in the tree), and the process gone with the node.
 //   node upstream.mjs --binary path/to/cafmcp
@@ -47,16 +48,16 @@ const readyLine = /^\S+ info +\S+ \/: node up1 ready cluster=\S+ mcp=(http:\/\/\
 const upstreamReady = (exceptPid) => new RegExp(
   `^\\S+ info +\\S+ /root/protocol_sup/upstream_sup/everything: upstream everything ready \\(pid (?!${exceptPid}\\b)(\\d+), [^\\n]*, (\\d+) tools\\)\\n`, "m");
 
-async function makeClient(sdkGen, url) {
+async function makeClient(sdkGen, url, capabilities = {}) {
   if (sdkGen === "v1") {
     const { Client } = await import("@modelcontextprotocol/sdk/client/index.js");
     const { StreamableHTTPClientTransport } = await import("@modelcontextprotocol/sdk/client/streamableHttp.js");
-    const client = new Client({ name: "upstream-v1", version: "1.0.0" }, { capabilities: {} });
+    const client = new Client({ name: "upstream-v1", version: "1.0.0" }, { capabilities });
     await client.connect(new StreamableHTTPClientTransport(new URL(url)));
     return client;
   }
   const sdk = await import("@modelcontextprotocol/client");
-  const client = new sdk.Client({ name: "upstream-v2", version: "2.0.0" }, { capabilities: {}, versionNegotiation: { mode: { pin: "2026-07-28" } } });
+  const client = new sdk.Client({ name: "upstream-v2", version: "2.0.0" }, { capabilities, versionNegotiation: { mode: { pin: "2026-07-28" } } });
   await client.connect(new sdk.StreamableHTTPClientTransport(new URL(url)));
   return client;
 }
@@ -69,6 +70,33 @@ try {
   const first = node.log.match(upstreamReady(0));
   check("the upstream was ready before the node's ready line", first !== null && node.log.indexOf(first[0]) < node.log.search(readyLine));
   const firstPid = Number(first[1]);
+
+  // The upstream asks the client of a call for input (elicitation,
+  // sampling): relayed to it (v1: a request on the call's stream; v2:
+  // input_required and a retry), its answer relayed back. Before the
+  // cancellations below: while a cancelled call may still run upstream,
+  // no input request is relayed (it could be that call's).
+  for (const sdkGen of ["v1", "v2"]) {
+    const asking = await makeClient(sdkGen, mcpUrl, { elicitation: {}, sampling: {} });
+    const elicit = async () => ({ action: "accept", content: { name: `Ann ${sdkGen}` } });
+    const sample = async () => ({ role: "assistant", content: { type: "text", text: `sampled by ${sdkGen}` }, model: "test" });
+    if (sdkGen === "v1") {
+      const types = await import("@modelcontextprotocol/sdk/types.js");
+      asking.setRequestHandler(types.ElicitRequestSchema, elicit);
+      asking.setRequestHandler(types.CreateMessageRequestSchema, sample);
+    } else {
+      asking.setRequestHandler("elicitation/create", elicit);
+      asking.setRequestHandler("sampling/createMessage", sample);
+    }
+    const elicited = await callWith(sdkGen, asking, { name: "everything.trigger-elicitation-request", arguments: {} }, { timeout: 20000 });
+    check(`${sdkGen}: the upstream's elicitation reaches the client and its answer the upstream`,
+      JSON.stringify(elicited).includes(`Ann ${sdkGen}`), JSON.stringify(elicited).slice(0, 400));
+    const sampled = await callWith(sdkGen, asking,
+      { name: "everything.trigger-sampling-request", arguments: { prompt: "hello" } }, { timeout: 20000 });
+    check(`${sdkGen}: the upstream's sampling request reaches the client and its answer the upstream`,
+      JSON.stringify(sampled).includes(`sampled by ${sdkGen}`), JSON.stringify(sampled).slice(0, 400));
+    await asking.close();
+  }
 
   for (const sdkGen of ["v1", "v2"]) {
     const client = await makeClient(sdkGen, mcpUrl);

@@ -1,6 +1,8 @@
 // protocol/upstream_client: the MCP client of an upstream server, driven by hand (no process).
 #include <doctest/doctest.h>
 
+#include <tuple>
+
 #include <nlohmann/json.hpp>
 
 #include "protocol/upstream_client.hpp"
@@ -150,7 +152,7 @@ TEST_CASE("a cancelled call is cancelled upstream and its late answer is dropped
   f.handshake();
   f.client.call(3, "slow", json::object(), false, f.t0 + 10s);
   auto call = f.sent().at(0);
-  f.client.cancel(3, "cancelled by the client");
+  f.client.cancel(3, "cancelled by the client", f.t0);
   auto out = f.sent();
   REQUIRE(out.size() == 1);
   CHECK(out[0]["method"] == "notifications/cancelled");
@@ -314,4 +316,82 @@ TEST_CASE("an upstream with resources has its resources and templates listed, an
   REQUIRE(relist.size() == 2);
   CHECK(relist[0]["method"] == "resources/list");
   CHECK(relist[1]["method"] == "resources/templates/list");
+}
+
+TEST_CASE("an upstream's input request goes to the call when it is the only request open - never guessed among several, nor while an ended call may still run") {
+  std::vector<std::tuple<upstream_client::call_key, json, std::string>> asked;
+  fixture f;
+  auto ev = f.events();
+  ev.on_input_request = [&](upstream_client::call_key k, json id, const std::string& method, const json& params) {
+    asked.emplace_back(k, id, method + " " + params.dump());
+  };
+  upstream_client client{"ev", ev};
+  auto sent = [&] {
+    std::vector<json> out;
+    for (auto& l : client.take_outbox())
+      out.push_back(json::parse(l));
+    return out;
+  };
+  auto feed = [&](const json& msg, clock_type::time_point at) { client.on_line(msg.dump(), at); };
+  auto t0 = f.t0;
+  client.start(t0 + 5s);
+  auto init = sent();
+  // Relaying, the client offers what it relays: servers ask only then.
+  CHECK(init.at(0)["params"]["capabilities"] == json{{"elicitation", json::object()}, {"sampling", json::object()}});
+  feed(json{{"jsonrpc", "2.0"}, {"id", init[0]["id"]}, {"result", {{"capabilities", json::object()}}}}, t0);
+  auto list = sent();
+  feed(json{{"jsonrpc", "2.0"}, {"id", list[1]["id"]}, {"result", {{"tools", json::array()}}}}, t0);
+  auto ask = [](int id) {
+    return json{{"jsonrpc", "2.0"}, {"id", id}, {"method", "elicitation/create"}, {"params", {{"message", "who?"}}}};
+  };
+  auto refusal = [&] {
+    auto out = sent();
+    REQUIRE(out.size() == 1);
+    return out[0]["error"]["message"].get<std::string>();
+  };
+
+  feed(ask(70), t0); // nothing open: whose would it be?
+  CHECK(refusal().find("(open: 0, ended in the last 30 s: 0)") != std::string::npos);
+
+  client.call(7, "t", json::object(), false, t0 + 100s);
+  sent();
+  feed(ask(71), t0);
+  REQUIRE(asked.size() == 1);
+  CHECK(std::get<0>(asked[0]) == 7);
+  CHECK(std::get<1>(asked[0]) == 71);
+  CHECK(std::get<2>(asked[0]) == R"(elicitation/create {"message":"who?"})");
+  CHECK(sent().empty()); // answered later, by the owner
+  client.answer_server(71, json{{"action", "accept"}}, std::nullopt);
+  CHECK(sent() == std::vector<json>{json{{"jsonrpc", "2.0"}, {"id", 71}, {"result", {{"action", "accept"}}}}});
+
+  // A prompts/get open too: the request may be its, so it goes to neither.
+  client.request(8, "prompts/get", json{{"name", "p"}}, false, t0 + 100s);
+  auto get = sent().at(0);
+  feed(json{{"jsonrpc", "2.0"}, {"id", 72}, {"method", "sampling/createMessage"}, {"params", json::object()}}, t0);
+  CHECK(refusal()
+        == "cafmcp relays sampling/createMessage to the client of a call only while that call is the only request open "
+           "at upstream ev (open: 2, ended in the last 30 s: 0): it cannot tell whose this is");
+  feed(json{{"jsonrpc", "2.0"}, {"id", get["id"]}, {"result", {{"messages", json::array()}}}}, t0);
+
+  // A cancelled call may still run upstream: for ended_grace nothing is relayed.
+  client.call(9, "t", json::object(), false, t0 + 100s);
+  sent();
+  client.cancel(9, "cancelled by the client", t0);
+  sent();
+  feed(ask(73), t0 + 29s);
+  CHECK(refusal().find("(open: 1, ended in the last 30 s: 1)") != std::string::npos);
+  feed(ask(74), t0 + 30s);
+  REQUIRE(asked.size() == 2);
+  CHECK(std::get<1>(asked[1]) == 74);
+
+  feed(json{{"jsonrpc", "2.0"}, {"id", 75}, {"method", "roots/list"}}, t0 + 30s);
+  auto roots = sent();
+  REQUIRE(roots.size() == 1);
+  CHECK(roots[0]["error"]["code"] == rpc_code::method_not_found);
+}
+
+TEST_CASE("an upstream client that relays no input offers no capability") {
+  fixture f;
+  f.client.start(f.t0 + 5s);
+  CHECK(f.sent().at(0)["params"]["capabilities"] == json::object());
 }

@@ -469,9 +469,9 @@ namespace {
 const json tasks_caps = json{{"extensions", {{"io.modelcontextprotocol/tasks", json::object()}}}};
 
 /// A modern request of `method` as a client declaring the Tasks extension.
-http_reply modern(auth_node& n, const std::string& method, json params, headers extra) {
+http_reply modern(auth_node& n, const std::string& method, json params, headers extra, json caps = tasks_caps) {
   params["_meta"] = {{"io.modelcontextprotocol/protocolVersion", "2026-07-28"},
-                     {"io.modelcontextprotocol/clientCapabilities", tasks_caps}};
+                     {"io.modelcontextprotocol/clientCapabilities", std::move(caps)}};
   extra.push_back({"MCP-Protocol-Version", "2026-07-28"});
   extra.push_back({"Mcp-Method", method});
   for (auto key : {"name", "taskId"})
@@ -556,6 +556,23 @@ TEST_CASE("with http.tenant_header the header names the tenant: its view, and an
   CHECK(hidden["error"]["message"] == "Resource not found");
   CHECK(hidden["error"]["data"]["uri"] == "cafmcp://server/info");
   CHECK(subscribe("cafmcp://echo/hi")["result"] == json::object()); // the echo template is acme's
+}
+
+TEST_CASE("a requestState continues a call only for the tenant it was minted for") {
+  auth_node node{R"({"http": {"tenant_header": "X-Tenant"}, "mcp": {"conformance_tools": true},
+                     "tenants": {"acme": {}, "globex": {}}})"};
+  json caps{{"elicitation", json::object()}};
+  json args{{"name", "test_elicitation"}, {"arguments", {{"message", "who?"}}}};
+  auto first = json::parse(modern(node, "tools/call", args, {{"X-Tenant", "acme"}}, caps).body);
+  REQUIRE_MESSAGE(first["result"]["resultType"] == "input_required", first.dump());
+  auto retry = args;
+  retry["requestState"] = first["result"]["requestState"];
+  retry["inputResponses"] = {{"user", {{"action", "accept"}, {"content", {{"username", "ann"}, {"email", "a@x"}}}}}};
+  auto stolen = modern(node, "tools/call", retry, {{"X-Tenant", "globex"}}, caps);
+  CHECK(error_of(stolen)["message"] == "requestState was minted for another caller (subject or tenant differ)");
+  CHECK(error_of(modern(node, "tools/call", retry, {}, caps))["code"] == -32602);
+  auto own = json::parse(modern(node, "tools/call", retry, {{"X-Tenant", "acme"}}, caps).body);
+  CHECK_MESSAGE(own["result"]["content"][0]["text"].get<std::string>().find("a@x") != std::string::npos, own.dump());
 }
 
 TEST_CASE("a token's own tenant wins over http.tenant_header: a header naming another tenant is refused with 403") {

@@ -82,3 +82,56 @@ TEST_CASE("a node serves another node's tools over Streamable HTTP under a names
   auto back = mcp_tool_call(ready->mcp_port, "b.echo", json{{"text", "back"}});
   CHECK(text_of(back) == "back");
 }
+
+TEST_CASE("an upstream's input request reaches the client of the call that caused it, and the answer goes back - refused for a client without the capability") {
+  temp_dir dir;
+  auto b_port = free_port();
+  auto b_config = dir.write("b.json", json{{"name", "b1"}, {"mcp", {{"conformance_tools", true}}}}.dump());
+  process b{{binary, "node", "--config", b_config, "--http-port", std::to_string(b_port), "--metrics-port", "0"},
+            dir.path()};
+  REQUIRE(wait_ready(b, "b1"));
+  auto a_config = dir.write(
+    "a.json",
+    json{{"name", "a1"}, {"upstreams", {{"b", {{"url", "http://127.0.0.1:" + std::to_string(b_port) + "/mcp"}}}}}}.dump());
+  process a{{binary, "node", "--config", a_config, "--http-port", "0", "--metrics-port", "0"}, dir.path()};
+  auto ready = wait_ready(a, "a1");
+  REQUIRE(ready);
+  // A 2026-07-28 round: the input request comes back as input_required.
+  auto round = [&](json caps, json extra) {
+    auto body = mcp_tool_call_body("b.test_elicitation", json{{"message", "who are you?"}});
+    body["params"]["_meta"]["io.modelcontextprotocol/clientCapabilities"] = std::move(caps);
+    body["params"].update(extra);
+    auto r = http_request(ready->mcp_port, "POST", "/mcp",
+                          {{"Content-Type", "application/json"},
+                           {"Accept", "application/json, text/event-stream"},
+                           {"MCP-Protocol-Version", "2026-07-28"},
+                           {"Mcp-Method", "tools/call"},
+                           {"Mcp-Name", "b.test_elicitation"}},
+                          body.dump(), 15s);
+    auto j = json::parse(r.body, nullptr, false);
+    REQUIRE_MESSAGE(j.is_object(), r.body);
+    return j;
+  };
+  json elicitation{{"elicitation", json::object()}};
+  auto first = round(elicitation, json::object());
+  REQUIRE_MESSAGE(first["result"]["resultType"] == "input_required", first.dump());
+  auto& asked = first["result"]["inputRequests"]["input"];
+  CHECK(asked["method"] == "elicitation/create");
+  CHECK(asked["params"]["message"] == "who are you?"); // the upstream's own request
+  auto state = first["result"]["requestState"];
+  REQUIRE(state.is_string());
+  json answer{{"action", "accept"}, {"content", {{"username", "ann"}, {"email", "ann@example.com"}}}};
+  auto second = round(elicitation, json{{"inputResponses", {{"input", answer}}}, {"requestState", state}});
+  CHECK_MESSAGE(text_of(second) == R"(User response: action=accept, content={"email":"ann@example.com","username":"ann"})",
+                second.dump());
+  // The upstream call it continued is over: the same round again is refused.
+  auto again = round(elicitation, json{{"inputResponses", {{"input", answer}}}, {"requestState", state}});
+  CHECK(again["error"]["code"] == -32602);
+  CHECK(again["error"]["message"].get<std::string>().rfind("upstream b no longer waits for this answer", 0) == 0);
+
+  // A client that did not declare elicitation: the upstream hears so, and answers the call.
+  auto without = round(json::object(), json::object());
+  CHECK(without["result"]["isError"] == true);
+  CHECK_MESSAGE(text_of(without).find("the client of this call did not declare elicitation") != std::string::npos,
+                without.dump());
+}
