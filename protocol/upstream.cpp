@@ -212,6 +212,9 @@ using upstream_actor = caf::stateful_actor<upstream_state>;
 
 constexpr std::chrono::milliseconds tick_every{50};
 
+/// A message the server wrote (`related`: the request it came with).
+void take_line(upstream_actor* self, const std::string& line, std::optional<int64_t> related);
+
 void flush(upstream_actor* self) {
   auto& st = self->state;
   if ((!st.port && !st.http) || !st.client)
@@ -221,6 +224,18 @@ void flush(upstream_actor* self) {
       st.port->send(std::move(line));
     else
       st.http->send(std::move(line));
+}
+
+void take_line(upstream_actor* self, const std::string& line, std::optional<int64_t> related) {
+  // What a server writes is untrusted: a field of an unexpected type is
+  // its error, never this actor's end.
+  try {
+    self->state.client->on_line(line, std::chrono::steady_clock::now(), related);
+  } catch (const std::exception& e) {
+    log::warning(self->state.path, "upstream " + self->state.cfg.name + " sent a message cafmcp cannot use (" + e.what()
+                                     + "): " + line.substr(0, 200));
+  }
+  flush(self);
 }
 
 void arm_tick(upstream_actor* self) {
@@ -538,6 +553,12 @@ caf::behavior upstream_fun(upstream_actor* self, upstream_config cfg, std::share
     st.parked[key] = std::move(id);
     call->request_input(json{{"input", {{"method", method}, {"params", params}}}}, std::move(state));
   };
+  ev.on_call_log = [self](upstream_client::call_key key, const json& params) {
+    auto i = self->state.callers.find(key);
+    auto data = params.is_object() && params.contains("data") ? params["data"] : json{};
+    if (i != self->state.callers.end())
+      i->second->log(str_of(params, "level", "info"), data); // sent if its client asked for that level
+  };
   ev.on_log = [self](const json& params) {
     auto data = params.is_object() && params.contains("data") ? params["data"] : json{};
     log::info(self->state.path, "upstream " + self->state.cfg.name + " logged: " + dump(data));
@@ -564,7 +585,11 @@ caf::behavior upstream_fun(upstream_actor* self, upstream_config cfg, std::share
       st.port = std::make_unique<port_program>(std::move(opts), std::move(cbs));
     } else {
       http_link_options h{st.cfg.url, st.cfg.headers, upstream_client::offered_version, st.cfg.call_timeout,
-                          st.cfg.max_line, 32};
+                          st.cfg.max_line, 32, {}};
+      // What comes on a request's own stream says whose it is (input requests, logs).
+      h.on_request_line = [me](std::string line, int64_t id) {
+        caf::anon_send(me, up_line_atom::value, std::move(line), id);
+      };
       st.http = std::make_unique<http_link>(std::move(h), std::move(cbs));
     }
   } catch (const std::exception& e) {
@@ -580,17 +605,8 @@ caf::behavior upstream_fun(upstream_actor* self, upstream_config cfg, std::share
   flush(self);
   arm_tick(self);
   return {
-    [self](up_line_atom, std::string& line) {
-      // What a server writes is untrusted: a field of an unexpected type
-      // is its error, never this actor's end.
-      try {
-        self->state.client->on_line(line, std::chrono::steady_clock::now());
-      } catch (const std::exception& e) {
-        log::warning(self->state.path, "upstream " + self->state.cfg.name + " sent a message cafmcp cannot use ("
-                                         + e.what() + "): " + line.substr(0, 200));
-      }
-      flush(self);
-    },
+    [self](up_line_atom, std::string& line) { take_line(self, line, std::nullopt); },
+    [self](up_line_atom, std::string& line, int64_t related) { take_line(self, line, related); },
     [self](up_exit_atom, std::string& how) {
       auto& st = self->state;
       log::warning(st.path, "upstream " + st.cfg.name + " (" + st.where() + ") " + how);

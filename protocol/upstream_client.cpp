@@ -153,7 +153,7 @@ std::vector<std::string> upstream_client::take_outbox() {
   return out;
 }
 
-void upstream_client::on_line(const std::string& line, clock::time_point now) {
+void upstream_client::on_line(const std::string& line, clock::time_point now, std::optional<int64_t> related) {
   if (line.find_first_not_of(" \t\r") == std::string::npos)
     return;
   for (auto i = ended_.begin(); i != ended_.end();)
@@ -165,7 +165,7 @@ void upstream_client::on_line(const std::string& line, clock::time_point now) {
     return;
   }
   if (msg.contains("method"))
-    on_server_message(msg);
+    on_server_message(msg, related);
   else if (msg.contains("id"))
     on_response(msg);
   else if (ev_.on_protocol_error)
@@ -300,31 +300,39 @@ void upstream_client::on_page(listing& l, const json& msg, const std::function<v
   done(std::move(got));
 }
 
-void upstream_client::on_server_message(const json& msg) {
+void upstream_client::on_input_request(const json& id, const std::string& method, const json& params,
+                                       std::optional<int64_t> related) {
+  auto refuse = [&](std::string why) {
+    answer_server(id, std::nullopt, rpc_error{rpc_code::invalid_request, std::move(why), nullptr});
+  };
+  if (related) { // it came with a request: it is that request's
+    auto c = calls_.find(*related);
+    if (c == calls_.end() || !c->second.tool)
+      return refuse("cafmcp relays " + method + " only for a tools/call that is still open");
+    return ev_.on_input_request(c->second.key, id, method, params);
+  }
+  // Nothing says whose it is: every request counts (a prompts/get may ask
+  // too), and so does a call that ended here but may still run there.
+  if (calls_.size() == 1 && ended_.empty() && calls_.begin()->second.tool)
+    return ev_.on_input_request(calls_.begin()->second.key, id, method, params);
+  refuse("cafmcp relays " + method + " to the client of a call only while that call is the only request open at upstream "
+         + name_ + " (open: " + std::to_string(calls_.size()) + ", ended in the last "
+         + std::to_string(ended_grace.count()) + " s: " + std::to_string(ended_.size())
+         + "): it cannot tell whose this is");
+}
+
+void upstream_client::on_server_message(const json& msg, std::optional<int64_t> related) {
   auto method = str_of(msg, "method");
   auto params = msg.contains("params") ? msg["params"] : json::object();
   if (msg.contains("id")) {
     // A request from the server. ping is answered; an input request goes
-    // to the client of the one call open, if there is exactly one (over
-    // stdio nothing says whose it is, and guessing could hand one client's
-    // question to another); the rest (roots/list) is refused.
+    // to the client of its call (on_input_request: never a guess that could
+    // hand one client's question to another); the rest (roots/list) is refused.
     auto& id = msg["id"];
     if (method == "ping")
       return outbox_.push_back(dump(make_result(id, json::object())));
-    if ((method == "elicitation/create" || method == "sampling/createMessage") && ev_.on_input_request) {
-      // Every request counts (a prompts/get may ask too), and so does a
-      // call that ended here but may still run there.
-      if (calls_.size() == 1 && ended_.empty() && calls_.begin()->second.tool)
-        return ev_.on_input_request(calls_.begin()->second.key, id, method, params);
-      return answer_server(id, std::nullopt,
-                           rpc_error{rpc_code::invalid_request,
-                                     "cafmcp relays " + method + " to the client of a call only while that call is the "
-                                       "only request open at upstream " + name_ + " (open: "
-                                       + std::to_string(calls_.size()) + ", ended in the last "
-                                       + std::to_string(ended_grace.count()) + " s: " + std::to_string(ended_.size())
-                                       + "): it cannot tell whose this is",
-                                     nullptr});
-    }
+    if ((method == "elicitation/create" || method == "sampling/createMessage") && ev_.on_input_request)
+      return on_input_request(id, method, params, related);
     return answer_server(
       id, std::nullopt, rpc_error{rpc_code::method_not_found, "cafmcp does not relay " + method + " to its clients", {}});
   }
@@ -343,7 +351,10 @@ void upstream_client::on_server_message(const json& msg) {
     return;
   }
   if (method == "notifications/message") {
-    if (ev_.on_log)
+    auto c = related ? calls_.find(*related) : calls_.end();
+    if (c != calls_.end() && c->second.tool && ev_.on_call_log)
+      ev_.on_call_log(c->second.key, params);
+    else if (ev_.on_log)
       ev_.on_log(params);
     return;
   }

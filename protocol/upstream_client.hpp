@@ -52,13 +52,16 @@ public:
     /// notifications/progress for a relayed call (params without the token).
     std::function<void(call_key, const nlohmann::json& params)> on_progress;
     /// The server asks for input (elicitation/create, sampling/createMessage)
-    /// while exactly one relayed tools/call is open: `key` is that call's,
-    /// `id` the request's, for answer_server. Unset, cafmcp declares neither
-    /// capability in initialize; with no single call to give a request to
-    /// (stdio says nothing of whose it is), the client refuses it itself.
+    /// for a relayed tools/call: the one it came with (HTTP), else the one
+    /// request open. `id` is the request's, for answer_server. Unset, cafmcp
+    /// declares neither capability in initialize; with no call to give a
+    /// request to, the client refuses it itself.
     std::function<void(call_key, nlohmann::json id, const std::string& method, const nlohmann::json& params)>
       on_input_request;
-    /// notifications/message (logging) from the server.
+    /// notifications/message that came with a relayed tools/call (on its
+    /// HTTP response stream): that call's log.
+    std::function<void(call_key, const nlohmann::json& params)> on_call_log;
+    /// notifications/message (logging) from the server, of no call.
     std::function<void(const nlohmann::json& params)> on_log;
     /// A line that is not JSON-RPC, or a response nobody waits for.
     std::function<void(const std::string& what)> on_protocol_error;
@@ -70,8 +73,9 @@ public:
   /// handshake (initialize and the first listing).
   void start(clock::time_point deadline);
 
-  /// Feeds one line the server wrote.
-  void on_line(const std::string& line, clock::time_point now);
+  /// Feeds one line the server wrote; `related`: the id of the request on
+  /// whose response it came (HTTP), which says whose it is.
+  void on_line(const std::string& line, clock::time_point now, std::optional<int64_t> related = std::nullopt);
 
   /// Queues tools/call for `tool` (its name on the server). `progress`:
   /// the client asked for progress (relayed through on_progress). Calls
@@ -144,7 +148,10 @@ private:
   void become_ready();
   void send_call(waiting_call c);
   void on_response(const nlohmann::json& msg);
-  void on_server_message(const nlohmann::json& msg);
+  void on_server_message(const nlohmann::json& msg, std::optional<int64_t> related);
+  /// An input request: to the call it came with, else to the only one open.
+  void on_input_request(const nlohmann::json& id, const std::string& method, const nlohmann::json& params,
+                        std::optional<int64_t> related);
 
   std::string name_;
   events ev_;

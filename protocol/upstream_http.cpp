@@ -65,6 +65,7 @@ namespace {
 struct exchange {
   http_link::state* st = nullptr;
   bool is_initialize = false;
+  nlohmann::json id; // the request's (null: a notification or a response)
   long status = 0;
   bool sse = false;
   std::string session_id;
@@ -82,7 +83,10 @@ struct exchange {
       return;
     if (is_initialize)
       st->opened(session_id, msg); // before the owner can send its next request
-    st->cbs.on_line(std::move(msg));
+    if (st->opts.on_request_line && id.is_number_integer())
+      st->opts.on_request_line(std::move(msg), id.get<int64_t>());
+    else
+      st->cbs.on_line(std::move(msg));
   }
 
   /// Splits SSE lines as they arrive; an empty line ends an event.
@@ -170,6 +174,7 @@ void http_link::state::post(const std::string& message, const nlohmann::json& id
   exchange x;
   x.st = this;
   x.is_initialize = is_initialize;
+  x.id = id;
   curl_slist* headers = nullptr;
   headers = curl_slist_append(headers, "Content-Type: application/json");
   headers = curl_slist_append(headers, "Accept: application/json, text/event-stream");

@@ -10,6 +10,7 @@
 // link (on_exit): the owner starts a new one, with a new session.
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -25,6 +26,10 @@ struct http_link_options {
   std::chrono::milliseconds timeout{60000}; // one request, start to end
   size_t max_message = 4 * 1024 * 1024;     // one message (a body or an event)
   size_t max_concurrent = 32;               // requests in flight at once
+  /// When set, each message that comes back on a request's own response
+  /// (its answer, and what the server sent with it: progress, logs, input
+  /// requests) goes here with that request's id, instead of to on_line.
+  std::function<void(std::string line, int64_t request_id)> on_request_line;
 };
 
 class http_link {

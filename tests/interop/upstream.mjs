@@ -88,6 +88,16 @@ try {
       asking.setRequestHandler("elicitation/create", elicit);
       asking.setRequestHandler("sampling/createMessage", sample);
     }
+    // The server registers these tools once it knows the node relays input
+    // (after initialize): listed by the node on its tools/list_changed.
+    let listed = [];
+    for (let i = 0; i < 100 && !listed.includes("everything.trigger-sampling-request"); i++) {
+      listed = (await asking.listTools()).tools.map((t) => t.name);
+      if (!listed.includes("everything.trigger-sampling-request")) await sleep(50);
+    }
+    check(`${sdkGen}: the upstream's tools that need input from the client are listed`,
+      listed.includes("everything.trigger-elicitation-request") && listed.includes("everything.trigger-sampling-request"),
+      JSON.stringify(listed));
     const elicited = await callWith(sdkGen, asking, { name: "everything.trigger-elicitation-request", arguments: {} }, { timeout: 20000 });
     check(`${sdkGen}: the upstream's elicitation reaches the client and its answer the upstream`,
       JSON.stringify(elicited).includes(`Ann ${sdkGen}`), JSON.stringify(elicited).slice(0, 400));

@@ -15,6 +15,14 @@ namespace {
 
 using clock_type = upstream_client::clock;
 
+/// What `client` wrote (its outbox empties).
+std::vector<json> sent_by(upstream_client& client) {
+    std::vector<json> out;
+    for (auto& l : client.take_outbox())
+      out.push_back(json::parse(l));
+    return out;
+}
+
 /// A client with its events recorded.
 struct fixture {
   std::vector<std::vector<json>> tool_lists, prompt_lists, resource_lists, template_lists;
@@ -42,12 +50,7 @@ struct fixture {
     return ev;
   }
 
-  std::vector<json> sent() {
-    std::vector<json> out;
-    for (auto& l : client.take_outbox())
-      out.push_back(json::parse(l));
-    return out;
-  }
+  std::vector<json> sent() { return sent_by(client); }
 
   void feed(const json& msg) { client.on_line(msg.dump(), t0); }
 
@@ -71,6 +74,38 @@ struct fixture {
     auto next = sent();
     REQUIRE(next.size() == 2);
     feed(json{{"jsonrpc", "2.0"}, {"id", next[1]["id"]}, {"result", {{"tools", tools}}}});
+  }
+};
+
+/// A client that relays input requests and call logs, its events recorded.
+struct relay_fixture {
+  std::vector<std::tuple<upstream_client::call_key, json, std::string>> asked; // key, request id, method and params
+  std::vector<std::pair<upstream_client::call_key, json>> call_logs;
+  std::vector<json> node_logs;
+  fixture f;
+  upstream_client client{"ev", events()};
+
+  upstream_client::events events() {
+    auto ev = f.events();
+    ev.on_input_request = [this](upstream_client::call_key k, json id, const std::string& method, const json& params) {
+      asked.emplace_back(k, id, method + " " + params.dump());
+    };
+    ev.on_call_log = [this](upstream_client::call_key k, const json& p) { call_logs.emplace_back(k, p); };
+    ev.on_log = [this](const json& p) { node_logs.push_back(p); };
+    return ev;
+  }
+
+  std::vector<json> sent() { return sent_by(client); }
+
+  /// Started and ready (no tools): what initialize offered.
+  json handshake() {
+    client.start(f.t0 + 5s);
+    auto init = sent();
+    client.on_line(json{{"jsonrpc", "2.0"}, {"id", init.at(0)["id"]}, {"result", json::object()}}.dump(), f.t0);
+    auto list = sent();
+    client.on_line(json{{"jsonrpc", "2.0"}, {"id", list.at(1)["id"]}, {"result", {{"tools", json::array()}}}}.dump(),
+                   f.t0);
+    return init[0]["params"]["capabilities"];
   }
 };
 
@@ -319,28 +354,13 @@ TEST_CASE("an upstream with resources has its resources and templates listed, an
 }
 
 TEST_CASE("an upstream's input request goes to the call when it is the only request open - never guessed among several, nor while an ended call may still run") {
-  std::vector<std::tuple<upstream_client::call_key, json, std::string>> asked;
-  fixture f;
-  auto ev = f.events();
-  ev.on_input_request = [&](upstream_client::call_key k, json id, const std::string& method, const json& params) {
-    asked.emplace_back(k, id, method + " " + params.dump());
-  };
-  upstream_client client{"ev", ev};
-  auto sent = [&] {
-    std::vector<json> out;
-    for (auto& l : client.take_outbox())
-      out.push_back(json::parse(l));
-    return out;
-  };
+  relay_fixture r;
+  auto& [asked, call_logs, node_logs, f, client] = r;
+  auto sent = [&] { return r.sent(); };
   auto feed = [&](const json& msg, clock_type::time_point at) { client.on_line(msg.dump(), at); };
   auto t0 = f.t0;
-  client.start(t0 + 5s);
-  auto init = sent();
   // Relaying, the client offers what it relays: servers ask only then.
-  CHECK(init.at(0)["params"]["capabilities"] == json{{"elicitation", json::object()}, {"sampling", json::object()}});
-  feed(json{{"jsonrpc", "2.0"}, {"id", init[0]["id"]}, {"result", {{"capabilities", json::object()}}}}, t0);
-  auto list = sent();
-  feed(json{{"jsonrpc", "2.0"}, {"id", list[1]["id"]}, {"result", {{"tools", json::array()}}}}, t0);
+  CHECK(r.handshake() == json{{"elicitation", json::object()}, {"sampling", json::object()}});
   auto ask = [](int id) {
     return json{{"jsonrpc", "2.0"}, {"id", id}, {"method", "elicitation/create"}, {"params", {{"message", "who?"}}}};
   };
@@ -394,4 +414,35 @@ TEST_CASE("an upstream client that relays no input offers no capability") {
   fixture f;
   f.client.start(f.t0 + 5s);
   CHECK(f.sent().at(0)["params"]["capabilities"] == json::object());
+}
+
+TEST_CASE("an input request or a log that came with a call's own response is that call's, among several open") {
+  relay_fixture r;
+  auto& [asked, call_logs, node_logs, f, client] = r;
+  auto sent = [&] { return r.sent(); };
+  r.handshake();
+  client.call(1, "a", json::object(), false, f.t0 + 10s);
+  client.call(2, "b", json::object(), false, f.t0 + 10s);
+  client.request(3, "prompts/get", json{{"name", "p"}}, false, f.t0 + 10s);
+  auto out = sent();
+  REQUIRE(out.size() == 3);
+  auto id_of = [&](size_t i) { return out[i]["id"].get<int64_t>(); };
+  json ask{{"jsonrpc", "2.0"}, {"id", 50}, {"method", "elicitation/create"}, {"params", json::object()}};
+  client.on_line(ask.dump(), f.t0, id_of(1));
+  REQUIRE(asked.size() == 1);
+  CHECK(std::get<0>(asked[0]) == 2);
+  ask["id"] = 51;
+  client.on_line(ask.dump(), f.t0, id_of(2)); // with a prompts/get: not a call's
+  CHECK(asked.size() == 1);
+  auto refused = sent();
+  REQUIRE(refused.size() == 1);
+  CHECK(refused[0]["error"]["message"] == "cafmcp relays elicitation/create only for a tools/call that is still open");
+  json log{{"jsonrpc", "2.0"}, {"method", "notifications/message"}, {"params", {{"level", "info"}, {"data", "x"}}}};
+  client.on_line(log.dump(), f.t0, id_of(0));
+  client.on_line(log.dump(), f.t0); // with nothing: the node's log
+  client.on_line(log.dump(), f.t0, id_of(2));
+  REQUIRE(call_logs.size() == 1);
+  CHECK(call_logs[0].first == 1);
+  CHECK(call_logs[0].second["data"] == "x");
+  CHECK(node_logs.size() == 2);
 }

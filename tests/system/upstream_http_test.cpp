@@ -83,7 +83,7 @@ TEST_CASE("a node serves another node's tools over Streamable HTTP under a names
   CHECK(text_of(back) == "back");
 }
 
-TEST_CASE("an upstream's input request reaches the client of the call that caused it, and the answer goes back - refused for a client without the capability") {
+TEST_CASE("an upstream's input requests and log messages reach the client of the call that caused them, and the answer goes back - refused for a client without the capability") {
   temp_dir dir;
   auto b_port = free_port();
   auto b_config = dir.write("b.json", json{{"name", "b1"}, {"mcp", {{"conformance_tools", true}}}}.dump());
@@ -128,6 +128,20 @@ TEST_CASE("an upstream's input request reaches the client of the call that cause
   auto again = round(elicitation, json{{"inputResponses", {{"input", answer}}}, {"requestState", state}});
   CHECK(again["error"]["code"] == -32602);
   CHECK(again["error"]["message"].get<std::string>().rfind("upstream b no longer waits for this answer", 0) == 0);
+
+  // The upstream's log messages for the call reach its client, as its own tools' do.
+  auto body = mcp_tool_call_body("b.test_tool_with_logging", json::object());
+  body["params"]["_meta"]["io.modelcontextprotocol/logLevel"] = "info";
+  auto logged = http_request(ready->mcp_port, "POST", "/mcp",
+                             {{"Content-Type", "application/json"},
+                              {"Accept", "application/json, text/event-stream"},
+                              {"MCP-Protocol-Version", "2026-07-28"},
+                              {"Mcp-Method", "tools/call"},
+                              {"Mcp-Name", "b.test_tool_with_logging"}},
+                             body.dump(), 15s);
+  std::regex log_event{R"(data: \{[^\n]*"method":"notifications/message")"};
+  auto logs = std::distance(std::sregex_iterator(logged.body.begin(), logged.body.end(), log_event), std::sregex_iterator());
+  CHECK_MESSAGE(logs == 3, logged.body);
 
   // A client that did not declare elicitation: the upstream hears so, and answers the call.
   auto without = round(json::object(), json::object());
