@@ -96,8 +96,10 @@ bool endpoint::handle_common(const rpc_message& msg, bool modern, const sink_ptr
     return true;
   }
   auto cat = env_.catalog->snapshot(); // one consistent view per request
+  // What a tenant or an authorised caller gets may be cached for it alone.
+  bool shared = out->tenant().empty() && out->subject().empty();
   auto reply = [&](json result, bool cacheable) {
-    out->respond(make_result(msg.id, modern ? modern_result(std::move(result), cacheable) : std::move(result)));
+    out->respond(make_result(msg.id, modern ? modern_result(std::move(result), cacheable, shared) : std::move(result)));
   };
   // A tenant sees the tools, prompts, resources and templates its globs
   // allow; the rest do not exist for it (listed, read or got).
@@ -108,13 +110,14 @@ bool endpoint::handle_common(const rpc_message& msg, bool modern, const sink_ptr
   auto sees = [&visible](const std::string& name) { return !visible || visible(name); };
   // What an upstream answers, later, on any thread: never thrown out of the relay.
   auto relayed = [&](bool cacheable) -> relay_reply {
-    return [self = shared_from_this(), out, id = msg.id, modern, cacheable](std::optional<json> result,
-                                                                            std::optional<rpc_error> error) {
+    return [self = shared_from_this(), out, id = msg.id, modern, cacheable, shared](std::optional<json> result,
+                                                                                    std::optional<rpc_error> error) {
       try {
         if (error)
           out->respond(make_error(id, *error));
         else
-          out->respond(make_result(id, modern ? self->modern_result(std::move(*result), cacheable) : std::move(*result)));
+          out->respond(
+            make_result(id, modern ? self->modern_result(std::move(*result), cacheable, shared) : std::move(*result)));
       } catch (const std::exception& e) {
         out->respond(make_error(id, rpc_error{rpc_code::internal_error, std::string{"an unusable answer: "} + e.what(), nullptr}));
       }

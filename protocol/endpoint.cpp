@@ -246,13 +246,13 @@ void endpoint::handle_notification(const rpc_message& msg) {
 
 // -- modern (2026-07-28) --------------------------------------------------------
 
-json endpoint::modern_result(json result, bool cacheable) const {
+json endpoint::modern_result(json result, bool cacheable, bool shared) const {
   if (!result.contains("resultType"))
     result["resultType"] = "complete";
   result["_meta"][meta_key::server_info] = server_info_;
   if (cacheable) {
     result["ttlMs"] = env_.list_ttl.count();
-    result["cacheScope"] = "public";
+    result["cacheScope"] = shared ? "public" : "private";
   }
   return result;
 }

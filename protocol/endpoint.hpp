@@ -238,7 +238,9 @@ private:
   bool resource_visible(const catalog& cat, const std::string& uri, const std::string& tenant) const;
 
   /// Adds resultType, serverInfo and (for cacheable results) ttlMs/cacheScope.
-  nlohmann::json modern_result(nlohmann::json result, bool cacheable) const;
+  /// `shared`: a cacheable result any caller would get alike (cacheScope
+  /// public); else private (a tenant's view, or behind authorisation).
+  nlohmann::json modern_result(nlohmann::json result, bool cacheable, bool shared = true) const;
 
   endpoint_env env_;
   const nlohmann::json server_info_; // _meta serverInfo (the identity never changes)

@@ -510,6 +510,9 @@ TEST_CASE("with http.tenant_header the header names the tenant: its view, and an
   CHECK(globex_tools.count("add") == 1);
   CHECK(globex_tools.count("echo") == 0);
   CHECK(tool_names(modern(node, "tools/list", json::object(), {})).count("echo") == 1); // no tenant: all
+  // A tenant's view is its own: no shared cache may hand it to another.
+  CHECK(json::parse(modern(node, "tools/list", json::object(), acme).body)["result"]["cacheScope"] == "private");
+  CHECK(json::parse(modern(node, "tools/list", json::object(), {}).body)["result"]["cacheScope"] == "public");
   CHECK(error_of(node.call("add", {{"a", 1}, {"b", 2}}, acme))["message"].get<std::string>().find("add")
         != std::string::npos);
 
