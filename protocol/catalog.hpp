@@ -181,6 +181,9 @@ struct resource_def {
   /// Instead of read, for a resource read later (an upstream server's):
   /// `done` gets the whole resources/read result.
   std::function<void(relay_reply done)> relay = {};
+  /// A client subscribed to it (an upstream's: the upstream is told, and
+  /// its updates reach the node's subscribers).
+  std::function<void()> subscribe = {};
 };
 
 /// A URI template (RFC 6570 level 1: "{name}" placeholders).
@@ -197,6 +200,8 @@ struct resource_template_def {
   /// Instead of read, for a template read later (an upstream server's):
   /// `done` gets the whole resources/read result for `uri`.
   std::function<void(const std::string& uri, relay_reply done)> relay = {};
+  /// A client subscribed to `uri`, one of its URIs (as resource_def::subscribe).
+  std::function<void(const std::string& uri)> subscribe = {};
 };
 
 // -- prompts --------------------------------------------------------------------

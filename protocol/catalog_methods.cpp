@@ -72,6 +72,16 @@ bool endpoint::resource_visible(const catalog& cat, const std::string& uri, cons
   return name && (!env_.tenants || env_.tenants->sees(tenant, *name));
 }
 
+void endpoint::subscribe_upstream(const catalog& cat, const std::string& uri) {
+  std::map<std::string, std::string> vars;
+  if (auto* r = cat.find_resource(uri)) {
+    if (r->subscribe)
+      r->subscribe();
+  } else if (auto* t = cat.match_template(uri, vars); t && t->subscribe) {
+    t->subscribe(uri);
+  }
+}
+
 json endpoint::list_prompts(const catalog& cat, const json& params, const visible_fn& visible) {
   std::vector<prompt_def> seen;
   return page(view_of(cat.prompts(), visible, seen), "prompts", params, cat.page_size, [](const prompt_def& p) {

@@ -337,8 +337,11 @@ void endpoint::handle_legacy(const rpc_message& msg, const sink_ptr& out) {
   }
   if (m == "resources/subscribe" || m == "resources/unsubscribe") {
     auto uri = required_string(params, "uri");
-    if (!resource_visible(*env_.catalog->snapshot(), uri, out->tenant()))
+    auto cat = env_.catalog->snapshot();
+    if (!resource_visible(*cat, uri, out->tenant()))
       fail(mcp_code::resource_not_found_legacy, "Resource not found", json{{"uri", uri}});
+    if (m == "resources/subscribe")
+      subscribe_upstream(*cat, uri);
     uint64_t sub = 0;
     {
       std::lock_guard<std::mutex> guard{mtx_};

@@ -236,6 +236,8 @@ private:
   /// Whether `uri` is a resource, or matches a template, that `tenant` sees:
   /// what a subscription to its updates needs.
   bool resource_visible(const catalog& cat, const std::string& uri, const std::string& tenant) const;
+  /// A client subscribed to `uri`: an upstream serving it is told.
+  static void subscribe_upstream(const catalog& cat, const std::string& uri);
 
   /// Adds resultType, serverInfo and (for cacheable results) ttlMs/cacheScope.
   /// `shared`: a cacheable result any caller would get alike (cacheScope

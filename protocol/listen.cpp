@@ -50,6 +50,8 @@ void endpoint::listen(const rpc_message& msg, const json& caps, const sink_ptr& 
         fail(rpc_code::invalid_params, "Resource not found", json{{"uri", uri}});
       filter.resource_uris.insert(uri);
     }
+    for (auto& uri : uris)
+      subscribe_upstream(*cat, uri);
     honoured["resourceSubscriptions"] = uris;
   }
   if (n->contains("taskIds")) {

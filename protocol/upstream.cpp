@@ -24,6 +24,7 @@ namespace {
 using up_line_atom = caf::atom_constant<caf::atom("up_line")>; // a stdout line of the program
 using up_exit_atom = caf::atom_constant<caf::atom("up_exit")>; // the program ended
 using up_tick_atom = caf::atom_constant<caf::atom("up_tick")>; // deadlines and cancellations
+using up_sub_atom = caf::atom_constant<caf::atom("up_sub")>;   // a client subscribed to one of its resources
 
 /// A tools/call of one of the upstream's tools, for its actor.
 struct relayed_call {
@@ -152,6 +153,21 @@ bool upstream_status::serving() const {
   return state_.rfind("running", 0) == 0;
 }
 
+bool upstream_status::subscribe(const std::string& uri) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return subscribed_.size() < max_subscriptions && subscribed_.insert(uri).second;
+}
+
+bool upstream_status::subscribed(const std::string& uri) const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return subscribed_.count(uri) > 0;
+}
+
+std::vector<std::string> upstream_status::subscriptions() const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return {subscribed_.begin(), subscribed_.end()};
+}
+
 std::string upstream_actor_name(const std::string& upstream) {
   return "upstream." + upstream;
 }
@@ -187,6 +203,7 @@ struct upstream_state {
   upstream_client::call_key next_key = 1;
   std::vector<caf::response_promise> ready_waiters;
   bool ready = false;
+  bool resubscribe = false; // subscribe to what clients subscribed to before this incarnation
   bool ticking = false;
   std::vector<std::string> tool_names; // as last merged
   metrics::counter_series* calls_ok = nullptr;
@@ -230,7 +247,13 @@ void take_line(upstream_actor* self, const std::string& line, std::optional<int6
   // What a server writes is untrusted: a field of an unexpected type is
   // its error, never this actor's end.
   try {
-    self->state.client->on_line(line, std::chrono::steady_clock::now(), related);
+    auto& st = self->state;
+    st.client->on_line(line, std::chrono::steady_clock::now(), related);
+    if (st.resubscribe) {
+      st.resubscribe = false;
+      for (auto& uri : st.status->subscriptions())
+        st.client->subscribe(uri);
+    }
   } catch (const std::exception& e) {
     log::warning(self->state.path, "upstream " + self->state.cfg.name + " sent a message cafmcp cannot use (" + e.what()
                                      + "): " + line.substr(0, 200));
@@ -313,6 +336,15 @@ struct relay_target {
   }
 };
 
+/// A client subscribed to `uri` of `upstream`: its actor subscribes now if
+/// it runs, and each later incarnation when it is ready.
+void subscribe_upstream(const relay_target& to, const std::string& uri) {
+  if (!to.status->subscribe(uri))
+    return; // subscribed already (or past the bound)
+  if (auto actor = to.names->lookup(upstream_actor_name(to.upstream)))
+    caf::anon_send(actor, up_sub_atom::value, uri);
+}
+
 relay_target target_of(const upstream_state& st) {
   return {st.names, st.cfg.name, st.status};
 }
@@ -368,6 +400,7 @@ void merge_tools(upstream_actor* self, std::vector<json> tools) {
     log::info(st.path, "upstream " + st.cfg.name + " ready (" + st.where() + ", "
                          + str_of(info, "name", "?") + " " + str_of(info, "version", "?")
                          + ", " + std::to_string(added) + " tools)");
+    st.resubscribe = true; // once the client is ready (after this listing)
     for (auto& rp : st.ready_waiters)
       rp.deliver(true);
     st.ready_waiters.clear();
@@ -427,6 +460,7 @@ void merge_resources(upstream_actor* self, std::vector<json> resources) {
     }
     resource_def def{uri, st.cfg.name + "." + str_of(r, "name", uri), str_of(r, "title"), str_of(r, "description"),
                      str_of(r, "mimeType"), nullptr};
+    def.subscribe = [to = target_of(st), uri] { subscribe_upstream(to, uri); };
     def.relay = [to = target_of(st), uri](relay_reply done) {
       to("resources/read", json{{"uri", uri}}, "contents", std::move(done));
     };
@@ -447,6 +481,7 @@ void merge_templates(upstream_actor* self, std::vector<json> templates) {
       continue;
     resource_template_def def{uri_template, st.cfg.name + "." + str_of(t, "name", uri_template), str_of(t, "title"),
                               str_of(t, "description"), str_of(t, "mimeType"), nullptr};
+    def.subscribe = [to = target_of(st)](const std::string& uri) { subscribe_upstream(to, uri); };
     def.relay = [to = target_of(st)](const std::string& uri, relay_reply done) {
       to("resources/read", json{{"uri", uri}}, "contents", std::move(done));
     };
@@ -559,6 +594,11 @@ caf::behavior upstream_fun(upstream_actor* self, upstream_config cfg, std::share
     if (i != self->state.callers.end())
       i->second->log(str_of(params, "level", "info"), data); // sent if its client asked for that level
   };
+  ev.on_resource_updated = [self](const std::string& uri) {
+    // Only a URI subscribed through this upstream: it may not announce others'.
+    if (self->state.status->subscribed(uri))
+      self->state.store->resource_updated(uri);
+  };
   ev.on_log = [self](const json& params) {
     auto data = params.is_object() && params.contains("data") ? params["data"] : json{};
     log::info(self->state.path, "upstream " + self->state.cfg.name + " logged: " + dump(data));
@@ -606,6 +646,10 @@ caf::behavior upstream_fun(upstream_actor* self, upstream_config cfg, std::share
   arm_tick(self);
   return {
     [self](up_line_atom, std::string& line) { take_line(self, line, std::nullopt); },
+    [self](up_sub_atom, std::string& uri) {
+      if (self->state.ready && self->state.client->subscribe(uri)) // else: when it is ready
+        flush(self);
+    },
     [self](up_line_atom, std::string& line, int64_t related) { take_line(self, line, related); },
     [self](up_exit_atom, std::string& how) {
       auto& st = self->state;

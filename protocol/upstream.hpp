@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -61,12 +62,20 @@ public:
   int64_t pid() const;
   /// Its tools answer calls now (started and listed, not down).
   bool serving() const;
+  /// A client subscribed to `uri` of this upstream through the node: kept
+  /// across restarts (each incarnation subscribes again). True when new;
+  /// false when known, or past max_subscriptions (not relayed).
+  bool subscribe(const std::string& uri);
+  bool subscribed(const std::string& uri) const;
+  std::vector<std::string> subscriptions() const;
+  static constexpr size_t max_subscriptions = 1000;
 
 private:
   mutable std::mutex mtx_;
   std::string state_ = "starting";
   std::string last_exit_;
   int64_t pid_ = 0;
+  std::set<std::string> subscribed_;
 };
 
 /// The name an upstream's actor has in the name table.

@@ -78,6 +78,17 @@ void upstream_client::request(call_key key, std::string method, json params, boo
     waiting_.push_back(std::move(c));
 }
 
+bool upstream_client::subscribe(const std::string& uri) {
+  if (phase_ != phase::ready)
+    return false;
+  auto caps = init_result_.find("capabilities");
+  if (caps == init_result_.end() || !caps->is_object() || !caps->contains("resources")
+      || !(*caps)["resources"].is_object() || (*caps)["resources"].value("subscribe", false) != true)
+    return false;
+  subscribing_.insert(send_request("resources/subscribe", json{{"uri", uri}}));
+  return true;
+}
+
 void upstream_client::answer_server(const json& id, std::optional<json> result, std::optional<rpc_error> error) {
   if (result)
     outbox_.push_back(dump(make_result(id, std::move(*result))));
@@ -182,6 +193,12 @@ void upstream_client::on_response(const json& msg) {
   auto id = idv.get<int64_t>();
   if (ended_.erase(id) > 0)
     return; // the late answer of a call that ended here: the server is done with it
+  if (subscribing_.erase(id) > 0) {
+    auto e = msg.find("error");
+    if (e != msg.end() && ev_.on_protocol_error)
+      ev_.on_protocol_error("resources/subscribe refused: " + str_of(*e, "message", "an error"));
+    return;
+  }
   auto error = msg.find("error");
   auto failed = error != msg.end() && error->is_object();
   auto reason = [&] { return failed ? str_of(*error, "message", "an error") : std::string{}; };
@@ -358,6 +375,11 @@ void upstream_client::on_server_message(const json& msg, std::optional<int64_t> 
       ev_.on_log(params);
     return;
   }
+  if (method == "notifications/resources/updated") {
+    if (auto uri = str_of(params, "uri"); !uri.empty() && ev_.on_resource_updated)
+      ev_.on_resource_updated(uri);
+    return;
+  }
   auto relist = [this](listing& l) {
     if (phase_ == phase::initializing)
       return; // the first listing follows anyway
@@ -374,7 +396,7 @@ void upstream_client::on_server_message(const json& msg, std::optional<int64_t> 
     relist(resources_);
     relist(templates_);
   }
-  // Others (resources/updated: cafmcp does not subscribe upstream) are dropped.
+  // Others are dropped.
 }
 
 } // namespace cafmcp::protocol

@@ -17,6 +17,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -63,6 +64,8 @@ public:
     std::function<void(call_key, const nlohmann::json& params)> on_call_log;
     /// notifications/message (logging) from the server, of no call.
     std::function<void(const nlohmann::json& params)> on_log;
+    /// notifications/resources/updated for `uri`.
+    std::function<void(const std::string& uri)> on_resource_updated;
     /// A line that is not JSON-RPC, or a response nobody waits for.
     std::function<void(const std::string& what)> on_protocol_error;
   };
@@ -84,6 +87,11 @@ public:
             clock::time_point deadline);
   /// Any other request relayed (e.g. prompts/get), answered through on_answer.
   void request(call_key key, std::string method, nlohmann::json params, bool progress, clock::time_point deadline);
+
+  /// Subscribes to `uri` (resources/subscribe) when the session is ready
+  /// and the server offers subscriptions; false otherwise. Its updates come
+  /// through on_resource_updated; a refusal through on_protocol_error.
+  bool subscribe(const std::string& uri);
 
   /// Answers the server's request `id` (on_input_request) with `result`,
   /// else with `error`.
@@ -165,6 +173,7 @@ private:
   listing templates_{"resources/templates/list", "resourceTemplates"};
   nlohmann::json init_result_;
   std::map<int64_t, open_call> calls_; // by JSON-RPC id
+  std::set<int64_t> subscribing_; // resources/subscribe requests on their way
   /// Calls cancelled or timed out, until ended_grace has passed.
   std::map<int64_t, clock::time_point> ended_;
   std::vector<waiting_call> waiting_;  // before ready

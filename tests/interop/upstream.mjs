@@ -3,6 +3,7 @@
 // package-lock.json), driven by both official TypeScript SDK generations:
 // its tools namespaced in tools/list, calls with progress and cancellation,
 // its elicitation and sampling requests relayed to the client of the call,
+// its resource updates to the clients that subscribed,
 // kill -9 of the upstream process (clear errors, then the supervisor's
 // restart, counted in the tree), and the process gone with the node.
 //   node upstream.mjs --binary path/to/cafmcp
@@ -106,6 +107,35 @@ try {
     check(`${sdkGen}: the upstream's sampling request reaches the client and its answer the upstream`,
       JSON.stringify(sampled).includes(`sampled by ${sdkGen}`), JSON.stringify(sampled).slice(0, 400));
     await asking.close();
+  }
+
+  // A client's subscription to an upstream's resource reaches the upstream,
+  // and the upstream's updates reach the client (everything sends them, at
+  // once and every 5 s, once toggle-subscriber-updates is called).
+  {
+    const types = await import("@modelcontextprotocol/sdk/types.js");
+    const v1 = await makeClient("v1", mcpUrl);
+    const v2 = await makeClient("v2", mcpUrl);
+    const { resources } = await v1.listResources();
+    const uri = resources.find((r) => r.uri.startsWith("demo://resource/static/document/"))?.uri ?? "demo://none";
+    const arrival = (register) => new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(null), 15000);
+      register((u) => { clearTimeout(timer); resolve(u); });
+    });
+    const v1Updated = arrival((done) => v1.setNotificationHandler(types.ResourceUpdatedNotificationSchema,
+      (n) => { if (n.params.uri === uri) done(n.params.uri); }));
+    const v2Updated = arrival((done) => v2.setNotificationHandler("notifications/resources/updated",
+      (n) => { if (n.params.uri === uri) done(n.params.uri); }));
+    await v1.subscribeResource({ uri });
+    const listen = await v2.listen({ resourceSubscriptions: [uri] });
+    const toggled = await v1.callTool({ name: "everything.toggle-subscriber-updates", arguments: {} });
+    check("v1: an upstream resource's update reaches the client that subscribed to it", (await v1Updated) === uri,
+      `${uri}: ${JSON.stringify(toggled)}`);
+    check("v2: an upstream resource's update reaches a listen stream that names it", (await v2Updated) === uri, uri);
+    await v1.callTool({ name: "everything.toggle-subscriber-updates", arguments: {} }); // off again
+    await listen.close();
+    await v1.close();
+    await v2.close();
   }
 
   for (const sdkGen of ["v1", "v2"]) {

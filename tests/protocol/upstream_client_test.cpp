@@ -446,3 +446,45 @@ TEST_CASE("an input request or a log that came with a call's own response is tha
   CHECK(call_logs[0].second["data"] == "x");
   CHECK(node_logs.size() == 2);
 }
+
+TEST_CASE("a subscription goes upstream only to a ready server that offers them - its updates come back, a refusal is reported") {
+  std::vector<std::string> updated;
+  fixture plain;
+  auto ev = plain.events();
+  ev.on_resource_updated = [&](const std::string& uri) { updated.push_back(uri); };
+  upstream_client client{"ev", ev};
+  auto t0 = plain.t0;
+  client.start(t0 + 5s);
+  CHECK_FALSE(client.subscribe("demo://a")); // not ready yet
+  auto init = sent_by(client);
+  client.on_line(json{{"jsonrpc", "2.0"}, {"id", init.at(0)["id"]},
+                      {"result", {{"capabilities", {{"resources", {{"subscribe", true}}}}}}}}
+                   .dump(),
+                 t0);
+  auto lists = sent_by(client); // initialized, tools/list, resources/list, templates/list
+  for (auto& l : lists)
+    if (l.contains("id"))
+      client.on_line(json{{"jsonrpc", "2.0"}, {"id", l["id"]},
+                          {"result", {{"tools", json::array()}, {"resources", json::array()}, {"resourceTemplates", json::array()}}}}
+                       .dump(),
+                     t0);
+  REQUIRE(client.current_phase() == upstream_client::phase::ready);
+  REQUIRE(client.subscribe("demo://a"));
+  auto sub = sent_by(client);
+  REQUIRE(sub.size() == 1);
+  CHECK(sub[0]["method"] == "resources/subscribe");
+  CHECK(sub[0]["params"] == json{{"uri", "demo://a"}});
+  client.on_line(json{{"jsonrpc", "2.0"}, {"id", sub[0]["id"]}, {"result", json::object()}}.dump(), t0);
+  CHECK(plain.protocol_errors.empty()); // its answer is expected, not "nobody waits for it"
+  client.on_line(json{{"jsonrpc", "2.0"}, {"method", "notifications/resources/updated"}, {"params", {{"uri", "demo://a"}}}}.dump(), t0);
+  CHECK(updated == std::vector<std::string>{"demo://a"});
+  REQUIRE(client.subscribe("demo://b"));
+  auto refused = sent_by(client);
+  client.on_line(json{{"jsonrpc", "2.0"}, {"id", refused.at(0)["id"]}, {"error", {{"code", -32602}, {"message", "no such resource"}}}}.dump(), t0);
+  CHECK(plain.protocol_errors == std::vector<std::string>{"resources/subscribe refused: no such resource"});
+
+  relay_fixture r; // a server that does not offer subscriptions is not asked
+  r.handshake();
+  CHECK_FALSE(r.client.subscribe("demo://a"));
+  CHECK(r.sent().empty());
+}
