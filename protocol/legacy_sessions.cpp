@@ -134,6 +134,9 @@ void endpoint::restore(const endpoint_env& env, const std::string& id,
     auto subs = ep->session()->subscriptions;
     if (!subs.empty())
       env.hub()->update(ep->legacy_sub_, [&](subscription_filter& f) { f.resource_uris = subs; });
+    auto cat = env.catalog->snapshot();
+    for (auto& uri : subs) // upstreams here may not know them yet (another member, or a restart)
+      endpoint::subscribe_upstream(*cat, uri);
     done(ep);
   });
 }

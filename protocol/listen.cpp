@@ -50,8 +50,6 @@ void endpoint::listen(const rpc_message& msg, const json& caps, const sink_ptr& 
         fail(rpc_code::invalid_params, "Resource not found", json{{"uri", uri}});
       filter.resource_uris.insert(uri);
     }
-    for (auto& uri : uris)
-      subscribe_upstream(*cat, uri);
     honoured["resourceSubscriptions"] = uris;
   }
   if (n->contains("taskIds")) {
@@ -71,6 +69,8 @@ void endpoint::listen(const rpc_message& msg, const json& caps, const sink_ptr& 
     if (listens_.count(key) || running_.count(key))
       fail(rpc_code::invalid_request, "request id " + key + " is in use by an open request");
   }
+  for (auto& uri : filter.resource_uris) // an upstream serving it is told (the listen is accepted)
+    subscribe_upstream(*cat, uri);
   // Acknowledged first; the subscription starts right after it, so nothing
   // can overtake the acknowledgement.
   json ack_meta{{meta_key::subscription_id, msg.id}};

@@ -593,6 +593,8 @@ caf::behavior upstream_fun(upstream_actor* self, upstream_config cfg, std::share
     auto data = params.is_object() && params.contains("data") ? params["data"] : json{};
     if (i != self->state.callers.end())
       i->second->log(str_of(params, "level", "info"), data); // sent if its client asked for that level
+    else // its call ended, or waits for its client's input: the node's log
+      log::info(self->state.path, "upstream " + self->state.cfg.name + " logged: " + dump(data));
   };
   ev.on_resource_updated = [self](const std::string& uri) {
     // Only a URI subscribed through this upstream: it may not announce others'.

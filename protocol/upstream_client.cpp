@@ -81,9 +81,15 @@ void upstream_client::request(call_key key, std::string method, json params, boo
 bool upstream_client::subscribe(const std::string& uri) {
   if (phase_ != phase::ready)
     return false;
+  // What the server declared is untrusted: anything but "subscribe": true is no.
   auto caps = init_result_.find("capabilities");
-  if (caps == init_result_.end() || !caps->is_object() || !caps->contains("resources")
-      || !(*caps)["resources"].is_object() || (*caps)["resources"].value("subscribe", false) != true)
+  if (caps == init_result_.end() || !caps->is_object())
+    return false;
+  auto resources = caps->find("resources");
+  if (resources == caps->end() || !resources->is_object())
+    return false;
+  auto offered = resources->find("subscribe");
+  if (offered == resources->end() || !offered->is_boolean() || !offered->get<bool>())
     return false;
   subscribing_.insert(send_request("resources/subscribe", json{{"uri", uri}}));
   return true;

@@ -487,4 +487,21 @@ TEST_CASE("a subscription goes upstream only to a ready server that offers them 
   r.handshake();
   CHECK_FALSE(r.client.subscribe("demo://a"));
   CHECK(r.sent().empty());
+
+  fixture odd; // nor one whose offer is not true (untrusted: never an exception)
+  odd.handshake();
+  for (auto caps : {json{{"resources", {{"subscribe", "yes"}}}}, json{{"resources", true}}, json{{"resources", nullptr}}}) {
+    upstream_client c{"odd", odd.events()};
+    c.start(t0 + 5s);
+    auto start = sent_by(c);
+    c.on_line(json{{"jsonrpc", "2.0"}, {"id", start.at(0)["id"]}, {"result", {{"capabilities", caps}}}}.dump(), t0);
+    for (auto& l : sent_by(c))
+      if (l.contains("id"))
+        c.on_line(json{{"jsonrpc", "2.0"}, {"id", l["id"]},
+                       {"result", {{"tools", json::array()}, {"resources", json::array()}, {"resourceTemplates", json::array()}}}}
+                    .dump(),
+                  t0);
+    REQUIRE(c.current_phase() == upstream_client::phase::ready);
+    CHECK_FALSE(c.subscribe("demo://a"));
+  }
 }
