@@ -23,6 +23,25 @@ std::vector<json> sent_by(upstream_client& client) {
     return out;
 }
 
+/// Answers a started client's initialize with `capabilities`, and each
+/// listing it sends then with an empty list.
+void answer_start(upstream_client& client, const json& capabilities, upstream_client::clock::time_point at) {
+  auto init = sent_by(client);
+  client.on_line(json{{"jsonrpc", "2.0"}, {"id", init.at(0)["id"]}, {"result", {{"capabilities", capabilities}}}}.dump(),
+                 at);
+  for (auto& l : sent_by(client)) // initialized, then the listings
+    if (l.contains("id"))
+      client.on_line(json{{"jsonrpc", "2.0"},
+                          {"id", l["id"]},
+                          {"result",
+                           {{"tools", json::array()},
+                            {"prompts", json::array()},
+                            {"resources", json::array()},
+                            {"resourceTemplates", json::array()}}}}
+                       .dump(),
+                     at);
+}
+
 /// A client with its events recorded.
 struct fixture {
   std::vector<std::vector<json>> tool_lists, prompt_lists, resource_lists, template_lists;
@@ -456,18 +475,7 @@ TEST_CASE("a subscription goes upstream only to a ready server that offers them 
   auto t0 = plain.t0;
   client.start(t0 + 5s);
   CHECK_FALSE(client.subscribe("demo://a")); // not ready yet
-  auto init = sent_by(client);
-  client.on_line(json{{"jsonrpc", "2.0"}, {"id", init.at(0)["id"]},
-                      {"result", {{"capabilities", {{"resources", {{"subscribe", true}}}}}}}}
-                   .dump(),
-                 t0);
-  auto lists = sent_by(client); // initialized, tools/list, resources/list, templates/list
-  for (auto& l : lists)
-    if (l.contains("id"))
-      client.on_line(json{{"jsonrpc", "2.0"}, {"id", l["id"]},
-                          {"result", {{"tools", json::array()}, {"resources", json::array()}, {"resourceTemplates", json::array()}}}}
-                       .dump(),
-                     t0);
+  answer_start(client, json{{"resources", {{"subscribe", true}}}}, t0);
   REQUIRE(client.current_phase() == upstream_client::phase::ready);
   REQUIRE(client.subscribe("demo://a"));
   auto sub = sent_by(client);
@@ -493,14 +501,7 @@ TEST_CASE("a subscription goes upstream only to a ready server that offers them 
   for (auto caps : {json{{"resources", {{"subscribe", "yes"}}}}, json{{"resources", true}}, json{{"resources", nullptr}}}) {
     upstream_client c{"odd", odd.events()};
     c.start(t0 + 5s);
-    auto start = sent_by(c);
-    c.on_line(json{{"jsonrpc", "2.0"}, {"id", start.at(0)["id"]}, {"result", {{"capabilities", caps}}}}.dump(), t0);
-    for (auto& l : sent_by(c))
-      if (l.contains("id"))
-        c.on_line(json{{"jsonrpc", "2.0"}, {"id", l["id"]},
-                       {"result", {{"tools", json::array()}, {"resources", json::array()}, {"resourceTemplates", json::array()}}}}
-                    .dump(),
-                  t0);
+    answer_start(c, caps, t0);
     REQUIRE(c.current_phase() == upstream_client::phase::ready);
     CHECK_FALSE(c.subscribe("demo://a"));
   }
