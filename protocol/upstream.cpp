@@ -268,6 +268,20 @@ void arm_tick(upstream_actor* self) {
   self->delayed_send(self, tick_every, up_tick_atom::value);
 }
 
+/// Removes from `c` the entries of one kind whose `name` has upstream
+/// `upstream`'s namespace, each by its `key` (a name or a URI).
+template <class Def>
+void remove_ours(catalog& c, const std::string& upstream, const std::vector<Def>& (catalog::*list)() const,
+                 bool (catalog::*remove)(const std::string&), std::string Def::*name, std::string Def::*key) {
+  auto prefix = upstream + ".";
+  std::vector<std::string> old;
+  for (auto& e : (c.*list)())
+    if ((e.*name).rfind(prefix, 0) == 0)
+      old.push_back(e.*key);
+  for (auto& k : old)
+    (c.*remove)(k);
+}
+
 /// Replaces in the catalog what this upstream served of one kind (entries
 /// whose `name` has its namespace) with `defs`, removed by `key` (a name or
 /// a URI); how many were added (one that clashes is logged, not served).
@@ -275,15 +289,9 @@ template <class Def>
 size_t replace_entries(upstream_state& st, const char* kind, std::vector<Def> defs,
                        const std::vector<Def>& (catalog::*list)() const, bool (catalog::*remove)(const std::string&),
                        void (catalog::*add)(Def), std::string Def::*name, std::string Def::*key) {
-  auto prefix = st.cfg.name + ".";
   size_t added = 0;
   st.store->update([&](catalog& c) {
-    std::vector<std::string> old;
-    for (auto& e : (c.*list)())
-      if ((e.*name).rfind(prefix, 0) == 0)
-        old.push_back(e.*key);
-    for (auto& k : old)
-      (c.*remove)(k);
+    remove_ours(c, st.cfg.name, list, remove, name, key);
     for (auto& d : defs) {
       auto what = d.*key;
       try {
@@ -751,30 +759,12 @@ caf::behavior upstream_fun(upstream_actor* self, upstream_config cfg, std::share
 } // namespace
 
 void remove_upstream_entries(catalog_store& store, const std::string& name) {
-  auto prefix = name + ".";
-  auto ours = [&prefix](const std::string& n) { return n.rfind(prefix, 0) == 0; };
   store.update([&](catalog& c) {
-    std::vector<std::string> tools, prompts, resources, templates;
-    for (auto& t : c.tools())
-      if (ours(t.name))
-        tools.push_back(t.name);
-    for (auto& p : c.prompts())
-      if (ours(p.name))
-        prompts.push_back(p.name);
-    for (auto& r : c.resources())
-      if (ours(r.name))
-        resources.push_back(r.uri);
-    for (auto& t : c.resource_templates())
-      if (ours(t.name))
-        templates.push_back(t.uri_template);
-    for (auto& k : tools)
-      c.remove_tool(k);
-    for (auto& k : prompts)
-      c.remove_prompt(k);
-    for (auto& k : resources)
-      c.remove_resource(k);
-    for (auto& k : templates)
-      c.remove_resource_template(k);
+    remove_ours(c, name, &catalog::tools, &catalog::remove_tool, &tool_def::name, &tool_def::name);
+    remove_ours(c, name, &catalog::prompts, &catalog::remove_prompt, &prompt_def::name, &prompt_def::name);
+    remove_ours(c, name, &catalog::resources, &catalog::remove_resource, &resource_def::name, &resource_def::uri);
+    remove_ours(c, name, &catalog::resource_templates, &catalog::remove_resource_template,
+                &resource_template_def::name, &resource_template_def::uri_template);
   });
 }
 
