@@ -22,6 +22,7 @@ public:
   std::string subject() const override { return out_->subject(); }
   std::string tenant() const override { return out_->tenant(); }
   std::optional<std::string> header(const std::string& h) const override { return out_->header(h); }
+  std::optional<std::shared_ptr<const route_table>> routes() const override { return out_->routes(); }
   std::string client_address() const override { return out_->client_address(); }
 
   void respond(const json& r) override {
@@ -68,6 +69,7 @@ public:
   std::string client_address() const override { return inner_->client_address(); }
   std::string tenant() const override { return inner_->tenant(); }
   std::optional<std::string> header(const std::string& h) const override { return inner_->header(h); }
+  std::optional<std::shared_ptr<const route_table>> routes() const override { return inner_->routes(); }
 
   void respond(const json& r) override {
     const char* outcome = outcome_of(r);
@@ -113,6 +115,7 @@ public:
   std::string client_address() const override { return inner_->client_address(); }
   std::string tenant() const override { return inner_->tenant(); }
   std::optional<std::string> header(const std::string& h) const override { return inner_->header(h); }
+  std::optional<std::shared_ptr<const route_table>> routes() const override { return inner_->routes(); }
 
   void respond(const json& r) override {
     record_outcome(span_, r);
