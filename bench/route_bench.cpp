@@ -61,7 +61,7 @@ int main() {
     names.push_back("ns" + std::to_string((i * 37) % (rule_count + 200)) + (i % 2 ? ".get-item" : ".list"));
   for (int i = 0; i < 20; ++i)
     tenants.push_back(i == 0 ? "" : "tenant" + std::to_string(i * 5));
-  auto available = [](const std::string& tool) { return tool[0] != 'b'; }; // every b target down
+  auto available = [](const std::string& tool, const std::string&) { return tool[0] != 'b'; }; // every b target down
   std::uniform_real_distribution<double> pick{0.0, 1.0};
   const int samples = 200000;
   std::vector<double> us;

@@ -1,6 +1,8 @@
 // `cafmcp node`: runs one node's tree until SIGINT or SIGTERM.
 #include "cli/node_command.hpp"
 
+#include "cli/member_calls.hpp"
+
 #include <csignal>
 #include <cstdio>
 #include <iostream>
@@ -11,6 +13,7 @@
 #include <caf/all.hpp>
 
 #include "base/audit_key.hpp"
+#include "cli/member_calls.hpp"
 #include "cli/node_tree.hpp"
 #include "cli/replicated_tasks.hpp"
 #include "cluster/client.hpp"
@@ -276,6 +279,8 @@ int run_node(const node_options& opts) {
   }
   if (!cfg.routes.empty())
     log::info("/", "routing tools/call by " + std::to_string(cfg.routes.size()) + " rules (version 1)");
+  if (cfg.cluster.enabled) // last: the member_tools agent serves other members' calls with the whole env
+    serve_member_calls(env, names, view, cfg.name, cfg.member_call_timeout, cfg.member_endpoint);
   caf::actor http_listener;
   if (cfg.http_enabled) {
     auto http = cfg.http_limits;

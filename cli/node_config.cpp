@@ -162,6 +162,10 @@ std::vector<field> node_config_schema() {
        "how often a member looks for a newer version of the cluster's routing rules and upstreams (cafmcp routes "
        "add|remove, cafmcp upstreams add|remove)",
        50, 60000, {}, {}},
+      {"member_call_timeout_ms", value_type::integer, 60000,
+       "how long a tools/call a routing rule sends to another member (a target's \"members\") may take there "
+       "before it fails (-32603) and is cancelled there",
+       100, 3600000, {}, {}},
       {"run_time_programs", value_type::string_list, nlohmann::json::array(),
        "programs a stdio upstream added at run time (cafmcp upstreams add) may run, as its command's first word "
        "(e.g. \"npx\"); []: only servers by URL. A member runs none its own list lacks", {}, {}, {}, {}},
@@ -474,6 +478,7 @@ node_config load_node_config(const std::optional<std::string>& file, const node_
   out.cluster.remove_after = std::chrono::milliseconds{c["remove_after_ms"].get<int64_t>()};
   out.routes_poll = std::chrono::milliseconds{c["routes_poll_ms"].get<int64_t>()};
   out.run_time_programs = c["run_time_programs"].get<std::vector<std::string>>();
+  out.member_call_timeout = std::chrono::milliseconds{c["member_call_timeout_ms"].get<int64_t>()};
   auto& tls = c["tls"];
   out.cluster_tls.certificate = tls["certificate"].get<std::string>();
   out.cluster_tls.key = tls["key"].get<std::string>();

@@ -90,9 +90,14 @@ struct node_config {
   std::shared_ptr<protocol::live_routes> live_routes = std::make_shared<protocol::live_routes>();
   std::chrono::milliseconds routes_poll{1000};       // cluster.routes_poll_ms
   std::vector<std::string> run_time_programs;        // cluster.run_time_programs
+  std::chrono::milliseconds member_call_timeout{60000}; // cluster.member_call_timeout_ms
   /// The upstreams the node runs: its config's until the cluster's routing
   /// version names others (cafmcp upstreams add|remove).
   std::shared_ptr<protocol::upstream_fleet> upstream_fleet;
+  /// Where the member_tools agent finds the endpoint environment (calls
+  /// other members route here; cli/member_calls.hpp).
+  std::shared_ptr<std::shared_ptr<const protocol::endpoint_env>> member_endpoint =
+    std::make_shared<std::shared_ptr<const protocol::endpoint_env>>();
   std::map<std::string, protocol::tenant_config> tenants; // tenants' catalog views and rate limits
   nlohmann::json effective; // the validated JSON, defaults filled in
 };

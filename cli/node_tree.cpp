@@ -6,6 +6,7 @@
 #include <caf/io/middleman.hpp>
 
 #include "actors/messages.hpp"
+#include "cli/member_calls.hpp"
 #include "cluster/client.hpp"
 #include "cluster/messages.hpp"
 #include "cluster/replica_disk.hpp"
@@ -61,6 +62,8 @@ std::vector<child_spec> node_tree(const node_config& cfg, std::shared_ptr<actors
     members.push_back(cluster::replicator_spec(cfg.replication, cfg.name, view, names));
     members.push_back(task_agent_spec(tasks ? tasks : std::make_shared<std::shared_ptr<protocol::task_registry>>(),
                                       names));
+    // Runs tools/calls other members' routing rules send here.
+    members.push_back(member_tools_spec(cfg.member_endpoint, view, names));
     // The remote supervision API (cafmcp shell), reached through the node actor.
     supervision::admin_config admin;
     admin.root = [names] { return names->lookup("root"); };

@@ -79,7 +79,10 @@ int explain_route(const protocol::route_table& table, const routes_options& opts
     headers.emplace_back(name, value);
   }
   std::set<std::string> down(opts.down.begin(), opts.down.end());
-  auto available = [&](const std::string& tool) { return !down.count(tool); };
+  // --down names tools and members alike.
+  auto available = [&](const std::string& tool, const std::string& member) {
+    return !down.count(tool) && (member.empty() || !down.count(member));
+  };
   protocol::route_request req{opts.tenant, opts.method, opts.name,
                               [&](const std::string& h) -> std::optional<std::string> {
                                 for (auto& [name, value] : headers)

@@ -85,7 +85,8 @@ const table& rules() {
 
 /// Whether the table has rules for `target` (then only they apply).
 bool rules_of(const std::string& target) {
-  return target == "admin" || target == "replicator" || target == "task_agent" || target == "circuit_breakers"
+  return target == "admin" || target == "replicator" || target == "task_agent" || target == "member_tools"
+         || target == "circuit_breakers"
          || target == "rate_limiter" || target == "chaos" || target == "routing";
 }
 
@@ -121,12 +122,14 @@ call_decision decide_call(const std::string& target, caf::atom_value op, const s
       out.why = "calling " + target + " needs role admin; the caller's role is " + role;
     return out;
   }
-  // Between members, task owners answer each other about tasks (cli/replicated_tasks).
-  if (target == "task_agent") {
-    out.op = "task_agent";
+  // Between members only: task owners answer each other about tasks
+  // (cli/replicated_tasks), and members run each other's routed tool calls
+  // (cli/member_calls).
+  if (target == "task_agent" || target == "member_tools") {
+    out.op = target;
     out.allowed = role == "node";
     if (!out.allowed)
-      out.why = "task_agent is for members only";
+      out.why = target + " is for members only";
     return out;
   }
   auto i = rules().find({target, op});

@@ -26,6 +26,7 @@
 #include "protocol/notification_hub.hpp"
 #include "protocol/request_state.hpp"
 #include "protocol/live_routes.hpp"
+#include "protocol/member_calls.hpp"
 #include "protocol/tenant_policy.hpp"
 #include "protocol/task_registry.hpp"
 #include "protocol/json_rpc.hpp"
@@ -103,6 +104,9 @@ struct endpoint_env {
   std::shared_ptr<live_routes> routes;
   /// Tenants' catalog views and rate limits (null: every caller sees all).
   std::shared_ptr<tenant_policy> tenants;
+  /// In a cluster: runs calls that rules route to other members (null:
+  /// targets on members are never available).
+  std::shared_ptr<member_calls> members;
   /// Routing decisions by route and target (null: not counted).
   std::shared_ptr<metrics::metrics_registry> route_metrics;
   /// In a cluster: asks node `owner` to cancel task `id` it runs; `done`

@@ -36,13 +36,24 @@ bool glob_match(std::string_view p, std::string_view t) {
 std::string route_target::resolve(std::string_view name) const {
   if (!tool.empty())
     return tool;
+  if (ns.empty())
+    return std::string{name}; // members running the tool called
   auto dot = name.find('.');
   return ns + "." + std::string{dot == std::string_view::npos ? name : name.substr(dot + 1)};
 }
 
 std::string route_target::describe() const {
   auto w = weight == 1 ? std::string{} : " (weight " + std::to_string(weight) + ")";
-  return (tool.empty() ? "namespace " + ns : "tool " + tool) + w;
+  std::string where;
+  if (!members.empty()) {
+    where = "members ";
+    for (size_t i = 0; i < members.size(); ++i)
+      where += (i ? "," : "") + members[i];
+    if (tool.empty() && ns.empty())
+      return where + w;
+    where += " ";
+  }
+  return where + (tool.empty() ? "namespace " + ns : "tool " + tool) + w;
 }
 
 namespace {
@@ -93,8 +104,13 @@ route_table::route_table(std::vector<route_rule> rules, uint64_t version)
       throw std::invalid_argument("route " + r.id + " has no targets");
     auto check = [&](const std::vector<route_target>& ts, const char* what) {
       for (auto& t : ts) {
-        if (t.tool.empty() == t.ns.empty())
-          throw std::invalid_argument("route " + r.id + ": each of its " + what + " names a tool or a namespace");
+        if (t.members.empty() ? t.tool.empty() == t.ns.empty() : !t.tool.empty() && !t.ns.empty())
+          throw std::invalid_argument("route " + r.id + ": each of its " + what
+                                      + " names a tool or a namespace (on members: at most one of them)");
+        std::set<std::string> seen;
+        for (auto& m : t.members)
+          if (m.empty() || !seen.insert(m).second)
+            throw std::invalid_argument("route " + r.id + ": a group of members names each member once, none empty");
         if (t.weight == 0)
           throw std::invalid_argument("route " + r.id + ": a weight of 0 never sends a call; remove the target");
       }
@@ -193,38 +209,70 @@ std::string route_table::header_mismatch(size_t i, const route_request& req) con
   return "";
 }
 
+namespace {
+
+/// A target's available places for a call of `name`: "" (here) when it
+/// has no members, else its available members. Empty: none.
+std::vector<std::string> places(const route_target& t, const std::string& tool, const route_availability& available) {
+  std::vector<std::string> out;
+  if (t.members.empty()) {
+    if (!available || available(tool, ""))
+      out.emplace_back();
+    return out;
+  }
+  for (auto& m : t.members)
+    if (!available || available(tool, m))
+      out.push_back(m);
+  return out;
+}
+
+/// Where in `open` the fraction `x` in [0, 1) falls: equal shares.
+const std::string& share(const std::vector<std::string>& open, double x) {
+  auto i = static_cast<size_t>(x * static_cast<double>(open.size()));
+  return open[std::min(i, open.size() - 1)];
+}
+
+} // namespace
+
 std::optional<route_decision> route_table::decide(const route_request& req, double pick,
-                                                  const std::function<bool(const std::string&)>& available,
+                                                  const route_availability& available,
                                                   std::string* unavailable) const {
   auto cands = candidates(req.tenant, req.method, req.name);
+  pick = std::clamp(pick, 0.0, 0.999999999);
   for (auto i : *cands) {
     if (!header_mismatch(i, req).empty())
       continue;
     auto& r = rules_[i];
     // A weighted pick among the targets that are available now.
     uint64_t total = 0;
-    std::vector<std::string> resolved(r.targets.size()); // "" : not available
+    size_t last_open = 0;
+    std::vector<std::string> resolved(r.targets.size());
+    std::vector<std::vector<std::string>> open(r.targets.size()); // empty: not available
     for (size_t k = 0; k < r.targets.size(); ++k) {
-      auto t = r.targets[k].resolve(req.name);
-      if (!available || available(t)) {
+      resolved[k] = r.targets[k].resolve(req.name);
+      open[k] = places(r.targets[k], resolved[k], available);
+      if (!open[k].empty()) {
         total += r.targets[k].weight;
-        resolved[k] = std::move(t);
+        last_open = k;
       }
     }
     if (total > 0) {
-      auto point = static_cast<uint64_t>(std::clamp(pick, 0.0, 0.999999999) * static_cast<double>(total));
+      // The point within the chosen target's share picks among its members.
+      auto x = pick * static_cast<double>(total);
       for (size_t k = 0; k < r.targets.size(); ++k) {
-        if (resolved[k].empty())
+        if (open[k].empty())
           continue;
-        if (point < r.targets[k].weight)
-          return route_decision{r.id, std::move(resolved[k]), false, version_};
-        point -= r.targets[k].weight;
+        auto w = static_cast<double>(r.targets[k].weight);
+        if (x < w || k == last_open) // (rounding never passes the last)
+          return route_decision{r.id, std::move(resolved[k]), false, version_, share(open[k], std::min(x / w, 0.999999999))};
+        x -= w;
       }
     }
     for (auto& f : r.fallbacks) {
       auto t = f.resolve(req.name);
-      if (!available || available(t))
-        return route_decision{r.id, std::move(t), true, version_};
+      auto at = places(f, t, available);
+      if (!at.empty())
+        return route_decision{r.id, std::move(t), true, version_, share(at, pick)};
     }
     if (unavailable)
       *unavailable = r.id;
@@ -233,8 +281,7 @@ std::optional<route_decision> route_table::decide(const route_request& req, doub
   return std::nullopt;
 }
 
-std::vector<std::string> route_table::explain(const route_request& req,
-                                              const std::function<bool(const std::string&)>& available) const {
+std::vector<std::string> route_table::explain(const route_request& req, const route_availability& available) const {
   std::vector<std::string> out;
   out.push_back("rules version " + std::to_string(version_) + ", " + std::to_string(rules_.size()) + " rules");
   for (size_t i = 0; i < rules_.size(); ++i) {
@@ -261,17 +308,26 @@ std::vector<std::string> route_table::explain(const route_request& req,
       out.push_back(head + "no: " + why);
       continue;
     }
-    std::string targets;
-    for (auto& t : r.targets) {
+    // "echo weight 2 (unavailable)"; on members: "echo on n2, n3 weight 1 (n3 unavailable)".
+    auto where = [&](const route_target& t, bool weighted) {
       auto tool = t.resolve(req.name);
-      targets += (targets.empty() ? "" : ", ") + tool + " weight " + std::to_string(t.weight)
-                 + (!available || available(tool) ? "" : " (unavailable)");
-    }
+      auto weight = weighted ? " weight " + std::to_string(t.weight) : std::string{};
+      if (t.members.empty())
+        return tool + weight + (!available || available(tool, "") ? "" : " (unavailable)");
+      std::string on, down;
+      for (auto& m : t.members) {
+        on += (on.empty() ? "" : ", ") + m;
+        if (available && !available(tool, m))
+          down += (down.empty() ? "" : ", ") + m;
+      }
+      return tool + " on " + on + weight + (down.empty() ? "" : " (" + down + " unavailable)");
+    };
+    std::string targets;
+    for (auto& t : r.targets)
+      targets += (targets.empty() ? "" : ", ") + where(t, true);
     std::string fallbacks;
-    for (auto& f : r.fallbacks) {
-      auto tool = f.resolve(req.name);
-      fallbacks += (fallbacks.empty() ? "" : ", ") + tool + (!available || available(tool) ? "" : " (unavailable)");
-    }
+    for (auto& f : r.fallbacks)
+      fallbacks += (fallbacks.empty() ? "" : ", ") + where(f, false);
     out.push_back(head + "MATCHES: targets " + targets + (fallbacks.empty() ? "" : "; fallbacks " + fallbacks));
     return out;
   }
@@ -293,7 +349,7 @@ namespace {
 
 std::vector<route_target> parse_targets(const json& list, const std::string& key) {
   if (!list.is_array())
-    throw std::invalid_argument("\"" + key + "\": must be a list of {\"tool\" or \"namespace\", \"weight\"}");
+    throw std::invalid_argument("\"" + key + "\": must be a list of {\"tool\" or \"namespace\" or \"members\", \"weight\"}");
   std::vector<route_target> out;
   for (size_t i = 0; i < list.size(); ++i) {
     auto k = key + "[" + std::to_string(i) + "]";
@@ -306,15 +362,22 @@ std::vector<route_target> parse_targets(const json& list, const std::string& key
         rt.tool = v.get<std::string>();
       else if (field == "namespace" && v.is_string())
         rt.ns = v.get<std::string>();
+      else if (field == "members" && v.is_array() && !v.empty()
+               && std::all_of(v.begin(), v.end(), [](const json& m) { return m.is_string() && !m.get<std::string>().empty(); }))
+        rt.members = v.get<std::vector<std::string>>();
+      else if (field == "members")
+        throw std::invalid_argument("\"" + k + ".members\": must be a non-empty list of member names, got " + v.dump());
       else if (field == "weight" && v.is_number_integer() && v.get<int64_t>() >= 1 && v.get<int64_t>() <= 1000000)
         rt.weight = static_cast<uint32_t>(v.get<int64_t>());
       else if (field == "weight")
         throw std::invalid_argument("\"" + k + ".weight\": must be an integer from 1 to 1000000, got " + v.dump());
       else
-        throw std::invalid_argument("\"" + k + "." + field + "\": unknown key or wrong type (tool, namespace: strings; weight: an integer)");
+        throw std::invalid_argument("\"" + k + "." + field + "\": unknown key or wrong type (tool, namespace: strings; members: a list of names; weight: an integer)");
     }
-    if (rt.tool.empty() == rt.ns.empty())
-      throw std::invalid_argument("\"" + k + "\": needs exactly one of \"tool\" and \"namespace\"");
+    if (rt.members.empty() && rt.tool.empty() == rt.ns.empty())
+      throw std::invalid_argument("\"" + k + "\": needs exactly one of \"tool\" and \"namespace\", or \"members\"");
+    if (!rt.tool.empty() && !rt.ns.empty())
+      throw std::invalid_argument("\"" + k + "\": has both \"tool\" and \"namespace\" (one, or neither with \"members\")");
     out.push_back(std::move(rt));
   }
   return out;

@@ -27,10 +27,13 @@ namespace cafmcp::protocol {
 
 /// Where a routed call goes: a tool by its full name, or the same tool
 /// name under another upstream's namespace ("everything.echo" with
-/// namespace "mirror" is "mirror.echo").
+/// namespace "mirror" is "mirror.echo"); and where it runs: here, or on
+/// one of a group of cluster members (then the tool may be left out: the
+/// member runs the tool called).
 struct route_target {
-  std::string tool;       // exact ("" when `ns` is set)
+  std::string tool;       // exact ("" when `ns` is set, or the called name on members)
   std::string ns;         // namespace replacement
+  std::vector<std::string> members; // cluster members that run it (empty: this node)
   uint32_t weight = 1;    // share among the rule's targets
   /// The tool this target means for a call of `name`.
   std::string resolve(std::string_view name) const;
@@ -63,7 +66,14 @@ struct route_decision {
   std::string tool;   // where the call goes
   bool fallback = false;
   uint64_t version = 0;
+  std::string member; // the cluster member that runs it ("": this node)
+  /// The target as metrics and logs name it: "tool", or "tool@member".
+  std::string target() const { return member.empty() ? tool : tool + "@" + member; }
 };
+
+/// Whether `tool` can serve a call now, here (`member` "") or on cluster
+/// member `member`.
+using route_availability = std::function<bool(const std::string& tool, const std::string& member)>;
 
 /// Globs: `*` any run of characters, `?` one character; everything else
 /// literal.
@@ -76,18 +86,17 @@ public:
   route_table(std::vector<route_rule> rules, uint64_t version);
 
   /// The rule for `req` and its target: a weighted pick among the rule's
-  /// available targets (`pick` in [0, 1) chooses), else its first available
+  /// available targets (`pick` in [0, 1) chooses; within a group of
+  /// members, among its available members alike), else its first available
   /// fallback. nullopt: no rule matches (the call goes where it was named)
   /// or nothing of the matching rule is available (`*unavailable` set to
   /// the rule's id then).
-  std::optional<route_decision> decide(const route_request& req, double pick,
-                                       const std::function<bool(const std::string&)>& available,
+  std::optional<route_decision> decide(const route_request& req, double pick, const route_availability& available,
                                        std::string* unavailable = nullptr) const;
 
   /// Why `req` goes where it goes: each rule in order with the first
   /// condition that failed, or the decision.
-  std::vector<std::string> explain(const route_request& req,
-                                   const std::function<bool(const std::string&)>& available) const;
+  std::vector<std::string> explain(const route_request& req, const route_availability& available) const;
 
   uint64_t version() const { return version_; }
   const std::vector<route_rule>& rules() const { return rules_; }
@@ -130,7 +139,7 @@ private:
 
 /// Rules from config JSON: {"ID": {"priority", "tenant", "method", "name",
 /// "name_regex", "headers": {"name": "glob"}, "targets": [{"tool"|"namespace",
-/// "weight"}], "fallbacks": [...]}}. Throws std::invalid_argument naming
+/// "members", "weight"}], "fallbacks": [...]}}. Throws std::invalid_argument naming
 /// the key.
 std::vector<route_rule> parse_routes(const nlohmann::json& routes);
 

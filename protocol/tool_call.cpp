@@ -54,16 +54,27 @@ std::optional<route_decision> routed_tool(const endpoint_env& env, const route_t
                                           const std::string& name, const request_sink& out) {
   thread_local std::mt19937_64 rng{std::random_device{}()};
   auto now = std::chrono::steady_clock::now();
-  auto available = [&](const std::string& tool) {
+  auto open = [&](const std::string& breaker) {
+    return env.breakers && env.breakers->status(breaker, now).state == "open";
+  };
+  auto available = [&](const std::string& tool, const std::string& member) {
+    if (!member.empty() && !(env.members && member == env.members->me())) {
+      // Another member: up and reachable, its relays and this tool there answering.
+      if (!env.members || !env.members->reachable(member))
+        return false;
+      return !open(actors::peer_breaker(member)) && !open("tool:" + tool + "@" + member);
+    }
     auto* t = cat.find_tool(tool);
     if (!t || (t->available && !t->available()))
       return false;
-    return !env.breakers || env.breakers->status("tool:" + tool, now).state != "open";
+    return !open("tool:" + tool);
   };
   auto tenant = out.tenant();
   route_request req{tenant, "tools/call", name, [&out](const std::string& h) { return out.header(h); }};
   std::string unavailable;
   auto d = routes.decide(req, std::uniform_real_distribution<double>{0.0, 1.0}(rng), available, &unavailable);
+  if (d && env.members && d->member == env.members->me())
+    d->member.clear(); // a group naming this node: run here
   auto& m = env.route_metrics;
   if (!d) {
     if (unavailable.empty())
@@ -77,7 +88,7 @@ std::optional<route_decision> routed_tool(const endpoint_env& env, const route_t
          json{{"route", unavailable}});
   }
   if (m) {
-    m->counter("cafmcp_route_calls_total", "Calls routed, by route and target", {{"route", d->rule}, {"target", d->tool}})
+    m->counter("cafmcp_route_calls_total", "Calls routed, by route and target", {{"route", d->rule}, {"target", d->target()}})
       .inc();
     if (d->fallback)
       m->counter("cafmcp_route_fallbacks_total", "Routed calls that went to a fallback (no target available)",
@@ -85,7 +96,7 @@ std::optional<route_decision> routed_tool(const endpoint_env& env, const route_t
   }
   if (log::enabled(log::level::debug))
     log::debug("/root/protocol_sup", "tools/call " + name + " routed by " + d->rule + " (rules version "
-                                       + std::to_string(d->version) + ") to " + d->tool
+                                       + std::to_string(d->version) + ") to " + d->target()
                                        + (d->fallback ? " (fallback)" : ""));
   return d;
 }
@@ -94,7 +105,7 @@ std::optional<route_decision> routed_tool(const endpoint_env& env, const route_t
 std::function<void(bool)> route_outcome(metrics::metrics_registry& m, const route_decision& d) {
   // (failed: answered -32603, the target or its upstream failed, or the
   // call was dropped; refused before it ran: busy, no worker.)
-  metrics::metric_labels labels{{"route", d.rule}, {"target", d.tool}};
+  metrics::metric_labels labels{{"route", d.rule}, {"target", d.target()}};
   auto* errors = &m.counter("cafmcp_route_errors_total", "Routed calls that failed (-32603: the target or its upstream failed)", labels);
   auto* seconds = &m.histogram("cafmcp_route_call_duration_seconds", "Routed calls from the decision to their outcome",
                                labels, metrics::metrics_registry::latency_buckets());
@@ -103,6 +114,21 @@ std::function<void(bool)> route_outcome(metrics::metrics_registry& m, const rout
       errors->inc();
     seconds->observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   };
+}
+
+/// The tool another member runs for a call routed there: this node's
+/// definition of it (members serve the same catalog; without one the
+/// member checks the arguments), with a handler that hands the call over.
+std::shared_ptr<const tool_def> member_tool(const std::shared_ptr<member_calls>& members, const std::string& member,
+                                            const std::string& name, const tool_def* local) {
+  auto t = std::make_shared<tool_def>(local ? *local : tool_def{});
+  t->name = name;
+  t->inline_handler = nullptr;
+  t->available = nullptr;
+  t->handler = [members, member, name](const json& args, std::shared_ptr<tool_call> call) {
+    members->call(member, name, args, std::move(call));
+  };
+  return t;
 }
 
 } // namespace
@@ -127,7 +153,10 @@ void endpoint::call_tool(const rpc_message& msg, bool modern, const sink_ptr& ou
   if (routes && name.size() <= 128)
     if ((routed = routed_tool(env_, *routes, *cat, name, *out)))
       name = routed->tool;
-  auto* tool = cat->find_tool(name);
+  std::shared_ptr<const tool_def> remote; // run by another member
+  if (routed && !routed->member.empty() && env_.members && routed->member != env_.members->me())
+    remote = member_tool(env_.members, routed->member, name, cat->find_tool(name));
+  auto* tool = remote ? remote.get() : cat->find_tool(name);
   if (!tool)
     fail(rpc_code::invalid_params, "Unknown tool: " + name);
   // Read in place: a worker's job copies them, an inline call does not.
@@ -196,7 +225,7 @@ void endpoint::call_tool(const rpc_message& msg, bool modern, const sink_ptr& ou
       fail(e.code, e.message, e.data);
     }
   }
-  std::string breaker = "tool:" + name;
+  std::string breaker = "tool:" + (routed ? routed->target() : name); // a member's: "tool:NAME@MEMBER"
   if (env_.breakers) {
     if (auto v = env_.breakers->allow(breaker, now); !v.allowed)
       fail(mcp_code::unavailable,
@@ -258,6 +287,7 @@ void endpoint::call_tool(const rpc_message& msg, bool modern, const sink_ptr& ou
   job->snapshot = cat;
   job->store = env_.catalog;
   job->tool = tool;
+  job->owned_tool = remote;
   job->id = msg.id;
   job->arguments = args;
   job->meta = meta;

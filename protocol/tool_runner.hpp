@@ -33,6 +33,7 @@ struct call_job {
   std::shared_ptr<const protocol::catalog> snapshot; // keeps `tool` alive across catalog updates
   std::shared_ptr<catalog_store> store;             // the live catalog
   const tool_def* tool = nullptr;
+  std::shared_ptr<const tool_def> owned_tool;       // keeps `tool` alive when no catalog holds it (a member's)
   nlohmann::json id;
   nlohmann::json arguments;
   nlohmann::json meta;

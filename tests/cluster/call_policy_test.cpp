@@ -55,6 +55,12 @@ TEST_CASE("call policy: replication between members is for members only") {
   CHECK_FALSE(decide_call("replicator", repl_sync_atom::value, "viewer").allowed);
   CHECK(decide_call("task_agent", caf::atom("tk_cancel"), "node").allowed);
   CHECK_FALSE(decide_call("task_agent", caf::atom("tk_cancel"), "admin").allowed);
+  CHECK(decide_call("member_tools", caf::atom("mc_call"), "node").allowed);
+  for (auto role : {"admin", "viewer"}) {
+    auto d = decide_call("member_tools", caf::atom("mc_call"), role);
+    CHECK_FALSE(d.allowed);
+    CHECK(d.why == "member_tools is for members only");
+  }
 }
 
 TEST_CASE("call policy: internal actors and unknown operations are refused for every role") {

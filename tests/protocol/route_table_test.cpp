@@ -40,7 +40,7 @@ route_target ns(std::string n, uint32_t w = 1) {
   return x;
 }
 
-const std::function<bool(const std::string&)> all_up = [](const std::string&) { return true; };
+const route_availability all_up = [](const std::string&, const std::string&) { return true; };
 
 } // namespace
 
@@ -105,7 +105,7 @@ TEST_CASE("weighted targets share 10,000 calls within 5 % of their weights") {
 TEST_CASE("an unavailable target's share goes to the others, then down the fallback chain in order") {
   route_table t{{route_rule{"chain", 0, "*", "tools/call", "x.*", "", {}, {ns("a", 1), ns("b", 1)}, {ns("f1"), ns("f2")}}}, 1};
   std::set<std::string> down{"a.tool"};
-  auto available = [&](const std::string& tool) { return !down.count(tool); };
+  auto available = [&](const std::string& tool, const std::string&) { return !down.count(tool); };
   for (double pick : {0.0, 0.3, 0.7, 0.99}) {
     auto d = t.decide(call("x.tool"), pick, available);
     REQUIRE(d);
@@ -123,6 +123,54 @@ TEST_CASE("an unavailable target's share goes to the others, then down the fallb
   std::string unavailable;
   CHECK_FALSE(t.decide(call("x.tool"), 0.5, available, &unavailable));
   CHECK(unavailable == "chain");
+}
+
+TEST_CASE("a target on a group of members sends calls to its available members in equal shares, then falls back") {
+  route_target group;
+  group.members = {"n2", "n3"};
+  group.weight = 3;
+  route_target elsewhere;
+  elsewhere.members = {"n4"};
+  elsewhere.tool = "backup.echo";
+  route_table t{{route_rule{"spread", 0, "*", "tools/call", "*", "", {}, {group, tool("echo")}, {elsewhere}}}, 1};
+  std::set<std::string> down;
+  auto available = [&](const std::string& tool, const std::string& member) {
+    return !down.count(member.empty() ? tool : member);
+  };
+  std::mt19937_64 rng{7};
+  std::uniform_real_distribution<double> u{0.0, 1.0};
+  std::map<std::string, int> got;
+  const int calls = 10000;
+  for (int i = 0; i < calls; ++i) {
+    auto d = t.decide(call("echo"), u(rng), available);
+    REQUIRE(d);
+    CHECK(d->tool == "echo"); // members run the tool called
+    ++got[d->target()];
+  }
+  // Weight 3 for the group (1.5 each) against 1 for this node's echo: within 5 %.
+  CHECK(got["echo@n2"] == doctest::Approx(calls * 3.0 / 8).epsilon(0.05));
+  CHECK(got["echo@n3"] == doctest::Approx(calls * 3.0 / 8).epsilon(0.05));
+  CHECK(got["echo"] == doctest::Approx(calls * 2.0 / 8).epsilon(0.05));
+  // A member that is not available gets nothing; the group's share goes to the rest of it.
+  down = {"n3"};
+  for (double pick : {0.0, 0.3, 0.7}) {
+    auto d = t.decide(call("echo"), pick, available);
+    REQUIRE(d);
+    CHECK(d->target() == "echo@n2");
+  }
+  down = {"n2", "n3", "echo"};
+  auto d = t.decide(call("echo"), 0.5, available);
+  REQUIRE(d);
+  CHECK(d->fallback);
+  CHECK(d->target() == "backup.echo@n4");
+  down.insert("n4");
+  std::string unavailable;
+  CHECK_FALSE(t.decide(call("echo"), 0.5, available, &unavailable));
+  CHECK(unavailable == "spread");
+  down = {"n3"};
+  auto lines = t.explain(call("echo"), available);
+  CHECK(lines.back() == "route spread (priority 0): MATCHES: targets echo on n2, n3 weight 3 (n3 unavailable), "
+                        "echo weight 1; fallbacks backup.echo on n4");
 }
 
 TEST_CASE("the route cache answers repeated names, and a new table starts with an empty one") {
@@ -144,7 +192,7 @@ TEST_CASE("routes test explains which rule matched and why the others did not") 
   route_table t{{route_rule{"acme", 10, "acme", "tools/call", "everything.*", "", {}, {ns("mirror", 2)}, {tool("echo")}},
                  route_rule{"canary", 20, "*", "tools/call", "*", "", {{"x-canary", "1"}}, {tool("add")}, {}}},
                 3};
-  auto lines = t.explain(call("everything.echo", "acme"), [](const std::string& tool) { return tool != "echo"; });
+  auto lines = t.explain(call("everything.echo", "acme"), [](const std::string& tool, const std::string&) { return tool != "echo"; });
   REQUIRE(lines.size() == 3);
   CHECK(lines[0] == "rules version 3, 2 rules");
   CHECK(lines[1] == "route canary (priority 20): no: header x-canary is absent");
@@ -173,7 +221,23 @@ TEST_CASE("routes from config are checked with the key named") {
   CHECK(error_of(R"({"r": {"targets": [{"namespace": "a", "weight": 0}]}})")
         == R"("routes.r.targets[0].weight": must be an integer from 1 to 1000000, got 0)");
   CHECK(error_of(R"({"r": {"targets": [{"namespace": "a", "tool": "b"}]}})")
-        == R"("routes.r.targets[0]": needs exactly one of "tool" and "namespace")");
+        == R"("routes.r.targets[0]": needs exactly one of "tool" and "namespace", or "members")");
+  CHECK(error_of(R"({"r": {"targets": [{"weight": 2}]}})")
+        == R"("routes.r.targets[0]": needs exactly one of "tool" and "namespace", or "members")");
+  // A group of members: names, at most one of tool and namespace, each member once.
+  auto on_members = parse_routes(json::parse(R"({"m": {"targets": [{"members": ["n2", "n3"], "weight": 2}],
+    "fallbacks": [{"members": ["n1"], "tool": "echo"}]}})"));
+  CHECK(on_members[0].targets[0].members == std::vector<std::string>{"n2", "n3"});
+  CHECK(on_members[0].targets[0].describe() == "members n2,n3 (weight 2)");
+  CHECK(on_members[0].fallbacks[0].describe() == "members n1 tool echo");
+  CHECK(error_of(R"({"r": {"targets": [{"members": []}]}})")
+        == R"("routes.r.targets[0].members": must be a non-empty list of member names, got [])");
+  CHECK(error_of(R"({"r": {"targets": [{"members": ["n2", 3]}]}})")
+        == R"("routes.r.targets[0].members": must be a non-empty list of member names, got ["n2",3])");
+  CHECK(error_of(R"({"r": {"targets": [{"members": ["n2"], "tool": "a", "namespace": "b"}]}})")
+        == R"("routes.r.targets[0]": has both "tool" and "namespace" (one, or neither with "members"))");
+  CHECK(error_of(R"({"r": {"targets": [{"members": ["n2", "n2"]}]}})")
+        == R"("routes": route r: a group of members names each member once, none empty)");
   CHECK(error_of(R"({"r": {"nme": "x", "targets": [{"tool": "a"}]}})").find(R"("routes.r.nme": unknown key)") == 0);
   CHECK(error_of(R"({"r": {"name_regex": "(", "targets": [{"tool": "a"}]}})").find(R"("routes": route r: name_regex ( is not a regex)") == 0);
 }

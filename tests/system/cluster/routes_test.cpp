@@ -4,7 +4,9 @@
 
 #include <fstream>
 #include <functional>
+#include <future>
 #include <iterator>
+#include <sstream>
 #include <thread>
 
 #include "tests/support/cluster_fixture.hpp"
@@ -250,4 +252,99 @@ TEST_CASE("an upstream added with cafmcp upstreams add runs on every member and 
   CHECK(on_every_member(c, "mirror.echo", unknown));
   b.signal(SIGTERM);
   CHECK(b.wait_exit(20s) == 0);
+}
+
+namespace {
+
+const char* member_routes = R"({
+  "cluster": {"heartbeat_ms": 200, "unhealthy_after": 3, "remove_after_ms": 3000, "split_brain": {"stable_after_ms": 600}},
+  "supervision": {"shutdown_grace_ms": 10000},
+  "routes": {
+    "on_n2": {"name": "add", "targets": [{"members": ["n2"]}], "fallbacks": [{"members": ["n3"]}]},
+    "slow_on_n2": {"name": "sleep", "targets": [{"members": ["n2"]}]}
+  }
+})";
+
+/// A counter or gauge of `n`, once it reads `want` (bounded: 10 s); its last value.
+double metric_reaching(const cluster_node& n, const std::string& series, double want) {
+  double v = -1;
+  for (int i = 0; i < 100 && (v = metric(n.web_port, series)) != want; ++i)
+    std::this_thread::sleep_for(100ms);
+  return v;
+}
+
+std::string member_calls(const std::string& from, const std::string& outcome) {
+  return R"(cafmcp_member_calls_total\{from=")" + from + R"(",outcome=")" + outcome + R"("\})";
+}
+
+/// A stateless tools/call of sleep with a progress token: the SSE events'
+/// JSON messages, in order.
+std::vector<json> sleep_with_progress(uint16_t port, int ms) {
+  auto body = mcp_tool_call_body("sleep", {{"ms", ms}});
+  body["params"]["_meta"]["progressToken"] = "p1";
+  auto r = http_request(port, "POST", "/mcp",
+                        {{"Content-Type", "application/json"}, {"Accept", "application/json, text/event-stream"},
+                         {"MCP-Protocol-Version", "2026-07-28"}, {"Mcp-Method", "tools/call"}, {"Mcp-Name", "sleep"}},
+                        body.dump(), 15s);
+  std::vector<json> out;
+  std::istringstream lines{r.body};
+  std::string line;
+  while (std::getline(lines, line))
+    if (line.rfind("data: ", 0) == 0)
+      out.push_back(json::parse(line.substr(6), nullptr, false));
+  return out;
+}
+
+} // namespace
+
+TEST_CASE("a call a rule sends to a group of members runs there with progress and cancellation relayed, "
+          "and a member that dies fails its calls while the fallback member serves the next") {
+  three_nodes c{member_routes};
+  auto r = mcp_tool_call(c.n1->http_port, "add", {{"a", 2}, {"b", 3}});
+  INFO(r.body.dump());
+  CHECK(r.body["result"]["structuredContent"]["sum"] == 5);
+  CHECK(metric_reaching(*c.n2, member_calls("n1", "answered"), 1) == 1);
+  CHECK(metric(c.n3->web_port, member_calls("n1", "answered")) == -1);
+  CHECK(metric(c.n1->web_port, R"(cafmcp_route_calls_total\{route="on_n2",target="add@n2"\})") == 1);
+  // n2 itself runs it here: a group naming the node is this node.
+  CHECK(ok(mcp_tool_call(c.n2->http_port, "add", {{"a", 1}, {"b", 1}}).body));
+  CHECK(metric(c.n2->web_port, R"(cafmcp_route_calls_total\{route="on_n2",target="add"\})") == 1);
+
+  // Progress comes back as it happens, then the result.
+  auto events = sleep_with_progress(c.n3->http_port, 350);
+  REQUIRE(events.size() >= 3);
+  for (size_t i = 0; i + 1 < events.size(); ++i) {
+    CHECK(events[i]["method"] == "notifications/progress");
+    CHECK(events[i]["params"]["progressToken"] == "p1");
+  }
+  CHECK(ok(events.back()));
+  CHECK(metric_reaching(*c.n2, member_calls("n3", "answered"), 1) == 1);
+
+  // A client that goes away cancels the call there.
+  auto gone = mcp_tool_call(c.n1->http_port, "sleep", {{"ms", 30000}}, 600ms);
+  CHECK(gone.status == 0);
+  CHECK(metric_reaching(*c.n2, member_calls("n1", "cancelled"), 1) == 1);
+  CHECK(metric_reaching(*c.n2, "cafmcp_member_calls_running", 0) == 0);
+
+  // The member dies during a call: the call fails, naming it, long before its 30 s.
+  auto running = std::async(std::launch::async, [&] { return mcp_tool_call(c.n1->http_port, "sleep", {{"ms", 30000}}, 25s); });
+  REQUIRE(metric_reaching(*c.n2, "cafmcp_member_calls_running", 1) == 1);
+  auto killed_at = std::chrono::steady_clock::now();
+  c.n2->proc->signal(SIGKILL);
+  c.n2->proc->wait_exit(10s);
+  auto failed = running.get();
+  INFO(failed.body.dump());
+  CHECK(failed.body["error"]["code"] == -32603);
+  CHECK(failed.body["error"]["data"]["member"] == "n2");
+  CHECK(std::chrono::steady_clock::now() - killed_at < 10s);
+  // Once n1 sees n2 gone, add goes down the fallback chain to n3.
+  REQUIRE(wait_status(c.dir, *c.n1, c.cookie, [](const json& rows) {
+    auto n2 = row_of(rows, "n2");
+    return n2.is_null() || n2["state"] != "up" || n2["side"] == "unreachable";
+  }));
+  auto fallback = mcp_tool_call(c.n1->http_port, "add", {{"a", 4}, {"b", 4}});
+  INFO(fallback.body.dump());
+  CHECK(fallback.body["result"]["structuredContent"]["sum"] == 8);
+  CHECK(metric_reaching(*c.n3, member_calls("n1", "answered"), 1) == 1);
+  CHECK(metric(c.n1->web_port, R"(cafmcp_route_fallbacks_total\{route="on_n2"\})") == 1);
 }

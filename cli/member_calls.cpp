@@ -1,0 +1,310 @@
+// Tool calls routed to other cluster members: the caller's relay and the member's runner.
+#include "cli/member_calls.hpp"
+
+#include <atomic>
+
+#include <caf/all.hpp>
+
+#include "actors/core_sup.hpp"
+#include "actors/errors.hpp"
+#include "base/log.hpp"
+#include "cluster/messages.hpp"
+#include "protocol/versions.hpp"
+#include "supervision/worker.hpp"
+
+namespace cafmcp::cli {
+
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+namespace {
+
+using member_tick_atom = caf::atom_constant<caf::atom("mc_tick")>;
+using member_lost_atom = caf::atom_constant<caf::atom("mc_lost")>;
+
+constexpr auto tick = 100ms; // how soon a cancellation or a lost member is noticed
+
+// -- on the member: running the call ---------------------------------------------
+
+/// Where a routed call's notifications and answer go: back to the caller's
+/// relay. The call is never routed again here (the caller decided), and it
+/// acts for the caller's subject and tenant.
+class member_sink : public protocol::request_sink {
+public:
+  member_sink(caf::actor relay, caf::actor runner, std::string subject, std::string tenant, std::string from)
+    : relay_(std::move(relay)), runner_(std::move(runner)), subject_(std::move(subject)), tenant_(std::move(tenant)),
+      from_(std::move(from)) {}
+  void notify(const json& n) override { caf::anon_send(relay_, member_note_atom::value, n.dump()); }
+  void respond(const json& r) override {
+    caf::anon_send(relay_, member_done_atom::value, r.dump());
+    caf::anon_send(runner_, member_done_atom::value);
+  }
+  std::string subject() const override { return subject_; }
+  std::string tenant() const override { return tenant_; }
+  std::string client_address() const override { return "member " + from_; }
+  std::optional<std::shared_ptr<const protocol::route_table>> routes() const override {
+    return std::shared_ptr<const protocol::route_table>{}; // no table: run the tool named
+  }
+
+private:
+  caf::actor relay_;
+  caf::actor runner_;
+  std::string subject_, tenant_, from_;
+};
+
+/// One routed call on the member that runs it: ends with its answer, or
+/// when the caller cancels it or goes away (its relay's node died).
+caf::behavior member_runner(caf::event_based_actor* self, std::shared_ptr<const protocol::endpoint_env> env,
+                            json envelope, caf::actor relay) {
+  auto ep = std::make_shared<protocol::endpoint>(*env);
+  auto from = envelope.value("from", "");
+  // Calls routed here running now, and how they ended, by the member that sent them.
+  auto& metrics = env->route_metrics;
+  auto* running = metrics ? &metrics->gauge("cafmcp_member_calls_running",
+                                            "Tool calls other members' routing rules run here now") : nullptr;
+  if (running)
+    running->add(1);
+  auto ended = [metrics, running, from](const char* outcome) {
+    if (!metrics)
+      return;
+    running->add(-1);
+    metrics->counter("cafmcp_member_calls_total", "Tool calls other members' routing rules ran here, by how they ended",
+                     {{"from", from}, {"outcome", outcome}}).inc();
+  };
+  self->monitor(relay);
+  self->set_down_handler([self, ep, ended](caf::down_msg&) {
+    ep->cancel_all();
+    ended("caller_lost");
+    self->quit();
+  });
+  auto sink = std::make_shared<member_sink>(relay, caf::actor_cast<caf::actor>(self), envelope.value("subject", ""),
+                                            envelope.value("tenant", ""), from);
+  ep->handle_value(envelope["request"], sink);
+  return {
+    [self, ep, ended](member_cancel_atom) {
+      ep->cancel_all();
+      ended("cancelled");
+      self->quit();
+    },
+    [self, ended](member_done_atom) {
+      ended("answered");
+      self->quit();
+    },
+  };
+}
+
+caf::behavior member_tools(caf::event_based_actor* self, endpoint_slot slot, std::shared_ptr<cluster::cluster_view> view,
+                           std::string path) {
+  return {
+    [self, slot, view, path](member_call_atom, const std::string& text, caf::actor& relay) -> caf::result<caf::actor> {
+      // Only members reach this agent (the gateway lets members alone call
+      // it); the relay's handle must be one of theirs too.
+      if (!relay || !view->trusted(relay.node()))
+        return actors::make_error(actors::errc::invalid_argument, "a routed call needs a member's relay");
+      auto env = std::atomic_load(slot.get());
+      if (!env)
+        return actors::make_error(actors::errc::not_found, "this member does not serve MCP yet (starting)");
+      auto envelope = json::parse(text, nullptr, false);
+      if (!envelope.is_object() || !envelope.contains("request") || !envelope["request"].is_object())
+        return actors::make_error(actors::errc::invalid_argument, "a routed call needs {\"request\": {...}}");
+      if (log::enabled(log::level::debug))
+        log::debug(path, "tools/call " + envelope["request"]["params"].value("name", "?") + " routed here by "
+                           + envelope.value("from", "?"));
+      return self->spawn(member_runner, std::move(env), std::move(envelope), std::move(relay));
+    },
+  };
+}
+
+// -- on the caller: relaying the call -------------------------------------------
+
+struct relay_args {
+  caf::actor node;
+  std::string member;
+  std::string envelope;
+  std::shared_ptr<protocol::tool_call> call;
+  std::chrono::milliseconds timeout;
+  std::function<bool()> reachable;
+};
+
+/// A member's notification, passed on to the call's client (progress and
+/// log messages; anything else is not the call's to send).
+void relay_note(protocol::tool_call& call, const json& n) {
+  auto method = n.value("method", "");
+  auto p = n.find("params");
+  if (p == n.end() || !p->is_object())
+    return;
+  if (method == "notifications/progress" && (*p)["progress"].is_number()) {
+    std::optional<double> total;
+    if (auto t = p->find("total"); t != p->end() && t->is_number())
+      total = t->get<double>();
+    call.progress((*p)["progress"].get<double>(), total, p->value("message", ""));
+  } else if (method == "notifications/message" && (*p)["level"].is_string()) {
+    call.log((*p)["level"].get<std::string>(), p->value("data", json{}));
+  }
+}
+
+/// The member's answer, given to the call: its result, or its error with
+/// the member named.
+void relay_answer(protocol::tool_call& call, const std::string& member, const json& r) {
+  if (auto e = r.find("error"); e != r.end() && e->is_object()) {
+    return call.fail(e->value("code", protocol::rpc_code::internal_error),
+                     "member " + member + ": " + e->value("message", std::string{"failed"}), e->value("data", json{}));
+  }
+  auto res = r.find("result");
+  if (res == r.end() || !res->is_object() || res->value("resultType", "complete") != "complete")
+    return call.fail(protocol::rpc_code::internal_error, "member " + member + " answered with something other than a tool result",
+                     json{{"member", member}});
+  protocol::tool_result out;
+  out.content = res->value("content", json::array());
+  out.structured = res->value("structuredContent", json{});
+  out.is_error = res->value("isError", false);
+  call.reply(std::move(out));
+}
+
+caf::behavior member_relay(caf::event_based_actor* self, relay_args a) {
+  struct state {
+    caf::actor runner;   // the member's, once it took the call
+    bool ended = false;  // answered, failed, or cancelled by the client
+    bool cancelled = false;
+  };
+  auto st = std::make_shared<state>();
+  auto deadline = std::chrono::steady_clock::now() + a.timeout;
+  auto fail = [self, st, a](const std::string& why) {
+    if (st->ended)
+      return;
+    st->ended = true;
+    if (st->runner)
+      caf::anon_send(st->runner, member_cancel_atom::value);
+    a.call->fail(protocol::rpc_code::internal_error, "member " + a.member + " " + why, json{{"member", a.member}});
+    self->quit();
+  };
+  self->request(a.node, 10s, cluster::call_atom::value, a.member, std::string{"member_tools"},
+                caf::make_message(member_call_atom::value, a.envelope, caf::actor_cast<caf::actor>(self)))
+    .then(
+      [self, st](caf::actor& runner) {
+        if (st->cancelled) { // the client gave up while the member was taking it
+          caf::anon_send(runner, member_cancel_atom::value);
+          return self->quit();
+        }
+        if (st->ended)
+          return;
+        st->runner = runner;
+        self->monitor(runner);
+      },
+      [self, st, fail](caf::error& err) {
+        if (st->cancelled)
+          return self->quit();
+        fail("did not take the call: " + self->system().render(err));
+      });
+  self->set_down_handler([self, st](caf::down_msg& m) {
+    if (!st->ended) // its answer may still be on its way: wait a moment for it
+      self->delayed_send(self, 1s, member_lost_atom::value, self->system().render(m.reason));
+  });
+  self->delayed_send(self, tick, member_tick_atom::value);
+  return {
+    [self, st, a, fail, deadline](member_tick_atom) {
+      if (st->ended)
+        return;
+      if (a.call->cancelled()) {
+        st->ended = st->cancelled = true;
+        if (st->runner) {
+          caf::anon_send(st->runner, member_cancel_atom::value);
+          self->quit();
+        }
+        return; // else once the member says it took the call
+      }
+      if (!a.reachable())
+        return fail("left this node's view of the cluster during the call");
+      if (std::chrono::steady_clock::now() >= deadline)
+        return fail("did not answer within " + std::to_string(a.timeout.count())
+                    + " ms (cluster.member_call_timeout_ms); the call was cancelled there");
+      self->delayed_send(self, tick, member_tick_atom::value);
+    },
+    [fail](member_lost_atom, const std::string& why) { fail("ended the call without an answer (" + why + ")"); },
+    [st, a](member_note_atom, const std::string& text) {
+      if (st->ended)
+        return;
+      auto n = json::parse(text, nullptr, false);
+      if (n.is_object())
+        relay_note(*a.call, n);
+    },
+    [self, st, a](member_done_atom, const std::string& text) {
+      if (st->ended)
+        return;
+      st->ended = true;
+      auto r = json::parse(text, nullptr, false);
+      if (r.is_object())
+        relay_answer(*a.call, a.member, r);
+      else
+        a.call->fail(protocol::rpc_code::internal_error, "member " + a.member + " answered with something that is not JSON",
+                     json{{"member", a.member}});
+      self->quit();
+    },
+  };
+}
+
+/// Whether `member` (not this node) is up and reachable, as this node's
+/// last status table says.
+bool member_up(const cluster::cluster_view& view, const std::string& member) {
+  for (auto& r : view.rows())
+    if (r.node == member)
+      return !r.self && r.state == "up" && r.side != "unreachable";
+  return false;
+}
+
+class cluster_member_calls : public protocol::member_calls {
+public:
+  cluster_member_calls(std::shared_ptr<actors::name_table> names, std::shared_ptr<cluster::cluster_view> view,
+                       std::string me, std::chrono::milliseconds timeout)
+    : names_(std::move(names)), view_(std::move(view)), me_(std::move(me)), timeout_(timeout) {}
+
+  std::string me() const override { return me_; }
+
+  bool reachable(const std::string& member) const override { return member_up(*view_, member); }
+
+  void call(const std::string& member, const std::string& tool, const json& arguments,
+            std::shared_ptr<protocol::tool_call> call) override {
+    auto node = names_->lookup("node");
+    if (!node)
+      return call->fail(protocol::rpc_code::internal_error, "member " + member + " cannot be reached: this node is "
+                                                            "not in a cluster right now", json{{"member", member}});
+    // A stateless request: no client capabilities (a tool that asks the
+    // client for input fails there with -32021), every log level (the call
+    // here passes on what its client asked for), its progress token.
+    json meta{{protocol::meta_key::protocol_version, protocol::modern_versions().back()},
+              {protocol::meta_key::client_capabilities, json::object()},
+              {protocol::meta_key::log_level, "debug"}};
+    if (call->meta().is_object())
+      if (auto t = call->meta().find("progressToken"); t != call->meta().end())
+        meta["progressToken"] = *t;
+    json request{{"jsonrpc", "2.0"}, {"id", 1}, {"method", "tools/call"},
+                 {"params", {{"name", tool}, {"arguments", arguments}, {"_meta", std::move(meta)}}}};
+    json envelope{{"subject", call->subject()}, {"tenant", call->tenant()}, {"from", me_}, {"request", std::move(request)}};
+    relay_args a{node, member, envelope.dump(), call, timeout_,
+                 [view = view_, member] { return member_up(*view, member); }};
+    call->self()->spawn(member_relay, std::move(a));
+  }
+
+private:
+  std::shared_ptr<actors::name_table> names_;
+  std::shared_ptr<cluster::cluster_view> view_;
+  std::string me_;
+  std::chrono::milliseconds timeout_;
+};
+
+} // namespace
+
+supervision::child_spec member_tools_spec(endpoint_slot env, std::shared_ptr<cluster::cluster_view> view,
+                                          std::shared_ptr<actors::name_table> names) {
+  return actors::registered(supervision::worker_child("member_tools", member_tools, std::move(env), std::move(view)),
+                            std::move(names));
+}
+
+void serve_member_calls(protocol::endpoint_env& env, std::shared_ptr<actors::name_table> names,
+                        std::shared_ptr<cluster::cluster_view> view, std::string me,
+                        std::chrono::milliseconds timeout, const endpoint_slot& slot) {
+  env.members = std::make_shared<cluster_member_calls>(std::move(names), std::move(view), std::move(me), timeout);
+  std::atomic_store(slot.get(), std::make_shared<const protocol::endpoint_env>(env));
+}
+
+} // namespace cafmcp::cli
