@@ -334,6 +334,9 @@ void upstream_client::on_input_request(const json& id, const std::string& method
       return refuse("cafmcp relays " + method + " only for a tools/call that is still open");
     return ev_.on_input_request(c->second.key, id, method, params);
   }
+  if (!attribute_unrelated_)
+    return refuse("cafmcp relays " + method + " only on the response stream of the tools/call it belongs to; upstream "
+                  + name_ + " sent it on a stream of no request");
   // Nothing says whose it is: every request counts (a prompts/get may ask
   // too), and so does a call that ended here but may still run there.
   if (calls_.size() == 1 && ended_.empty() && calls_.begin()->second.tool)

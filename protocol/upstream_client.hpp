@@ -72,6 +72,12 @@ public:
 
   upstream_client(std::string name, events ev);
 
+  /// Whether an input request that came with no request may be given to
+  /// the call open there when it is the only one (stdio: nothing else says
+  /// whose it is). Off for HTTP servers: what comes on their GET stream is
+  /// unrelated to any request (MCP), and is refused.
+  void attribute_unrelated(bool on) { attribute_unrelated_ = on; }
+
   /// Starts the session: queues initialize. `deadline` bounds the whole
   /// handshake (initialize and the first listing).
   void start(clock::time_point deadline);
@@ -178,6 +184,7 @@ private:
   std::map<int64_t, clock::time_point> ended_;
   std::vector<waiting_call> waiting_;  // before ready
   std::vector<std::string> outbox_;
+  bool attribute_unrelated_ = true;
 };
 
 } // namespace cafmcp::protocol

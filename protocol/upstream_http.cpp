@@ -1,9 +1,10 @@
-// An upstream MCP server over Streamable HTTP: messages POSTed, answers (JSON or SSE) handed back as lines.
+// An upstream MCP server over Streamable HTTP: messages POSTed, answers (JSON or SSE) and its GET stream handed back as lines.
 #include "protocol/upstream_http.hpp"
 
 #include <atomic>
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <mutex>
 #include <thread>
 
@@ -57,6 +58,12 @@ struct http_link::state {
   /// One POST and what comes back. `id`: a request's (null for a
   /// notification or a response), answered with an error if the POST fails.
   void post(const std::string& message, const nlohmann::json& id, bool is_initialize);
+  /// The server's stream for what it sends outside any request
+  /// (list_changed, resource updates, its log messages): a GET held open,
+  /// and opened again when it ends, until the link stops. A server that
+  /// offers none (405) is not asked again.
+  void listen();
+  std::atomic<bool> listening{false}; // listen() was started
 };
 
 namespace {
@@ -72,6 +79,7 @@ struct exchange {
   std::string body;  // a JSON body, or the SSE bytes not yet split
   std::string event; // the data of the SSE event being read
   size_t dropped = 0; // > 0: the event being read is past max_message (its size so far)
+  std::function<void()> on_open; // once an SSE answer's headers have come (the GET stream is open)
 
   void deliver(std::string msg) {
     if (msg.size() > st->opts.max_message) {
@@ -129,6 +137,11 @@ struct exchange {
 size_t on_header(char* data, size_t size, size_t n, void* user) {
   auto& x = *static_cast<exchange*>(user);
   std::string line{data, size * n};
+  if ((line == "\r\n" || line == "\n") && x.sse && x.on_open) { // the headers end: an event stream is open
+    auto open = std::move(x.on_open);
+    x.on_open = nullptr;
+    open();
+  }
   auto colon = line.find(':');
   if (colon != std::string::npos) {
     auto name = line.substr(0, colon);
@@ -165,41 +178,43 @@ int on_progress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
 
 } // namespace
 
-void http_link::state::post(const std::string& message, const nlohmann::json& id, bool is_initialize) {
+namespace {
+
+using curl_ptr = std::unique_ptr<CURL, void (*)(CURL*)>;
+using header_ptr = std::unique_ptr<curl_slist, void (*)(curl_slist*)>;
+
+curl_ptr new_transfer() {
   static std::once_flag once;
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-  std::unique_ptr<CURL, void (*)(CURL*)> curl{curl_easy_init(), curl_easy_cleanup};
-  if (!curl)
-    return end("libcurl could not start a transfer");
-  exchange x;
-  x.st = this;
-  x.is_initialize = is_initialize;
-  x.id = id;
+  return curl_ptr{curl_easy_init(), curl_easy_cleanup};
+}
+
+/// Sets up a transfer of the link's: its headers (the session's, the
+/// protocol version, the upstream's own) and what comes back into `x`.
+/// `stream`: the GET stream (no time limit; only SSE accepted).
+header_ptr prepare(http_link::state& st, CURL* c, exchange& x, char* why, bool stream) {
   curl_slist* headers = nullptr;
-  headers = curl_slist_append(headers, "Content-Type: application/json");
-  headers = curl_slist_append(headers, "Accept: application/json, text/event-stream");
+  if (!stream)
+    headers = curl_slist_append(headers, "Content-Type: application/json");
+  headers = curl_slist_append(headers, stream ? "Accept: text/event-stream" : "Accept: application/json, text/event-stream");
   {
-    std::lock_guard<std::mutex> guard{mtx};
-    if (!session_id.empty())
-      headers = curl_slist_append(headers, ("Mcp-Session-Id: " + session_id).c_str());
-    if (initialized && !opts.protocol_version.empty()) // guarded by mtx once set
-      headers = curl_slist_append(headers, ("MCP-Protocol-Version: " + opts.protocol_version).c_str());
+    std::lock_guard<std::mutex> guard{st.mtx};
+    if (!st.session_id.empty())
+      headers = curl_slist_append(headers, ("Mcp-Session-Id: " + st.session_id).c_str());
+    if (st.initialized && !st.opts.protocol_version.empty()) // guarded by mtx once set
+      headers = curl_slist_append(headers, ("MCP-Protocol-Version: " + st.opts.protocol_version).c_str());
   }
-  for (auto& h : opts.headers)
+  for (auto& h : st.opts.headers)
     headers = curl_slist_append(headers, h.c_str());
-  std::unique_ptr<curl_slist, void (*)(curl_slist*)> header_list{headers, curl_slist_free_all};
-  char why[CURL_ERROR_SIZE] = {0};
-  auto* c = curl.get();
-  curl_easy_setopt(c, CURLOPT_URL, opts.url.c_str());
+  curl_easy_setopt(c, CURLOPT_URL, st.opts.url.c_str());
   curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
-  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(opts.timeout.count()));
+  if (!stream)
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(st.opts.timeout.count()));
   curl_easy_setopt(c, CURLOPT_USERAGENT, "cafmcp");
   curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
-  curl_easy_setopt(c, CURLOPT_POSTFIELDS, message.c_str());
-  curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, static_cast<long>(message.size()));
   curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
   curl_easy_setopt(c, CURLOPT_HEADERDATA, &x);
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
@@ -208,6 +223,24 @@ void http_link::state::post(const std::string& message, const nlohmann::json& id
   curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
   curl_easy_setopt(c, CURLOPT_XFERINFODATA, &x);
   curl_easy_setopt(c, CURLOPT_ERRORBUFFER, why);
+  return header_ptr{headers, curl_slist_free_all};
+}
+
+} // namespace
+
+void http_link::state::post(const std::string& message, const nlohmann::json& id, bool is_initialize) {
+  auto curl = new_transfer();
+  if (!curl)
+    return end("libcurl could not start a transfer");
+  exchange x;
+  x.st = this;
+  x.is_initialize = is_initialize;
+  x.id = id;
+  char why[CURL_ERROR_SIZE] = {0};
+  auto* c = curl.get();
+  auto headers = prepare(*this, c, x, why, false);
+  curl_easy_setopt(c, CURLOPT_POSTFIELDS, message.c_str());
+  curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, static_cast<long>(message.size()));
   auto rc = curl_easy_perform(c);
   if (stopping)
     return;
@@ -242,6 +275,58 @@ void http_link::state::post(const std::string& message, const nlohmann::json& id
   }
 }
 
+void http_link::state::listen() {
+  using namespace std::chrono_literals;
+  auto pause = 500ms;
+  bool again = false; // a stream was open before
+  while (!stopping && !ended) {
+    auto curl = new_transfer();
+    if (!curl)
+      return;
+    exchange x;
+    x.st = this;
+    char why[CURL_ERROR_SIZE] = {0};
+    auto* c = curl.get();
+    auto headers = prepare(*this, c, x, why, true);
+    curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+    // No time limit: a connection that died without a word is found by TCP keepalive.
+    curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(c, CURLOPT_TCP_KEEPIDLE, 30L);
+    curl_easy_setopt(c, CURLOPT_TCP_KEEPINTVL, 10L);
+    x.on_open = [this, &again] {
+      // What the server announced while no stream was open is lost: list again.
+      if (again && cbs.on_line)
+        for (auto kind : {"tools", "prompts", "resources"})
+          cbs.on_line(std::string{R"({"jsonrpc":"2.0","method":"notifications/)"} + kind + R"(/list_changed"})");
+      again = true;
+    };
+    auto started = std::chrono::steady_clock::now();
+    auto rc = curl_easy_perform(c);
+    if (stopping)
+      return;
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &x.status);
+    bool in_session = false;
+    {
+      std::lock_guard<std::mutex> guard{mtx};
+      in_session = !session_id.empty();
+    }
+    if (rc == CURLE_OK && x.status == 404 && in_session)
+      return end("ended the session (HTTP 404)");
+    if (rc == CURLE_OK && (x.status == 405 || (x.status >= 200 && x.status < 300 && !x.sse)))
+      return; // it offers no stream: requests' own streams carry everything
+    if (x.sse) {
+      x.body += "\n\n"; // an event the server did not end
+      x.feed_sse();
+    }
+    // The stream ended (the server closed it, the connection broke, or it
+    // was refused for now: a 503 while the server restarts): open it again,
+    // soon after a long one, later after quick failures.
+    pause = std::chrono::steady_clock::now() - started > 10s ? 500ms : std::min<std::chrono::milliseconds>(pause * 2, 30s);
+    std::unique_lock<std::mutex> lock{mtx};
+    cv.wait_for(lock, pause, [this] { return stopping.load(); });
+  }
+}
+
 void http_link::state::run(const std::shared_ptr<state>& self) {
   std::unique_lock<std::mutex> lock{mtx};
   for (;;) {
@@ -257,6 +342,10 @@ void http_link::state::run(const std::shared_ptr<state>& self) {
     if (!request) {
       lock.unlock();
       post(message, nullptr, false);
+      // The session is open once the server has heard initialized: what it
+      // sends outside requests comes on its GET stream from now on.
+      if (str_of(parsed, "method") == "notifications/initialized" && !listening.exchange(true))
+        std::thread([self] { self->listen(); }).detach();
       lock.lock();
       continue;
     }

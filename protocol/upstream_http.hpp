@@ -6,6 +6,10 @@
 // a JSON body, or the events of an SSE response as they arrive — is handed
 // to the owner as a line, as a stdio server's would be. The session id the
 // server gives in its initialize response goes with every later request.
+// Once the session is open, a GET holds the server's own stream open (what
+// it sends outside any request: list_changed, resource updates, its log
+// messages), opened again whenever it ends; a server without one (405) is
+// not asked again.
 // A server that cannot be reached, or that ends the session (404), ends the
 // link (on_exit): the owner starts a new one, with a new session.
 

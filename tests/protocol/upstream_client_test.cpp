@@ -429,6 +429,23 @@ TEST_CASE("an upstream's input request goes to the call when it is the only requ
   CHECK(roots[0]["error"]["code"] == rpc_code::method_not_found);
 }
 
+TEST_CASE("an HTTP upstream's input request on a stream of no request is refused, even with one call open") {
+  relay_fixture r;
+  auto& [asked, call_logs, node_logs, f, client] = r;
+  client.attribute_unrelated(false);
+  r.handshake();
+  client.call(7, "t", json::object(), false, f.t0 + 100s);
+  r.sent();
+  client.on_line(json{{"jsonrpc", "2.0"}, {"id", 90}, {"method", "elicitation/create"}, {"params", {{"message", "who?"}}}}.dump(),
+                 f.t0);
+  CHECK(asked.empty());
+  auto out = r.sent();
+  REQUIRE(out.size() == 1);
+  CHECK(out[0]["id"] == 90);
+  CHECK(out[0]["error"]["message"].get<std::string>().find("only on the response stream of the tools/call it belongs to")
+        != std::string::npos);
+}
+
 TEST_CASE("an upstream client that relays no input offers no capability") {
   fixture f;
   f.client.start(f.t0 + 5s);

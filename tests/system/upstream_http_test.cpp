@@ -1,6 +1,7 @@
 // A cafmcp node serving another cafmcp node's tools as a Streamable HTTP
 // upstream: real processes, kill -9 of the upstream node, its return.
 
+#include <algorithm>
 #include <csignal>
 #include <iterator>
 #include <regex>
@@ -148,4 +149,56 @@ TEST_CASE("an upstream's input requests and log messages reach the client of the
   CHECK(without["result"]["isError"] == true);
   CHECK_MESSAGE(text_of(without).find("the client of this call did not declare elicitation") != std::string::npos,
                 without.dump());
+}
+
+namespace {
+
+/// The URIs of a node's resources/list (2026-07-28, one page).
+std::vector<std::string> resource_uris(uint16_t port) {
+  json body{{"jsonrpc", "2.0"}, {"id", 1}, {"method", "resources/list"},
+            {"params", {{"_meta", {{"io.modelcontextprotocol/protocolVersion", "2026-07-28"},
+                                   {"io.modelcontextprotocol/clientCapabilities", json::object()}}}}}};
+  auto r = http_request(port, "POST", "/mcp",
+                        {{"Content-Type", "application/json"}, {"Accept", "application/json, text/event-stream"},
+                         {"MCP-Protocol-Version", "2026-07-28"}, {"Mcp-Method", "resources/list"}},
+                        body.dump(), 10s);
+  std::vector<std::string> out;
+  auto j = json::parse(r.body, nullptr, false);
+  if (j.is_object() && j["result"]["resources"].is_array())
+    for (auto& res : j["result"]["resources"])
+      out.push_back(res.value("uri", ""));
+  return out;
+}
+
+} // namespace
+
+TEST_CASE("an HTTP upstream's own stream is read: a resource it adds outside any request reaches the node's catalog") {
+  temp_dir dir;
+  auto b_port = free_port();
+  process b{{NOTES_SERVER_BINARY, "node", "--name", "b1", "--http-port", std::to_string(b_port), "--metrics-port", "0"},
+            dir.path()};
+  REQUIRE(wait_ready(b, "b1"));
+  auto config = dir.write(
+    "a.json",
+    json{{"name", "a1"}, {"upstreams", {{"notes", {{"url", "http://127.0.0.1:" + std::to_string(b_port) + "/mcp"}}}}}}.dump());
+  process a{{binary, "node", "--config", config, "--http-port", "0", "--metrics-port", "0"}, dir.path()};
+  auto ready = wait_ready(a, "a1");
+  REQUIRE(ready);
+  auto has_board = [&] {
+    auto uris = resource_uris(ready->mcp_port);
+    return std::find(uris.begin(), uris.end(), "notes://board/news") != uris.end();
+  };
+  CHECK_FALSE(has_board());
+  // board_post adds the resource; the upstream announces it (list_changed)
+  // on its GET stream only, not on the call's response.
+  auto posted = mcp_tool_call(ready->mcp_port, "notes.board_post", json{{"topic", "news"}, {"text", "hello"}});
+  CHECK(text_of(posted) == "1 post(s) on news");
+  bool listed = false;
+  for (int i = 0; i < 100 && !(listed = has_board()); ++i) // bounded: 10 s
+    std::this_thread::sleep_for(100ms);
+  CHECK(listed);
+  a.signal(SIGTERM);
+  CHECK(a.wait_exit(20s) == 0);
+  b.signal(SIGTERM);
+  CHECK(b.wait_exit(20s) == 0);
 }
