@@ -34,14 +34,17 @@ public:
   member_sink(caf::actor relay, caf::actor runner, std::string subject, std::string tenant, std::string from)
     : relay_(std::move(relay)), runner_(std::move(runner)), subject_(std::move(subject)), tenant_(std::move(tenant)),
       from_(std::move(from)) {}
-  void notify(const json& n) override { caf::anon_send(relay_, member_note_atom::value, n.dump()); }
+  // As the runner: the relay takes answers only from it, and the runner
+  // its done only from itself.
+  void notify(const json& n) override { caf::send_as(runner_, relay_, member_note_atom::value, n.dump()); }
   void respond(const json& r) override {
-    caf::anon_send(relay_, member_done_atom::value, r.dump());
-    caf::anon_send(runner_, member_done_atom::value);
+    caf::send_as(runner_, relay_, member_done_atom::value, r.dump());
+    caf::send_as(runner_, runner_, member_done_atom::value);
   }
   std::string subject() const override { return subject_; }
   std::string tenant() const override { return tenant_; }
   std::string client_address() const override { return "member " + from_; }
+  bool limited() const override { return false; } // limited where it arrived
   std::optional<std::shared_ptr<const protocol::route_table>> routes() const override {
     return std::shared_ptr<const protocol::route_table>{}; // no table: run the tool named
   }
@@ -51,6 +54,13 @@ private:
   caf::actor runner_;
   std::string subject_, tenant_, from_;
 };
+
+/// Whether the current message comes from `a` (peers can address any actor
+/// whose handle they were given: these take messages only from their partner).
+bool sent_by(caf::event_based_actor* self, const caf::actor& a) {
+  auto s = self->current_sender();
+  return s && a && s == caf::actor_cast<caf::strong_actor_ptr>(a);
+}
 
 /// One routed call on the member that runs it: ends with its answer, or
 /// when the caller cancels it or goes away (its relay's node died).
@@ -80,13 +90,18 @@ caf::behavior member_runner(caf::event_based_actor* self, std::shared_ptr<const 
   auto sink = std::make_shared<member_sink>(relay, caf::actor_cast<caf::actor>(self), envelope.value("subject", ""),
                                             envelope.value("tenant", ""), from);
   ep->handle_value(envelope["request"], sink);
+  auto me = caf::actor_cast<caf::actor>(self);
   return {
-    [self, ep, ended](member_cancel_atom) {
+    [self, ep, ended, relay](member_cancel_atom) {
+      if (!sent_by(self, relay))
+        return;
       ep->cancel_all();
       ended("cancelled");
       self->quit();
     },
-    [self, ended](member_done_atom) {
+    [self, ended, me](member_done_atom) {
+      if (!sent_by(self, me))
+        return;
       ended("answered");
       self->quit();
     },
@@ -98,8 +113,8 @@ caf::behavior member_tools(caf::event_based_actor* self, endpoint_slot slot, std
   return {
     [self, slot, view, path](member_call_atom, const std::string& text, caf::actor& relay) -> caf::result<caf::actor> {
       // Only members reach this agent (the gateway lets members alone call
-      // it); the relay's handle must be one of theirs too.
-      if (!relay || !view->trusted(relay.node()))
+      // it, and no one else holds its handle); the relay must be one of theirs.
+      if (!relay || relay.node() == self->node() || !view->trusted(relay.node()))
         return actors::make_error(actors::errc::invalid_argument, "a routed call needs a member's relay");
       auto env = std::atomic_load(slot.get());
       if (!env)
@@ -107,9 +122,15 @@ caf::behavior member_tools(caf::event_based_actor* self, endpoint_slot slot, std
       auto envelope = json::parse(text, nullptr, false);
       if (!envelope.is_object() || !envelope.contains("request") || !envelope["request"].is_object())
         return actors::make_error(actors::errc::invalid_argument, "a routed call needs {\"request\": {...}}");
+      for (auto key : {"subject", "tenant", "from"})
+        if (!envelope[key].is_string())
+          return actors::make_error(actors::errc::invalid_argument, std::string{"a routed call needs \""} + key + "\" (a string)");
+      auto& request = envelope["request"];
+      auto method = request.contains("method") && request["method"].is_string() ? request["method"].get<std::string>() : "";
+      if (method != "tools/call" && method != "prompts/get")
+        return actors::make_error(actors::errc::invalid_argument, "rules route tools/call and prompts/get, not " + method);
       if (log::enabled(log::level::debug))
-        log::debug(path, "tools/call " + envelope["request"]["params"].value("name", "?") + " routed here by "
-                           + envelope.value("from", "?"));
+        log::debug(path, method + " routed here by " + envelope["from"].get<std::string>());
       return self->spawn(member_runner, std::move(env), std::move(envelope), std::move(relay));
     },
   };
@@ -117,13 +138,22 @@ caf::behavior member_tools(caf::event_based_actor* self, endpoint_slot slot, std
 
 // -- on the caller: relaying the call -------------------------------------------
 
+/// What a relayed request is to whoever made it here: a tool call, or a
+/// request answered once (prompts/get).
+struct relay_party {
+  std::function<bool()> cancelled;            // the client gave up
+  std::function<void(const json&)> note;      // a notification the member sent for it
+  std::function<void(const json&)> answer;    // the member's response (result or error)
+  std::function<void(const std::string&)> fail; // no answer: why (the member named)
+};
+
 struct relay_args {
   caf::actor node;
   std::string member;
   std::string envelope;
-  std::shared_ptr<protocol::tool_call> call;
+  relay_party party;
   std::chrono::milliseconds timeout;
-  std::function<bool()> reachable;
+  std::shared_ptr<cluster::cluster_view> view;
 };
 
 /// A member's notification, passed on to the call's client (progress and
@@ -133,22 +163,42 @@ void relay_note(protocol::tool_call& call, const json& n) {
   auto p = n.find("params");
   if (p == n.end() || !p->is_object())
     return;
-  if (method == "notifications/progress" && (*p)["progress"].is_number()) {
+  auto progress = p->find("progress");
+  auto level = p->find("level");
+  auto message = p->find("message");
+  if (method == "notifications/progress" && progress != p->end() && progress->is_number()) {
     std::optional<double> total;
     if (auto t = p->find("total"); t != p->end() && t->is_number())
       total = t->get<double>();
-    call.progress((*p)["progress"].get<double>(), total, p->value("message", ""));
-  } else if (method == "notifications/message" && (*p)["level"].is_string()) {
-    call.log((*p)["level"].get<std::string>(), p->value("data", json{}));
+    call.progress(progress->get<double>(), total,
+                  message != p->end() && message->is_string() ? message->get<std::string>() : std::string{});
+  } else if (method == "notifications/message" && level != p->end() && level->is_string()) {
+    call.log(level->get<std::string>(), p->value("data", json{}));
   }
+}
+
+/// The member's error, with the member named.
+protocol::rpc_error member_error(const std::string& member, const json& e) {
+  auto code = e.find("code");
+  auto message = e.find("message");
+  return {code != e.end() && code->is_number_integer() ? code->get<int>() : protocol::rpc_code::internal_error,
+          "member " + member + ": " + (message != e.end() && message->is_string() ? message->get<std::string>() : "failed"),
+          e.value("data", json{})};
+}
+
+/// The member's result as its own: without what the member's era added.
+json plain_result(json result) {
+  for (auto key : {"resultType", "_meta", "ttlMs", "cacheScope"})
+    result.erase(key);
+  return result;
 }
 
 /// The member's answer, given to the call: its result, or its error with
 /// the member named.
 void relay_answer(protocol::tool_call& call, const std::string& member, const json& r) {
   if (auto e = r.find("error"); e != r.end() && e->is_object()) {
-    return call.fail(e->value("code", protocol::rpc_code::internal_error),
-                     "member " + member + ": " + e->value("message", std::string{"failed"}), e->value("data", json{}));
+    auto err = member_error(member, *e);
+    return call.fail(err.code, err.message, err.data);
   }
   auto res = r.find("result");
   if (res == r.end() || !res->is_object() || res->value("resultType", "complete") != "complete")
@@ -161,29 +211,55 @@ void relay_answer(protocol::tool_call& call, const std::string& member, const js
   call.reply(std::move(out));
 }
 
+/// Whether `member` (not this node) is up and reachable, as this node's
+/// last status table says.
+bool member_up(const cluster::cluster_view& view, const std::string& member) {
+  for (auto& r : view.rows())
+    if (r.node == member)
+      return !r.self && r.state == "up" && r.side != "unreachable";
+  return false;
+}
+
 caf::behavior member_relay(caf::event_based_actor* self, relay_args a) {
   struct state {
     caf::actor runner;   // the member's, once it took the call
     bool ended = false;  // answered, failed, or cancelled by the client
     bool cancelled = false;
+    relay_party party;
+    std::string member;
+    // A relay that dies before it answered (a throw) still answers.
+    ~state() {
+      if (!ended && party.fail)
+        party.fail("member " + member + ": the call's relay ended without an answer");
+    }
   };
   auto st = std::make_shared<state>();
+  st->party = a.party;
+  st->member = a.member;
   auto deadline = std::chrono::steady_clock::now() + a.timeout;
   auto fail = [self, st, a](const std::string& why) {
     if (st->ended)
       return;
     st->ended = true;
     if (st->runner)
-      caf::anon_send(st->runner, member_cancel_atom::value);
-    a.call->fail(protocol::rpc_code::internal_error, "member " + a.member + " " + why, json{{"member", a.member}});
+      self->send(st->runner, member_cancel_atom::value);
+    a.party.fail("member " + a.member + " " + why);
     self->quit();
   };
+  // Answers only from the member's runner (before it is known: from a member).
+  auto from_runner = [self, st, view = a.view] {
+    if (st->runner)
+      return sent_by(self, st->runner);
+    auto s = self->current_sender();
+    return s && s->node() != self->node() && view->trusted(s->node());
+  };
+  auto from_self = [self] { return sent_by(self, caf::actor_cast<caf::actor>(self)); };
   self->request(a.node, 10s, cluster::call_atom::value, a.member, std::string{"member_tools"},
                 caf::make_message(member_call_atom::value, a.envelope, caf::actor_cast<caf::actor>(self)))
     .then(
       [self, st](caf::actor& runner) {
         if (st->cancelled) { // the client gave up while the member was taking it
-          caf::anon_send(runner, member_cancel_atom::value);
+          self->send(runner, member_cancel_atom::value);
           return self->quit();
         }
         if (st->ended)
@@ -202,54 +278,50 @@ caf::behavior member_relay(caf::event_based_actor* self, relay_args a) {
   });
   self->delayed_send(self, tick, member_tick_atom::value);
   return {
-    [self, st, a, fail, deadline](member_tick_atom) {
-      if (st->ended)
+    [self, st, a, fail, deadline, from_self](member_tick_atom) {
+      if (st->ended || !from_self())
         return;
-      if (a.call->cancelled()) {
+      if (a.party.cancelled && a.party.cancelled()) {
         st->ended = st->cancelled = true;
         if (st->runner) {
-          caf::anon_send(st->runner, member_cancel_atom::value);
+          self->send(st->runner, member_cancel_atom::value);
           self->quit();
         }
         return; // else once the member says it took the call
       }
-      if (!a.reachable())
+      if (!member_up(*a.view, a.member))
         return fail("left this node's view of the cluster during the call");
       if (std::chrono::steady_clock::now() >= deadline)
         return fail("did not answer within " + std::to_string(a.timeout.count())
                     + " ms (cluster.member_call_timeout_ms); the call was cancelled there");
       self->delayed_send(self, tick, member_tick_atom::value);
     },
-    [fail](member_lost_atom, const std::string& why) { fail("ended the call without an answer (" + why + ")"); },
-    [st, a](member_note_atom, const std::string& text) {
-      if (st->ended)
+    [fail, from_self](member_lost_atom, const std::string& why) {
+      if (from_self())
+        fail("ended the call without an answer (" + why + ")");
+    },
+    [st, a, from_runner](member_note_atom, const std::string& text) {
+      if (st->ended || !a.party.note || !from_runner())
         return;
       auto n = json::parse(text, nullptr, false);
       if (n.is_object())
-        relay_note(*a.call, n);
+        a.party.note(n);
     },
-    [self, st, a](member_done_atom, const std::string& text) {
-      if (st->ended)
+    [self, st, a, from_runner](member_done_atom, const std::string& text) {
+      if (st->ended || !from_runner())
         return;
       st->ended = true;
       auto r = json::parse(text, nullptr, false);
-      if (r.is_object())
-        relay_answer(*a.call, a.member, r);
-      else
-        a.call->fail(protocol::rpc_code::internal_error, "member " + a.member + " answered with something that is not JSON",
-                     json{{"member", a.member}});
+      try {
+        if (!r.is_object())
+          throw std::invalid_argument("not a JSON object");
+        a.party.answer(r);
+      } catch (const std::exception& e) {
+        a.party.fail("member " + a.member + " answered with something unusable: " + e.what());
+      }
       self->quit();
     },
   };
-}
-
-/// Whether `member` (not this node) is up and reachable, as this node's
-/// last status table says.
-bool member_up(const cluster::cluster_view& view, const std::string& member) {
-  for (auto& r : view.rows())
-    if (r.node == member)
-      return !r.self && r.state == "up" && r.side != "unreachable";
-  return false;
 }
 
 class cluster_member_calls : public protocol::member_calls {
@@ -264,28 +336,59 @@ public:
 
   void call(const std::string& member, const std::string& tool, const json& arguments,
             std::shared_ptr<protocol::tool_call> call) override {
-    auto node = names_->lookup("node");
-    if (!node)
-      return call->fail(protocol::rpc_code::internal_error, "member " + member + " cannot be reached: this node is "
-                                                            "not in a cluster right now", json{{"member", member}});
-    // A stateless request: no client capabilities (a tool that asks the
-    // client for input fails there with -32021), every log level (the call
-    // here passes on what its client asked for), its progress token.
-    json meta{{protocol::meta_key::protocol_version, protocol::modern_versions().back()},
-              {protocol::meta_key::client_capabilities, json::object()},
-              {protocol::meta_key::log_level, "debug"}};
+    // No client capabilities (a tool that asks the client for input fails
+    // there with -32021), every log level (the call here passes on what
+    // its client asked for), its progress token.
+    json meta{{protocol::meta_key::log_level, "debug"}};
     if (call->meta().is_object())
       if (auto t = call->meta().find("progressToken"); t != call->meta().end())
         meta["progressToken"] = *t;
-    json request{{"jsonrpc", "2.0"}, {"id", 1}, {"method", "tools/call"},
-                 {"params", {{"name", tool}, {"arguments", arguments}, {"_meta", std::move(meta)}}}};
-    json envelope{{"subject", call->subject()}, {"tenant", call->tenant()}, {"from", me_}, {"request", std::move(request)}};
-    relay_args a{node, member, envelope.dump(), call, timeout_,
-                 [view = view_, member] { return member_up(*view, member); }};
-    call->self()->spawn(member_relay, std::move(a));
+    relay_party party;
+    party.cancelled = [call] { return call->cancelled(); };
+    party.note = [call](const json& n) { relay_note(*call, n); };
+    party.answer = [call, member](const json& r) { relay_answer(*call, member, r); };
+    party.fail = [call, member](const std::string& why) {
+      call->fail(protocol::rpc_code::internal_error, why, json{{"member", member}});
+    };
+    send(member, "tools/call", json{{"name", tool}, {"arguments", arguments}}, std::move(meta), call->subject(),
+         call->tenant(), std::move(party));
+  }
+
+  void relay(const std::string& member, const std::string& method, const json& params, const std::string& subject,
+             const std::string& tenant, protocol::relay_reply done) override {
+    relay_party party;
+    party.answer = [done, member](const json& r) {
+      if (auto e = r.find("error"); e != r.end() && e->is_object())
+        return done(std::nullopt, member_error(member, *e));
+      if (auto res = r.find("result"); res != r.end() && res->is_object())
+        return done(plain_result(*res), std::nullopt);
+      done(std::nullopt, protocol::rpc_error{protocol::rpc_code::internal_error,
+                                             "member " + member + " answered with neither a result nor an error",
+                                             json{{"member", member}}});
+    };
+    party.fail = [done, member](const std::string& why) {
+      done(std::nullopt, protocol::rpc_error{protocol::rpc_code::internal_error, why, json{{"member", member}}});
+    };
+    send(member, method, params, json::object(), subject, tenant, std::move(party));
   }
 
 private:
+  /// Sends `method` with `params` to `member` as a stateless request for
+  /// `subject` and `tenant`, through a relay that tells `party` how it went.
+  void send(const std::string& member, const std::string& method, json params, json meta, const std::string& subject,
+            const std::string& tenant, relay_party party) const {
+    auto node = names_->lookup("node");
+    if (!node)
+      return party.fail("member " + member + " cannot be reached: this node is not in a cluster right now");
+    meta[protocol::meta_key::protocol_version] = protocol::modern_versions().back();
+    meta[protocol::meta_key::client_capabilities] = json::object();
+    params["_meta"] = std::move(meta);
+    json request{{"jsonrpc", "2.0"}, {"id", 1}, {"method", method}, {"params", std::move(params)}};
+    json envelope{{"subject", subject}, {"tenant", tenant}, {"from", me_}, {"request", std::move(request)}};
+    relay_args a{node, member, envelope.dump(), std::move(party), timeout_, view_};
+    node->home_system().spawn(member_relay, std::move(a));
+  }
+
   std::shared_ptr<actors::name_table> names_;
   std::shared_ptr<cluster::cluster_view> view_;
   std::string me_;

@@ -223,6 +223,9 @@ struct prompt_def {
   /// Instead of get, for a prompt answered later (an upstream server's):
   /// `done` gets the whole prompts/get result.
   std::function<void(const std::map<std::string, std::string>& args, relay_reply done)> relay = {};
+  /// Whether the prompt can be got now (null: always). Routing skips a
+  /// target that cannot (an upstream server that is down).
+  std::function<bool()> available = {};
 };
 
 struct server_identity {

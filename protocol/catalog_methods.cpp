@@ -3,6 +3,7 @@
 
 #include "protocol/detail/endpoint_state.hpp"
 #include "protocol/detail/pagination.hpp"
+#include "protocol/route_choice.hpp"
 
 namespace cafmcp::protocol {
 
@@ -177,8 +178,27 @@ bool endpoint::handle_common(const rpc_message& msg, bool modern, const sink_ptr
     reply(std::move(result), true);
   } else if (m == "prompts/get") {
     auto name = required_string(params, "name");
+    // The tenant's view applies to the name asked for, a rule may answer it with another prompt.
+    if (!sees(name))
+      fail(rpc_code::invalid_params, "Unknown prompt: " + name);
+    std::optional<route_decision> routed;
+    if (auto routes = routes_for(env_, *out); routes && name.size() <= 128) {
+      auto here = [&](const std::string& n) {
+        auto* p = cat->find_prompt(n);
+        return p && (!p->available || p->available());
+      };
+      if ((routed = choose_route(env_, *routes, "prompts/get", name, *out, here, nullptr, "Prompt")))
+        name = routed->tool;
+    }
+    if (routed && !routed->member.empty()) { // another member answers (its own checks)
+      json there{{"name", name}};
+      if (auto a = params.find("arguments"); a != params.end())
+        there["arguments"] = *a;
+      env_.members->relay(routed->member, "prompts/get", there, out->subject(), out->tenant(), relayed(false));
+      return true;
+    }
     auto* p = cat->find_prompt(name);
-    if (!p || !sees(name))
+    if (!p)
       fail(rpc_code::invalid_params, "Unknown prompt: " + name);
     std::map<std::string, std::string> args;
     if (auto a = params.find("arguments"); a != params.end() && !a->is_null()) {

@@ -188,14 +188,15 @@ void endpoint::handle(const rpc_message& msg, const sink_ptr& sink) {
   sink_ptr out = env_.metrics ? make_metered_sink(sink, env_.metrics, msg.method) : sink;
   if (trace::enabled())
     out = traced(msg, std::move(out));
-  if (env_.limits && env_.limits->client_limited()) {
+  bool limited = sink->limited();
+  if (limited && env_.limits && env_.limits->client_limited()) {
     auto d = env_.limits->take_client(client_key(*sink), std::chrono::steady_clock::now());
     if (!d.allowed) {
       out->respond(make_error(msg.id, rate_limited_error("client", d.retry_after_ms)));
       return;
     }
   }
-  if (env_.tenants) {
+  if (limited && env_.tenants) {
     auto tenant = sink->tenant();
     if (auto wait = env_.tenants->take(tenant, std::chrono::steady_clock::now()); wait > 0) {
       out->respond(make_error(msg.id, rate_limited_error("tenant " + tenant, wait)));

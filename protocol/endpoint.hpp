@@ -69,6 +69,10 @@ public:
   /// (nullopt: it keeps none; the node's current table decides). Deciding
   /// with it keeps one version for the headers and the decision.
   virtual std::optional<std::shared_ptr<const route_table>> routes() const { return std::nullopt; }
+  /// Whether the node's rate limits (per client, per tool, the tenant's)
+  /// apply; false for a call another member routed here, limited where it
+  /// arrived.
+  virtual bool limited() const { return true; }
 };
 
 using sink_ptr = std::shared_ptr<request_sink>;

@@ -23,6 +23,7 @@ public:
   std::string tenant() const override { return out_->tenant(); }
   std::optional<std::string> header(const std::string& h) const override { return out_->header(h); }
   std::optional<std::shared_ptr<const route_table>> routes() const override { return out_->routes(); }
+  bool limited() const override { return out_->limited(); }
   std::string client_address() const override { return out_->client_address(); }
 
   void respond(const json& r) override {
@@ -70,6 +71,7 @@ public:
   std::string tenant() const override { return inner_->tenant(); }
   std::optional<std::string> header(const std::string& h) const override { return inner_->header(h); }
   std::optional<std::shared_ptr<const route_table>> routes() const override { return inner_->routes(); }
+  bool limited() const override { return inner_->limited(); }
 
   void respond(const json& r) override {
     const char* outcome = outcome_of(r);
@@ -116,6 +118,7 @@ public:
   std::string tenant() const override { return inner_->tenant(); }
   std::optional<std::string> header(const std::string& h) const override { return inner_->header(h); }
   std::optional<std::shared_ptr<const route_table>> routes() const override { return inner_->routes(); }
+  bool limited() const override { return inner_->limited(); }
 
   void respond(const json& r) override {
     record_outcome(span_, r);

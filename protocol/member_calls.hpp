@@ -27,6 +27,11 @@ public:
   /// -32603 naming the member when it fails or is lost meanwhile.
   virtual void call(const std::string& member, const std::string& tool, const nlohmann::json& arguments,
                     std::shared_ptr<tool_call> call) = 0;
+  /// Sends another request (prompts/get) to `member` for `subject` and
+  /// `tenant`: `done` gets its result, or its error with the member named
+  /// (-32603 when it fails or is lost meanwhile).
+  virtual void relay(const std::string& member, const std::string& method, const nlohmann::json& params,
+                     const std::string& subject, const std::string& tenant, relay_reply done) = 0;
 };
 
 } // namespace cafmcp::protocol

@@ -1,14 +1,13 @@
 // tools/call: argument checks, backpressure, tasks, and input_required rounds with a sealed requestState.
 #include "protocol/endpoint.hpp"
 
-#include <random>
-
 #include <caf/all.hpp>
 
 #include "base/crypto.hpp"
 #include "base/log.hpp"
 #include "protocol/detail/endpoint_state.hpp"
 #include "protocol/json_schema.hpp"
+#include "protocol/route_choice.hpp"
 #include "protocol/task_record.hpp"
 #include "protocol/tool_runner.hpp"
 #include "protocol/versions.hpp"
@@ -45,60 +44,6 @@ json run_inline(const tool_def& tool, const json& id, const json& args, const tr
     on_outcome(failed);
   record_outcome(span, response);
   return response;
-}
-
-/// The rule and target a routing rule sends this call of `name` to
-/// (nullopt: no rule matches, the call goes to `name`). A matching rule
-/// with nothing available refuses the call (-32031).
-std::optional<route_decision> routed_tool(const endpoint_env& env, const route_table& routes, const catalog& cat,
-                                          const std::string& name, const request_sink& out) {
-  thread_local std::mt19937_64 rng{std::random_device{}()};
-  auto now = std::chrono::steady_clock::now();
-  auto open = [&](const std::string& breaker) {
-    return env.breakers && env.breakers->status(breaker, now).state == "open";
-  };
-  auto available = [&](const std::string& tool, const std::string& member) {
-    if (!member.empty() && !(env.members && member == env.members->me())) {
-      // Another member: up and reachable, its relays and this tool there answering.
-      if (!env.members || !env.members->reachable(member))
-        return false;
-      return !open(actors::peer_breaker(member)) && !open("tool:" + tool + "@" + member);
-    }
-    auto* t = cat.find_tool(tool);
-    if (!t || (t->available && !t->available()))
-      return false;
-    return !open("tool:" + tool);
-  };
-  auto tenant = out.tenant();
-  route_request req{tenant, "tools/call", name, [&out](const std::string& h) { return out.header(h); }};
-  std::string unavailable;
-  auto d = routes.decide(req, std::uniform_real_distribution<double>{0.0, 1.0}(rng), available, &unavailable);
-  if (d && env.members && d->member == env.members->me())
-    d->member.clear(); // a group naming this node: run here
-  auto& m = env.route_metrics;
-  if (!d) {
-    if (unavailable.empty())
-      return std::nullopt;
-    if (m)
-      m->counter("cafmcp_route_unavailable_total", "Calls a route refused: none of its targets or fallbacks was available",
-                 {{"route", unavailable}}).inc();
-    fail(mcp_code::unavailable,
-         "Tool " + name + " is unavailable: none of the targets and fallbacks of route " + unavailable
-           + " is available (down, or its circuit open)",
-         json{{"route", unavailable}});
-  }
-  if (m) {
-    m->counter("cafmcp_route_calls_total", "Calls routed, by route and target", {{"route", d->rule}, {"target", d->target()}})
-      .inc();
-    if (d->fallback)
-      m->counter("cafmcp_route_fallbacks_total", "Routed calls that went to a fallback (no target available)",
-                 {{"route", d->rule}}).inc();
-  }
-  if (log::enabled(log::level::debug))
-    log::debug("/root/protocol_sup", "tools/call " + name + " routed by " + d->rule + " (rules version "
-                                       + std::to_string(d->version) + ") to " + d->target()
-                                       + (d->fallback ? " (fallback)" : ""));
-  return d;
 }
 
 /// Counts a routed call's failure and its duration by route and target.
@@ -145,14 +90,20 @@ void endpoint::call_tool(const rpc_message& msg, bool modern, const sink_ptr& ou
   // and never reaches the rules (their regexes recurse per character).
   // One table for the whole decision: a new version may replace it meanwhile.
   std::optional<route_decision> routed;
-  std::shared_ptr<const route_table> routes;
-  if (env_.routes) {
-    auto kept = out->routes();
-    routes = kept ? *kept : env_.routes->current();
-  }
-  if (routes && name.size() <= 128)
-    if ((routed = routed_tool(env_, *routes, *cat, name, *out)))
+  if (auto routes = routes_for(env_, *out); routes && name.size() <= 128) {
+    auto now = std::chrono::steady_clock::now();
+    auto closed = [&](const std::string& breaker) {
+      return !env_.breakers || env_.breakers->status(breaker, now).state != "open";
+    };
+    auto here = [&](const std::string& tool) {
+      auto* t = cat->find_tool(tool);
+      return t && (!t->available || t->available()) && closed("tool:" + tool);
+    };
+    // There: that tool's breaker here, counting the calls that failed there.
+    auto there = [&](const std::string& tool, const std::string& member) { return closed("tool:" + tool + "@" + member); };
+    if ((routed = choose_route(env_, *routes, "tools/call", name, *out, here, there, "Tool")))
       name = routed->tool;
+  }
   std::shared_ptr<const tool_def> remote; // run by another member
   if (routed && !routed->member.empty() && env_.members && routed->member != env_.members->me())
     remote = member_tool(env_.members, routed->member, name, cat->find_tool(name));
@@ -219,7 +170,7 @@ void endpoint::call_tool(const rpc_message& msg, bool modern, const sink_ptr& ou
   }
   // Per-tool limits and the tool's breaker refuse before anything runs.
   auto now = std::chrono::steady_clock::now();
-  if (env_.limits) {
+  if (env_.limits && out->limited()) {
     if (auto d = env_.limits->take_tool(name, now); !d.allowed) {
       auto e = rate_limited_error("tool:" + name, d.retry_after_ms);
       fail(e.code, e.message, e.data);

@@ -439,6 +439,7 @@ void merge_prompts(upstream_actor* self, std::vector<json> prompts) {
     def.relay = [to = target_of(st), remote](const std::map<std::string, std::string>& args, relay_reply done) {
       to("prompts/get", json{{"name", remote}, {"arguments", args}}, "messages", std::move(done));
     };
+    def.available = [status = st.status] { return status->serving(); };
     names.push_back(def.name);
     defs.push_back(std::move(def));
   }
@@ -619,6 +620,7 @@ caf::behavior upstream_fun(upstream_actor* self, upstream_config cfg, std::share
   std::random_device rd;
   st.instance = (uint64_t{rd()} << 32) | rd();
   st.client = std::make_unique<upstream_client>(st.cfg.name, std::move(ev));
+  st.client->attribute_unrelated(st.cfg.url.empty()); // stdio only: HTTP says whose it is
 
   port_options opts{st.cfg.command, st.cfg.env, st.cfg.cwd, st.cfg.max_line};
   port_callbacks cbs;

@@ -403,3 +403,31 @@ TEST_CASE_FIXTURE(endpoint_fixture, "a tool handler learns whom the call acts fo
   CHECK(call(std::make_shared<as_ann>()) == "ann of acme");
   CHECK(call(std::make_shared<test_sink>()) == " of "); // no authorisation: nobody in particular
 }
+
+namespace {
+
+/// A request another member routed here: limited where it arrived.
+class routed_sink : public test_sink {
+public:
+  bool limited() const override { return false; }
+};
+
+} // namespace
+
+TEST_CASE_FIXTURE(endpoint_fixture, "rate limits refuse a client past its burst but not calls another member routed here") {
+  actors::rate_limit_config limits;
+  limits.client = actors::bucket_config{1, 0.001};
+  limits.tools["add"] = actors::bucket_config{1, 0.001};
+  env.limits = std::make_shared<actors::rate_limits>(limits);
+  ep = std::make_shared<endpoint>(env);
+  auto add = [&](std::shared_ptr<test_sink> sink) {
+    json msg{{"jsonrpc", "2.0"}, {"id", next_id++}, {"method", "tools/call"},
+             {"params", {{"name", "add"}, {"arguments", {{"a", 1}, {"b", 2}}}, {"_meta", modern_meta()}}}};
+    ep->handle_text(msg.dump(), sink);
+    return sink->next();
+  };
+  CHECK(add(std::make_shared<test_sink>())["result"]["structuredContent"]["sum"] == 3);
+  CHECK(add(std::make_shared<test_sink>())["error"]["code"] == -32029); // the client's burst is spent
+  for (int i = 0; i < 3; ++i)
+    CHECK(add(std::make_shared<routed_sink>())["result"]["structuredContent"]["sum"] == 3);
+}

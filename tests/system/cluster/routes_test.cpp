@@ -257,11 +257,15 @@ TEST_CASE("an upstream added with cafmcp upstreams add runs on every member and 
 namespace {
 
 const char* member_routes = R"({
-  "cluster": {"heartbeat_ms": 200, "unhealthy_after": 3, "remove_after_ms": 3000, "split_brain": {"stable_after_ms": 600}},
+  "cluster": {"heartbeat_ms": 200, "unhealthy_after": 3, "remove_after_ms": 3000, "split_brain": {"stable_after_ms": 600},
+              "member_call_timeout_ms": 3000},
   "supervision": {"shutdown_grace_ms": 10000},
   "routes": {
+    "echo_anywhere": {"name": "echo", "targets": [{"members": ["n2", "n3"]}]},
     "on_n2": {"name": "add", "targets": [{"members": ["n2"]}], "fallbacks": [{"members": ["n3"]}]},
-    "slow_on_n2": {"name": "sleep", "targets": [{"members": ["n2"]}]}
+    "slow_on_n2": {"name": "sleep", "targets": [{"members": ["n2"]}]},
+    "hello": {"method": "prompts/get", "name": "hello", "targets": [{"tool": "greeting"}]},
+    "greeting_on_n2": {"method": "prompts/get", "name": "greeting", "targets": [{"members": ["n2"]}]}
   }
 })";
 
@@ -275,6 +279,19 @@ double metric_reaching(const cluster_node& n, const std::string& series, double 
 
 std::string member_calls(const std::string& from, const std::string& outcome) {
   return R"(cafmcp_member_calls_total\{from=")" + from + R"(",outcome=")" + outcome + R"("\})";
+}
+
+/// A stateless prompts/get's JSON-RPC reply.
+json prompt_get(uint16_t port, const std::string& name, const json& args) {
+  json body{{"jsonrpc", "2.0"}, {"id", 1}, {"method", "prompts/get"},
+            {"params", {{"name", name}, {"arguments", args},
+                        {"_meta", {{"io.modelcontextprotocol/protocolVersion", "2026-07-28"},
+                                   {"io.modelcontextprotocol/clientCapabilities", json::object()}}}}}};
+  auto r = http_request(port, "POST", "/mcp",
+                        {{"Content-Type", "application/json"}, {"Accept", "application/json, text/event-stream"},
+                         {"MCP-Protocol-Version", "2026-07-28"}, {"Mcp-Method", "prompts/get"}, {"Mcp-Name", name}},
+                        body.dump(), 10s);
+  return json::parse(r.body, nullptr, false);
 }
 
 /// A stateless tools/call of sleep with a progress token: the SSE events'
@@ -306,6 +323,18 @@ TEST_CASE("a call a rule sends to a group of members runs there with progress an
   CHECK(metric_reaching(*c.n2, member_calls("n1", "answered"), 1) == 1);
   CHECK(metric(c.n3->web_port, member_calls("n1", "answered")) == -1);
   CHECK(metric(c.n1->web_port, R"(cafmcp_route_calls_total\{route="on_n2",target="add@n2"\})") == 1);
+  // Prompts too: one rule answers hello with greeting here, another has n2 answer greeting.
+  auto hello = prompt_get(c.n3->http_port, "hello", {{"name", "Ann"}});
+  INFO(hello.dump());
+  CHECK(hello["result"]["messages"][0]["content"]["text"] == "Greet Ann in a casual way.");
+  auto greeting = prompt_get(c.n1->http_port, "greeting", {{"name", "Bob"}});
+  INFO(greeting.dump());
+  CHECK(greeting["result"]["messages"][0]["content"]["text"] == "Greet Bob in a casual way.");
+  CHECK(greeting["result"]["resultType"] == "complete");
+  CHECK(metric_reaching(*c.n2, member_calls("n1", "answered"), 2) == 2);
+  auto missing = prompt_get(c.n1->http_port, "greeting", json::object()); // the member's own check
+  CHECK(missing["error"]["code"] == -32602);
+  CHECK(missing["error"]["message"] == "member n2: missing required prompt argument \"name\"");
   // n2 itself runs it here: a group naming the node is this node.
   CHECK(ok(mcp_tool_call(c.n2->http_port, "add", {{"a", 1}, {"b", 1}}).body));
   CHECK(metric(c.n2->web_port, R"(cafmcp_route_calls_total\{route="on_n2",target="add"\})") == 1);
@@ -326,6 +355,26 @@ TEST_CASE("a call a rule sends to a group of members runs there with progress an
   CHECK(metric_reaching(*c.n2, member_calls("n1", "cancelled"), 1) == 1);
   CHECK(metric_reaching(*c.n2, "cafmcp_member_calls_running", 0) == 0);
 
+  // Past cluster.member_call_timeout_ms (3 s here) the call fails, and is cancelled there.
+  auto slow = mcp_tool_call(c.n1->http_port, "sleep", {{"ms", 20000}}, 15s);
+  INFO(slow.body.dump());
+  CHECK(slow.body["error"]["code"] == -32603);
+  CHECK(slow.body["error"]["message"] == "member n2 did not answer within 3000 ms (cluster.member_call_timeout_ms); "
+                                         "the call was cancelled there");
+  CHECK(metric_reaching(*c.n2, member_calls("n1", "cancelled"), 2) == 2);
+
+  // A member runs what it was sent, never routed again: echo goes to n2 or
+  // n3 from here, and neither sends it on to the other.
+  for (int i = 0; i < 20; ++i)
+    CHECK(text_of(mcp_tool_call(c.n1->http_port, "echo", {{"text", "x"}}).body) == "x");
+  auto routed_to = [&](const std::string& target) { // -1: none went there
+    return std::max(0.0, metric(c.n1->web_port, R"(cafmcp_route_calls_total\{route="echo_anywhere",target=")" + target + R"("\})"));
+  };
+  CHECK(routed_to("echo@n2") + routed_to("echo@n3") == 20);
+  CHECK(metric(c.n3->web_port, member_calls("n2", "answered")) == -1);
+  CHECK(metric(c.n2->web_port, member_calls("n3", "answered")) == 1); // the sleep above, from n3
+  auto on_n3 = metric(c.n3->web_port, member_calls("n1", "answered"));
+
   // The member dies during a call: the call fails, naming it, long before its 30 s.
   auto running = std::async(std::launch::async, [&] { return mcp_tool_call(c.n1->http_port, "sleep", {{"ms", 30000}}, 25s); });
   REQUIRE(metric_reaching(*c.n2, "cafmcp_member_calls_running", 1) == 1);
@@ -345,6 +394,6 @@ TEST_CASE("a call a rule sends to a group of members runs there with progress an
   auto fallback = mcp_tool_call(c.n1->http_port, "add", {{"a", 4}, {"b", 4}});
   INFO(fallback.body.dump());
   CHECK(fallback.body["result"]["structuredContent"]["sum"] == 8);
-  CHECK(metric_reaching(*c.n3, member_calls("n1", "answered"), 1) == 1);
+  CHECK(metric_reaching(*c.n3, member_calls("n1", "answered"), std::max(0.0, on_n3) + 1) == std::max(0.0, on_n3) + 1);
   CHECK(metric(c.n1->web_port, R"(cafmcp_route_fallbacks_total\{route="on_n2"\})") == 1);
 }
