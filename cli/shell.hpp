@@ -165,6 +165,17 @@ private:
   std::optional<std::pair<protocol::route_document, version_spread>>
   spread_change(const shell_call& c, const std::string& what, const std::string& subject,
                 const caf::expected<std::string>& answer);
+  /// Says how a change spread (c.out: JSON with --json, else "KIND NAME
+  /// added: VERSION_WORD N, applied on …", `note`, the members not
+  /// reachable); 0 when every reachable member applies it, else 1.
+  int report_change(const shell_call& c, const std::string& kind, const std::string& name, const std::string& verb,
+                    const std::string& version_word, uint64_t version, const version_spread& spread,
+                    const std::string& note);
+  /// `add|replace NAME BODY` and `remove NAME` (the routes and upstreams
+  /// commands) made by `change`; nullopt for any other verb.
+  std::optional<int> change_verbs(const shell_call& c, const std::string& command,
+                                  const std::function<int(const std::string& verb, const std::string& name,
+                                                          const std::string& body)>& change);
   /// Each of `members`' version, in order, and the newest; rc 1 when one
   /// did not answer (said on err).
   struct member_versions {

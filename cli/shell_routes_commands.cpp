@@ -47,10 +47,8 @@ std::optional<route_document> shell::routes_on(const std::string& member, std::o
 int shell::run_routes(const shell_call& c) {
   auto& args = c.args;
   auto verb = args.empty() ? std::string{} : args[0];
-  if (verb == "add" || verb == "replace")
-    return args.size() == 3 ? change_routes(c, verb, args[1], args[2]) : usage("routes", c.err);
-  if (verb == "remove")
-    return args.size() == 2 ? change_routes(c, verb, args[1], {}) : usage("routes", c.err);
+  if (auto rc = change_verbs(c, "routes", [&](auto& v, auto& id, auto& rule) { return change_routes(c, v, id, rule); }))
+    return *rc;
   if (verb == "test")
     return test_routes(c);
   if (args.size() > 1)
@@ -101,17 +99,36 @@ int shell::change_routes(const shell_call& c, const std::string& verb, const std
   auto change = spread_change(c, "routes " + verb, id, answer);
   if (!change)
     return 1;
-  auto& [doc, spread] = *change;
+  return report_change(c, "route", id, verb, "rules version", change->first.version, change->second, "");
+}
+
+std::optional<int> shell::change_verbs(const shell_call& c, const std::string& command,
+                                       const std::function<int(const std::string&, const std::string&,
+                                                               const std::string&)>& change) {
+  auto& args = c.args;
+  auto verb = args.empty() ? std::string{} : args[0];
+  if (verb == "add" || verb == "replace")
+    return args.size() == 3 ? change(verb, args[1], args[2]) : usage(command, c.err);
+  if (verb == "remove")
+    return args.size() == 2 ? change(verb, args[1], {}) : usage(command, c.err);
+  return std::nullopt;
+}
+
+int shell::report_change(const shell_call& c, const std::string& kind, const std::string& name, const std::string& verb,
+                         const std::string& version_word, uint64_t version, const version_spread& spread,
+                         const std::string& note) {
   auto& [applied, pending, away, versions] = spread;
   auto what = verb == "remove" ? "removed" : verb == "replace" ? "replaced" : "added";
   if (json_) {
-    c.out << json{{"route", id}, {"change", what},       {"version", doc.version},
-                  {"applied", applied}, {"pending", pending}, {"unreachable", away}}
+    c.out << json{{kind, name},           {"change", what},      {"version", version},
+                  {"applied", applied},   {"pending", pending},  {"unreachable", away}}
                .dump(2)
           << '\n';
   } else {
-    c.out << "route " << id << " " << what << ": rules version " << doc.version << ", applied on "
+    c.out << kind << " " << name << " " << what << ": " << version_word << " " << version << ", applied on "
           << (applied.empty() ? "no member yet" : detail::join(applied, ", ")) << '\n';
+    if (!note.empty())
+      c.out << note << '\n';
     if (!away.empty())
       c.out << "not reachable now: " << detail::join(away, ", ") << "; each applies it once it is back\n";
   }

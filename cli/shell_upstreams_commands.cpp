@@ -37,11 +37,9 @@ std::string what_of(const json& entry) {
 
 int shell::run_upstreams(const shell_call& c) {
   auto& args = c.args;
-  auto verb = args.empty() ? std::string{} : args[0];
-  if (verb == "add" || verb == "replace")
-    return args.size() == 3 ? change_upstreams(c, verb, args[1], args[2]) : usage("upstreams", c.err);
-  if (verb == "remove")
-    return args.size() == 2 ? change_upstreams(c, verb, args[1], {}) : usage("upstreams", c.err);
+  if (auto rc = change_verbs(c, "upstreams",
+                             [&](auto& verb, auto& name, auto& entry) { return change_upstreams(c, verb, name, entry); }))
+    return *rc;
   if (args.size() > 1)
     return usage("upstreams", c.err);
   if (!args.empty() && !known_member(args[0], c.err))
@@ -102,24 +100,10 @@ int shell::change_upstreams(const shell_call& c, const std::string& verb, const 
   auto change = spread_change(c, "upstreams " + verb, name, answer);
   if (!change)
     return 1;
-  auto& [doc, spread] = *change;
-  auto& [applied, pending, away, versions] = spread;
-  auto what = verb == "remove" ? "removed" : verb == "replace" ? "replaced" : "added";
-  if (json_) {
-    c.out << json{{"upstream", name}, {"change", what},       {"version", doc.version},
-                  {"applied", applied},  {"pending", pending}, {"unreachable", away}}
-               .dump(2)
-          << '\n';
-  } else {
-    c.out << "upstream " << name << " " << what << ": version " << doc.version << ", applied on "
-          << (applied.empty() ? "no member yet" : detail::join(applied, ", ")) << '\n';
-    if (verb != "remove")
-      c.out << "each member starts it now; its tools appear as " << name
-            << ".* once it has listed them (see the tree, and the member's log)\n";
-    if (!away.empty())
-      c.out << "not reachable now: " << detail::join(away, ", ") << "; each applies it once it is back\n";
-  }
-  return pending.empty() ? 0 : 1;
+  auto note = verb == "remove" ? std::string{}
+                               : "each member starts it now; its tools appear as " + name
+                                   + ".* once it has listed them (see the tree, and the member's log)";
+  return report_change(c, "upstream", name, verb, "version", change->first.version, change->second, note);
 }
 
 } // namespace cafmcp::cli
