@@ -114,6 +114,23 @@ histogram_series& metrics_registry::histogram(const std::string& name, const std
   return series_of(histograms_, name, kind::histogram, help, labels, bounds, fixed);
 }
 
+size_t metrics_registry::retire(const std::string& label, const std::string& value) {
+  std::unique_lock<std::shared_mutex> write{mtx_};
+  size_t gone = 0;
+  for (auto& [name, f] : families_)
+    for (auto s = f.series.begin(); s != f.series.end();) {
+      bool match = std::any_of(s->first.begin(), s->first.end(),
+                               [&](const auto& l) { return l.first == label && l.second == value; });
+      if (match) {
+        s = f.series.erase(s); // its slot in the store stays: references to it remain valid
+        ++gone;
+      } else {
+        ++s;
+      }
+    }
+  return gone;
+}
+
 std::string escape_label_value(const std::string& v) {
   std::string out;
   out.reserve(v.size());

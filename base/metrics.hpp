@@ -97,6 +97,13 @@ public:
   histogram_series& histogram(const std::string& name, const std::string& help, const metric_labels& labels,
                               const std::vector<double>& bounds);
 
+  /// Takes every series with label `label` = `value` out of the registry
+  /// (what it counted is gone, e.g. an upstream server that was removed):
+  /// it is no longer rendered, and asking for it again starts a new series
+  /// from 0. References to the old series stay valid (counting nothing
+  /// anyone reads). Returns how many series went.
+  size_t retire(const std::string& label, const std::string& value);
+
   /// Prometheus text exposition format 0.0.4, families sorted by name.
   std::string render() const;
 

@@ -270,7 +270,7 @@ int shell::list_sessions(const shell_call& c, const std::vector<std::string>& me
       }
       // The runtime's own records (the routing rules: `routes`) are not MCP sessions.
       for (auto& r : *list)
-        if (r.id.rfind("cafmcp.", 0) != 0)
+        if (!cluster::is_runtime_record(r.id))
           found.push_back(std::move(r));
     } else if (auto list = cluster::list_sessions(at)) {
       // Each member lists what it leads: the one that lists it is its primary.

@@ -299,6 +299,13 @@ typename Inspector::result_type inspect(Inspector& f, peer_replication& x) {
   return f(caf::meta::type_name("peer_replication"), x.peer, x.sent, x.acked, x.failed, x.bytes_sent, x.lag_ms);
 }
 
+/// Whether record `id` is the runtime's own (the routing versions,
+/// cafmcp.routes.*), not MCP state: replicated like every record, but not
+/// counted or listed as a session. MCP ids never start with "cafmcp.".
+inline bool is_runtime_record(const std::string& id) {
+  return id.rfind("cafmcp.", 0) == 0;
+}
+
 /// get_replication_status: one node's replication state.
 struct replication_status {
   std::string node;
@@ -306,6 +313,7 @@ struct replication_status {
   std::string consistency;
   uint64_t records = 0;    // live records this node is a replica of (primary or backup)
   uint64_t primaries = 0;  // of them, those this node is primary for
+  uint64_t sessions = 0;   // of those, MCP state (sessions, handles, tasks): not the runtime's own records
   uint64_t repairing = 0;  // records waiting for a pull from the other replicas
   uint64_t promotions = 0; // records this node became primary for after a member left
   uint64_t pending_writes = 0;
@@ -326,7 +334,7 @@ struct replication_status {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, replication_status& x) {
   return f(caf::meta::type_name("replication_status"), x.node, x.factor, x.consistency, x.records, x.primaries,
-           x.repairing, x.promotions, x.pending_writes, x.sync_pending, x.caught_up, x.refused_clock_drift, x.durability, x.disk_error, x.disk_failures, x.wal_appends, x.tombstones, x.refused_stale, x.members, x.drained, x.peers);
+           x.sessions, x.repairing, x.promotions, x.pending_writes, x.sync_pending, x.caught_up, x.refused_clock_drift, x.durability, x.disk_error, x.disk_failures, x.wal_appends, x.tombstones, x.refused_stale, x.members, x.drained, x.peers);
 }
 
 void register_types(caf::actor_system_config& cfg);

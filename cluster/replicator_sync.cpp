@@ -478,8 +478,10 @@ replication_status status_of(repl_actor* self) {
     if (!st.store.live(id) || !is_member_of(p, st.me))
       continue; // a copy left from before a placement change is not counted
     ++out.records;
-    if (p.front() == st.me)
+    if (p.front() == st.me) {
       ++out.primaries;
+      out.sessions += is_runtime_record(id) ? 0 : 1;
+    }
   }
   out.repairing = st.needs_repair.size() + st.repairing.size();
   out.promotions = st.promotions;

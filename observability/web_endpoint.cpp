@@ -251,7 +251,7 @@ collected collect(caf::actor_system& sys, const web_state& st, bool tree) {
                                                           caf::make_message(actors::chaos_list_atom::value)))
     c.chaos = std::move(*x);
   if (c.replication) {
-    c.sessions = static_cast<int64_t>(c.replication->primaries);
+    c.sessions = static_cast<int64_t>(c.replication->sessions);
   } else if (auto list = ask<std::vector<actors::session_record>>(self, st.names->lookup("session_manager"),
                                                                  caf::make_message(actors::session_list_atom::value))) {
     c.sessions = static_cast<int64_t>(list->size());
@@ -453,7 +453,7 @@ std::string dashboard_json(caf::actor_system& sys, const web_state& st, const co
   auto members = json::array();
   auto sessions = json::object();
   if (c.replication)
-    sessions[st.cfg.node_name] = c.replication->primaries;
+    sessions[st.cfg.node_name] = c.replication->sessions;
   else if (c.sessions >= 0)
     sessions[st.cfg.node_name] = c.sessions;
   if (st.view) {

@@ -38,6 +38,8 @@ void step(caf::event_based_actor* self, std::shared_ptr<change_job> job) {
     auto name = todo.stop.front();
     todo.stop.erase(todo.stop.begin());
     auto removed = [self, job, name] {
+      if (job->env.metrics) // its calls and starts go with it (a replaced one counts from 0)
+        job->env.metrics->retire("upstream", name);
       remove_upstream_entries(*job->env.store, name);
       log::info(log_path, "upstream " + name + " stopped and removed (its tools, prompts and resources with it)");
       step(self, job);

@@ -69,3 +69,18 @@ TEST_CASE("a capped label keeps its first values and reads any later one as othe
   CHECK(tenants("initech") == "other");
   CHECK(tenants("acme") == "acme"); // a value seen before keeps its own series
 }
+
+TEST_CASE("retiring a label value takes its series out of every family - the rest stay, and it starts again from 0") {
+  metrics_registry m;
+  auto& gone = m.counter("cafmcp_upstream_calls_total", "calls", {{"upstream", "mirror"}, {"outcome", "ok"}});
+  m.counter("cafmcp_upstream_starts_total", "starts", {{"upstream", "mirror"}}).inc();
+  m.counter("cafmcp_upstream_calls_total", "calls", {{"upstream", "everything"}, {"outcome", "ok"}}).inc(2);
+  gone.inc(5);
+  CHECK(m.retire("upstream", "mirror") == 2);
+  auto text = m.render();
+  CHECK(text.find("upstream=\"mirror\"") == std::string::npos);
+  CHECK(text.find("upstream=\"everything\"") != std::string::npos);
+  gone.inc(); // an old holder counts on, unread
+  CHECK(m.counter("cafmcp_upstream_calls_total", "calls", {{"upstream", "mirror"}, {"outcome", "ok"}}).value() == 0);
+  CHECK(m.retire("upstream", "nothing") == 0);
+}

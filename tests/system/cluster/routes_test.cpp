@@ -105,6 +105,9 @@ TEST_CASE("a rule change made on one member is applied on every member with one 
     CHECK(r.body["error"]["data"]["route"] == "block");
   }
   CHECK(versions(c, *c.n3) == std::map<std::string, uint64_t>{{"n1", 2}, {"n2", 2}, {"n3", 2}});
+  // The version's records are the runtime's own: no member counts them as sessions.
+  for (auto* n : {c.n1.get(), c.n2.get(), c.n3.get()})
+    CHECK_MESSAGE(metric(n->web_port, "cafmcp_sessions") == 0, n->name);
   auto test = routes(c, *c.n3, {"test", "--name", "echo", "--down", "missing"});
   CHECK(test.code == 1); // the rule has nothing available
   CHECK(test.out == "rules version 2, 1 rules\nroute block (priority 0): MATCHES: targets missing weight 1 (unavailable)\n"
@@ -250,6 +253,11 @@ TEST_CASE("an upstream added with cafmcp upstreams add runs on every member and 
   REQUIRE(remove.code == 0);
   CHECK(remove.out == "upstream mirror removed: version 3, applied on n1, n2, n3\n");
   CHECK(on_every_member(c, "mirror.echo", unknown));
+  // Its metrics went with it on every member (it ran, and was called, on each).
+  for (auto* n : {c.n1.get(), c.n2.get(), c.n3.get()}) {
+    auto metrics = http_request(n->web_port, "GET", "/metrics", {}).body;
+    CHECK_MESSAGE(metrics.find("upstream=\"mirror\"") == std::string::npos, n->name);
+  }
   b.signal(SIGTERM);
   CHECK(b.wait_exit(20s) == 0);
 }
