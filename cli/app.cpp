@@ -44,6 +44,17 @@ std::string shell_word(const std::string& x) {
   return q + "'";
 }
 
+/// The shell command that `cafmcp COMMAND add|remove|list` runs once:
+/// "COMMAND add|replace NAME BODY", "COMMAND remove NAME" or "COMMAND".
+std::string shell_change(const std::string& command, bool add, bool remove, bool replace, const std::string& name,
+                         const std::string& body) {
+  if (add)
+    return command + (replace ? " replace " : " add ") + shell_word(name) + " " + shell_word(body);
+  if (remove)
+    return command + " remove " + shell_word(name);
+  return command;
+}
+
 } // namespace
 
 int run(int argc, char** argv, std::function<void(protocol::catalog&)> extend) {
@@ -271,6 +282,27 @@ int run(int argc, char** argv, std::function<void(protocol::catalog&)> extend) {
     sub->add_flag("--json", upstreams_shell.json, "JSON for scripts");
   }
 
+  shell_options tenants_shell; // the shell's `tenants`, run once
+  std::string tenant_name, tenant_entry;
+  bool tenant_replace = false;
+  auto* tenants_cmd = app.add_subcommand(
+    "tenants", "tenants of a running cluster (--node): list, add, remove (every member applies them)");
+  tenants_cmd->require_subcommand(1);
+  auto* tenants_list_cmd = tenants_cmd->add_subcommand("list", "each member's version and the tenants it names");
+  auto* tenants_add_cmd = tenants_cmd->add_subcommand(
+    "add", "add a tenant's catalog view and rate limit on every member (role admin; audited)");
+  tenants_add_cmd->add_option("name", tenant_name, "the tenant, as tokens or http.tenant_header name it")->required();
+  tenants_add_cmd->add_option("entry", tenant_entry, "the tenant as JSON, as under \"tenants\" in the config")
+    ->required();
+  tenants_add_cmd->add_flag("--replace", tenant_replace, "replace a tenant of that name (else one is an error)");
+  auto* tenants_remove_cmd = tenants_cmd->add_subcommand(
+    "remove", "remove a tenant on every member: its callers see the whole catalog (role admin; audited)");
+  tenants_remove_cmd->add_option("name", tenant_name, "its name")->required();
+  for (auto* sub : {tenants_list_cmd, tenants_add_cmd, tenants_remove_cmd}) {
+    add_connection_options(*sub, tenants_shell.connection);
+    sub->add_flag("--json", tenants_shell.json, "JSON for scripts");
+  }
+
   cert_options cert;
   auto* cert_cmd = app.add_subcommand("cert", "the cluster's certificates: a CA, node and client certificates");
   cert_cmd->require_subcommand(1);
@@ -418,14 +450,15 @@ int run(int argc, char** argv, std::function<void(protocol::catalog&)> extend) {
   }
   if (upstreams_cmd->parsed()) {
     // The shell's `upstreams` command, run once (the same checks and output).
-    if (upstreams_add_cmd->parsed())
-      upstreams_shell.command = std::string{"upstreams "} + (upstream_replace ? "replace " : "add ")
-                                + shell_word(upstream_name) + " " + shell_word(upstream_entry);
-    else if (upstreams_remove_cmd->parsed())
-      upstreams_shell.command = "upstreams remove " + shell_word(upstream_name);
-    else
-      upstreams_shell.command = "upstreams";
+    upstreams_shell.command = shell_change("upstreams", upstreams_add_cmd->parsed(), upstreams_remove_cmd->parsed(),
+                                           upstream_replace, upstream_name, upstream_entry);
     return run_shell(upstreams_shell);
+  }
+  if (tenants_cmd->parsed()) {
+    // The shell's `tenants` command, run once (the same checks and output).
+    tenants_shell.command = shell_change("tenants", tenants_add_cmd->parsed(), tenants_remove_cmd->parsed(),
+                                         tenant_replace, tenant_name, tenant_entry);
+    return run_shell(tenants_shell);
   }
   if (verify_cmd->parsed())
     return run_audit_verify(audit_file, audit_verify_key.empty() ? audit_file + ".key" : audit_verify_key);

@@ -269,8 +269,13 @@ int run_node(const node_options& opts) {
   start_upstreams(sys, cfg, env.catalog, names, metrics);
   if (cfg.upstream_fleet) // the cluster's version may name other upstreams (cafmcp upstreams add|remove)
     cfg.upstream_fleet->serve({&sys, env.catalog, names, metrics, cfg.restart_backoff});
-  if (!cfg.tenants.empty())
-    env.tenants = std::make_shared<protocol::tenant_policy>(cfg.tenants);
+  // Always there: in a cluster a routing version may name tenants (cafmcp tenants add).
+  env.tenants = cfg.tenants;
+  cfg.tenants->on_replace([hub = env.hub()] {
+    // What a tenant sees may have changed: clients list again.
+    for (auto kind : {protocol::list_kind::tools, protocol::list_kind::prompts, protocol::list_kind::resources})
+      hub->list_changed(kind);
+  });
   // In a cluster the rules may change at run time (cafmcp routes add), so
   // the node always looks; without one only the config's rules exist.
   if (!cfg.routes.empty() || cfg.cluster.enabled) {

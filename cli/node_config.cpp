@@ -159,8 +159,8 @@ std::vector<field> node_config_schema() {
        "plain BASP without TLS, the cookie as the only credential: loopback cluster.host only (docs/SECURITY.md)",
        {}, {}, {}, {}},
       {"routes_poll_ms", value_type::integer, 1000,
-       "how often a member looks for a newer version of the cluster's routing rules and upstreams (cafmcp routes "
-       "add|remove, cafmcp upstreams add|remove)",
+       "how often a member looks for a newer version of the cluster's routing rules, upstreams and tenants (cafmcp "
+       "routes|upstreams|tenants add|remove)",
        50, 60000, {}, {}},
       {"member_call_timeout_ms", value_type::integer, 60000,
        "how long a tools/call a routing rule sends to another member (a target's \"members\") may take there "
@@ -244,11 +244,7 @@ std::vector<field> node_config_schema() {
                  "docs/ROUTING.md)", {}, {}, {}, protocol::upstream_config_schema()});
   out.push_back({"tenants", value_type::object_map, nlohmann::json::object(),
                  "tenants by name (from the token's tenant): each sees the tools its globs allow and has its own "
-                 "rate limit (docs/ROUTING.md)", {}, {}, {}, {
-                   {"tools", value_type::string_list, nlohmann::json::array({"*"}), "globs over the names it sees and may use: of tools, prompts, resources and resource templates", {}, {}, {}, {}},
-                   {"deny_tools", value_type::string_list, nlohmann::json::array(), "globs over tool names it never sees, even if allowed", {}, {}, {}, {}},
-                   {"rate", value_type::string, "", "its requests, all its clients together: \"CAPACITY/PER_SECOND\" (\"\": no limit)", {}, {}, {}, {}},
-                 }});
+                 "rate limit (docs/ROUTING.md)", {}, {}, {}, protocol::tenant_config_schema()});
   out.push_back({"routes", value_type::any, nlohmann::json::object(),
                  "routing rules for tools/call by id: {\"ID\": {\"priority\", \"tenant\", \"name\", \"name_regex\", "
                  "\"headers\", \"targets\": [{\"tool\" or \"namespace\", \"weight\"}], \"fallbacks\"}} (docs/ROUTING.md)",
@@ -535,7 +531,10 @@ node_config load_node_config(const std::optional<std::string>& file, const node_
     out.upstreams.push_back(protocol::parse_upstream(name, entry));
   out.upstream_fleet = std::make_shared<protocol::upstream_fleet>(v["upstreams"], out.run_time_programs);
   try {
-    out.tenants = protocol::parse_tenants(v["tenants"]);
+    for (auto& [name, entry] : v["tenants"].items())
+      if (!protocol::valid_tenant_name(name))
+        throw config_error("tenants." + name, "a tenant's name is 1 to 128 printable characters without spaces");
+    out.tenants->replace(protocol::parse_tenants(v["tenants"]));
     out.routes = protocol::parse_routes(v["routes"]);
     if (!out.routes.empty())
       out.live_routes->replace(std::make_shared<const protocol::route_table>(out.routes, 1));

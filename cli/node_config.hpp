@@ -98,7 +98,9 @@ struct node_config {
   /// other members route here; cli/member_calls.hpp).
   std::shared_ptr<std::shared_ptr<const protocol::endpoint_env>> member_endpoint =
     std::make_shared<std::shared_ptr<const protocol::endpoint_env>>();
-  std::map<std::string, protocol::tenant_config> tenants; // tenants' catalog views and rate limits
+  // Tenants' catalog views and rate limits: the config's, replaced when the
+  // cluster's routing version names others (cafmcp tenants add|remove).
+  std::shared_ptr<protocol::tenant_policy> tenants = std::make_shared<protocol::tenant_policy>();
   nlohmann::json effective; // the validated JSON, defaults filled in
 };
 

@@ -79,6 +79,8 @@ std::vector<child_spec> node_tree(const node_config& cfg, std::shared_ptr<actors
     routing.run_time_programs = cfg.run_time_programs;
     if (auto fleet = cfg.upstream_fleet)
       routing.run_upstreams = [fleet](const nlohmann::json& wanted) { fleet->run(wanted); };
+    routing.config_tenants = cfg.effective.contains("tenants") ? cfg.effective["tenants"] : nlohmann::json::object();
+    routing.tenants = cfg.tenants;
     routing.timeout = cfg.replication.write_timeout * 2;
     members.push_back(cluster::route_sync_spec(std::move(routing), names));
   }

@@ -171,8 +171,8 @@ private:
   int report_change(const shell_call& c, const std::string& kind, const std::string& name, const std::string& verb,
                     const std::string& version_word, uint64_t version, const version_spread& spread,
                     const std::string& note);
-  /// `add|replace NAME BODY` and `remove NAME` (the routes and upstreams
-  /// commands) made by `change`; nullopt for any other verb.
+  /// `add|replace NAME BODY` and `remove NAME` (the routes, upstreams and
+  /// tenants commands) made by `change`; nullopt for any other verb.
   std::optional<int> change_verbs(const shell_call& c, const std::string& command,
                                   const std::function<int(const std::string& verb, const std::string& name,
                                                           const std::string& body)>& change);
@@ -184,8 +184,18 @@ private:
     int rc = 0;
   };
   member_versions versions_on(const std::vector<std::string>& members, std::ostream& err);
+  /// `COMMAND [NODE]` (routes, upstreams, tenants): each member's version
+  /// and how many entries `part` of it names ("its config's" when none),
+  /// as a table under `column` (and a note when members differ), or as
+  /// JSON with --json (each member's part under `key`). `newest` is set
+  /// only when the caller should go on to show it (not with --json).
+  member_versions list_versions(const shell_call& c, const std::string& command, const std::string& column,
+                                const std::string& key,
+                                const std::function<std::optional<nlohmann::json>(const protocol::route_document&)>& part);
   int run_upstreams(const shell_call& c);
   int change_upstreams(const shell_call& c, const std::string& verb, const std::string& name, const std::string& entry);
+  int run_tenants(const shell_call& c);
+  int change_tenants(const shell_call& c, const std::string& verb, const std::string& name, const std::string& entry);
   /// The routing rules `member` applies (nullopt: said on `err`).
   std::optional<protocol::route_document> routes_on(const std::string& member, std::ostream& err);
   /// sessions and session: the records `ids` (all when empty) on `members`.

@@ -107,6 +107,15 @@ const std::vector<shell_command_info>& shell::table() {
      "  version (audited without the entry, role admin); every member starts or stops its upstream within\n"
      "  cluster.routes_poll_ms, and the command waits until they apply it (exit 1 if one does not).\n"
      "  Header and environment values are shown masked."},
+    {"tenants", "tenants [NODE] | tenants add|replace NAME ENTRY | tenants remove NAME",
+     "tenants every member applies: each member's version; add, change or remove one for the whole cluster",
+     {a::member}, &shell::run_tenants, true,
+     "ENTRY is one tenant as JSON, as under \"tenants\" in the config (docs/ROUTING.md):\n"
+     "  tenants add acme '{\"tools\": [\"everything.*\"], \"deny_tools\": [\"everything.longRunning*\"], "
+     "\"rate\": \"20/10\"}'\n"
+     "  A change makes the next version (audited, role admin); every member applies it within\n"
+     "  cluster.routes_poll_ms (its clients are told their lists changed), and the command waits until\n"
+     "  they do (exit 1 if one does not). Tenants come from tokens or http.tenant_header."},
     {"audit", "audit [NODE] [N]", "the last N (default 20) changes made through the shell on NODE", {a::member},
      &shell::run_audit},
     {"watch", "watch status", "refresh `status` every second until a key is pressed", {a::status}, &shell::run_watch},

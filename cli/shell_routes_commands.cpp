@@ -51,34 +51,41 @@ int shell::run_routes(const shell_call& c) {
     return *rc;
   if (verb == "test")
     return test_routes(c);
+  auto v = list_versions(c, "routes", "RULES", "routes", [](const route_document& d) { return d.routes; });
+  if (v.newest)
+    c.out << render_routes(v.newest->compile().get(), v.newest->version);
+  return v.rc;
+}
+
+shell::member_versions
+shell::list_versions(const shell_call& c, const std::string& command, const std::string& column, const std::string& key,
+                     const std::function<std::optional<json>(const route_document&)>& part) {
+  auto& args = c.args;
   if (args.size() > 1)
-    return usage("routes", c.err);
+    return {{}, std::nullopt, usage(command, c.err)};
   if (!args.empty() && !known_member(args[0], c.err))
-    return 1;
-  // Each member's version, then the rules of the newest one.
+    return {{}, std::nullopt, 1};
   auto members = args.empty() ? member_names() : std::vector<std::string>{args[0]};
-  auto [found, newest, rc] = versions_on(members, c.err);
-  std::vector<std::vector<std::string>> rows{{"NODE", "VERSION", "RULES"}};
+  auto v = versions_on(members, c.err);
+  std::vector<std::vector<std::string>> rows{{"NODE", "VERSION", column}};
   auto j = json::array();
-  for (auto& [m, doc] : found) {
-    rows.push_back({m, std::to_string(doc.version), std::to_string(doc.routes.size())});
-    j.push_back({{"node", m}, {"version", doc.version}, {"routes", doc.routes}});
+  bool mixed = false;
+  for (auto& [m, doc] : v.found) {
+    auto named = part(doc);
+    rows.push_back({m, std::to_string(doc.version), named ? std::to_string(named->size()) : "its config's"});
+    j.push_back({{"node", m}, {"version", doc.version}, {key, named ? *named : json(nullptr)}});
+    mixed = mixed || (v.newest && doc.version != v.newest->version);
   }
   if (json_) {
     c.out << j.dump(2) << '\n';
-    return rc;
+    v.newest.reset();
+    return v;
   }
   c.out << render_table(rows);
-  if (newest) {
-    for (auto& r : j)
-      if (r["version"] != newest->version) {
-        c.out << "members apply different versions: a change is on its way (each member looks every "
-                 "cluster.routes_poll_ms)\n";
-        break;
-      }
-    c.out << render_routes(newest->compile().get(), newest->version);
-  }
-  return rc;
+  if (mixed)
+    c.out << "members apply different versions: a change is on its way (each member looks every "
+             "cluster.routes_poll_ms)\n";
+  return v;
 }
 
 int shell::change_routes(const shell_call& c, const std::string& verb, const std::string& id, const std::string& rule) {

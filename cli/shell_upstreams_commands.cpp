@@ -36,29 +36,11 @@ std::string what_of(const json& entry) {
 } // namespace
 
 int shell::run_upstreams(const shell_call& c) {
-  auto& args = c.args;
   if (auto rc = change_verbs(c, "upstreams",
                              [&](auto& verb, auto& name, auto& entry) { return change_upstreams(c, verb, name, entry); }))
     return *rc;
-  if (args.size() > 1)
-    return usage("upstreams", c.err);
-  if (!args.empty() && !known_member(args[0], c.err))
-    return 1;
-  // Each member's version, then the upstreams the newest one names.
-  auto members = args.empty() ? member_names() : std::vector<std::string>{args[0]};
-  auto [found, newest, rc] = versions_on(members, c.err);
-  std::vector<std::vector<std::string>> rows{{"NODE", "VERSION", "UPSTREAMS"}};
-  auto j = json::array();
-  for (auto& [m, doc] : found) {
-    auto ups = doc.upstreams.value_or(json::object());
-    rows.push_back({m, std::to_string(doc.version), doc.upstreams ? std::to_string(ups.size()) : "its config's"});
-    j.push_back({{"node", m}, {"version", doc.version}, {"upstreams", doc.upstreams ? ups : json(nullptr)}});
-  }
-  if (json_) {
-    c.out << j.dump(2) << '\n';
-    return rc;
-  }
-  c.out << render_table(rows);
+  auto [found, newest, rc] =
+    list_versions(c, "upstreams", "UPSTREAMS", "upstreams", [](const route_document& d) { return d.upstreams; });
   if (!newest)
     return rc;
   if (!newest->upstreams) {

@@ -175,4 +175,13 @@ caf::expected<std::string> upstreams_remove(const admin_target& t, const std::st
   return one<std::string>(call(t, "routing", caf::make_message(upstreams_remove_atom::value, name)));
 }
 
+caf::expected<std::string> tenants_add(const admin_target& t, const std::string& name, const std::string& entry,
+                                       bool replace) {
+  return one<std::string>(call(t, "routing", caf::make_message(tenants_add_atom::value, name, entry, replace)));
+}
+
+caf::expected<std::string> tenants_remove(const admin_target& t, const std::string& name) {
+  return one<std::string>(call(t, "routing", caf::make_message(tenants_remove_atom::value, name)));
+}
+
 } // namespace cafmcp::cluster

@@ -115,5 +115,11 @@ caf::expected<std::string> routes_remove(const admin_target& t, const std::strin
 caf::expected<std::string> upstreams_add(const admin_target& t, const std::string& name, const std::string& entry,
                                          bool replace);
 caf::expected<std::string> upstreams_remove(const admin_target& t, const std::string& name);
+/// Adds (or with `replace` replaces) tenant `name` on every member (role
+/// admin; audited): `entry` is its config entry as JSON text. The new
+/// version, as routes_of.
+caf::expected<std::string> tenants_add(const admin_target& t, const std::string& name, const std::string& entry,
+                                       bool replace);
+caf::expected<std::string> tenants_remove(const admin_target& t, const std::string& name);
 
 } // namespace cafmcp::cluster

@@ -79,6 +79,8 @@ const table& rules() {
     {{"routing", routes_remove_atom::value}, {"routes_remove", need::admin, true}},
     {{"routing", upstreams_add_atom::value}, {"upstreams_add", need::admin, true, false, false, true}},
     {{"routing", upstreams_remove_atom::value}, {"upstreams_remove", need::admin, true}},
+    {{"routing", tenants_add_atom::value}, {"tenants_add", need::admin, true}},
+    {{"routing", tenants_remove_atom::value}, {"tenants_remove", need::admin, true}},
   };
   return t;
 }

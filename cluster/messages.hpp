@@ -136,7 +136,7 @@ typename Inspector::result_type inspect(Inspector& f, status_row& x) {
 //   (repl_migrate_atom, id, to)           -> session_record  (migrate_session: `to` leads it from now on)
 //   (repl_backup_atom, id)                -> session_record  (backup_session: every replica holds it now)
 // Routing rules shared by the members (route_sync.hpp), each member's "routing":
-//   (routes_get_atom)                        -> string  the version it applies: {"version", "routes"[, "upstreams"]}
+//   (routes_get_atom)                        -> string  the version it applies: {"version", "routes"[, "upstreams"][, "tenants"]}
 //   (routes_look_atom)                       -> string  the same, after it looked for a newer one
 //   (routes_add_atom, id, rule JSON, replace) -> string  the new version, written to the cluster
 //   (routes_remove_atom, id)                 -> string  the same
@@ -148,6 +148,10 @@ using routes_remove_atom = caf::atom_constant<caf::atom("rt_del")>;
 //   (upstreams_remove_atom, name)                   -> string  the same
 using upstreams_add_atom = caf::atom_constant<caf::atom("rt_upadd")>;
 using upstreams_remove_atom = caf::atom_constant<caf::atom("rt_updel")>;
+//   (tenants_add_atom, name, entry JSON, replace)   -> string  the new version (its "tenants" every member applies)
+//   (tenants_remove_atom, name)                     -> string  the same
+using tenants_add_atom = caf::atom_constant<caf::atom("rt_tnadd")>;
+using tenants_remove_atom = caf::atom_constant<caf::atom("rt_tndel")>;
 using repl_members_atom = caf::atom_constant<caf::atom("rp_members")>;
 using repl_route_atom = caf::atom_constant<caf::atom("rp_route")>;
 using repl_apply_atom = caf::atom_constant<caf::atom("rp_apply")>;

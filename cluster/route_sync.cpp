@@ -43,6 +43,7 @@ struct sync_state {
   std::string path;
   route_document applied;  // the version the node decides with
   nlohmann::json running;  // the upstreams the node was told to run (complete entries)
+  nlohmann::json tenants;  // the tenants the node applies (complete entries)
   uint64_t refused = 0;    // the newest version that could not be compiled (logged once)
   bool looking = false;    // a poll is under way
   std::string last_error;  // the last poll's ("": it worked), logged when it changes
@@ -147,21 +148,31 @@ void apply_version(const state_ptr& st, const route_document& doc) {
   if (doc.version <= st->applied.version)
     return;
   try {
-    st->cfg.live->replace(doc.compile());
+    // Everything is read before anything is replaced: a version is applied whole or not at all.
+    auto table = doc.compile();
+    auto wanted_tenants = doc.tenants.value_or(st->cfg.config_tenants);
+    auto tenants_changed = wanted_tenants != st->tenants;
+    auto tenants = protocol::parse_tenants(wanted_tenants);
+    st->cfg.live->replace(std::move(table));
     auto from_config = st->applied.version == 1;
     st->applied = doc;
     auto wanted = doc.upstreams.value_or(st->cfg.config_upstreams);
     auto upstreams_changed = wanted != st->running;
     log::info(st->path, "routing rules version " + std::to_string(doc.version) + " applied ("
                           + std::to_string(doc.routes.size()) + " rules, " + std::to_string(wanted.size())
-                          + " upstreams" + (from_config ? "; the cluster's rules replace the config's \"routes\"" : "")
-                          + ")");
+                          + " upstreams, " + std::to_string(wanted_tenants.size()) + " tenants"
+                          + (from_config ? "; the cluster's rules replace the config's \"routes\"" : "") + ")");
+    if (tenants_changed) {
+      st->tenants = wanted_tenants;
+      if (st->cfg.tenants)
+        st->cfg.tenants->replace(std::move(tenants));
+    }
     if (upstreams_changed) {
       st->running = wanted;
       if (st->cfg.run_upstreams)
         st->cfg.run_upstreams(wanted);
     }
-  } catch (const std::invalid_argument& e) {
+  } catch (const std::exception& e) {
     // Written by a member that accepted it: a build that reads rules differently. Keep the last good one.
     if (doc.version > st->refused)
       log::error(st->path, "routing rules version " + std::to_string(doc.version) + " cannot be used here ("
@@ -275,7 +286,7 @@ void change(caf::event_based_actor* self, const state_ptr& st, edit_fn edit, caf
                                     + self->system().render(err));
               read_version(self, st, next.version, [self, st, edit, rp, attempt, deadline, next, err](
                                                       std::optional<route_document> there, caf::error read_err) mutable {
-                if (there && there->routes == next.routes && there->upstreams == next.upstreams)
+                if (there && there->same_contents(next))
                   return made(self, st, next, rp); // it was made (its replicas catch up)
                 if (there && attempt + 1 < max_write_attempts && std::chrono::steady_clock::now() < deadline) {
                   log::info(st->path, "routing rules version " + std::to_string(next.version)
@@ -296,6 +307,13 @@ void change(caf::event_based_actor* self, const state_ptr& st, edit_fn edit, caf
   });
 }
 
+/// A change asked for: made (or refused) within change_limit, answered through the promise returned.
+caf::response_promise start(caf::event_based_actor* self, const state_ptr& st, edit_fn edit) {
+  auto rp = self->make_response_promise();
+  change(self, st, std::move(edit), rp, 0, std::chrono::steady_clock::now() + change_limit);
+  return rp;
+}
+
 caf::behavior route_sync(caf::event_based_actor* self, state_ptr st, std::string path) {
   // The state outlives an incarnation: a restarted actor keeps the version it applied.
   st->path = std::move(path);
@@ -313,35 +331,31 @@ caf::behavior route_sync(caf::event_based_actor* self, state_ptr st, std::string
       return rp;
     },
     [self, st](routes_add_atom, const std::string& id, const std::string& rule, bool replace) {
-      auto rp = self->make_response_promise();
-      change(self, st, [id, rule, replace](const route_document& d) { return d.with_rule(id, rule, replace); }, rp, 0,
-             std::chrono::steady_clock::now() + change_limit);
-      return rp;
+      return start(self, st, [id, rule, replace](const route_document& d) { return d.with_rule(id, rule, replace); });
     },
     [self, st](routes_remove_atom, const std::string& id) {
-      auto rp = self->make_response_promise();
-      change(self, st, [id](const route_document& d) { return d.without_rule(id); }, rp, 0,
-             std::chrono::steady_clock::now() + change_limit);
-      return rp;
+      return start(self, st, [id](const route_document& d) { return d.without_rule(id); });
     },
     [self, st](upstreams_add_atom, const std::string& name, const std::string& entry, bool replace) {
-      auto rp = self->make_response_promise();
-      change(self, st,
-             [st, name, entry, replace](const route_document& d) {
-               return d.with_upstream(name, entry, replace, d.upstreams.value_or(st->cfg.config_upstreams),
-                                      st->cfg.run_time_programs);
-             },
-             rp, 0, std::chrono::steady_clock::now() + change_limit);
-      return rp;
+      return start(self, st, [st, name, entry, replace](const route_document& d) {
+        return d.with_upstream(name, entry, replace, d.upstreams.value_or(st->cfg.config_upstreams),
+                               st->cfg.run_time_programs);
+      });
     },
     [self, st](upstreams_remove_atom, const std::string& name) {
-      auto rp = self->make_response_promise();
-      change(self, st,
-             [st, name](const route_document& d) {
-               return d.without_upstream(name, d.upstreams.value_or(st->cfg.config_upstreams));
-             },
-             rp, 0, std::chrono::steady_clock::now() + change_limit);
-      return rp;
+      return start(self, st, [st, name](const route_document& d) {
+        return d.without_upstream(name, d.upstreams.value_or(st->cfg.config_upstreams));
+      });
+    },
+    [self, st](tenants_add_atom, const std::string& name, const std::string& entry, bool replace) {
+      return start(self, st, [st, name, entry, replace](const route_document& d) {
+        return d.with_tenant(name, entry, replace, d.tenants.value_or(st->cfg.config_tenants));
+      });
+    },
+    [self, st](tenants_remove_atom, const std::string& name) {
+      return start(self, st, [st, name](const route_document& d) {
+        return d.without_tenant(name, d.tenants.value_or(st->cfg.config_tenants));
+      });
     },
   };
 }
@@ -354,6 +368,7 @@ supervision::child_spec route_sync_spec(route_sync_config cfg, std::shared_ptr<a
   st->names = names;
   st->applied.routes = st->cfg.config_routes;
   st->running = st->cfg.config_upstreams; // started by the node itself
+  st->tenants = st->cfg.config_tenants;    // read by the node's config
   if (auto table = st->cfg.live->current())
     st->applied.version = table->version();
   return actors::registered(supervision::worker_child("routing", route_sync, st), std::move(names));

@@ -9,7 +9,8 @@
 // their whole table (live_routes) when one appears, so a decision never
 // mixes two versions. Version 1 is the config's rules; the newest versions
 // are kept, older ones deleted. A version also names the upstream servers
-// every member runs: a member starts and stops its own to match.
+// every member runs: a member starts and stops its own to match; and the
+// tenants every member applies.
 
 #include <chrono>
 #include <functional>
@@ -21,6 +22,7 @@
 
 #include "actors/name_table.hpp"
 #include "protocol/live_routes.hpp"
+#include "protocol/tenant_policy.hpp"
 #include "supervision/child_spec.hpp"
 
 namespace cafmcp::cluster {
@@ -36,6 +38,10 @@ struct route_sync_config {
   /// Called (on the actor's thread, without waiting) when a version names
   /// other upstreams than the node runs: every upstream the node should run.
   std::function<void(const nlohmann::json&)> run_upstreams;
+  /// The config's tenants (complete entries): what the node applies until a version names others.
+  nlohmann::json config_tenants = nlohmann::json::object();
+  /// Where requests find the tenants (replaced when a version names others; null: not kept).
+  std::shared_ptr<protocol::tenant_policy> tenants;
   std::chrono::milliseconds poll{1000};
   std::chrono::milliseconds timeout{5000}; // each replicator request
 };

@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "base/config_schema.hpp"
+#include "protocol/tenant_policy.hpp"
 #include "protocol/upstream.hpp"
 
 namespace cafmcp::protocol {
@@ -32,7 +33,7 @@ route_document route_document::with_rule(const std::string& id, const std::strin
                                 "[{\"tool\": \"echo2\"}]}), got " + parsed.dump());
   if (routes.contains(id) && !replace)
     throw std::invalid_argument("route " + id + " exists already (remove it first, or replace it)");
-  route_document next{version + 1, routes, upstreams};
+  auto next = next_version();
   next.routes[id] = std::move(parsed);
   parse_routes(next.routes); // throws naming the key: "routes.ID.targets[0].weight" …
   return next;
@@ -41,7 +42,7 @@ route_document route_document::with_rule(const std::string& id, const std::strin
 route_document route_document::without_rule(const std::string& id) const {
   if (!routes.contains(id))
     throw std::invalid_argument("no route " + id + " (rules version " + std::to_string(version) + ")");
-  route_document next{version + 1, routes, upstreams};
+  auto next = next_version();
   next.routes.erase(id);
   return next;
 }
@@ -70,7 +71,8 @@ route_document route_document::with_upstream(const std::string& name, const std:
     throw std::invalid_argument("upstream " + name + ": program " + cfg.command[0]
                                 + " is not in cluster.run_time_programs, so it may not be started at run time "
                                   "(give a url, or list the program in every member's config)");
-  route_document next{version + 1, routes, current};
+  auto next = next_version();
+  next.upstreams = current;
   (*next.upstreams)[name] = std::move(complete);
   return next;
 }
@@ -78,8 +80,44 @@ route_document route_document::with_upstream(const std::string& name, const std:
 route_document route_document::without_upstream(const std::string& name, const json& current) const {
   if (!current.contains(name))
     throw std::invalid_argument("no upstream " + name + " (rules version " + std::to_string(version) + ")");
-  route_document next{version + 1, routes, current};
+  auto next = next_version();
+  next.upstreams = current;
   next.upstreams->erase(name);
+  return next;
+}
+
+route_document route_document::with_tenant(const std::string& name, const std::string& entry, bool replace,
+                                            const json& current) const {
+  if (!valid_tenant_name(name))
+    throw std::invalid_argument("tenant \"" + name + "\": a tenant's name is 1 to 128 printable characters without "
+                                "spaces");
+  auto parsed = json::parse(entry, nullptr, false);
+  if (parsed.is_discarded())
+    throw std::invalid_argument("tenant " + name + ": not JSON: " + entry);
+  if (!parsed.is_object())
+    throw std::invalid_argument("tenant " + name + ": must be a JSON object (e.g. {\"tools\": [\"search.*\"], "
+                                "\"rate\": \"20/10\"}), got " + parsed.dump());
+  json complete;
+  try {
+    complete = config::validate(parsed, tenant_config_schema(), "tenants." + name);
+    parse_tenants(json{{name, complete}}); // the rate: "tenants.NAME.rate": …
+  } catch (const config::config_error& e) {
+    throw std::invalid_argument(e.what());
+  }
+  if (current.contains(name) && !replace)
+    throw std::invalid_argument("tenant " + name + " exists already (remove it first, or replace it)");
+  auto next = next_version();
+  next.tenants = current;
+  (*next.tenants)[name] = std::move(complete);
+  return next;
+}
+
+route_document route_document::without_tenant(const std::string& name, const json& current) const {
+  if (!current.contains(name))
+    throw std::invalid_argument("no tenant " + name + " (rules version " + std::to_string(version) + ")");
+  auto next = next_version();
+  next.tenants = current;
+  next.tenants->erase(name);
   return next;
 }
 
@@ -119,6 +157,8 @@ std::string route_document::to_text() const {
   json j{{"version", version}, {"routes", routes}};
   if (upstreams)
     j["upstreams"] = *upstreams;
+  if (tenants)
+    j["tenants"] = *tenants;
   return j.dump();
 }
 
@@ -132,6 +172,11 @@ std::optional<route_document> route_document::from_text(const std::string& text)
     if (!u->is_object())
       return std::nullopt;
     doc.upstreams = *u;
+  }
+  if (auto t = j.find("tenants"); t != j.end()) {
+    if (!t->is_object())
+      return std::nullopt;
+    doc.tenants = *t;
   }
   return doc;
 }

@@ -8,12 +8,16 @@
 
 namespace cafmcp::protocol {
 
-tenant_policy::tenant_policy(std::map<std::string, tenant_config> tenants) : tenants_(std::move(tenants)) {
+using config::value_type;
+
+tenant_policy::tenant_policy(tenant_map tenants)
+  : tenants_(std::make_shared<const tenant_map>(std::move(tenants))) {
 }
 
 bool tenant_policy::sees(const std::string& tenant, const std::string& name) const {
-  auto t = tenants_.find(tenant);
-  if (t == tenants_.end())
+  auto all = tenants();
+  auto t = all->find(tenant);
+  if (t == all->end())
     return true;
   for (auto& deny : t->second.deny_tools)
     if (glob_match(deny, name))
@@ -24,9 +28,14 @@ bool tenant_policy::sees(const std::string& tenant, const std::string& name) con
   return false;
 }
 
+bool tenant_policy::restricts(const std::string& tenant) const {
+  return tenants()->count(tenant) > 0;
+}
+
 int64_t tenant_policy::take(const std::string& tenant, time_point now) {
-  auto t = tenants_.find(tenant);
-  if (t == tenants_.end() || !t->second.rate)
+  auto all = tenants();
+  auto t = all->find(tenant);
+  if (t == all->end() || !t->second.rate)
     return 0;
   std::lock_guard<std::mutex> guard{mtx_};
   auto b = buckets_.find(tenant);
@@ -35,6 +44,54 @@ int64_t tenant_policy::take(const std::string& tenant, time_point now) {
   if (b->second.try_take(now))
     return 0;
   return std::max<int64_t>(1, b->second.retry_after(now).count());
+}
+
+void tenant_policy::replace(tenant_map next) {
+  auto fresh = std::make_shared<const tenant_map>(std::move(next));
+  std::function<void()> listener;
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    auto old = tenants();
+    auto same_rate = [&](const std::string& name) {
+      auto a = old->find(name);
+      auto b = fresh->find(name);
+      if (a == old->end() || b == fresh->end() || !a->second.rate || !b->second.rate)
+        return false;
+      return a->second.rate->capacity == b->second.rate->capacity
+             && a->second.rate->refill_per_second == b->second.rate->refill_per_second;
+    };
+    for (auto b = buckets_.begin(); b != buckets_.end();)
+      b = same_rate(b->first) ? std::next(b) : buckets_.erase(b);
+    std::atomic_store(&tenants_, fresh);
+    listener = listener_;
+  }
+  if (listener)
+    listener();
+}
+
+void tenant_policy::on_replace(std::function<void()> listener) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  listener_ = std::move(listener);
+}
+
+std::vector<config::field> tenant_config_schema() {
+  return {
+    {"tools", value_type::string_list, nlohmann::json::array({"*"}),
+     "globs over the names it sees and may use: of tools, prompts, resources and resource templates", {}, {}, {}, {}},
+    {"deny_tools", value_type::string_list, nlohmann::json::array(),
+     "globs over tool names it never sees, even if allowed", {}, {}, {}, {}},
+    {"rate", value_type::string, "",
+     "its requests, all its clients together: \"CAPACITY/PER_SECOND\" (\"\": no limit)", {}, {}, {}, {}},
+  };
+}
+
+bool valid_tenant_name(const std::string& name) {
+  if (name.empty() || name.size() > 128)
+    return false;
+  for (unsigned char c : name)
+    if (c <= 0x20 || c == 0x7f)
+      return false;
+  return true;
 }
 
 std::map<std::string, tenant_config> parse_tenants(const nlohmann::json& tenants) {

@@ -3,11 +3,16 @@
 // What each tenant may see and how fast it may call, as a plain class: its
 // view of the catalog (tool names allowed by globs, minus those denied) and
 // a token bucket of its own. A tenant comes from the caller's bearer token
-// (a static token's tenant=, the JWT's tenant_claim). Tenants not named
-// here, and callers without one, see the whole catalog.
+// (a static token's tenant=, the JWT's tenant_claim) or the configured
+// tenant header. Tenants not named here, and callers without one, see the
+// whole catalog. The tenants can be replaced while requests read them (a
+// cluster's routing version names others: cafmcp tenants add|remove); a
+// request reads one set of tenants, never half of two.
 
 #include <chrono>
+#include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -16,6 +21,7 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/token_bucket.hpp"
+#include "base/config_schema.hpp"
 
 namespace cafmcp::protocol {
 
@@ -28,27 +34,45 @@ struct tenant_config {
 class tenant_policy {
 public:
   using time_point = std::chrono::steady_clock::time_point;
+  using tenant_map = std::map<std::string, tenant_config>;
 
-  explicit tenant_policy(std::map<std::string, tenant_config> tenants);
+  explicit tenant_policy(tenant_map tenants = {});
 
   /// Whether `tenant` sees tool `name` (in tools/list, and may call it).
   bool sees(const std::string& tenant, const std::string& name) const;
   /// Whether `tenant` is named here (its view is not the whole catalog).
-  bool restricts(const std::string& tenant) const { return tenants_.count(tenant) > 0; }
+  bool restricts(const std::string& tenant) const;
 
   /// One request of `tenant`: 0 when allowed, else the milliseconds until
   /// one would be.
   int64_t take(const std::string& tenant, time_point now);
 
-  const std::map<std::string, tenant_config>& tenants() const { return tenants_; }
+  /// The tenants in use now.
+  std::shared_ptr<const tenant_map> tenants() const { return std::atomic_load(&tenants_); }
+
+  /// Uses `tenants` from now on. A tenant whose rate stays the same keeps
+  /// its bucket (a change elsewhere does not refill it); one whose rate
+  /// changed starts a full bucket of the new rate. Then calls the listener.
+  void replace(tenant_map tenants);
+  /// Called after each replace (clients hear that their lists changed).
+  void on_replace(std::function<void()> listener);
 
 private:
-  std::map<std::string, tenant_config> tenants_;
-  std::mutex mtx_;
+  std::shared_ptr<const tenant_map> tenants_;
+  mutable std::mutex mtx_; // buckets_, listener_
   std::map<std::string, actors::token_bucket> buckets_;
+  std::function<void()> listener_;
 };
 
-/// "tenants" from config: {"NAME": {"tools": [globs], "deny_tools": [globs],
+/// The keys of one tenant (under "tenants" in the config), with defaults.
+std::vector<config::field> tenant_config_schema();
+
+/// Tenant names: 1 to 128 printable characters, no spaces (what a token's
+/// claim or a header can carry).
+bool valid_tenant_name(const std::string& name);
+
+/// "tenants" from config (each entry complete, as validated by
+/// tenant_config_schema): {"NAME": {"tools": [globs], "deny_tools": [globs],
 /// "rate": "CAPACITY/PER_SECOND"}}. Throws std::invalid_argument naming the key.
 std::map<std::string, tenant_config> parse_tenants(const nlohmann::json& tenants);
 

@@ -99,6 +99,9 @@ struct sync_fixture : fixture {
   std::vector<json> runs;
   const json config_upstreams{
     {"local", config::validate(json{{"url", "http://127.0.0.1:9/mcp"}}, protocol::upstream_config_schema())}};
+  const json config_tenants{{"cfg", config::validate(json{{"tools", {"echo"}}}, protocol::tenant_config_schema())}};
+  std::shared_ptr<protocol::tenant_policy> tenants =
+    std::make_shared<protocol::tenant_policy>(protocol::parse_tenants(config_tenants));
 
   sync_fixture() {
     auto replicator = sys.spawn(fake_replicator, store);
@@ -110,6 +113,8 @@ struct sync_fixture : fixture {
     cfg.timeout = std::chrono::milliseconds{2000};
     cfg.config_upstreams = config_upstreams;
     cfg.run_time_programs = {"/bin/true"};
+    cfg.config_tenants = config_tenants;
+    cfg.tenants = tenants;
     cfg.run_upstreams = [this](const json& wanted) {
       std::lock_guard<std::mutex> guard{runs_mtx};
       runs.push_back(wanted);
@@ -287,4 +292,42 @@ TEST_CASE_FIXTURE(sync_fixture, "a member that finds a version naming other upst
   std::lock_guard<std::mutex> guard{runs_mtx};
   REQUIRE(runs.size() == 1);
   CHECK(runs[0].empty());
+}
+
+TEST_CASE_FIXTURE(sync_fixture, "a tenant added at run time is applied by the node with its version - a version the node cannot read changes nothing") {
+  CHECK(tenants->restricts("cfg"));
+  auto added = ask(caf::make_message(cluster::tenants_add_atom::value, std::string{"acme"},
+                                     std::string{R"({"tools": ["everything.*"], "rate": "5/1"})"}, false));
+  REQUIRE(std::holds_alternative<route_document>(added));
+  auto& v2 = std::get<route_document>(added);
+  CHECK(v2.version == 2);
+  REQUIRE(v2.tenants);
+  CHECK(v2.tenants->contains("cfg")); // the config's stay
+  CHECK(tenants->restricts("acme"));
+  CHECK(tenants->sees("acme", "everything.echo"));
+  CHECK_FALSE(tenants->sees("acme", "echo"));
+  CHECK(tenants->restricts("cfg"));
+  auto bad = ask(caf::make_message(cluster::tenants_add_atom::value, std::string{"b"}, std::string{R"({"rate": "x"})"},
+                                   false));
+  REQUIRE(std::holds_alternative<std::string>(bad));
+  CHECK(std::get<std::string>(bad).find("\"tenants.b.rate\"") != std::string::npos);
+  auto removed = ask(caf::make_message(cluster::tenants_remove_atom::value, std::string{"cfg"}));
+  REQUIRE(std::holds_alternative<route_document>(removed));
+  CHECK(std::get<route_document>(removed).version == 3);
+  CHECK_FALSE(tenants->restricts("cfg"));
+  CHECK(tenants->sees("cfg", "add"));
+
+  // Made elsewhere by a build that reads tenants differently: not applied, nothing half-changed.
+  route_document v4{4, {{"other", other_rule}}, std::nullopt, json{{"zed", {{"tools", "not a list"}}}}};
+  store->put("cafmcp.routes.4", v4.to_text());
+  store->put("cafmcp.routes.head", "4");
+  // A change reads the newest version first (so the node has tried version
+  // 4 when it answers) and builds on it; the result cannot be used either.
+  auto late = ask(caf::make_message(cluster::tenants_add_atom::value, std::string{"late"}, std::string{"{}"}, false));
+  REQUIRE(std::holds_alternative<route_document>(late));
+  CHECK(std::get<route_document>(late).version == 5);
+  CHECK(live_version() == 1); // version 4's rule is not applied without its tenants
+  CHECK_FALSE(tenants->restricts("zed"));
+  CHECK_FALSE(tenants->restricts("late"));
+  CHECK(tenants->restricts("acme"));
 }

@@ -121,6 +121,54 @@ TEST_CASE("a bad upstream change is refused naming what is wrong - a program run
   CHECK(error_of([&] { v1.without_upstream("m", current); }) == "no upstream m (rules version 1)");
 }
 
+TEST_CASE("a tenant added, replaced or removed makes the next version, its entry complete, rules and upstreams kept") {
+  route_document v1;
+  v1.routes = json{{"r", {{"name", "a"}, {"targets", {{{"tool", "b"}}}}}}};
+  v1.upstreams = json{{"mirror", {{"url", "http://127.0.0.1:9/mcp"}}}};
+  CHECK_FALSE(v1.tenants); // the config's
+  json config = json{{"old", {{"tools", {"*"}}, {"deny_tools", json::array()}, {"rate", ""}}}};
+  auto v2 = v1.with_tenant("acme", R"({"tools": ["everything.*"], "rate": "20/10"})", false, config);
+  CHECK(v2.version == 2);
+  CHECK(v2.routes == v1.routes);
+  CHECK(v2.upstreams == v1.upstreams);
+  REQUIRE(v2.tenants);
+  CHECK((*v2.tenants)["old"] == config["old"]); // the config's tenants are where it starts
+  CHECK((*v2.tenants)["acme"] == json{{"tools", {"everything.*"}}, {"deny_tools", json::array()}, {"rate", "20/10"}});
+  auto v3 = v2.with_rule("s", R"({"name": "c", "targets": [{"tool": "d"}]})", false);
+  CHECK(v3.tenants == v2.tenants); // a rule change keeps the tenants
+  CHECK(error_of([&] { v3.with_tenant("acme", "{}", false, *v3.tenants); })
+        == "tenant acme exists already (remove it first, or replace it)");
+  auto v4 = v3.with_tenant("acme", R"({"tools": ["echo"]})", true, *v3.tenants);
+  CHECK((*v4.tenants)["acme"]["tools"] == json{"echo"});
+  CHECK((*v4.tenants)["acme"]["rate"] == "");
+  auto v5 = v4.without_tenant("old", *v4.tenants);
+  CHECK(v5.version == 5);
+  CHECK(v5.tenants->size() == 1);
+  CHECK(error_of([&] { v5.without_tenant("old", *v5.tenants); }) == "no tenant old (rules version 5)");
+  auto back = route_document::from_text(v5.to_text());
+  REQUIRE(back);
+  CHECK(back->same_contents(v5));
+  CHECK_FALSE(back->same_contents(v4));
+  CHECK_FALSE(route_document::from_text(v1.to_text())->tenants);
+  CHECK_FALSE(route_document::from_text(R"({"version": 2, "routes": {}, "tenants": []})"));
+}
+
+TEST_CASE("a bad tenant change is refused naming what is wrong") {
+  route_document v1;
+  json current = json::object();
+  CHECK(error_of([&] { v1.with_tenant("acme", "{nope", false, current); }) == "tenant acme: not JSON: {nope");
+  CHECK(error_of([&] { v1.with_tenant("acme", "[1]", false, current); }).find("must be a JSON object")
+        != std::string::npos);
+  CHECK(error_of([&] { v1.with_tenant("two words", "{}", false, current); }).find("printable characters without spaces")
+        != std::string::npos);
+  CHECK(error_of([&] { v1.with_tenant("acme", R"({"tool": ["x"]})", false, current); }).find("tenants.acme.tool")
+        != std::string::npos);
+  CHECK(error_of([&] { v1.with_tenant("acme", R"({"rate": "fast"})", false, current); }).find("\"tenants.acme.rate\"")
+        != std::string::npos);
+  CHECK(error_of([&] { v1.with_tenant("acme", R"({"tools": "x"})", false, current); }).find("tenants.acme.tools")
+        != std::string::npos);
+}
+
 TEST_CASE("what a member answers about its version masks upstreams' header and environment values") {
   route_document v1;
   auto v2 = v1.with_upstream("m", R"({"url": "http://127.0.0.1:9/mcp", "headers": ["Authorization: Bearer s3cret"]})",

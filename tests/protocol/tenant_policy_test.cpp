@@ -55,3 +55,50 @@ TEST_CASE("tenants from config are checked with the key named") {
   CHECK_THROWS_WITH_AS(parse_tenants(nlohmann::json{{"acme", entry("fast")}}), doctest::Contains("\"tenants.acme.rate\": "),
                        std::invalid_argument);
 }
+
+TEST_CASE("replaced tenants apply from the next request - a tenant whose rate stayed keeps its bucket, a changed rate starts afresh") {
+  tenant_config slow;
+  slow.rate = cafmcp::actors::bucket_config{1, 0.001};
+  tenant_config other = slow;
+  tenant_policy p{{{"slow", slow}, {"other", other}}};
+  int replaced = 0;
+  p.on_replace([&] { ++replaced; });
+  auto t0 = std::chrono::steady_clock::now();
+  CHECK(p.take("slow", t0) == 0);
+  CHECK(p.take("other", t0) == 0);
+  CHECK(p.take("slow", t0) > 0);
+  CHECK(p.take("other", t0) > 0);
+
+  // "slow" keeps its rate (its empty bucket stays empty); "other" gets a new one; "acme" is new.
+  tenant_config faster = other;
+  faster.rate = cafmcp::actors::bucket_config{2, 0.001};
+  tenant_config acme;
+  acme.tools = {"echo"};
+  p.replace({{"slow", slow}, {"other", faster}, {"acme", acme}});
+  CHECK(replaced == 1);
+  CHECK(p.take("slow", t0) > 0);
+  CHECK(p.take("other", t0) == 0);
+  CHECK(p.take("other", t0) == 0);
+  CHECK(p.take("other", t0) > 0);
+  CHECK(p.restricts("acme"));
+  CHECK_FALSE(p.sees("acme", "add"));
+  CHECK(p.sees("acme", "echo"));
+
+  // Removed: no view and no limit any more.
+  p.replace({});
+  CHECK(replaced == 2);
+  CHECK_FALSE(p.restricts("acme"));
+  CHECK(p.sees("acme", "add"));
+  CHECK(p.take("slow", t0) == 0);
+  CHECK(p.take("slow", t0) == 0);
+}
+
+TEST_CASE("a tenant's name is printable, without spaces, and not too long") {
+  CHECK(valid_tenant_name("acme"));
+  CHECK(valid_tenant_name("org:1234@eu"));
+  CHECK_FALSE(valid_tenant_name(""));
+  CHECK_FALSE(valid_tenant_name("two words"));
+  CHECK_FALSE(valid_tenant_name("tab\there"));
+  CHECK_FALSE(valid_tenant_name(std::string(129, 'a')));
+  CHECK(valid_tenant_name(std::string(128, 'a')));
+}

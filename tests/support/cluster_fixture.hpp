@@ -202,6 +202,13 @@ inline bool wait_all_up(const temp_dir& dir, const std::vector<const cluster_nod
   return true;
 }
 
+/// fast_config with tenants named by the X-Tenant header (docs/ROUTING.md).
+inline std::string tenant_header_config() {
+  auto cfg = nlohmann::json::parse(fast_config);
+  cfg["http"]["tenant_header"] = "X-Tenant";
+  return cfg.dump();
+}
+
 struct three_nodes {
   temp_dir dir;
   std::string cookie = write_cookie(dir, "cookie", "test-cookie-0123456789");

@@ -435,13 +435,6 @@ json task_get(uint16_t port, const std::string& id, const std::string& tenant = 
   return task_request(port, "tasks/get", {{"taskId", id}}, id, tenant);
 }
 
-/// Tenants named by the X-Tenant header (docs/ROUTING.md).
-std::string tenant_header_config() {
-  auto cfg = json::parse(fast_config);
-  cfg["http"]["tenant_header"] = "X-Tenant";
-  return cfg.dump();
-}
-
 } // namespace
 
 TEST_CASE("a task is visible from every node to its tenant only - and when its node is killed, another runs it again (idempotent) to completion, still its tenant's") {

@@ -2,6 +2,7 @@
 // add|remove` makes a new version that every member applies, concurrent
 // changes all land, and a restarted member catches up.
 
+#include <algorithm>
 #include <fstream>
 #include <functional>
 #include <future>
@@ -37,6 +38,55 @@ run_result routes(const three_nodes& c, const cluster_node& n, std::vector<std::
 run_result upstreams(const three_nodes& c, const cluster_node& n, std::vector<std::string> args,
                      const std::string& user = "admin") {
   return run(routes_argv(c, n, std::move(args), user, "upstreams"), 40s);
+}
+
+/// `cafmcp tenants ARGS --node N …`.
+run_result tenants(const three_nodes& c, const cluster_node& n, std::vector<std::string> args,
+                   const std::string& user = "admin") {
+  return run(routes_argv(c, n, std::move(args), user, "tenants"), 40s);
+}
+
+/// The headers and body of a 2026-07-28 request of `method`, as `tenant` (X-Tenant).
+std::pair<std::vector<std::pair<std::string, std::string>>, json> tenant_request(const std::string& method, json params,
+                                                                                 const std::string& tenant) {
+  params["_meta"] = {{"io.modelcontextprotocol/protocolVersion", "2026-07-28"},
+                     {"io.modelcontextprotocol/clientCapabilities", json::object()}};
+  std::vector<std::pair<std::string, std::string>> h{{"Content-Type", "application/json"},
+                                                     {"Accept", "application/json, text/event-stream"},
+                                                     {"MCP-Protocol-Version", "2026-07-28"},
+                                                     {"Mcp-Method", method},
+                                                     {"X-Tenant", tenant}};
+  if (params.contains("name"))
+    h.push_back({"Mcp-Name", params["name"].get<std::string>()});
+  return {h, json{{"jsonrpc", "2.0"}, {"id", 1}, {"method", method}, {"params", params}}};
+}
+
+/// The tool names `n` lists for `tenant` (sorted; empty when the answer is not a list).
+std::vector<std::string> tools_of(const cluster_node& n, const std::string& tenant) {
+  auto [h, body] = tenant_request("tools/list", json::object(), tenant);
+  auto r = json::parse(http_request(n.http_port, "POST", "/mcp", h, body.dump()).body, nullptr, false);
+  std::vector<std::string> out;
+  if (r.is_object() && r.contains("result"))
+    for (auto& t : r["result"]["tools"])
+      out.push_back(t["name"]);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+/// Whether every member lists tools for `tenant` as `ok` says, within 20 s.
+bool lists_on_every_member(const three_nodes& c, const std::string& tenant,
+                           const std::function<bool(const std::vector<std::string>&)>& ok) {
+  auto deadline = std::chrono::steady_clock::now() + 20s;
+  for (auto* n : {c.n1.get(), c.n2.get(), c.n3.get()}) {
+    std::vector<std::string> last;
+    while (!ok(last = tools_of(*n, tenant)) && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(100ms);
+    if (!ok(last)) {
+      MESSAGE(n->name << " lists " << last.size() << " tools for " << tenant);
+      return false;
+    }
+  }
+  return true;
 }
 
 /// Whether every member answers a call of `tool` as `ok` says, within 20 s.
@@ -404,4 +454,60 @@ TEST_CASE("a call a rule sends to a group of members runs there with progress an
   CHECK(fallback.body["result"]["structuredContent"]["sum"] == 8);
   CHECK(metric_reaching(*c.n3, member_calls("n1", "answered"), std::max(0.0, on_n3) + 1) == std::max(0.0, on_n3) + 1);
   CHECK(metric(c.n1->web_port, R"(cafmcp_route_fallbacks_total\{route="on_n2"\})") == 1);
+}
+
+TEST_CASE("a tenant added with cafmcp tenants add is applied on every member with one version - its clients hear their lists changed, and removed it sees everything again") {
+  three_nodes c{tenant_header_config()};
+  auto only_echo = [](const std::vector<std::string>& tools) { return tools == std::vector<std::string>{"echo"}; };
+  auto everything = [](const std::vector<std::string>& tools) {
+    return std::find(tools.begin(), tools.end(), "add") != tools.end() && tools.size() > 1;
+  };
+  REQUIRE(lists_on_every_member(c, "acme", everything));
+  // A client of acme on n3 listens for list changes.
+  auto [lh, lbody] = tenant_request("subscriptions/listen", json{{"notifications", {{"toolsListChanged", true}}}}, "acme");
+  http_stream listen{c.n3->http_port, "POST", "/mcp", lh, lbody.dump()};
+  REQUIRE(listen.wait_for("notifications/subscriptions/acknowledged", 10s));
+
+  auto add = tenants(c, *c.n2, {"add", "acme", R"({"tools": ["echo"]})"});
+  INFO(add.err);
+  REQUIRE(add.code == 0);
+  CHECK(add.out.rfind("tenant acme added: version 2, applied on n1, n2, n3\n", 0) == 0);
+  CHECK(listen.wait_for("notifications/tools/list_changed", 10s));
+  CHECK(lists_on_every_member(c, "acme", only_echo));
+  CHECK(lists_on_every_member(c, "beta", everything)); // other tenants are as they were
+  for (auto* n : {c.n1.get(), c.n2.get(), c.n3.get()}) {
+    auto [h, body] = tenant_request("tools/call", json{{"name", "add"}, {"arguments", {{"a", 1}, {"b", 2}}}}, "acme");
+    auto r = json::parse(http_request(n->http_port, "POST", "/mcp", h, body.dump()).body, nullptr, false);
+    INFO(n->name << ": " << r.dump());
+    CHECK(r["error"]["code"] == -32602); // a tool outside its view does not exist for it
+  }
+  auto list = tenants(c, *c.n1, {"list", "--json"});
+  auto listed = json::parse(list.out, nullptr, false);
+  REQUIRE(listed.is_array());
+  CHECK(listed.size() == 3);
+  for (auto& m : listed) {
+    CHECK(m["version"] == 2);
+    CHECK(m["tenants"]["acme"] == json{{"tools", {"echo"}}, {"deny_tools", json::array()}, {"rate", ""}});
+  }
+  CHECK(audited_ops(c, "n2") == std::vector<std::string>{"tenants_add requested"});
+
+  // Refused, and nothing changes: a bad entry (usage, 2), a name in use, a viewer.
+  auto bad = tenants(c, *c.n1, {"add", "beta", R"({"rate": "fast"})"});
+  CHECK(bad.code == 2);
+  CHECK(bad.err.find("\"tenants.beta.rate\"") != std::string::npos);
+  auto again = tenants(c, *c.n1, {"add", "acme", "{}"});
+  CHECK(again.code == 1);
+  CHECK(again.err.find("tenant acme exists already") != std::string::npos);
+  auto viewer = tenants(c, *c.n1, {"remove", "acme"}, "viewer");
+  CHECK(viewer.code == 1);
+  CHECK(viewer.err.find("tenants_remove needs role admin; the caller's role is viewer") != std::string::npos);
+  auto missing = tenants(c, *c.n1, {"remove", "nobody"});
+  CHECK(missing.code == 1);
+  CHECK(missing.err.find("no tenant nobody (rules version 2)") != std::string::npos);
+
+  auto remove = tenants(c, *c.n3, {"remove", "acme"});
+  INFO(remove.err);
+  REQUIRE(remove.code == 0);
+  CHECK(remove.out.rfind("tenant acme removed: version 3, applied on n1, n2, n3\n", 0) == 0);
+  CHECK(lists_on_every_member(c, "acme", everything));
 }
