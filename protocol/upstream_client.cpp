@@ -323,6 +323,14 @@ void upstream_client::on_page(listing& l, const json& msg, const std::function<v
   done(std::move(got));
 }
 
+const upstream_client::open_call* upstream_client::sole_call() const {
+  // Nothing says whose it is: every request counts (a prompts/get may ask
+  // too), and so does a call that ended here but may still run there.
+  if (attribute_unrelated_ && calls_.size() == 1 && ended_.empty() && calls_.begin()->second.tool)
+    return &calls_.begin()->second;
+  return nullptr;
+}
+
 void upstream_client::on_input_request(const json& id, const std::string& method, const json& params,
                                        std::optional<int64_t> related) {
   auto refuse = [&](std::string why) {
@@ -337,10 +345,8 @@ void upstream_client::on_input_request(const json& id, const std::string& method
   if (!attribute_unrelated_)
     return refuse("cafmcp relays " + method + " only on the response stream of the tools/call it belongs to; upstream "
                   + name_ + " sent it on a stream of no request");
-  // Nothing says whose it is: every request counts (a prompts/get may ask
-  // too), and so does a call that ended here but may still run there.
-  if (calls_.size() == 1 && ended_.empty() && calls_.begin()->second.tool)
-    return ev_.on_input_request(calls_.begin()->second.key, id, method, params);
+  if (auto* c = sole_call())
+    return ev_.on_input_request(c->key, id, method, params);
   refuse("cafmcp relays " + method + " to the client of a call only while that call is the only request open at upstream "
          + name_ + " (open: " + std::to_string(calls_.size()) + ", ended in the last "
          + std::to_string(ended_grace.count()) + " s: " + std::to_string(ended_.size())
@@ -377,9 +383,16 @@ void upstream_client::on_server_message(const json& msg, std::optional<int64_t> 
     return;
   }
   if (method == "notifications/message") {
-    auto c = related ? calls_.find(*related) : calls_.end();
-    if (c != calls_.end() && c->second.tool && ev_.on_call_log)
-      ev_.on_call_log(c->second.key, params);
+    // The call it came with (HTTP), else the only one open (stdio), as for input requests.
+    const open_call* c = nullptr;
+    if (related) {
+      auto i = calls_.find(*related);
+      c = i != calls_.end() && i->second.tool ? &i->second : nullptr;
+    } else {
+      c = sole_call();
+    }
+    if (c && ev_.on_call_log)
+      ev_.on_call_log(c->key, params);
     else if (ev_.on_log)
       ev_.on_log(params);
     return;

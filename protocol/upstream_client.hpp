@@ -59,8 +59,9 @@ public:
     /// request to, the client refuses it itself.
     std::function<void(call_key, nlohmann::json id, const std::string& method, const nlohmann::json& params)>
       on_input_request;
-    /// notifications/message that came with a relayed tools/call (on its
-    /// HTTP response stream): that call's log.
+    /// notifications/message that belongs to a relayed tools/call: it came
+    /// on the call's HTTP response stream, or (stdio) the call is the only
+    /// request open (as for input requests): that call's log.
     std::function<void(call_key, const nlohmann::json& params)> on_call_log;
     /// notifications/message (logging) from the server, of no call.
     std::function<void(const nlohmann::json& params)> on_log;
@@ -163,6 +164,11 @@ private:
   void send_call(waiting_call c);
   void on_response(const nlohmann::json& msg);
   void on_server_message(const nlohmann::json& msg, std::optional<int64_t> related);
+  /// The tools/call a message the server sent with no request belongs to
+  /// (stdio: nothing else says whose it is): the request open there when it
+  /// is the only one, a tools/call, and no call ended within ended_grace
+  /// (it may still run there). Null otherwise, and for HTTP servers.
+  const open_call* sole_call() const;
   /// An input request: to the call it came with, else to the only one open.
   void on_input_request(const nlohmann::json& id, const std::string& method, const nlohmann::json& params,
                         std::optional<int64_t> related);

@@ -483,6 +483,30 @@ TEST_CASE("an input request or a log that came with a call's own response is tha
   CHECK(node_logs.size() == 2);
 }
 
+TEST_CASE("a stdio upstream's log goes to the call when it is the only request open - else, and from an HTTP server's stream of no request, to the node's log") {
+  relay_fixture r;
+  auto& [asked, call_logs, node_logs, f, client] = r;
+  r.handshake();
+  json log{{"jsonrpc", "2.0"}, {"method", "notifications/message"}, {"params", {{"level", "info"}, {"data", "x"}}}};
+  client.on_line(log.dump(), f.t0); // nothing open
+  client.call(1, "a", json::object(), false, f.t0 + 100s);
+  client.on_line(log.dump(), f.t0);
+  REQUIRE(call_logs.size() == 1);
+  CHECK(call_logs[0].first == 1);
+  client.call(2, "b", json::object(), false, f.t0 + 100s);
+  client.on_line(log.dump(), f.t0); // two open: whose?
+  client.cancel(2, "cancelled by the client", f.t0);
+  client.on_line(log.dump(), f.t0 + 29s); // the cancelled one may still run there
+  client.on_line(log.dump(), f.t0 + 30s);
+  REQUIRE(call_logs.size() == 2);
+  CHECK(call_logs[1].first == 1);
+  CHECK(node_logs.size() == 3);
+  client.attribute_unrelated(false); // HTTP: its GET stream is of no request
+  client.on_line(log.dump(), f.t0 + 31s);
+  CHECK(call_logs.size() == 2);
+  CHECK(node_logs.size() == 4);
+}
+
 TEST_CASE("a subscription goes upstream only to a ready server that offers them - its updates come back, a refusal is reported") {
   std::vector<std::string> updated;
   fixture plain;
