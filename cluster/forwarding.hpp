@@ -53,6 +53,17 @@ struct sender_view {
 /// two arrives before the sender's next heartbeat does.
 std::optional<std::string> stale_forward(const forward_origin& op, uint64_t my_incarnation, const sender_view& sender);
 
+/// Whether a forward its receiver refused is served again by its sender at
+/// the next tick instead of failing: the receiver refused it without
+/// applying it (`unapplied`: views disagree for a moment, e.g. while two
+/// members replace their connection and the receiver counts the sender
+/// unreachable), and it has waited fewer than max_waits ticks. The sender
+/// still holds it, so it was served nowhere else: serving it again cannot
+/// apply it twice.
+inline bool retry_refused_forward(bool unapplied, uint32_t waits) {
+  return unapplied && waits < max_waits;
+}
+
 /// Operations forwarded to another primary, kept until answered: if that
 /// primary leaves first, they are taken back and served again (reroute)
 /// instead of timing out. `T` is whatever the caller must keep to answer.

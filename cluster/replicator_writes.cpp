@@ -385,6 +385,15 @@ void forward(repl_actor* self, session_op op, caf::response_promise rp, const st
         if (err == caf::sec::request_receiver_down
             && self->state.forwards.park(number, clock::now() + self->state.cfg.write_timeout))
           return reroute(self);
+        if (auto f = self->state.forwards.find(number);
+            f && retry_refused_forward(is(err, errc::placement_moving), f->op.waits)) {
+          // Refused unapplied ("retry"): served again after the next read of the members.
+          auto held = self->state.forwards.take(number);
+          held->hop.fail(self->system().render(err));
+          ++held->op.waits;
+          self->state.waiting.push_back(queued_op{std::move(held->op), std::move(held->rp)});
+          return;
+        }
         if (auto f = self->state.forwards.take(number)) {
           f->hop.fail(self->system().render(err));
           f->rp.deliver(std::move(err));
