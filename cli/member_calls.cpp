@@ -221,12 +221,17 @@ bool member_up(const cluster::cluster_view& view, const std::string& member) {
 }
 
 caf::behavior member_relay(caf::event_based_actor* self, relay_args a) {
+  // What the relay needs after the request went out; the envelope (the
+  // call's arguments) goes with the request and is not kept.
   struct state {
     caf::actor runner;   // the member's, once it took the call
     bool ended = false;  // answered, failed, or cancelled by the client
     bool cancelled = false;
     relay_party party;
     std::string member;
+    std::chrono::milliseconds timeout;
+    std::chrono::steady_clock::time_point deadline;
+    std::shared_ptr<cluster::cluster_view> view;
     // A relay that dies before it answered (a throw) still answers.
     ~state() {
       if (!ended && party.fail)
@@ -234,28 +239,30 @@ caf::behavior member_relay(caf::event_based_actor* self, relay_args a) {
     }
   };
   auto st = std::make_shared<state>();
-  st->party = a.party;
+  st->party = std::move(a.party);
   st->member = a.member;
-  auto deadline = std::chrono::steady_clock::now() + a.timeout;
-  auto fail = [self, st, a](const std::string& why) {
+  st->timeout = a.timeout;
+  st->deadline = std::chrono::steady_clock::now() + a.timeout;
+  st->view = std::move(a.view);
+  auto fail = [self, st](const std::string& why) {
     if (st->ended)
       return;
     st->ended = true;
     if (st->runner)
       self->send(st->runner, member_cancel_atom::value);
-    a.party.fail("member " + a.member + " " + why);
+    st->party.fail("member " + st->member + " " + why);
     self->quit();
   };
   // Answers only from the member's runner (before it is known: from a member).
-  auto from_runner = [self, st, view = a.view] {
+  auto from_runner = [self, st] {
     if (st->runner)
       return sent_by(self, st->runner);
     auto s = self->current_sender();
-    return s && s->node() != self->node() && view->trusted(s->node());
+    return s && s->node() != self->node() && st->view->trusted(s->node());
   };
   auto from_self = [self] { return sent_by(self, caf::actor_cast<caf::actor>(self)); };
   self->request(a.node, 10s, cluster::call_atom::value, a.member, std::string{"member_tools"},
-                caf::make_message(member_call_atom::value, a.envelope, caf::actor_cast<caf::actor>(self)))
+                caf::make_message(member_call_atom::value, std::move(a.envelope), caf::actor_cast<caf::actor>(self)))
     .then(
       [self, st](caf::actor& runner) {
         if (st->cancelled) { // the client gave up while the member was taking it
@@ -278,10 +285,10 @@ caf::behavior member_relay(caf::event_based_actor* self, relay_args a) {
   });
   self->delayed_send(self, tick, member_tick_atom::value);
   return {
-    [self, st, a, fail, deadline, from_self](member_tick_atom) {
+    [self, st, fail, from_self](member_tick_atom) {
       if (st->ended || !from_self())
         return;
-      if (a.party.cancelled && a.party.cancelled()) {
+      if (st->party.cancelled && st->party.cancelled()) {
         st->ended = st->cancelled = true;
         if (st->runner) {
           self->send(st->runner, member_cancel_atom::value);
@@ -289,10 +296,10 @@ caf::behavior member_relay(caf::event_based_actor* self, relay_args a) {
         }
         return; // else once the member says it took the call
       }
-      if (!member_up(*a.view, a.member))
+      if (!member_up(*st->view, st->member))
         return fail("left this node's view of the cluster during the call");
-      if (std::chrono::steady_clock::now() >= deadline)
-        return fail("did not answer within " + std::to_string(a.timeout.count())
+      if (std::chrono::steady_clock::now() >= st->deadline)
+        return fail("did not answer within " + std::to_string(st->timeout.count())
                     + " ms (cluster.member_call_timeout_ms); the call was cancelled there");
       self->delayed_send(self, tick, member_tick_atom::value);
     },
@@ -300,14 +307,14 @@ caf::behavior member_relay(caf::event_based_actor* self, relay_args a) {
       if (from_self())
         fail("ended the call without an answer (" + why + ")");
     },
-    [st, a, from_runner](member_note_atom, const std::string& text) {
-      if (st->ended || !a.party.note || !from_runner())
+    [st, from_runner](member_note_atom, const std::string& text) {
+      if (st->ended || !st->party.note || !from_runner())
         return;
       auto n = json::parse(text, nullptr, false);
       if (n.is_object())
-        a.party.note(n);
+        st->party.note(n);
     },
-    [self, st, a, from_runner](member_done_atom, const std::string& text) {
+    [self, st, from_runner](member_done_atom, const std::string& text) {
       if (st->ended || !from_runner())
         return;
       st->ended = true;
@@ -315,9 +322,9 @@ caf::behavior member_relay(caf::event_based_actor* self, relay_args a) {
       try {
         if (!r.is_object())
           throw std::invalid_argument("not a JSON object");
-        a.party.answer(r);
+        st->party.answer(r);
       } catch (const std::exception& e) {
-        a.party.fail("member " + a.member + " answered with something unusable: " + e.what());
+        st->party.fail("member " + st->member + " answered with something unusable: " + e.what());
       }
       self->quit();
     },

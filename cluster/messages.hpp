@@ -303,11 +303,13 @@ typename Inspector::result_type inspect(Inspector& f, peer_replication& x) {
   return f(caf::meta::type_name("peer_replication"), x.peer, x.sent, x.acked, x.failed, x.bytes_sent, x.lag_ms);
 }
 
-/// Whether record `id` is the runtime's own (the routing versions,
-/// cafmcp.routes.*), not MCP state: replicated like every record, but not
-/// counted or listed as a session. MCP ids never start with "cafmcp.".
+/// How the runtime's own records' ids start (the routing versions,
+/// cafmcp.routes.*). MCP ids never start with it.
+constexpr const char* runtime_record_prefix = "cafmcp.";
+/// Whether record `id` is the runtime's own, not MCP state: replicated like
+/// every record, but not counted or listed as a session.
 inline bool is_runtime_record(const std::string& id) {
-  return id.rfind("cafmcp.", 0) == 0;
+  return id.rfind(runtime_record_prefix, 0) == 0;
 }
 
 /// get_replication_status: one node's replication state.

@@ -29,12 +29,14 @@ constexpr int64_t record_ttl_ms = 10LL * 365 * 24 * 3600 * 1000;
 constexpr uint64_t kept_versions = 16; // older versions are deleted (a member that far behind reads the head)
 constexpr int max_climb = 64;          // versions read upward in one look
 constexpr int max_write_attempts = 8;  // a version taken by another member's change: build on it and retry
-const std::string head_id = "cafmcp.routes.head";
+// The runtime's own records: never counted or listed as sessions.
+const std::string routes_prefix = std::string{runtime_record_prefix} + "routes.";
+const std::string head_id = routes_prefix + "head";
 // A change retries within this (the CLI waits longer: shell_routes_commands.cpp).
 constexpr std::chrono::seconds change_limit{30};
 
 std::string version_id(uint64_t v) {
-  return "cafmcp.routes." + std::to_string(v);
+  return routes_prefix + std::to_string(v);
 }
 
 struct sync_state {
