@@ -31,18 +31,26 @@ inline nlohmann::json mcp_tool_call_body(const std::string& tool, const nlohmann
               {"io.modelcontextprotocol/clientCapabilities", nlohmann::json::object()}}}}}};
 }
 
-/// `extra` headers go with it (e.g. traceparent).
-inline mcp_reply mcp_tool_call(uint16_t port, const std::string& tool, const nlohmann::json& args,
-                               std::chrono::milliseconds timeout = std::chrono::seconds(10),
-                               const std::vector<std::pair<std::string, std::string>>& extra = {}) {
-  auto body = mcp_tool_call_body(tool, args);
+/// POSTs `body` (a stateless tools/call, as mcp_tool_call_body makes it)
+/// with the headers the spec requires and `extra` ones; the HTTP reply as
+/// it came (JSON, or an SSE stream of progress and logs).
+inline http_reply mcp_post_tool_call(uint16_t port, const nlohmann::json& body,
+                                     std::chrono::milliseconds timeout = std::chrono::seconds(10),
+                                     const std::vector<std::pair<std::string, std::string>>& extra = {}) {
   std::vector<std::pair<std::string, std::string>> headers{{"Content-Type", "application/json"},
                                                            {"Accept", "application/json, text/event-stream"},
                                                            {"MCP-Protocol-Version", "2026-07-28"},
                                                            {"Mcp-Method", "tools/call"},
-                                                           {"Mcp-Name", tool}};
+                                                           {"Mcp-Name", body["params"]["name"].get<std::string>()}};
   headers.insert(headers.end(), extra.begin(), extra.end());
-  auto r = http_request(port, "POST", "/mcp", headers, body.dump(), timeout);
+  return http_request(port, "POST", "/mcp", headers, body.dump(), timeout);
+}
+
+/// `extra` headers go with it (e.g. traceparent).
+inline mcp_reply mcp_tool_call(uint16_t port, const std::string& tool, const nlohmann::json& args,
+                               std::chrono::milliseconds timeout = std::chrono::seconds(10),
+                               const std::vector<std::pair<std::string, std::string>>& extra = {}) {
+  auto r = mcp_post_tool_call(port, mcp_tool_call_body(tool, args), timeout, extra);
   auto j = nlohmann::json::parse(r.body, nullptr, false);
   return mcp_reply{r.status, j.is_discarded() ? nlohmann::json(r.body) : j};
 }

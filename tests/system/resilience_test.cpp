@@ -17,13 +17,7 @@ namespace {
 
 /// A stateless tools/call with its whole HTTP reply (status, headers).
 http_reply modern_call(uint16_t port, const std::string& tool, const json& args) {
-  return http_request(port, "POST", "/mcp",
-                      {{"Content-Type", "application/json"},
-                       {"Accept", "application/json, text/event-stream"},
-                       {"MCP-Protocol-Version", "2026-07-28"},
-                       {"Mcp-Method", "tools/call"},
-                       {"Mcp-Name", tool}},
-                      mcp_tool_call_body(tool, args).dump());
+  return mcp_post_tool_call(port, mcp_tool_call_body(tool, args));
 }
 
 json error_of(const http_reply& r) {

@@ -102,13 +102,7 @@ TEST_CASE("an upstream's input requests and log messages reach the client of the
     auto body = mcp_tool_call_body("b.test_elicitation", json{{"message", "who are you?"}});
     body["params"]["_meta"]["io.modelcontextprotocol/clientCapabilities"] = std::move(caps);
     body["params"].update(extra);
-    auto r = http_request(ready->mcp_port, "POST", "/mcp",
-                          {{"Content-Type", "application/json"},
-                           {"Accept", "application/json, text/event-stream"},
-                           {"MCP-Protocol-Version", "2026-07-28"},
-                           {"Mcp-Method", "tools/call"},
-                           {"Mcp-Name", "b.test_elicitation"}},
-                          body.dump(), 15s);
+    auto r = mcp_post_tool_call(ready->mcp_port, body, 15s);
     auto j = json::parse(r.body, nullptr, false);
     REQUIRE_MESSAGE(j.is_object(), r.body);
     return j;
@@ -133,13 +127,7 @@ TEST_CASE("an upstream's input requests and log messages reach the client of the
   // The upstream's log messages for the call reach its client, as its own tools' do.
   auto body = mcp_tool_call_body("b.test_tool_with_logging", json::object());
   body["params"]["_meta"]["io.modelcontextprotocol/logLevel"] = "info";
-  auto logged = http_request(ready->mcp_port, "POST", "/mcp",
-                             {{"Content-Type", "application/json"},
-                              {"Accept", "application/json, text/event-stream"},
-                              {"MCP-Protocol-Version", "2026-07-28"},
-                              {"Mcp-Method", "tools/call"},
-                              {"Mcp-Name", "b.test_tool_with_logging"}},
-                             body.dump(), 15s);
+  auto logged = mcp_post_tool_call(ready->mcp_port, body, 15s);
   std::regex log_event{R"(data: \{[^\n]*"method":"notifications/message")"};
   auto logs = std::distance(std::sregex_iterator(logged.body.begin(), logged.body.end(), log_event), std::sregex_iterator());
   CHECK_MESSAGE(logs == 3, logged.body);

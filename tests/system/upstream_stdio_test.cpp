@@ -51,13 +51,7 @@ TEST_CASE("a stdio upstream's log messages during a call reach that call's clien
   auto call = [&](const char* level) {
     auto body = mcp_tool_call_body("s.test_tool_with_logging", json::object());
     body["params"]["_meta"]["io.modelcontextprotocol/logLevel"] = level;
-    auto r = http_request(ready->mcp_port, "POST", "/mcp",
-                          {{"Content-Type", "application/json"},
-                           {"Accept", "application/json, text/event-stream"},
-                           {"MCP-Protocol-Version", "2026-07-28"},
-                           {"Mcp-Method", "tools/call"},
-                           {"Mcp-Name", "s.test_tool_with_logging"}},
-                          body.dump(), 15s);
+    auto r = mcp_post_tool_call(ready->mcp_port, body, 15s);
     std::regex log_event{R"(data: \{[^\n]*"method":"notifications/message")"};
     return std::make_pair(r.body, std::distance(std::sregex_iterator(r.body.begin(), r.body.end(), log_event),
                                                 std::sregex_iterator()));

@@ -224,13 +224,7 @@ TEST_CASE("a requestState minted by one node is accepted by another member (key 
   auto call = [](uint16_t port, json params) {
     params["_meta"] = {{"io.modelcontextprotocol/protocolVersion", "2026-07-28"},
                        {"io.modelcontextprotocol/clientCapabilities", {{"elicitation", json::object()}}}};
-    auto r = http_request(port, "POST", "/mcp",
-                          {{"Content-Type", "application/json"},
-                           {"Accept", "application/json, text/event-stream"},
-                           {"MCP-Protocol-Version", "2026-07-28"},
-                           {"Mcp-Method", "tools/call"},
-                           {"Mcp-Name", "test_elicitation"}},
-                          json{{"jsonrpc", "2.0"}, {"id", 1}, {"method", "tools/call"}, {"params", params}}.dump());
+    auto r = mcp_post_tool_call(port, json{{"jsonrpc", "2.0"}, {"id", 1}, {"method", "tools/call"}, {"params", params}});
     return json::parse(r.body, nullptr, false);
   };
   json args{{"message", "who?"}};
