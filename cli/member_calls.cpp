@@ -57,9 +57,12 @@ private:
 
 /// Whether the current message comes from `a` (peers can address any actor
 /// whose handle they were given: these take messages only from their partner).
+/// By address, not by handle: once a remote actor is reported down its proxy
+/// is dropped, and a message it sent before (on another connection, say)
+/// arrives with a new proxy of the same actor.
 bool sent_by(caf::event_based_actor* self, const caf::actor& a) {
   auto s = self->current_sender();
-  return s && a && s == caf::actor_cast<caf::strong_actor_ptr>(a);
+  return s && a && s->id() == a->id() && s->node() == a->node();
 }
 
 /// One routed call on the member that runs it: ends with its answer, or
