@@ -130,8 +130,9 @@ caf::behavior member_tools(caf::event_based_actor* self, endpoint_slot slot, std
           return actors::make_error(actors::errc::invalid_argument, std::string{"a routed call needs \""} + key + "\" (a string)");
       auto& request = envelope["request"];
       auto method = request.contains("method") && request["method"].is_string() ? request["method"].get<std::string>() : "";
-      if (method != "tools/call" && method != "prompts/get")
-        return actors::make_error(actors::errc::invalid_argument, "rules route tools/call and prompts/get, not " + method);
+      if (method != "tools/call" && method != "prompts/get" && method != "resources/read")
+        return actors::make_error(actors::errc::invalid_argument,
+                                  "rules route tools/call, prompts/get and resources/read, not " + method);
       if (log::enabled(log::level::debug))
         log::debug(path, method + " routed here by " + envelope["from"].get<std::string>());
       return self->spawn(member_runner, std::move(env), std::move(envelope), std::move(relay));
@@ -142,7 +143,7 @@ caf::behavior member_tools(caf::event_based_actor* self, endpoint_slot slot, std
 // -- on the caller: relaying the call -------------------------------------------
 
 /// What a relayed request is to whoever made it here: a tool call, or a
-/// request answered once (prompts/get).
+/// request answered once (prompts/get, resources/read).
 struct relay_party {
   std::function<bool()> cancelled;            // the client gave up
   std::function<void(const json&)> note;      // a notification the member sent for it

@@ -150,6 +150,28 @@ bool endpoint::handle_common(const rpc_message& msg, bool modern, const sink_ptr
       fail(modern ? rpc_code::invalid_params : mcp_code::resource_not_found_legacy, "Resource not found",
            json{{"uri", uri}});
     };
+    // The tenant's view applies to the resource asked for (when it is here)
+    // and to the one a rule answers it with; a member checks its own.
+    auto visible_here = [&](const std::string& u) {
+      if (auto* r = cat->find_resource(u))
+        return sees(r->name);
+      if (auto* t = cat->match_template(u, vars))
+        return sees(t->name);
+      return false;
+    };
+    std::optional<route_decision> routed;
+    if (auto routes = routes_for(env_, *out); routes && uri.size() <= 128) {
+      if ((cat->find_resource(uri) || cat->match_template(uri, vars)) && !visible_here(uri))
+        not_found();
+      if ((routed = choose_route(env_, *routes, "resources/read", uri, *out, visible_here, nullptr, "Resource")))
+        uri = routed->tool;
+    }
+    if (routed && !routed->member.empty()) { // another member reads it (its own checks)
+      env_.members->relay(routed->member, "resources/read", json{{"uri", uri}}, out->subject(), out->tenant(),
+                          relayed(true));
+      return true;
+    }
+    vars.clear();
     if (auto* r = cat->find_resource(uri)) {
       if (!sees(r->name))
         not_found();

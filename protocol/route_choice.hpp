@@ -1,5 +1,5 @@
 #pragma once
-// Which target the node's routing rules pick for one request (tools/call, prompts/get).
+// Which target the node's routing rules pick for one request (tools/call, prompts/get, resources/read).
 
 // The decision itself is route_table's; here is what a node adds: which
 // targets are available (here, or on another member), the refusal when a

@@ -323,7 +323,9 @@ const char* member_routes = R"({
     "on_n2": {"name": "add", "targets": [{"members": ["n2"]}], "fallbacks": [{"members": ["n3"]}]},
     "slow_on_n2": {"name": "sleep", "targets": [{"members": ["n2"]}]},
     "hello": {"method": "prompts/get", "name": "hello", "targets": [{"tool": "greeting"}]},
-    "greeting_on_n2": {"method": "prompts/get", "name": "greeting", "targets": [{"members": ["n2"]}]}
+    "greeting_on_n2": {"method": "prompts/get", "name": "greeting", "targets": [{"members": ["n2"]}]},
+    "info_alias": {"method": "resources/read", "name": "cafmcp://alias/info", "targets": [{"tool": "cafmcp://server/info"}]},
+    "echoes_on_n2": {"method": "resources/read", "name": "cafmcp://echo/*", "targets": [{"members": ["n2"]}]}
   }
 })";
 
@@ -339,17 +341,24 @@ std::string member_calls(const std::string& from, const std::string& outcome) {
   return R"(cafmcp_member_calls_total\{from=")" + from + R"(",outcome=")" + outcome + R"("\})";
 }
 
-/// A stateless prompts/get's JSON-RPC reply.
-json prompt_get(uint16_t port, const std::string& name, const json& args) {
-  json body{{"jsonrpc", "2.0"}, {"id", 1}, {"method", "prompts/get"},
-            {"params", {{"name", name}, {"arguments", args},
-                        {"_meta", {{"io.modelcontextprotocol/protocolVersion", "2026-07-28"},
-                                   {"io.modelcontextprotocol/clientCapabilities", json::object()}}}}}};
+/// A stateless request's JSON-RPC reply (`name`: its Mcp-Name header).
+json stateless(uint16_t port, const std::string& method, json params, const std::string& name) {
+  params["_meta"] = {{"io.modelcontextprotocol/protocolVersion", "2026-07-28"},
+                     {"io.modelcontextprotocol/clientCapabilities", json::object()}};
+  json body{{"jsonrpc", "2.0"}, {"id", 1}, {"method", method}, {"params", std::move(params)}};
   auto r = http_request(port, "POST", "/mcp",
                         {{"Content-Type", "application/json"}, {"Accept", "application/json, text/event-stream"},
-                         {"MCP-Protocol-Version", "2026-07-28"}, {"Mcp-Method", "prompts/get"}, {"Mcp-Name", name}},
+                         {"MCP-Protocol-Version", "2026-07-28"}, {"Mcp-Method", method}, {"Mcp-Name", name}},
                         body.dump(), 10s);
   return json::parse(r.body, nullptr, false);
+}
+
+json prompt_get(uint16_t port, const std::string& name, const json& args) {
+  return stateless(port, "prompts/get", json{{"name", name}, {"arguments", args}}, name);
+}
+
+json resource_read(uint16_t port, const std::string& uri) {
+  return stateless(port, "resources/read", json{{"uri", uri}}, uri);
 }
 
 /// A stateless tools/call of sleep with a progress token: the SSE events'
@@ -389,7 +398,15 @@ TEST_CASE("a call a rule sends to a group of members runs there with progress an
   INFO(greeting.dump());
   CHECK(greeting["result"]["messages"][0]["content"]["text"] == "Greet Bob in a casual way.");
   CHECK(greeting["result"]["resultType"] == "complete");
-  CHECK(metric_reaching(*c.n2, member_calls("n1", "answered"), 2) == 2);
+  // And resources: one rule reads another URI here, another has n2 read the echoes.
+  auto alias = resource_read(c.n3->http_port, "cafmcp://alias/info");
+  INFO(alias.dump());
+  CHECK(alias["result"]["contents"][0]["uri"] == "cafmcp://server/info");
+  auto echoed = resource_read(c.n1->http_port, "cafmcp://echo/hi");
+  INFO(echoed.dump());
+  CHECK(echoed["result"]["contents"][0]["text"] == "hi");
+  CHECK(metric(c.n1->web_port, R"(cafmcp_route_calls_total\{route="echoes_on_n2",target="cafmcp://echo/hi@n2"\})") == 1);
+  CHECK(metric_reaching(*c.n2, member_calls("n1", "answered"), 3) == 3);
   auto missing = prompt_get(c.n1->http_port, "greeting", json::object()); // the member's own check
   CHECK(missing["error"]["code"] == -32602);
   CHECK(missing["error"]["message"] == "member n2: missing required prompt argument \"name\"");
