@@ -57,11 +57,13 @@ std::optional<std::string> stale_forward(const forward_origin& op, uint64_t my_i
 /// the next tick instead of failing: the receiver refused it without
 /// applying it (`unapplied`: views disagree for a moment, e.g. while two
 /// members replace their connection and the receiver counts the sender
-/// unreachable), and it has waited fewer than max_waits ticks. The sender
-/// still holds it, so it was served nowhere else: serving it again cannot
-/// apply it twice.
-inline bool retry_refused_forward(bool unapplied, uint32_t waits) {
-  return unapplied && waits < max_waits;
+/// unreachable), the sender is where the operation entered the cluster
+/// (`hops` 0: a node in the middle passes the refusal back at once, before
+/// its own sender stops waiting), and it has waited fewer than max_waits
+/// ticks. The sender still holds it, so it was served nowhere else: serving
+/// it again cannot apply it twice.
+inline bool retry_refused_forward(bool unapplied, size_t hops, uint32_t waits) {
+  return unapplied && hops == 0 && waits < max_waits;
 }
 
 /// Operations forwarded to another primary, kept until answered: if that

@@ -386,7 +386,7 @@ void forward(repl_actor* self, session_op op, caf::response_promise rp, const st
             && self->state.forwards.park(number, clock::now() + self->state.cfg.write_timeout))
           return reroute(self);
         if (auto f = self->state.forwards.find(number);
-            f && retry_refused_forward(is(err, errc::placement_moving), f->op.waits)) {
+            f && retry_refused_forward(is(err, errc::placement_moving), f->op.hops, f->op.waits)) {
           // Refused unapplied ("retry"): served again after the next read of the members.
           auto held = self->state.forwards.take(number);
           held->hop.fail(self->system().render(err));

@@ -200,11 +200,12 @@ TEST_CASE("a forward held back by the network is refused once its sender may hav
   CHECK(stale_forward(op, 200, sender_view{})->find("not an up member") != std::string::npos);
 }
 
-TEST_CASE("a forward refused unapplied is served again by its sender for a bounded number of ticks - other refusals fail") {
-  CHECK(retry_refused_forward(true, 0));
-  CHECK(retry_refused_forward(true, max_waits - 1));
-  CHECK_FALSE(retry_refused_forward(true, max_waits)); // then the client hears "retry"
-  CHECK_FALSE(retry_refused_forward(false, 0));        // e.g. fenced, no quorum: the receiver's answer stands
+TEST_CASE("a forward refused unapplied is served again by the node it entered at for a bounded number of ticks - other refusals, and nodes in the middle, pass it back") {
+  CHECK(retry_refused_forward(true, 0, 0));
+  CHECK(retry_refused_forward(true, 0, max_waits - 1));
+  CHECK_FALSE(retry_refused_forward(true, 0, max_waits)); // then the client hears "retry"
+  CHECK_FALSE(retry_refused_forward(false, 0, 0));        // e.g. fenced, no quorum: the receiver's answer stands
+  CHECK_FALSE(retry_refused_forward(true, 1, 0));         // a node in the middle: its sender decides
 }
 
 TEST_CASE("a forward whose primary leaves mid-write is taken back and routed to the new primary") {
