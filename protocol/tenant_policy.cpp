@@ -33,11 +33,13 @@ bool tenant_policy::restricts(const std::string& tenant) const {
 }
 
 int64_t tenant_policy::take(const std::string& tenant, time_point now) {
+  // The set is read under the lock replace() holds while it swaps sets and
+  // drops buckets: a bucket is never made from a rate just replaced.
+  std::lock_guard<std::mutex> guard{mtx_};
   auto all = tenants();
   auto t = all->find(tenant);
   if (t == all->end() || !t->second.rate)
     return 0;
-  std::lock_guard<std::mutex> guard{mtx_};
   auto b = buckets_.find(tenant);
   if (b == buckets_.end())
     b = buckets_.emplace(tenant, actors::token_bucket{*t->second.rate, now}).first;

@@ -6,8 +6,8 @@
 // (a static token's tenant=, the JWT's tenant_claim) or the configured
 // tenant header. Tenants not named here, and callers without one, see the
 // whole catalog. The tenants can be replaced while requests read them (a
-// cluster's routing version names others: cafmcp tenants add|remove); a
-// request reads one set of tenants, never half of two.
+// cluster's routing version names others: cafmcp tenants add|remove); each
+// check reads one whole set of tenants.
 
 #include <chrono>
 #include <functional>

@@ -155,6 +155,15 @@ TEST_CASE("a config value of the wrong type is refused with exit code 2 naming t
   CHECK(r.err.find(R"("circuit_breaker.failure_threshold": must be an integer)") != std::string::npos);
 }
 
+TEST_CASE("a tenant named with a space is refused with exit code 2 naming the key") {
+  temp_dir dir;
+  auto cfg = dir.write("node.json", R"({"tenants": {"two words": {"tools": ["echo"]}}})");
+  auto r = run(node_args({"--config", cfg}));
+  CHECK(r.code == 2);
+  CHECK(r.err.find(R"("tenants.two words": a tenant's name is 1 to 128 printable characters without spaces)")
+        != std::string::npos);
+}
+
 TEST_CASE("a config file that is not JSON is refused with exit code 2 and the position") {
   temp_dir dir;
   auto cfg = dir.write("node.json", "{\n  \"name\": \"x\",\n}\n");
