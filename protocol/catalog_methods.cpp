@@ -143,12 +143,13 @@ bool endpoint::handle_common(const rpc_message& msg, bool modern, const sink_ptr
   } else if (m == "prompts/list") {
     reply(list_prompts(*cat, params, visible), true);
   } else if (m == "resources/read") {
-    auto uri = required_string(params, "uri");
+    const auto asked = required_string(params, "uri");
+    auto uri = asked; // a rule may answer it with another
     std::vector<resource_contents> contents;
     std::map<std::string, std::string> vars;
     auto not_found = [&] {
       fail(modern ? rpc_code::invalid_params : mcp_code::resource_not_found_legacy, "Resource not found",
-           json{{"uri", uri}});
+           json{{"uri", asked}});
     };
     // The tenant's view applies to the resource asked for (when it is here)
     // and to the one a rule answers it with; a member checks its own.
@@ -168,15 +169,17 @@ bool endpoint::handle_common(const rpc_message& msg, bool modern, const sink_ptr
     }
     if (routed && !routed->member.empty()) { // another member reads it (its own checks)
       env_.members->relay(routed->member, "resources/read", json{{"uri", uri}}, out->subject(), out->tenant(),
-                          relayed(true));
+                          relayed(false));
       return true;
     }
+    // What a rule chose (by header or weight) is not for a shared cache.
+    const bool cacheable = !routed;
     vars.clear();
     if (auto* r = cat->find_resource(uri)) {
       if (!sees(r->name))
         not_found();
       if (r->relay) { // an upstream's: answered when it answers (this thread goes on)
-        r->relay(relayed(true));
+        r->relay(relayed(cacheable));
         return true;
       }
       contents = r->read();
@@ -184,7 +187,7 @@ bool endpoint::handle_common(const rpc_message& msg, bool modern, const sink_ptr
       if (!sees(t->name))
         not_found();
       if (t->relay) {
-        t->relay(uri, relayed(true));
+        t->relay(uri, relayed(cacheable));
         return true;
       }
       auto found = t->read(uri, vars);
@@ -197,7 +200,7 @@ bool endpoint::handle_common(const rpc_message& msg, bool modern, const sink_ptr
     json result{{"contents", json::array()}};
     for (auto& c : contents)
       result["contents"].push_back(c.to_json());
-    reply(std::move(result), true);
+    reply(std::move(result), cacheable);
   } else if (m == "prompts/get") {
     auto name = required_string(params, "name");
     // The tenant's view applies to the name asked for, a rule may answer it with another prompt.

@@ -4,6 +4,7 @@
 #include <random>
 
 #include "base/log.hpp"
+#include "base/metrics.hpp"
 #include "protocol/detail/endpoint_state.hpp"
 
 namespace cafmcp::protocol {
@@ -15,6 +16,11 @@ std::shared_ptr<const route_table> routes_for(const endpoint_env& env, const req
     return nullptr;
   auto kept = out.routes();
   return kept ? *kept : env.routes->current();
+}
+
+std::string target_label(const route_decision& d) {
+  static metrics::label_cap targets{1000};
+  return targets(d.target());
 }
 
 bool member_available(const endpoint_env& env, const std::string& member, std::chrono::steady_clock::time_point now) {
@@ -54,7 +60,7 @@ std::optional<route_decision> choose_route(const endpoint_env& env, const route_
          json{{"route", unavailable}});
   }
   if (m) {
-    m->counter("cafmcp_route_calls_total", "Calls routed, by route and target", {{"route", d->rule}, {"target", d->target()}})
+    m->counter("cafmcp_route_calls_total", "Calls routed, by route and target", {{"route", d->rule}, {"target", target_label(*d)}})
       .inc();
     if (d->fallback)
       m->counter("cafmcp_route_fallbacks_total", "Routed calls that went to a fallback (no target available)",

@@ -20,6 +20,11 @@ namespace cafmcp::protocol {
 /// for, else the node's current one (null: no rules).
 std::shared_ptr<const route_table> routes_for(const endpoint_env& env, const request_sink& out);
 
+/// The `target` label of a routed request's metrics: its target, kept to
+/// the first 1000 distinct ones (the name may come from the client: a rule
+/// over `*` or a URI glob), later ones read "other".
+std::string target_label(const route_decision& d);
+
 /// Whether another member can take a routed request now: up, reachable,
 /// and its relays' circuit (peer:NAME) not open.
 bool member_available(const endpoint_env& env, const std::string& member, std::chrono::steady_clock::time_point now);

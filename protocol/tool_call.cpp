@@ -50,7 +50,7 @@ json run_inline(const tool_def& tool, const json& id, const json& args, const tr
 std::function<void(bool)> route_outcome(metrics::metrics_registry& m, const route_decision& d) {
   // (failed: answered -32603, the target or its upstream failed, or the
   // call was dropped; refused before it ran: busy, no worker.)
-  metrics::metric_labels labels{{"route", d.rule}, {"target", d.target()}};
+  metrics::metric_labels labels{{"route", d.rule}, {"target", target_label(d)}};
   auto* errors = &m.counter("cafmcp_route_errors_total", "Routed calls that failed (-32603: the target or its upstream failed)", labels);
   auto* seconds = &m.histogram("cafmcp_route_call_duration_seconds", "Routed calls from the decision to their outcome",
                                labels, metrics::metrics_registry::latency_buckets());
