@@ -13,6 +13,35 @@ namespace cafmcp::protocol {
 
 using nlohmann::json;
 
+namespace {
+
+/// `text` as the JSON object of KIND NAME; else std::invalid_argument
+/// ("KIND NAME: not JSON: …", "…: must be a JSON object (e.g. EXAMPLE), got …").
+json entry_object(const char* kind, const std::string& name, const std::string& text, const char* example) {
+  auto parsed = json::parse(text, nullptr, false);
+  if (parsed.is_discarded())
+    throw std::invalid_argument(std::string{kind} + " " + name + ": not JSON: " + text);
+  if (!parsed.is_object())
+    throw std::invalid_argument(std::string{kind} + " " + name + ": must be a JSON object (e.g. " + example + "), got "
+                                + parsed.dump());
+  return parsed;
+}
+
+/// Refuses adding KIND NAME to `named` when it is there and not to be replaced.
+void check_free(const char* kind, const std::string& name, const json& named, bool replace) {
+  if (named.contains(name) && !replace)
+    throw std::invalid_argument(std::string{kind} + " " + name + " exists already (remove it first, or replace it)");
+}
+
+/// Refuses removing KIND NAME from `named` (of rules version `version`) when it is not there.
+void check_named(const char* kind, const std::string& name, const json& named, uint64_t version) {
+  if (!named.contains(name))
+    throw std::invalid_argument("no " + std::string{kind} + " " + name + " (rules version " + std::to_string(version)
+                                + ")");
+}
+
+} // namespace
+
 bool valid_route_id(const std::string& id) {
   if (id.empty() || id.size() > 64)
     return false;
@@ -25,14 +54,8 @@ bool valid_route_id(const std::string& id) {
 route_document route_document::with_rule(const std::string& id, const std::string& rule, bool replace) const {
   if (!valid_route_id(id))
     throw std::invalid_argument("route id \"" + id + "\": must be 1 to 64 of a-z, A-Z, 0-9, _, - and .");
-  auto parsed = json::parse(rule, nullptr, false);
-  if (parsed.is_discarded())
-    throw std::invalid_argument("route " + id + ": not JSON: " + rule);
-  if (!parsed.is_object())
-    throw std::invalid_argument("route " + id + ": must be a JSON object (e.g. {\"name\": \"echo\", \"targets\": "
-                                "[{\"tool\": \"echo2\"}]}), got " + parsed.dump());
-  if (routes.contains(id) && !replace)
-    throw std::invalid_argument("route " + id + " exists already (remove it first, or replace it)");
+  auto parsed = entry_object("route", id, rule, R"({"name": "echo", "targets": [{"tool": "echo2"}]})");
+  check_free("route", id, routes, replace);
   auto next = next_version();
   next.routes[id] = std::move(parsed);
   parse_routes(next.routes); // throws naming the key: "routes.ID.targets[0].weight" …
@@ -40,8 +63,7 @@ route_document route_document::with_rule(const std::string& id, const std::strin
 }
 
 route_document route_document::without_rule(const std::string& id) const {
-  if (!routes.contains(id))
-    throw std::invalid_argument("no route " + id + " (rules version " + std::to_string(version) + ")");
+  check_named("route", id, routes, version);
   auto next = next_version();
   next.routes.erase(id);
   return next;
@@ -50,12 +72,7 @@ route_document route_document::without_rule(const std::string& id) const {
 route_document route_document::with_upstream(const std::string& name, const std::string& entry, bool replace,
                                               const json& current,
                                               const std::vector<std::string>& allowed_programs) const {
-  auto parsed = json::parse(entry, nullptr, false);
-  if (parsed.is_discarded())
-    throw std::invalid_argument("upstream " + name + ": not JSON: " + entry);
-  if (!parsed.is_object())
-    throw std::invalid_argument("upstream " + name + ": must be a JSON object (e.g. {\"url\": "
-                                "\"https://mcp.example.com/mcp\"}), got " + parsed.dump());
+  auto parsed = entry_object("upstream", name, entry, R"({"url": "https://mcp.example.com/mcp"})");
   json complete;
   upstream_config cfg;
   try {
@@ -64,8 +81,7 @@ route_document route_document::with_upstream(const std::string& name, const std:
   } catch (const config::config_error& e) {
     throw std::invalid_argument(e.what());
   }
-  if (current.contains(name) && !replace)
-    throw std::invalid_argument("upstream " + name + " exists already (remove it first, or replace it)");
+  check_free("upstream", name, current, replace);
   if (!cfg.command.empty()
       && std::find(allowed_programs.begin(), allowed_programs.end(), cfg.command[0]) == allowed_programs.end())
     throw std::invalid_argument("upstream " + name + ": program " + cfg.command[0]
@@ -78,8 +94,7 @@ route_document route_document::with_upstream(const std::string& name, const std:
 }
 
 route_document route_document::without_upstream(const std::string& name, const json& current) const {
-  if (!current.contains(name))
-    throw std::invalid_argument("no upstream " + name + " (rules version " + std::to_string(version) + ")");
+  check_named("upstream", name, current, version);
   auto next = next_version();
   next.upstreams = current;
   next.upstreams->erase(name);
@@ -91,12 +106,7 @@ route_document route_document::with_tenant(const std::string& name, const std::s
   if (!valid_tenant_name(name))
     throw std::invalid_argument("tenant \"" + name + "\": a tenant's name is 1 to 128 printable characters without "
                                 "spaces");
-  auto parsed = json::parse(entry, nullptr, false);
-  if (parsed.is_discarded())
-    throw std::invalid_argument("tenant " + name + ": not JSON: " + entry);
-  if (!parsed.is_object())
-    throw std::invalid_argument("tenant " + name + ": must be a JSON object (e.g. {\"tools\": [\"search.*\"], "
-                                "\"rate\": \"20/10\"}), got " + parsed.dump());
+  auto parsed = entry_object("tenant", name, entry, R"({"tools": ["search.*"], "rate": "20/10"})");
   json complete;
   try {
     complete = config::validate(parsed, tenant_config_schema(), "tenants." + name);
@@ -104,8 +114,7 @@ route_document route_document::with_tenant(const std::string& name, const std::s
   } catch (const config::config_error& e) {
     throw std::invalid_argument(e.what());
   }
-  if (current.contains(name) && !replace)
-    throw std::invalid_argument("tenant " + name + " exists already (remove it first, or replace it)");
+  check_free("tenant", name, current, replace);
   auto next = next_version();
   next.tenants = current;
   (*next.tenants)[name] = std::move(complete);
@@ -113,8 +122,7 @@ route_document route_document::with_tenant(const std::string& name, const std::s
 }
 
 route_document route_document::without_tenant(const std::string& name, const json& current) const {
-  if (!current.contains(name))
-    throw std::invalid_argument("no tenant " + name + " (rules version " + std::to_string(version) + ")");
+  check_named("tenant", name, current, version);
   auto next = next_version();
   next.tenants = current;
   next.tenants->erase(name);
