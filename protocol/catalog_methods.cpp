@@ -153,16 +153,18 @@ bool endpoint::handle_common(const rpc_message& msg, bool modern, const sink_ptr
     };
     // The tenant's view applies to the resource asked for (when it is here)
     // and to the one a rule answers it with; a member checks its own.
-    auto visible_here = [&](const std::string& u) {
+    // nullopt: this node serves no such resource.
+    auto view_of = [&](const std::string& u) -> std::optional<bool> {
       if (auto* r = cat->find_resource(u))
         return sees(r->name);
       if (auto* t = cat->match_template(u, vars))
         return sees(t->name);
-      return false;
+      return std::nullopt;
     };
+    auto visible_here = [&](const std::string& u) { return view_of(u).value_or(false); };
     std::optional<route_decision> routed;
     if (auto routes = routes_for(env_, *out); routes && uri.size() <= 128) {
-      if ((cat->find_resource(uri) || cat->match_template(uri, vars)) && !visible_here(uri))
+      if (view_of(uri) == false)
         not_found();
       if ((routed = choose_route(env_, *routes, "resources/read", uri, *out, visible_here, nullptr, "Resource")))
         uri = routed->tool;
